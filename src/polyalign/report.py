@@ -1,0 +1,109 @@
+"""The run report: a before/after table, what the data held, how training went, and a plot.
+
+Only measured numbers appear: everything here is read from the run's own result files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from polyalign.io import atomic_write
+
+METRICS = (("chrf", "chrF++"), ("bleu", "BLEU"))
+
+
+def comparison_rows(summary: dict[str, dict[str, dict[str, float]]]) -> list[tuple[str, str, float | None, float | None]]:
+    """``(task, metric label, before, after)`` for every task and metric in a summary."""
+    before, after = summary.get("before", {}), summary.get("after", {})
+    rows = []
+    for task in sorted(set(before) | set(after)):
+        for key, label in METRICS:
+            b = before.get(task, {}).get(key)
+            a = after.get(task, {}).get(key)
+            if b is not None or a is not None:
+                rows.append((task, label, b, a))
+    return rows
+
+
+def _fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}"
+
+
+def _delta(b: float | None, a: float | None) -> str:
+    return "—" if a is None or b is None else f"{a - b:+.2f}"
+
+
+def table_text(summary: dict[str, Any]) -> str:
+    """The before/after table as aligned plain text, for the terminal."""
+    rows = [("task", "metric", "before", "after", "delta")]
+    rows += [(t, m, _fmt(b), _fmt(a), _delta(b, a)) for t, m, b, a in comparison_rows(summary)]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = []
+    for n, r in enumerate(rows):
+        lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def loss_plot(losses: list[float], path: Path) -> bool:
+    """Save the training-loss curve as a PNG; ``False`` when matplotlib is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=110)
+    ax.plot(range(1, len(losses) + 1), losses, lw=1.4)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss (supervised tokens)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png")
+    plt.close(fig)
+    return True
+
+
+def write_markdown(
+    path: Path,
+    name: str,
+    model: str,
+    summary: dict[str, Any],
+    manifest: dict[str, Any],
+    training: dict[str, Any],
+    plot: str | None,
+) -> None:
+    """Write ``report.md`` for a run."""
+    out = [f"# polyalign run `{name}`", "", f"Model: `{model}`", ""]
+    out += ["## Before and after tuning", "", "| task | metric | before | after | delta |", "|---|---|---:|---:|---:|"]
+    for t, m, b, a in comparison_rows(summary):
+        out.append(f"| {t} | {m} | {_fmt(b)} | {_fmt(a)} | {_delta(b, a)} |")
+    sigs = {v.get("chrf_signature") for stage in summary.values() for v in stage.values() if isinstance(v, dict)}
+    sigs |= {v.get("bleu_signature") for stage in summary.values() for v in stage.values() if isinstance(v, dict)}
+    sigs.discard(None)
+    if sigs:
+        out += ["", "Signatures: " + "; ".join(f"`{s}`" for s in sorted(sigs))]
+    out += ["", "## Data", "", f"Template `{manifest.get('template')}`, direction `{manifest.get('direction')}`.", ""]
+    out += ["| language | read | kept | train pairs | test pairs | catalogs |", "|---|---:|---:|---:|---:|---:|"]
+    for code, info in manifest.get("languages", {}).items():
+        c = info["counts"]
+        out.append(f"| {code} ({info['name']}) | {c.get('read', 0)} | {c.get('kept', 0)} | {info['train_pairs']} | {info['test_pairs']} | {len(info['sources'])} |")
+    dropped = {k: v for info in manifest.get("languages", {}).values() for k, v in info["counts"].items() if k.startswith("dropped_")}
+    if dropped:
+        out += ["", "Dropped while cleaning: " + ", ".join(f"{k.removeprefix('dropped_')} {v}" for k, v in sorted(dropped.items())) + "."]
+    out += ["", "## Training", ""]
+    for key, label in (("finetuning_type", "method"), ("steps", "optimizer steps"), ("examples", "examples"),
+                       ("supervised_tokens", "supervised tokens"), ("tokens_per_second", "tokens/s"),
+                       ("first_loss", "first-step loss"), ("last_loss", "last-step loss")):
+        if key in training:
+            v = training[key]
+            out.append(f"- {label}: {v:.3f}" if isinstance(v, float) else f"- {label}: {v}")
+    if plot:
+        out += ["", f"![training loss]({plot})"]
+    out.append("")
+    with atomic_write(path) as f:
+        f.write("\n".join(out))

@@ -1,0 +1,71 @@
+"""Test helpers: small real files in their native formats, written by the tests themselves."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+
+def write_mo(path: Path, messages: dict, charset: str = "UTF-8") -> Path:
+    """Write a GNU gettext ``.mo`` catalog.
+
+    ``messages`` maps msgid → msgstr. A msgid may be ``"ctx\\x04text"`` (a message with
+    context) or a tuple ``(singular, plural)`` mapped to a list of forms (a plural entry).
+    The header entry (empty msgid) is added with the charset.
+    """
+    entries: dict[bytes, bytes] = {b"": f"Content-Type: text/plain; charset={charset}\nPlural-Forms: nplurals=2; plural=(n != 1);\n".encode()}
+    for k, v in messages.items():
+        if isinstance(k, tuple):
+            entries["\x00".join(k).encode(charset)] = "\x00".join(v).encode(charset)
+        else:
+            entries[k.encode(charset)] = v.encode(charset)
+    keys = sorted(entries)
+    n = len(keys)
+    header = 7 * 4
+    orig_table = header
+    trans_table = orig_table + n * 8
+    data_start = trans_table + n * 8
+    blob = b""
+    orig, trans = [], []
+    for k in keys:
+        orig.append((len(k), data_start + len(blob)))
+        blob += k + b"\x00"
+    for k in keys:
+        v = entries[k]
+        trans.append((len(v), data_start + len(blob)))
+        blob += v + b"\x00"
+    out = struct.pack("<7I", 0x950412DE, 0, n, orig_table, trans_table, 0, data_start)
+    out += b"".join(struct.pack("<2I", *e) for e in orig)
+    out += b"".join(struct.pack("<2I", *e) for e in trans)
+    out += blob
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(out)
+    return path
+
+
+_VERBS = [("Open", "Abrir"), ("Close", "Cerrar"), ("Delete", "Eliminar"), ("Copy", "Copiar"), ("Save", "Guardar"),
+          ("Rename", "Renombrar"), ("Move", "Mover"), ("Print", "Imprimir"), ("Share", "Compartir"), ("Export", "Exportar")]
+_NOUNS = [("file", "el archivo"), ("folder", "la carpeta"), ("document", "el documento"), ("image", "la imagen"),
+          ("window", "la ventana"), ("project", "el proyecto"), ("message", "el mensaje"), ("list", "la lista"),
+          ("page", "la página"), ("table", "la tabla"), ("report", "el informe"), ("account", "la cuenta")]
+_ADJS = [("selected", "seleccionado"), ("current", "actual"), ("new", "nuevo")]
+
+
+def spanish_ui_pairs() -> dict[str, str]:
+    """360 English→Spanish UI strings ("Open the selected file" → "Abrir el archivo seleccionado").
+
+    Small, real Spanish, regular enough that a tiny model's loss falls within a few steps.
+    """
+    out = {}
+    for ve, vs in _VERBS:
+        for ne, ns in _NOUNS:
+            for ae, as_ in _ADJS:
+                adj = as_ if ns.startswith("el ") else (as_[:-1] + "a" if as_.endswith("o") else as_)
+                out[f"{ve} the {ae} {ne}"] = f"{vs} {ns} {adj}"
+    return out
+
+
+def spanish_locale(root: Path) -> Path:
+    """A locale folder ``root/es/LC_MESSAGES/demo.mo`` with :func:`spanish_ui_pairs`."""
+    write_mo(root / "es" / "LC_MESSAGES" / "demo.mo", spanish_ui_pairs())
+    return root

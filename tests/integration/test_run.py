@@ -1,0 +1,83 @@
+"""`polyalign run` end to end on a tiny random Llama with the default tokenizer, on CPU."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from helpers import spanish_locale
+
+pytestmark = pytest.mark.slow
+
+
+def run_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "polyalign", *args], capture_output=True, text=True, cwd=cwd, timeout=900)
+
+
+def test_run_end_to_end_then_resume(tmp_path, tiny_model_dir):
+    locale = spanish_locale(tmp_path / "locale")
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(f"""
+name: tiny
+output_dir: {tmp_path / 'runs'}
+seed: 0
+model:
+  model_name_or_path: {tiny_model_dir}
+data:
+  languages: [es]
+  gettext_dirs: [{locale}]
+  direction: both
+  max_train_pairs: 200
+  test_size: 12
+train:
+  finetuning_type: lora
+  lora_rank: 8
+  learning_rate: 1.0e-2
+  per_device_train_batch_size: 8
+  max_steps: 30
+  warmup_ratio: 0.1
+  save_steps: 10
+  max_seq_length: 128
+eval:
+  batch_size: 8
+  max_new_tokens: 8
+""")
+    proc = run_cli("run", str(recipe), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = tmp_path / "runs" / "tiny"
+    for rel in ["config.yaml", "data/train.jsonl", "data/manifest.json", "data/test_en-es.jsonl", "data/test_es-en.jsonl",
+                "eval/before/results.json", "eval/after/results.json", "eval/before/samples_translation_en-es.jsonl",
+                "model/adapter_model.safetensors", "model/adapter_config.json", "report.md", "summary.json",
+                "train_log.jsonl", "checkpoints/step-30/trainer_state.json"]:
+        assert (run_dir / rel).is_file(), rel
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert set(summary) == {"before", "after"}
+    for stage in ("before", "after"):
+        assert set(summary[stage]) == {"translation/en-es", "translation/es-en"}
+        for m in summary[stage].values():
+            assert 0.0 <= m["chrf"] <= 100.0 and 0.0 <= m["bleu"] <= 100.0
+
+    log = [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == list(range(1, 31))
+    first, last = sum(r["loss"] for r in log[:5]) / 5, sum(r["loss"] for r in log[-5:]) / 5
+    assert last < first - 1.0, (first, last)
+
+    results = json.loads((run_dir / "eval" / "after" / "results.json").read_text())
+    assert results["results"]["translation/en-es"]["n"] == 12
+    assert "tok:13a" in results["results"]["translation/en-es"]["bleu_signature"]
+    assert "translation/en-es" in proc.stdout and "chrF++" in proc.stdout
+
+    # Running the same recipe again resumes: every stage is found done, the summary is unchanged.
+    again = run_cli("run", str(recipe), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "already" in again.stderr
+    assert json.loads((run_dir / "summary.json").read_text()) == summary
+
+    # A different recipe under the same name is refused, nothing overwritten.
+    other = run_cli("run", str(recipe), "train.max_steps=5", cwd=tmp_path)
+    assert other.returncode == 2
+    assert other.stderr.strip().splitlines() == [f"error: {run_dir / 'config.yaml'}: this run directory was made by a different recipe; choose another name=... or remove it"]

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from polyalign.config import RunConfig, dump_recipe, load_recipe
+from polyalign.io import InputError
+
+
+def write(tmp_path, text):
+    p = tmp_path / "recipe.yaml"
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+def test_default_recipe_loads_and_matches_dataclass_defaults_where_unset():
+    cfg = load_recipe()
+    assert cfg.name == "default"
+    assert cfg.data.languages == ["es"]
+    assert cfg.train.finetuning_type == "lora"
+    assert cfg.train.max_steps > 0
+    assert cfg.model.model_name_or_path == "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def test_overrides_dotted_and_bare_names(tmp_path):
+    p = write(tmp_path, """
+        name: t
+        train:
+          learning_rate: 1.0e-3
+    """)
+    cfg = load_recipe(p, ["train.learning_rate=1e-4", "max_steps=7", "languages=fr,de", "seed=3"])
+    assert cfg.train.learning_rate == pytest.approx(1e-4)
+    assert cfg.train.max_steps == 7
+    assert cfg.data.languages == ["fr", "de"]
+    assert cfg.seed == 3
+
+
+def test_unknown_key_names_file_line_and_suggestion(tmp_path):
+    p = write(tmp_path, """
+        name: t
+        train:
+          lerning_rate: 0.1
+    """)
+    with pytest.raises(InputError) as e:
+        load_recipe(p)
+    assert str(e.value) == f"{p}:4: unknown key 'train.lerning_rate' (did you mean 'learning_rate'?)"
+
+
+def test_wrong_type_names_file_and_line(tmp_path):
+    p = write(tmp_path, """
+        name: t
+        train:
+          max_steps: ten
+    """)
+    with pytest.raises(InputError) as e:
+        load_recipe(p)
+    assert str(e.value) == f"{p}:4: 'train.max_steps' must be an integer, got str 'ten'"
+
+
+def test_literal_choice_and_post_init_checks(tmp_path):
+    with pytest.raises(InputError, match="'train.finetuning_type' must be one of 'lora', 'full'"):
+        load_recipe(write(tmp_path, "train:\n  finetuning_type: qlora\n"))
+    with pytest.raises(InputError, match="warmup_ratio must be in"):
+        load_recipe(write(tmp_path, "train:\n  warmup_ratio: 1.5\n"))
+
+
+def test_bad_override_is_input_error(tmp_path):
+    p = write(tmp_path, "name: t\n")
+    with pytest.raises(InputError, match="unknown key 'nope'"):
+        load_recipe(p, ["nope=1"])
+    with pytest.raises(InputError, match="not key=value"):
+        load_recipe(p, ["justaword"])
+
+
+def test_invalid_yaml_reports_line(tmp_path):
+    p = write(tmp_path, "name: t\ntrain: [1, 2\n")
+    with pytest.raises(InputError) as e:
+        load_recipe(p)
+    assert str(e.value).startswith(f"{p}:")
+    assert "invalid YAML" in str(e.value)
+
+
+def test_resolved_recipe_round_trips(tmp_path):
+    cfg = load_recipe(None, ["max_steps=3"])
+    p = tmp_path / "again.yaml"
+    p.write_text(dump_recipe(cfg))
+    assert load_recipe(p) == cfg
+    assert isinstance(cfg, RunConfig)
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("train:\n  lerning_rate: 1\n", ":2: unknown key 'train.lerning_rate'"),
+    ("data:\n  min_words: many\n", ":2: 'data.min_words' must be an integer"),
+])
+def test_cli_bad_recipe_one_line_exit_2_no_traceback(tmp_path, body, expected):
+    p = tmp_path / "recipe.yaml"
+    p.write_text(body)
+    out_dir = tmp_path / "runs"
+    proc = subprocess.run([sys.executable, "-m", "polyalign", "run", str(p), f"output_dir={out_dir}"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"error: {p}") and expected in lines[0]
+    assert not out_dir.exists()  # nothing half-written

@@ -1,0 +1,28 @@
+"""Light modules must start fast: they may not import torch or transformers."""
+
+import subprocess
+import sys
+
+LIGHT = [
+    "polyalign.cli",
+    "polyalign.config",
+    "polyalign.io",
+    "polyalign.langs",
+    "polyalign.report",
+    "polyalign.data.records",
+    "polyalign.data.filters",
+    "polyalign.data.templates",
+    "polyalign.data.sources",
+    "polyalign.data.build",
+    "polyalign.eval.mt",
+]
+
+
+def test_light_modules_do_not_import_torch_or_transformers():
+    code = "import sys\n" + "".join(f"import {m}\n" for m in LIGHT) + (
+        "heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""
