@@ -101,7 +101,7 @@ class JudgeError(Exception):
 
 
 _PAIR_PATTERNS = (
-    re.compile(r"\bA\s*[:=\-]?\s*\**\s*(\d+(?:\.\d+)?)(?:\s*/\s*10)?.*?\bB\s*[:=\-]?\s*\**\s*(\d+(?:\.\d+)?)", re.S | re.I),
+    re.compile(r"\bA\s*\**\s*[:=\-]?\s*\**\s*(\d+(?:\.\d+)?)(?:\s*/\s*10)?.*?\bB\s*\**\s*[:=\-]?\s*\**\s*(\d+(?:\.\d+)?)", re.S | re.I),
     re.compile(r"\[\[\s*(\d+(?:\.\d+)?)\s*,\s*(\d+(?:\.\d+)?)\s*\]\]"),
 )
 

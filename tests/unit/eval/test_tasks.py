@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from eval_fixtures import (
     write_flores200,
     write_marc,
@@ -15,7 +16,6 @@ from eval_fixtures import (
     write_xnli,
     write_xquad,
 )
-
 from polyalign.eval import sources
 from polyalign.eval import tasks as T
 from polyalign.io import InputError
