@@ -44,6 +44,7 @@ normalised tokens appear, contiguous and whole, in the normalised prediction.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import string
@@ -332,28 +333,27 @@ def numbers_equal(prediction: float | None, gold: float, tol: float = 1e-6) -> b
 _LANGID_EQUIVALENT = {"nb": {"nb", "no", "nn"}, "nn": {"nn", "no", "nb"}, "no": {"no", "nb", "nn"}}
 
 
-def _langid():
+@functools.lru_cache(maxsize=1)
+def _identifier() -> Any:
+    """langid's identifier, loaded once (its model is a compressed blob inside the wheel)."""
     try:
-        import langid
+        from langid.langid import LanguageIdentifier, model
     except ImportError:
         from polyalign.io import InputError
 
         raise InputError("language fidelity needs langid: pip install 'polyalign[langid]'") from None
-    return langid
+    return LanguageIdentifier.from_modelstring(model)
 
 
 def langid_languages() -> set[str]:
     """The language codes the offline identifier (langid 1.1.6) knows."""
-    from langid.langid import LanguageIdentifier, model
-
-    _langid()
-    return set(LanguageIdentifier.from_modelstring(model).nb_classes)
+    return set(_identifier().nb_classes)
 
 
 def identify(texts: Iterable[str]) -> list[str]:
     """langid's language code for each text (offline, deterministic)."""
-    classify = _langid().classify
-    return [classify(t)[0] for t in texts]
+    ident = _identifier()
+    return [ident.classify(t)[0] for t in texts]
 
 
 def fidelity_counts(detected: Sequence[str | None], lang: str) -> dict[str, Any]:

@@ -189,7 +189,7 @@ class EvalRequest:
             prompt_format=pick(args.format, getattr(e, "prompt_format", None), "chat"),
             limit=pick(args.limit, getattr(e, "limit", None), None),
             batch_size=pick(args.batch_size, getattr(e, "batch_size", None), 16),
-            max_new_tokens=args.max_new_tokens,
+            max_new_tokens=pick(args.max_new_tokens, getattr(e, "max_new_tokens", None), None),
             backend=pick(args.backend, getattr(e, "backend", None), "auto"),
             label_scoring=pick(args.label_scoring, getattr(e, "label_scoring", None), "first_token"),
             judge_endpoint=args.judge_endpoint,
