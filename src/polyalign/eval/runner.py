@@ -220,7 +220,8 @@ def _parse_data(items: list[str]) -> dict[str, str]:
 class Runner:
     """The model behind an evaluation: a Hugging Face model, and vLLM for generation when asked."""
 
-    def __init__(self, req: EvalRequest):
+    def __init__(self, req: EvalRequest, model: Any = None, tokenizer: Any = None):
+        """``model``/``tokenizer``: an already loaded pair to use instead of loading ``req.model``."""
         from polyalign.eval.generate import vllm_available
         from polyalign.models import load_model, load_tokenizer, resolve
 
@@ -229,9 +230,9 @@ class Runner:
             raise InputError("the vllm backend needs vLLM installed and a CUDA GPU: use --backend hf")
         self.backend = "vllm" if req.backend == "vllm" or (req.backend == "auto" and vllm_available()) else "hf"
         self.path = str(resolve(req.model))
-        self._model = None
+        self._model = model
         self._load = lambda: load_model(req.model, req.dtype, req.trust_remote_code, adapter=req.adapter)
-        self.tokenizer = load_tokenizer(req.model, req.trust_remote_code)
+        self.tokenizer = tokenizer if tokenizer is not None else load_tokenizer(req.model, req.trust_remote_code)
 
     @property
     def model(self) -> Any:
