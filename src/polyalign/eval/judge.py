@@ -61,7 +61,7 @@ class Endpoint:
     max_tokens: int = 64
     """Longest judge reply."""
 
-    def _headers(self) -> dict[str, str]:
+    def headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
         if self.api_key_env:
             key = os.environ.get(self.api_key_env)
@@ -79,7 +79,7 @@ class Endpoint:
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(min(2.0 ** (attempt - 1) * 0.5, 8.0))
-            req = urllib.request.Request(url, data=body, headers=self._headers(), method="POST")
+            req = urllib.request.Request(url, data=body, headers=self.headers(), method="POST")
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                     doc = json.loads(resp.read().decode("utf-8"))
@@ -145,7 +145,7 @@ def compare(
     Returns the summary (wins/ties/losses for A, win rate in percent with ties as half, mean
     scores, consistency, junk and error counts) and one verdict per item.
     """
-    endpoint._headers()  # a missing key is the user's error: say so before sending anything
+    endpoint.headers()  # a missing key is the user's error: say so before sending anything
     jobs = []
     for it in items:
         jobs.append(judge_messages(it["instruction"], it["a"], it["b"]))
