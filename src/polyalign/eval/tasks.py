@@ -72,13 +72,12 @@ def _mono(spec: str) -> LangSpec:
     return LangSpec(code, code)
 
 
-def _pair(default_src: str | None) -> Callable[[str], LangSpec]:
+def _pair(default_src: str) -> Callable[[str], LangSpec]:
+    """Parse ``src-tgt`` (a bare ``tgt`` means ``default_src-tgt``); locales use ``_`` (``en-pt_BR``)."""
+
     def parse(spec: str) -> LangSpec:
-        if "-" in spec and not spec.count("_"):
-            a, _, b = spec.partition("-")
-        elif default_src is None:
-            a = b = spec
-        else:
+        a, sep, b = spec.partition("-")
+        if not sep:
             a, b = default_src, spec
         a, b = langs.normalize(a), langs.normalize(b)
         return LangSpec(f"{a}-{b}", b, a, b)
@@ -87,11 +86,10 @@ def _pair(default_src: str | None) -> Callable[[str], LangSpec]:
 
 
 def _mlqa_parse(spec: str) -> LangSpec:
-    # MLQA names a setting context-question; the answer is in the context language.
-    if "-" in spec:
-        c, _, q = spec.partition("-")
-    else:
-        c = q = spec
+    """MLQA names a setting ``context-question``; the answer is in the context language."""
+    c, sep, q = spec.partition("-")
+    if not sep:
+        q = c
     c, q = langs.normalize(c), langs.normalize(q)
     return LangSpec(f"{c}-{q}", c, src=q, tgt=c)
 
@@ -204,9 +202,20 @@ def load_mgsm(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     return sources.read_mgsm_tsv(_native_path(source, spec, [f"mgsm_{spec.lang}.tsv"]))
 
 
+def shipped_polyinstruct() -> Path | None:
+    """The polyinstruct_v1 set shipped inside the package, when this installation has it."""
+    from importlib import resources
+
+    path = Path(str(resources.files("polyalign") / "resources" / "polyinstruct_v1.jsonl"))
+    return path if path.is_file() else None
+
+
 def load_polyinstruct(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     if source is None:
-        raise InputError("polyinstruct needs its file: --data polyinstruct=PATH/polyinstruct_v1.jsonl")
+        shipped = shipped_polyinstruct()
+        if shipped is None:
+            raise InputError("polyinstruct needs its file: --data polyinstruct=PATH/polyinstruct_v1.jsonl")
+        source = str(shipped)
     return sources.read_polyinstruct(_native_path(source, spec, ["polyinstruct_v1.jsonl"]), spec.lang, split)
 
 
@@ -274,8 +283,6 @@ def default_specs(task: Task) -> list[str]:
     """Language specs evaluated when none are named: every language of the dataset."""
     if not task.languages:
         raise InputError(f"{task.name}: name the languages with --langs")
-    if task.name == "flores":
-        return [f"en-{code}" for code in task.languages]
     return list(task.languages)
 
 
@@ -339,5 +346,5 @@ def prepare(
     excluded = original - len(rows)
     if limit is not None:
         rows = rows[:limit]
-    where = source if source is not None else f"{task.hf_id}"
+    where = source if source is not None else (task.hf_id or str(shipped_polyinstruct()))
     return Prepared(task, spec, rows, demos, where, task.eval_split, original, excluded)

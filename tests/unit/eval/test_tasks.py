@@ -187,3 +187,28 @@ def test_demos_from_a_separate_split_leave_the_test_set_whole(tmp_path):
     prep = T.prepare(task, task.parse("es"), str(root), num_fewshot=1, seed=0)
     assert prep.excluded == 0 and len(prep.rows) == 4 and prep.demos[0]["id"] in {"1", "2"}
     assert len(T.prepare(task, task.parse("es"), str(root), limit=3).rows) == 3
+
+
+def test_language_specs():
+    flores, mlqa, xquad = T.get("flores"), T.get("mlqa"), T.get("xquad")
+    assert flores.parse("zh") == T.LangSpec("en-zh", "zh", "en", "zh")
+    assert flores.parse("en-pt_BR") == T.LangSpec("en-pt_BR", "pt_BR", "en", "pt_BR")
+    assert flores.parse("spa_Latn-eng_Latn").spec == "es-en"
+    assert mlqa.parse("de-vi") == T.LangSpec("de-vi", "de", src="vi", tgt="de")  # context de, question vi
+    assert xquad.parse("ZH").spec == "zh"
+    assert T.default_specs(xquad) == list(T.XQUAD_LANGS)
+    with pytest.raises(InputError, match="flores: name the languages with --langs"):
+        T.default_specs(flores)
+    with pytest.raises(InputError, match="unknown language code"):
+        flores.parse("en-???")
+
+
+def test_polyinstruct_default_is_the_shipped_file():
+    task = T.get("polyinstruct")
+    shipped = T.shipped_polyinstruct()
+    if shipped is None:  # this installation does not ship the set yet
+        with pytest.raises(InputError, match="--data polyinstruct=PATH/polyinstruct_v1.jsonl"):
+            task.load(task.parse("es"), "test", None)
+    else:
+        rows = task.load(task.parse("es"), "test", None)
+        assert rows and all(set(r) >= {"id", "instruction", "input", "output"} for r in rows)
