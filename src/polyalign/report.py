@@ -92,7 +92,9 @@ def write_markdown(
         for task, m in tasks.items():
             if isinstance(m, dict) and m.get("fidelity_counts"):
                 counts = ", ".join(f"{k} {v}" for k, v in m["fidelity_counts"].items())
-                out.append(f"- {stage}, {task}: detected {counts}")
+                ref = m.get("fidelity_reference")
+                ceiling = f" (the reference translations themselves: {ref:.0f}%)" if ref is not None else ""
+                out.append(f"- {stage}, {task}: detected {counts}{ceiling}")
     out += ["", "## Data", "", f"Template `{manifest.get('template')}`, direction `{manifest.get('direction')}`.", ""]
     out += ["| language | read | kept | train pairs | test pairs | catalogs |", "|---|---:|---:|---:|---:|---:|"]
     for code, info in manifest.get("languages", {}).items():

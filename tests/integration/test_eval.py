@@ -93,6 +93,11 @@ def test_eval_all_tasks_then_resume(tmp_path, tiny_model_dir, data, capsys):
     assert doc["configs"]["local_classification/es"]["labels"] == ["bueno", "malo"]
     assert doc["results"]["flores/en-es"]["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
     assert "Translate the following text from English to Spanish" in samples(out / "samples_flores_en-es.jsonl")[0]["prompt"]
+    from eval_fixtures import FLORES
+    from polyalign.eval.metrics import fidelity
+
+    refs = FLORES["spa_Latn"][:3]
+    assert doc["results"]["flores/en-es"]["fidelity_reference"] == 100.0 * fidelity(refs, "es")["on_target_rate"]
 
     # The same command again finds everything done and changes nothing.
     code, _, err = run_main(capsys, *args)

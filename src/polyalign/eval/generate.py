@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from polyalign.eval.prefix import Prefix, forward
+from polyalign.eval.prefix import Prefix, call, forward
 from polyalign.models import end_of_turn_ids
 
 
@@ -107,8 +107,8 @@ def _decode_batch(model, tokenizer, suffixes, prefix, pad_id, eot_t, max_new_tok
             alive = [alive[j] for j in keep]
         mask = torch.cat([mask, torch.ones((len(alive), 1), dtype=mask.dtype, device=mask.device)], dim=1)
         pos = pos + 1
-        out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=pos[:, None],
-                    past_key_values=cache, use_cache=True, logits_to_keep=1)
+        out = call(model, input_ids=nxt[:, None], attention_mask=mask, position_ids=pos[:, None],
+                   past_key_values=cache, use_cache=True, logits_to_keep=1)
         logits = out.logits
     for row in range(n):
         if not texts[row]:

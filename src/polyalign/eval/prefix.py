@@ -20,6 +20,18 @@ from typing import Any
 import torch
 
 
+def call(model: Any, **kwargs: Any) -> Any:
+    """``model(**kwargs)``; a model that does not take ``logits_to_keep`` computes all logits instead
+    (callers read logits counted from the end, so the result is the same)."""
+    try:
+        return model(**kwargs)
+    except TypeError as e:
+        if "logits_to_keep" not in str(e):
+            raise
+        kwargs.pop("logits_to_keep")
+        return model(**kwargs)
+
+
 def common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
     """Length of the longest token prefix that every sequence shares.
 
@@ -70,7 +82,7 @@ class Prefix:
 
         ids = torch.tensor([list(seqs[0][:n])], device=model.device)
         cache = DynamicCache()
-        model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
+        call(model, input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
         return cls(n, [(layer.keys, layer.values) for layer in cache.layers])
 
     def cache(self, batch: int) -> Any:
@@ -118,7 +130,8 @@ def forward(
         from transformers import DynamicCache
 
         cache = DynamicCache()
-    out = model(
+    out = call(
+        model,
         input_ids=ids.to(model.device),
         attention_mask=full_mask.to(model.device),
         position_ids=pos.to(model.device),

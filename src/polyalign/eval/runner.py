@@ -30,20 +30,27 @@ def _log(msg: str) -> None:
     print(f"[polyalign] {msg}", file=sys.stderr, flush=True)
 
 
-def fidelity_metrics(outputs: list[str], lang: str) -> tuple[dict[str, Any], list[str | None]]:
+def fidelity_metrics(outputs: list[str], lang: str, references: list[str] | None = None) -> tuple[dict[str, Any], list[str | None]]:
     """``fidelity`` (percent of non-empty outputs identified as ``lang``) with its standard error
-    and detected-language counts; ``None`` with a note when the identifier cannot run."""
+    and detected-language counts; ``None`` with a note when the identifier cannot run.
+
+    With ``references``, ``fidelity_reference`` is the same measure on the reference texts: the
+    identifier's own ceiling on this kind of text (short strings are often misidentified).
+    """
     try:
         f = metrics.fidelity(outputs, lang)
     except InputError as e:
         return {"fidelity": None, "fidelity_note": e.message}, [None] * len(outputs)
-    return {
+    out = {
         "fidelity": 100.0 * f["on_target_rate"],
         "fidelity_stderr": 100.0 * f["on_target_stderr"],
         "fidelity_counts": f["counts"],
         "fidelity_empty": f["empty"],
         "fidelity_signature": f["signature"],
-    }, f["detected"]
+    }
+    if references is not None:
+        out["fidelity_reference"] = 100.0 * metrics.fidelity(references, lang)["on_target_rate"]
+    return out, f["detected"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,7 +87,7 @@ def evaluate_translation(
     outputs = generate(model, tokenizer, prompts_, batch_size=batch_size, max_new_tokens=max_new_tokens, desc=task)
     refs = [p["tgt"] for p in pairs]
     scores = mt.score_corpus(outputs, refs, tgt_lang)
-    fid, detected = fidelity_metrics(outputs, tgt_lang)
+    fid, detected = fidelity_metrics(outputs, tgt_lang, refs)
     scores.update(fid)
     scores["template"] = templates.EVAL_TEMPLATE_VERSION
     samples = [
@@ -333,7 +340,8 @@ def evaluate_prepared(runner: Runner, prep: T.Prepared) -> tuple[dict[str, Any],
             cfg["judge"] = {"endpoint": req.judge_endpoint, "model": req.judge_model, "against": "reference outputs"}
         scored = outputs
 
-    fid, detected = fidelity_metrics(scored, spec.lang)
+    refs = {"translation": lambda: [r["tgt"] for r in prep.rows], "instruct": lambda: [r["output"] for r in prep.rows]}
+    fid, detected = fidelity_metrics(scored, spec.lang, refs[task.kind]() if task.kind in refs else None)
     result.update(fid)
     for s, d in zip(samples, detected):
         s["detected_lang"] = d
