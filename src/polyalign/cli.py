@@ -15,7 +15,6 @@ from polyalign.io import InputError
 
 NOT_BUILT = {
     "train": "standalone training (`polyalign train RECIPE.yaml`)",
-    "eval": "standalone evaluation (`polyalign eval --model M --tasks ...`)",
     "scaling": "scaling-law fitting and budget allocation",
     "analyze": "layer-wise alignment analysis",
 }
@@ -55,15 +54,127 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- score and eval (issue 5) -------------------------------------------------------------------
+
+
 def cmd_score_mt(args: argparse.Namespace) -> int:
-    from polyalign.eval.mt import score_corpus
+    from polyalign.eval.mt import comet_score, score_corpus
 
     hyps = _read_lines(args.hyp)
     refs = _read_lines(args.ref)
     if len(hyps) != len(refs):
         raise InputError(f"{len(hyps)} lines but the reference {args.ref} has {len(refs)}", args.hyp, min(len(hyps), len(refs)) + 1)
-    print(json.dumps(score_corpus(hyps, refs, args.lang), ensure_ascii=False, indent=2))
+    result = score_corpus(hyps, refs, args.lang)
+    if args.comet:
+        if not args.src:
+            raise InputError("--comet needs the source sentences: add --src SRC.txt")
+        srcs = _read_lines(args.src)
+        if len(srcs) != len(hyps):
+            raise InputError(f"{len(srcs)} lines but the hypotheses {args.hyp} have {len(hyps)}", args.src, min(len(srcs), len(hyps)) + 1)
+        comet = comet_score(srcs, hyps, refs, args.comet, batch_size=args.batch_size)
+        result.update({k: v for k, v in comet.items() if k != "comet_segments"})
+    print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
+
+
+def cmd_score_qa(args: argparse.Namespace) -> int:
+    from polyalign.eval.metrics import evaluate_qa
+    from polyalign.eval.sources import read_predictions, read_squad_items
+
+    items = read_squad_items(args.dataset)
+    predictions = read_predictions(args.predictions)
+    result = evaluate_qa(items, predictions, args.lang)
+    print(json.dumps({"lang": args.lang, **result}, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_score_fidelity(args: argparse.Namespace) -> int:
+    from polyalign.eval.metrics import fidelity
+
+    lines = _read_lines(args.outputs)
+    result = fidelity(lines, args.lang)
+    result.pop("detected")
+    print(json.dumps({"lang": args.lang, **result}, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_score_judge(args: argparse.Namespace) -> int:
+    from polyalign.eval.judge import Endpoint, judge_files
+
+    endpoint = Endpoint(url=args.endpoint, model=args.judge_model, api_key_env=args.api_key_env, timeout=args.timeout)
+    result = judge_files(args.a, args.b, endpoint, out_path=args.out)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from polyalign.eval.runner import EvalRequest, run_eval
+
+    request = EvalRequest.from_args(args, _recipe(args) if args.recipe or args.overrides else None)
+    run_eval(request)
+    return 0
+
+
+def _add_score_commands(sub) -> None:
+    s = sub.add_parser("score", help="score predictions against references")
+    ssub = s.add_subparsers(dest="score_command", metavar="SUBCOMMAND")
+    ssub.required = True
+    sm = ssub.add_parser("mt", help="BLEU and chrF++ (and COMET) of a hypothesis file against a reference file")
+    sm.add_argument("hyp")
+    sm.add_argument("ref")
+    sm.add_argument("--lang", required=True, help="target language (chooses the BLEU tokenizer)")
+    sm.add_argument("--comet", metavar="MODEL", help="also score COMET with this local checkpoint (needs polyalign[comet])")
+    sm.add_argument("--src", help="source sentences, one a line (COMET needs them)")
+    sm.add_argument("--batch-size", type=int, default=16, help="COMET batch size")
+    sm.set_defaults(func=cmd_score_mt)
+
+    sq = ssub.add_parser("qa", help="exact match, F1 and contains of QA predictions (official MLQA normalisation)")
+    sq.add_argument("dataset", help="SQuAD/MLQA-format dataset JSON (data/paragraphs/qas/answers)")
+    sq.add_argument("predictions", help="predictions JSON: {question id: answer text}")
+    sq.add_argument("--lang", required=True, help="answer language (chooses the normalisation)")
+    sq.set_defaults(func=cmd_score_qa)
+
+    sf = ssub.add_parser("fidelity", help="share of non-empty lines written in the expected language (offline langid)")
+    sf.add_argument("outputs", help="model outputs, one a line")
+    sf.add_argument("--lang", required=True, help="the language the outputs should be in")
+    sf.set_defaults(func=cmd_score_fidelity)
+
+    sj = ssub.add_parser("judge", help="pairwise LLM-as-judge of two systems' answers, in both orders")
+    sj.add_argument("a", help="system A: JSONL with id, instruction and output (a samples_*.jsonl works)")
+    sj.add_argument("b", help="system B: the same ids")
+    sj.add_argument("--endpoint", required=True, help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
+    sj.add_argument("--judge-model", required=True, help="model name the endpoint serves")
+    sj.add_argument("--api-key-env", help="name of the environment variable holding the API key (never logged)")
+    sj.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    sj.add_argument("--out", help="write each verdict to this JSONL file")
+    sj.set_defaults(func=cmd_score_judge)
+
+
+def _add_eval_commands(sub) -> None:
+    e = sub.add_parser("eval", help="evaluate a model on multilingual tasks; writes results.json and samples")
+    e.add_argument("recipe", nargs="?", help="recipe YAML: its model and eval sections (flags override)")
+    e.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe fields")
+    e.add_argument("--model", help="hub id or local folder (default: the recipe's, else the bundled SmolLM2)")
+    e.add_argument("--adapter", help="LoRA adapter folder to apply")
+    e.add_argument("--tasks", help="comma-separated: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm, polyinstruct, "
+                   "local_qa, local_translation, local_classification")
+    e.add_argument("--langs", help="comma-separated language codes (flores: pairs such as en-es; mlqa: ctx-question)")
+    e.add_argument("--data", action="append", default=[], metavar="TASK=PATH",
+                   help="read TASK from local files; PATH may hold {lang} (repeatable)")
+    e.add_argument("--num-fewshot", type=int, help="demonstrations per prompt (default 0)")
+    e.add_argument("--fewshot-lang", choices=["target", "en"], help="demonstrations in the target language or in English")
+    e.add_argument("--format", choices=["chat", "raw"], help="chat template or raw text prompts")
+    e.add_argument("--limit", type=int, help="at most this many examples per task and language")
+    e.add_argument("--batch-size", type=int, help="prompts per batch")
+    e.add_argument("--max-new-tokens", type=int, help="longest generated answer")
+    e.add_argument("--backend", choices=["auto", "hf", "vllm"], help="generation backend (vllm: installed and a GPU)")
+    e.add_argument("--label-scoring", choices=["first_token", "loglik"], help="classification: first-token mass or length-normalised log-likelihood")
+    e.add_argument("--judge-endpoint", help="score polyinstruct against its references with an LLM judge at this URL")
+    e.add_argument("--judge-model", help="the judge's model name")
+    e.add_argument("--api-key-env", help="environment variable holding the judge's API key")
+    e.add_argument("--seed", type=int, help="seed for demonstrations and bootstrap")
+    e.add_argument("--output", "-o", help="output folder (default: runs/eval-<model name>)")
+    e.set_defaults(func=cmd_eval)
 
 
 def _read_lines(path: str) -> list[str]:
@@ -111,14 +222,8 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("overrides", nargs="*", metavar="key=value")
     db.set_defaults(func=cmd_data_build)
 
-    s = sub.add_parser("score", help="score predictions against references")
-    ssub = s.add_subparsers(dest="score_command", metavar="SUBCOMMAND")
-    ssub.required = True
-    sm = ssub.add_parser("mt", help="BLEU and chrF++ of a hypothesis file against a reference file")
-    sm.add_argument("hyp")
-    sm.add_argument("ref")
-    sm.add_argument("--lang", required=True, help="target language (chooses the BLEU tokenizer)")
-    sm.set_defaults(func=cmd_score_mt)
+    _add_score_commands(sub)
+    _add_eval_commands(sub)
 
     for name, what in NOT_BUILT.items():
         n = sub.add_parser(name, help=f"{what} (not built yet)")

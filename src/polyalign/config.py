@@ -138,6 +138,35 @@ class EvalConfig:
     """Longest generated answer, in tokens."""
     limit: int | None = None
     """Evaluate at most this many examples per task and language."""
+    suite: list[str] = field(default_factory=list)
+    """Tasks ``polyalign eval RECIPE`` runs: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm,
+    polyinstruct, local_qa, local_translation, local_classification."""
+    suite_langs: list[str] = field(default_factory=list)
+    """Language specs for the suite (``es``; ``en-es`` for translation; ``es-en`` context-question
+    for MLQA); empty: every language of each task's dataset."""
+    data_files: list[str] = field(default_factory=list)
+    """Local data for suite tasks as ``TASK=PATH`` (PATH may hold ``{lang}``); other tasks load
+    from the Hugging Face hub."""
+    num_fewshot: int = 0
+    """Demonstrations per prompt in suite tasks."""
+    fewshot_lang: Literal["target", "en"] = "target"
+    """Demonstrations in the evaluated language or in English."""
+    prompt_format: Literal["chat", "raw"] = "chat"
+    """Suite prompts through the model's chat template, or as raw text to continue."""
+    backend: Literal["auto", "hf", "vllm"] = "auto"
+    """Generation backend; ``auto`` uses vLLM when it is installed and a GPU is present."""
+    label_scoring: Literal["first_token", "loglik"] = "first_token"
+    """Classification: first-token probability mass of each label (one forward pass per example),
+    or length-normalised log-likelihood of the full label strings."""
+
+    def __post_init__(self) -> None:
+        from polyalign.eval.tasks import TASKS
+
+        unknown = [t for t in self.suite if t not in TASKS]
+        if unknown:
+            raise ValueError(f"unknown eval.suite task {unknown[0]!r} (known: {', '.join(TASKS)})")
+        if self.num_fewshot < 0:
+            raise ValueError("eval.num_fewshot must be >= 0")
 
 
 @dataclass

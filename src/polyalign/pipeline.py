@@ -142,10 +142,14 @@ def stage_train(cfg: RunConfig, run_dir: Path, model, tokenizer) -> tuple[Any, d
 
 
 def summarize(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """``{"before": {TASK: {"chrf", "bleu"}}, "after": {...}}`` from two results documents."""
+    """``{"before": {TASK: {"chrf", "bleu", "fidelity"}}, "after": {...}}`` from two results documents.
 
-    def pick(doc: dict[str, Any]) -> dict[str, dict[str, float]]:
-        return {task: {"chrf": m["chrf"], "bleu": m["bleu"]} for task, m in doc["results"].items()}
+    ``fidelity`` is the percent of outputs written in the target language (``None`` when the
+    language identifier is not installed).
+    """
+
+    def pick(doc: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+        return {task: {"chrf": m["chrf"], "bleu": m["bleu"], "fidelity": m.get("fidelity")} for task, m in doc["results"].items()}
 
     return {"before": pick(before), "after": pick(after)}
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from polyalign.io import atomic_write
 
-METRICS = (("chrf", "chrF++"), ("bleu", "BLEU"))
+METRICS = (("chrf", "chrF++"), ("bleu", "BLEU"), ("fidelity", "fidelity %"))
 
 
 def comparison_rows(summary: dict[str, dict[str, dict[str, float]]]) -> list[tuple[str, str, float | None, float | None]]:
@@ -87,6 +87,14 @@ def write_markdown(
     sigs.discard(None)
     if sigs:
         out += ["", "Signatures: " + "; ".join(f"`{s}`" for s in sorted(sigs))]
+    out += ["", "fidelity %: share of non-empty outputs identified (offline, langid) as the target language."]
+    for stage, tasks in summary.items():
+        for task, m in tasks.items():
+            if isinstance(m, dict) and m.get("fidelity_counts"):
+                counts = ", ".join(f"{k} {v}" for k, v in m["fidelity_counts"].items())
+                ref = m.get("fidelity_reference")
+                ceiling = f" (the reference translations themselves: {ref:.0f}%)" if ref is not None else ""
+                out.append(f"- {stage}, {task}: detected {counts}{ceiling}")
     out += ["", "## Data", "", f"Template `{manifest.get('template')}`, direction `{manifest.get('direction')}`.", ""]
     out += ["| language | read | kept | train pairs | test pairs | catalogs |", "|---|---:|---:|---:|---:|---:|"]
     for code, info in manifest.get("languages", {}).items():

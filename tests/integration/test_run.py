@@ -60,6 +60,16 @@ eval:
         assert set(summary[stage]) == {"translation/en-es", "translation/es-en"}
         for m in summary[stage].values():
             assert 0.0 <= m["chrf"] <= 100.0 and 0.0 <= m["bleu"] <= 100.0
+            assert 0.0 <= m["fidelity"] <= 100.0
+
+    # Fidelity is the share of non-empty outputs identified as the target language, per sample.
+    for task, tgt in (("translation_en-es", "es"), ("translation_es-en", "en")):
+        rows = [json.loads(line) for line in (run_dir / "eval" / "after" / f"samples_{task}.jsonl").read_text().splitlines()]
+        found = [r["detected_lang"] for r in rows if r["output"].strip()]
+        assert all(r["detected_lang"] is None for r in rows if not r["output"].strip())
+        expected = 100.0 * sum(d == tgt for d in found) / len(found) if found else 0.0
+        assert summary["after"][task.replace("_", "/")]["fidelity"] == pytest.approx(expected)
+    assert "fidelity %" in (run_dir / "report.md").read_text() and "fidelity %" in proc.stdout
 
     log = [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == list(range(1, 31))

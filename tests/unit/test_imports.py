@@ -15,6 +15,11 @@ LIGHT = [
     "polyalign.data.sources",
     "polyalign.data.build",
     "polyalign.eval.mt",
+    "polyalign.eval.metrics",
+    "polyalign.eval.prompts",
+    "polyalign.eval.sources",
+    "polyalign.eval.tasks",
+    "polyalign.eval.judge",
 ]
 
 

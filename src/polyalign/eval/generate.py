@@ -1,25 +1,47 @@
-"""Batched greedy generation with Hugging Face models.
+"""Batched greedy generation: Hugging Face models on any device, vLLM when installed with a GPU.
 
-Prompts are sorted by length so each batch pads little, padded on the left so every sequence
-ends where generation starts, and each sequence stops at its own end-of-turn token. Results come
-back in the caller's order.
+The Hugging Face path is a plain greedy decoding loop with a KV cache:
+
+* prompts are sorted by length so each batch pads little, and padded on the left so every row
+  ends where generation starts;
+* the prefix all prompts share (chat header, instruction, few-shot demonstrations) is computed once
+  and reused by every batch (:mod:`polyalign.eval.prefix`);
+* logits are computed for the last position only;
+* a row stops at an end-of-turn token or when its text contains a stop string, and finished rows
+  leave the batch, so a batch costs what its longest answer costs only while that answer is alone.
+
+Outputs come back in the caller's order, cut before the first stop string, stripped.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
+from polyalign.eval.prefix import Prefix, call, forward
 from polyalign.models import end_of_turn_ids
 
 
-def chat_prompt(tokenizer: Any, user: str, system: str | None = None) -> str:
-    """``user`` wrapped in the model's chat template, ready for the assistant's reply."""
-    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
+def chat_prompt(tokenizer: Any, user: str | list[dict[str, str]], system: str | None = None) -> str:
+    """``user`` (a message, or a whole conversation) in the model's chat template, ready for the reply."""
+    messages = user if isinstance(user, list) else [{"role": "user", "content": user}]
+    if system:
+        messages = [{"role": "system", "content": system}, *messages]
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    """``text`` before the first stop string, and whether one was found.
+
+    >>> cut_at_stop("Madrid\\nQuestion: next", ["\\nQuestion:"])
+    ('Madrid', True)
+    """
+    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
 
 
 @torch.inference_mode()
@@ -30,33 +52,105 @@ def generate(
     batch_size: int = 16,
     max_new_tokens: int = 128,
     desc: str = "generate",
+    stop: Sequence[str] = (),
+    share_prefix: bool = True,
 ) -> list[str]:
     """Greedy continuations of ``prompts`` (already formatted), decoded without special tokens."""
-    stop = end_of_turn_ids(tokenizer)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop[0]
+    eot = end_of_turn_ids(tokenizer)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eot[0]
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True)
+    prefix = Prefix.build(model, encoded) if share_prefix and len(encoded) > 1 else Prefix.empty()
+    suffixes = [e[prefix.length:] for e in encoded]
+    order = sorted(range(len(prompts)), key=lambda i: len(suffixes[i]), reverse=True)
     outputs: list[str] = [""] * len(prompts)
+    eot_t = torch.tensor(eot, device=model.device)
     model.eval()
     with tqdm(total=len(prompts), desc=desc, unit="ex", dynamic_ncols=True) as bar:
         for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            width = max(len(encoded[i]) for i in idx)
-            ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
-            mask = torch.zeros((len(idx), width), dtype=torch.long)
-            for r, i in enumerate(idx):
-                n = len(encoded[i])
-                ids[r, width - n :] = torch.tensor(encoded[i])
-                mask[r, width - n :] = 1
-            out = model.generate(
-                input_ids=ids.to(model.device),
-                attention_mask=mask.to(model.device),
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                eos_token_id=stop,
-                pad_token_id=pad_id,
-            )
-            for r, i in enumerate(idx):
-                outputs[i] = tokenizer.decode(out[r, width:], skip_special_tokens=True).strip()
+            idx = order[start:start + batch_size]
+            texts = _decode_batch(model, tokenizer, [suffixes[i] for i in idx], prefix, pad_id, eot_t, max_new_tokens, stop)
+            for i, t in zip(idx, texts):
+                outputs[i] = t
             bar.update(len(idx))
     return outputs
+
+
+def _decode_batch(model, tokenizer, suffixes, prefix, pad_id, eot_t, max_new_tokens, stop) -> list[str]:
+    logits, cache, mask, pos = forward(model, suffixes, prefix, pad_id, logits_to_keep=1, use_cache=True)
+    n = len(suffixes)
+    generated: list[list[int]] = [[] for _ in range(n)]
+    texts = [""] * n
+    alive = list(range(n))  # rows of the original batch still decoding, in cache order
+    mask = mask.to(model.device)
+    pos = pos.to(model.device)
+    for step in range(max_new_tokens):
+        nxt = logits[:, -1, :].argmax(dim=-1)
+        finished = torch.isin(nxt, eot_t).tolist()
+        tokens = nxt.tolist()
+        keep = []
+        for j, row in enumerate(alive):
+            if finished[j]:
+                continue
+            generated[row].append(tokens[j])
+            if stop:
+                text, hit = cut_at_stop(tokenizer.decode(generated[row], skip_special_tokens=True), stop)
+                if hit:
+                    texts[row] = text
+                    continue
+            keep.append(j)
+        if not keep or step == max_new_tokens - 1:
+            break
+        if len(keep) < len(alive):
+            sel = torch.tensor(keep, device=model.device)
+            cache.batch_select_indices(sel)
+            nxt, mask, pos = nxt[sel], mask[sel], pos[sel]
+            alive = [alive[j] for j in keep]
+        mask = torch.cat([mask, torch.ones((len(alive), 1), dtype=mask.dtype, device=mask.device)], dim=1)
+        pos = pos + 1
+        out = call(model, input_ids=nxt[:, None], attention_mask=mask, position_ids=pos[:, None],
+                   past_key_values=cache, use_cache=True, logits_to_keep=1)
+        logits = out.logits
+    for row in range(n):
+        if not texts[row]:
+            texts[row] = cut_at_stop(tokenizer.decode(generated[row], skip_special_tokens=True), stop)[0]
+    return [t.strip() for t in texts]
+
+
+# ---------------------------------------------------------------------------------------------
+# vLLM
+
+
+def vllm_available() -> bool:
+    """vLLM is installed and a CUDA device is visible."""
+    return importlib.util.find_spec("vllm") is not None and torch.cuda.is_available()
+
+
+def generate_vllm(
+    model_path: str,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    max_new_tokens: int = 128,
+    stop: Sequence[str] = (),
+    seed: int = 0,
+    adapter: str | None = None,
+    dtype: str = "auto",
+    trust_remote_code: bool = False,
+) -> list[str]:
+    """Greedy continuations with vLLM (prompts already formatted); needs vLLM and a GPU.
+
+    Prompts go in as token ids from ``tokenizer`` (no special tokens added), exactly as the
+    Hugging Face path sees them; vLLM's prefix caching plays the part of the shared prefix.
+    """
+    from vllm import LLM, SamplingParams
+
+    llm = LLM(model=str(model_path), dtype=dtype, seed=seed, enable_lora=adapter is not None,
+              trust_remote_code=trust_remote_code, enable_prefix_caching=True)
+    params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, stop=list(stop) or None)
+    kwargs: dict[str, Any] = {}
+    if adapter is not None:
+        from vllm.lora.request import LoRARequest
+
+        kwargs["lora_request"] = LoRARequest("adapter", 1, str(adapter))
+    inputs = [{"prompt_token_ids": tokenizer(p, add_special_tokens=False)["input_ids"]} for p in prompts]
+    results = llm.generate(inputs, params, **kwargs)
+    return [r.outputs[0].text.strip() for r in results]

@@ -4,6 +4,11 @@ BLEU's tokenizer is chosen by target language (``zh`` for Chinese; ``char`` for 
 Thai and other scripts written without spaces; ``13a`` otherwise), because BLEU with ``13a`` on
 Chinese counts whole sentences as words. chrF++ is chrF with word bigrams (``word_order=2``).
 Every score carries sacrebleu's signature. No torch here.
+
+Scores are sacrebleu's own ``corpus_score``; their standard errors come from the same per-sentence
+sufficient statistics sacrebleu sums (n-gram matches and totals), resampled with replacement: the
+bootstrap sacrebleu uses for its confidence intervals, seeded. COMET, when ``unbabel-comet`` is
+installed, scores with a checkpoint read from local files only.
 """
 
 from __future__ import annotations
@@ -42,10 +47,17 @@ def _mecab_or_char(code: str) -> str:
     return "ja-mecab" if code == "ja" else "ko-mecab"
 
 
-def score_corpus(hyps: Sequence[str], refs: Sequence[str], lang: str) -> dict[str, Any]:
+def score_corpus(
+    hyps: Sequence[str],
+    refs: Sequence[str],
+    lang: str,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Corpus BLEU and chrF++ of ``hyps`` against one reference each, target language ``lang``.
 
-    Returns ``{"bleu", "chrf", "n", "bleu_signature", "chrf_signature"}``.
+    Returns ``{"bleu", "chrf", "n", "bleu_signature", "chrf_signature", "bleu_stderr",
+    "chrf_stderr"}``; the scores are exactly sacrebleu's. ``n_boot=0`` skips the standard errors.
     """
     from sacrebleu.metrics import BLEU, CHRF
 
@@ -55,13 +67,31 @@ def score_corpus(hyps: Sequence[str], refs: Sequence[str], lang: str) -> dict[st
     chrf = CHRF(word_order=2)
     b = bleu.corpus_score(list(hyps), [list(refs)])
     c = chrf.corpus_score(list(hyps), [list(refs)])
-    return {
+    out: dict[str, Any] = {
         "bleu": b.score,
         "chrf": c.score,
         "n": len(hyps),
         "bleu_signature": str(bleu.get_signature()),
         "chrf_signature": str(chrf.get_signature()),
     }
+    if n_boot > 0:
+        out["bleu_stderr"] = bootstrap_stderr(bleu, hyps, refs, n_boot, seed)
+        out["chrf_stderr"] = bootstrap_stderr(chrf, hyps, refs, n_boot, seed)
+    return out
+
+
+def bootstrap_stderr(metric: Any, hyps: Sequence[str], refs: Sequence[str], n_boot: int = 1000, seed: int = 0) -> float:
+    """Bootstrap standard error of a sacrebleu corpus metric over its per-sentence statistics."""
+    import numpy as np
+
+    if len(hyps) < 2:
+        return 0.0
+    # The sufficient statistics sacrebleu itself sums (one row per sentence).
+    stats = np.asarray(metric._extract_corpus_statistics(list(hyps), [list(refs)]), dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    n = len(stats)
+    scores = [metric._compute_score_from_stats(stats[rng.integers(0, n, n)].sum(axis=0)).score for _ in range(n_boot)]
+    return float(np.std(scores, ddof=1))
 
 
 def sentence_chrf(hyp: str, ref: str) -> float:
@@ -69,3 +99,56 @@ def sentence_chrf(hyp: str, ref: str) -> float:
     from sacrebleu.metrics import CHRF
 
     return CHRF(word_order=2).sentence_score(hyp, [ref]).score
+
+
+def comet_score(
+    sources: Sequence[str],
+    hyps: Sequence[str],
+    refs: Sequence[str],
+    model: str,
+    batch_size: int = 16,
+    gpus: int | None = None,
+) -> dict[str, Any]:
+    """COMET of ``hyps`` (with their ``sources`` and ``refs``), from a local checkpoint.
+
+    ``model`` is a ``.ckpt`` file, a downloaded model folder (holding ``checkpoints/model.ckpt``),
+    or a hub id already in the local cache; nothing is downloaded. Needs ``unbabel-comet``.
+    """
+    import os
+    from pathlib import Path
+
+    from polyalign.io import InputError
+
+    try:
+        import comet
+    except ImportError:
+        raise InputError("COMET needs unbabel-comet: pip install 'polyalign[comet]'") from None
+    if not (len(sources) == len(hyps) == len(refs)):
+        raise ValueError(f"{len(sources)} sources, {len(hyps)} hypotheses, {len(refs)} references")
+    path = Path(model).expanduser()
+    if path.is_dir():
+        path = path / "checkpoints" / "model.ckpt"
+    elif not path.is_file():
+        try:
+            path = Path(comet.download_model(model, local_files_only=True))
+        except Exception as e:
+            raise InputError(f"no local COMET checkpoint ({type(e).__name__}); give a .ckpt path", model) from None
+    if not path.is_file():
+        raise InputError("no such COMET checkpoint", path)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    scorer = comet.load_from_checkpoint(str(path), local_files_only=True)
+    if gpus is None:
+        import torch
+
+        gpus = 1 if torch.cuda.is_available() else 0
+    data = [{"src": s, "mt": h, "ref": r} for s, h, r in zip(sources, hyps, refs)]
+    pred = scorer.predict(data, batch_size=batch_size, gpus=gpus, progress_bar=False)
+    import numpy as np
+
+    seg = [float(x) for x in pred.scores]
+    return {
+        "comet": float(pred.system_score),
+        "comet_stderr": float(np.std(seg, ddof=1) / np.sqrt(len(seg))) if len(seg) > 1 else 0.0,
+        "comet_model": str(model),
+        "comet_segments": seg,
+    }

@@ -22,3 +22,37 @@ def test_scores_identical_to_sacrebleu():
     zh = score_corpus(["猫在垫子上"], ["猫坐在垫子上"], "zh")
     assert zh["bleu"] == sacrebleu.corpus_bleu(["猫在垫子上"], [["猫坐在垫子上"]], tokenize="zh").score
     assert "tok:zh" in zh["bleu_signature"]
+
+
+def test_bootstrap_stderr_from_sufficient_statistics():
+    hyps = ["el gato está en la alfombra", "no se pudo abrir el archivo", "guardar el documento", "abrir la carpeta nueva"]
+    refs = ["el gato está sobre la alfombra", "no se puede abrir el archivo", "guardar el documento", "abrir una carpeta"]
+    a = score_corpus(hyps, refs, "es", n_boot=200, seed=3)
+    b = score_corpus(hyps, refs, "es", n_boot=200, seed=3)
+    assert a == b
+    assert a["bleu"] == sacrebleu.corpus_bleu(hyps, [refs], tokenize="13a").score
+    assert 0.0 < a["chrf_stderr"] < 50.0 and 0.0 < a["bleu_stderr"] < 50.0
+    # Identical hypotheses and references leave nothing to vary.
+    same = score_corpus(refs, refs, "es", n_boot=50)
+    assert same["chrf"] == 100.0 and same["chrf_stderr"] == 0.0
+    assert "bleu_stderr" not in score_corpus(hyps, refs, "es", n_boot=0)
+
+
+def test_comet_without_package_names_the_install(monkeypatch):
+    import builtins
+
+    import pytest
+
+    from polyalign.eval.mt import comet_score
+    from polyalign.io import InputError
+
+    real_import = builtins.__import__
+
+    def no_comet(name, *args, **kwargs):
+        if name == "comet":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_comet)
+    with pytest.raises(InputError, match=r"pip install 'polyalign\[comet\]'"):
+        comet_score(["a"], ["b"], ["c"], "/nonexistent.ckpt")

@@ -1,0 +1,142 @@
+"""Batched forward passes that share one cached prompt prefix.
+
+The prompts of one evaluation task usually begin alike: the chat template's header, the
+instruction, the same few-shot demonstrations. That shared prefix is run through the model once;
+its keys and values are then reused by every batch, so each example pays only for its own tokens.
+Each row of a batch is laid out as ``[prefix][left padding][own tokens]``, with an attention mask
+that hides the padding and position ids that continue the prefix, so the last column of every
+row is its last real token and logits are computed for that column alone.
+
+Only models whose every layer attends to the full context can reuse a prefix this way; for the
+others (sliding-window layers) the prefix is simply empty and nothing changes but speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+
+def call(model: Any, **kwargs: Any) -> Any:
+    """``model(**kwargs)``; a model that does not take ``logits_to_keep`` computes all logits instead
+    (callers read logits counted from the end, so the result is the same)."""
+    try:
+        return model(**kwargs)
+    except TypeError as e:
+        if "logits_to_keep" not in str(e):
+            raise
+        kwargs.pop("logits_to_keep")
+        return model(**kwargs)
+
+
+def common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
+    """Length of the longest token prefix that every sequence shares.
+
+    >>> common_prefix_len([[1, 2, 3, 4], [1, 2, 5], [1, 2, 3]])
+    2
+    """
+    if not seqs:
+        return 0
+    first = seqs[0]
+    n = min(len(s) for s in seqs)
+    for s in seqs[1:]:
+        i = 0
+        while i < n and s[i] == first[i]:
+            i += 1
+        n = i
+    return n
+
+
+def full_attention_only(model: Any) -> bool:
+    """Whether every layer of ``model`` attends to the whole context (no sliding window)."""
+    cfg = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    types = getattr(cfg, "layer_types", None)
+    if types is not None:
+        return all(t == "full_attention" for t in types)
+    window = getattr(cfg, "sliding_window", None)
+    return window is None or getattr(cfg, "use_sliding_window", True) is False
+
+
+@dataclass
+class Prefix:
+    """Keys and values of a shared prefix (``length`` 0: no prefix)."""
+
+    length: int
+    layers: list[tuple[torch.Tensor, torch.Tensor]]
+
+    @classmethod
+    def empty(cls) -> Prefix:
+        return cls(0, [])
+
+    @classmethod
+    @torch.inference_mode()
+    def build(cls, model: Any, seqs: Sequence[Sequence[int]], min_len: int = 4) -> Prefix:
+        """Run the prefix shared by ``seqs`` (leaving each at least one own token) once."""
+        n = min(common_prefix_len(seqs), min(len(s) for s in seqs) - 1) if seqs else 0
+        if n < min_len or not full_attention_only(model):
+            return cls.empty()
+        from transformers import DynamicCache
+
+        ids = torch.tensor([list(seqs[0][:n])], device=model.device)
+        cache = DynamicCache()
+        call(model, input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
+        return cls(n, [(layer.keys, layer.values) for layer in cache.layers])
+
+    def cache(self, batch: int) -> Any:
+        """A fresh cache holding the prefix for ``batch`` rows (``None`` without a prefix)."""
+        if not self.length:
+            return None
+        from transformers import DynamicCache
+
+        return DynamicCache([(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in self.layers])
+
+
+def left_pad(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(ids, mask)`` with every sequence padded on the left to the longest."""
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for r, s in enumerate(seqs):
+        if s:
+            ids[r, width - len(s):] = torch.tensor(list(s), dtype=torch.long)
+            mask[r, width - len(s):] = 1
+    return ids, mask
+
+
+@torch.inference_mode()
+def forward(
+    model: Any,
+    suffixes: Sequence[Sequence[int]],
+    prefix: Prefix,
+    pad_id: int,
+    logits_to_keep: int = 1,
+    use_cache: bool = False,
+) -> tuple[torch.Tensor, Any, torch.Tensor, torch.Tensor]:
+    """One batched forward pass of ``suffixes`` after the cached ``prefix``.
+
+    Returns ``(logits, cache, attention_mask, last_position)``: logits of the last
+    ``logits_to_keep`` columns, the cache (when ``use_cache``) and the mask and per-row position
+    of the last token, which a decoding loop continues from.
+    """
+    ids, mask = left_pad(suffixes, pad_id)
+    batch = len(suffixes)
+    pos = prefix.length + (mask.cumsum(dim=1) - 1).clamp(min=0)
+    full_mask = torch.cat([torch.ones((batch, prefix.length), dtype=torch.long), mask], dim=1)
+    cache = prefix.cache(batch)
+    if cache is None and use_cache:
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
+    out = call(
+        model,
+        input_ids=ids.to(model.device),
+        attention_mask=full_mask.to(model.device),
+        position_ids=pos.to(model.device),
+        past_key_values=cache,
+        use_cache=use_cache or cache is not None,
+        logits_to_keep=logits_to_keep,
+    )
+    return out.logits, (cache if use_cache else None), full_mask, pos[:, -1]

@@ -1,0 +1,350 @@
+"""Evaluation tasks: what each benchmark is, where its data comes from, how it is prompted.
+
+A task is named on the command line (``--tasks xquad,flores``) and evaluated per *language spec*:
+a language code for most tasks, a ``src-tgt`` pair for translation (``en-es``; a bare ``es`` means
+``en-es``), a ``context-question`` pair for MLQA (``es-en``; a bare ``es`` means ``es-es``).
+
+Each task loads from its Hugging Face dataset by default, or from local files given with
+``--data TASK=PATH``: a file in the benchmark's native format, a path holding ``{lang}`` (or
+``{src}``/``{tgt}``, ``{context}``/``{question}``), a folder searched for the native file names,
+or Hugging Face rows saved locally (``.parquet``, ``.arrow``, a ``save_to_disk`` folder).
+
+Light module: no torch; ``datasets`` only when reading from the hub or parquet/arrow.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from polyalign import langs
+from polyalign.eval import sources
+from polyalign.eval.sources import Row
+from polyalign.io import InputError
+
+Kind = Literal["qa", "translation", "classification", "math", "instruct"]
+
+
+@dataclass(frozen=True)
+class LangSpec:
+    """One evaluation language setting of a task."""
+
+    spec: str
+    """Canonical name used in results keys (``es``, ``en-es``, ``es-en``)."""
+    lang: str
+    """Language the answer is expected in (scoring normalisation, fidelity)."""
+    src: str | None = None
+    """Translation source / MLQA question language."""
+    tgt: str | None = None
+    """Translation target / MLQA context language."""
+
+    def placeholders(self) -> dict[str, str]:
+        d = {"lang": self.spec}
+        if self.src and self.tgt:
+            d.update(src=self.src, tgt=self.tgt, context=self.tgt, question=self.src)
+        return d
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    kind: Kind
+    template: str
+    """Key of the prompt template in :mod:`polyalign.eval.prompts`."""
+    languages: tuple[str, ...]
+    """Languages the Hugging Face dataset has (empty: any language, local files only)."""
+    hf_id: str | None
+    eval_split: str
+    demo_split: str | None
+    """Split demonstrations come from; ``None``: from the evaluated split, those examples excluded."""
+    load: Callable[[LangSpec, str, str | None], list[Row]] = field(repr=False)
+    """``load(spec, split, source)``: rows; ``source`` None means the Hugging Face dataset."""
+    parse: Callable[[str], LangSpec] = field(repr=False)
+    description: str = ""
+
+
+def _mono(spec: str) -> LangSpec:
+    code = langs.normalize(spec)
+    return LangSpec(code, code)
+
+
+def _pair(default_src: str) -> Callable[[str], LangSpec]:
+    """Parse ``src-tgt`` (a bare ``tgt`` means ``default_src-tgt``); locales use ``_`` (``en-pt_BR``)."""
+
+    def parse(spec: str) -> LangSpec:
+        a, sep, b = spec.partition("-")
+        if not sep:
+            a, b = default_src, spec
+        a, b = langs.normalize(a), langs.normalize(b)
+        return LangSpec(f"{a}-{b}", b, a, b)
+
+    return parse
+
+
+def _mlqa_parse(spec: str) -> LangSpec:
+    """MLQA names a setting ``context-question``; the answer is in the context language."""
+    c, sep, q = spec.partition("-")
+    if not sep:
+        q = c
+    c, q = langs.normalize(c), langs.normalize(q)
+    return LangSpec(f"{c}-{q}", c, src=q, tgt=c)
+
+
+def _native_path(source: str, spec: LangSpec, names: list[str]) -> Path:
+    """The native file for ``spec``: a path with placeholders, a file, or a folder to search."""
+    if "{" in source:
+        try:
+            path = Path(source.format(**spec.placeholders()))
+        except KeyError as e:
+            raise InputError(f"unknown placeholder {{{e.args[0]}}} in the data path", source) from None
+        if not path.exists():
+            raise InputError("no such file", path)
+        return path
+    path = Path(source)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        for name in names:
+            found = sorted(path.rglob(name))
+            if found:
+                return found[0]
+        raise InputError(f"no {' or '.join(names)} under this folder", path)
+    raise InputError("no such file or folder", path)
+
+
+def _hf_or_file(source: str | None, hf_id: str | None, config: str | None, split: str) -> list[Row] | None:
+    """Hugging Face rows when the source is the hub (None) or a parquet/arrow file; else None."""
+    if source is None:
+        if hf_id is None:
+            raise InputError("this task has no Hugging Face dataset: give its files with --data TASK=PATH")
+        return sources.hf_rows(hf_id, config, split)
+    if sources.is_hf_file(source):
+        return sources.hf_rows(source, config, split)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Loaders
+
+
+def load_xquad(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    rows = _hf_or_file(source, "google/xquad", f"xquad.{spec.lang}", split)
+    if rows is not None:
+        return sources.qa_from_hf(rows)
+    return sources.read_squad(_native_path(source, spec, [f"xquad.{spec.lang}.json"]))
+
+
+def load_mlqa(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    rows = _hf_or_file(source, "facebook/mlqa", f"mlqa.{spec.tgt}.{spec.src}", split)
+    if rows is not None:
+        return sources.qa_from_hf(rows)
+    native = {"validation": "dev"}.get(split, split)
+    return sources.read_squad(_native_path(source, spec, [f"{native}-context-{spec.tgt}-question-{spec.src}.json"]))
+
+
+def load_flores(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    s, t = langs.flores(spec.src), langs.flores(spec.tgt)
+    if source is None:
+        src = [r["text"] for r in sources.hf_rows("openlanguagedata/flores_plus", s, split)]
+        tgt = [r["text"] for r in sources.hf_rows("openlanguagedata/flores_plus", t, split)]
+        return sources.flores_pairs(src, tgt)
+    if sources.is_hf_file(source):  # old facebook/flores rows: sentence_{code} columns
+        return sources.flores_from_hf(sources.hf_rows(source, None, split), s, t)
+    if "{" in source:
+        fmt = {"split": split}
+        src_path = Path(source.format(code=s, lang=spec.src, **fmt))
+        tgt_path = Path(source.format(code=t, lang=spec.tgt, **fmt))
+        return sources.flores_pairs(sources._read_sentences(src_path), sources._read_sentences(tgt_path), src_path)
+    return sources.flores_pairs(sources.read_flores_side(source, s, split), sources.read_flores_side(source, t, split), source)
+
+
+_PAWSX_FILES = {"test": ["test_2k.tsv"], "validation": ["dev_2k.tsv"], "train": ["translated_train.tsv", "train.tsv"]}
+
+
+def load_pawsx(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    rows = _hf_or_file(source, "google-research-datasets/paws-x", spec.lang, split)
+    if rows is not None:
+        return sources.pawsx_from_hf(rows)
+    if "{" not in source and Path(source).is_dir():
+        lang_dir = next((p for p in sorted(Path(source).rglob(spec.lang)) if p.is_dir()), None)
+        if lang_dir is None:
+            raise InputError(f"no {spec.lang}/ folder (PAWS-X layout x-final/{spec.lang}/) under this folder", source)
+        source = str(lang_dir)
+    return sources.read_pawsx_tsv(_native_path(source, spec, _PAWSX_FILES[split]))
+
+
+def load_xnli(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    rows = _hf_or_file(source, "facebook/xnli", spec.lang, split)
+    if rows is not None:
+        return sources.xnli_from_hf(rows)
+    native = {"validation": "dev"}.get(split, split)
+    return sources.read_xnli_tsv(_native_path(source, spec, [f"xnli.{native}.tsv"]), spec.lang)
+
+
+def load_sentiment(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    rows = _hf_or_file(source, "mteb/amazon_reviews_multi", spec.lang, split)
+    if rows is not None:
+        return sources.marc_from_hf(rows)
+    native = {"validation": "dev"}.get(split, split)
+    return sources.read_marc_jsonl(_native_path(source, spec, [f"dataset_{spec.lang}_{native}.json", f"dataset_{spec.lang}_{native}.jsonl"]))
+
+
+def load_mgsm(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    rows = _hf_or_file(source, "juletxara/mgsm", spec.lang, split)
+    if rows is not None:
+        return sources.mgsm_from_hf(rows)
+    if split != "test":
+        raise InputError("MGSM's native files hold only the test split", source)
+    return sources.read_mgsm_tsv(_native_path(source, spec, [f"mgsm_{spec.lang}.tsv"]))
+
+
+def shipped_polyinstruct() -> Path | None:
+    """The polyinstruct_v1 set shipped inside the package, when this installation has it."""
+    from importlib import resources
+
+    path = Path(str(resources.files("polyalign") / "resources" / "polyinstruct_v1.jsonl"))
+    return path if path.is_file() else None
+
+
+def load_polyinstruct(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    if source is None:
+        shipped = shipped_polyinstruct()
+        if shipped is None:
+            raise InputError("polyinstruct needs its file: --data polyinstruct=PATH/polyinstruct_v1.jsonl")
+        source = str(shipped)
+    return sources.read_polyinstruct(_native_path(source, spec, ["polyinstruct_v1.jsonl"]), spec.lang, split)
+
+
+def load_local_qa(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    if source is None:
+        raise InputError("local_qa needs --data local_qa=PATH")
+    return sources.read_local_qa(_native_path(source, spec, []))
+
+
+def load_local_translation(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    if source is None:
+        raise InputError("local_translation needs --data local_translation=PATH")
+    return sources.read_local_translation(_native_path(source, spec, []))
+
+
+def load_local_classification(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    if source is None:
+        raise InputError("local_classification needs --data local_classification=PATH")
+    rows, names = sources.read_local_classification(_native_path(source, spec, []))
+    for r in rows:
+        r["label_names"] = names
+    return rows
+
+
+XQUAD_LANGS = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
+MLQA_LANGS = ("en", "es", "de", "ar", "hi", "vi", "zh")
+
+TASKS: dict[str, Task] = {
+    "xquad": Task("xquad", "qa", "qa", XQUAD_LANGS, "google/xquad", "validation", None, load_xquad, _mono,
+                  "XQuAD: SQuAD v1.1 dev questions professionally translated into 11 languages"),
+    "mlqa": Task("mlqa", "qa", "qa", MLQA_LANGS, "facebook/mlqa", "test", "validation", load_mlqa, _mlqa_parse,
+                 "MLQA: extractive QA, context and question in any two of 7 languages"),
+    "flores": Task("flores", "translation", "translation", (), "openlanguagedata/flores_plus", "devtest", "dev",
+                   load_flores, _pair("en"), "FLORES-200 / FLORES+: 1012 devtest sentences in 200+ languages, any direction"),
+    "pawsx": Task("pawsx", "classification", "pawsx", ("de", "en", "es", "fr", "ja", "ko", "zh"),
+                  "google-research-datasets/paws-x", "test", "validation", load_pawsx, _mono,
+                  "PAWS-X: paraphrase identification (yes/no)"),
+    "xnli": Task("xnli", "classification", "xnli",
+                 ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh"),
+                 "facebook/xnli", "test", "validation", load_xnli, _mono, "XNLI: natural language inference (3 labels)"),
+    "sentiment": Task("sentiment", "classification", "sentiment", ("de", "en", "es", "fr", "ja", "zh"),
+                      "mteb/amazon_reviews_multi", "test", "validation", load_sentiment, _mono,
+                      "MARC product reviews, binarised: 1-2 stars negative, 4-5 positive, 3 dropped"),
+    "mgsm": Task("mgsm", "math", "math", ("bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh"),
+                 "juletxara/mgsm", "test", "train", load_mgsm, _mono,
+                 "MGSM: 250 grade-school math problems; the answer is the last number written"),
+    "polyinstruct": Task("polyinstruct", "instruct", "instruct", sources.POLYINSTRUCT_LANGS, None, "test", "train",
+                         load_polyinstruct, _mono, "polyinstruct_v1: parallel instructions in 11 languages (MI-Eval style)"),
+    "local_qa": Task("local_qa", "qa", "qa", (), None, "test", None, load_local_qa, _mono, "any local QA file"),
+    "local_translation": Task("local_translation", "translation", "translation", (), None, "test", None,
+                              load_local_translation, _pair("en"), "any local translation file"),
+    "local_classification": Task("local_classification", "classification", "classification", (), None, "test", None,
+                                 load_local_classification, _mono, "any local classification file"),
+}
+
+
+def get(name: str) -> Task:
+    """The task called ``name``; an :class:`InputError` listing the known ones otherwise."""
+    if name not in TASKS:
+        raise InputError(f"unknown task {name!r} (known: {', '.join(TASKS)})")
+    return TASKS[name]
+
+
+def default_specs(task: Task) -> list[str]:
+    """Language specs evaluated when none are named: every language of the dataset."""
+    if not task.languages:
+        raise InputError(f"{task.name}: name the languages with --langs")
+    return list(task.languages)
+
+
+@dataclass
+class Prepared:
+    """A task's examples for one language spec, with its demonstrations chosen."""
+
+    task: Task
+    spec: LangSpec
+    rows: list[Row]
+    demos: list[Row]
+    source: str
+    split: str
+    original_n: int
+    excluded: int
+
+
+def prepare(
+    task: Task,
+    spec: LangSpec,
+    source: str | None,
+    num_fewshot: int = 0,
+    fewshot_lang: Literal["target", "en"] = "target",
+    limit: int | None = None,
+    seed: int = 0,
+) -> Prepared:
+    """Load a task's examples and choose its ``num_fewshot`` demonstrations.
+
+    Demonstrations come from the task's demonstration split when it has one, otherwise from the
+    evaluated split; in that case (and whenever English demonstrations share ids with the
+    evaluated examples, as parallel datasets do) those examples are not evaluated. The same seed
+    picks the same demonstrations for every language.
+    """
+    if task.languages and spec.lang not in task.languages and source is None:
+        raise InputError(f"{task.name} has no {spec.lang} on the hub (it has {', '.join(task.languages)})")
+    rows = task.load(spec, task.eval_split, source)
+    original = len(rows)
+    demos: list[Row] = []
+    if num_fewshot > 0:
+        demo_spec = spec
+        if fewshot_lang == "en" and task.kind != "translation":
+            demo_spec = task.parse("en-en" if task.name == "mlqa" else "en")
+        pool = None
+        if task.demo_split is not None:
+            try:
+                pool = task.load(demo_spec, task.demo_split, source)
+            except InputError:
+                pool = None  # no such split locally: fall back to the evaluated one
+            if not pool:
+                pool = None
+        same_split = pool is None
+        if pool is None:
+            pool = rows if demo_spec == spec else task.load(demo_spec, task.eval_split, source)
+        if same_split and len(pool) <= num_fewshot:
+            raise InputError(f"{task.name}/{spec.spec}: {len(pool)} examples leave none to evaluate after {num_fewshot} demonstrations")
+        rng = random.Random(seed * 1_000_003 + zlib.crc32(task.name.encode()))
+        demos = rng.sample(pool, min(num_fewshot, len(pool)))
+        if same_split:  # the demonstrations (or their parallel versions) are not evaluated
+            ids = {d["id"] for d in demos}
+            rows = [r for r in rows if r["id"] not in ids]
+    excluded = original - len(rows)
+    if limit is not None:
+        rows = rows[:limit]
+    where = source if source is not None else (task.hf_id or str(shipped_polyinstruct()))
+    return Prepared(task, spec, rows, demos, where, task.eval_split, original, excluded)

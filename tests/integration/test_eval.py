@@ -1,0 +1,149 @@
+"""`polyalign eval` end to end on a tiny random Llama and native-format fixtures, on CPU."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from eval_fixtures import (
+    write_flores200,
+    write_marc,
+    write_mgsm,
+    write_mlqa,
+    write_pawsx,
+    write_polyinstruct,
+    write_xnli,
+    write_xquad,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def run_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "polyalign", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def run_main(capsys, *args):
+    """The same command in this process (no interpreter start-up): exit code, stdout, stderr."""
+    from polyalign.cli import main
+
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def samples(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("evaldata")
+    cls = root / "cls.jsonl"
+    cls.write_text("".join(json.dumps({"id": f"c{i}", "text": t, "label": y}) + "\n"
+                           for i, (t, y) in enumerate([("muy bien", "bueno"), ("fatal", "malo"), ("genial", "bueno"), ("horrible", "malo")])))
+    return {
+        "xquad": write_xquad(root / "xquad"),
+        "mlqa": write_mlqa(root / "mlqa"),
+        "flores": write_flores200(root / "flores"),
+        "pawsx": write_pawsx(root / "paws"),
+        "xnli": write_xnli(root / "xnli"),
+        "sentiment": write_marc(root / "marc"),
+        "mgsm": write_mgsm(root / "mgsm"),
+        "polyinstruct": write_polyinstruct(root / "pi" / "polyinstruct_v1.jsonl"),
+        "local_classification": cls,
+    }
+
+
+def test_eval_all_tasks_then_resume(tmp_path, tiny_model_dir, data, capsys):
+    out = tmp_path / "out"
+    args = ["eval", "--model", str(tiny_model_dir), "--tasks", ",".join(data), "--langs", "es", "--num-fewshot", "1",
+            "--max-new-tokens", "6", "--batch-size", "3", "-o", str(out)]
+    for task, path in data.items():
+        args += ["--data", f"{task}={path}"]
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads((out / "results.json").read_text())
+    keys = ["xquad/es", "mlqa/es-es", "flores/en-es", "pawsx/es", "xnli/es", "sentiment/es", "mgsm/es", "polyinstruct/es",
+            "local_classification/es"]
+    assert list(doc["results"]) == keys
+    assert doc["config"]["model"] == str(tiny_model_dir) and doc["config"]["seed"] == 0
+    for key in keys:
+        task, lang = key.split("/")
+        rows = samples(out / f"samples_{task}_{lang}.jsonl")
+        r, cfg = doc["results"][key], doc["configs"][key]
+        assert doc["n-samples"][key]["effective"] == len(rows) > 0
+        assert cfg["template"].startswith("eval_v1/") and len(cfg["template_sha256"]) == 64 and cfg["num_fewshot"] == 1
+        assert key.split("/")[0] in proc.stdout.split("fidelity %")[1]
+        if cfg["kind"] == "classification":
+            assert r["accuracy"] == pytest.approx(100.0 * sum(s["correct"] for s in rows) / len(rows))
+            assert "fidelity" not in r
+        else:  # every generative task reports fidelity, recomputable from its samples
+            found = [s["detected_lang"] for s in rows if s["detected_lang"] is not None]
+            assert r["fidelity"] == pytest.approx(100.0 * sum(d == "es" for d in found) / len(found) if found else 0.0)
+    xq = doc["results"]["xquad/es"]
+    rows = samples(out / "samples_xquad_es.jsonl")
+    assert xq["f1"] == pytest.approx(100.0 * sum(s["f1"] for s in rows) / len(rows))
+    assert "exact_match_stderr" in xq and xq["signature"].startswith("qa|lang:es|norm:mlqa_v1")
+    assert doc["configs"]["xquad/es"]["excluded_for_demos"] == 1 and len(rows) == 3
+    assert doc["configs"]["pawsx/es"]["excluded_for_demos"] == 0  # demonstrations from dev_2k.tsv
+    assert doc["configs"]["local_classification/es"]["labels"] == ["bueno", "malo"]
+    assert doc["results"]["flores/en-es"]["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
+    assert "Translate the following text from English to Spanish" in samples(out / "samples_flores_en-es.jsonl")[0]["prompt"]
+    from eval_fixtures import FLORES
+    from polyalign.eval.metrics import fidelity
+
+    refs = FLORES["spa_Latn"][:3]
+    assert doc["results"]["flores/en-es"]["fidelity_reference"] == 100.0 * fidelity(refs, "es")["on_target_rate"]
+
+    # The same command again finds everything done and changes nothing.
+    code, _, err = run_main(capsys, *args)
+    assert code == 0 and err.count("already done") == len(keys)
+    assert json.loads((out / "results.json").read_text()) == doc
+    # A different evaluation into the same folder is refused.
+    code, _, err = run_main(capsys, *args, "--limit", "1")
+    assert code == 2
+    assert err.strip().splitlines()[-1] == (
+        f"error: {out / 'results.json'}: this folder holds results of a different evaluation; choose another --output")
+
+
+def test_eval_from_a_recipe_with_raw_prompts(tmp_path, tiny_model_dir, data, capsys, monkeypatch):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"""
+name: suite
+output_dir: {tmp_path / 'runs'}
+model:
+  model_name_or_path: {tiny_model_dir}
+eval:
+  suite: [xquad, mgsm]
+  suite_langs: [es]
+  data_files: ["xquad={data['xquad']}/xquad.{{lang}}.json", "mgsm={data['mgsm']}"]
+  max_new_tokens: 6
+""")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_main(capsys, "eval", str(recipe), "eval.prompt_format=raw", "--limit", "2")
+    assert code == 0, err[-3000:]
+    out = tmp_path / "runs" / "suite" / "eval" / "suite"
+    doc = json.loads((out / "results.json").read_text())
+    assert list(doc["results"]) == ["xquad/es", "mgsm/es"]
+    assert doc["configs"]["xquad/es"]["format"] == "raw" and doc["configs"]["xquad/es"]["stop"] == ["\n"]
+    first = samples(out / "samples_xquad_es.jsonl")[0]
+    assert first["prompt"].endswith("\nAnswer:") and "<|im_start|>" not in first["prompt"]
+    assert doc["n-samples"]["mgsm/es"]["effective"] == 2
+
+
+def test_eval_errors_are_one_line(tmp_path, tiny_model_dir, data, capsys):
+    cases = [
+        (["--tasks", "squad"], "error: unknown task 'squad' (known: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm, polyinstruct, local_qa, local_translation, local_classification)"),
+        (["--tasks", "xquad", "--langs", "es", "--data", "xquad=/no/such/dir"], "error: /no/such/dir: no such file or folder"),
+        (["--tasks", "local_qa"], "error: local_qa: name the languages with --langs"),
+        (["--tasks", "mgsm", "--langs", "es", "--data", f"mgsm={data['mgsm']}", "--num-fewshot", "5"],
+         "error: mgsm/es: 3 examples leave none to evaluate after 5 demonstrations"),
+    ]
+    for extra, expected in cases:
+        code, _, err = run_main(capsys, "eval", "--model", str(tiny_model_dir), *extra, "-o", str(tmp_path / "o"))
+        assert code == 2, err
+        assert err.strip().splitlines()[-1] == expected
