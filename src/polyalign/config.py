@@ -39,9 +39,11 @@ class ModelConfig:
     """Weights' dtype when loading."""
     trust_remote_code: bool = False
     """Run code shipped with a hub model. Off unless you trust the model's authors."""
-    attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"
-    """Attention kernel for training. ``auto``: flash-attention 2 on a CUDA device when the
-    ``flash-attn`` package is installed and weights are 16-bit, else PyTorch's SDPA."""
+    attn_implementation: Literal["auto", "polyalign_varlen", "sdpa", "eager", "flash_attention_2"] = "auto"
+    """Attention kernel for training. ``auto``: flash-attention 2's varlen path on a CUDA device
+    when ``flash-attn`` is installed and compute is 16-bit; otherwise ``polyalign_varlen`` with
+    packing (SDPA, causal, one packed example at a time) and ``sdpa`` without. ``sdpa`` or
+    ``eager`` with packing: rows of packed examples under a block-diagonal mask."""
 
 
 @dataclass

@@ -194,6 +194,8 @@ def pick_attention(requested: str, on_cuda: bool, sixteen_bit: bool) -> str:
     >>> pick_attention("eager", on_cuda=False, sixteen_bit=False)
     'eager'
     """
+    if requested == "polyalign_varlen":
+        return "sdpa"  # loaded as SDPA (generation needs it); training switches to varlen
     if requested != "auto":
         return requested
     if on_cuda and sixteen_bit and importlib.util.find_spec("flash_attn") is not None:

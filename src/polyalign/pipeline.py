@@ -118,7 +118,7 @@ def stage_train(cfg: RunConfig, run_dir: Path, model, tokenizer) -> tuple[Any, d
     _log(f"train: {cfg.train.finetuning_type}, {describe_counts(counts, cfg.train)}")
     torch.manual_seed(cfg.seed)
     model, result = fit(model, tokenizer, encoded, cfg.train, run_dir, seed=cfg.seed,
-                        resume=cfg.train.resume_from_checkpoint or "latest")
+                        resume=cfg.train.resume_from_checkpoint or "latest", attn_implementation=cfg.model.attn_implementation)
     info = summarize(cfg.train, result, counts, world=1)
     write_json(info_path, info)
     return model, info

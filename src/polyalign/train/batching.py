@@ -208,9 +208,10 @@ def pack_rows(lengths: Sequence[int], row_length: int) -> list[list[int]]:
 def pack(batch: Sequence[Encoded], pad_id: int, row_length: int | None = None) -> dict[str, Any]:
     """Lay a micro-batch end to end: ``input_ids``, ``position_ids``, ``targets`` (no mask).
 
-    ``row_length=None`` puts everything in one row (the layout flash-attention's varlen path
-    reads). Rows shorter than the longest are padded with a segment of their own (positions
-    restart there too, and its targets are ignored).
+    ``row_length=None`` puts everything in one row, with ``cu_seq_lens``: the examples' start
+    offsets and the total (the layout varlen attention kernels read). Rows shorter than the
+    longest are padded with a segment of their own (positions restart there too, and its
+    targets are ignored).
     """
     import torch
 
@@ -229,7 +230,13 @@ def pack(batch: Sequence[Encoded], pad_id: int, row_length: int | None = None) -
             positions[r, at : at + n] = torch.arange(n)
             at += n
         positions[r, at:] = torch.arange(width - at)
-    return {"input_ids": ids, "position_ids": positions, "targets": targets}
+    out = {"input_ids": ids, "position_ids": positions, "targets": targets}
+    if row_length is None:
+        starts = [0]
+        for n in lengths:
+            starts.append(starts[-1] + n)
+        out["cu_seq_lens"] = torch.tensor(starts, dtype=torch.int32)
+    return out
 
 
 def layout(batch: Sequence[Encoded], pad_id: int, packing: bool, row_length: int | None) -> dict[str, Any]:

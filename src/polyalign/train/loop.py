@@ -85,10 +85,14 @@ class SupervisedLM(torch.nn.Module):
         self.lm = model
 
     def forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor, targets: torch.Tensor,
-                attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+                attention_mask: torch.Tensor | None = None, cu_seq_lens: torch.Tensor | None = None) -> torch.Tensor:
         body, head, cap = _backbone_and_head(self.lm)
+        varlen = {}
+        if cu_seq_lens is not None:  # one packed row: example boundaries for varlen kernels
+            longest = int((cu_seq_lens[1:] - cu_seq_lens[:-1]).max())
+            varlen = {"cu_seq_lens_q": cu_seq_lens, "cu_seq_lens_k": cu_seq_lens, "max_length_q": longest, "max_length_k": longest}
         hidden = body(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                      use_cache=False).last_hidden_state
+                      use_cache=False, **varlen).last_hidden_state
         keep = targets != IGNORE
         logits = head(hidden[keep]).float()
         if cap:
@@ -116,6 +120,30 @@ def set_trainable(model: Any, cfg: TrainConfig) -> Any:
     return model
 
 
+def training_attention(model: Any, requested: str, packing: bool) -> str:
+    """Switch ``model`` to the attention kernel training uses; return the one it had.
+
+    ``auto``: flash-attention when the model was loaded with it; otherwise, with packing,
+    :func:`~polyalign.train.kernels.varlen_sdpa` (causal attention per packed example); else
+    what the model has. An explicit ``sdpa`` or ``eager`` with packing uses rows of up to
+    ``max_seq_length`` tokens with the block-diagonal mask transformers derives from the
+    restarting positions.
+    """
+    from polyalign.train.kernels import VARLEN, register_varlen
+
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    before = getattr(inner.config, "_attn_implementation", None) or "sdpa"
+    if requested == "auto":
+        want = before if before.startswith("flash_attention") or not packing else VARLEN
+    else:
+        want = requested
+    if want == VARLEN:
+        register_varlen()
+    if want != before:
+        inner.set_attn_implementation(want)
+    return before
+
+
 def total_steps(n_examples: int, per_step: int, cfg: TrainConfig) -> tuple[int, int]:
     """``(steps_per_epoch, total_steps)`` for ``n_examples`` at ``per_step`` examples a step."""
     per_epoch = math.ceil(n_examples / per_step)
@@ -132,13 +160,15 @@ def fit(
     seed: int,
     resume: str | None = None,
     d: Dist | None = None,
+    attn_implementation: str = "auto",
 ) -> tuple[Any, TrainResult]:
     """Train ``model`` on encoded examples; save ``output_dir/model``; return it and what happened.
 
     ``resume``: ``None`` starts fresh (refusing an ``output_dir`` that already has checkpoints),
     ``"latest"`` continues from the newest checkpoint under ``output_dir/checkpoints`` if there
     is one, a path continues from that checkpoint. ``d``: this process's place among several
-    (default: alone).
+    (default: alone). ``attn_implementation``: see :func:`training_attention`; the model gets
+    its own kernel back at the end (generation needs padded batches).
     """
     # --- setup ------------------------------------------------------------------------------
     d = d or Dist()
@@ -151,6 +181,11 @@ def fit(
     random.seed(seed)
     torch.manual_seed(seed)
     model = set_trainable(model, cfg)
+    if cfg.finetuning_type == "lora":
+        from polyalign.train.kernels import fuse_lora
+
+        fuse_lora(model)
+    attn_before = training_attention(model, attn_implementation, cfg.packing)
     model.to(d.device)
     model.train()
     body, _, _ = _backbone_and_head(model)
@@ -164,8 +199,8 @@ def fit(
     warmup = int(cfg.warmup_ratio * total)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg.lr_scheduler_type, warmup, total))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    attn = getattr(getattr(model, "config", None), "_attn_implementation", "sdpa") or "sdpa"
-    row_length = None if attn.startswith("flash_attention") else cfg.max_seq_length  # varlen reads one row
+    attn = _backbone_and_head(model)[0].config._attn_implementation or "sdpa"
+    row_length = None if attn.startswith("flash_attention") or attn == "polyalign_varlen" else cfg.max_seq_length
     autocast = (torch.autocast(d.device.type, dtype=torch.bfloat16) if cfg.bf16 else contextlib.nullcontext())
 
     result = TrainResult(steps=total)
@@ -232,6 +267,8 @@ def fit(
     log.close()
     ckpt.save_checkpoint(output_dir, total, net, optimizer, scheduler, position(total), cfg.save_total_limit, d)
     ckpt.save_model(output_dir / "model", net, model, "lm.", tokenizer if cfg.finetuning_type == "full" else None, d)
+    if attn != attn_before:
+        (model.get_base_model() if hasattr(model, "get_base_model") else model).set_attn_implementation(attn_before)
     model.eval()
     return model, result
 

@@ -99,14 +99,14 @@ def train(job: TrainJobConfig) -> dict[str, Any]:
         encoded, counts = encode_examples(tokenizer, examples, job.train, source)
         if d.is_main:
             _log(f"train: {source}: {describe_counts(counts, job.train)}")
-            _log(f"train: {job.train.finetuning_type} on {m.model_name_or_path} ({attn} attention), "
+            _log(f"train: {job.train.finetuning_type} on {m.model_name_or_path} (loaded with {attn} attention), "
                  f"{d.world} process(es) on {d.device.type}" + (f", {job.train.strategy}" if d.world > 1 else ""))
             with atomic_write(out / "config.yaml") as f:
                 f.write(yaml.safe_dump(config_to_dict(job), sort_keys=False, allow_unicode=True))
 
         # --- main -----------------------------------------------------------------------------
         model, result = fit(model, tokenizer, encoded, job.train, out, job.seed,
-                            resume=job.train.resume_from_checkpoint, d=d)
+                            resume=job.train.resume_from_checkpoint, d=d, attn_implementation=m.attn_implementation)
         summary = summarize(job.train, result, counts, d.world)
         if d.is_main:
             write_json(out / "train_summary.json", {**summary, "provenance": provenance()})
