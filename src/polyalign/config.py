@@ -313,7 +313,12 @@ def _resolve_key(key: str, cls: type) -> str:
         return f"{owners[0]}.{key}"
     if len(owners) > 1:
         raise InputError(f"override {key!r} is ambiguous: use one of " + ", ".join(f"{o}.{key}" for o in owners))
-    return key  # unknown; build() reports it with suggestions
+    known = top | {g.name for f in dataclasses.fields(cls) if dataclasses.is_dataclass(_field_type(cls, f.name))
+                   for g in dataclasses.fields(_field_type(cls, f.name))}
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    if close:
+        raise InputError(f"unknown key '{key}' (did you mean '{close[0]}'?)")
+    return key  # unknown; build() reports it with the known keys
 
 
 def _set_dotted(data: dict, lines: dict, dotted: str, value: Any, where: int | None) -> None:
