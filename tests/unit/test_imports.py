@@ -15,6 +15,9 @@ LIGHT = [
     "polyalign.data.sources",
     "polyalign.data.build",
     "polyalign.eval.mt",
+    "polyalign.data.train_file",
+    "polyalign.train.main",
+    "polyalign.train.export",
 ]
 
 
