@@ -179,3 +179,23 @@ def test_varlen_attention_and_fused_lora_equal_the_plain_computation():
     fast, g_fast = loss_and_grads(plain, pack(examples, pad_id=0, row_length=None))
     assert abs(fast - ref) <= 1e-5 * abs(ref)
     assert torch.allclose(g_fast, g_ref, rtol=1e-4, atol=1e-6)
+
+
+def test_tied_embeddings_checkpoint_once_and_resume_exactly(tmp_path):
+    from safetensors import safe_open
+
+    def tied():
+        torch.manual_seed(0)
+        return LlamaForCausalLM(LlamaConfig(vocab_size=97, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                            num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True))
+
+    c = cfg(max_steps=4, save_steps=2, save_total_limit=3)
+    ref, _ = fit(tied(), Tok(), data(), c, tmp_path / "a", seed=0)
+    with safe_open(tmp_path / "a" / "checkpoints" / "step-2" / "weights.safetensors", "pt") as f:
+        assert json.loads(f.metadata()["aliases"]) == {"lm.lm_head.weight": "lm.model.embed_tokens.weight"}
+    fit(tied(), Tok(), data(), c, tmp_path / "b", seed=0)
+    shutil.rmtree(tmp_path / "b" / "checkpoints" / "step-4")
+    resumed, _ = fit(tied(), Tok(), data(), c, tmp_path / "b", seed=0, resume="latest")
+    assert resumed.lm_head.weight.data_ptr() == resumed.model.embed_tokens.weight.data_ptr()
+    for (n, a), (_, b) in zip(ref.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), n
