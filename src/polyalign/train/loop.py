@@ -236,8 +236,9 @@ def fit(
         for j, mb in enumerate(micro):
             batch = layout(mb, pad_id, cfg.packing, row_length) if mb else _empty(pad_id)
             batch = {name: t.to(d.device, non_blocking=True) for name, t in batch.items()}
-            with gradient_sync(net, j == len(micro) - 1), autocast:
-                loss = net(**batch) * (d.world / n_sup)  # DDP/FSDP average gradients over processes
+            with gradient_sync(net, j == len(micro) - 1):
+                with autocast:
+                    loss = net(**batch) * (d.world / n_sup)  # DDP/FSDP average gradients over processes
                 loss.backward()
             step_loss += loss.detach()
         grad_norm = None
