@@ -186,9 +186,10 @@ def side_trainer(examples: list[dict], work: Path) -> dict:
             "train_loss": out.training_loss}
 
 
-def run_side(name: str, data: Path, work: Path) -> dict:
+def run_side(name: str, data: Path, work: Path, threads: int | None) -> dict:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
     proc = subprocess.run([sys.executable, __file__, "--side", name, "--data", str(data), "--work", str(work)],
-                          capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                          capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         sys.exit(f"{name} side failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -197,6 +198,7 @@ def run_side(name: str, data: Path, work: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--examples", type=int, default=192, help="examples trained on (one pass), sampled from the 2,000+")
+    ap.add_argument("--threads", type=int, help="torch threads for both sides and the peak (default: torch's)")
     ap.add_argument("--side", choices=["polyalign", "trainer"], help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     ap.add_argument("--work", help=argparse.SUPPRESS)
@@ -210,6 +212,10 @@ def main() -> None:
         print(json.dumps(out))
         return
 
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         examples = build_examples(work)
@@ -217,9 +223,10 @@ def main() -> None:
         data = work / "bench.jsonl"
         data.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in chosen))
         print(f"data: {len(examples)} CoIT examples (translation + instructions); training on a seeded sample of {len(chosen)}")
+        print(f"threads: {torch.get_num_threads()} per side (one side at a time)")
         peak = matmul_peak()
-        mine = run_side("polyalign", data, work)
-        theirs = run_side("trainer", data, work)
+        mine = run_side("polyalign", data, work, args.threads)
+        theirs = run_side("trainer", data, work, args.threads)
         peak = max(peak, matmul_peak())
 
     for name, r in (("polyalign", mine), ("Trainer+peft", theirs)):
