@@ -18,7 +18,8 @@ from helpers import spanish_ui_pairs
 
 pytestmark = pytest.mark.slow
 
-ENV = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+# one thread a process: a tiny model gains nothing from more, and a shared CI box loses a lot
+ENV = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
 
 
 def cli(*args, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
