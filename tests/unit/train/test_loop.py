@@ -199,3 +199,16 @@ def test_tied_embeddings_checkpoint_once_and_resume_exactly(tmp_path):
     assert resumed.lm_head.weight.data_ptr() == resumed.model.embed_tokens.weight.data_ptr()
     for (n, a), (_, b) in zip(ref.state_dict().items(), resumed.state_dict().items()):
         assert torch.equal(a, b), n
+
+
+def test_gradient_checkpointing_recomputes_the_same_steps(tmp_path):
+    _, plain = fit(tiny(), Tok(), data(), cfg(), tmp_path / "a", seed=0)
+    _, ckpt = fit(tiny(), Tok(), data(), cfg(gradient_checkpointing=True), tmp_path / "b", seed=0)
+    assert max(abs(x - y) for x, y in zip(plain.losses, ckpt.losses)) <= 1e-6
+
+
+def test_bf16_autocast_trains_close_to_float32(tmp_path):
+    _, f32 = fit(tiny(), Tok(), data(), cfg(), tmp_path / "a", seed=0)
+    _, b16 = fit(tiny(), Tok(), data(), cfg(bf16=True), tmp_path / "b", seed=0)
+    assert f32.losses != b16.losses  # bf16 really was used
+    assert max(abs(x - y) / x for x, y in zip(f32.losses, b16.losses)) <= 2e-2
