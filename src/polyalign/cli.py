@@ -14,13 +14,12 @@ from polyalign import __version__
 from polyalign.io import InputError
 
 NOT_BUILT = {
-    "train": "standalone training (`polyalign train RECIPE.yaml`)",
     "scaling": "scaling-law fitting and budget allocation",
     "analyze": "layer-wise alignment analysis",
 }
 
 
-def _recipe(args: argparse.Namespace):
+def _recipe(args: argparse.Namespace, cls: type | None = None):
     """The recipe named on the command line (or the default), with its overrides applied.
 
     ``polyalign run max_steps=5`` has no recipe file: a first argument holding ``=`` is an
@@ -28,12 +27,12 @@ def _recipe(args: argparse.Namespace):
     """
     import os
 
-    from polyalign.config import load_recipe
+    from polyalign.config import RunConfig, load_recipe
 
     recipe, overrides = args.recipe, list(args.overrides)
     if recipe is not None and "=" in recipe and not os.path.exists(recipe):
         recipe, overrides = None, [recipe, *overrides]
-    return load_recipe(recipe, overrides)
+    return load_recipe(recipe, overrides, cls=cls or RunConfig)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -177,6 +176,56 @@ def _add_eval_commands(sub) -> None:
     e.set_defaults(func=cmd_eval)
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    import os
+
+    from polyalign.config import TrainJobConfig
+
+    job = _recipe(args, TrainJobConfig)
+    if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+        from polyalign.train.main import check_inputs
+
+        check_inputs(job)  # one clear line here rather than one per process
+        from polyalign.train.distributed import launch
+
+        return launch(args.nproc, ["train", *([args.recipe] if args.recipe else []), *args.overrides])
+    from polyalign.train.main import train
+
+    train(job)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from polyalign.train.export import export
+
+    out = export(args.source, args.out, mode=args.mode, base=args.base, dtype=args.dtype)
+    print(out)
+    return 0
+
+
+def _add_train_commands(sub) -> None:
+    """``polyalign train`` and ``polyalign export``."""
+    t = sub.add_parser(
+        "train",
+        help="tune a model on a training file (LoRA or full; one process, or many with --nproc / torchrun)",
+        description="Keys follow Hugging Face TrainingArguments: polyalign train model_name_or_path=M "
+                    "train_file=data.jsonl output_dir=out learning_rate=2e-4 per_device_train_batch_size=8 ...",
+    )
+    t.add_argument("recipe", nargs="?", help="YAML with top-level train_file, output_dir, seed and sections model, train")
+    t.add_argument("overrides", nargs="*", metavar="key=value", help="settings, e.g. train_file=data.jsonl max_steps=100")
+    t.add_argument("--nproc", type=int, default=1, help="start N processes on this host under torchrun (DDP, or FSDP2 with strategy=fsdp)")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("export", help="merge LoRA into the base model (a plain transformers folder), or save the adapter for peft")
+    e.add_argument("source", help="a training output_dir or run directory (its model/), or an adapter/model folder")
+    e.add_argument("out", help="folder to write")
+    e.add_argument("--mode", choices=["merged", "adapter"], default="merged",
+                   help="merged: base + LoRA folded into one transformers model (default); adapter: the adapter alone, for peft")
+    e.add_argument("--base", help="base model (default: the one the run recorded)")
+    e.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32", help="dtype of the merged weights")
+    e.set_defaults(func=cmd_export)
+
+
 def _read_lines(path: str) -> list[str]:
     try:
         with open(path, "rb") as f:
@@ -225,6 +274,8 @@ def parser() -> argparse.ArgumentParser:
     _add_score_commands(sub)
     _add_eval_commands(sub)
 
+    _add_train_commands(sub)
+
     for name, what in NOT_BUILT.items():
         n = sub.add_parser(name, help=f"{what} (not built yet)")
         n.add_argument("rest", nargs=argparse.REMAINDER)
@@ -233,7 +284,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args, extra = p.parse_known_args(argv)
+    if extra:  # `polyalign train a=1 --nproc 2 b=2`: argparse leaves b=2 over
+        if getattr(args, "overrides", None) is not None and all("=" in x and not x.startswith("-") for x in extra):
+            args.overrides = [*args.overrides, *extra]
+        else:
+            p.error("unrecognized arguments: " + " ".join(extra))
     try:
         return args.func(args)
     except InputError as e:

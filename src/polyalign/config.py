@@ -39,6 +39,11 @@ class ModelConfig:
     """Weights' dtype when loading."""
     trust_remote_code: bool = False
     """Run code shipped with a hub model. Off unless you trust the model's authors."""
+    attn_implementation: Literal["auto", "polyalign_varlen", "sdpa", "eager", "flash_attention_2"] = "auto"
+    """Attention kernel for training. ``auto``: flash-attention 2's varlen path on a CUDA device
+    when ``flash-attn`` is installed and compute is 16-bit; otherwise ``polyalign_varlen`` with
+    packing (SDPA, causal, one packed example at a time) and ``sdpa`` without. ``sdpa`` or
+    ``eager`` with packing: rows of packed examples under a block-diagonal mask."""
 
 
 @dataclass
@@ -109,13 +114,33 @@ class TrainConfig:
     lr_scheduler_type: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
     """Learning-rate shape after warmup."""
     max_seq_length: int = 512
-    """Longest tokenised example; longer ones are dropped and counted."""
+    """Longest tokenised example (and, with packing, the longest packed row)."""
+    truncation: Literal["drop", "truncate"] = "drop"
+    """What to do with an example longer than ``max_seq_length``: ``drop`` it, or ``truncate``
+    it to its first ``max_seq_length`` tokens. Either way it is counted and reported."""
+    packing: bool = True
+    """Lay each micro-batch's examples end to end in rows of up to ``max_seq_length`` tokens,
+    positions restarting per example and no attention across examples. Same examples and same
+    loss as padding (a test holds them equal), no compute spent on padding."""
+    gradient_checkpointing: bool = False
+    """Recompute each layer's activations in the backward pass: less memory, ~30% more compute."""
+    bf16: bool = False
+    """Compute in bfloat16 autocast (weights and optimizer state stay float32)."""
+    strategy: Literal["ddp", "fsdp"] = "ddp"
+    """With several processes: ``ddp`` replicates the model; ``fsdp`` shards parameters,
+    gradients and optimizer state with FSDP2 (``fully_shard``), one unit per decoder layer."""
     save_steps: int = 0
     """Write a checkpoint every this many optimizer steps; 0 writes only the final one."""
     save_total_limit: int = 2
     """Keep this many most recent checkpoints."""
+    resume_from_checkpoint: str | None = None
+    """``latest`` (the newest checkpoint under ``output_dir``, if any) or a checkpoint folder.
+    ``polyalign run`` always resumes from the latest."""
     logging_steps: int = 10
-    """Log loss, learning rate and tokens/s every this many optimizer steps."""
+    """Refresh the progress bar's loss, learning rate and tokens/s every this many steps
+    (the JSONL log gets every step)."""
+    report_to: Literal["none", "tensorboard"] = "none"
+    """Also log to TensorBoard (``output_dir/runs``); needs the ``tensorboard`` extra."""
 
     def __post_init__(self) -> None:
         if self.per_device_train_batch_size < 1 or self.gradient_accumulation_steps < 1:
@@ -126,6 +151,10 @@ class TrainConfig:
             raise ValueError("learning_rate must be positive")
         if self.max_steps == 0 or (self.max_steps < 0 and self.num_train_epochs <= 0):
             raise ValueError("set max_steps > 0 or num_train_epochs > 0")
+        if self.max_seq_length < 2:
+            raise ValueError("max_seq_length must be at least 2")
+        if self.save_steps < 0 or self.save_total_limit < 1 or self.logging_steps < 1:
+            raise ValueError("need save_steps >= 0, save_total_limit >= 1, logging_steps >= 1")
 
 
 @dataclass
@@ -191,6 +220,29 @@ class RunConfig:
         return Path(self.output_dir) / self.name
 
 
+@dataclass
+class TrainJobConfig:
+    """What ``polyalign train`` reads: a training file, a model, and the training settings.
+
+    Every key works bare on the command line (``learning_rate=1e-4``, ``train_file=...``).
+    """
+
+    train_file: str = ""
+    """Training data: a JSON/JSONL file of conversations (``messages``), alpaca records
+    (``instruction``, ``input``, ``output``) or sharegpt records (``conversations``); or a
+    ``polyalign run`` directory, whose built mixture ``data/train.jsonl`` is used."""
+    output_dir: str = "runs/train"
+    """Where checkpoints, logs and the trained model (``output_dir/model``) go."""
+    seed: int = 0
+    """Seed for data order, initialisation and dropout."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        if not self.train_file:
+            raise ValueError("train_file is required (train_file=PATH)")
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading
 
@@ -200,20 +252,29 @@ def default_recipe_path() -> Path:
     return Path(str(resources.files("polyalign") / "recipes" / "default.yaml"))
 
 
-def load_recipe(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
-    """Read a recipe (default: the embedded one), apply ``key=value`` overrides, validate."""
-    path = Path(path) if path is not None else default_recipe_path()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such recipe file", path) from None
-    except UnicodeDecodeError:
-        raise InputError("recipe is not UTF-8", path) from None
-    data, lines = _parse_yaml(text, path)
+def load_recipe(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (), cls: type = RunConfig) -> Any:
+    """Read a recipe, apply ``key=value`` overrides, validate; return a ``cls``.
+
+    With no ``path``, a :class:`RunConfig` starts from the embedded default recipe and any other
+    ``cls`` from its defaults.
+    """
+    if path is None and cls is RunConfig:
+        path = default_recipe_path()
+    if path is None:
+        data, lines, path = {}, {}, Path("<command line>")
+    else:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError("no such recipe file", path) from None
+        except UnicodeDecodeError:
+            raise InputError("recipe is not UTF-8", path) from None
+        data, lines = _parse_yaml(text, path)
     for item in overrides:
         key, value = _parse_override(item)
-        _set_dotted(data, lines, _resolve_key(key, RunConfig), value, where=None)
-    return build(RunConfig, data, lines, path)
+        _set_dotted(data, lines, _resolve_key(key, cls), value, where=None)
+    return build(cls, data, lines, path)
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:
@@ -281,7 +342,12 @@ def _resolve_key(key: str, cls: type) -> str:
         return f"{owners[0]}.{key}"
     if len(owners) > 1:
         raise InputError(f"override {key!r} is ambiguous: use one of " + ", ".join(f"{o}.{key}" for o in owners))
-    return key  # unknown; build() reports it with suggestions
+    known = top | {g.name for f in dataclasses.fields(cls) if dataclasses.is_dataclass(_field_type(cls, f.name))
+                   for g in dataclasses.fields(_field_type(cls, f.name))}
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    if close:
+        raise InputError(f"unknown key '{key}' (did you mean '{close[0]}'?)")
+    return key  # unknown; build() reports it with the known keys
 
 
 def _set_dotted(data: dict, lines: dict, dotted: str, value: Any, where: int | None) -> None:

@@ -137,10 +137,12 @@ def load_model(
     dtype: str = "float32",
     trust_remote_code: bool = False,
     adapter: str | os.PathLike | None = None,
+    attn_implementation: str | None = None,
 ) -> tuple[Any, Any]:
     """``(model, tokenizer)`` for a hub id or local folder, in eval mode, safetensors only.
 
     With ``adapter``, a saved LoRA adapter folder is applied and merged into the weights.
+    ``attn_implementation`` picks the attention kernel (transformers' default when ``None``).
     """
     import torch
     from transformers import AutoModelForCausalLM
@@ -152,6 +154,7 @@ def load_model(
         dtype=getattr(torch, _DTYPES[dtype]),
         trust_remote_code=trust_remote_code,
         use_safetensors=True,
+        **({"attn_implementation": attn_implementation} if attn_implementation else {}),
     )
     if adapter is not None:
         from peft import PeftModel
@@ -180,3 +183,21 @@ def end_of_turn_ids(tokenizer: Any) -> list[int]:
         if isinstance(tid, int) and tid != tokenizer.unk_token_id and tid not in ids and tid >= 0:
             ids.append(tid)
     return ids
+
+
+def pick_attention(requested: str, on_cuda: bool, sixteen_bit: bool) -> str:
+    """The attention kernel for training: ``auto`` means flash-attention 2 when it can run
+    (a CUDA device, the ``flash-attn`` package, 16-bit compute), else PyTorch's SDPA.
+
+    >>> pick_attention("auto", on_cuda=False, sixteen_bit=True)
+    'sdpa'
+    >>> pick_attention("eager", on_cuda=False, sixteen_bit=False)
+    'eager'
+    """
+    if requested == "polyalign_varlen":
+        return "sdpa"  # loaded as SDPA (generation needs it); training switches to varlen
+    if requested != "auto":
+        return requested
+    if on_cuda and sixteen_bit and importlib.util.find_spec("flash_attn") is not None:
+        return "flash_attention_2"
+    return "sdpa"

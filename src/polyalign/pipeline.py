@@ -95,8 +95,8 @@ def stage_train(cfg: RunConfig, run_dir: Path, model, tokenizer) -> tuple[Any, d
     import torch
 
     from polyalign.io import iter_jsonl
-    from polyalign.train.batching import encode_all
-    from polyalign.train.loop import fit, save_weights
+    from polyalign.train.loop import fit
+    from polyalign.train.main import describe_counts, encode_examples, summarize
 
     final = run_dir / "model"
     info_path = run_dir / "train_summary.json"
@@ -112,31 +112,14 @@ def stage_train(cfg: RunConfig, run_dir: Path, model, tokenizer) -> tuple[Any, d
             model, _ = load_model(str(final), cfg.model.dtype)
         return model, read_json(info_path)
 
-    examples = [row for _, row in iter_jsonl(run_dir / "data" / "train.jsonl")]
-    encoded, counts = encode_all(tokenizer, examples, cfg.train.max_seq_length)
-    if not encoded:
-        raise InputError(f"no training example fits max_seq_length={cfg.train.max_seq_length}", run_dir / "data" / "train.jsonl")
-    _log(f"train: {cfg.train.finetuning_type} on {len(encoded)} examples "
-         f"({counts['dropped_too_long']} longer than {cfg.train.max_seq_length} tokens dropped)")
+    source = run_dir / "data" / "train.jsonl"
+    examples = [row for _, row in iter_jsonl(source)]
+    encoded, counts = encode_examples(tokenizer, examples, cfg.train, source)
+    _log(f"train: {cfg.train.finetuning_type}, {describe_counts(counts, cfg.train)}")
     torch.manual_seed(cfg.seed)
-    model, result = fit(model, tokenizer, encoded, cfg.train, run_dir, seed=cfg.seed, resume="latest")
-    save_weights(model, final)
-    if cfg.train.finetuning_type == "full":
-        tokenizer.save_pretrained(final)
-    info = {
-        "finetuning_type": cfg.train.finetuning_type,
-        "steps": result.steps,
-        "examples": len(encoded),
-        "dropped": {k: v for k, v in counts.items() if k.startswith("dropped")},
-        "tokens": result.tokens,
-        "supervised_tokens": result.supervised_tokens,
-        "seconds": result.seconds,
-        "tokens_per_second": result.tokens / max(result.seconds, 1e-9),
-        "first_loss": result.losses[0],
-        "last_loss": result.losses[-1],
-        "losses": result.losses,
-        "resumed_from": result.resumed_from,
-    }
+    model, result = fit(model, tokenizer, encoded, cfg.train, run_dir, seed=cfg.seed,
+                        resume=cfg.train.resume_from_checkpoint or "latest", attn_implementation=cfg.model.attn_implementation)
+    info = summarize(cfg.train, result, counts, world=1)
     write_json(info_path, info)
     return model, info
 

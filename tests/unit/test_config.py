@@ -107,3 +107,26 @@ def test_cli_bad_recipe_one_line_exit_2_no_traceback(tmp_path, body, expected):
     assert len(lines) == 1
     assert lines[0].startswith(f"error: {p}") and expected in lines[0]
     assert not out_dir.exists()  # nothing half-written
+
+
+def test_train_job_takes_flat_huggingface_keys():
+    from polyalign.config import TrainJobConfig, load_recipe
+
+    job = load_recipe(None, ["model_name_or_path=org/model", "train_file=data.jsonl", "output_dir=out",
+                             "learning_rate=2e-4", "seed=3", "strategy=fsdp", "packing=false",
+                             "resume_from_checkpoint=latest", "report_to=tensorboard"], cls=TrainJobConfig)
+    assert (job.model.model_name_or_path, job.train_file, job.output_dir, job.seed) == ("org/model", "data.jsonl", "out", 3)
+    assert (job.train.learning_rate, job.train.strategy, job.train.packing) == (2e-4, "fsdp", False)
+    assert (job.train.resume_from_checkpoint, job.train.report_to) == ("latest", "tensorboard")
+
+
+def test_train_job_errors_are_one_line():
+    from polyalign.config import TrainJobConfig, load_recipe
+    from polyalign.io import InputError
+
+    with pytest.raises(InputError, match=r"^<command line>: train_file is required"):
+        load_recipe(None, ["learning_rate=1e-4"], cls=TrainJobConfig)
+    with pytest.raises(InputError, match=r"unknown key 'packin' \(did you mean 'packing'\?\)"):
+        load_recipe(None, ["train_file=x", "packin=true"], cls=TrainJobConfig)
+    with pytest.raises(InputError, match=r"'train.strategy' must be one of 'ddp', 'fsdp', got str 'zero3'"):
+        load_recipe(None, ["train_file=x", "strategy=zero3"], cls=TrainJobConfig)

@@ -20,6 +20,9 @@ LIGHT = [
     "polyalign.eval.sources",
     "polyalign.eval.tasks",
     "polyalign.eval.judge",
+    "polyalign.data.train_file",
+    "polyalign.train.main",
+    "polyalign.train.export",
 ]
 
 

@@ -1,20 +1,27 @@
-"""The training loop: LoRA or full fine-tuning of a causal LM on chat examples, one process.
+"""The training loop: LoRA or full fine-tuning of a causal LM on chat examples.
 
-Reads top to bottom: :func:`fit` sets up (seed, trainable parameters, optimizer, schedule),
-restores a checkpoint when asked, runs optimizer steps, checkpoints, and saves the result.
+Reads top to bottom: :func:`fit` sets up (seed, trainable parameters, wrapping for one process,
+DDP or FSDP2, optimizer, schedule), restores a checkpoint when asked, runs optimizer steps,
+logs, checkpoints, and saves the result.
 
-The loss is the mean cross-entropy over every supervised token of an optimizer step, across its
-micro-batches (not a mean of per-batch means), and the vocabulary projection is computed only at
-supervised positions: a prompt needs no logits.
+Three promises:
+
+* The loss of a step is the mean cross-entropy over **every supervised token of the step**,
+  across its micro-batches and processes (the step's supervised-token count is all-reduced
+  first; each micro-batch contributes its *sum* divided by that count), not a mean of means.
+  Accumulating 8 micro-batches of 1 gives the step 1 micro-batch of 8 gives, and 2 processes
+  give what 1 gives at the same global batch.
+* The vocabulary projection runs only at supervised positions: a prompt needs no logits.
+* Packing changes the layout, not the optimisation: the same examples make the same step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
-import re
-import shutil
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +31,10 @@ import torch
 from tqdm.auto import tqdm
 
 from polyalign.config import TrainConfig
-from polyalign.io import atomic_dir, atomic_write, write_json
-from polyalign.train.batching import IGNORE, Encoded, collate, epoch_batches
+from polyalign.io import InputError, atomic_write
+from polyalign.train import checkpoint as ckpt
+from polyalign.train.batching import IGNORE, Encoded, epoch_steps, layout, shard_step
+from polyalign.train.distributed import Dist, all_reduce_sum, gradient_sync, wrap
 
 
 @dataclass
@@ -34,6 +43,7 @@ class TrainResult:
     losses: list[float] = field(default_factory=list)
     """Mean supervised-token loss of each optimizer step, in order (including resumed ones)."""
     tokens: int = 0
+    """Tokens the model read (every process, padding excluded)."""
     supervised_tokens: int = 0
     seconds: float = 0.0
     resumed_from: int | None = None
@@ -63,19 +73,36 @@ def _backbone_and_head(model: Any) -> tuple[Any, Any, float | None]:
     return body, inner.get_output_embeddings(), cap
 
 
-def supervised_loss_sum(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Sum of next-token cross-entropy over the supervised positions of a batch.
+class SupervisedLM(torch.nn.Module):
+    """A causal LM whose forward returns the summed next-token loss at supervised positions.
 
-    Projects to the vocabulary only where a label exists, so prompt tokens cost no logits.
+    The loss lives inside the module so that DDP and FSDP2 see one forward per micro-batch.
+    Projects to the vocabulary only where a target exists.
     """
-    body, head, cap = _backbone_and_head(model)
-    hidden = body(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
-    targets = batch["labels"][:, 1:]
-    keep = targets != IGNORE
-    logits = head(hidden[:, :-1][keep]).float()
-    if cap:
-        logits = torch.tanh(logits / cap) * cap
-    return torch.nn.functional.cross_entropy(logits, targets[keep], reduction="sum")
+
+    def __init__(self, model: Any):
+        super().__init__()
+        self.lm = model
+
+    def forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor, targets: torch.Tensor,
+                attention_mask: torch.Tensor | None = None, cu_seq_lens: torch.Tensor | None = None) -> torch.Tensor:
+        body, head, cap = _backbone_and_head(self.lm)
+        varlen = {}
+        if cu_seq_lens is not None:  # one packed row: example boundaries for varlen kernels
+            longest = int((cu_seq_lens[1:] - cu_seq_lens[:-1]).max())
+            varlen = {"cu_seq_lens_q": cu_seq_lens, "cu_seq_lens_k": cu_seq_lens, "max_length_q": longest, "max_length_k": longest}
+        hidden = body(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                      use_cache=False, **varlen).last_hidden_state
+        keep = targets != IGNORE
+        logits = head(hidden[keep]).float()
+        if cap:
+            logits = torch.tanh(logits / cap) * cap
+        return torch.nn.functional.cross_entropy(logits, targets[keep], reduction="sum")
+
+
+def supervised_loss_sum(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Sum of next-token cross-entropy over the supervised positions of a laid-out batch."""
+    return SupervisedLM(model)(**batch)
 
 
 def set_trainable(model: Any, cfg: TrainConfig) -> Any:
@@ -83,10 +110,45 @@ def set_trainable(model: Any, cfg: TrainConfig) -> Any:
     if cfg.finetuning_type == "lora":
         from polyalign.models import attach_lora
 
-        return attach_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target)
-    for p in model.parameters():
-        p.requires_grad_(True)
+        model = attach_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target)
+    else:
+        for p in model.parameters():
+            p.requires_grad_(True)
+    if cfg.gradient_checkpointing:
+        inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+        inner.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     return model
+
+
+def training_attention(model: Any, requested: str, packing: bool) -> str:
+    """Switch ``model`` to the attention kernel training uses; return the one it had.
+
+    ``auto``: flash-attention when the model was loaded with it; otherwise, with packing,
+    :func:`~polyalign.train.kernels.varlen_sdpa` (causal attention per packed example); else
+    what the model has. An explicit ``sdpa`` or ``eager`` with packing uses rows of up to
+    ``max_seq_length`` tokens with the block-diagonal mask transformers derives from the
+    restarting positions.
+    """
+    from polyalign.train.kernels import VARLEN, register_varlen
+
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    before = getattr(inner.config, "_attn_implementation", None) or "sdpa"
+    if requested == "auto":
+        want = before if before.startswith("flash_attention") or not packing else VARLEN
+    else:
+        want = requested
+    if want == VARLEN:
+        register_varlen()
+    if want != before:
+        inner.set_attn_implementation(want)
+    return before
+
+
+def total_steps(n_examples: int, per_step: int, cfg: TrainConfig) -> tuple[int, int]:
+    """``(steps_per_epoch, total_steps)`` for ``n_examples`` at ``per_step`` examples a step."""
+    per_epoch = math.ceil(n_examples / per_step)
+    total = cfg.max_steps if cfg.max_steps > 0 else max(1, math.ceil(cfg.num_train_epochs * per_epoch))
+    return per_epoch, total
 
 
 def fit(
@@ -97,171 +159,163 @@ def fit(
     output_dir: str | os.PathLike,
     seed: int,
     resume: str | None = None,
+    d: Dist | None = None,
+    attn_implementation: str = "auto",
 ) -> tuple[Any, TrainResult]:
-    """Train ``model`` on encoded examples; return the trained model and what happened.
+    """Train ``model`` on encoded examples; save ``output_dir/model``; return it and what happened.
 
-    ``resume``: ``None`` starts fresh, ``"latest"`` continues from the newest checkpoint under
-    ``output_dir/checkpoints`` if there is one, a path continues from that checkpoint.
+    ``resume``: ``None`` starts fresh (refusing an ``output_dir`` that already has checkpoints),
+    ``"latest"`` continues from the newest checkpoint under ``output_dir/checkpoints`` if there
+    is one, a path continues from that checkpoint. ``d``: this process's place among several
+    (default: alone). ``attn_implementation``: see :func:`training_attention`; the model gets
+    its own kernel back at the end (generation needs padded batches).
     """
     # --- setup ------------------------------------------------------------------------------
+    d = d or Dist()
     if not data:
-        raise ValueError("no training examples")
+        raise InputError("no training examples")
     output_dir = Path(output_dir)
+    if resume is None and ckpt.list_checkpoints(output_dir):
+        raise InputError("has checkpoints of an earlier run: pass resume_from_checkpoint=latest, or use another output_dir",
+                         output_dir)
+    random.seed(seed)
     torch.manual_seed(seed)
     model = set_trainable(model, cfg)
+    if cfg.finetuning_type == "lora":
+        from polyalign.train.kernels import fuse_lora
+
+        fuse_lora(model)
+    attn_before = training_attention(model, attn_implementation, cfg.packing)
+    model.to(d.device)
     model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        params,
-        lr=cfg.learning_rate,
-        betas=(cfg.adam_beta1, cfg.adam_beta2),
-        eps=cfg.adam_epsilon,
-        weight_decay=cfg.weight_decay,
-    )
+    body, _, _ = _backbone_and_head(model)
+    net = wrap(SupervisedLM(model), list(body.layers), cfg.strategy, d)
+    params = [p for p in net.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2),
+                                  eps=cfg.adam_epsilon, weight_decay=cfg.weight_decay)
     accum = cfg.gradient_accumulation_steps
-    per_epoch = math.ceil(len(data) / cfg.per_device_train_batch_size)
-    total = cfg.max_steps if cfg.max_steps > 0 else max(1, math.ceil(cfg.num_train_epochs * per_epoch / accum))
+    per_step = cfg.per_device_train_batch_size * accum * d.world
+    per_epoch, total = total_steps(len(data), per_step, cfg)
     warmup = int(cfg.warmup_ratio * total)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg.lr_scheduler_type, warmup, total))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-
-    plans: dict[int, list[list[int]]] = {}
-
-    def micro_batch(index: int) -> list[Encoded]:
-        epoch, b = divmod(index, per_epoch)
-        if epoch not in plans:
-            plans.clear()
-            plans[epoch] = epoch_batches(len(data), cfg.per_device_train_batch_size, seed, epoch)
-        return [data[i] for i in plans[epoch][b]]
+    attn = _backbone_and_head(model)[0].config._attn_implementation or "sdpa"
+    row_length = None if attn.startswith("flash_attention") or attn == "polyalign_varlen" else cfg.max_seq_length
+    autocast = (torch.autocast(d.device.type, dtype=torch.bfloat16) if cfg.bf16 else contextlib.nullcontext())
 
     result = TrainResult(steps=total)
     start = 0
-    ckpt = _find_checkpoint(output_dir, resume)
-    if ckpt is not None:
-        start = _load_checkpoint(ckpt, model, optimizer, scheduler, result)
-        result.resumed_from = start
+    found = ckpt.find_checkpoint(output_dir, resume)
+    if found is not None:
+        st = ckpt.load_checkpoint(found, net, optimizer, scheduler, d)
+        if (st["n_examples"], st["global_batch"]) != (len(data), per_step):
+            raise InputError(f"checkpoint was made with {st['n_examples']} examples and global batch {st['global_batch']}, "
+                             f"this run has {len(data)} and {per_step}", found)
+        start = result.resumed_from = int(st["step"])
+        result.losses, result.tokens = list(st["losses"]), st["tokens"]
+        result.supervised_tokens, result.seconds = st["supervised_tokens"], st["seconds"]
+
+    def position(step: int) -> dict[str, Any]:
+        return {"losses": result.losses, "tokens": result.tokens, "supervised_tokens": result.supervised_tokens,
+                "seconds": result.seconds, "epoch": step // per_epoch, "step_in_epoch": step % per_epoch,
+                "n_examples": len(data), "global_batch": per_step, "world": d.world, "seed": seed}
 
     # --- main loop ----------------------------------------------------------------------------
-    log_path = output_dir / "train_log.jsonl"
-    _truncate_log(log_path, start)
-    t0 = time.perf_counter()
-    bar = tqdm(total=total, initial=start, desc="train", unit="step", dynamic_ncols=True)
+    log = _Log(output_dir, start, cfg.report_to, d)
+    bar = tqdm(total=total, initial=start, desc="train", unit="step", dynamic_ncols=True, disable=not d.is_main)
+    plan_epoch, plan = -1, []
+    t0, seconds0, tokens0 = time.perf_counter(), result.seconds, result.tokens
     for step in range(start, total):
-        batches = [micro_batch(step * accum + k) for k in range(accum)]
-        n_sup = sum(e.n_supervised for b in batches for e in b)
-        step_loss = 0.0
-        for b in batches:
-            loss = supervised_loss_sum(model, collate(b, pad_id)) / n_sup
-            loss.backward()
-            step_loss += loss.item()
+        epoch, k = divmod(step, per_epoch)
+        if epoch != plan_epoch:
+            plan_epoch, plan = epoch, epoch_steps(len(data), per_step, seed, epoch)
+        micro = [[data[i] for i in mb] for mb in shard_step(plan[k], d.world, d.rank, accum)]
+        local = [sum(e.n_supervised for mb in micro for e in mb), sum(len(e.input_ids) for mb in micro for e in mb)]
+        n_sup, n_tok = (int(x) for x in all_reduce_sum(local, d))
+        step_loss = torch.zeros((), dtype=torch.float64, device=d.device)
+        for j, mb in enumerate(micro):
+            batch = layout(mb, pad_id, cfg.packing, row_length) if mb else _empty(pad_id)
+            batch = {name: t.to(d.device, non_blocking=True) for name, t in batch.items()}
+            with gradient_sync(net, j == len(micro) - 1):
+                with autocast:
+                    loss = net(**batch) * (d.world / n_sup)  # DDP/FSDP average gradients over processes
+                loss.backward()
+            step_loss += loss.detach()
+        grad_norm = None
         if cfg.max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+            grad_norm = float(grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm)
         lr = scheduler.get_last_lr()[0]
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
 
-        n_tok = sum(len(e.input_ids) for b in batches for e in b)
+        loss_value = all_reduce_sum([step_loss.item() / d.world], d)[0]
+        result.losses.append(loss_value)
         result.tokens += n_tok
         result.supervised_tokens += n_sup
-        result.losses.append(step_loss)
-        elapsed = time.perf_counter() - t0
-        result.seconds = elapsed
-        with open(log_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"step": step + 1, "loss": step_loss, "lr": lr, "tokens": n_tok, "supervised_tokens": n_sup, "elapsed_s": round(elapsed, 3)}) + "\n")
+        result.seconds = seconds0 + time.perf_counter() - t0
+        tok_s = (result.tokens - tokens0) / max(time.perf_counter() - t0, 1e-9)
+        log.step({"step": step + 1, "epoch": epoch, "loss": loss_value, "lr": lr, "grad_norm": grad_norm,
+                  "tokens": n_tok, "supervised_tokens": n_sup, "tokens_per_s": round(tok_s, 1),
+                  "elapsed_s": round(result.seconds, 3)})
         bar.update(1)
-        if (step + 1) % cfg.logging_steps == 0 or step + 1 == total:
-            bar.set_postfix(loss=f"{step_loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{result.tokens / max(elapsed, 1e-9):.0f}")
+        if (step + 1) % cfg.logging_steps == 0 or step + 1 == total or step == start:
+            bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}", tok_s=f"{tok_s:.0f}")
         if cfg.save_steps > 0 and (step + 1) % cfg.save_steps == 0 and step + 1 < total:
-            _save_checkpoint(output_dir, step + 1, model, optimizer, scheduler, result, cfg.save_total_limit)
+            ckpt.save_checkpoint(output_dir, step + 1, net, optimizer, scheduler, position(step + 1), cfg.save_total_limit, d)
     bar.close()
-    _save_checkpoint(output_dir, total, model, optimizer, scheduler, result, cfg.save_total_limit)
+    log.close()
+    ckpt.save_checkpoint(output_dir, total, net, optimizer, scheduler, position(total), cfg.save_total_limit, d)
+    ckpt.save_model(output_dir / "model", net, model, "lm.", tokenizer if cfg.finetuning_type == "full" else None, d)
+    if attn != attn_before:
+        (model.get_base_model() if hasattr(model, "get_base_model") else model).set_attn_implementation(attn_before)
     model.eval()
     return model, result
 
 
-def _truncate_log(path: Path, last_step: int) -> None:
-    """Keep the per-step log's entries up to ``last_step`` (a resumed run rewrites the rest)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        return
-    kept = [line for line in path.read_text(encoding="utf-8").splitlines() if line and json.loads(line)["step"] <= last_step]
-    with atomic_write(path) as f:
-        f.writelines(line + "\n" for line in kept)
+def _empty(pad_id: int) -> dict[str, torch.Tensor]:
+    """A one-token micro-batch with nothing to learn, for a process whose share of a short last
+    step is empty: it still joins the step's gradient reduction, contributing zero."""
+    one = torch.tensor([[pad_id]])
+    return {"input_ids": one, "position_ids": torch.zeros_like(one), "targets": torch.full_like(one, IGNORE)}
 
 
-# ---------------------------------------------------------------------------------------------
-# Checkpoints
+class _Log:
+    """The per-step JSONL log (``output_dir/train_log.jsonl``) and TensorBoard, on rank 0.
 
+    A resumed run first drops the entries after its checkpoint, so every step appears once.
+    """
 
-def _checkpoints(output_dir: Path) -> list[tuple[int, Path]]:
-    root = output_dir / "checkpoints"
-    found = []
-    if root.is_dir():
-        for p in root.iterdir():
-            m = re.fullmatch(r"step-(\d+)", p.name)
-            if m and (p / "trainer_state.json").is_file():
-                found.append((int(m.group(1)), p))
-    return sorted(found)
+    def __init__(self, output_dir: Path, start: int, report_to: str, d: Dist):
+        self.path = output_dir / "train_log.jsonl"
+        self.on = d.is_main
+        self.tb = None
+        if not self.on:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            kept = [line for line in self.path.read_text(encoding="utf-8").splitlines()
+                    if line and json.loads(line)["step"] <= start]
+            with atomic_write(self.path) as f:
+                f.writelines(line + "\n" for line in kept)
+        if report_to == "tensorboard":
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                raise InputError("report_to=tensorboard needs TensorBoard: pip install 'polyalign[tensorboard]'") from None
+            self.tb = SummaryWriter(str(output_dir / "runs"), purge_step=start + 1)
 
+    def step(self, row: dict[str, Any]) -> None:
+        if not self.on:
+            return
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+        if self.tb is not None:
+            for key in ("loss", "lr", "grad_norm", "tokens_per_s"):
+                if row.get(key) is not None:
+                    self.tb.add_scalar(f"train/{key}", row[key], row["step"])
 
-def _find_checkpoint(output_dir: Path, resume: str | None) -> Path | None:
-    if resume is None:
-        return None
-    if resume == "latest":
-        found = _checkpoints(output_dir)
-        return found[-1][1] if found else None
-    path = Path(resume)
-    if not (path / "trainer_state.json").is_file():
-        from polyalign.io import InputError
-
-        raise InputError("not a polyalign checkpoint (no trainer_state.json)", path)
-    return path
-
-
-def save_weights(model: Any, folder: Path) -> None:
-    """Trainable weights as safetensors: the adapter for LoRA, the whole model otherwise."""
-    model.save_pretrained(folder, safe_serialization=True)
-
-
-def _save_checkpoint(output_dir, step, model, optimizer, scheduler, result, keep) -> Path:
-    final = output_dir / "checkpoints" / f"step-{step}"
-    with atomic_dir(final) as tmp:
-        save_weights(model, tmp / "weights")
-        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-        torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-        torch.save({"torch": torch.get_rng_state()}, tmp / "rng.pt")
-        write_json(
-            tmp / "trainer_state.json",
-            {"step": step, "losses": result.losses, "tokens": result.tokens, "supervised_tokens": result.supervised_tokens, "seconds": result.seconds},
-        )
-    for _, old in _checkpoints(output_dir)[: -max(1, keep)]:
-        shutil.rmtree(old, ignore_errors=True)
-    return final
-
-
-def _load_checkpoint(path: Path, model, optimizer, scheduler, result: TrainResult) -> int:
-    from safetensors.torch import load_file
-
-    weights = path / "weights"
-    files = sorted(weights.glob("*.safetensors"))
-    state: dict[str, torch.Tensor] = {}
-    for f in files:
-        state.update(load_file(f))
-    if hasattr(model, "peft_config"):
-        from peft import set_peft_model_state_dict
-
-        set_peft_model_state_dict(model, state)
-    else:
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if unexpected:
-            raise ValueError(f"checkpoint {path} does not match the model: {unexpected[:3]}")
-    optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=True))
-    scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=True))
-    torch.set_rng_state(torch.load(path / "rng.pt", weights_only=True)["torch"])
-    st = json.loads((path / "trainer_state.json").read_text())
-    result.losses = list(st["losses"])
-    result.tokens = st["tokens"]
-    result.supervised_tokens = st["supervised_tokens"]
-    result.seconds = st["seconds"]
-    return int(st["step"])
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()

@@ -1,11 +1,14 @@
+import json
 import math
+import shutil
 
 import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from polyalign.config import TrainConfig
-from polyalign.train.batching import IGNORE, Encoded, collate
+from polyalign.io import InputError
+from polyalign.train.batching import IGNORE, Encoded, collate, pack
 from polyalign.train.loop import fit, lr_lambda, supervised_loss_sum
 
 
@@ -31,6 +34,12 @@ def data(n=24, seed=0):
     return out
 
 
+def cfg(**kw):
+    base = dict(finetuning_type="full", learning_rate=3e-3, per_device_train_batch_size=4, max_steps=6,
+                warmup_ratio=0.0, logging_steps=1)
+    return TrainConfig(**{**base, **kw})
+
+
 def test_lr_schedule_shapes():
     f = lr_lambda("cosine", warmup=2, total=10)
     assert [round(f(s), 6) for s in (0, 1)] == [round(1 / 3, 6), round(2 / 3, 6)]
@@ -42,38 +51,164 @@ def test_lr_schedule_shapes():
 
 def test_supervised_loss_equals_full_logits_loss():
     model = tiny()
-    batch = collate(data(4), pad_id=0)
-    mine = supervised_loss_sum(model, batch)
-    n = (batch["labels"][:, 1:] != IGNORE).sum()
-    reference = model(**batch).loss * n  # transformers: mean over shifted, non-ignored labels
+    examples = data(4)
+    mine = supervised_loss_sum(model, collate(examples, pad_id=0))
+    padded = collate(examples, pad_id=0)
+    labels = torch.full_like(padded["input_ids"], IGNORE)
+    for r, e in enumerate(examples):
+        labels[r, : len(e.labels)] = torch.tensor(e.labels)
+    n = sum(e.n_supervised for e in examples)
+    reference = model(input_ids=padded["input_ids"], attention_mask=padded["attention_mask"], labels=labels).loss * n
     assert mine.item() == pytest.approx(reference.item(), rel=1e-5)
 
 
+def test_packed_loss_and_gradients_equal_unpacked():
+    model = tiny()
+    examples = data(10, seed=3)
+
+    def loss_and_grads(batch):
+        model.zero_grad()
+        loss = supervised_loss_sum(model, batch)
+        loss.backward()
+        return loss.item(), torch.cat([p.grad.flatten() for p in model.parameters()])
+
+    padded, g_padded = loss_and_grads(collate(examples, pad_id=0))
+    for row_length in (None, 40):  # one row (the varlen layout), and rows of <= 40 tokens
+        batch = pack(examples, pad_id=0, row_length=row_length)
+        assert batch["input_ids"].shape[0] < len(examples)
+        packed, g_packed = loss_and_grads(batch)
+        assert abs(packed - padded) <= 1e-5 * abs(padded)
+        assert torch.allclose(g_packed, g_padded, rtol=1e-4, atol=1e-6)
+
+
+def test_packing_has_no_attention_across_examples():
+    # changing the tokens of one example leaves the other example's loss untouched when packed
+    model = tiny()
+    a, b = data(2, seed=5)
+    b2 = Encoded([((t + 7) % 96) + 1 for t in b.input_ids], b.labels)
+    alone = supervised_loss_sum(model, collate([a], pad_id=0)).item()
+    with_b = supervised_loss_sum(model, pack([a, b], pad_id=0, row_length=None)).item()
+    with_b2 = supervised_loss_sum(model, pack([a, b2], pad_id=0, row_length=None)).item()
+    loss_b = supervised_loss_sum(model, collate([b], pad_id=0)).item()
+    loss_b2 = supervised_loss_sum(model, collate([b2], pad_id=0)).item()
+    assert with_b - loss_b == pytest.approx(alone, rel=1e-5)
+    assert with_b2 - loss_b2 == pytest.approx(alone, rel=1e-5)
+
+
+def test_accumulation_8x1_equals_1x8(tmp_path):
+    one = cfg(per_device_train_batch_size=8, gradient_accumulation_steps=1)
+    eight = cfg(per_device_train_batch_size=1, gradient_accumulation_steps=8)
+    m1, r1 = fit(tiny(), Tok(), data(), one, tmp_path / "a", seed=0)
+    m8, r8 = fit(tiny(), Tok(), data(), eight, tmp_path / "b", seed=0)
+    assert len(r1.losses) == len(r8.losses) == 6
+    assert max(abs(x - y) for x, y in zip(r1.losses, r8.losses)) <= 1e-6
+    assert r1.supervised_tokens == r8.supervised_tokens
+    for (n, a), (_, b) in zip(m1.state_dict().items(), m8.state_dict().items()):
+        assert torch.allclose(a, b, atol=1e-5), n
+
+
+@pytest.mark.parametrize("attention", ["auto", "sdpa"])  # varlen one row; rows under a block-diagonal mask
+def test_packed_training_follows_the_unpacked_loss_curve(tmp_path, attention):
+    _, padded = fit(tiny(), Tok(), data(), cfg(packing=False), tmp_path / "a", seed=0)
+    _, packed = fit(tiny(), Tok(), data(), cfg(packing=True, max_seq_length=40), tmp_path / "b", seed=0,
+                    attn_implementation=attention)
+    assert max(abs(x - y) / y for x, y in zip(padded.losses, packed.losses)) <= 1e-5
+    assert packed.tokens == padded.tokens  # padding is not counted as work done
+
+
 def test_full_training_lowers_loss_and_resume_is_exact(tmp_path):
-    cfg = TrainConfig(finetuning_type="full", learning_rate=3e-3, per_device_train_batch_size=4,
-                      max_steps=8, warmup_ratio=0.0, save_steps=4, save_total_limit=3, logging_steps=1)
-    ref, r1 = fit(tiny(), Tok(), data(), cfg, tmp_path / "a", seed=0)
+    c = cfg(max_steps=8, save_steps=4, save_total_limit=3)
+    ref, r1 = fit(tiny(), Tok(), data(), c, tmp_path / "a", seed=0)
     assert sum(r1.losses[-3:]) < sum(r1.losses[:3])
-    # stop after step 4 (as if killed), then resume from the checkpoint to step 8
-    short = TrainConfig(**{**cfg.__dict__, "max_steps": 8})
-    _, _ = fit(tiny(), Tok(), data(), short, tmp_path / "b", seed=0)
-    import shutil
-    shutil.rmtree(tmp_path / "b" / "checkpoints" / "step-8")
-    resumed, r2 = fit(tiny(), Tok(), data(), cfg, tmp_path / "b", seed=0, resume="latest")
+    fit(tiny(), Tok(), data(), c, tmp_path / "b", seed=0)
+    shutil.rmtree(tmp_path / "b" / "checkpoints" / "step-8")  # as if stopped after step 4
+    resumed, r2 = fit(tiny(), Tok(), data(), c, tmp_path / "b", seed=0, resume="latest")
     assert r2.resumed_from == 4
     assert r2.losses == r1.losses
     for (n, a), (_, b) in zip(ref.state_dict().items(), resumed.state_dict().items()):
         assert torch.equal(a, b), n
+    steps = [json.loads(line)["step"] for line in (tmp_path / "b" / "train_log.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, 9))
+    state = json.loads((tmp_path / "b" / "checkpoints" / "step-8" / "trainer_state.json").read_text())
+    assert (state["epoch"], state["n_examples"], state["global_batch"], state["world"]) == (1, 24, 4, 1)
 
 
-def test_resumed_log_has_each_step_once(tmp_path):
-    import json
-    import shutil
+def test_save_total_limit_keeps_the_newest(tmp_path):
+    fit(tiny(), Tok(), data(), cfg(max_steps=7, save_steps=2, save_total_limit=2), tmp_path, seed=0)
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step-6", "step-7"]
+    files = sorted(p.name for p in (tmp_path / "checkpoints" / "step-7").iterdir())
+    assert files == ["optimizer.pt", "rng.pt", "scheduler.pt", "trainer_state.json", "weights.safetensors"]
 
-    cfg = TrainConfig(finetuning_type="full", learning_rate=1e-3, per_device_train_batch_size=4,
-                      max_steps=4, warmup_ratio=0.0, save_steps=2, save_total_limit=3)
-    fit(tiny(), Tok(), data(), cfg, tmp_path, seed=0)
-    shutil.rmtree(tmp_path / "checkpoints" / "step-4")
-    fit(tiny(), Tok(), data(), cfg, tmp_path, seed=0, resume="latest")
-    steps = [json.loads(line)["step"] for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
-    assert steps == [1, 2, 3, 4]
+
+def test_fresh_run_refuses_a_folder_with_checkpoints(tmp_path):
+    fit(tiny(), Tok(), data(), cfg(max_steps=2), tmp_path, seed=0)
+    with pytest.raises(InputError, match="resume_from_checkpoint=latest"):
+        fit(tiny(), Tok(), data(), cfg(max_steps=2), tmp_path, seed=0)
+
+
+def test_lora_saves_an_adapter_peft_loads(tmp_path):
+    from peft import PeftModel
+
+    trained, _ = fit(tiny(), Tok(), data(), cfg(finetuning_type="lora", lora_rank=4, learning_rate=1e-2), tmp_path, seed=0)
+    batch = collate(data(3, seed=9), pad_id=0)
+    inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+    loaded = PeftModel.from_pretrained(tiny(), str(tmp_path / "model")).eval()
+    with torch.no_grad():
+        assert torch.allclose(trained(**inputs).logits, loaded(**inputs).logits, atol=1e-5)
+        assert not torch.allclose(tiny()(**inputs).logits, loaded(**inputs).logits, atol=1e-3)
+
+
+def test_varlen_attention_and_fused_lora_equal_the_plain_computation():
+    from peft import LoraConfig, get_peft_model
+
+    from polyalign.train.kernels import VARLEN, fuse_lora, register_varlen
+
+    examples = data(10, seed=4)
+
+    def loss_and_grads(model, batch):
+        model.zero_grad()
+        loss = supervised_loss_sum(model, batch)
+        loss.backward()
+        return loss.item(), torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
+
+    plain = get_peft_model(tiny(), LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False))
+    ref, g_ref = loss_and_grads(plain, collate(examples, pad_id=0))
+    register_varlen()
+    plain.get_base_model().set_attn_implementation(VARLEN)
+    assert fuse_lora(plain) == 2 * 7  # every linear layer of both decoder layers
+    fast, g_fast = loss_and_grads(plain, pack(examples, pad_id=0, row_length=None))
+    assert abs(fast - ref) <= 1e-5 * abs(ref)
+    assert torch.allclose(g_fast, g_ref, rtol=1e-4, atol=1e-6)
+
+
+def test_tied_embeddings_checkpoint_once_and_resume_exactly(tmp_path):
+    from safetensors import safe_open
+
+    def tied():
+        torch.manual_seed(0)
+        return LlamaForCausalLM(LlamaConfig(vocab_size=97, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                            num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True))
+
+    c = cfg(max_steps=4, save_steps=2, save_total_limit=3)
+    ref, _ = fit(tied(), Tok(), data(), c, tmp_path / "a", seed=0)
+    with safe_open(tmp_path / "a" / "checkpoints" / "step-2" / "weights.safetensors", "pt") as f:
+        assert json.loads(f.metadata()["aliases"]) == {"lm.lm_head.weight": "lm.model.embed_tokens.weight"}
+    fit(tied(), Tok(), data(), c, tmp_path / "b", seed=0)
+    shutil.rmtree(tmp_path / "b" / "checkpoints" / "step-4")
+    resumed, _ = fit(tied(), Tok(), data(), c, tmp_path / "b", seed=0, resume="latest")
+    assert resumed.lm_head.weight.data_ptr() == resumed.model.embed_tokens.weight.data_ptr()
+    for (n, a), (_, b) in zip(ref.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), n
+
+
+def test_gradient_checkpointing_recomputes_the_same_steps(tmp_path):
+    _, plain = fit(tiny(), Tok(), data(), cfg(), tmp_path / "a", seed=0)
+    _, ckpt = fit(tiny(), Tok(), data(), cfg(gradient_checkpointing=True), tmp_path / "b", seed=0)
+    assert max(abs(x - y) for x, y in zip(plain.losses, ckpt.losses)) <= 1e-6
+
+
+def test_bf16_autocast_trains_close_to_float32(tmp_path):
+    _, f32 = fit(tiny(), Tok(), data(), cfg(), tmp_path / "a", seed=0)
+    _, b16 = fit(tiny(), Tok(), data(), cfg(bf16=True), tmp_path / "b", seed=0)
+    assert f32.losses != b16.losses  # bf16 really was used
+    assert max(abs(x - y) / x for x, y in zip(f32.losses, b16.losses)) <= 2e-2

@@ -1,0 +1,247 @@
+"""LoRA training throughput: polyalign's trainer against ``transformers.Trainer`` + peft.
+
+Both sides tune the default model (``HuggingFaceTB/SmolLM2-135M-Instruct``, float32) with LoRA
+rank 16 on every linear layer, on the same CoIT examples, for one pass, seed 0:
+
+* **data**: gettext English→Spanish and English→French pairs wrapped in the versioned
+  translation instructions (``polyalign.data.build``), in both directions, plus instruction
+  examples built here from the same strings (translate a numbered list of 2–8 strings; rewrite
+  in capitals; count words; sort words), multi-turn ones included: 2,000+ examples of varied
+  length, from which a seeded sample of ``--examples`` is trained (the same on both sides, so
+  both learn from the same supervised tokens);
+* **polyalign**: ``polyalign.train.loop.fit`` (packing, logits only at supervised positions);
+* **Trainer**: ``Trainer`` + ``get_peft_model`` the way the transformers and peft documentation
+  show it: tokenised examples with prompt labels set to -100, ``DataCollatorForSeq2Seq``
+  (dynamic padding to the longest of each batch), no packing, ``save_strategy="no"``.
+
+Each side runs in its own process; its peak resident memory (``ru_maxrss``, model loading
+included for both) is reported. Supervised tokens/s = supervised tokens ÷ the seconds the
+training call took.
+
+**Model FLOP utilisation** of polyalign = the FLOPs the step must do for the examples it
+trained on ÷ seconds ÷ the fp32 matmul peak measured here (2048² matmuls, best of several runs,
+before and after the two sides; the higher is used). The FLOPs counted, per example of L
+tokens with S supervised: linear layers 2·N per token forward and 2·N backward (input
+gradients: the base is frozen), N = the decoder's linear weights; LoRA 2·n forward + 4·n
+backward per token (n = adapter weights); attention 4·L(L+1)/2·d per layer forward (causal
+QKᵀ and AV over the example only) and twice that backward; the vocabulary projection 2·d·V
+forward + 2·d·V backward per supervised token. Padding, masked-out attention blocks,
+element-wise work and the optimizer are not counted.
+
+    python benchmarks/train_throughput.py            # prints figures, last line `ratio X`
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
+LR, RANK, ALPHA, BATCH, MAX_LEN = 1e-3, 16, 32, 16, 512
+
+
+# ---------------------------------------------------------------------------------------------
+# Data: CoIT translation tasks + instruction examples
+
+
+def build_examples(work: Path, seed: int = 0) -> list[dict]:
+    from polyalign.data.build import build_translation_data, clean_pairs
+    from polyalign.data.sources import gettext_pairs
+    from polyalign.io import iter_jsonl
+
+    build_translation_data(work / "coit", languages=["es", "fr"], direction="both", template="translate_v1",
+                           min_words=3, max_words=40, max_chars=400, max_train_pairs=400, test_size=50, seed=seed)
+    translations = [row for _, row in iter_jsonl(work / "coit" / "train.jsonl")]
+    rng = random.Random(seed)
+    names = {"es": "Spanish", "fr": "French"}
+    pairs = {lang: clean_pairs(gettext_pairs(lang), 2, 30, 300)[0] for lang in names}
+    instructions = []
+    for i in range(900):
+        lang = rng.choice(list(names))
+        kind = i % 5
+        if kind in (0, 1):  # a numbered list of strings to translate
+            chosen = rng.sample(pairs[lang], rng.randint(2, 8))
+            user = f"Translate each of these interface strings into {names[lang]}. Keep the numbering.\n\n" + "\n".join(
+                f"{k + 1}. {p.src}" for k, p in enumerate(chosen))
+            answer = "\n".join(f"{k + 1}. {p.tgt}" for k, p in enumerate(chosen))
+            messages = [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
+        elif kind == 2:  # two turns: translate, then put the translation in capitals
+            p = rng.choice(pairs[lang])
+            messages = [{"role": "user", "content": f"How do you say this in {names[lang]}?\n\n{p.src}"},
+                        {"role": "assistant", "content": p.tgt},
+                        {"role": "user", "content": "Now write that in capital letters."},
+                        {"role": "assistant", "content": p.tgt.upper()}]
+        elif kind == 3:
+            p = rng.choice(pairs[lang])
+            messages = [{"role": "user", "content": f"How many words are in this sentence? Answer with the number and the words.\n\n{p.src}"},
+                        {"role": "assistant", "content": f"{len(p.src.split())}: " + ", ".join(p.src.split())}]
+        else:
+            p = rng.choice(pairs[lang])
+            messages = [{"role": "user", "content": f"List the words of this text in alphabetical order, one per line.\n\n{p.src}"},
+                        {"role": "assistant", "content": "\n".join(sorted(p.src.split(), key=str.lower))}]
+        instructions.append({"messages": messages})
+    return [{"messages": t["messages"]} for t in translations] + instructions
+
+
+# ---------------------------------------------------------------------------------------------
+# FLOPs and the matmul peak
+
+
+def train_flops(model, encoded) -> float:
+    """FLOPs polyalign's LoRA step must do for ``encoded`` (see the module docstring)."""
+    cfg = model.config
+    d, layers, vocab = cfg.hidden_size, cfg.num_hidden_layers, cfg.vocab_size
+    lin = lora = 0
+    for name, p in model.named_parameters():
+        if "lora_" in name:
+            lora += p.numel()
+        elif p.ndim == 2 and ".layers." in name:
+            lin += p.numel()
+    total = 0.0
+    for e in encoded:
+        L, S = len(e.input_ids), e.n_supervised
+        total += L * (4 * lin + 6 * lora)
+        total += 3 * layers * 4 * d * L * (L + 1) / 2
+        total += S * 4 * d * vocab
+    return total
+
+
+def matmul_peak(n: int = 2048, repeats: int = 8) -> float:
+    """Best fp32 matmul GFLOP/s of ``n x n`` products on this machine, with torch's threads."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = 0.0
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        best = max(best, 2 * n**3 / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+# ---------------------------------------------------------------------------------------------
+# The two sides (each in its own process)
+
+
+def side_polyalign(examples: list[dict], work: Path) -> dict:
+    from polyalign.config import TrainConfig
+    from polyalign.models import load_model
+    from polyalign.train.batching import encode_all
+    from polyalign.train.loop import fit
+
+    model, tok = load_model(MODEL)
+    encoded, _ = encode_all(tok, examples, MAX_LEN)
+    cfg = TrainConfig(finetuning_type="lora", lora_rank=RANK, lora_alpha=ALPHA, learning_rate=LR,
+                      per_device_train_batch_size=BATCH, num_train_epochs=1, warmup_ratio=0.1, max_seq_length=MAX_LEN,
+                      packing=True, logging_steps=1)
+    t = time.perf_counter()
+    model, result = fit(model, tok, encoded, cfg, work / "polyalign", seed=0)
+    seconds = time.perf_counter() - t
+    return {"seconds": seconds, "supervised_tokens": result.supervised_tokens, "tokens": result.tokens,
+            "flops": train_flops(model, encoded), "first_loss": result.losses[0], "last_loss": result.losses[-1]}
+
+
+def side_trainer(examples: list[dict], work: Path) -> dict:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import (
+        AutoModelForCausalLM,
+        DataCollatorForSeq2Seq,
+        Trainer,
+        TrainingArguments,
+    )
+
+    from polyalign.models import load_tokenizer, resolve
+    from polyalign.train.batching import encode_all
+
+    tok = load_tokenizer(MODEL)
+    encoded, _ = encode_all(tok, examples, MAX_LEN)  # the same tokens and prompt masks
+    dataset = [{"input_ids": e.input_ids, "attention_mask": [1] * len(e.input_ids), "labels": e.labels} for e in encoded]
+    model = AutoModelForCausalLM.from_pretrained(resolve(MODEL), dtype=torch.float32)
+    model = get_peft_model(model, LoraConfig(r=RANK, lora_alpha=ALPHA, lora_dropout=0.0, target_modules="all-linear",
+                                             task_type="CAUSAL_LM"))
+    args = TrainingArguments(output_dir=str(work / "trainer"), per_device_train_batch_size=BATCH, num_train_epochs=1,
+                             learning_rate=LR, lr_scheduler_type="cosine", seed=0,
+                             warmup_steps=int(0.1 * math.ceil(len(dataset) / BATCH)), logging_steps=1,
+                             save_strategy="no", report_to="none", use_cpu=True, remove_unused_columns=False,
+                             disable_tqdm=True)
+    trainer = Trainer(model=model, args=args, train_dataset=dataset,
+                      data_collator=DataCollatorForSeq2Seq(tok, padding=True, label_pad_token_id=-100))
+    t = time.perf_counter()
+    out = trainer.train()
+    seconds = time.perf_counter() - t
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    return {"seconds": seconds, "supervised_tokens": sum(e.n_supervised for e in encoded),
+            "tokens": sum(len(e.input_ids) for e in encoded), "first_loss": losses[0], "last_loss": losses[-1],
+            "train_loss": out.training_loss}
+
+
+def run_side(name: str, data: Path, work: Path, threads: int | None) -> dict:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
+    proc = subprocess.run([sys.executable, __file__, "--side", name, "--data", str(data), "--work", str(work)],
+                          capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"{name} side failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--examples", type=int, default=192, help="examples trained on (one pass), sampled from the 2,000+")
+    ap.add_argument("--threads", type=int, help="torch threads for both sides and the peak (default: torch's)")
+    ap.add_argument("--side", choices=["polyalign", "trainer"], help=argparse.SUPPRESS)
+    ap.add_argument("--data", help=argparse.SUPPRESS)
+    ap.add_argument("--work", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    if args.side:  # a child: train one side, print one JSON line
+        examples = [json.loads(line) for line in Path(args.data).read_text().splitlines()]
+        out = (side_polyalign if args.side == "polyalign" else side_trainer)(examples, Path(args.work))
+        out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(out))
+        return
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        examples = build_examples(work)
+        chosen = random.Random(0).sample(examples, args.examples)
+        data = work / "bench.jsonl"
+        data.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in chosen))
+        print(f"data: {len(examples)} CoIT examples (translation + instructions); training on a seeded sample of {len(chosen)}")
+        print(f"threads: {torch.get_num_threads()} per side (one side at a time)")
+        peak = matmul_peak()
+        mine = run_side("polyalign", data, work, args.threads)
+        theirs = run_side("trainer", data, work, args.threads)
+        peak = max(peak, matmul_peak())
+
+    for name, r in (("polyalign", mine), ("Trainer+peft", theirs)):
+        print(f"{name:13s} {r['supervised_tokens'] / r['seconds']:7.1f} supervised tok/s  "
+              f"({r['supervised_tokens']} supervised of {r['tokens']} tokens in {r['seconds']:.1f} s)  "
+              f"peak memory {r['peak_rss_mb']:.0f} MB  loss {r['first_loss']:.3f} -> {r['last_loss']:.3f}")
+    assert mine["supervised_tokens"] == theirs["supervised_tokens"], "both sides must learn from the same tokens"
+    achieved = mine["flops"] / mine["seconds"] / 1e9
+    print(f"matmul peak (fp32, 2048x2048, measured now): {peak:.1f} GFLOP/s")
+    print(f"polyalign model FLOP utilisation: {achieved:.1f} GFLOP/s = {100 * achieved / peak:.1f}% of the matmul peak")
+    print(f"peak memory: polyalign {mine['peak_rss_mb']:.0f} MB, Trainer {theirs['peak_rss_mb']:.0f} MB "
+          f"({'no higher' if mine['peak_rss_mb'] <= theirs['peak_rss_mb'] else 'HIGHER'})")
+    ratio = (mine["supervised_tokens"] / mine["seconds"]) / (theirs["supervised_tokens"] / theirs["seconds"])
+    print(f"ratio {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""Checkpoints with exact resume, and the final model in the format its users load.
+
+``output_dir/checkpoints/step-N/`` holds:
+
+* ``weights.safetensors``: the trainable parameters (LoRA adapters, or every weight), by their
+  names in the training module, gathered whole from every process;
+* ``optimizer.pt``, ``scheduler.pt``: their states (``torch.load(weights_only=True)``);
+* ``rng.pt``: every process's random-number states (Python, torch CPU, CUDA);
+* ``trainer_state.json``: step, losses so far, token counts, and the data position (epoch,
+  examples seen, global batch, number of processes).
+
+A checkpoint is written to a temporary folder and renamed into place, so one killed mid-write
+never exists; only the last ``save_total_limit`` are kept. State dicts go through
+``torch.distributed.checkpoint.state_dict`` so the same code serves one process, DDP and FSDP2.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.distributed.checkpoint.state_dict import (
+    StateDictOptions,
+    get_model_state_dict,
+    get_optimizer_state_dict,
+    set_model_state_dict,
+    set_optimizer_state_dict,
+)
+
+from polyalign.io import InputError, atomic_dir, write_json
+from polyalign.train.distributed import Dist, barrier, gather_objects
+
+STATE = "trainer_state.json"
+_FULL = StateDictOptions(full_state_dict=True, cpu_offload=True, ignore_frozen_params=True)
+
+
+def list_checkpoints(output_dir: Path) -> list[tuple[int, Path]]:
+    """Finished checkpoints under ``output_dir/checkpoints``, oldest first."""
+    root = Path(output_dir) / "checkpoints"
+    found = []
+    if root.is_dir():
+        for p in root.iterdir():
+            m = re.fullmatch(r"step-(\d+)", p.name)
+            if m and (p / STATE).is_file():
+                found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def find_checkpoint(output_dir: Path, resume: str | None) -> Path | None:
+    """The checkpoint ``resume`` names: ``None`` (start fresh), ``latest`` (or none yet), a path."""
+    if resume is None:
+        return None
+    if resume == "latest":
+        found = list_checkpoints(output_dir)
+        return found[-1][1] if found else None
+    path = Path(resume)
+    if not (path / STATE).is_file():
+        raise InputError(f"not a polyalign checkpoint (no {STATE})", path)
+    return path
+
+
+def trainable_state(net: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Every trainable parameter, whole and on CPU, by name (collective: all processes call)."""
+    return get_model_state_dict(net, options=_FULL)
+
+
+def _rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"python": random.getstate(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
+
+
+def save_checkpoint(
+    output_dir: Path,
+    step: int,
+    net: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    state: dict[str, Any],
+    keep: int,
+    d: Dist,
+) -> Path:
+    """Write ``checkpoints/step-<step>`` atomically and drop all but the newest ``keep``."""
+    from safetensors.torch import save_file
+
+    weights = trainable_state(net)
+    optim = get_optimizer_state_dict(net, optimizer, options=_FULL)
+    rngs = gather_objects(_rng_state(), d)
+    final = Path(output_dir) / "checkpoints" / f"step-{step}"
+    if d.is_main:
+        with atomic_dir(final) as tmp:
+            tensors, aliases = _dedupe(weights)
+            save_file(tensors, tmp / "weights.safetensors", metadata={"aliases": json.dumps(aliases)})
+            torch.save(optim, tmp / "optimizer.pt")
+            torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+            torch.save({"ranks": rngs}, tmp / "rng.pt")
+            write_json(tmp / STATE, {"step": step, **state})
+        for _, old in list_checkpoints(output_dir)[: -max(1, keep)]:
+            shutil.rmtree(old, ignore_errors=True)
+    barrier(d)
+    return final
+
+
+def load_checkpoint(path: Path, net: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, d: Dist) -> dict[str, Any]:
+    """Restore weights, optimizer, scheduler and RNG from ``path``; return its trainer state."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    st = json.loads((path / STATE).read_text(encoding="utf-8"))
+    if st.get("world", 1) != d.world:
+        raise InputError(f"checkpoint was written by {st.get('world', 1)} processes, this run has {d.world}: "
+                         "resume with the same number", path)
+    weights = load_file(path / "weights.safetensors")
+    with safe_open(path / "weights.safetensors", "pt") as f:
+        aliases = json.loads((f.metadata() or {}).get("aliases", "{}"))
+    for alias, source in aliases.items():
+        weights[alias] = weights[source]
+    options = StateDictOptions(full_state_dict=True, ignore_frozen_params=True)
+    set_model_state_dict(net, weights, options=options)
+    set_optimizer_state_dict(net, optimizer, torch.load(path / "optimizer.pt", weights_only=True), options=options)
+    scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=True))
+    _set_rng_state(torch.load(path / "rng.pt", weights_only=True)["ranks"][d.rank])
+    return st
+
+
+def _dedupe(weights: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """safetensors refuses tensors sharing memory (tied embeddings): keep one, name the rest."""
+    seen: dict[tuple, str] = {}
+    tensors, aliases = {}, {}
+    for name, t in weights.items():
+        key = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape))
+        if key in seen:
+            aliases[name] = seen[key]
+        else:
+            seen[key] = name
+            tensors[name] = t.contiguous()
+    return tensors, aliases
+
+
+# ---------------------------------------------------------------------------------------------
+# The final model
+
+
+def save_model(folder: Path, net: torch.nn.Module, model: Any, prefix: str, tokenizer: Any, d: Dist) -> None:
+    """Save the trained model where ``transformers``/``peft`` load it as it is.
+
+    LoRA: the adapter (``adapter_model.safetensors`` + ``adapter_config.json``) for
+    ``PeftModel.from_pretrained``. Full: a ``transformers`` folder with the tokenizer.
+    ``prefix`` is the model's name inside ``net`` (its weights' names start with it).
+    """
+    weights = trainable_state(net)
+    if d.is_main:
+        state = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
+        with atomic_dir(folder) as tmp:
+            if hasattr(model, "peft_config"):
+                model.save_pretrained(tmp, safe_serialization=True, state_dict=state)
+            else:
+                model.save_pretrained(tmp, state_dict=state, safe_serialization=True)
+                if hasattr(tokenizer, "save_pretrained"):
+                    tokenizer.save_pretrained(tmp)
+    barrier(d)

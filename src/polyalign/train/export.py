@@ -1,0 +1,84 @@
+"""``polyalign export``: hand a trained model over in the form its users load.
+
+* ``merged`` (default): the LoRA update folded into the base weights, saved with the tokenizer
+  as a plain ``transformers`` folder (``AutoModelForCausalLM.from_pretrained(OUT)``).
+* ``adapter``: the adapter alone (``adapter_config.json`` + ``adapter_model.safetensors``) for
+  ``peft`` (``PeftModel.from_pretrained(base, OUT)``), its config naming the base model.
+
+The source is a training output folder (``output_dir`` of ``polyalign train`` or a ``polyalign
+run`` directory, whose ``model/`` is used) or an adapter / model folder itself. A full
+fine-tune is already a ``transformers`` folder: ``merged`` copies it; ``adapter`` is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from polyalign.io import InputError, atomic_dir
+
+Mode = Literal["merged", "adapter"]
+
+
+def find_model_folder(source: str | Path) -> Path:
+    """The adapter or model folder inside ``source`` (``source/model``, or ``source`` itself)."""
+    src = Path(source).expanduser()
+    if not src.is_dir():
+        raise InputError("no such folder", src)
+    for folder in (src / "model", src):
+        if (folder / "adapter_config.json").is_file() or (folder / "config.json").is_file():
+            return folder
+    raise InputError("holds no trained model (no model/adapter_config.json or model/config.json)", src)
+
+
+def base_model_of(source: Path, adapter: Path) -> str:
+    """The base model an adapter was trained on: the run's recorded settings, else peft's note."""
+    for config in (source / "config.yaml", source.parent / "config.yaml"):
+        if config.is_file():
+            recorded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+            name = (recorded.get("model") or {}).get("model_name_or_path")
+            if name:
+                return str(name)
+    name = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8")).get("base_model_name_or_path")
+    if not name:
+        raise InputError("cannot tell the base model: pass --base", adapter)
+    return str(name)
+
+
+def export(source: str | Path, out: str | Path, mode: Mode = "merged", base: str | None = None, dtype: str = "float32") -> Path:
+    """Write the exported model to ``out`` (atomically) and return ``out``."""
+    from polyalign.models import load_model, resolve
+
+    src = Path(source).expanduser()
+    folder = find_model_folder(src)
+    out = Path(out)
+    is_adapter = (folder / "adapter_config.json").is_file()
+    if not is_adapter:
+        if mode == "adapter":
+            raise InputError("a full fine-tune has no adapter to export: use --mode merged", folder)
+        with atomic_dir(out) as tmp:
+            shutil.copytree(folder, tmp, dirs_exist_ok=True)
+        return out
+
+    base_name = base or base_model_of(src, folder)
+    if mode == "adapter":
+        with atomic_dir(out) as tmp:
+            for f in folder.iterdir():
+                if f.is_file():
+                    shutil.copy2(f, tmp / f.name)
+            config = json.loads((tmp / "adapter_config.json").read_text(encoding="utf-8"))
+            config["base_model_name_or_path"] = base_name
+            (tmp / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        return out
+
+    resolve(base_name)  # one clear line when the base is missing
+    model, tokenizer = load_model(base_name, dtype, adapter=folder)  # merged into the weights
+    model.config.name_or_path = base_name
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+    return out

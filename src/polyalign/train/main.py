@@ -1,0 +1,117 @@
+"""``polyalign train``: tune a model on a training file. One process, or many under torchrun.
+
+Reads top to bottom: :func:`train` sets up (process group, data, tokenizer, model), then calls
+:func:`~polyalign.train.loop.fit`, then writes ``output_dir/train_summary.json``. Every process
+runs the same code; rank 0 alone writes files and prints.
+
+``output_dir`` ends up with ``config.yaml`` (the resolved settings), ``train_log.jsonl``,
+``checkpoints/step-N/``, ``model/`` (the adapter, or the full model) and the summary.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from polyalign.config import TrainConfig, TrainJobConfig, config_to_dict
+from polyalign.io import InputError, atomic_write, provenance, write_json
+
+
+def _log(msg: str) -> None:
+    print(f"[polyalign] {msg}", file=sys.stderr, flush=True)
+
+
+def check_inputs(job: TrainJobConfig) -> None:
+    """Fail early, with one line, on a missing or malformed train file or an unknown model."""
+    from polyalign.data.train_file import read_train_file
+    from polyalign.models import resolve
+
+    if not read_train_file(job.train_file):
+        raise InputError("no training examples in the file", job.train_file)
+    resolve(job.model.model_name_or_path)
+
+
+def encode_examples(tokenizer: Any, examples: list[dict], cfg: TrainConfig, source: str | Path) -> tuple[list, dict[str, int]]:
+    """Tokenise with prompt masking, applying the truncation policy; refuse an empty result."""
+    from polyalign.train.batching import encode_all
+
+    if not examples:
+        raise InputError("no training examples", source)
+    encoded, counts = encode_all(tokenizer, examples, cfg.max_seq_length, cfg.truncation)
+    if not encoded:
+        raise InputError(f"no training example left: {counts['dropped_too_long']} longer than max_seq_length="
+                         f"{cfg.max_seq_length} (truncation={cfg.truncation}), {counts['dropped_no_target']} with "
+                         "nothing to learn", source)
+    return encoded, counts
+
+
+def describe_counts(counts: dict[str, int], cfg: TrainConfig) -> str:
+    """One line: how many examples were kept, and what happened to the long ones."""
+    long = counts["too_long"]
+    what = f"{long} longer than {cfg.max_seq_length} tokens " + (
+        "dropped" if cfg.truncation == "drop" else f"truncated ({counts['dropped_no_target']} of them left nothing to learn)")
+    return f"{counts['kept']} of {counts['examples']} examples kept; {what}"
+
+
+def summarize(cfg: TrainConfig, result: Any, counts: dict[str, int], world: int) -> dict[str, Any]:
+    """What ``train_summary.json`` holds."""
+    return {
+        "finetuning_type": cfg.finetuning_type,
+        "packing": cfg.packing,
+        "processes": world,
+        "strategy": cfg.strategy if world > 1 else "single",
+        "steps": result.steps,
+        "examples": counts["kept"],
+        "counts": counts,
+        "tokens": result.tokens,
+        "supervised_tokens": result.supervised_tokens,
+        "seconds": result.seconds,
+        "tokens_per_second": result.tokens / max(result.seconds, 1e-9),
+        "supervised_tokens_per_second": result.supervised_tokens / max(result.seconds, 1e-9),
+        "first_loss": result.losses[0],
+        "last_loss": result.losses[-1],
+        "losses": result.losses,
+        "resumed_from": result.resumed_from,
+    }
+
+
+def train(job: TrainJobConfig) -> dict[str, Any]:
+    """Run ``polyalign train`` in this process (alone, or as one rank under torchrun)."""
+    import torch
+    import yaml
+
+    from polyalign.data.train_file import read_train_file, resolve_train_file
+    from polyalign.models import load_model, pick_attention
+    from polyalign.train import distributed
+    from polyalign.train.loop import fit
+
+    # --- setup ------------------------------------------------------------------------------
+    d = distributed.setup()
+    try:
+        out = Path(job.output_dir)
+        source = resolve_train_file(job.train_file)
+        examples = read_train_file(source)
+        m = job.model
+        attn = pick_attention(m.attn_implementation, d.device.type == "cuda", job.train.bf16 or m.dtype != "float32")
+        torch.manual_seed(job.seed)
+        model, tokenizer = load_model(m.model_name_or_path, m.dtype, m.trust_remote_code, attn_implementation=attn)
+        encoded, counts = encode_examples(tokenizer, examples, job.train, source)
+        if d.is_main:
+            _log(f"train: {source}: {describe_counts(counts, job.train)}")
+            _log(f"train: {job.train.finetuning_type} on {m.model_name_or_path} (loaded with {attn} attention), "
+                 f"{d.world} process(es) on {d.device.type}" + (f", {job.train.strategy}" if d.world > 1 else ""))
+            with atomic_write(out / "config.yaml") as f:
+                f.write(yaml.safe_dump(config_to_dict(job), sort_keys=False, allow_unicode=True))
+
+        # --- main -----------------------------------------------------------------------------
+        model, result = fit(model, tokenizer, encoded, job.train, out, job.seed,
+                            resume=job.train.resume_from_checkpoint, d=d, attn_implementation=m.attn_implementation)
+        summary = summarize(job.train, result, counts, d.world)
+        if d.is_main:
+            write_json(out / "train_summary.json", {**summary, "provenance": provenance()})
+            _log(f"train: {result.steps} steps, loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}; "
+                 f"model saved to {out / 'model'}")
+        return summary
+    finally:
+        distributed.teardown(d)

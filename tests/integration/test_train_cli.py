@@ -1,0 +1,169 @@
+"""`polyalign train` and `polyalign export` as a user runs them: real subprocesses, tiny Llama, CPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from helpers import spanish_ui_pairs
+
+pytestmark = pytest.mark.slow
+
+# one thread a process: a tiny model gains nothing from more, and a shared CI box loses a lot
+ENV = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+
+
+def cli(*args, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "polyalign", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=ENV, timeout=600)
+    if check:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+@pytest.fixture(scope="module")
+def train_file(tmp_path_factory) -> Path:
+    """120 English→Spanish alpaca records (JSONL)."""
+    path = tmp_path_factory.mktemp("data") / "es.jsonl"
+    with open(path, "w", encoding="utf-8") as f:
+        for en, es in list(spanish_ui_pairs().items())[:120]:
+            f.write(json.dumps({"instruction": "Translate into Spanish.", "input": en, "output": es}) + "\n")
+    return path
+
+
+def losses(out: Path) -> list[float]:
+    return [json.loads(line)["loss"] for line in (out / "train_log.jsonl").read_text().splitlines()]
+
+
+def common(model: Path, data: Path) -> list[str]:
+    return [f"model_name_or_path={model}", f"train_file={data}", "learning_rate=1e-2", "lora_rank=8", "warmup_ratio=0"]
+
+
+def test_train_saves_adapter_and_export_merged_and_adapter_give_the_same_logits(tmp_path, tiny_model_dir, train_file):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    out = tmp_path / "out"
+    proc = cli("train", *common(tiny_model_dir, train_file), f"output_dir={out}", "max_steps=8",
+               "per_device_train_batch_size=8", "report_to=tensorboard", cwd=tmp_path)
+    assert "120 of 120 examples kept" in proc.stderr
+    assert "tok_s=" in proc.stderr and "lr=" in proc.stderr and "loss=" in proc.stderr  # the progress bar
+    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == list(range(1, 9))
+    assert all(r["supervised_tokens"] > 0 and r["tokens_per_s"] > 0 for r in log)
+    assert list((out / "runs").glob("events.out.tfevents.*"))  # TensorBoard
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["last_loss"] < summary["first_loss"]
+
+    merged, adapter = tmp_path / "merged", tmp_path / "adapter"
+    cli("export", out, merged, cwd=tmp_path)
+    cli("export", out, adapter, "--mode", "adapter", cwd=tmp_path)
+    assert json.loads((adapter / "adapter_config.json").read_text())["base_model_name_or_path"] == str(tiny_model_dir)
+
+    ids = torch.tensor([[1, 9690, 198, 2683, 359, 253, 5356, 28, 7018, 411]])
+    with torch.no_grad():
+        trained = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(out / "model")).eval()
+        reference = trained(ids).logits
+        plain = AutoModelForCausalLM.from_pretrained(merged).eval()  # plain transformers, no peft
+        assert not hasattr(plain, "peft_config")
+        assert torch.allclose(plain(ids).logits, reference, atol=1e-4)
+        with_adapter = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(adapter)).eval()
+        assert torch.allclose(with_adapter(ids).logits, reference, atol=1e-6)
+        base = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+        assert not torch.allclose(base(ids).logits, reference, atol=1e-3)  # training changed something
+
+
+def test_sigkilled_run_resumed_from_latest_ends_with_identical_weights(tmp_path, tiny_model_dir, train_file):
+    args = [*common(tiny_model_dir, train_file), "max_steps=40", "save_steps=5", "per_device_train_batch_size=4",
+            "save_total_limit=2"]
+    cli("train", *args, f"output_dir={tmp_path / 'straight'}", cwd=tmp_path)
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "polyalign", "train", *args, f"output_dir={killed}"], cwd=tmp_path,
+                            env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (killed / "checkpoints" / "step-10").exists():  # past one checkpoint rotation
+        assert proc.poll() is None and time.time() < deadline, "the run ended before it could be killed"
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (killed / "model").exists()
+    done = [int(p.name.split("-")[1]) for p in (killed / "checkpoints").glob("step-*")]
+    assert max(done) < 40
+
+    again = cli("train", *args, f"output_dir={killed}", cwd=tmp_path, check=False)
+    assert again.returncode == 2 and "resume_from_checkpoint=latest" in again.stderr  # refuses to start over
+    cli("train", *args, f"output_dir={killed}", "resume_from_checkpoint=latest", cwd=tmp_path)
+
+    a = load_file(tmp_path / "straight" / "model" / "adapter_model.safetensors")
+    b = load_file(killed / "model" / "adapter_model.safetensors")
+    assert a.keys() == b.keys() and len(a) > 0
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    assert losses(tmp_path / "straight") == losses(killed)
+    assert sorted(p.name for p in (killed / "checkpoints").iterdir()) == ["step-35", "step-40"]
+
+
+def test_two_processes_ddp_and_fsdp2_reproduce_one_process_loss_curve(tmp_path, tiny_model_dir, train_file):
+    base = [*common(tiny_model_dir, train_file), "max_steps=6", "gradient_accumulation_steps=2"]
+    cli("train", *base, "per_device_train_batch_size=8", f"output_dir={tmp_path / 'one'}", cwd=tmp_path)
+    reference = losses(tmp_path / "one")
+    for strategy in ("ddp", "fsdp"):
+        out = tmp_path / strategy
+        cli("train", "--nproc", 2, *base, "per_device_train_batch_size=4", f"strategy={strategy}", f"output_dir={out}",
+            cwd=tmp_path)
+        curve = losses(out)
+        assert len(curve) == len(reference) == 6
+        assert max(abs(x - y) for x, y in zip(curve, reference)) <= 1e-4, (strategy, curve, reference)
+        summary = json.loads((out / "train_summary.json").read_text())
+        assert (summary["processes"], summary["strategy"]) == (2, strategy)
+        one = load_file(tmp_path / "one" / "model" / "adapter_model.safetensors")
+        two = load_file(out / "model" / "adapter_model.safetensors")
+        assert all(torch.allclose(one[k], two[k], atol=1e-4) for k in one), strategy
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny_model_dir, train_file, capsys, monkeypatch):
+    from polyalign.cli import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}]}) + "\n")
+    long = tmp_path / "long.jsonl"
+    long.write_text(json.dumps({"instruction": "word " * 400, "output": "ok"}) + "\n")
+    cases = [
+        ([f"train_file={empty}", f"model_name_or_path={tiny_model_dir}"], f"error: {empty}: no training examples"),
+        ([f"train_file={bad}", f"model_name_or_path={tiny_model_dir}"], f"error: {bad}:1: no assistant turn to learn from"),
+        ([f"train_file={tmp_path / 'nope.jsonl'}", f"model_name_or_path={tiny_model_dir}"],
+         f"error: {tmp_path / 'nope.jsonl'}: no such training file"),
+        ([f"train_file={train_file}", f"model_name_or_path={tmp_path / 'no-model'}"],
+         f"error: {tmp_path / 'no-model'}: no such model folder, and not a hub id (ORG/NAME)"),
+        ([f"train_file={train_file}", "model_name_or_path=nobody/no-such-model"],
+         "error: nobody/no-such-model: hub is offline (HF_HUB_OFFLINE) and the model is not cached"),
+        ([f"train_file={long}", f"model_name_or_path={tiny_model_dir}", "max_seq_length=64"],
+         f"error: {long}: no training example left: 1 longer than max_seq_length=64 (truncation=drop), 0 with nothing to learn"),
+        ([f"train_file={long}", f"model_name_or_path={tiny_model_dir}", "max_seq_length=64", "truncation=truncate"],
+         f"error: {long}: no training example left: 0 longer than max_seq_length=64 (truncation=truncate), 1 with nothing to learn"),
+        (["train_file=x.jsonl", "learning_rat=1"], "error: unknown key 'learning_rat' (did you mean 'learning_rate'?)"),
+    ]
+    for args, expected in cases:  # in this process: the CLI's own error handling, minus start-up time
+        code = main(["train", *args, f"output_dir={tmp_path / 'out'}"])
+        err = capsys.readouterr().err
+        assert code == 2, (args, err[-2000:])
+        assert err.strip().splitlines()[-1] == expected
+    assert not (tmp_path / "out" / "model").exists()
+    # the same through a real process: one line, no traceback
+    proc = cli("train", *cases[1][0], f"output_dir={tmp_path / 'out'}", cwd=tmp_path, check=False)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1] == cases[1][1]
+    assert "Traceback" not in proc.stderr
