@@ -194,7 +194,9 @@ def allocate(
     {'es': 75, 'fr': 25}
     """
     def capped(n: int | None) -> int | None:
-        return n if cap is None or n is None else min(n, cap)
+        if n is None or cap is None:
+            return cap if n is None else n
+        return min(n, cap)
 
     if allocation == "uniform":
         if budget is None:
