@@ -174,6 +174,55 @@ class EvalConfig:
 
 
 @dataclass
+class TranslateConfig:
+    input: str = ""
+    """Instruction file to translate (alpaca, sharegpt or messages; JSONL, JSON, Parquet, Arrow or ``hf:``)."""
+    format: Literal["auto", "alpaca", "sharegpt", "messages"] = "auto"
+    """Format of ``input``; ``auto`` looks at its first record."""
+    source_language: str = "en"
+    """Language of ``input``."""
+    target_languages: list[str] = field(default_factory=lambda: ["es"])
+    """Languages to translate into; one output file each."""
+    output_dir: str = "translated"
+    """Folder of the outputs ``<stem>.<lang>.jsonl`` and their journals ``<stem>.<lang>.journal.jsonl``."""
+    backend: Literal["http", "seq2seq", "self"] = "http"
+    """``http``: an OpenAI-compatible endpoint; ``seq2seq``: a Hugging Face MT model; ``self``: the
+    recipe's model, few-shot."""
+    model: str = ""
+    """http: the endpoint's model name; seq2seq: an MT model id or folder; self: empty for ``model.model_name_or_path``."""
+    base_url: str = "http://127.0.0.1:8000/v1"
+    """http: the API base URL (``/chat/completions`` is appended)."""
+    api_key_env: str | None = None
+    """http: NAME of the environment variable holding the API key (the key itself never goes in a recipe)."""
+    concurrency: int = 4
+    """http: requests in flight at once."""
+    max_retries: int = 5
+    """http: retries of a request on 429, 5xx, timeouts and connection errors, with exponential backoff."""
+    timeout: float = 60.0
+    """http: seconds to wait for one response."""
+    backoff: float = 1.0
+    """http: first retry delay in seconds; doubled at each retry (a Retry-After header wins)."""
+    batch_chars: int = 1200
+    """http: pack short texts into one request up to this many characters."""
+    max_batch: int = 8
+    """http: at most this many texts per request (1 disables batching)."""
+    batch_size: int = 16
+    """seq2seq/self: texts per generation batch."""
+    max_new_tokens: int = 256
+    """seq2seq/self: longest translation, in tokens."""
+    lang_codes: Literal["auto", "m2m100", "nllb", "marian", "t5", "none"] = "auto"
+    """seq2seq: the model family's language-code convention; ``auto`` detects it."""
+    shots: int = 3
+    """self: parallel examples in the few-shot prompt."""
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1 or self.max_retries < 0 or self.timeout <= 0:
+            raise ValueError("translate: need concurrency >= 1, max_retries >= 0 and timeout > 0")
+        if not self.target_languages:
+            raise ValueError("translate.target_languages must name at least one language")
+
+
+@dataclass
 class RunConfig:
     name: str = "default"
     """Run name; outputs go to ``output_dir/name``."""
@@ -185,6 +234,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    translate: TranslateConfig = field(default_factory=TranslateConfig)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.name):
