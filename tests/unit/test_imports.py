@@ -14,6 +14,10 @@ LIGHT = [
     "polyalign.data.templates",
     "polyalign.data.sources",
     "polyalign.data.build",
+    "polyalign.data.builders",
+    "polyalign.data.formats",
+    "polyalign.data.polyinstruct",
+    "polyalign.data.translate",
     "polyalign.eval.mt",
 ]
 

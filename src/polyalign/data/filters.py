@@ -6,6 +6,7 @@ removed, so a manifest shows exactly what cleaning did.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -133,6 +134,16 @@ def length_ratio_ok(src: str, tgt: str, max_ratio: float) -> bool:
     return max(a, b) <= max_ratio * max(min(a, b), 1)
 
 
+@functools.lru_cache(maxsize=1)
+def _langid_model():
+    """langid's model, decoded once per process (it takes a few seconds)."""
+    try:
+        from langid.langid import LanguageIdentifier, model
+    except ImportError:
+        raise ImportError("language identification needs langid: pip install 'polyalign[langid]'") from None
+    return LanguageIdentifier.from_modelstring(model, norm_probs=False)
+
+
 class LanguageId:
     """Offline language identification with ``langid`` (97 languages, model inside the wheel).
 
@@ -142,11 +153,7 @@ class LanguageId:
     """
 
     def __init__(self, top: int = 3, min_letters: int = 8):
-        try:
-            from langid.langid import LanguageIdentifier, model
-        except ImportError:
-            raise ImportError("language identification needs langid: pip install 'polyalign[langid]'") from None
-        self._ident = LanguageIdentifier.from_modelstring(model, norm_probs=False)
+        self._ident = _langid_model()
         self.known = set(self._ident.nb_classes)
         self.top = top
         self.min_letters = min_letters

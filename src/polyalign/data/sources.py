@@ -189,7 +189,11 @@ def po_pairs(path: str | os.PathLike, lang: str, origin_prefix: str = "po") -> I
         raise InputError("no such file or folder", path)
     for f in files:
         reader = read_po if f.suffix == ".po" else read_mo
-        origin = f"{origin_prefix}:{f.parent.parent.parent.name}/{f.stem}" if path.is_dir() else f"{origin_prefix}:{f.stem}"
+        if path.is_dir():  # name the catalog by where it sits: conf/django, contrib/admin/django
+            where = "/".join(part for part in f.relative_to(path).parts[:-3] if part != "locale")
+            origin = f"{origin_prefix}:{where + '/' if where else ''}{f.stem}"
+        else:
+            origin = f"{origin_prefix}:{f.stem}"
         for src, tgt in reader(f):
             yield ParallelPair(src, tgt, "en", code, origin)
 
