@@ -28,6 +28,7 @@ import gettext
 import importlib.util
 import json
 import os
+import struct
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,9 @@ def read_mo(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
             catalog = gettext.GNUTranslations(f)._catalog
     except FileNotFoundError:
         raise InputError("no such file", path) from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise InputError(f"not a readable gettext catalog ({e})", path) from None
+    except (OSError, UnicodeDecodeError, ValueError, IndexError, KeyError, struct.error) as e:
+        # gettext's parser fails in all of these ways on broken files (e.g. a bad Plural-Forms header)
+        raise InputError(f"not a readable gettext catalog ({type(e).__name__}: {e})", path) from None
     for key, value in catalog.items():
         if isinstance(key, tuple):  # plural: (msgid, n) → keep the singular only
             msgid, n = key
