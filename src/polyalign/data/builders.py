@@ -76,22 +76,10 @@ def instruction_records(specs: Iterable[str], lang: str, split: str = "train") -
         spec_lang, _, path = spec.rpartition("=") if "=" in spec else ("en", "", spec)
         if langs.base(spec_lang) != code:
             continue
-        fmt = _detect_format(path)
+        fmt = formats.detect_format(path)
         for r in formats.read_instructions(path, fmt):
             out.append({**r, "origin": f"file:{Path(path).name}"})
     return out
-
-
-def _detect_format(path: str) -> Literal["alpaca", "sharegpt", "messages"]:
-    from polyalign.data import formats
-
-    for _, rec in formats.iter_rows(path):
-        if isinstance(rec, dict) and "conversations" in rec:
-            return "sharegpt"
-        if isinstance(rec, dict) and "messages" in rec:
-            return "messages"
-        return "alpaca"
-    return "alpaca"
 
 
 def instruction_examples(records: Iterable[dict[str, Any]], lang: str) -> list[dict[str, Any]]:

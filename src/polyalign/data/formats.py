@@ -323,6 +323,17 @@ def as_pair(rec: Any, src_lang: str | None, tgt_lang: str | None, origin: str) -
 _VALIDATORS: dict[str, Callable[[Any, int], Any]] = {"alpaca": as_alpaca, "sharegpt": as_sharegpt, "messages": as_messages}
 
 
+def detect_format(path: str | os.PathLike) -> Literal["alpaca", "sharegpt", "messages"]:
+    """An instruction file's format, from its first record's fields (alpaca when in doubt)."""
+    for _, rec in iter_rows(path):
+        if isinstance(rec, dict) and "conversations" in rec:
+            return "sharegpt"
+        if isinstance(rec, dict) and "messages" in rec:
+            return "messages"
+        return "alpaca"
+    return "alpaca"
+
+
 def read_instructions(
     path: str | os.PathLike, fmt: Literal["alpaca", "sharegpt", "messages"], columns: Mapping[str, str] | None = None
 ) -> Iterator[dict[str, Any]]:

@@ -412,9 +412,7 @@ def run_translation_job(t: Any, model_fallback: str) -> dict[str, Any]:
         raise InputError("translate.input names no file to translate")
     fmt = t.format
     if fmt == "auto":
-        from polyalign.data.builders import _detect_format
-
-        fmt = _detect_format(t.input)
+        fmt = formats.detect_format(t.input)
     records = list(formats.read_instructions(t.input, fmt))
     translator = make_translator(t, model_fallback)
     src = langs.normalize(t.source_language)
