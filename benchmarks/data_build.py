@@ -13,9 +13,10 @@ in) goes through
   list (language identification included), sort by the same seeded rank, take train and test,
   and write the same translation examples.
 
-Each side runs in its own subprocess so its peak memory (``ru_maxrss``) is its own. Both must
-select exactly the same pairs (checked). The last line is ``ratio X``: the plain-Python time
-divided by polyalign's.
+Each side runs in its own subprocess so its peak memory (``ru_maxrss``) is its own; CPU time is
+printed beside wall time because a shared machine inflates wall time. Both must select exactly
+the same pairs (checked). The last line is ``ratio X``: the plain-Python wall time divided by
+polyalign's.
 """
 
 from __future__ import annotations
@@ -161,12 +162,13 @@ def run_plain(data: Path, out: Path, n_train: int, n_test: int) -> str:
 
 def side(name: str, data: Path, n_train: int, n_test: int) -> None:
     out = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     digest = (run_polyalign if name == "polyalign" else run_plain)(data, out / "data", n_train, n_test)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux → MiB
     shutil.rmtree(out, ignore_errors=True)
-    print(json.dumps({"side": name, "seconds": round(seconds, 2), "peak_rss_mib": round(peak, 1), "digest": digest}))
+    print(json.dumps({"side": name, "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
+                      "peak_rss_mib": round(peak, 1), "digest": digest}))
 
 
 def main() -> None:
@@ -194,7 +196,7 @@ def main() -> None:
                 sys.exit(f"{name} failed:\n{proc.stderr[-3000:]}")
             results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
             r = results[name]
-            print(f"{name:10s} {r['seconds']:8.2f} s   peak RSS {r['peak_rss_mib']:8.1f} MiB")
+            print(f"{name:10s} {r['seconds']:8.2f} s wall  {r['cpu_seconds']:8.2f} s CPU   peak RSS {r['peak_rss_mib']:8.1f} MiB")
         same = results["polyalign"]["digest"] == results["plain"]["digest"]
         print(f"same selection: {same}")
         if not same:
