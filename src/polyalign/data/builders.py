@@ -63,7 +63,8 @@ def instruction_records(specs: Iterable[str], lang: str, split: str = "train") -
 
     Alpaca records stay ``{"id", "instruction", "input", "output"}``; conversations come back as
     ``{"id", "messages"}``. For a file, ``spec`` may be ``LANG=PATH``, and only specs of ``lang``
-    (or without a language, for English) are read.
+    (or without a language, for English) are read; a column mapping may follow
+    (``hf:ORG/NAME#instruction=question,output=answer``; alpaca fields then).
     """
     from polyalign.data import formats
 
@@ -73,13 +74,26 @@ def instruction_records(specs: Iterable[str], lang: str, split: str = "train") -
         if spec == "polyinstruct":
             out.extend({**r, "origin": polyinstruct.VERSION} for r in polyinstruct.load(code, split))
             continue
-        spec_lang, _, path = spec.rpartition("=") if "=" in spec else ("en", "", spec)
+        source, columns = formats.split_columns(spec, code)
+        spec_lang, _, path = source.partition("=") if _has_lang_prefix(source) else ("en", "", source)
         if langs.base(spec_lang) != code:
             continue
-        fmt = formats.detect_format(path)
-        for r in formats.read_instructions(path, fmt):
+        fmt = "alpaca" if columns else formats.detect_format(path)
+        for r in formats.read_instructions(path, fmt, columns):
             out.append({**r, "origin": f"file:{Path(path).name}"})
     return out
+
+
+def _has_lang_prefix(spec: str) -> bool:
+    """``es=path`` names a language; ``path`` alone is English."""
+    head, sep, _ = spec.partition("=")
+    if not sep or "/" in head or "." in head:
+        return False
+    try:
+        langs.normalize(head)
+        return True
+    except InputError:
+        return False
 
 
 def instruction_examples(records: Iterable[dict[str, Any]], lang: str) -> list[dict[str, Any]]:

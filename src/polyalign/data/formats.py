@@ -14,7 +14,8 @@ Parallel data (``parallel``) becomes :class:`~polyalign.data.records.ParallelPai
 
 Any of them may also be a JSON array file (``.json``, read incrementally), a Parquet or Arrow
 file (read in record batches), or a Hugging Face dataset named ``hf:ORG/NAME[:CONFIG][@SPLIT]``
-(streamed), with a column mapping such as ``{"src": "translation.en", "tgt": "translation.es"}``.
+(streamed), with a column mapping such as ``{"src": "translation.en", "tgt": "translation.es"}``
+(in a recipe: ``hf:ORG/NAME#src=translation.en,tgt=translation.{lang}``, see :func:`split_columns`).
 
 Everything streams, so memory stays bounded whatever the file size, and every record is
 validated as it is read: a malformed line is an :class:`~polyalign.io.InputError` naming the file
@@ -224,6 +225,29 @@ def _iter_jsonl_any(path: Path) -> Iterator[tuple[int, Any]]:
                 yield lineno, json.loads(line)
             except json.JSONDecodeError as e:
                 raise InputError(f"invalid JSON: {e.msg} (column {e.colno})", path, lineno) from None
+
+
+def split_columns(spec: str, lang: str | None = None) -> tuple[str, dict[str, str] | None]:
+    """Split ``SOURCE#ours=theirs,...`` into the source and its column mapping.
+
+    A recipe names a source and its columns in one string; ``{lang}`` in a column stands for the
+    language being built, so one spec serves every language of a MuIT recipe.
+
+    >>> split_columns("hf:Helsinki-NLP/opus-100:en-es#src=translation.en,tgt=translation.{lang}", "es")
+    ('hf:Helsinki-NLP/opus-100:en-es', {'src': 'translation.en', 'tgt': 'translation.es'})
+    >>> split_columns("data/pairs.jsonl")
+    ('data/pairs.jsonl', None)
+    """
+    if "#" not in spec:
+        return spec, None
+    source, _, mapping = spec.rpartition("#")
+    columns = {}
+    for item in mapping.split(","):
+        ours, sep, theirs = item.partition("=")
+        if not sep or not ours.strip() or not theirs.strip():
+            raise InputError(f"{spec!r}: a column mapping is #ours=theirs,ours=theirs")
+        columns[ours.strip()] = theirs.strip().replace("{lang}", lang or "{lang}")
+    return source, columns
 
 
 def remap(rec: Any, columns: Mapping[str, str] | None) -> Any:

@@ -342,6 +342,7 @@ def source_pairs(spec: str, lang: str, gettext_dirs: list[str] | tuple[str, ...]
 
     Files may hold any direction and several languages: pairs in ``lang``→English are flipped,
     pairs of other languages skipped. TSV and two-text-file sources are read as English→``lang``.
+    A file or dataset may carry a column mapping: ``hf:ORG/NAME#src=translation.en,tgt=translation.{lang}``.
     """
     from polyalign.data import formats
 
@@ -361,10 +362,11 @@ def source_pairs(spec: str, lang: str, gettext_dirs: list[str] | tuple[str, ...]
             raise InputError(f"{spec!r}: use text:SRC_FILE,TGT_FILE")
         yield from formats.read_two_files(parts[0], parts[1], "en", code)
         return
+    spec, columns = formats.split_columns(spec, langs.base(code))
     if not spec.startswith("hf:") and not Path(spec).exists():
         known = ", ".join(["gettext", *OFFLINE])
         raise InputError(f"unknown source {spec!r}: use one of {known}, po:PATH, text:SRC,TGT, hf:ORG/NAME or a file")
-    for p in formats.read_parallel(spec, "en", code):
+    for p in formats.read_parallel(spec, "en", code, columns=columns):
         if p.src_lang == "en" and langs.base(p.tgt_lang) == langs.base(code):
             yield p
         elif p.tgt_lang == "en" and langs.base(p.src_lang) == langs.base(code):

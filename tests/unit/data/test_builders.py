@@ -116,3 +116,23 @@ def test_qalign_pairs_questions_with_english_and_no_answers(tmp_path):
     assert m["languages"]["es"]["test_pairs"] == len(polyinstruct.load("es", "test")) and m["languages"]["es"]["train_pairs"] == 0
     test_q = [json.loads(x) for x in (tmp_path / "q" / "test_es-en.jsonl").read_text(encoding="utf-8").splitlines()]
     assert test_q[0]["src_lang"] == "es" and test_q[0]["tgt_lang"] == "en"
+
+
+def test_sources_and_instructions_with_column_mappings(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    words = ["file", "folder", "window", "page", "table", "list", "report", "message", "image", "account", "project", "drawing"]
+    es = ["archivo", "carpeta", "ventana", "página", "tabla", "lista", "informe", "mensaje", "imagen", "cuenta", "proyecto", "dibujo"]
+    fr = ["fichier", "dossier", "fenêtre", "page", "tableau", "liste", "rapport", "message", "image", "compte", "projet", "dessin"]
+    pq.write_table(pa.table({"translation": [{"en": f"Open the {w} now", "es": f"Abrir {e} ahora", "fr": f"Ouvrir {f} maintenant"}
+                                             for w, e, f in zip(words, es, fr)]}), tmp_path / "opus.parquet")
+    pq.write_table(pa.table({"q": ["Say hi."], "a": ["Hi!"]}), tmp_path / "inst.parquet")
+    source = f"{tmp_path / 'opus.parquet'}#src=translation.en,tgt=translation.{{lang}}"
+    m = build_muit(tmp_path / "d", ["es", "fr"], sources=[source], instructions=[f"{tmp_path / 'inst.parquet'}#instruction=q,output=a"],
+                   allocation="uniform", pair_budget=None, max_train_pairs=8, **{**COMMON, "test_size": 2})
+    assert {c: i["train_pairs"] for c, i in m["languages"].items()} == {"es": 8, "fr": 8}
+    out = rows(tmp_path / "d" / "train.jsonl")
+    fr_targets = {r["messages"][1]["content"] for r in out if r["meta"].get("tgt_lang") == "fr"}
+    assert fr_targets and all(t.startswith("Ouvrir") for t in fr_targets)
+    assert [r["messages"][0]["content"] for r in out if r["meta"]["task"] == "instruction"] == ["Say hi."]
