@@ -48,9 +48,84 @@ def cmd_data_build(args: argparse.Namespace) -> int:
 
     cfg = _recipe(args)
     manifest = stage_data(cfg, prepare_run_dir(cfg))
-    print(json.dumps({code: {k: info[k] for k in ("train_pairs", "test_pairs")} | {"counts": info["counts"]}
-                      for code, info in manifest["languages"].items()}, indent=2))
+    print(json.dumps({
+        "builder": manifest["builder"],
+        "train_examples": manifest["files"]["train.jsonl"]["rows"],
+        "parts": manifest["parts"],
+        "languages": {code: {k: info.get(k) for k in ("train_pairs", "test_pairs", "allocated_pairs", "parts") if k in info}
+                      | {"counts": info["counts"]} for code, info in manifest["languages"].items()},
+        "manifest": str(cfg.run_dir / "data" / "manifest.json"),
+    }, ensure_ascii=False, indent=2))
     return 0
+
+
+def cmd_data_sources(args: argparse.Namespace) -> int:
+    from polyalign.data.sources import available
+
+    rows = available(args.lang, args.gettext_dir or ())
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("no offline parallel sources found" + (f" for {args.lang}" if args.lang else ""))
+        return 0
+    width = max(len(r["source"]) for r in rows)
+    print(f"{'source'.ljust(width)}  lang    pairs  detail")
+    for r in rows:
+        print(f"{r['source'].ljust(width)}  {r['lang'].ljust(6)} {r['pairs']:>6}  {r['detail']}")
+    totals: dict[str, int] = {}
+    for r in rows:
+        totals[r["source"]] = totals.get(r["source"], 0) + r["pairs"]
+    print("total: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+    return 0
+
+
+def cmd_data_validate(args: argparse.Namespace) -> int:
+    from polyalign.data.formats import validate_file
+
+    info = validate_file(args.file, args.format, args.src_lang, args.tgt_lang, args.tgt_file)
+    print(json.dumps({"file": args.file, **info}, ensure_ascii=False))
+    return 0
+
+
+def cmd_data_translate(args: argparse.Namespace) -> int:
+    from polyalign.data.translate import run_translation_job
+
+    cfg = _recipe(args)
+    report = run_translation_job(cfg.translate, model_fallback=cfg.model.model_name_or_path)
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _add_data_commands(sub: argparse._SubParsersAction) -> None:
+    """``polyalign data build|sources|validate|translate``."""
+    d = sub.add_parser("data", help="build and inspect alignment data")
+    dsub = d.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+    dsub.required = True
+
+    db = dsub.add_parser("build", help="build a recipe's data (CoIT, MuIT or question alignment) into its run directory")
+    db.add_argument("recipe", nargs="?")
+    db.add_argument("overrides", nargs="*", metavar="key=value")
+    db.set_defaults(func=cmd_data_build)
+
+    ds = dsub.add_parser("sources", help="list the offline parallel sources here and their pairs per language")
+    ds.add_argument("--lang", help="count every source for this language only")
+    ds.add_argument("--gettext-dir", action="append", help="locale folder to search (repeatable)")
+    ds.add_argument("--json", action="store_true", help="print JSON rows")
+    ds.set_defaults(func=cmd_data_sources)
+
+    dv = dsub.add_parser("validate", help="check a data file; the first bad line is reported as PATH:LINE")
+    dv.add_argument("file", help="a file, or hf:ORG/NAME[:CONFIG][@SPLIT]")
+    dv.add_argument("--format", required=True, choices=["alpaca", "sharegpt", "messages", "parallel"])
+    dv.add_argument("--src-lang", help="parallel: source language when the records do not say")
+    dv.add_argument("--tgt-lang", help="parallel: target language when the records do not say")
+    dv.add_argument("--tgt-file", help="parallel: the target side as a second aligned text file")
+    dv.set_defaults(func=cmd_data_validate)
+
+    dt = dsub.add_parser("translate", help="translate an instruction set with a journaled, resumable job")
+    dt.add_argument("recipe", nargs="?", help="recipe with a `translate:` section")
+    dt.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. translate.backend=http translate.target_languages=es")
+    dt.set_defaults(func=cmd_data_translate)
 
 
 # --- score and eval (issue 5) -------------------------------------------------------------------
@@ -263,13 +338,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe fields, e.g. train.max_steps=10")
     r.set_defaults(func=cmd_run)
 
-    d = sub.add_parser("data", help="build and inspect alignment data")
-    dsub = d.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
-    dsub.required = True
-    db = dsub.add_parser("build", help="build a recipe's data into its run directory")
-    db.add_argument("recipe", nargs="?")
-    db.add_argument("overrides", nargs="*", metavar="key=value")
-    db.set_defaults(func=cmd_data_build)
+    _add_data_commands(sub)
 
     _add_score_commands(sub)
     _add_eval_commands(sub)

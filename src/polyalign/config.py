@@ -48,28 +48,55 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
+    builder: Literal["coit", "muit", "qalign"] = "coit"
+    """``coit``: one language, English + translated instructions + translation tasks; ``muit``: the
+    same for every language in one shuffled set; ``qalign``: questions → English, no answers."""
     languages: list[str] = field(default_factory=lambda: ["es"])
-    """Target languages (ISO 639-1 codes or gettext locale names such as ``pt_BR``)."""
+    """Target (training) languages (ISO 639-1 codes or gettext locale names such as ``pt_BR``)."""
     sources: list[str] = field(default_factory=lambda: ["gettext"])
-    """Where parallel English→X pairs come from. ``gettext``: the system's message catalogs."""
+    """Where parallel English↔X pairs come from: ``gettext``, ``pycountry``, ``babel``, ``django``,
+    ``bible``, ``po:PATH``, a parallel file (JSONL/JSON/TSV/Parquet/Arrow), ``text:SRC,TGT`` or
+    ``hf:ORG/NAME[:CONFIG][@SPLIT]`` (see ``polyalign data sources``)."""
     gettext_dirs: list[str] = field(default_factory=list)
     """Locale folders to search for ``*.mo`` catalogs; empty means the system's usual places."""
+    instructions: list[str] = field(default_factory=lambda: ["polyinstruct"])
+    """Instruction sets: ``polyinstruct`` (shipped, all its languages, train split) or files in
+    alpaca/sharegpt/messages form, English unless written ``LANG=PATH`` (translated ones)."""
     direction: Literal["en-x", "x-en", "both"] = "en-x"
     """Translation direction of the training tasks (evaluation uses the same directions)."""
     template: Literal["translate_v1"] = "translate_v1"
     """Versioned set of translation-instruction paraphrases wrapping each pair."""
+    qalign_template: Literal["qalign_v1"] = "qalign_v1"
+    """Versioned question-alignment wording (``builder: qalign``)."""
+    english_ratio: float = 1.0
+    """Share of the English instructions used: 0.5 keeps a seeded half, 2.0 repeats them twice."""
+    translated_ratio: float = 1.0
+    """Share of the translated (X-language) instructions used, as ``english_ratio``."""
+    translation_ratio: float = 1.0
+    """Share of the translation tasks used, as ``english_ratio``."""
+    allocation: str = "uniform"
+    """MuIT pairs per language: ``uniform``, ``proportional`` (to the clean pairs available) or the
+    path of a plan file ``{"allocation": {LANG: PAIRS}}``."""
+    pair_budget: int | None = None
+    """MuIT total of training pairs over all languages; ``null``: each gets ``max_train_pairs``."""
+    eval_languages: list[str] = field(default_factory=list)
+    """Question alignment: languages whose held-out questions are evaluated (empty: the training ones)."""
     min_words: int = 3
     """Drop pairs whose English side has fewer words (single-word UI labels teach little)."""
     max_words: int = 40
     """Drop pairs whose English side has more words."""
     max_chars: int = 400
     """Drop pairs with a side longer than this many characters."""
+    max_length_ratio: float | None = 3.0
+    """Drop pairs where one side is more than this many times longer than the other; ``null``: off."""
+    language_id: bool = True
+    """Check both sides' language with ``langid`` (offline) and drop pairs in the wrong language."""
     max_train_pairs: int | None = 2000
     """Use at most this many training pairs per language (after cleaning); ``null`` for all."""
     test_size: int = 100
     """Held-out pairs per language, disjoint from training by English source string."""
     split_seed: int = 0
-    """Seed of the deterministic train/test split and of the sample of training pairs."""
+    """Seed of the deterministic train/test split, of the samples and of the mixture's order."""
 
     def __post_init__(self) -> None:
         if not self.languages:
@@ -78,6 +105,12 @@ class DataConfig:
             raise ValueError("need 0 <= data.min_words <= data.max_words")
         if self.test_size < 1:
             raise ValueError("data.test_size must be at least 1")
+        if min(self.english_ratio, self.translated_ratio, self.translation_ratio) < 0:
+            raise ValueError("mixing ratios cannot be negative")
+        if self.max_length_ratio is not None and self.max_length_ratio < 1:
+            raise ValueError("data.max_length_ratio must be at least 1")
+        if self.pair_budget is not None and self.pair_budget < 0:
+            raise ValueError("data.pair_budget cannot be negative")
 
 
 @dataclass
@@ -199,6 +232,55 @@ class EvalConfig:
 
 
 @dataclass
+class TranslateConfig:
+    input: str = ""
+    """Instruction file to translate (alpaca, sharegpt or messages; JSONL, JSON, Parquet, Arrow or ``hf:``)."""
+    format: Literal["auto", "alpaca", "sharegpt", "messages"] = "auto"
+    """Format of ``input``; ``auto`` looks at its first record."""
+    source_language: str = "en"
+    """Language of ``input``."""
+    target_languages: list[str] = field(default_factory=lambda: ["es"])
+    """Languages to translate into; one output file each."""
+    output_dir: str = "translated"
+    """Folder of the outputs ``<stem>.<lang>.jsonl`` and their journals ``<stem>.<lang>.journal.jsonl``."""
+    backend: Literal["http", "seq2seq", "self"] = "http"
+    """``http``: an OpenAI-compatible endpoint; ``seq2seq``: a Hugging Face MT model; ``self``: the
+    recipe's model, few-shot."""
+    model: str = ""
+    """http: the endpoint's model name; seq2seq: an MT model id or folder; self: empty for ``model.model_name_or_path``."""
+    base_url: str = "http://127.0.0.1:8000/v1"
+    """http: the API base URL (``/chat/completions`` is appended)."""
+    api_key_env: str | None = None
+    """http: NAME of the environment variable holding the API key (the key itself never goes in a recipe)."""
+    concurrency: int = 4
+    """http: requests in flight at once."""
+    max_retries: int = 5
+    """http: retries of a request on 429, 5xx, timeouts and connection errors, with exponential backoff."""
+    timeout: float = 60.0
+    """http: seconds to wait for one response."""
+    backoff: float = 1.0
+    """http: first retry delay in seconds; doubled at each retry (a Retry-After header wins)."""
+    batch_chars: int = 1200
+    """http: pack short texts into one request up to this many characters."""
+    max_batch: int = 8
+    """http: at most this many texts per request (1 disables batching)."""
+    batch_size: int = 16
+    """seq2seq/self: texts per generation batch."""
+    max_new_tokens: int = 256
+    """seq2seq/self: longest translation, in tokens."""
+    lang_codes: Literal["auto", "m2m100", "nllb", "marian", "t5", "none"] = "auto"
+    """seq2seq: the model family's language-code convention; ``auto`` detects it."""
+    shots: int = 3
+    """self: parallel examples in the few-shot prompt."""
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1 or self.max_retries < 0 or self.timeout <= 0:
+            raise ValueError("translate: need concurrency >= 1, max_retries >= 0 and timeout > 0")
+        if not self.target_languages:
+            raise ValueError("translate.target_languages must name at least one language")
+
+
+@dataclass
 class RunConfig:
     name: str = "default"
     """Run name; outputs go to ``output_dir/name``."""
@@ -210,6 +292,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    translate: TranslateConfig = field(default_factory=TranslateConfig)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.name):

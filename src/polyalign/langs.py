@@ -7,6 +7,7 @@ gettext-style locale (``pt_BR``, ``zh_TW``) when the variety matters. FLORES-200
 
 from __future__ import annotations
 
+import functools
 import re
 
 from polyalign.io import InputError
@@ -116,6 +117,7 @@ _FLORES_TO_CODE["zho_Hant"] = "zh_TW"
 _LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?(@[a-z]+)?$")
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize(code: str) -> str:
     """Canonical polyalign code for ``code``: ISO 639-1, a locale, or a FLORES-200 code.
 

@@ -39,31 +39,23 @@ def prepare_run_dir(cfg: RunConfig) -> Path:
 
 
 def stage_data(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
-    from polyalign.data.build import build_translation_data
+    """Build the recipe's alignment data into ``run_dir/data`` (skipped when already built)."""
+    from polyalign.data.builders import build_from_config
 
     manifest_path = run_dir / "data" / "manifest.json"
     if manifest_path.is_file():
         _log("data: already built")
         return read_json(manifest_path)
     d = cfg.data
-    _log(f"data: building translation data for {', '.join(d.languages)} from {', '.join(d.sources)}")
-    manifest = build_translation_data(
-        run_dir / "data",
-        languages=d.languages,
-        direction=d.direction,
-        template=d.template,
-        min_words=d.min_words,
-        max_words=d.max_words,
-        max_chars=d.max_chars,
-        max_train_pairs=d.max_train_pairs,
-        test_size=d.test_size,
-        seed=d.split_seed,
-        gettext_dirs=d.gettext_dirs,
-    )
+    _log(f"data: building {d.builder} data for {', '.join(d.languages)} from {', '.join(d.sources)} "
+         f"+ instructions {', '.join(d.instructions) or 'none'}")
+    manifest = build_from_config(run_dir / "data", d)
     for code, info in manifest["languages"].items():
         c = info["counts"]
-        _log(f"data: {code}: read {c['read']} pairs from {len(info['sources'])} catalogs, kept {c['kept']}, "
-             f"train {info['train_pairs']}, test {info['test_pairs']}")
+        dropped = {k.removeprefix("dropped_"): v for k, v in c.items() if k.startswith("dropped_") and v}
+        _log(f"data: {code}: read {c.get('read', 0)} pairs from {len(info['sources'])} sources, kept {c.get('kept', 0)}, "
+             f"train {info['train_pairs']}, test {info['test_pairs']}; dropped {dropped}")
+    _log(f"data: {manifest['files']['train.jsonl']['rows']} training examples: {manifest['parts']}")
     return manifest
 
 

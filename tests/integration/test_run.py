@@ -29,6 +29,7 @@ model:
 data:
   languages: [es]
   gettext_dirs: [{locale}]
+  instructions: []  # translation tasks only: regular enough that a tiny random model's loss falls fast
   direction: both
   max_train_pairs: 200
   test_size: 12

@@ -1,27 +1,59 @@
-"""Build alignment data: clean parallel pairs, split them, wrap them in instructions.
+"""Parallel pairs into translation tasks: clean, filter, de-duplicate, split, wrap.
 
-The cross-lingual instruction tuning (CoIT) translation part, for the skeleton: English→X pairs
-are cleaned, de-duplicated, split into train and test *disjoint by English source*, and each
-training pair becomes a chat example asking for its translation in one of the versioned
-paraphrases. Every step is a pure function; :func:`build_translation_data` runs them and
-writes the files and a manifest with the counts.
+English→X pairs are cleaned and filtered (each drop counted by its reason), de-duplicated,
+split into train and test *disjoint by English source*, and each training pair becomes a chat
+example asking for its translation in one of the versioned paraphrases. Every step is a pure
+function over pairs; :mod:`polyalign.data.builders` assembles them into CoIT, MuIT and
+question-alignment mixtures.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 from collections import Counter
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from polyalign import langs
 from polyalign.data import filters, templates
 from polyalign.data.records import ParallelPair, make_example
-from polyalign.data.sources import gettext_pairs
-from polyalign.io import InputError, provenance, sha256_file, write_json, write_jsonl
 
 Direction = Literal["en-x", "x-en", "both"]
+
+
+def check_pair(
+    p: ParallelPair, min_words: int, max_words: int, max_chars: int, max_ratio: float | None = None
+) -> tuple[str | None, ParallelPair]:
+    """Clean one pair; return ``(reason it is dropped or None, the cleaned pair)``.
+
+    Cleaning strips accelerator markers and normalises spaces. Reasons, checked in this order:
+    ``multiline``, ``empty``, ``identical``, ``placeholders``, ``length`` (English words outside
+    ``[min_words, max_words]`` or a side over ``max_chars``), ``ratio`` (one side more than
+    ``max_ratio`` times longer than the other).
+
+    >>> check_pair(ParallelPair("_Open the file", "_Abrir el archivo", "en", "es"), 3, 30, 300)[0] is None
+    True
+    >>> check_pair(ParallelPair("Copy %s now", "Copiar ahora", "en", "es"), 1, 30, 300)[0]
+    'placeholders'
+    """
+    if "\n" in p.src.strip() or "\n" in p.tgt.strip():
+        return "multiline", p
+    src, tgt = filters.strip_accelerators(p.src, p.tgt)
+    src, tgt = filters.normalize_space(src), filters.normalize_space(tgt)
+    out = ParallelPair(src, tgt, p.src_lang, p.tgt_lang, p.origin)
+    if not src or not tgt:
+        return "empty", out
+    if src == tgt:
+        return "identical", out
+    if not filters.placeholders_match(src, tgt):
+        return "placeholders", out
+    n = filters.word_count(src if p.src_lang == "en" else tgt)
+    if n < min_words or n > max_words or len(src) > max_chars or len(tgt) > max_chars:
+        return "length", out
+    if max_ratio is not None and not filters.length_ratio_ok(src, tgt, max_ratio):
+        return "ratio", out
+    return None, out
 
 
 def clean_pairs(
@@ -29,46 +61,111 @@ def clean_pairs(
 ) -> tuple[list[ParallelPair], Counter]:
     """Clean UI-string pairs and drop bad ones; return the survivors and why others went.
 
-    Steps, in order, each counted: strip accelerator markers and normalise spaces; drop empty
-    sides, identical sides, multi-line strings, mismatched placeholders, English sides outside
-    ``[min_words, max_words]`` words or sides longer than ``max_chars``; drop a pair whose
-    English source (by :func:`filters.dedup_key`) was already seen. The first occurrence wins,
-    so the result depends only on the input order.
+    Each pair goes through :func:`check_pair`; then a pair whose English source (by
+    :func:`filters.dedup_key`) was already seen is dropped. The first occurrence wins, so the
+    result depends only on the input order.
     """
     counts: Counter = Counter()
     seen: set[str] = set()
     kept: list[ParallelPair] = []
     for p in pairs:
         counts["read"] += 1
-        if "\n" in p.src.strip() or "\n" in p.tgt.strip():
-            counts["dropped_multiline"] += 1
+        reason, p = check_pair(p, min_words, max_words, max_chars)
+        if reason is not None:
+            counts[f"dropped_{reason}"] += 1
             continue
-        src, tgt = filters.strip_accelerators(p.src, p.tgt)
-        src, tgt = filters.normalize_space(src), filters.normalize_space(tgt)
-        if not src or not tgt:
-            counts["dropped_empty"] += 1
-            continue
-        if src == tgt:
-            counts["dropped_identical"] += 1
-            continue
-        if not filters.placeholders_match(src, tgt):
-            counts["dropped_placeholders"] += 1
-            continue
-        n = filters.word_count(src)
-        if n < min_words or n > max_words or len(src) > max_chars or len(tgt) > max_chars:
-            counts["dropped_length"] += 1
-            continue
-        key = filters.dedup_key(src)
+        key = filters.dedup_key(p.src)
         if key in seen:
             counts["dropped_duplicate"] += 1
             continue
         seen.add(key)
-        kept.append(ParallelPair(src, tgt, p.src_lang, p.tgt_lang, p.origin))
+        kept.append(p)
     counts["kept"] = len(kept)
     return kept, counts
 
 
-def _rank(key: str, seed: int) -> bytes:
+def select_pairs(
+    make_pairs: Callable[[], Iterable[ParallelPair]],
+    n_train: int | None,
+    n_test: int,
+    seed: int,
+    min_words: int,
+    max_words: int,
+    max_chars: int,
+    max_ratio: float | None = None,
+    langid: filters.LanguageId | None = None,
+) -> tuple[list[ParallelPair], list[ParallelPair], Counter]:
+    """Stream pairs through every filter and pick ``(train, test)``, disjoint by English source.
+
+    Memory stays bounded by the number of pairs wanted, not the number read: each pair is
+    checked (:func:`check_pair`), exact and near duplicates of an English source already seen
+    are dropped (by 64-bit hashes of :func:`filters.dedup_key` and :func:`filters.near_dup_key`),
+    and survivors compete for a place by a seeded hash rank of their source, so the choice does
+    not depend on the input order. Only the best ranks are kept; language identification, the
+    slowest filter, then runs on them in rank order: the first ``n_test`` that pass are the test
+    split, the next ``n_train`` the training pairs. When language identification rejects so many
+    that the kept candidates run out, the source is read again keeping more
+    (``make_pairs`` is called once per pass). Every drop is counted by its reason.
+    """
+    oversample = 1.5
+    while True:
+        capacity = None if n_train is None else int((n_train + n_test) * oversample) + 64
+        counts: Counter = Counter()
+        heap: list[tuple[int, int, ParallelPair]] = []
+        seen: set[int] = set()
+        near: set[int] = set()
+        overflowed = False
+        for i, raw in enumerate(make_pairs()):
+            counts["read"] += 1
+            reason, p = check_pair(raw, min_words, max_words, max_chars, max_ratio)
+            if reason is not None:
+                counts[f"dropped_{reason}"] += 1
+                continue
+            en = p.src if p.src_lang == "en" else p.tgt
+            key = filters.dedup_key(en)
+            h = hash(key)
+            if h in seen:
+                counts["dropped_duplicate"] += 1
+                continue
+            seen.add(h)
+            nk = hash(filters.near_dup_key(en))
+            if nk in near:
+                counts["dropped_near_duplicate"] += 1
+                continue
+            near.add(nk)
+            counts["kept"] += 1
+            rank = int.from_bytes(seeded_rank(key, seed)[:8], "big")
+            if capacity is None or len(heap) < capacity:
+                heapq.heappush(heap, (-rank, i, p))
+            elif -heap[0][0] > rank:
+                heapq.heapreplace(heap, (-rank, i, p))
+                overflowed = True
+            else:
+                overflowed = True
+        ordered = [p for _, _, p in sorted(heap, key=lambda t: (-t[0], t[1]))]
+        test: list[ParallelPair] = []
+        train: list[ParallelPair] = []
+        for p in ordered:
+            if n_train is not None and len(train) >= n_train:
+                break
+            if langid is not None:
+                counts["language_checked"] += 1
+                x = p.tgt if p.src_lang == "en" else p.src
+                en = p.src if p.src_lang == "en" else p.tgt
+                if not langid.matches(x, langs.base(p.tgt_lang if p.src_lang == "en" else p.src_lang)) \
+                        or not langid.matches(en, "en"):
+                    counts["dropped_language"] += 1
+                    continue
+            (test if len(test) < n_test else train).append(p)
+        full = n_train is None or len(train) >= n_train
+        if full or not overflowed:
+            counts["test"], counts["train"] = len(test), len(train)
+            return train, test, counts
+        oversample *= 3
+
+
+def seeded_rank(key: str, seed: int) -> bytes:
+    """A seeded pseudo-random order key for ``key``: sorting by it is a shuffle that ignores input order."""
     return hashlib.sha256(f"{seed}\x00{key}".encode()).digest()
 
 
@@ -81,12 +178,12 @@ def split_by_source(
     ``test_size`` smallest distinct keys go to test, with every pair sharing them. Train keeps
     the input order; test is in rank order (ties by text).
     """
-    keys = sorted({filters.dedup_key(p.src) for p in pairs}, key=lambda k: _rank(k, seed))
+    keys = sorted({filters.dedup_key(p.src) for p in pairs}, key=lambda k: seeded_rank(k, seed))
     test_keys = set(keys[:test_size])
     train = [p for p in pairs if filters.dedup_key(p.src) not in test_keys]
     test = sorted(
         (p for p in pairs if filters.dedup_key(p.src) in test_keys),
-        key=lambda p: (_rank(filters.dedup_key(p.src), seed), p.src, p.tgt),
+        key=lambda p: (seeded_rank(filters.dedup_key(p.src), seed), p.src, p.tgt),
     )
     return train, test
 
@@ -95,7 +192,7 @@ def sample(pairs: list[ParallelPair], limit: int | None, seed: int) -> list[Para
     """At most ``limit`` pairs, chosen by seeded hash rank (stable under reordering)."""
     if limit is None or len(pairs) <= limit:
         return list(pairs)
-    return sorted(pairs, key=lambda p: _rank("sample\x00" + p.src, seed))[:limit]
+    return sorted(pairs, key=lambda p: seeded_rank("sample\x00" + p.src, seed))[:limit]
 
 
 def directed(pairs: Iterable[ParallelPair], direction: Direction) -> list[ParallelPair]:
@@ -128,59 +225,3 @@ def translation_examples(pairs: Iterable[ParallelPair], template: str) -> list[d
 def task_name(src_lang: str, tgt_lang: str) -> str:
     """Name of a translation task: ``translation/en-es``."""
     return f"translation/{src_lang}-{tgt_lang}"
-
-
-def build_translation_data(
-    out_dir: str | Path,
-    languages: list[str],
-    direction: Direction,
-    template: str,
-    min_words: int,
-    max_words: int,
-    max_chars: int,
-    max_train_pairs: int | None,
-    test_size: int,
-    seed: int,
-    gettext_dirs: list[str] | tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """Write ``train.jsonl``, one ``test_<src>-<tgt>.jsonl`` per direction, and ``manifest.json``.
-
-    Returns the manifest. A language with too few clean pairs for its test split is an
-    :class:`InputError` that says how many it found.
-    """
-    out_dir = Path(out_dir)
-    manifest: dict[str, Any] = {"template": template, "direction": direction, "seed": seed, "languages": {}, "files": {}}
-    examples: list[dict[str, Any]] = []
-    tests: dict[str, list[ParallelPair]] = {}
-    for lang in languages:
-        code = langs.normalize(lang)
-        raw = list(gettext_pairs(code, gettext_dirs))
-        origins = Counter(p.origin for p in raw)
-        clean, counts = clean_pairs(raw, min_words, max_words, max_chars)
-        if len(clean) <= test_size:
-            where = ", ".join(gettext_dirs) or "the system locale folders"
-            raise InputError(f"only {len(clean)} clean English-{code} pairs found in {where}; need more than test_size={test_size}")
-        train, test = split_by_source(clean, test_size, seed)
-        train = sample(train, max_train_pairs, seed)
-        manifest["languages"][code] = {
-            "name": langs.name(code),
-            "sources": dict(sorted(origins.items())),
-            "counts": dict(counts),
-            "train_pairs": len(train),
-            "test_pairs": len(test),
-        }
-        examples.extend(translation_examples(directed(train, direction), template))
-        for p in directed(test, direction):
-            tests.setdefault(f"{p.src_lang}-{p.tgt_lang}", []).append(p)
-
-    n = write_jsonl(out_dir / "train.jsonl", examples)
-    manifest["files"]["train.jsonl"] = {"rows": n, "sha256": sha256_file(out_dir / "train.jsonl")}
-    for name, pairs in tests.items():
-        fname = f"test_{name}.jsonl"
-        rows = write_jsonl(out_dir / fname, (p.to_json() for p in pairs))
-        manifest["files"][fname] = {"rows": rows, "sha256": sha256_file(out_dir / fname)}
-    manifest["tasks"] = {task_name(*name.split("-")): f"test_{name}.jsonl" for name in tests}
-    manifest["template_sha256"] = templates.template_sha256(template)
-    manifest["provenance"] = provenance()
-    write_json(out_dir / "manifest.json", manifest)
-    return manifest

@@ -44,7 +44,25 @@ TRANSLATE_V1: tuple[str, ...] = (
     "What does the following mean in {tgt}? Answer with a translation.\n\n{text}",
 )
 
-TEMPLATES: dict[str, tuple[str, ...]] = {"translate_v1": TRANSLATE_V1}
+# Question alignment: a question in language {src} becomes its English translation, with no
+# answer anywhere. Written for polyalign; the wording always asks for the question translated
+# into English (and says not to answer it), in varied forms.
+QALIGN_V1: tuple[str, ...] = (
+    "Translate this question into English.\n\n{text}",
+    "Translate the following {src} question into English. Do not answer it.\n{text}",
+    "{text}\n\nTranslate the question above into English.",
+    "Here is a question in {src}. Write it in English:\n{text}",
+    "What is this question in English? Give only the translation.\n\n{text}",
+    "Rewrite this {src} question in English, without answering it:\n{text}",
+    "Question ({src}): {text}\nTranslate the question into English.",
+    "Please translate this question from {src} to English.\n\n{text}",
+    "Render the question below in English. Reply with the English question only.\n{text}",
+    "I have a question written in {src}. Translate it into English for me:\n\n{text}",
+    "Translate into English (the question only, no answer):\n{text}",
+    "{src} question: {text}\nEnglish question:",
+)
+
+TEMPLATES: dict[str, tuple[str, ...]] = {"translate_v1": TRANSLATE_V1, "qalign_v1": QALIGN_V1}
 
 
 def pick(template: str, key: str) -> int:
@@ -66,6 +84,16 @@ def render_translation(template: str, text: str, src: str, tgt: str) -> str:
     """
     pattern = TEMPLATES[template][pick(template, text)]
     return pattern.format(src=src, tgt=tgt, text=text)
+
+
+def render_qalign(template: str, question: str, src: str) -> str:
+    """The user turn asking to translate ``question`` (in language name ``src``) into English.
+
+    >>> render_qalign("qalign_v1", "¿Cuál es la capital de Francia?", "Spanish")
+    'Spanish question: ¿Cuál es la capital de Francia?\\nEnglish question:'
+    """
+    pattern = TEMPLATES[template][pick(template, question)]
+    return pattern.format(src=src, text=question)
 
 
 def eval_translation_prompt(text: str, src: str, tgt: str) -> str:

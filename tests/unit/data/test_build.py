@@ -1,20 +1,14 @@
-import hashlib
-import json
 import random
 
-import pytest
-
-from helpers import spanish_locale, write_mo
 from polyalign.data import filters
 from polyalign.data.build import (
-    build_translation_data,
     clean_pairs,
     directed,
     sample,
+    select_pairs,
     split_by_source,
 )
 from polyalign.data.records import ParallelPair
-from polyalign.io import InputError
 
 
 def P(src, tgt, origin="t"):
@@ -65,27 +59,71 @@ def test_sample_and_direction():
     assert directed(pairs[:1], "x-en")[0].src == "Abrir elemento 0"
 
 
-def test_build_translation_data_writes_files_and_manifest(tmp_path):
-    locale = spanish_locale(tmp_path / "locale")
-    out = tmp_path / "data"
-    m = build_translation_data(out, ["es"], "both", "translate_v1", 3, 30, 300, 100, 20, 0, [str(locale)])
-    assert m["languages"]["es"]["counts"]["read"] == 360
-    assert m["languages"]["es"]["train_pairs"] == 100 and m["languages"]["es"]["test_pairs"] == 20
-    assert set(m["tasks"]) == {"translation/en-es", "translation/es-en"}
-    rows = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
-    assert len(rows) == 200 == m["files"]["train.jsonl"]["rows"]
-    assert rows[0]["messages"][1]["role"] == "assistant"
-    test_src = {json.loads(line)["src"] for line in (out / "test_en-es.jsonl").read_text().splitlines()}
-    train_src = {r["meta"]["origin"] and r["messages"][0]["content"] for r in rows}
-    assert all(not any(s in u for u in train_src) for s in test_src)
-    # the built file is pinned: same inputs, same bytes
-    assert m["files"]["train.jsonl"]["sha256"] == hashlib.sha256((out / "train.jsonl").read_bytes()).hexdigest()
-    again = build_translation_data(tmp_path / "again", ["es"], "both", "translate_v1", 3, 30, 300, 100, 20, 0, [str(locale)])
-    assert again["files"] == m["files"]
+GOOD = [P(f"Open the {en} now", f"Abrir {es} ahora") for en, es in [
+    ("file", "el archivo"), ("folder", "la carpeta"), ("window", "la ventana"), ("page", "la página"), ("table", "la tabla"),
+    ("list", "la lista"), ("report", "el informe"), ("message", "el mensaje"), ("image", "la imagen"),
+    ("account", "la cuenta"), ("project", "el proyecto"), ("drawing", "el dibujo")]]
 
 
-def test_too_few_pairs_is_input_error_and_writes_nothing(tmp_path):
-    write_mo(tmp_path / "loc" / "es" / "LC_MESSAGES" / "x.mo", {"Open the file": "Abrir el archivo"})
-    with pytest.raises(InputError, match="only 1 clean English-es pairs"):
-        build_translation_data(tmp_path / "data", ["es"], "en-x", "translate_v1", 3, 30, 300, None, 10, 0, [str(tmp_path / "loc")])
-    assert not (tmp_path / "data").exists()
+def test_select_pairs_counts_every_filter_exactly():
+    raw = GOOD + [
+        P("Open the file now", "Abrir el fichero ahora"),      # duplicate source
+        P("Open the file, now", "Abrir el archivo, ahora"),    # near duplicate (punctuation inside)
+        P("Show page 1 of 10", "Mostrar página 1 de 10"),
+        P("Show page 2 of 10", "Mostrar página 2 de 10"),      # near duplicate (only a number differs)
+        P("Copy %s to the disk", "Copiar al disco"),           # placeholders
+        P("Show more details", "Mostrar más detalles sobre todos los elementos seleccionados en la lista"),  # ratio
+        P("Same text here", "Same text here"),                 # identical
+        P("OK", "Aceptar"),                                    # length
+        P("  ", "algo"),                                       # empty
+    ]
+    train, test, counts = select_pairs(lambda: iter(raw), 8, 3, 0, 3, 30, 300, 3.0, None)
+    assert (len(train), len(test)) == (8, 3)
+    assert counts == {"read": 21, "kept": 13, "dropped_duplicate": 1, "dropped_near_duplicate": 2,
+                      "dropped_placeholders": 1, "dropped_ratio": 1, "dropped_identical": 1, "dropped_length": 1,
+                      "dropped_empty": 1, "train": 8, "test": 3}
+    assert not {p.src for p in train} & {p.src for p in test}
+
+
+def test_select_pairs_is_order_independent_and_splits_like_split_by_source():
+    train, test, _ = select_pairs(lambda: iter(GOOD), 100, 4, 7, 3, 30, 300, 3.0, None)
+    t2, s2, _ = select_pairs(lambda: iter(GOOD[::-1]), 100, 4, 7, 3, 30, 300, 3.0, None)
+    assert s2 == test and t2 == train  # rank order, whatever the input order
+    _, ref_test = split_by_source(GOOD, 4, 7)
+    assert set(test) == set(ref_test)
+    few, _, _ = select_pairs(lambda: iter(GOOD), 3, 4, 7, 3, 30, 300, 3.0, None)
+    assert few == train[:3]
+
+
+def test_select_pairs_drops_wrong_language_with_langid():
+    raw = GOOD + [P("The quick brown fox jumps over the dog", "Le renard brun rapide saute par-dessus le chien paresseux")]
+    train, test, counts = select_pairs(lambda: iter(raw), None, 2, 0, 3, 30, 300, 3.0, filters.LanguageId())
+    assert counts["dropped_language"] >= 1 and counts["language_checked"] == 13
+    assert all(not p.tgt.startswith("Le renard") for p in train + test)
+
+
+def test_select_pairs_bounded_memory_reads_again_when_language_id_rejects_many():
+    good = [P(f"Open the selected {w} in a new window", f"Abrir el {w} seleccionado en una ventana nueva") for w in
+            ["file", "folder", "document", "picture", "message", "project", "report", "table", "drawing", "chart"]]
+    bad = [P(f"Open the selected {w} in a new window", f"Ouvrir le {w} sélectionné dans une nouvelle fenêtre") for w in
+           ["fichier", "dossier", "document-x", "image", "message-x", "projet", "rapport", "tableau", "dessin", "graphique"] * 1]
+    calls = []
+
+    def make():
+        calls.append(1)
+        return iter(bad * 1 + good)
+
+    train, test, counts = select_pairs(make, 6, 2, 0, 3, 30, 300, 3.0, filters.LanguageId())
+    assert all(p.tgt.startswith("Abrir") for p in train + test)
+    assert counts["dropped_language"] >= 1 and len(train) == 6 and len(test) == 2
+    assert counts["read"] == 20  # counts are of the last pass only
+
+
+def test_check_pair_reasons():
+    from polyalign.data.build import check_pair
+
+    assert check_pair(P("One two three", "Uno dos tres"), 3, 30, 300)[0] is None
+    assert check_pair(P("One two three", "Uno dos tres " * 20), 3, 30, 300, 3.0)[0] == "ratio"
+    assert check_pair(P("Uno dos tres", "One two", ), 3, 30, 300)[0] is None  # words counted on the English side
+    flipped = ParallelPair("Uno dos", "One two three", "es", "en")
+    assert check_pair(flipped, 3, 30, 300)[0] is None

@@ -29,3 +29,25 @@ def test_strip_accelerators():
 def test_dedup_key_ignores_case_space_and_trailing_punctuation():
     assert filters.dedup_key("Open File...") == filters.dedup_key("  open   file")
     assert filters.dedup_key("Open file") != filters.dedup_key("Open files")
+
+
+def test_near_dup_key_ignores_numbers_and_punctuation_only():
+    assert filters.near_dup_key("Page 1 of 10") == filters.near_dup_key("page 2, of 12!") == "pageof"
+    assert filters.near_dup_key("Open file") != filters.near_dup_key("Open files")
+    assert filters.near_dup_key("打开 3 个文件") == "打开个文件"
+
+
+def test_length_ratio():
+    assert filters.length_ratio_ok("Open the file", "Abrir el archivo", 2.0)
+    assert not filters.length_ratio_ok("Open the file", "Abrir el archivo que está seleccionado ahora mismo", 2.0)
+    assert filters.length_ratio_ok("OK", "Aceptar", 2.0)  # both short: not judged
+    assert not filters.length_ratio_ok("OK", "Aceptar todo", 2.0)
+
+
+def test_language_id_top_guesses_and_unjudged_cases():
+    lid = filters.LanguageId(top=1)
+    assert lid.matches("Abrir el archivo seleccionado en una ventana nueva", "es")
+    assert not lid.matches("Ouvrir le fichier sélectionné dans une nouvelle fenêtre", "es")
+    assert lid.matches("Ouvrir", "es")  # too few letters to judge
+    assert lid.matches("Some text in whatever language", "xx")  # a language langid does not know
+    assert not lid.judgeable("Ouvrir", "fr") and lid.judgeable("Ouvrir le fichier", "fr")

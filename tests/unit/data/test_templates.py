@@ -41,3 +41,40 @@ def test_choice_depends_on_text_not_position():
     first = translation_examples([a, b], "translate_v1")
     second = translation_examples([b, a], "translate_v1")
     assert first == second[::-1]
+
+
+QALIGN_V1_SHA256 = "5ce285e88b9ceb0790a98085f2296022b9a1704faaa870d417bd937208d21cad"
+
+
+def test_qalign_v1_is_pinned_and_asks_for_english_without_answers():
+    v = templates.QALIGN_V1
+    assert templates.template_sha256("qalign_v1") == QALIGN_V1_SHA256
+    assert len(v) >= 10 and len(set(v)) == len(v)
+    for pattern in v:
+        assert "{text}" in pattern and "English" in pattern
+        assert "{tgt}" not in pattern
+        pattern.format(src="Chinese", text="x")
+
+
+# A CoIT mixture built from a fixed fixture (the test helpers' Spanish catalog + polyinstruct v1),
+# tokenised with the default model's tokenizer: its row count and token ids are pinned, so any
+# change to the builders, templates, filters or the shipped instruction set shows up here.
+COIT_FIXTURE_ROWS = 236  # 88 English + 88 Spanish instructions + 60 translation tasks
+COIT_FIXTURE_TOKENS_SHA256 = "d34ba412ccd56e9a2f7dcadd91fa20874a3a0030456199116a8cb60b09fddfd5"
+
+
+def test_coit_fixture_token_ids_are_pinned(tmp_path, default_tokenizer):
+    from helpers import spanish_locale
+    from polyalign.data.builders import build_coit
+    from polyalign.train.batching import encode
+
+    locale = spanish_locale(tmp_path / "locale")
+    build_coit(tmp_path / "data", "es", sources=["gettext"], instructions=["polyinstruct"], direction="en-x",
+               template="translate_v1", max_train_pairs=60, test_size=20, seed=0, min_words=3, max_words=30,
+               max_chars=300, max_ratio=3.0, language_id=True, gettext_dirs=[str(locale)])
+    rows = [json.loads(line) for line in (tmp_path / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    h = hashlib.sha256()
+    for r in rows:
+        e = encode(default_tokenizer, r["messages"])
+        h.update(json.dumps([e.input_ids, e.labels]).encode())
+    assert (len(rows), h.hexdigest()) == (COIT_FIXTURE_ROWS, COIT_FIXTURE_TOKENS_SHA256)

@@ -1,0 +1,431 @@
+"""Translate instruction sets, journaled so that a killed job resumes without loss or repeats.
+
+A :class:`Translator` turns strings of one language into another. Three backends:
+
+* :class:`HttpTranslator`: an OpenAI-compatible ``/chat/completions`` endpoint (a hosted API or a
+  local vLLM server) with a concurrency limit, retries with exponential backoff on 429, 5xx and
+  timeouts, and short strings batched into one request. The API key is read from the
+  environment variable the recipe names, and is never logged or written anywhere.
+* ``seq2seq``: a Hugging Face MT model (MarianMT, NLLB, M2M100, T5), batched, with language codes
+  mapped to the model's convention (:mod:`polyalign.data.translate_models`).
+* ``self``: the model being tuned, prompted few-shot with polyinstruct's parallel items.
+
+What gets translated is protected: fenced code blocks are never sent; inline code, URLs, numbers
+and format placeholders are replaced by markers (``⟦0⟧``) that must come back unchanged, or the
+translation is rejected and counted.
+
+Every translated segment is appended to a *journal* as soon as it arrives, keyed by a hash of
+(backend signature, languages, text). A rerun, after any crash or ``kill -9``, reads the journal
+and sends only the segments missing from it; the output file is assembled from the journal
+alone and written atomically, so it is byte-identical to that of an uninterrupted run.
+
+This module imports neither torch nor transformers (the model backends do, inside).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import os
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from polyalign import langs
+from polyalign.io import InputError, write_jsonl
+
+
+class TranslateError(InputError):
+    """A translation backend failed for good (after its retries); the journal keeps what was done."""
+
+
+class Translator(Protocol):
+    """Translates strings; yields ``(index, translation)`` pairs as each one is ready, in any order."""
+
+    signature: str
+    """Names the backend, model and settings: journal keys include it, so a change re-translates."""
+
+    def translate(self, texts: Sequence[str], src: str, tgt: str) -> Iterator[tuple[int, str]]: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Protection: what must survive translation unchanged
+
+_FENCE = re.compile(r"(```.*?```|~~~.*?~~~)", re.S)
+_PROTECT = re.compile(
+    r"`[^`\n]+`"                                    # inline code
+    r"|https?://\S+|www\.\S+"                       # URLs
+    r"|%\([^)]+\)[-+ #0]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]"  # %(name)s
+    r"|%(?:\d+\$)?[-+ #0']*\d*(?:\.\d+)?[diouxXeEfFgGaAcspn]"  # printf
+    r"|\{[A-Za-z0-9_]*(?:[:!][^{}]*)?\}"            # {name}, {0:>8}
+    r"|\d+(?:[.,:]\d+)*"                            # numbers, times, decimals
+)
+MARKER = "⟦{}⟧"
+_MARKER_RE = re.compile(r"⟦(\d+)⟧")
+
+
+def protect(text: str) -> tuple[str, list[str]]:
+    """Replace protected spans with numbered markers; return the masked text and the spans.
+
+    >>> protect("Run `ls -l` 3 times, then open https://example.org")
+    ('Run ⟦0⟧ ⟦1⟧ times, then open ⟦2⟧', ['`ls -l`', '3', 'https://example.org'])
+    """
+    spans: list[str] = []
+
+    def sub(m: re.Match) -> str:
+        spans.append(m.group(0))
+        return MARKER.format(len(spans) - 1)
+
+    return _PROTECT.sub(sub, text), spans
+
+
+def restore(translated: str, spans: list[str]) -> str | None:
+    """Put the protected spans back; ``None`` when a marker is missing, repeated or unknown.
+
+    >>> restore("Ejecuta ⟦0⟧ ⟦1⟧ veces", ["`ls`", "3"]), restore("Ejecuta veces", ["`ls`"])
+    ('Ejecuta `ls` 3 veces', None)
+    """
+    found = [int(m.group(1)) for m in _MARKER_RE.finditer(translated)]
+    if sorted(found) != list(range(len(spans))):
+        return None
+    return _MARKER_RE.sub(lambda m: spans[int(m.group(1))], translated)
+
+
+def segments(text: str) -> list[tuple[bool, str]]:
+    """Split text into ``(translate?, part)``: fenced code blocks and blank parts are kept as they are.
+
+    >>> segments("Example:\\n```py\\nx = 1\\n```\\nDone.")
+    [(True, 'Example:\\n'), (False, '```py\\nx = 1\\n```'), (True, '\\nDone.')]
+    """
+    out = []
+    for i, part in enumerate(_FENCE.split(text)):
+        if not part:
+            continue
+        translate = i % 2 == 0 and bool(_MARKER_RE.sub("", protect(part)[0]).strip(" \n\t.,:;!?-–—()[]\"'"))
+        out.append((translate, part))
+    return out
+
+
+def _split_ws(part: str) -> tuple[str, str, str]:
+    """Leading whitespace, core, trailing whitespace: only the core is sent."""
+    core = part.strip()
+    if not core:
+        return part, "", ""
+    start = part.index(core)
+    return part[:start], core, part[start + len(core):]
+
+
+# ---------------------------------------------------------------------------------------------
+# The journal
+
+
+def segment_key(signature: str, src: str, tgt: str, text: str) -> str:
+    """Journal key of one masked segment under one backend and language pair."""
+    return hashlib.sha256(f"{signature}\x00{src}\x00{tgt}\x00{text}".encode()).hexdigest()[:32]
+
+
+class Journal:
+    """Append-only JSONL of ``{"k": key, "t": translation}``; survives being killed mid-write.
+
+    A torn last line (the process died while writing it) is dropped and cut off on open, so the
+    next append starts on a clean line.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.done: dict[str, str] = {}
+        good = 0
+        if self.path.is_file():
+            with open(self.path, "rb") as f:
+                for raw in f:
+                    if not raw.endswith(b"\n"):
+                        break
+                    try:
+                        rec = json.loads(raw)
+                        self.done[rec["k"]] = rec["t"]
+                    except (ValueError, KeyError, TypeError):
+                        break
+                    good += len(raw)
+            if good < self.path.stat().st_size:
+                with open(self.path, "r+b") as f:
+                    f.truncate(good)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (kept open for appends; closed by close())
+
+    def add(self, key: str, translation: str) -> None:
+        self._f.write(json.dumps({"k": key, "t": translation}, ensure_ascii=False) + "\n")
+        self._f.flush()
+        self.done[key] = translation
+
+    def close(self) -> None:
+        self._f.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Translating records
+
+
+@dataclass
+class _Slot:
+    key: str
+    masked: str
+    spans: list[str]
+
+
+def _fields(rec: dict[str, Any]) -> list[tuple[str, Any, str]]:
+    """``(path, index, text)`` of every translatable field of a record."""
+    if "messages" in rec:
+        return [("messages", i, m["content"]) for i, m in enumerate(rec["messages"]) if isinstance(m.get("content"), str)]
+    return [(f, None, rec[f]) for f in ("instruction", "input", "output") if isinstance(rec.get(f), str)]
+
+
+def translate_records(
+    records: Iterable[dict[str, Any]],
+    translator: Translator,
+    src: str,
+    tgt: str,
+    journal_path: str | os.PathLike,
+    chunk: int = 256,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Translate every record's text fields into ``tgt``; return the records and the job's counts.
+
+    Segments already in the journal are not sent again; identical segments are sent once. A
+    record whose translation lost a protected marker is left out and counted under ``rejected``.
+    """
+    records = list(records)
+    src_name, tgt_name = langs.name(src), langs.name(tgt)
+    plans: list[list[tuple[str, Any, list[tuple[str, Any]]]]] = []
+    pending: dict[str, str] = {}
+    journal = Journal(journal_path)
+    counts = {"records": len(records), "segments": 0, "reused": 0, "sent": 0, "rejected": 0}
+    try:
+        for rec in records:
+            plan = []
+            for path, idx, text in _fields(rec):
+                parts: list[tuple[str, Any]] = []
+                for translate, part in segments(text):
+                    if not translate:
+                        parts.append(("keep", part))
+                        continue
+                    lead, core, trail = _split_ws(part)
+                    masked, spans = protect(core)
+                    key = segment_key(translator.signature, src, tgt, masked)
+                    parts += [("keep", lead), ("slot", _Slot(key, masked, spans)), ("keep", trail)]
+                    counts["segments"] += 1
+                    if key in journal.done:
+                        counts["reused"] += 1
+                    else:
+                        pending.setdefault(key, masked)
+                plan.append((path, idx, parts))
+            plans.append(plan)
+
+        keys = list(pending)
+        counts["sent"] = len(keys)
+        for start in range(0, len(keys), chunk):
+            batch = keys[start:start + chunk]
+            for i, out in translator.translate([pending[k] for k in batch], src_name, tgt_name):
+                journal.add(batch[i], out)
+    finally:
+        journal.close()
+
+    out_records = []
+    for rec, plan in zip(records, plans):
+        new = json.loads(json.dumps(rec))
+        ok = True
+        for path, idx, parts in plan:
+            pieces = []
+            for kind, value in parts:
+                if kind == "keep":
+                    pieces.append(value)
+                    continue
+                restored = restore(journal.done[value.key], value.spans)
+                if restored is None:
+                    ok = False
+                    break
+                pieces.append(restored)
+            if not ok:
+                break
+            if path == "messages":
+                new["messages"][idx]["content"] = "".join(pieces)
+            else:
+                new[path] = "".join(pieces)
+        if ok:
+            out_records.append(new)
+        else:
+            counts["rejected"] += 1
+    counts["written"] = len(out_records)
+    return out_records, counts
+
+
+# ---------------------------------------------------------------------------------------------
+# The HTTP backend (OpenAI-compatible chat completions)
+
+SYSTEM_ONE = ("You are a translation engine. Translate the user's text from {src} to {tgt}. Keep every "
+              "marker such as ⟦0⟧ exactly as it is. Reply with the translation only.")
+SYSTEM_BATCH = ("You are a translation engine. The user sends a JSON array of texts in {src}. Translate each "
+                "one to {tgt}, keeping every marker such as ⟦0⟧ exactly as it is. Reply with a JSON array of "
+                "the translations only, with the same length and order.")
+
+
+class HttpTranslator:
+    """Chat-completions client: concurrency limit, retries with exponential backoff, batching.
+
+    Short texts are packed (up to ``max_batch`` texts and ``batch_chars`` characters) into one
+    request that asks for a JSON array back; if the reply is not such an array, those texts are
+    sent one by one. The key is read from ``os.environ[api_key_env]`` at request time.
+    """
+
+    def __init__(self, base_url: str, model: str, api_key_env: str | None = None, concurrency: int = 4,
+                 max_retries: int = 5, timeout: float = 60.0, backoff: float = 1.0, batch_chars: int = 1200,
+                 max_batch: int = 8, temperature: float = 0.0):
+        if api_key_env and not os.environ.get(api_key_env):
+            raise InputError(f"the environment variable {api_key_env} (named by translate.api_key_env) is not set")
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.model = model
+        self.api_key_env = api_key_env
+        self.concurrency = max(1, concurrency)
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.backoff = backoff
+        self.batch_chars = batch_chars
+        self.max_batch = max(1, max_batch)
+        self.temperature = temperature
+        self.signature = f"http|{model}|t{temperature}|prompt-v1"
+        self.stats = {"requests": 0, "retries": 0}
+
+    def batches(self, texts: Sequence[str]) -> list[list[int]]:
+        """Indices grouped into requests: short texts together, long ones alone, in order."""
+        out: list[list[int]] = []
+        cur: list[int] = []
+        size = 0
+        for i, t in enumerate(texts):
+            if len(t) * 2 > self.batch_chars or self.max_batch == 1:
+                out.append([i])
+                continue
+            if cur and (len(cur) >= self.max_batch or size + len(t) > self.batch_chars):
+                out.append(cur)
+                cur, size = [], 0
+            cur.append(i)
+            size += len(t)
+        if cur:
+            out.append(cur)
+        return out
+
+    def translate(self, texts: Sequence[str], src: str, tgt: str) -> Iterator[tuple[int, str]]:
+        with cf.ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            futures = {pool.submit(self._one_batch, [texts[i] for i in b], src, tgt): b for b in self.batches(texts)}
+            try:
+                for fut in cf.as_completed(futures):
+                    yield from zip(futures[fut], fut.result())
+            finally:
+                for f in futures:
+                    f.cancel()
+
+    def _one_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
+        if len(texts) == 1:
+            return [self._complete(SYSTEM_ONE.format(src=src, tgt=tgt), texts[0])]
+        reply = self._complete(SYSTEM_BATCH.format(src=src, tgt=tgt), json.dumps(texts, ensure_ascii=False))
+        parsed = _json_array(reply)
+        if parsed is not None and len(parsed) == len(texts):
+            return parsed
+        return [self._complete(SYSTEM_ONE.format(src=src, tgt=tgt), t) for t in texts]
+
+    def _complete(self, system: str, user: str) -> str:
+        body = json.dumps({
+            "model": self.model, "temperature": self.temperature,
+            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
+        }).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.api_key_env:
+            headers["Authorization"] = "Bearer " + os.environ.get(self.api_key_env, "")
+        for attempt in range(self.max_retries + 1):
+            wait = self.backoff * (2 ** attempt)
+            try:
+                self.stats["requests"] += 1
+                req = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                    doc = json.loads(resp.read().decode("utf-8"))
+                return str(doc["choices"][0]["message"]["content"]).strip()
+            except urllib.error.HTTPError as e:
+                if e.code != 429 and e.code < 500:
+                    raise TranslateError(f"translation endpoint answered HTTP {e.code} {e.reason}", self.url) from None
+                retry_after = e.headers.get("Retry-After") if e.headers else None
+                if retry_after and retry_after.strip().replace(".", "", 1).isdigit():
+                    wait = min(float(retry_after), 60.0)
+                reason = f"HTTP {e.code}"
+            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
+                reason = type(getattr(e, "reason", e)).__name__
+            except (ValueError, KeyError, IndexError, TypeError):
+                reason = "malformed response"
+            if attempt == self.max_retries:
+                raise TranslateError(f"translation endpoint failed after {self.max_retries} retries ({reason})", self.url)
+            self.stats["retries"] += 1
+            time.sleep(wait)
+        raise AssertionError("unreachable")
+
+
+def _json_array(reply: str) -> list[str] | None:
+    text = reply.strip()
+    if text.startswith("```"):
+        text = text.strip("`")
+        text = text.split("\n", 1)[1] if "\n" in text else text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The job behind `polyalign data translate`
+
+
+def make_translator(t: Any, model_fallback: str) -> Translator:
+    """The backend a recipe's ``translate`` section names (a :class:`~polyalign.config.TranslateConfig`)."""
+    if t.backend == "http":
+        if not t.model:
+            raise InputError("translate.model must name the endpoint's model for backend http")
+        return HttpTranslator(t.base_url, t.model, t.api_key_env, t.concurrency, t.max_retries, t.timeout,
+                              t.backoff, t.batch_chars, t.max_batch)
+    from polyalign.data import translate_models
+
+    if t.backend == "seq2seq":
+        if not t.model:
+            raise InputError("translate.model must name a Hugging Face MT model (id or folder) for backend seq2seq")
+        return translate_models.Seq2SeqTranslator(t.model, t.batch_size, t.max_new_tokens, t.lang_codes)
+    return translate_models.SelfTranslator(t.model or model_fallback, t.batch_size, t.max_new_tokens, t.shots)
+
+
+def run_translation_job(t: Any, model_fallback: str) -> dict[str, Any]:
+    """Translate ``t.input`` into every target language; write outputs; return a report."""
+    from polyalign.data import formats
+
+    if not t.input:
+        raise InputError("translate.input names no file to translate")
+    fmt = t.format
+    if fmt == "auto":
+        fmt = formats.detect_format(t.input)
+    records = list(formats.read_instructions(t.input, fmt))
+    translator = make_translator(t, model_fallback)
+    src = langs.normalize(t.source_language)
+    out_dir = Path(t.output_dir)
+    stem = Path(t.input).name.split(".")[0] if not t.input.startswith("hf:") else "dataset"
+    report: dict[str, Any] = {"input": t.input, "format": fmt, "backend": translator.signature, "languages": {}}
+    for lang in t.target_languages:
+        tgt = langs.normalize(lang)
+        out_path = out_dir / f"{stem}.{tgt}.jsonl"
+        journal = out_dir / f"{stem}.{tgt}.journal.jsonl"
+        rows, counts = translate_records(records, translator, src, tgt, journal)
+        write_jsonl(out_path, rows)
+        report["languages"][tgt] = {**counts, "output": str(out_path), "journal": str(journal)}
+    if isinstance(translator, HttpTranslator):
+        report["http"] = dict(translator.stats)
+    return report

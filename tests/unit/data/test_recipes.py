@@ -1,0 +1,23 @@
+"""Every shipped recipe loads, and the data recipes build small versions of themselves."""
+
+from pathlib import Path
+
+import pytest
+
+from polyalign.config import load_recipe
+from polyalign.data.builders import build_from_config
+
+RECIPES = sorted((Path(__file__).resolve().parents[3] / "recipes").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=[p.stem for p in RECIPES])
+def test_recipe_loads(path):
+    cfg = load_recipe(path)
+    assert cfg.data.languages
+
+
+def test_qalign_recipe_builds(tmp_path):
+    cfg = load_recipe(Path(RECIPES[0]).parent / "qalign_zh_de.yaml")
+    m = build_from_config(tmp_path / "data", cfg.data)
+    assert set(m["tasks"]) == {f"translation/{c}-en" for c in ("zh", "de", "es", "fr", "ru")}
+    assert m["languages"]["zh"]["train_pairs"] == m["languages"]["de"]["train_pairs"] > 80
