@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from polyalign import __version__
-from polyalign.io import InputError
+from polyalign.io import InputError, read_lines
 
 NOT_BUILT = {
     "scaling": "scaling-law fitting and budget allocation",
@@ -134,15 +134,15 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
 def cmd_score_mt(args: argparse.Namespace) -> int:
     from polyalign.eval.mt import comet_score, score_corpus
 
-    hyps = _read_lines(args.hyp)
-    refs = _read_lines(args.ref)
+    hyps = read_lines(args.hyp)
+    refs = read_lines(args.ref)
     if len(hyps) != len(refs):
         raise InputError(f"{len(hyps)} lines but the reference {args.ref} has {len(refs)}", args.hyp, min(len(hyps), len(refs)) + 1)
     result = score_corpus(hyps, refs, args.lang)
     if args.comet:
         if not args.src:
             raise InputError("--comet needs the source sentences: add --src SRC.txt")
-        srcs = _read_lines(args.src)
+        srcs = read_lines(args.src)
         if len(srcs) != len(hyps):
             raise InputError(f"{len(srcs)} lines but the hypotheses {args.hyp} have {len(hyps)}", args.src, min(len(srcs), len(hyps)) + 1)
         comet = comet_score(srcs, hyps, refs, args.comet, batch_size=args.batch_size)
@@ -165,7 +165,7 @@ def cmd_score_qa(args: argparse.Namespace) -> int:
 def cmd_score_fidelity(args: argparse.Namespace) -> int:
     from polyalign.eval.metrics import fidelity
 
-    lines = _read_lines(args.outputs)
+    lines = read_lines(args.outputs)
     result = fidelity(lines, args.lang)
     result.pop("detected")
     print(json.dumps({"lang": args.lang, **result}, ensure_ascii=False, indent=2))
@@ -299,24 +299,6 @@ def _add_train_commands(sub) -> None:
     e.add_argument("--base", help="base model (default: the one the run recorded)")
     e.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32", help="dtype of the merged weights")
     e.set_defaults(func=cmd_export)
-
-
-def _read_lines(path: str) -> list[str]:
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    lines = raw.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    out = []
-    for n, line in enumerate(lines, start=1):
-        try:
-            out.append(line.decode("utf-8").rstrip("\r"))
-        except UnicodeDecodeError as e:
-            raise InputError(f"not UTF-8 (column {e.start + 1})", path, n) from None
-    return out
 
 
 def not_built(what: str):

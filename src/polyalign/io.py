@@ -125,11 +125,12 @@ def read_json(path: str | os.PathLike) -> Any:
         raise InputError(f"invalid JSON: {e.msg}", path, e.lineno) from None
 
 
-def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
-    """Yield ``(line_number, object)`` for each non-blank line of a JSON Lines file.
+def iter_jsonl(path: str | os.PathLike, objects_only: bool = True) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line_number, value)`` for each non-blank line of a JSON Lines file.
 
-    Streams: memory stays bounded whatever the file size. A line that is not a JSON object
-    raises :class:`InputError` naming the file and line.
+    Streams: memory stays bounded whatever the file size. Bad JSON, bytes that are not UTF-8, or
+    (with ``objects_only``) a line that is not a JSON object raise :class:`InputError` naming
+    the file and line.
     """
     path = Path(path)
     if not path.is_file():
@@ -146,9 +147,30 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise InputError(f"invalid JSON: {e.msg} (column {e.colno})", path, lineno) from None
-            if not isinstance(obj, dict):
+            if objects_only and not isinstance(obj, dict):
                 raise InputError(f"expected a JSON object, got {type(obj).__name__}", path, lineno)
             yield lineno, obj
+
+
+def read_lines(path: str | os.PathLike) -> list[str]:
+    """The lines of a UTF-8 text file, without line endings (a final newline adds no line).
+
+    Bytes that are not UTF-8 raise :class:`InputError` with the line and column.
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
+    lines = raw.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    out = []
+    for n, line in enumerate(lines, start=1):
+        try:
+            out.append(line.decode("utf-8").rstrip("\r"))
+        except UnicodeDecodeError as e:
+            raise InputError(f"not UTF-8 (column {e.start + 1})", path, n) from None
+    return out
 
 
 def _line_of_offset(path: Path, offset: int) -> int:

@@ -39,7 +39,7 @@ from polyalign.data.build import (
     task_name,
     translation_examples,
 )
-from polyalign.data.records import ParallelPair, make_example
+from polyalign.data.records import ParallelPair, alpaca_user, make_example
 from polyalign.data.sources import source_pairs
 from polyalign.io import (
     InputError,
@@ -104,7 +104,7 @@ def instruction_examples(records: Iterable[dict[str, Any]], lang: str) -> list[d
         if "messages" in r:
             out.append({"id": f"inst-{lang}-{r['id']}", "messages": r["messages"], "meta": meta})
             continue
-        user = r["instruction"] + (f"\n\n{r['input']}" if r.get("input") else "")
+        user = alpaca_user(r["instruction"], r.get("input", ""))
         out.append(make_example(f"inst-{lang}-{r['id']}", user, r["output"], meta))
     return out
 

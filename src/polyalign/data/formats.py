@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from polyalign import langs
 from polyalign.data.records import ParallelPair, validate_messages
-from polyalign.io import InputError
+from polyalign.io import InputError, iter_jsonl
 
 Format = Literal["alpaca", "sharegpt", "messages", "parallel"]
 FORMATS: tuple[str, ...] = ("alpaca", "sharegpt", "messages", "parallel")
@@ -203,28 +203,13 @@ def iter_rows(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
     elif suffix == ".json" and _first_char(p) == "[":
         yield from iter_json_array(p)
     else:
-        yield from _iter_jsonl_any(p)
+        yield from iter_jsonl(p, objects_only=False)
 
 
 def _first_char(path: Path) -> str:
     with open(path, "rb") as f:
         head = f.read(4096).decode("utf-8", "ignore").lstrip("\ufeff \t\r\n")
     return head[:1]
-
-
-def _iter_jsonl_any(path: Path) -> Iterator[tuple[int, Any]]:
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise InputError(f"not UTF-8 (column {e.start + 1})", path, lineno) from None
-            if not line.strip():
-                continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"invalid JSON: {e.msg} (column {e.colno})", path, lineno) from None
 
 
 def split_columns(spec: str, lang: str | None = None) -> tuple[str, dict[str, str] | None]:
@@ -272,7 +257,8 @@ def remap(rec: Any, columns: Mapping[str, str] | None) -> Any:
 
 
 def as_alpaca(rec: Any, n: int) -> dict[str, str] | str:
-    """An alpaca record normalised to ``{"id", "instruction", "input", "output"}``, or why not."""
+    """An alpaca record normalised to ``{"id", "instruction", "input", "output"}`` (and ``system``
+    when it has one), or why not."""
     if not isinstance(rec, dict):
         return f"expected a JSON object, got {type(rec).__name__}"
     for key in ("instruction", "output"):
@@ -287,7 +273,13 @@ def as_alpaca(rec: Any, n: int) -> dict[str, str] | str:
         inp = ""
     if not isinstance(inp, str):
         return "field 'input' must be a string"
-    return {"id": str(rec.get("id", n)), "instruction": rec["instruction"], "input": inp, "output": rec["output"]}
+    out = {"id": str(rec.get("id", n)), "instruction": rec["instruction"], "input": inp, "output": rec["output"]}
+    if rec.get("system") is not None:
+        if not isinstance(rec["system"], str):
+            return "field 'system' must be a string"
+        if rec["system"]:
+            out["system"] = rec["system"]
+    return out
 
 
 def as_sharegpt(rec: Any, n: int) -> dict[str, Any] | str:

@@ -35,8 +35,12 @@ def default_path() -> Path:
     return Path(str(resources.files("polyalign") / "resources" / "polyinstruct_v1.jsonl"))
 
 
-def items(path: str | os.PathLike | None = None) -> list[dict[str, Any]]:
-    """Every item of the set, validated: ids unique, splits known, all languages and fields present."""
+def items(path: str | os.PathLike | None = None, languages: tuple[str, ...] = LANGUAGES) -> list[dict[str, Any]]:
+    """Every item of the set, validated: ids unique, splits known, ``languages`` and their fields present.
+
+    The shipped file holds all of :data:`LANGUAGES`; a file of your own in the same format needs
+    only the languages you read from it.
+    """
     path = Path(path) if path is not None else default_path()
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -50,7 +54,7 @@ def items(path: str | os.PathLike | None = None) -> list[dict[str, Any]]:
         table = rec.get("langs")
         if not isinstance(table, dict):
             raise InputError("missing 'langs' object", path, line)
-        for code in LANGUAGES:
+        for code in languages:
             entry = table.get(code)
             if not isinstance(entry, dict) or any(not isinstance(entry.get(f), str) for f in FIELDS):
                 raise InputError(f"language {code!r} needs string fields {', '.join(FIELDS)}", path, line)
@@ -61,21 +65,21 @@ def items(path: str | os.PathLike | None = None) -> list[dict[str, Any]]:
 
 
 def load(lang: str, split: str | None = None, path: str | os.PathLike | None = None) -> list[dict[str, str]]:
-    """Alpaca records ``{"id", "instruction", "input", "output"}`` of one language (and split).
+    """Alpaca records ``{"id", "instruction", "input", "output", "category"}`` of one language (and split).
 
     >>> rows = load("es", "train")
     >>> sorted(rows[0])
-    ['id', 'input', 'instruction', 'output']
+    ['category', 'id', 'input', 'instruction', 'output']
     >>> len(load("el")) == len(load("en"))
     True
     """
     code = langs.base(lang)
-    if code not in LANGUAGES:
+    if path is None and code not in LANGUAGES:
         raise InputError(f"polyinstruct v1 has no {lang!r}: it has {', '.join(LANGUAGES)}")
     if split not in (None, "train", "test"):
         raise InputError(f"split must be 'train', 'test' or None, got {split!r}")
     return [
-        {"id": it["id"], **{f: it["langs"][code][f] for f in FIELDS}}
-        for it in items(path)
+        {"id": it["id"], **{f: it["langs"][code][f] for f in FIELDS}, "category": it.get("category", "")}
+        for it in items(path, languages=(code,))
         if split is None or it["split"] == split
     ]

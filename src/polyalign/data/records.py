@@ -41,6 +41,15 @@ def make_example(example_id: str, user: str, assistant: str, meta: dict[str, Any
     }
 
 
+def alpaca_user(instruction: str, input_text: str = "") -> str:
+    """The user turn of an alpaca record: the instruction, then its input after a blank line.
+
+    >>> alpaca_user("Translate to Spanish.", "Open")
+    'Translate to Spanish.\\n\\nOpen'
+    """
+    return f"{instruction}\n\n{input_text}" if input_text else instruction
+
+
 def validate_messages(messages: Any) -> str | None:
     """Why ``messages`` is not a usable conversation, or ``None`` when it is.
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from polyalign.io import InputError, iter_jsonl, read_json
+from polyalign.io import InputError, iter_jsonl, read_json, read_lines
 
 Row = dict[str, Any]
 
@@ -120,7 +120,7 @@ def read_flores_side(root: str | Path, code: str, split: str) -> list[str]:
 
 def _read_sentences(path: Path) -> list[str]:
     if path.suffix == ".parquet":
-        return [r["text"] for r in _hf_file_rows(path)]
+        return [r["text"] for r in hf_rows(str(path), None, "")]
     if path.suffix == ".jsonl":
         out = []
         for n, r in iter_jsonl(path):
@@ -128,7 +128,7 @@ def _read_sentences(path: Path) -> list[str]:
                 raise InputError("missing 'text'", path, n)
             out.append(r["text"])
         return out
-    return _read_text_lines(path)
+    return read_lines(path)
 
 
 def flores_pairs(src: list[str], tgt: list[str], src_path: Any = None) -> list[Row]:
@@ -152,7 +152,7 @@ def read_local_translation(path: str | Path) -> list[Row]:
     path = Path(path)
     if path.suffix in (".tsv", ".txt"):
         rows = []
-        for n, line in enumerate(_read_text_lines(path), start=1):
+        for n, line in enumerate(read_lines(path), start=1):
             if not line.strip():
                 continue
             parts = line.split("\t")
@@ -266,7 +266,7 @@ def read_local_classification(path: str | Path, labels: list[str] | None = None)
 def read_mgsm_tsv(path: str | Path) -> list[Row]:
     """MGSM's ``mgsm_{lang}.tsv``: ``question<TAB>answer_number``, no header."""
     rows = []
-    for n, line in enumerate(_read_text_lines(path), start=1):
+    for n, line in enumerate(read_lines(path), start=1):
         if not line.strip():
             continue
         parts = line.split("\t")
@@ -283,66 +283,39 @@ def mgsm_from_hf(rows: Iterable[Row]) -> list[Row]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Instructions: polyinstruct_v1
-
-POLYINSTRUCT_LANGS = ("en", "es", "fr", "de", "zh", "ar", "ru", "hi", "vi", "tr", "el")
-
-
-def read_polyinstruct(path: str | Path, lang: str, split: str | None = "test") -> list[Row]:
-    """One language of the polyinstruct_v1 set (JSONL; ``langs.{lang}`` holds an alpaca record)."""
-    rows = []
-    for n, r in iter_jsonl(path):
-        if "id" not in r or not isinstance(r.get("langs"), dict):
-            raise InputError("a polyinstruct row needs 'id' and a 'langs' object", path, n)
-        if split is not None and r.get("split") != split:
-            continue
-        rec = r["langs"].get(lang)
-        if rec is None:
-            continue
-        if not isinstance(rec, dict) or "instruction" not in rec or "output" not in rec:
-            raise InputError(f"langs.{lang} needs 'instruction' and 'output'", path, n)
-        rows.append({"id": str(r["id"]), "instruction": rec["instruction"], "input": rec.get("input", ""),
-                     "output": rec["output"], "category": r.get("category")})
-    return rows
-
-
-# ---------------------------------------------------------------------------------------------
 # Hugging Face
 
 
 def hf_rows(source: str, config: str | None, split: str) -> list[Row]:
-    """Rows of a Hugging Face dataset: a hub id, or a local parquet/arrow file or saved folder."""
+    """Rows of a Hugging Face dataset: a hub id, or a local parquet/arrow file or saved folder.
+
+    Files and hub datasets are read by :mod:`polyalign.data.formats`, as every other table is.
+    """
+    from polyalign.data import formats
+
     path = Path(source)
-    if path.exists():
-        return _hf_file_rows(path)
-    try:
-        import datasets
-    except ImportError:
-        raise InputError("reading from the Hugging Face hub needs datasets: pip install 'polyalign[hf]'") from None
-    try:
-        ds = datasets.load_dataset(source, config, split=split)
-    except Exception as e:  # offline, gated, no such config: one line for the user
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise InputError(f"cannot load {source} ({config}, {split}) from the hub: {reason}; "
-                         "pass local files with --data TASK=PATH") from None
-    return [dict(r) for r in ds]
-
-
-def _hf_file_rows(path: Path) -> list[Row]:
-    try:
-        import datasets
-    except ImportError:
-        raise InputError("reading parquet/arrow needs datasets: pip install 'polyalign[hf]'", path) from None
     if path.is_dir():
-        ds = datasets.load_from_disk(str(path))
-        if isinstance(ds, datasets.DatasetDict):
-            raise InputError("a saved DatasetDict: point at one split's folder", path)
-    elif path.suffix == ".parquet":
-        ds = datasets.Dataset.from_parquet(str(path))
-    elif path.suffix == ".arrow":
-        ds = datasets.Dataset.from_file(str(path))
-    else:
-        raise InputError("expected a .parquet or .arrow file or a saved dataset folder", path)
+        return _saved_dataset_rows(path)
+    if path.exists():
+        if path.suffix not in (".parquet", ".arrow"):
+            raise InputError("expected a .parquet or .arrow file or a saved dataset folder", path)
+        return [row for _, row in formats.iter_table(path)]
+    spec = f"hf:{source}" + (f":{config}" if config else "") + f"@{split}"
+    try:
+        return [dict(row) for _, row in formats.iter_hf(spec)]
+    except InputError as e:
+        raise InputError(f"cannot load {source} ({config}, {split}) from the hub: {e.message}; "
+                         "pass local files with --data TASK=PATH") from None
+
+
+def _saved_dataset_rows(path: Path) -> list[Row]:
+    try:
+        import datasets
+    except ImportError:
+        raise InputError("reading a saved dataset needs datasets: pip install 'polyalign[hf]'", path) from None
+    ds = datasets.load_from_disk(str(path))
+    if isinstance(ds, datasets.DatasetDict):
+        raise InputError("a saved DatasetDict: point at one split's folder", path)
     return [dict(r) for r in ds]
 
 
@@ -369,25 +342,8 @@ def _first_key(row: Row, keys: list[str]) -> Any:
     raise InputError(f"no column {' or '.join(keys)} in the dataset")
 
 
-def _read_text_lines(path: str | Path) -> list[str]:
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    lines = raw.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    out = []
-    for n, line in enumerate(lines, start=1):
-        try:
-            out.append(line.decode("utf-8").rstrip("\r"))
-        except UnicodeDecodeError as e:
-            raise InputError(f"not UTF-8 (column {e.start + 1})", path, n) from None
-    return out
-
-
 def _tsv_rows(path: str | Path, required: tuple[str, ...]) -> Iterable[tuple[int, Row]]:
-    lines = _read_text_lines(path)
+    lines = read_lines(path)
     if not lines:
         raise InputError("empty TSV file", path)
     # Sentences may hold quote characters: no quoting, tabs only.

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from polyalign import langs
+from polyalign.data import polyinstruct
 from polyalign.eval import sources
 from polyalign.eval.sources import Row
 from polyalign.io import InputError
@@ -202,21 +203,9 @@ def load_mgsm(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     return sources.read_mgsm_tsv(_native_path(source, spec, [f"mgsm_{spec.lang}.tsv"]))
 
 
-def shipped_polyinstruct() -> Path | None:
-    """The polyinstruct_v1 set shipped inside the package, when this installation has it."""
-    from importlib import resources
-
-    path = Path(str(resources.files("polyalign") / "resources" / "polyinstruct_v1.jsonl"))
-    return path if path.is_file() else None
-
-
 def load_polyinstruct(spec: LangSpec, split: str, source: str | None) -> list[Row]:
-    if source is None:
-        shipped = shipped_polyinstruct()
-        if shipped is None:
-            raise InputError("polyinstruct needs its file: --data polyinstruct=PATH/polyinstruct_v1.jsonl")
-        source = str(shipped)
-    return sources.read_polyinstruct(_native_path(source, spec, ["polyinstruct_v1.jsonl"]), spec.lang, split)
+    path = None if source is None else _native_path(source, spec, ["polyinstruct_v1.jsonl"])
+    return polyinstruct.load(spec.lang, split, path)
 
 
 def load_local_qa(spec: LangSpec, split: str, source: str | None) -> list[Row]:
@@ -262,7 +251,7 @@ TASKS: dict[str, Task] = {
     "mgsm": Task("mgsm", "math", "math", ("bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh"),
                  "juletxara/mgsm", "test", "train", load_mgsm, _mono,
                  "MGSM: 250 grade-school math problems; the answer is the last number written"),
-    "polyinstruct": Task("polyinstruct", "instruct", "instruct", sources.POLYINSTRUCT_LANGS, None, "test", "train",
+    "polyinstruct": Task("polyinstruct", "instruct", "instruct", polyinstruct.LANGUAGES, None, "test", "train",
                          load_polyinstruct, _mono, "polyinstruct_v1: parallel instructions in 11 languages (MI-Eval style)"),
     "local_qa": Task("local_qa", "qa", "qa", (), None, "test", None, load_local_qa, _mono, "any local QA file"),
     "local_translation": Task("local_translation", "translation", "translation", (), None, "test", None,
@@ -346,5 +335,5 @@ def prepare(
     excluded = original - len(rows)
     if limit is not None:
         rows = rows[:limit]
-    where = source if source is not None else (task.hf_id or str(shipped_polyinstruct()))
+    where = source if source is not None else (task.hf_id or str(polyinstruct.default_path()))
     return Prepared(task, spec, rows, demos, where, task.eval_split, original, excluded)

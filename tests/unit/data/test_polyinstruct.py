@@ -38,7 +38,7 @@ def test_load_returns_alpaca_records_per_language_and_split():
     train, test = polyinstruct.load("fr", "train"), polyinstruct.load("fr", "test")
     assert len(train) + len(test) == len(polyinstruct.load("fr"))
     assert {r["id"] for r in train}.isdisjoint({r["id"] for r in test})
-    assert set(train[0]) == {"id", "instruction", "input", "output"}
+    assert set(train[0]) == {"id", "instruction", "input", "output", "category"}
     assert polyinstruct.load("es", "train")[0]["id"] == polyinstruct.load("en", "train")[0]["id"]
     assert polyinstruct.load("es")[0]["instruction"].startswith("¿")
     with pytest.raises(InputError, match="no 'ja'"):
@@ -54,5 +54,10 @@ def test_a_broken_copy_is_an_input_error(tmp_path):
     path = tmp_path / "p.jsonl"
     path.write_text(json.dumps(items[1], ensure_ascii=False) + "\n" + json.dumps(bad, ensure_ascii=False) + "\n", encoding="utf-8")
     with pytest.raises(InputError) as e:
-        polyinstruct.load("en", path=path)
+        polyinstruct.items(path)
     assert str(e.value) == f"{path}:2: language 'el' needs string fields instruction, input, output"
+    with pytest.raises(InputError) as e:
+        polyinstruct.load("el", path=path)
+    assert str(e.value) == f"{path}:2: language 'el' needs string fields instruction, input, output"
+    # a file of your own needs only the languages read from it
+    assert [r["id"] for r in polyinstruct.load("en", path=path)] == [items[1]["id"], items[0]["id"]]

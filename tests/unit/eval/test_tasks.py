@@ -204,11 +204,9 @@ def test_language_specs():
 
 
 def test_polyinstruct_default_is_the_shipped_file():
+    from polyalign.data import polyinstruct
+
     task = T.get("polyinstruct")
-    shipped = T.shipped_polyinstruct()
-    if shipped is None:  # this installation does not ship the set yet
-        with pytest.raises(InputError, match="--data polyinstruct=PATH/polyinstruct_v1.jsonl"):
-            task.load(task.parse("es"), "test", None)
-    else:
-        rows = task.load(task.parse("es"), "test", None)
-        assert rows and all(set(r) >= {"id", "instruction", "input", "output"} for r in rows)
+    rows = task.load(task.parse("es"), "test", None)
+    assert rows == polyinstruct.load("es", "test")
+    assert len(rows) >= 20 and all(set(r) >= {"id", "instruction", "input", "output"} for r in rows)
