@@ -59,27 +59,44 @@ def stage_data(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def stage_eval(cfg: RunConfig, run_dir: Path, stage: str, model, tokenizer, manifest: dict) -> dict[str, Any]:
-    from polyalign.eval.runner import run_translation_suite
+def stage_eval(cfg: RunConfig, run_dir: Path, stage: str, model, tokenizer, manifest: dict,
+               tuned: Path | None = None) -> dict[str, Any]:
+    """Evaluate the held-out translation tasks and, when the recipe names one, the ``eval.suite``.
+
+    Returns the translation results document, with the suite's results (``eval/<stage>/suite/``)
+    merged into its ``results``. Finished parts are not run again. ``tuned``: the saved result of
+    tuning (a LoRA adapter or a full model), recorded in the suite's request.
+    """
+    from polyalign.eval.runner import request_from_recipe, run_eval, run_translation_suite
 
     results_path = run_dir / "eval" / stage / "results.json"
     if results_path.is_file():
-        _log(f"eval/{stage}: already done")
-        return read_json(results_path)
-    _log(f"eval/{stage}: {', '.join(manifest['tasks'])}")
-    files = {task: run_dir / "data" / fname for task, fname in manifest["tasks"].items()}
-    return run_translation_suite(
-        model,
-        tokenizer,
-        files,
-        run_dir / "eval" / stage,
-        model_name=cfg.model.model_name_or_path,
-        seed=cfg.seed,
-        batch_size=cfg.eval.batch_size,
-        max_new_tokens=cfg.eval.max_new_tokens,
-        limit=cfg.eval.limit,
-        extra_config={"stage": stage},
-    )
+        _log(f"eval/{stage}: translation already done")
+        doc = read_json(results_path)
+    else:
+        _log(f"eval/{stage}: {', '.join(manifest['tasks'])}")
+        files = {task: run_dir / "data" / fname for task, fname in manifest["tasks"].items()}
+        doc = run_translation_suite(
+            model,
+            tokenizer,
+            files,
+            run_dir / "eval" / stage,
+            model_name=cfg.model.model_name_or_path,
+            seed=cfg.seed,
+            batch_size=cfg.eval.batch_size,
+            max_new_tokens=cfg.eval.max_new_tokens,
+            limit=cfg.eval.limit,
+            extra_config={"stage": stage},
+        )
+    if cfg.eval.suite:
+        _log(f"eval/{stage}: suite {', '.join(cfg.eval.suite)}")
+        lora = cfg.train.finetuning_type == "lora"
+        req = request_from_recipe(cfg, run_dir / "eval" / stage / "suite",
+                                  adapter=str(tuned) if tuned and lora else None,
+                                  model=str(tuned) if tuned and not lora else None)
+        suite = run_eval(req, model, tokenizer)
+        doc = {**doc, "results": {**doc["results"], **suite["results"]}}
+    return doc
 
 
 def stage_train(cfg: RunConfig, run_dir: Path, model, tokenizer) -> tuple[Any, dict[str, Any]]:
@@ -116,15 +133,23 @@ def stage_train(cfg: RunConfig, run_dir: Path, model, tokenizer) -> tuple[Any, d
     return model, info
 
 
+SUMMARY_METRICS = ("chrf", "bleu", "accuracy", "exact_match", "f1", "fidelity")
+
+
 def summarize(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """``{"before": {TASK: {"chrf", "bleu", "fidelity"}}, "after": {...}}`` from two results documents.
 
-    ``fidelity`` is the percent of outputs written in the target language (``None`` when the
-    language identifier is not installed).
+    Translation tasks carry ``chrf``, ``bleu`` and ``fidelity`` (the percent of outputs written in
+    the target language; ``None`` when the language identifier is not installed); suite tasks
+    carry whichever of ``accuracy``, ``exact_match``, ``f1`` and ``fidelity`` they measure.
     """
 
     def pick(doc: dict[str, Any]) -> dict[str, dict[str, float | None]]:
-        return {task: {"chrf": m["chrf"], "bleu": m["bleu"], "fidelity": m.get("fidelity")} for task, m in doc["results"].items()}
+        out = {}
+        for task, m in doc["results"].items():
+            keys = ("chrf", "bleu", "fidelity") if task.startswith("translation/") else SUMMARY_METRICS
+            out[task] = {k: m.get(k) for k in keys if k in m or k == "fidelity"}
+        return out
 
     return {"before": pick(before), "after": pick(after)}
 
@@ -149,7 +174,7 @@ def run(cfg: RunConfig) -> dict[str, Any]:
     model, training = stage_train(cfg, run_dir, model, tokenizer)
     if hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()  # faster generation; training is over
-    after = stage_eval(cfg, run_dir, "after", model, tokenizer, manifest)
+    after = stage_eval(cfg, run_dir, "after", model, tokenizer, manifest, tuned=run_dir / "model")
 
     # --- report -------------------------------------------------------------------------------
     summary = summarize(before, after)

@@ -92,3 +92,51 @@ eval:
     other = run_cli("run", str(recipe), "train.max_steps=5", cwd=tmp_path)
     assert other.returncode == 2
     assert other.stderr.strip().splitlines() == [f"error: {run_dir / 'config.yaml'}: this run directory was made by a different recipe; choose another name=... or remove it"]
+
+
+def test_run_evaluates_the_recipe_suite_before_and_after(tmp_path, tiny_model_dir):
+    from eval_fixtures import write_mgsm
+
+    locale = spanish_locale(tmp_path / "locale")
+    cls = tmp_path / "cls.jsonl"
+    cls.write_text("".join(json.dumps({"id": f"c{i}", "text": t, "label": y}) + "\n"
+                           for i, (t, y) in enumerate([("muy bien", "bueno"), ("fatal", "malo"), ("genial", "bueno"), ("horrible", "malo")])))
+    mgsm = write_mgsm(tmp_path / "mgsm")
+    recipe = tmp_path / "suite.yaml"
+    recipe.write_text(f"""
+name: suite
+output_dir: {tmp_path / 'runs'}
+model:
+  model_name_or_path: {tiny_model_dir}
+data:
+  languages: [es]
+  gettext_dirs: [{locale}]
+  instructions: []
+  max_train_pairs: 40
+  test_size: 4
+train:
+  lora_rank: 4
+  per_device_train_batch_size: 8
+  max_steps: 3
+  max_seq_length: 128
+eval:
+  max_new_tokens: 6
+  suite: [local_classification, mgsm]
+  suite_langs: [es]
+  data_files: ["local_classification={cls}", "mgsm={mgsm}"]
+""")
+    proc = run_cli("run", str(recipe), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = tmp_path / "runs" / "suite"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    for stage in ("before", "after"):
+        assert set(summary[stage]) == {"translation/en-es", "local_classification/es", "mgsm/es"}
+        doc = json.loads((run_dir / "eval" / stage / "suite" / "results.json").read_text())
+        for key in ("local_classification/es", "mgsm/es"):
+            assert summary[stage][key]["accuracy"] == doc["results"][key]["accuracy"]
+        assert "fidelity" in summary[stage]["mgsm/es"] and summary[stage]["local_classification/es"]["fidelity"] is None
+    after = json.loads((run_dir / "eval" / "after" / "suite" / "results.json").read_text())
+    assert after["request"]["adapter"] == str(run_dir / "model")  # the tuned model, recorded as such
+    before = json.loads((run_dir / "eval" / "before" / "suite" / "results.json").read_text())
+    assert before["request"]["adapter"] is None
+    assert "mgsm/es" in proc.stdout and "accuracy %" in (run_dir / "report.md").read_text()

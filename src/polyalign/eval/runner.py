@@ -209,6 +209,27 @@ class EvalRequest:
         )
 
 
+def request_from_recipe(cfg: Any, output: str | Path, adapter: str | None = None,
+                        model: str | None = None) -> EvalRequest:
+    """The suite request of a ``polyalign run`` recipe (``eval.suite``), writing into ``output``.
+
+    ``adapter``/``model`` record what was tuned (a LoRA folder, or a fully tuned model folder).
+    Generation stays on the Hugging Face backend: the run evaluates the model it holds in memory.
+    """
+    from argparse import Namespace
+
+    flags = dict.fromkeys(("tasks", "langs", "model", "adapter", "num_fewshot", "fewshot_lang", "format", "limit",
+                           "batch_size", "max_new_tokens", "backend", "label_scoring", "judge_endpoint",
+                           "judge_model", "api_key_env", "seed", "output"))
+    req = EvalRequest.from_args(Namespace(**{**flags, "data": []}), cfg)
+    req.output = str(output)
+    req.adapter = adapter
+    if model is not None:
+        req.model = model
+    req.backend = "hf"
+    return req
+
+
 def _split(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
@@ -362,11 +383,12 @@ def _judge(req: EvalRequest, rows: list[dict[str, Any]], outputs: list[str], sam
     return {"judge_win_rate": summary["win_rate"], "judge": summary}
 
 
-def run_eval(req: EvalRequest) -> dict[str, Any]:
+def run_eval(req: EvalRequest, model: Any = None, tokenizer: Any = None) -> dict[str, Any]:
     """Evaluate ``req.tasks`` × languages; write results.json and samples; print a table.
 
     Finished task × language entries are kept in ``results.json`` as they complete; running the
     same request again skips them (a different request in the same folder is refused).
+    ``model``/``tokenizer``: a pair already in memory (``polyalign run`` passes its tuned model).
     """
     # --- setup ------------------------------------------------------------------------------
     out = Path(req.output)
@@ -390,7 +412,7 @@ def run_eval(req: EvalRequest) -> dict[str, Any]:
             plan.append((task, spec))
     if not plan:
         raise InputError("no task has any of the languages asked for")
-    runner = Runner(req)
+    runner = Runner(req, model, tokenizer)
 
     # --- evaluate ---------------------------------------------------------------------------
     for task, spec in plan:
