@@ -3,8 +3,9 @@
 Both sides tune the default model (``HuggingFaceTB/SmolLM2-135M-Instruct``, float32) with LoRA
 rank 16 on every linear layer, on the same CoIT examples, for one pass, seed 0:
 
-* **data**: gettext English→Spanish and English→French pairs wrapped in the versioned
-  translation instructions (``polyalign.data.build``), in both directions, plus instruction
+* **data**: CoIT mixtures for Spanish and French (``polyalign.data.builders.build_coit``):
+  gettext pairs wrapped in the versioned translation instructions, in both directions, and the
+  shipped ``polyinstruct`` instructions in English and each language; plus instruction
   examples built here from the same strings (translate a numbered list of 2–8 strings; rewrite
   in capitals; count words; sort words), multi-turn ones included: 2,000+ examples of varied
   length, from which a seeded sample of ``--examples`` is trained (the same on both sides, so
@@ -54,13 +55,16 @@ LR, RANK, ALPHA, BATCH, MAX_LEN = 1e-3, 16, 32, 16, 512
 
 
 def build_examples(work: Path, seed: int = 0) -> list[dict]:
-    from polyalign.data.build import build_translation_data, clean_pairs
+    from polyalign.data.build import clean_pairs
+    from polyalign.data.builders import build_coit
     from polyalign.data.sources import gettext_pairs
     from polyalign.io import iter_jsonl
 
-    build_translation_data(work / "coit", languages=["es", "fr"], direction="both", template="translate_v1",
-                           min_words=3, max_words=40, max_chars=400, max_train_pairs=400, test_size=50, seed=seed)
-    translations = [row for _, row in iter_jsonl(work / "coit" / "train.jsonl")]
+    translations = []
+    for lang in ("es", "fr"):
+        build_coit(work / f"coit-{lang}", lang, sources=["gettext"], instructions=["polyinstruct"], direction="both",
+                   max_train_pairs=400, test_size=50, seed=seed)
+        translations += [row for _, row in iter_jsonl(work / f"coit-{lang}" / "train.jsonl")]
     rng = random.Random(seed)
     names = {"es": "Spanish", "fr": "French"}
     pairs = {lang: clean_pairs(gettext_pairs(lang), 2, 30, 300)[0] for lang in names}
