@@ -151,15 +151,7 @@ def read_local_translation(path: str | Path) -> list[Row]:
     """Local translation pairs: JSONL with ``src`` and ``tgt``, or TSV ``source<TAB>target``."""
     path = Path(path)
     if path.suffix in (".tsv", ".txt"):
-        rows = []
-        for n, line in enumerate(read_lines(path), start=1):
-            if not line.strip():
-                continue
-            parts = line.split("\t")
-            if len(parts) != 2:
-                raise InputError(f"expected 2 tab-separated columns, got {len(parts)}", path, n)
-            rows.append({"id": str(n), "src": parts[0], "tgt": parts[1]})
-        return rows
+        return [{"id": str(n), "src": a, "tgt": b} for n, a, b in _two_columns(path, "source<TAB>target")]
     rows = []
     for n, r in iter_jsonl(path):
         if "src" not in r or "tgt" not in r:
@@ -265,15 +257,8 @@ def read_local_classification(path: str | Path, labels: list[str] | None = None)
 
 def read_mgsm_tsv(path: str | Path) -> list[Row]:
     """MGSM's ``mgsm_{lang}.tsv``: ``question<TAB>answer_number``, no header."""
-    rows = []
-    for n, line in enumerate(read_lines(path), start=1):
-        if not line.strip():
-            continue
-        parts = line.split("\t")
-        if len(parts) != 2:
-            raise InputError(f"expected question<TAB>answer, got {len(parts)} columns", path, n)
-        rows.append({"id": str(n), "question": parts[0], "answer_number": _float(parts[1], path, n), "solution": None})
-    return rows
+    return [{"id": str(n), "question": q, "answer_number": _float(a, path, n), "solution": None}
+            for n, q, a in _two_columns(path, "question<TAB>answer")]
 
 
 def mgsm_from_hf(rows: Iterable[Row]) -> list[Row]:
@@ -340,6 +325,17 @@ def _first_key(row: Row, keys: list[str]) -> Any:
         if k in row:
             return row[k]
     raise InputError(f"no column {' or '.join(keys)} in the dataset")
+
+
+def _two_columns(path: str | Path, what: str) -> Iterable[tuple[int, str, str]]:
+    """``(line number, first, second)`` of a headerless two-column TSV file; blank lines skipped."""
+    for n, line in enumerate(read_lines(path), start=1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2:
+            raise InputError(f"expected {what}, got {len(parts)} columns", path, n)
+        yield n, parts[0], parts[1]
 
 
 def _tsv_rows(path: str | Path, required: tuple[str, ...]) -> Iterable[tuple[int, Row]]:
