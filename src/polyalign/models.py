@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -157,11 +158,14 @@ def load_model(
         **({"attn_implementation": attn_implementation} if attn_implementation else {}),
     )
     if adapter is not None:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+        model = load_adapter(model, adapter).merge_and_unload()
     model.eval()
     return model, tok
+
+
+# peft still asks models for ``is_gradient_checkpointing``, which transformers 5 deprecates: a
+# warning about the two libraries, not about anything the user did.
+_PEFT_NOISE = r"`is_gradient_checkpointing` is deprecated"
 
 
 def attach_lora(model: Any, rank: int, alpha: float, dropout: float, target: str) -> Any:
@@ -170,7 +174,18 @@ def attach_lora(model: Any, rank: int, alpha: float, dropout: float, target: str
 
     targets: str | list[str] = "all-linear" if target == "all-linear" else [t.strip() for t in target.split(",") if t.strip()]
     config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, task_type="CAUSAL_LM")
-    return get_peft_model(model, config)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _PEFT_NOISE, FutureWarning)
+        return get_peft_model(model, config)
+
+
+def load_adapter(model: Any, adapter: str | Path) -> Any:
+    """``model`` with the saved LoRA adapter ``adapter`` (a peft folder) attached."""
+    from peft import PeftModel
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _PEFT_NOISE, FutureWarning)
+        return PeftModel.from_pretrained(model, str(adapter))
 
 
 def end_of_turn_ids(tokenizer: Any) -> list[int]:

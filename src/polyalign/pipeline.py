@@ -112,9 +112,9 @@ def stage_train(cfg: RunConfig, run_dir: Path, model, tokenizer) -> tuple[Any, d
     if info_path.is_file() and final.is_dir():
         _log("train: already done")
         if cfg.train.finetuning_type == "lora":
-            from peft import PeftModel
+            from polyalign.models import load_adapter
 
-            model = PeftModel.from_pretrained(model, str(final))
+            model = load_adapter(model, final)
         else:
             from polyalign.models import load_model
 

@@ -116,7 +116,8 @@ def set_trainable(model: Any, cfg: TrainConfig) -> Any:
             p.requires_grad_(True)
     if cfg.gradient_checkpointing:
         inner = model.get_base_model() if hasattr(model, "get_base_model") else model
-        inner.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        enable = getattr(inner, "activation_checkpointing_enable", None) or inner.gradient_checkpointing_enable  # renamed in 5.x
+        enable({"use_reentrant": False})
     return model
 
 
