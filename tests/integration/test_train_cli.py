@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -121,7 +122,7 @@ def test_two_processes_ddp_and_fsdp2_reproduce_one_process_loss_curve(tmp_path, 
     for strategy in ("ddp", "fsdp"):
         out = tmp_path / strategy
         cli("train", "--nproc", 2, *base, "per_device_train_batch_size=4", f"strategy={strategy}", f"output_dir={out}",
-            cwd=tmp_path)
+            "save_steps=3", "save_total_limit=2", cwd=tmp_path)
         curve = losses(out)
         assert len(curve) == len(reference) == 6
         assert max(abs(x - y) for x, y in zip(curve, reference)) <= 1e-4, (strategy, curve, reference)
@@ -130,6 +131,25 @@ def test_two_processes_ddp_and_fsdp2_reproduce_one_process_loss_curve(tmp_path, 
         one = load_file(tmp_path / "one" / "model" / "adapter_model.safetensors")
         two = load_file(out / "model" / "adapter_model.safetensors")
         assert all(torch.allclose(one[k], two[k], atol=1e-4) for k in one), strategy
+
+    # The FSDP2 run's step-3 checkpoint, resumed by one process at the same global batch (8 x 2 x 1
+    # = 4 x 2 x 2), ends where the one-process run ended.
+    resumed = tmp_path / "resumed"
+    shutil.copytree(tmp_path / "fsdp", resumed)
+    for later in ("checkpoints/step-6", "model"):
+        shutil.rmtree(resumed / later)
+    (resumed / "train_summary.json").unlink()
+    proc = cli("train", *base, "per_device_train_batch_size=8", f"output_dir={resumed}", "resume_from_checkpoint=latest",
+               cwd=tmp_path)
+    assert "resuming on 1 process(es) a run written by 2" in proc.stderr
+    curve = losses(resumed)
+    assert len(curve) == 6 and max(abs(x - y) for x, y in zip(curve, reference)) <= 1e-4, (curve, reference)
+    one = load_file(tmp_path / "one" / "model" / "adapter_model.safetensors")
+    again = load_file(resumed / "model" / "adapter_model.safetensors")
+    assert one.keys() == again.keys() and all(torch.allclose(one[k], again[k], atol=1e-4) for k in one)
+    wrong = cli("train", *base, "per_device_train_batch_size=4", f"output_dir={resumed}",
+                f"resume_from_checkpoint={resumed / 'checkpoints' / 'step-3'}", cwd=tmp_path, check=False)
+    assert wrong.returncode == 2 and "global batch 16, this run has 120 and 8" in wrong.stderr, wrong.stderr[-2000:]
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny_model_dir, train_file, capsys, monkeypatch):

@@ -115,14 +115,18 @@ def save_checkpoint(
 
 
 def load_checkpoint(path: Path, net: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, d: Dist) -> dict[str, Any]:
-    """Restore weights, optimizer, scheduler and RNG from ``path``; return its trainer state."""
+    """Restore weights, optimizer, scheduler and RNG from ``path``; return its trainer state.
+
+    Weights and optimizer state are stored whole, and the data position counts examples of the
+    global batch, so a checkpoint resumes on another number of processes too (the caller checks
+    the global batch is the same). Random states are per process: with the same number each
+    process gets its own back (bitwise-exact resume); with another, process r takes those of
+    process r mod (the old number), which matters only for dropout.
+    """
     from safetensors import safe_open
     from safetensors.torch import load_file
 
     st = json.loads((path / STATE).read_text(encoding="utf-8"))
-    if st.get("world", 1) != d.world:
-        raise InputError(f"checkpoint was written by {st.get('world', 1)} processes, this run has {d.world}: "
-                         "resume with the same number", path)
     weights = load_file(path / "weights.safetensors")
     with safe_open(path / "weights.safetensors", "pt") as f:
         aliases = json.loads((f.metadata() or {}).get("aliases", "{}"))
@@ -132,7 +136,8 @@ def load_checkpoint(path: Path, net: torch.nn.Module, optimizer: torch.optim.Opt
     set_model_state_dict(net, weights, options=options)
     set_optimizer_state_dict(net, optimizer, torch.load(path / "optimizer.pt", weights_only=True), options=options)
     scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=True))
-    _set_rng_state(torch.load(path / "rng.pt", weights_only=True)["ranks"][d.rank])
+    ranks = torch.load(path / "rng.pt", weights_only=True)["ranks"]
+    _set_rng_state(ranks[d.rank % len(ranks)])
     return st
 
 

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,7 +212,11 @@ def fit(
         st = ckpt.load_checkpoint(found, net, optimizer, scheduler, d)
         if (st["n_examples"], st["global_batch"]) != (len(data), per_step):
             raise InputError(f"checkpoint was made with {st['n_examples']} examples and global batch {st['global_batch']}, "
-                             f"this run has {len(data)} and {per_step}", found)
+                             f"this run has {len(data)} and {per_step} (global batch = per_device_train_batch_size × "
+                             "gradient_accumulation_steps × processes)", found)
+        if st.get("world", 1) != d.world and d.is_main:
+            print(f"resuming on {d.world} process(es) a run written by {st.get('world', 1)}: same global batch, same steps",
+                  file=sys.stderr)
         start = result.resumed_from = int(st["step"])
         result.losses, result.tokens = list(st["losses"]), st["tokens"]
         result.supervised_tokens, result.seconds = st["supervised_tokens"], st["seconds"]
