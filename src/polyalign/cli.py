@@ -292,7 +292,7 @@ def _add_train_commands(sub) -> None:
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("export", help="merge LoRA into the base model (a plain transformers folder), or save the adapter for peft")
-    e.add_argument("source", help="a training output_dir or run directory (its model/), or an adapter/model folder")
+    e.add_argument("source", help="a training output_dir or run directory (its model/), an adapter/model folder, or a checkpoint (OUTPUT_DIR/checkpoints/step-N)")
     e.add_argument("out", help="folder to write")
     e.add_argument("--mode", choices=["merged", "adapter"], default="merged",
                    help="merged: base + LoRA folded into one transformers model (default); adapter: the adapter alone, for peft")

@@ -55,7 +55,7 @@ def test_train_saves_adapter_and_export_merged_and_adapter_give_the_same_logits(
 
     out = tmp_path / "out"
     proc = cli("train", *common(tiny_model_dir, train_file), f"output_dir={out}", "max_steps=8",
-               "per_device_train_batch_size=8", "report_to=tensorboard", cwd=tmp_path)
+               "per_device_train_batch_size=8", "report_to=tensorboard", "save_steps=4", cwd=tmp_path)
     assert "120 of 120 examples kept" in proc.stderr
     assert "tok_s=" in proc.stderr and "lr=" in proc.stderr and "loss=" in proc.stderr  # the progress bar
     log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
@@ -81,6 +81,42 @@ def test_train_saves_adapter_and_export_merged_and_adapter_give_the_same_logits(
         assert torch.allclose(with_adapter(ids).logits, reference, atol=1e-6)
         base = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
         assert not torch.allclose(base(ids).logits, reference, atol=1e-3)  # training changed something
+
+    # Checkpoints export too: the last one is the final model; an earlier one is another model.
+    for step in (8, 4):
+        cli("export", out / "checkpoints" / f"step-{step}", tmp_path / f"merged-{step}", cwd=tmp_path)
+        cli("export", out / "checkpoints" / f"step-{step}", tmp_path / f"adapter-{step}", "--mode", "adapter", cwd=tmp_path)
+    with torch.no_grad():
+        assert torch.allclose(AutoModelForCausalLM.from_pretrained(tmp_path / "merged-8").eval()(ids).logits, reference, atol=1e-4)
+        late = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(tmp_path / "adapter-8")).eval()
+        assert torch.allclose(late(ids).logits, reference, atol=1e-6)
+        early = AutoModelForCausalLM.from_pretrained(tmp_path / "merged-4").eval()(ids).logits
+        assert not torch.allclose(early, reference, atol=1e-3) and not torch.allclose(early, base(ids).logits, atol=1e-3)
+        early_adapter = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+                                                  str(tmp_path / "adapter-4")).eval()
+        assert torch.allclose(early_adapter(ids).logits, early, atol=1e-4)
+
+
+def test_full_fine_tune_checkpoint_exports_as_a_transformers_model(tmp_path, tiny_model_dir, train_file):
+    from transformers import AutoModelForCausalLM
+
+    out = tmp_path / "full"
+    cli("train", f"model_name_or_path={tiny_model_dir}", f"train_file={train_file}", "finetuning_type=full",
+        "learning_rate=1e-3", "max_steps=2", "save_steps=1", "per_device_train_batch_size=4", f"output_dir={out}",
+        cwd=tmp_path)
+    cli("export", out / "checkpoints" / "step-2", tmp_path / "exported", cwd=tmp_path)
+    refused = cli("export", out / "checkpoints" / "step-2", tmp_path / "nope", "--mode", "adapter", cwd=tmp_path, check=False)
+    assert refused.returncode == 2 and "has no adapter" in refused.stderr and not (tmp_path / "nope").exists()
+    stray = tmp_path / "elsewhere" / "step-2"
+    shutil.copytree(out / "checkpoints" / "step-2", stray)
+    orphan = cli("export", stray, tmp_path / "nope", cwd=tmp_path, check=False)
+    assert orphan.returncode == 2 and orphan.stderr.strip().splitlines()[-1] == (
+        f"error: {stray}: no config.yaml of its run at {tmp_path / 'config.yaml'}: cannot tell the base model and settings")
+    ids = torch.tensor([[1, 9690, 198, 2683, 359, 253]])
+    with torch.no_grad():
+        final = AutoModelForCausalLM.from_pretrained(out / "model").eval()(ids).logits
+        exported = AutoModelForCausalLM.from_pretrained(tmp_path / "exported").eval()(ids).logits
+    assert torch.equal(final, exported)
 
 
 def test_sigkilled_run_resumed_from_latest_ends_with_identical_weights(tmp_path, tiny_model_dir, train_file):

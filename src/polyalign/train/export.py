@@ -6,8 +6,10 @@
   ``peft`` (``PeftModel.from_pretrained(base, OUT)``), its config naming the base model.
 
 The source is a training output folder (``output_dir`` of ``polyalign train`` or a ``polyalign
-run`` directory, whose ``model/`` is used) or an adapter / model folder itself. A full
-fine-tune is already a ``transformers`` folder: ``merged`` copies it; ``adapter`` is refused.
+run`` directory, whose ``model/`` is used), an adapter / model folder itself, or a checkpoint
+(``<output_dir>/checkpoints/step-N``: an earlier point of the run, rebuilt from the run's
+``config.yaml``). A full fine-tune is already a ``transformers`` folder: ``merged`` copies it;
+``adapter`` is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Literal
 import yaml
 
 from polyalign.io import InputError, atomic_dir
+from polyalign.train import checkpoint as ckpt
 
 Mode = Literal["merged", "adapter"]
 
@@ -54,8 +57,10 @@ def export(source: str | Path, out: str | Path, mode: Mode = "merged", base: str
     from polyalign.models import load_model, resolve
 
     src = Path(source).expanduser()
-    folder = find_model_folder(src)
     out = Path(out)
+    if ckpt.is_checkpoint(src):
+        return _export_checkpoint(src, out, mode, base, dtype)
+    folder = find_model_folder(src)
     is_adapter = (folder / "adapter_config.json").is_file()
     if not is_adapter:
         if mode == "adapter":
@@ -79,6 +84,27 @@ def export(source: str | Path, out: str | Path, mode: Mode = "merged", base: str
     model, tokenizer = load_model(base_name, dtype, adapter=folder)  # merged into the weights
     model.config.name_or_path = base_name
     with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+    return out
+
+
+def _export_checkpoint(src: Path, out: Path, mode: Mode, base: str | None, dtype: str) -> Path:
+    model, tokenizer, settings = ckpt.model_from_checkpoint(src, dtype)
+    base_name = base or settings.model.model_name_or_path
+    is_adapter = hasattr(model, "peft_config")
+    if not is_adapter and mode == "adapter":
+        raise InputError("a full fine-tune has no adapter to export: use --mode merged", src)
+    with atomic_dir(out) as tmp:
+        if mode == "adapter":
+            model.save_pretrained(tmp, safe_serialization=True)
+            config = json.loads((tmp / "adapter_config.json").read_text(encoding="utf-8"))
+            config["base_model_name_or_path"] = base_name
+            (tmp / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+            return out
+        if is_adapter:
+            model = model.merge_and_unload()
+        model.config.name_or_path = base_name
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
     return out
