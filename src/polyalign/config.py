@@ -389,6 +389,8 @@ def _parse_yaml(text: str, path: Path) -> tuple[dict, dict[str, int]]:
         if isinstance(n, yaml.MappingNode):
             for k, v in n.value:
                 dotted = f"{prefix}{k.value}"
+                if dotted in lines:  # YAML keeps the last silently: a recipe must not say two things
+                    raise InputError(f"duplicate key {dotted!r} (first on line {lines[dotted]})", path, k.start_mark.line + 1)
                 lines[dotted] = k.start_mark.line + 1
                 walk(v, dotted + ".")
 

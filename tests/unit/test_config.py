@@ -83,6 +83,13 @@ def test_invalid_yaml_reports_line(tmp_path):
     assert "invalid YAML" in str(e.value)
 
 
+def test_a_key_given_twice_is_refused_not_silently_overwritten(tmp_path):
+    p = write(tmp_path, "name: t\ntrain:\n  max_steps: 3\n  packing: true\n  max_steps: 30\n")
+    with pytest.raises(InputError) as e:
+        load_recipe(p)
+    assert str(e.value) == f"{p}:5: duplicate key 'train.max_steps' (first on line 3)"
+
+
 def test_resolved_recipe_round_trips(tmp_path):
     cfg = load_recipe(None, ["max_steps=3"])
     p = tmp_path / "again.yaml"
