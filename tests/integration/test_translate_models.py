@@ -89,3 +89,42 @@ def test_self_translator_is_few_shot_and_journaled(tiny_model_dir, tmp_path):
     assert counts["sent"] == 6 and len(out) + counts["rejected"] == 5
     again, counts2 = translate_records(records, tr, "en", "es", tmp_path / "j.jsonl")
     assert again == out and counts2["sent"] == 0
+
+
+@pytest.fixture(scope="module")
+def tiny_nllb(tmp_path_factory):
+    """A tiny random NLLB: M2M100 weights with transformers' own ``NllbTokenizer`` (letters as tokens)."""
+    import string
+
+    import torch
+    from transformers import M2M100Config, M2M100ForConditionalGeneration, NllbTokenizer
+
+    codes = ["eng_Latn", "spa_Latn", "fra_Latn"]
+    vocab = {t: i for i, t in enumerate(["<s>", "<pad>", "</s>", "<unk>", "▁", *string.ascii_lowercase])}
+    tok = NllbTokenizer(vocab=vocab, merges=[], additional_special_tokens=codes, src_lang="eng_Latn")
+    torch.manual_seed(0)
+    cfg = M2M100Config(vocab_size=len(tok), d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                       decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=128,
+                       pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id,
+                       decoder_start_token_id=tok.eos_token_id, scale_embedding=True, init_std=1.0, dropout=0.0)
+    out = tmp_path_factory.mktemp("tiny-nllb")
+    M2M100ForConditionalGeneration(cfg).save_pretrained(out, safe_serialization=True)
+    tok.save_pretrained(out)
+    return out
+
+
+def test_seq2seq_with_the_real_nllb_tokenizer_sets_source_and_forces_target(tiny_nllb):
+    tr = Seq2SeqTranslator(str(tiny_nllb), batch_size=2, max_new_tokens=5)
+    assert tr.convention == "nllb" and type(tr.tokenizer).__name__ == "NllbTokenizer"
+    texts = ["open the file", "save", "close a window now"]
+    ids, forced = tr.encode(texts, "English", "Spanish")
+    tokens = [tr.tokenizer.convert_ids_to_tokens(x) for x in ids]
+    assert all(t[0] == "eng_Latn" and t[-1] == "</s>" for t in tokens)  # the tokenizer's own source marker
+    assert tokens[0][1:-1] == ["▁", "o", "p", "e", "n", "▁", "t", "h", "e", "▁", "f", "i", "l", "e"]
+    assert tr.tokenizer.convert_ids_to_tokens(forced) == "spa_Latn"
+    assert all(tr.tokenizer.convert_ids_to_tokens(seq[1]) == "spa_Latn" for seq in tr.generate_ids(ids, forced))
+    spanish = dict(tr.translate(texts, "English", "Spanish"))
+    assert sorted(spanish) == [0, 1, 2] and tr.batches_run == 2
+    assert dict(Seq2SeqTranslator(str(tiny_nllb), batch_size=8, max_new_tokens=5).translate(texts, "English", "Spanish")) == spanish
+    ids_fr, forced_fr = tr.encode(texts, "fr", "es")  # codes as well as names; the source marker follows
+    assert tr.tokenizer.convert_ids_to_tokens(ids_fr[0][0]) == "fra_Latn" and forced_fr == forced
