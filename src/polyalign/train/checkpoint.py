@@ -127,10 +127,6 @@ def read_weights(path: Path) -> dict[str, torch.Tensor]:
     return weights
 
 
-def is_checkpoint(path: Path) -> bool:
-    return (Path(path) / STATE).is_file() and (Path(path) / "weights.safetensors").is_file()
-
-
 def model_from_checkpoint(path: Path, dtype: str | None = None) -> tuple[Any, Any, Any]:
     """The model a checkpoint holds: ``(model, tokenizer, settings)``.
 

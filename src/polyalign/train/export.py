@@ -22,7 +22,6 @@ from typing import Literal
 import yaml
 
 from polyalign.io import InputError, atomic_dir
-from polyalign.train import checkpoint as ckpt
 
 Mode = Literal["merged", "adapter"]
 
@@ -58,7 +57,7 @@ def export(source: str | Path, out: str | Path, mode: Mode = "merged", base: str
 
     src = Path(source).expanduser()
     out = Path(out)
-    if ckpt.is_checkpoint(src):
+    if (src / "trainer_state.json").is_file() and (src / "weights.safetensors").is_file():  # a checkpoint
         return _export_checkpoint(src, out, mode, base, dtype)
     folder = find_model_folder(src)
     is_adapter = (folder / "adapter_config.json").is_file()
@@ -90,7 +89,9 @@ def export(source: str | Path, out: str | Path, mode: Mode = "merged", base: str
 
 
 def _export_checkpoint(src: Path, out: Path, mode: Mode, base: str | None, dtype: str) -> Path:
-    model, tokenizer, settings = ckpt.model_from_checkpoint(src, dtype)
+    from polyalign.train.checkpoint import model_from_checkpoint
+
+    model, tokenizer, settings = model_from_checkpoint(src, dtype)
     base_name = base or settings.model.model_name_or_path
     is_adapter = hasattr(model, "peft_config")
     if not is_adapter and mode == "adapter":
