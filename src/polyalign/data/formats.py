@@ -183,9 +183,18 @@ def iter_hf(spec: str) -> Iterator[tuple[int, dict]]:
     try:
         ds = datasets.load_dataset(name, config, split=split, streaming=True)
     except Exception as e:  # offline, no such dataset/config/split: one line for the user
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(f"cannot load dataset ({reason})", spec) from None
-    yield from enumerate(ds, start=1)
+        raise InputError(f"cannot load dataset ({_first_line(e)})", spec) from None
+    n = 0
+    try:
+        for n, row in enumerate(ds, start=1):
+            yield n, row
+    except Exception as e:  # a download or a schema that breaks mid-stream: also one line
+        raise InputError(f"cannot read row {n + 1} of the dataset ({_first_line(e)})", spec) from None
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0]}" if text else type(e).__name__
 
 
 def iter_rows(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
@@ -382,7 +391,7 @@ def read_parallel(
     may be given here when the records do not carry them.
     """
     spec = str(path)
-    origin = origin or f"file:{Path(spec).name}"
+    origin = origin or (spec if spec.startswith("hf:") else f"file:{Path(spec).name}")
     if not spec.startswith("hf:") and Path(spec).suffix.lower() in (".tsv", ".tab"):
         if not src_lang or not tgt_lang:
             raise InputError("a TSV file needs its languages (src_lang and tgt_lang)", path)

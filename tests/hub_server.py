@@ -1,0 +1,155 @@
+"""A small Hugging Face Hub on 127.0.0.1 for tests: dataset repositories the real ``datasets``
+client downloads from, with no network.
+
+It answers what ``huggingface_hub`` asks of a public dataset repository: the dataset card and any
+file (``HEAD``/``GET /datasets/REPO/resolve/REV/PATH``, with ``ETag`` and ``X-Repo-Commit``; a
+missing file is a 404 marked ``EntryNotFound``), the repository's info
+(``/api/datasets/REPO[/revision/REV]``), its file tree (``/api/datasets/REPO/tree/REV[/PATH]``)
+and ``paths-info``. An unknown repository is a 404 marked ``RepoNotFound``. Each request is kept
+in ``requests``. Point a process at it with ``HF_ENDPOINT=server.url`` (and ``HF_HUB_OFFLINE=0``,
+a fresh ``HF_HOME``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def parquet_bytes(rows: list[dict[str, Any]]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), buf)
+    return buf.getvalue()
+
+
+def dataset_repo(configs: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, bytes]:
+    """The files of a dataset repository laid out as the hub's parquet datasets are:
+    ``CONFIG/SPLIT-00000-of-00001.parquet`` per config and split, named in the card's YAML."""
+    files: dict[str, bytes] = {}
+    card = ["---", "configs:"]
+    for config, splits in configs.items():
+        card += [f"- config_name: {config}", "  data_files:"]
+        for split, rows in splits.items():
+            path = f"{config}/{split}-00000-of-00001.parquet"
+            files[path] = parquet_bytes(rows)
+            card += [f"  - split: {split}", f"    path: {path}"]
+    files["README.md"] = ("\n".join(card + ["---", "", "A test dataset.", ""])).encode()
+    return files
+
+
+class Hub:
+    def __init__(self, repos: dict[str, dict[str, bytes]]):
+        self.repos = repos
+        self.requests: list[str] = []
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                hub.answer(self, head=False)
+
+            def do_HEAD(self) -> None:
+                hub.answer(self, head=True)
+
+            def do_POST(self) -> None:
+                hub.answer(self, head=False)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- protocol ------------------------------------------------------------------------------
+
+    def answer(self, h: BaseHTTPRequestHandler, head: bool) -> None:
+        url = urllib.parse.urlparse(h.path)
+        path = urllib.parse.unquote(url.path)
+        self.requests.append(f"{h.command} {path}")
+        body = h.rfile.read(int(h.headers.get("Content-Length") or 0)) if h.command == "POST" else b""
+
+        m = re.fullmatch(r"/datasets/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path)
+        if m:
+            files = self.repos.get(m.group(1))
+            if files is None:
+                return self.send(h, 404, {"error": "Repository not found"}, head, {"X-Error-Code": "RepoNotFound"})
+            data = files.get(m.group(3))
+            if data is None:
+                return self.send(h, 404, {"error": "Entry not found"}, head,
+                                 {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": COMMIT})
+            return self.send(h, 200, data, head, {"ETag": f'"{_oid(data)}"', "X-Repo-Commit": COMMIT,
+                                                  "Accept-Ranges": "bytes"})
+
+        m = re.fullmatch(r"/api/datasets/([^/]+/[^/]+)(/revision/[^/]+|/tree/[^/]+(/.*)?|/paths-info/[^/]+)?", path)
+        if m and m.group(1) in self.repos:
+            files = self.repos[m.group(1)]
+            what = m.group(2) or ""
+            if what.startswith("/tree/"):
+                prefix = (m.group(3) or "").strip("/")
+                recursive = "recursive=true" in (url.query or "").lower()
+                return self.send(h, 200, _tree(files, prefix, recursive), head)
+            if what.startswith("/paths-info/"):
+                form = urllib.parse.parse_qs(body.decode()) if body and not body.startswith(b"{") else json.loads(body or b"{}")
+                wanted = form.get("paths", [])
+                return self.send(h, 200, [_file_entry(p, files[p]) for p in wanted if p in files], head)
+            return self.send(h, 200, {"id": m.group(1), "sha": COMMIT, "private": False, "disabled": False, "gated": False,
+                                      "downloads": 0, "likes": 0, "tags": [], "cardData": {},
+                                      "lastModified": "2026-01-01T00:00:00.000Z",
+                                      "siblings": [{"rfilename": p} for p in files]}, head)
+        return self.send(h, 404, {"error": "Repository not found"}, head, {"X-Error-Code": "RepoNotFound"})
+
+    @staticmethod
+    def send(h: BaseHTTPRequestHandler, code: int, payload: Any, head: bool, headers: dict[str, str] | None = None) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        h.send_response(code)
+        if not isinstance(payload, bytes):
+            h.send_header("Content-Type", "application/json")
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        if not head:
+            h.wfile.write(data)
+
+
+def _oid(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def _file_entry(path: str, data: bytes) -> dict[str, Any]:
+    return {"type": "file", "path": path, "size": len(data), "oid": _oid(data)}
+
+
+def _tree(files: dict[str, bytes], prefix: str, recursive: bool) -> list[dict[str, Any]]:
+    out, folders = [], set()
+    for path, data in sorted(files.items()):
+        if prefix and not path.startswith(prefix + "/"):
+            continue
+        parts = (path[len(prefix) + 1:] if prefix else path).split("/")
+        for depth in range(1, len(parts)):
+            folder = "/".join(([prefix] if prefix else []) + parts[:depth])
+            if folder not in folders:
+                folders.add(folder)
+                out.append({"type": "directory", "path": folder, "oid": "0" * 40})
+            if not recursive:
+                break
+        if recursive or len(parts) == 1:
+            out.append(_file_entry(path, data))
+    return out
