@@ -1,13 +1,13 @@
-"""A small Hugging Face Hub on 127.0.0.1 for tests: dataset repositories the real ``datasets``
-client downloads from, with no network.
+"""A small Hugging Face Hub on 127.0.0.1 for tests: dataset and model repositories that the real
+``datasets``, ``huggingface_hub`` and ``transformers`` clients download from, with no network.
 
-It answers what ``huggingface_hub`` asks of a public dataset repository: the dataset card and any
-file (``HEAD``/``GET /datasets/REPO/resolve/REV/PATH``, with ``ETag`` and ``X-Repo-Commit``; a
+It answers what ``huggingface_hub`` asks of a public repository: any file
+(``HEAD``/``GET [/datasets]/REPO/resolve/REV/PATH``, with ``ETag`` and ``X-Repo-Commit``; a
 missing file is a 404 marked ``EntryNotFound``), the repository's info
-(``/api/datasets/REPO[/revision/REV]``), its file tree (``/api/datasets/REPO/tree/REV[/PATH]``)
-and ``paths-info``. An unknown repository is a 404 marked ``RepoNotFound``. Each request is kept
-in ``requests``. Point a process at it with ``HF_ENDPOINT=server.url`` (and ``HF_HUB_OFFLINE=0``,
-a fresh ``HF_HOME``).
+(``/api/{datasets,models}/REPO[/revision/REV]``), its file tree (``.../tree/REV[/PATH]``) and
+``paths-info``. An unknown repository is a 404 marked ``RepoNotFound``. Each request is kept in
+``requests``. Point a process at it with ``HF_ENDPOINT=server.url`` (and ``HF_HUB_OFFLINE=0``, a
+fresh ``HF_HOME``).
 """
 
 from __future__ import annotations
@@ -48,9 +48,17 @@ def dataset_repo(configs: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[st
     return files
 
 
+def model_repo(folder: Any) -> dict[str, bytes]:
+    """The files of a saved model folder, as a model repository."""
+    from pathlib import Path
+
+    root = Path(folder)
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
 class Hub:
-    def __init__(self, repos: dict[str, dict[str, bytes]]):
-        self.repos = repos
+    def __init__(self, datasets: dict[str, dict[str, bytes]] | None = None, models: dict[str, dict[str, bytes]] | None = None):
+        self.repos = {"datasets": datasets or {}, "models": models or {}}
         self.requests: list[str] = []
         hub = self
 
@@ -85,34 +93,34 @@ class Hub:
         self.requests.append(f"{h.command} {path}")
         body = h.rfile.read(int(h.headers.get("Content-Length") or 0)) if h.command == "POST" else b""
 
-        m = re.fullmatch(r"/datasets/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path)
+        m = re.fullmatch(r"(/datasets)?/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path)
         if m:
-            files = self.repos.get(m.group(1))
+            files = self.repos["datasets" if m.group(1) else "models"].get(m.group(2))
             if files is None:
                 return self.send(h, 404, {"error": "Repository not found"}, head, {"X-Error-Code": "RepoNotFound"})
-            data = files.get(m.group(3))
+            data = files.get(m.group(4))
             if data is None:
                 return self.send(h, 404, {"error": "Entry not found"}, head,
                                  {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": COMMIT})
             return self.send(h, 200, data, head, {"ETag": f'"{_oid(data)}"', "X-Repo-Commit": COMMIT,
                                                   "Accept-Ranges": "bytes"})
 
-        m = re.fullmatch(r"/api/datasets/([^/]+/[^/]+)(/revision/[^/]+|/tree/[^/]+(/.*)?|/paths-info/[^/]+)?", path)
-        if m and m.group(1) in self.repos:
-            files = self.repos[m.group(1)]
-            what = m.group(2) or ""
+        m = re.fullmatch(r"/api/(datasets|models)/([^/]+/[^/]+)(/revision/[^/]+|/tree/[^/]+(/.*)?|/paths-info/[^/]+)?", path)
+        if m and m.group(2) in self.repos[m.group(1)]:
+            files = self.repos[m.group(1)][m.group(2)]
+            what = m.group(3) or ""
             if what.startswith("/tree/"):
-                prefix = (m.group(3) or "").strip("/")
+                prefix = (m.group(4) or "").strip("/")
                 recursive = "recursive=true" in (url.query or "").lower()
                 return self.send(h, 200, _tree(files, prefix, recursive), head)
             if what.startswith("/paths-info/"):
                 form = urllib.parse.parse_qs(body.decode()) if body and not body.startswith(b"{") else json.loads(body or b"{}")
                 wanted = form.get("paths", [])
                 return self.send(h, 200, [_file_entry(p, files[p]) for p in wanted if p in files], head)
-            return self.send(h, 200, {"id": m.group(1), "sha": COMMIT, "private": False, "disabled": False, "gated": False,
-                                      "downloads": 0, "likes": 0, "tags": [], "cardData": {},
-                                      "lastModified": "2026-01-01T00:00:00.000Z",
-                                      "siblings": [{"rfilename": p} for p in files]}, head)
+            return self.send(h, 200, {"id": m.group(2), "modelId": m.group(2), "sha": COMMIT, "private": False,
+                                      "disabled": False, "gated": False, "downloads": 0, "likes": 0, "tags": [],
+                                      "cardData": {}, "lastModified": "2026-01-01T00:00:00.000Z",
+                                      "siblings": [{"rfilename": p, "size": len(d)} for p, d in files.items()]}, head)
         return self.send(h, 404, {"error": "Repository not found"}, head, {"X-Error-Code": "RepoNotFound"})
 
     @staticmethod

@@ -122,6 +122,13 @@ def bundled_default() -> Path:
 _DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
 
 
+def require_safetensors(folder: Path, name: str | os.PathLike) -> Path:
+    """``folder`` if it holds safetensors weights; pickled weights alone are refused, never loaded."""
+    if not any(Path(folder).glob("*.safetensors")):
+        raise InputError("no safetensors weights in this model (polyalign does not load pickled weights)", name)
+    return Path(folder)
+
+
 def load_tokenizer(name_or_path: str, trust_remote_code: bool = False) -> Any:
     """The model's tokenizer, with a pad token (the end-of-sequence token when none is set)."""
     from transformers import AutoTokenizer
@@ -148,7 +155,7 @@ def load_model(
     import torch
     from transformers import AutoModelForCausalLM
 
-    path = resolve(name_or_path)
+    path = require_safetensors(resolve(name_or_path), name_or_path)
     tok = load_tokenizer(str(path), trust_remote_code)
     model = AutoModelForCausalLM.from_pretrained(
         path,
@@ -183,6 +190,7 @@ def load_adapter(model: Any, adapter: str | Path) -> Any:
     """``model`` with the saved LoRA adapter ``adapter`` (a peft folder) attached."""
     from peft import PeftModel
 
+    require_safetensors(Path(adapter), adapter)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", _PEFT_NOISE, FutureWarning)
         return PeftModel.from_pretrained(model, str(adapter))

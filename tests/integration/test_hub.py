@@ -53,7 +53,7 @@ def hub():
         "acme/broken": {"README.md": dataset_repo({"default": {"train": []}})["README.md"],
                         "default/train-00000-of-00001.parquet": b"PAR1 this is not a parquet file"},
     }
-    server = Hub(repos)
+    server = Hub(datasets=repos)
     yield server
     server.close()
 
@@ -135,3 +135,42 @@ def hub_commit() -> str:
     from hub_server import COMMIT
 
     return COMMIT
+
+
+@pytest.fixture(scope="module")
+def model_hub(tiny_model_dir):
+    import io
+
+    import torch
+    from safetensors.torch import load_file
+
+    from hub_server import model_repo
+
+    files = model_repo(tiny_model_dir)
+    pickled = {k: v for k, v in files.items() if not k.endswith(".safetensors")}
+    buf = io.BytesIO()
+    torch.save(load_file(tiny_model_dir / "model.safetensors"), buf)
+    pickled["pytorch_model.bin"] = buf.getvalue()
+    server = Hub(models={"acme/tiny-llama": files, "acme/pickle-only": pickled})
+    yield server
+    server.close()
+
+
+def test_a_model_loads_by_hub_id_safetensors_only(tmp_path, model_hub):
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("Open the file\tAbre el archivo\nSave\tGuardar\n", encoding="utf-8")
+    out = tmp_path / "out"
+    proc = run_cli("eval", "--model", "acme/tiny-llama", "--tasks", "local_translation", "--langs", "en-es",
+                   "--data", f"local_translation={pairs}", "--max-new-tokens", "3", "-o", out, cwd=tmp_path, hub=model_hub)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["config"]["model"] == "acme/tiny-llama" and doc["n-samples"]["local_translation/en-es"]["effective"] == 2
+    assert f"GET /acme/tiny-llama/resolve/{hub_commit()}/model.safetensors" in model_hub.requests
+
+    # Pickled weights are never fetched, let alone unpickled: one line, exit 2.
+    refused = run_cli("eval", "--model", "acme/pickle-only", "--tasks", "local_translation", "--langs", "en-es",
+                      "--data", f"local_translation={pairs}", "-o", tmp_path / "nope", cwd=tmp_path, hub=model_hub)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr[-3000:]
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "error: acme/pickle-only: no safetensors weights in this model (polyalign does not load pickled weights)")
+    assert not any(r.endswith("pytorch_model.bin") for r in model_hub.requests if r.startswith("GET"))

@@ -66,9 +66,9 @@ class Seq2SeqTranslator:
         import torch
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-        from polyalign.models import resolve
+        from polyalign.models import require_safetensors, resolve
 
-        path = resolve(model_name_or_path)
+        path = require_safetensors(resolve(model_name_or_path), model_name_or_path)
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.model = AutoModelForSeq2SeqLM.from_pretrained(path, use_safetensors=True).eval()
         self.convention = detect_convention(self.model, self.tokenizer) if convention == "auto" else convention
