@@ -7,11 +7,13 @@ empty and identical sides, broken placeholders, length outliers and French "tran
 in) goes through
 
 * **polyalign**: ``build_coit`` (streams the file; cheap filters and de-duplication on every
-  pair, a bounded heap of the best-ranked candidates, language identification only on those),
-  writing train.jsonl, the test file and the manifest; and
+  pair, a bounded heap of the best-ranked candidates, language identification and the fuzzy
+  near-copy check (MinHash, ``max_similarity`` 0.8) only on those), writing train.jsonl, the test
+  file and the manifest; and
 * **plain Python** (the peer): load every pair into a list, run the same filters over the whole
-  list (language identification included), sort by the same seeded rank, take train and test,
-  and write the same translation examples.
+  list (language identification included), sort by the same seeded rank, drop near-copies of
+  what is already chosen in rank order, take train and test, and write the same translation
+  examples.
 
 Each side runs in its own subprocess so its peak memory (``ru_maxrss``) is its own; CPU time is
 printed beside wall time because a shared machine inflates wall time. Both must select exactly
@@ -152,7 +154,14 @@ def run_plain(data: Path, out: Path, n_train: int, n_test: int) -> str:
     lid = filters.LanguageId()
     good = [p for p in unique if lid.matches(p.tgt, "es") and lid.matches(p.src, "en")]
     ranked = sorted(good, key=lambda p: seeded_rank(filters.dedup_key(p.src), ARGS["seed"])[:8])
-    test, train = ranked[:n_test], ranked[n_test:n_test + n_train]
+    similar = filters.SimilarTexts(0.8)  # no near-copies among the chosen, in rank order
+    chosen = []
+    for p in ranked:
+        if len(chosen) == n_test + n_train:
+            break
+        if similar.add_if_new(p.src):
+            chosen.append(p)
+    test, train = chosen[:n_test], chosen[n_test:]
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / "train.jsonl", translation_examples(train, "translate_v1"))
     write_jsonl(out / "test_en-es.jsonl", (p.to_json() for p in test))

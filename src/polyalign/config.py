@@ -91,6 +91,9 @@ class DataConfig:
     """Drop pairs where one side is more than this many times longer than the other; ``null``: off."""
     language_id: bool = True
     """Check both sides' language with ``langid`` (offline) and drop pairs in the wrong language."""
+    max_similarity: float | None = 0.8
+    """Drop a pair whose English side is at least this similar (character 4-gram Jaccard, found
+    with MinHash) to one already chosen, in training or test; ``null``: off."""
     max_train_pairs: int | None = 2000
     """Use at most this many training pairs per language (after cleaning); ``null`` for all."""
     test_size: int = 100
@@ -109,6 +112,8 @@ class DataConfig:
             raise ValueError("mixing ratios cannot be negative")
         if self.max_length_ratio is not None and self.max_length_ratio < 1:
             raise ValueError("data.max_length_ratio must be at least 1")
+        if self.max_similarity is not None and not 0 < self.max_similarity <= 1:
+            raise ValueError("data.max_similarity must be in (0, 1]")
         if self.pair_budget is not None and self.pair_budget < 0:
             raise ValueError("data.pair_budget cannot be negative")
 

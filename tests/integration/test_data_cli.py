@@ -31,7 +31,8 @@ def test_muit_recipe_for_three_languages_from_offline_sources(tmp_path):
         origins = {o.split(":")[0] for o in info["sources"]}
         assert {"gettext", "pycountry", "babel"} <= origins, (code, origins)
         assert c["read"] == sum(info["sources"].values())
-        assert c["kept"] + sum(v for k, v in c.items() if k.startswith("dropped_") and k != "dropped_language") == c["read"]
+        late = ("dropped_language", "dropped_similar")  # checked on ranked candidates only, after "kept"
+        assert c["kept"] + sum(v for k, v in c.items() if k.startswith("dropped_") and k not in late) == c["read"]
         for reason in ("identical", "length", "duplicate", "near_duplicate", "language"):
             assert c[f"dropped_{reason}"] > 0, (code, reason)  # every filter did something on real data
         assert info["train_pairs"] == alloc[code] and info["test_pairs"] == 100
@@ -40,6 +41,7 @@ def test_muit_recipe_for_three_languages_from_offline_sources(tmp_path):
     assert set(manifest["tasks"]) == {"translation/en-es", "translation/en-fr", "translation/en-de"}
     summary = json.loads(proc.stdout)
     assert summary["languages"]["fr"]["counts"] == manifest["languages"]["fr"]["counts"]
+    assert manifest["filters"]["max_similarity"] == 0.8
 
 
 def test_sources_lists_pairs_per_source(tmp_path):

@@ -94,6 +94,7 @@ def select_pairs(
     max_chars: int,
     max_ratio: float | None = None,
     langid: filters.LanguageId | None = None,
+    similarity: float | None = None,
 ) -> tuple[list[ParallelPair], list[ParallelPair], Counter]:
     """Stream pairs through every filter and pick ``(train, test)``, disjoint by English source.
 
@@ -102,8 +103,10 @@ def select_pairs(
     are dropped (by 64-bit hashes of :func:`filters.dedup_key` and :func:`filters.near_dup_key`),
     and survivors compete for a place by a seeded hash rank of their source, so the choice does
     not depend on the input order. Only the best ranks are kept; language identification, the
-    slowest filter, then runs on them in rank order: the first ``n_test`` that pass are the test
-    split, the next ``n_train`` the training pairs. When language identification rejects so many
+    slowest filter, then runs on them in rank order, and with ``similarity`` a pair whose English
+    side is that similar (character 4-gram Jaccard, :class:`filters.SimilarTexts`) to one already
+    chosen is dropped too, so no test source has a near-copy in training: the first ``n_test``
+    that pass are the test split, the next ``n_train`` the training pairs. When language identification rejects so many
     that the kept candidates run out, the source is read again keeping more
     (``make_pairs`` is called once per pass). Every drop is counted by its reason.
     """
@@ -145,6 +148,7 @@ def select_pairs(
         ordered = [p for _, _, p in sorted(heap, key=lambda t: (-t[0], t[1]))]
         test: list[ParallelPair] = []
         train: list[ParallelPair] = []
+        index = filters.SimilarTexts(similarity) if similarity is not None else None
         for p in ordered:
             if n_train is not None and len(train) >= n_train:
                 break
@@ -156,6 +160,9 @@ def select_pairs(
                         or not langid.matches(en, "en"):
                     counts["dropped_language"] += 1
                     continue
+            if index is not None and not index.add_if_new(p.src if p.src_lang == "en" else p.tgt):
+                counts["dropped_similar"] += 1
+                continue
             (test if len(test) < n_test else train).append(p)
         full = n_train is None or len(train) >= n_train
         if full or not overflowed:

@@ -147,6 +147,7 @@ def language_pairs(
     max_ratio: float | None,
     langid: filters.LanguageId | None,
     gettext_dirs: list[str] | tuple[str, ...] = (),
+    similarity: float | None = None,
 ) -> tuple[list[ParallelPair], list[ParallelPair], dict[str, Any]]:
     """Train and test English→``lang`` pairs from ``sources``, and the language's manifest entry."""
     origins: Counter = Counter()
@@ -158,7 +159,8 @@ def language_pairs(
                 origins[p.origin] += 1
                 yield p
 
-    train, test, counts = select_pairs(stream, n_train, n_test, seed, min_words, max_words, max_chars, max_ratio, langid)
+    train, test, counts = select_pairs(stream, n_train, n_test, seed, min_words, max_words, max_chars, max_ratio, langid,
+                                       similarity)
     if len(test) < n_test or (n_test > 0 and not train and n_train != 0):
         raise InputError(
             f"only {counts['kept']} clean English-{lang} pairs found in {', '.join(sources)}"
@@ -284,6 +286,7 @@ def build_coit(
     max_chars: int = 400,
     max_ratio: float | None = 3.0,
     language_id: bool = True,
+    similarity: float | None = 0.8,
     gettext_dirs: list[str] | tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Build a CoIT mixture for one language; return the manifest (also written to ``out_dir``)."""
@@ -292,7 +295,7 @@ def build_coit(
         english_ratio=english_ratio, translated_ratio=translated_ratio, translation_ratio=translation_ratio,
         allocation="uniform", pair_budget=None, max_train_pairs=max_train_pairs, test_size=test_size, seed=seed,
         min_words=min_words, max_words=max_words, max_chars=max_chars, max_ratio=max_ratio,
-        language_id=language_id, gettext_dirs=gettext_dirs, builder="coit",
+        language_id=language_id, similarity=similarity, gettext_dirs=gettext_dirs, builder="coit",
     )
 
 
@@ -317,6 +320,7 @@ def build_muit(
     max_chars: int = 400,
     max_ratio: float | None = 3.0,
     language_id: bool = True,
+    similarity: float | None = 0.8,
     gettext_dirs: list[str] | tuple[str, ...] = (),
     builder: Builder = "muit",
 ) -> dict[str, Any]:
@@ -331,6 +335,8 @@ def build_muit(
         "builder": builder, "template": template, "direction": direction, "seed": seed, "allocation": allocation,
         "pair_budget": pair_budget, "ratios": {"english": english_ratio, "translated": translated_ratio,
                                                "translation": translation_ratio},
+        "filters": {"min_words": min_words, "max_words": max_words, "max_chars": max_chars, "max_length_ratio": max_ratio,
+                    "language_id": language_id, "max_similarity": similarity},
         "instructions": instructions, "languages": {},
     }
     english = instruction_examples(instruction_records(instructions, "en"), "en")
@@ -338,7 +344,7 @@ def build_muit(
     tests: dict[str, list[ParallelPair]] = {}
     for code in codes:
         train, test, info = language_pairs(code, sources, plan[code], test_size, seed, min_words, max_words,
-                                           max_chars, max_ratio, langid, gettext_dirs)
+                                           max_chars, max_ratio, langid, gettext_dirs, similarity)
         translated = instruction_examples(instruction_records(instructions, code), code) if langs.base(code) != "en" else []
         translation = translation_examples(directed(train, direction), template)
         info["allocated_pairs"] = plan[code]
@@ -424,7 +430,7 @@ def build_from_config(out_dir: str | Path, d: Any) -> dict[str, Any]:
         english_ratio=d.english_ratio, translated_ratio=d.translated_ratio, translation_ratio=d.translation_ratio,
         max_train_pairs=d.max_train_pairs, test_size=d.test_size, seed=d.split_seed, min_words=d.min_words,
         max_words=d.max_words, max_chars=d.max_chars, max_ratio=d.max_length_ratio, language_id=d.language_id,
-        gettext_dirs=d.gettext_dirs,
+        similarity=d.max_similarity, gettext_dirs=d.gettext_dirs,
     )
     if d.builder == "coit":
         if len(d.languages) != 1:

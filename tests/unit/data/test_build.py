@@ -127,3 +127,39 @@ def test_check_pair_reasons():
     assert check_pair(P("Uno dos tres", "One two", ), 3, 30, 300)[0] is None  # words counted on the English side
     flipped = ParallelPair("Uno dos", "One two three", "es", "en")
     assert check_pair(flipped, 3, 30, 300)[0] is None
+
+
+def test_select_pairs_keeps_no_near_copy_across_train_and_test():
+    words = ["file", "folder", "document", "picture", "message", "project", "report", "table", "drawing", "chart"]
+    raw = [P(f"Open the selected {w} in a new window", f"Abrir el {w} seleccionado en una ventana nueva") for w in words]
+    raw += [P(f"Open the selected {w}s in a new window", f"Abrir los {w}s seleccionados en una ventana nueva") for w in words]
+    raw += [P(f"Close every {w} you opened today", f"Cerrar cada {w} que abriste hoy") for w in words]
+    train, test, counts = select_pairs(lambda: iter(raw), None, 4, 0, 3, 30, 300, 3.0, None, similarity=0.8)
+    chosen = [p.src for p in test + train]
+    grams = [filters.shingles(s) for s in chosen]
+    assert all(filters.jaccard(a, b) < 0.8 for i, a in enumerate(grams) for b in grams[i + 1:])
+    assert counts["dropped_similar"] == len(raw) - len(chosen) >= 10  # every plural is a near-copy of its singular
+    off, _, off_counts = select_pairs(lambda: iter(raw), None, 4, 0, 3, 30, 300, 3.0, None)
+    assert len(off) + 4 == len(raw) and "dropped_similar" not in off_counts
+
+
+def test_similar_texts_agrees_with_brute_force():
+    rng = random.Random(0)
+    vocab = ["open", "close", "save", "print", "copy", "move", "delete", "the", "a", "new", "selected", "file", "folder", "window", "page", "report", "list", "all"]
+    texts = []
+    for _ in range(400):
+        base = rng.sample(vocab, rng.randint(3, 7))
+        texts.append(" ".join(base))
+        if rng.random() < 0.5:  # a variant: one word changed, added or pluralised
+            v = list(base)
+            k = rng.randrange(len(v))
+            v[k] = rng.choice([v[k] + "s", rng.choice(vocab)])
+            texts.append(" ".join(v))
+    index, kept = filters.SimilarTexts(0.8), []
+    for t in texts:
+        g = filters.shingles(t)
+        expected = all(filters.jaccard(g, k) < 0.8 for k in kept)
+        assert index.add_if_new(t) == expected, t
+        if expected:
+            kept.append(g)
+    assert 0 < len(kept) < len(texts)
