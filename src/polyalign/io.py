@@ -46,6 +46,13 @@ class InputError(Exception):
         return f"{self.path}:{self.line}: {self.message}"
 
 
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none), for the one
+    line a failure in a library the user cannot see into is reported as."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[TextIO]:
     """Open a temporary file beside ``path``; rename it over ``path`` only if the block succeeds.

