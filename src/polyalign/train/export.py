@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 
@@ -74,18 +74,12 @@ def export(source: str | Path, out: str | Path, mode: Mode = "merged", base: str
             for f in folder.iterdir():
                 if f.is_file():
                     shutil.copy2(f, tmp / f.name)
-            config = json.loads((tmp / "adapter_config.json").read_text(encoding="utf-8"))
-            config["base_model_name_or_path"] = base_name
-            (tmp / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+            _name_base(tmp, base_name)
         return out
 
     resolve(base_name)  # one clear line when the base is missing
     model, tokenizer = load_model(base_name, dtype, adapter=folder)  # merged into the weights
-    model.config.name_or_path = base_name
-    with atomic_dir(out) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-    return out
+    return _save_merged(model, tokenizer, base_name, out)
 
 
 def _export_checkpoint(src: Path, out: Path, mode: Mode, base: str | None, dtype: str) -> Path:
@@ -96,16 +90,25 @@ def _export_checkpoint(src: Path, out: Path, mode: Mode, base: str | None, dtype
     is_adapter = hasattr(model, "peft_config")
     if not is_adapter and mode == "adapter":
         raise InputError("a full fine-tune has no adapter to export: use --mode merged", src)
-    with atomic_dir(out) as tmp:
-        if mode == "adapter":
+    if mode == "adapter":
+        with atomic_dir(out) as tmp:
             model.save_pretrained(tmp, safe_serialization=True)
-            config = json.loads((tmp / "adapter_config.json").read_text(encoding="utf-8"))
-            config["base_model_name_or_path"] = base_name
-            (tmp / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-            return out
-        if is_adapter:
-            model = model.merge_and_unload()
-        model.config.name_or_path = base_name
+            _name_base(tmp, base_name)
+        return out
+    return _save_merged(model.merge_and_unload() if is_adapter else model, tokenizer, base_name, out)
+
+
+def _name_base(adapter: Path, base_name: str) -> None:
+    """Name ``base_name`` as the base model in the adapter folder's ``adapter_config.json``."""
+    config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = base_name
+    (adapter / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+
+def _save_merged(model: Any, tokenizer: Any, base_name: str, out: Path) -> Path:
+    """Save a model with its weights final (LoRA merged) as a plain ``transformers`` folder."""
+    model.config.name_or_path = base_name
+    with atomic_dir(out) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
     return out
