@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("datasets")
 pytest.importorskip("pyarrow")
 
-from hub_server import Hub, dataset_repo  # noqa: E402
+from hub_server import COMMIT, Hub, dataset_repo  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +86,7 @@ def test_eval_tasks_load_by_hub_id_and_config(tmp_path, tiny_model_dir, hub):
     asked = set(hub.requests)
     for repo, config, split in (("juletxara/mgsm", "es", "test"), ("facebook/xnli", "es", "test"),
                                 ("google/xquad", "xquad.es", "validation")):
-        assert f"GET /datasets/{repo}/resolve/{hub_commit()}/{config}/{split}-00000-of-00001.parquet" in asked, sorted(asked)
+        assert f"GET /datasets/{repo}/resolve/{COMMIT}/{config}/{split}-00000-of-00001.parquet" in asked, sorted(asked)
 
     missing = run_cli("eval", "--model", tiny_model_dir, "--tasks", "pawsx", "--langs", "es", "-o", tmp_path / "nope",
                       cwd=tmp_path, hub=hub)
@@ -131,12 +131,6 @@ data:
     assert not (tmp_path / "runs" / "broken" / "data" / "train.jsonl").exists()
 
 
-def hub_commit() -> str:
-    from hub_server import COMMIT
-
-    return COMMIT
-
-
 @pytest.fixture(scope="module")
 def model_hub(tiny_model_dir):
     import io
@@ -165,7 +159,7 @@ def test_a_model_loads_by_hub_id_safetensors_only(tmp_path, model_hub):
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads((out / "results.json").read_text())
     assert doc["config"]["model"] == "acme/tiny-llama" and doc["n-samples"]["local_translation/en-es"]["effective"] == 2
-    assert f"GET /acme/tiny-llama/resolve/{hub_commit()}/model.safetensors" in model_hub.requests
+    assert f"GET /acme/tiny-llama/resolve/{COMMIT}/model.safetensors" in model_hub.requests
 
     # Pickled weights are never fetched, let alone unpickled: one line, exit 2.
     refused = run_cli("eval", "--model", "acme/pickle-only", "--tasks", "local_translation", "--langs", "en-es",

@@ -106,9 +106,9 @@ def select_pairs(
     slowest filter, then runs on them in rank order, and with ``similarity`` a pair whose English
     side is that similar (character 4-gram Jaccard, :class:`filters.SimilarTexts`) to one already
     chosen is dropped too, so no test source has a near-copy in training: the first ``n_test``
-    that pass are the test split, the next ``n_train`` the training pairs. When language identification rejects so many
-    that the kept candidates run out, the source is read again keeping more
-    (``make_pairs`` is called once per pass). Every drop is counted by its reason.
+    that pass are the test split, the next ``n_train`` the training pairs. When these late
+    filters reject so many that the kept candidates run out, the source is read again keeping
+    more (``make_pairs`` is called once per pass). Every drop is counted by its reason.
     """
     oversample = 1.5
     while True:

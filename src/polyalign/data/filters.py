@@ -151,9 +151,10 @@ class SimilarTexts:
 
     MinHash signatures (``num_perm`` permutations of stable CRC-32 shingle hashes) split into
     ``bands`` buckets find the candidates (locality-sensitive hashing), the signatures' agreement
-    discards those far below the threshold, and the exact Jaccard of the shingle sets decides. Everything is deterministic: the same texts in the same order give the
-    same answers in every process. Memory grows with the texts added, so feed it a bounded set
-    (the builder adds only the pairs it keeps).
+    discards those far below the threshold, and the exact Jaccard of the shingle sets decides.
+    Everything is deterministic: the same texts in the same order give the same answers in every
+    process. Memory grows with the texts added, so feed it a bounded set (the builder adds only
+    the pairs it keeps).
 
     >>> index = SimilarTexts(0.8)
     >>> index.add_if_new("Open the selected file"), index.add_if_new("Open the selected files")
