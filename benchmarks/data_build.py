@@ -118,7 +118,7 @@ ARGS = dict(min_words=3, max_words=30, max_chars=300, max_ratio=3.0, seed=0)
 
 
 def run_polyalign(data: Path, out: Path, n_train: int, n_test: int) -> str:
-    from polyalign.data.builders import build_coit
+    from polyalign.data.mixtures import build_coit
 
     build_coit(out, "es", sources=[str(data)], instructions=["polyinstruct"], max_train_pairs=n_train, test_size=n_test,
                language_id=True, template="translate_v1", min_words=ARGS["min_words"], max_words=ARGS["max_words"],
@@ -131,7 +131,7 @@ def run_polyalign(data: Path, out: Path, n_train: int, n_test: int) -> str:
 def run_plain(data: Path, out: Path, n_train: int, n_test: int) -> str:
     """The obvious way: everything in lists, every filter on every pair, one big sort."""
     from polyalign.data import filters
-    from polyalign.data.build import check_pair, seeded_rank, translation_examples
+    from polyalign.data.pairs import check_pair, seeded_rank, translation_examples
     from polyalign.data.records import ParallelPair
     from polyalign.io import write_jsonl
 

@@ -3,7 +3,7 @@
 Both sides tune the default model (``HuggingFaceTB/SmolLM2-135M-Instruct``, float32) with LoRA
 rank 16 on every linear layer, on the same CoIT examples, for one pass, seed 0:
 
-* **data**: CoIT mixtures for Spanish and French (``polyalign.data.builders.build_coit``):
+* **data**: CoIT mixtures for Spanish and French (``polyalign.data.mixtures.build_coit``):
   gettext pairs wrapped in the versioned translation instructions, in both directions, and the
   shipped ``polyinstruct`` instructions in English and each language; plus instruction
   examples built here from the same strings (translate a numbered list of 2–8 strings; rewrite
@@ -55,9 +55,9 @@ LR, RANK, ALPHA, BATCH, MAX_LEN = 1e-3, 16, 32, 16, 512
 
 
 def build_examples(work: Path, seed: int = 0) -> list[dict]:
-    from polyalign.data.build import clean_pairs
-    from polyalign.data.builders import build_coit
-    from polyalign.data.sources import gettext_pairs
+    from polyalign.data.corpora import gettext_pairs
+    from polyalign.data.mixtures import build_coit
+    from polyalign.data.pairs import clean_pairs
     from polyalign.io import iter_jsonl
 
     translations = []

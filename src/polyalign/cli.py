@@ -27,7 +27,8 @@ def _recipe(args: argparse.Namespace, cls: type | None = None):
     """
     import os
 
-    from polyalign.config import RunConfig, load_recipe
+    from polyalign.config import RunConfig
+    from polyalign.recipe import load_recipe
 
     recipe, overrides = args.recipe, list(args.overrides)
     if recipe is not None and "=" in recipe and not os.path.exists(recipe):
@@ -36,7 +37,7 @@ def _recipe(args: argparse.Namespace, cls: type | None = None):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from polyalign.pipeline import run
+    from polyalign.run import run
 
     cfg = _recipe(args)
     run(cfg)
@@ -44,7 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_data_build(args: argparse.Namespace) -> int:
-    from polyalign.pipeline import prepare_run_dir, stage_data
+    from polyalign.run import prepare_run_dir, stage_data
 
     cfg = _recipe(args)
     manifest = stage_data(cfg, prepare_run_dir(cfg))
@@ -60,7 +61,7 @@ def cmd_data_build(args: argparse.Namespace) -> int:
 
 
 def cmd_data_sources(args: argparse.Namespace) -> int:
-    from polyalign.data.sources import available
+    from polyalign.data.corpora import available
 
     rows = available(args.lang, args.gettext_dir or ())
     if args.json:
@@ -81,7 +82,7 @@ def cmd_data_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_data_validate(args: argparse.Namespace) -> int:
-    from polyalign.data.formats import validate_file
+    from polyalign.data.records import validate_file
 
     info = validate_file(args.file, args.format, args.src_lang, args.tgt_lang, args.tgt_file)
     print(json.dumps({"file": args.file, **info}, ensure_ascii=False))
@@ -152,8 +153,8 @@ def cmd_score_mt(args: argparse.Namespace) -> int:
 
 
 def cmd_score_qa(args: argparse.Namespace) -> int:
+    from polyalign.eval.datasets import read_predictions, read_squad_items
     from polyalign.eval.metrics import evaluate_qa
-    from polyalign.eval.sources import read_predictions, read_squad_items
 
     items = read_squad_items(args.dataset)
     predictions = read_predictions(args.predictions)
@@ -258,13 +259,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     job = _recipe(args, TrainJobConfig)
     if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
-        from polyalign.train.main import check_inputs
+        from polyalign.train.job import check_inputs
 
         check_inputs(job)  # one clear line here rather than one per process
         from polyalign.train.distributed import launch
 
         return launch(args.nproc, ["train", *([args.recipe] if args.recipe else []), *args.overrides])
-    from polyalign.train.main import train
+    from polyalign.train.job import train
 
     train(job)
     return 0

@@ -6,8 +6,9 @@ import textwrap
 
 import pytest
 
-from polyalign.config import RunConfig, dump_recipe, load_recipe
+from polyalign.config import RunConfig
 from polyalign.io import InputError
+from polyalign.recipe import dump_recipe, load_recipe
 
 
 def write(tmp_path, text):
@@ -117,7 +118,8 @@ def test_cli_bad_recipe_one_line_exit_2_no_traceback(tmp_path, body, expected):
 
 
 def test_train_job_takes_flat_huggingface_keys():
-    from polyalign.config import TrainJobConfig, load_recipe
+    from polyalign.config import TrainJobConfig
+    from polyalign.recipe import load_recipe
 
     job = load_recipe(None, ["model_name_or_path=org/model", "train_file=data.jsonl", "output_dir=out",
                              "learning_rate=2e-4", "seed=3", "strategy=fsdp", "packing=false",
@@ -128,8 +130,9 @@ def test_train_job_takes_flat_huggingface_keys():
 
 
 def test_train_job_errors_are_one_line():
-    from polyalign.config import TrainJobConfig, load_recipe
+    from polyalign.config import TrainJobConfig
     from polyalign.io import InputError
+    from polyalign.recipe import load_recipe
 
     with pytest.raises(InputError, match=r"^<command line>: train_file is required"):
         load_recipe(None, ["learning_rate=1e-4"], cls=TrainJobConfig)

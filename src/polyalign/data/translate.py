@@ -406,14 +406,14 @@ def make_translator(t: Any, model_fallback: str) -> Translator:
 
 def run_translation_job(t: Any, model_fallback: str) -> dict[str, Any]:
     """Translate ``t.input`` into every target language; write outputs; return a report."""
-    from polyalign.data import formats
+    from polyalign.data import records
 
     if not t.input:
         raise InputError("translate.input names no file to translate")
     fmt = t.format
     if fmt == "auto":
-        fmt = formats.detect_format(t.input)
-    records = list(formats.read_instructions(t.input, fmt))
+        fmt = records.detect_format(t.input)
+    records = list(records.read_instructions(t.input, fmt))
     translator = make_translator(t, model_fallback)
     src = langs.normalize(t.source_language)
     out_dir = Path(t.output_dir)

@@ -151,12 +151,12 @@ class SelfTranslator:
 
     def examples(self, src: str, tgt: str) -> list[tuple[str, str]]:
         """Up to ``shots`` (source, target) example pairs for the prompt."""
-        from polyalign.data import polyinstruct
+        from polyalign.data import resources
 
         s, t = _NAME_TO_CODE.get(src, src), _NAME_TO_CODE.get(tgt, tgt)
-        if self.shots == 0 or langs.base(s) not in polyinstruct.LANGUAGES or langs.base(t) not in polyinstruct.LANGUAGES:
+        if self.shots == 0 or langs.base(s) not in resources.POLYINSTRUCT_LANGUAGES or langs.base(t) not in resources.POLYINSTRUCT_LANGUAGES:
             return []
-        a, b = polyinstruct.load(s, "train"), polyinstruct.load(t, "train")
+        a, b = resources.polyinstruct(s, "train"), resources.polyinstruct(t, "train")
         return [(x["instruction"], y["instruction"]) for x, y in zip(a, b)][: self.shots]
 
     def prompt(self, text: str, src: str, tgt: str, shots: list[tuple[str, str]]) -> str:

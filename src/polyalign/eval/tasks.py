@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Literal
 
 from polyalign import langs
-from polyalign.data import polyinstruct
-from polyalign.eval import sources
-from polyalign.eval.sources import Row
+from polyalign.data import resources
+from polyalign.eval import datasets
+from polyalign.eval.datasets import Row
 from polyalign.io import InputError
 
 Kind = Literal["qa", "translation", "classification", "math", "instruct"]
@@ -122,9 +122,9 @@ def _hf_or_file(source: str | None, hf_id: str | None, config: str | None, split
     if source is None:
         if hf_id is None:
             raise InputError("this task has no Hugging Face dataset: give its files with --data TASK=PATH")
-        return sources.hf_rows(hf_id, config, split)
-    if sources.is_hf_file(source):
-        return sources.hf_rows(source, config, split)
+        return datasets.hf_rows(hf_id, config, split)
+    if datasets.is_hf_file(source):
+        return datasets.hf_rows(source, config, split)
     return None
 
 
@@ -135,32 +135,32 @@ def _hf_or_file(source: str | None, hf_id: str | None, config: str | None, split
 def load_xquad(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     rows = _hf_or_file(source, "google/xquad", f"xquad.{spec.lang}", split)
     if rows is not None:
-        return sources.qa_from_hf(rows)
-    return sources.read_squad(_native_path(source, spec, [f"xquad.{spec.lang}.json"]))
+        return datasets.qa_from_hf(rows)
+    return datasets.read_squad(_native_path(source, spec, [f"xquad.{spec.lang}.json"]))
 
 
 def load_mlqa(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     rows = _hf_or_file(source, "facebook/mlqa", f"mlqa.{spec.tgt}.{spec.src}", split)
     if rows is not None:
-        return sources.qa_from_hf(rows)
+        return datasets.qa_from_hf(rows)
     native = {"validation": "dev"}.get(split, split)
-    return sources.read_squad(_native_path(source, spec, [f"{native}-context-{spec.tgt}-question-{spec.src}.json"]))
+    return datasets.read_squad(_native_path(source, spec, [f"{native}-context-{spec.tgt}-question-{spec.src}.json"]))
 
 
 def load_flores(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     s, t = langs.flores(spec.src), langs.flores(spec.tgt)
     if source is None:
-        src = [r["text"] for r in sources.hf_rows("openlanguagedata/flores_plus", s, split)]
-        tgt = [r["text"] for r in sources.hf_rows("openlanguagedata/flores_plus", t, split)]
-        return sources.flores_pairs(src, tgt)
-    if sources.is_hf_file(source):  # old facebook/flores rows: sentence_{code} columns
-        return sources.flores_from_hf(sources.hf_rows(source, None, split), s, t)
+        src = [r["text"] for r in datasets.hf_rows("openlanguagedata/flores_plus", s, split)]
+        tgt = [r["text"] for r in datasets.hf_rows("openlanguagedata/flores_plus", t, split)]
+        return datasets.flores_pairs(src, tgt)
+    if datasets.is_hf_file(source):  # old facebook/flores rows: sentence_{code} columns
+        return datasets.flores_from_hf(datasets.hf_rows(source, None, split), s, t)
     if "{" in source:
         fmt = {"split": split}
         src_path = Path(source.format(code=s, lang=spec.src, **fmt))
         tgt_path = Path(source.format(code=t, lang=spec.tgt, **fmt))
-        return sources.flores_pairs(sources._read_sentences(src_path), sources._read_sentences(tgt_path), src_path)
-    return sources.flores_pairs(sources.read_flores_side(source, s, split), sources.read_flores_side(source, t, split), source)
+        return datasets.flores_pairs(datasets._read_sentences(src_path), datasets._read_sentences(tgt_path), src_path)
+    return datasets.flores_pairs(datasets.read_flores_side(source, s, split), datasets.read_flores_side(source, t, split), source)
 
 
 _PAWSX_FILES = {"test": ["test_2k.tsv"], "validation": ["dev_2k.tsv"], "train": ["translated_train.tsv", "train.tsv"]}
@@ -169,61 +169,61 @@ _PAWSX_FILES = {"test": ["test_2k.tsv"], "validation": ["dev_2k.tsv"], "train": 
 def load_pawsx(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     rows = _hf_or_file(source, "google-research-datasets/paws-x", spec.lang, split)
     if rows is not None:
-        return sources.pawsx_from_hf(rows)
+        return datasets.pawsx_from_hf(rows)
     if "{" not in source and Path(source).is_dir():
         lang_dir = next((p for p in sorted(Path(source).rglob(spec.lang)) if p.is_dir()), None)
         if lang_dir is None:
             raise InputError(f"no {spec.lang}/ folder (PAWS-X layout x-final/{spec.lang}/) under this folder", source)
         source = str(lang_dir)
-    return sources.read_pawsx_tsv(_native_path(source, spec, _PAWSX_FILES[split]))
+    return datasets.read_pawsx_tsv(_native_path(source, spec, _PAWSX_FILES[split]))
 
 
 def load_xnli(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     rows = _hf_or_file(source, "facebook/xnli", spec.lang, split)
     if rows is not None:
-        return sources.xnli_from_hf(rows)
+        return datasets.xnli_from_hf(rows)
     native = {"validation": "dev"}.get(split, split)
-    return sources.read_xnli_tsv(_native_path(source, spec, [f"xnli.{native}.tsv"]), spec.lang)
+    return datasets.read_xnli_tsv(_native_path(source, spec, [f"xnli.{native}.tsv"]), spec.lang)
 
 
 def load_sentiment(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     rows = _hf_or_file(source, "mteb/amazon_reviews_multi", spec.lang, split)
     if rows is not None:
-        return sources.marc_from_hf(rows)
+        return datasets.marc_from_hf(rows)
     native = {"validation": "dev"}.get(split, split)
-    return sources.read_marc_jsonl(_native_path(source, spec, [f"dataset_{spec.lang}_{native}.json", f"dataset_{spec.lang}_{native}.jsonl"]))
+    return datasets.read_marc_jsonl(_native_path(source, spec, [f"dataset_{spec.lang}_{native}.json", f"dataset_{spec.lang}_{native}.jsonl"]))
 
 
 def load_mgsm(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     rows = _hf_or_file(source, "juletxara/mgsm", spec.lang, split)
     if rows is not None:
-        return sources.mgsm_from_hf(rows)
+        return datasets.mgsm_from_hf(rows)
     if split != "test":
         raise InputError("MGSM's native files hold only the test split", source)
-    return sources.read_mgsm_tsv(_native_path(source, spec, [f"mgsm_{spec.lang}.tsv"]))
+    return datasets.read_mgsm_tsv(_native_path(source, spec, [f"mgsm_{spec.lang}.tsv"]))
 
 
 def load_polyinstruct(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     path = None if source is None else _native_path(source, spec, ["polyinstruct_v1.jsonl"])
-    return polyinstruct.load(spec.lang, split, path)
+    return resources.polyinstruct(spec.lang, split, path)
 
 
 def load_local_qa(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     if source is None:
         raise InputError("local_qa needs --data local_qa=PATH")
-    return sources.read_local_qa(_native_path(source, spec, []))
+    return datasets.read_local_qa(_native_path(source, spec, []))
 
 
 def load_local_translation(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     if source is None:
         raise InputError("local_translation needs --data local_translation=PATH")
-    return sources.read_local_translation(_native_path(source, spec, []))
+    return datasets.read_local_translation(_native_path(source, spec, []))
 
 
 def load_local_classification(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     if source is None:
         raise InputError("local_classification needs --data local_classification=PATH")
-    rows, names = sources.read_local_classification(_native_path(source, spec, []))
+    rows, names = datasets.read_local_classification(_native_path(source, spec, []))
     for r in rows:
         r["label_names"] = names
     return rows
@@ -251,7 +251,7 @@ TASKS: dict[str, Task] = {
     "mgsm": Task("mgsm", "math", "math", ("bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh"),
                  "juletxara/mgsm", "test", "train", load_mgsm, _mono,
                  "MGSM: 250 grade-school math problems; the answer is the last number written"),
-    "polyinstruct": Task("polyinstruct", "instruct", "instruct", polyinstruct.LANGUAGES, None, "test", "train",
+    "polyinstruct": Task("polyinstruct", "instruct", "instruct", resources.POLYINSTRUCT_LANGUAGES, None, "test", "train",
                          load_polyinstruct, _mono, "polyinstruct_v1: parallel instructions in 11 languages (MI-Eval style)"),
     "local_qa": Task("local_qa", "qa", "qa", (), None, "test", None, load_local_qa, _mono, "any local QA file"),
     "local_translation": Task("local_translation", "translation", "translation", (), None, "test", None,
@@ -335,5 +335,5 @@ def prepare(
     excluded = original - len(rows)
     if limit is not None:
         rows = rows[:limit]
-    where = source if source is not None else (task.hf_id or str(polyinstruct.default_path()))
+    where = source if source is not None else (task.hf_id or str(resources.polyinstruct_path()))
     return Prepared(task, spec, rows, demos, where, task.eval_split, original, excluded)

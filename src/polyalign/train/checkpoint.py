@@ -136,8 +136,9 @@ def model_from_checkpoint(path: Path, dtype: str | None = None) -> tuple[Any, An
     """
     import yaml
 
-    from polyalign.config import RunConfig, TrainJobConfig, load_recipe
+    from polyalign.config import RunConfig, TrainJobConfig
     from polyalign.models import load_model
+    from polyalign.recipe import load_recipe
     from polyalign.train.loop import SupervisedLM, set_trainable
 
     path = Path(path)

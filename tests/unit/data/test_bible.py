@@ -4,7 +4,7 @@ import struct
 
 import pytest
 
-from polyalign.data.sources import bible_pairs
+from polyalign.data.corpora import bible_pairs
 
 pysword = pytest.importorskip("pysword")
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from polyalign.config import load_recipe
-from polyalign.data.builders import build_from_config
+from polyalign.data.mixtures import build_from_config
+from polyalign.recipe import load_recipe
 
 RECIPES = sorted((Path(__file__).resolve().parents[3] / "recipes").glob("*.yaml"))
 

@@ -4,7 +4,7 @@ import hashlib
 import json
 
 from polyalign.data import templates
-from polyalign.data.build import translation_examples
+from polyalign.data.pairs import translation_examples
 from polyalign.data.records import ParallelPair
 
 TRANSLATE_V1_SHA256 = "d825381609e66753d4637a9a23f471f8aa259771818fc3f846b2ee037718abe1"
@@ -65,7 +65,7 @@ COIT_FIXTURE_TOKENS_SHA256 = "d34ba412ccd56e9a2f7dcadd91fa20874a3a0030456199116a
 
 def test_coit_fixture_token_ids_are_pinned(tmp_path, default_tokenizer):
     from helpers import spanish_locale
-    from polyalign.data.builders import build_coit
+    from polyalign.data.mixtures import build_coit
     from polyalign.train.batching import encode
 
     locale = spanish_locale(tmp_path / "locale")

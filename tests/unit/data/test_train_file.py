@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from polyalign.data.train_file import read_train_file, resolve_train_file, to_messages
+from polyalign.data.records import read_train_file, resolve_train_file, to_messages
 from polyalign.io import InputError
 
 

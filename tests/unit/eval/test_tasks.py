@@ -16,7 +16,7 @@ from eval_fixtures import (
     write_xnli,
     write_xquad,
 )
-from polyalign.eval import sources
+from polyalign.eval import datasets
 from polyalign.eval import tasks as T
 from polyalign.io import InputError
 
@@ -111,7 +111,7 @@ def test_bad_native_files_name_the_line(tmp_path):
     squad = tmp_path / "s.json"
     squad.write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "1", "question": "q"}]}]}]}))
     with pytest.raises(InputError, match=r"data\[0\].paragraphs\[0\].qas\[0\]: missing 'answers'"):
-        sources.read_squad(squad)
+        datasets.read_squad(squad)
 
 
 # --- the Hugging Face path: the same column mappings, fed from local datasets -----------------
@@ -204,9 +204,9 @@ def test_language_specs():
 
 
 def test_polyinstruct_default_is_the_shipped_file():
-    from polyalign.data import polyinstruct
+    from polyalign.data import resources
 
     task = T.get("polyinstruct")
     rows = task.load(task.parse("es"), "test", None)
-    assert rows == polyinstruct.load("es", "test")
+    assert rows == resources.polyinstruct("es", "test")
     assert len(rows) >= 20 and all(set(r) >= {"id", "instruction", "input", "output"} for r in rows)

@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from polyalign.config import TrainConfig, TrainJobConfig, config_to_dict
+from polyalign.config import TrainConfig, TrainJobConfig
 from polyalign.io import InputError, atomic_write, provenance, write_json
+from polyalign.recipe import config_to_dict
 
 
 def _log(msg: str) -> None:
@@ -24,7 +25,7 @@ def _log(msg: str) -> None:
 
 def check_inputs(job: TrainJobConfig) -> None:
     """Fail early, with one line, on a missing or malformed train file or an unknown model."""
-    from polyalign.data.train_file import read_train_file
+    from polyalign.data.records import read_train_file
     from polyalign.models import resolve
 
     if not read_train_file(job.train_file):
@@ -81,7 +82,7 @@ def train(job: TrainJobConfig) -> dict[str, Any]:
     import torch
     import yaml
 
-    from polyalign.data.train_file import read_train_file, resolve_train_file
+    from polyalign.data.records import read_train_file, resolve_train_file
     from polyalign.models import load_model, pick_attention
     from polyalign.train import distributed
     from polyalign.train.loop import fit

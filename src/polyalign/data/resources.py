@@ -16,32 +16,32 @@ This module imports neither torch nor transformers.
 from __future__ import annotations
 
 import os
-from importlib import resources
+from importlib import resources as package_files
 from pathlib import Path
 from typing import Any
 
 from polyalign import langs
 from polyalign.io import InputError, iter_jsonl
 
-LANGUAGES = ("en", "es", "fr", "de", "zh", "ar", "ru", "hi", "vi", "tr", "el")
+POLYINSTRUCT_LANGUAGES = ("en", "es", "fr", "de", "zh", "ar", "ru", "hi", "vi", "tr", "el")
 """Every language of polyinstruct v1, English first."""
 
-VERSION = "polyinstruct_v1"
+POLYINSTRUCT_VERSION = "polyinstruct_v1"
 FIELDS = ("instruction", "input", "output")
 
 
-def default_path() -> Path:
+def polyinstruct_path() -> Path:
     """The shipped ``polyinstruct_v1.jsonl``."""
-    return Path(str(resources.files("polyalign") / "resources" / "polyinstruct_v1.jsonl"))
+    return Path(str(package_files.files("polyalign") / "resources" / "polyinstruct_v1.jsonl"))
 
 
-def items(path: str | os.PathLike | None = None, languages: tuple[str, ...] = LANGUAGES) -> list[dict[str, Any]]:
+def polyinstruct_items(path: str | os.PathLike | None = None, languages: tuple[str, ...] = POLYINSTRUCT_LANGUAGES) -> list[dict[str, Any]]:
     """Every item of the set, validated: ids unique, splits known, ``languages`` and their fields present.
 
-    The shipped file holds all of :data:`LANGUAGES`; a file of your own in the same format needs
+    The shipped file holds all of :data:`POLYINSTRUCT_LANGUAGES`; a file of your own in the same format needs
     only the languages you read from it.
     """
-    path = Path(path) if path is not None else default_path()
+    path = Path(path) if path is not None else polyinstruct_path()
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for line, rec in iter_jsonl(path):
@@ -64,22 +64,22 @@ def items(path: str | os.PathLike | None = None, languages: tuple[str, ...] = LA
     return out
 
 
-def load(lang: str, split: str | None = None, path: str | os.PathLike | None = None) -> list[dict[str, str]]:
+def polyinstruct(lang: str, split: str | None = None, path: str | os.PathLike | None = None) -> list[dict[str, str]]:
     """Alpaca records ``{"id", "instruction", "input", "output", "category"}`` of one language (and split).
 
-    >>> rows = load("es", "train")
+    >>> rows = polyinstruct("es", "train")
     >>> sorted(rows[0])
     ['category', 'id', 'input', 'instruction', 'output']
-    >>> len(load("el")) == len(load("en"))
+    >>> len(polyinstruct("el")) == len(polyinstruct("en"))
     True
     """
     code = langs.base(lang)
-    if path is None and code not in LANGUAGES:
-        raise InputError(f"polyinstruct v1 has no {lang!r}: it has {', '.join(LANGUAGES)}")
+    if path is None and code not in POLYINSTRUCT_LANGUAGES:
+        raise InputError(f"polyinstruct v1 has no {lang!r}: it has {', '.join(POLYINSTRUCT_LANGUAGES)}")
     if split not in (None, "train", "test"):
         raise InputError(f"split must be 'train', 'test' or None, got {split!r}")
     return [
         {"id": it["id"], **{f: it["langs"][code][f] for f in FIELDS}, "category": it.get("category", "")}
-        for it in items(path, languages=(code,))
+        for it in polyinstruct_items(path, languages=(code,))
         if split is None or it["split"] == split
     ]

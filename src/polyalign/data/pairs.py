@@ -3,7 +3,7 @@
 English→X pairs are cleaned and filtered (each drop counted by its reason), de-duplicated,
 split into train and test *disjoint by English source*, and each training pair becomes a chat
 example asking for its translation in one of the versioned paraphrases. Every step is a pure
-function over pairs; :mod:`polyalign.data.builders` assembles them into CoIT, MuIT and
+function over pairs; :mod:`polyalign.data.mixtures` assembles them into CoIT, MuIT and
 question-alignment mixtures.
 """
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import yaml
 
-from polyalign.config import RunConfig, config_to_dict, dump_recipe
+from polyalign.config import RunConfig
 from polyalign.io import InputError, atomic_write, read_json, write_json
+from polyalign.recipe import config_to_dict, dump_recipe
 
 
 def _log(msg: str) -> None:
@@ -40,7 +41,7 @@ def prepare_run_dir(cfg: RunConfig) -> Path:
 
 def stage_data(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     """Build the recipe's alignment data into ``run_dir/data`` (skipped when already built)."""
-    from polyalign.data.builders import build_from_config
+    from polyalign.data.mixtures import build_from_config
 
     manifest_path = run_dir / "data" / "manifest.json"
     if manifest_path.is_file():
@@ -104,8 +105,8 @@ def stage_train(cfg: RunConfig, run_dir: Path, model, tokenizer) -> tuple[Any, d
     import torch
 
     from polyalign.io import iter_jsonl
+    from polyalign.train.job import describe_counts, encode_examples, summarize
     from polyalign.train.loop import fit
-    from polyalign.train.main import describe_counts, encode_examples, summarize
 
     final = run_dir / "model"
     info_path = run_dir / "train_summary.json"
@@ -158,8 +159,8 @@ def run(cfg: RunConfig) -> dict[str, Any]:
     """Run every stage of a recipe; return the summary (also written to ``summary.json``)."""
     import torch
 
-    from polyalign import report
     from polyalign.models import load_model
+    from polyalign.report import markdown, plots
 
     # --- setup ------------------------------------------------------------------------------
     run_dir = prepare_run_dir(cfg)
@@ -179,10 +180,10 @@ def run(cfg: RunConfig) -> dict[str, Any]:
     # --- report -------------------------------------------------------------------------------
     summary = summarize(before, after)
     write_json(run_dir / "summary.json", summary)
-    plot = "loss.png" if report.loss_plot(training["losses"], run_dir / "loss.png") else None
-    report.write_markdown(run_dir / "report.md", cfg.name, cfg.model.model_name_or_path, {
+    plot = "loss.png" if plots.loss_plot(training["losses"], run_dir / "loss.png") else None
+    markdown.write_markdown(run_dir / "report.md", cfg.name, cfg.model.model_name_or_path, {
         stage: {t: {**m} for t, m in doc["results"].items()} for stage, doc in (("before", before), ("after", after))
     }, manifest, training, plot)
-    print(report.table_text(summary))
+    print(markdown.table_text(summary))
     print(f"\nreport: {run_dir / 'report.md'}")
     return summary

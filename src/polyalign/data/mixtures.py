@@ -29,9 +29,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from polyalign import langs
-from polyalign.data import filters, polyinstruct, templates
-from polyalign.data.build import (
+from polyalign import io, langs
+from polyalign.data import filters, resources, templates
+from polyalign.data.corpora import source_pairs
+from polyalign.data.pairs import (
     Direction,
     directed,
     seeded_rank,
@@ -40,7 +41,6 @@ from polyalign.data.build import (
     translation_examples,
 )
 from polyalign.data.records import ParallelPair, alpaca_user, make_example
-from polyalign.data.sources import source_pairs
 from polyalign.io import (
     InputError,
     atomic_dir,
@@ -66,20 +66,20 @@ def instruction_records(specs: Iterable[str], lang: str, split: str = "train") -
     (or without a language, for English) are read; a column mapping may follow
     (``hf:ORG/NAME#instruction=question,output=answer``; alpaca fields then).
     """
-    from polyalign.data import formats
+    from polyalign.data import records
 
     code = langs.base(lang)
     out: list[dict[str, Any]] = []
     for spec in specs:
         if spec == "polyinstruct":
-            out.extend({**r, "origin": polyinstruct.VERSION} for r in polyinstruct.load(code, split))
+            out.extend({**r, "origin": resources.POLYINSTRUCT_VERSION} for r in resources.polyinstruct(code, split))
             continue
-        source, columns = formats.split_columns(spec, code)
+        source, columns = io.split_columns(spec, code)
         spec_lang, _, path = source.partition("=") if _has_lang_prefix(source) else ("en", "", source)
         if langs.base(spec_lang) != code:
             continue
-        fmt = "alpaca" if columns else formats.detect_format(path)
-        for r in formats.read_instructions(path, fmt, columns):
+        fmt = "alpaca" if columns else records.detect_format(path)
+        for r in records.read_instructions(path, fmt, columns):
             out.append({**r, "origin": f"file:{Path(path).name}"})
     return out
 

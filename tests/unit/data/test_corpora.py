@@ -1,7 +1,7 @@
 import pytest
 
 from helpers import write_mo
-from polyalign.data.sources import gettext_pairs, locale_catalogs, read_mo
+from polyalign.data.corpora import gettext_pairs, locale_catalogs, read_mo
 from polyalign.io import InputError
 
 
@@ -78,7 +78,7 @@ msgstr ""
 
 
 def test_read_po_handles_fuzzy_context_multiline_plural_obsolete(tmp_path):
-    from polyalign.data.sources import read_po
+    from polyalign.data.corpora import read_po
 
     po = tmp_path / "django.po"
     po.write_text(PO, encoding="utf-8")
@@ -99,7 +99,7 @@ def test_read_po_handles_fuzzy_context_multiline_plural_obsolete(tmp_path):
 
 
 def test_po_pairs_reads_a_django_style_locale_tree(tmp_path):
-    from polyalign.data.sources import po_pairs, source_pairs
+    from polyalign.data.corpora import po_pairs, source_pairs
 
     for app in ("conf", "contrib/admin"):
         (tmp_path / app / "locale" / "es" / "LC_MESSAGES").mkdir(parents=True)
@@ -113,7 +113,7 @@ def test_po_pairs_reads_a_django_style_locale_tree(tmp_path):
 
 
 def test_pycountry_and_babel_name_lists():
-    from polyalign.data.sources import babel_pairs, pycountry_pairs
+    from polyalign.data.corpora import babel_pairs, pycountry_pairs
 
     pytest.importorskip("pycountry")
     pytest.importorskip("babel")
@@ -127,7 +127,7 @@ def test_pycountry_and_babel_name_lists():
 def test_source_pairs_flips_and_filters_file_directions(tmp_path):
     import json
 
-    from polyalign.data.sources import source_pairs
+    from polyalign.data.corpora import source_pairs
 
     f = tmp_path / "mixed.jsonl"
     f.write_text("\n".join(json.dumps(r) for r in [
@@ -145,7 +145,7 @@ def test_source_pairs_flips_and_filters_file_directions(tmp_path):
 
 
 def test_available_lists_gettext_per_language(tmp_path):
-    from polyalign.data.sources import available
+    from polyalign.data.corpora import available
 
     write_mo(tmp_path / "es" / "LC_MESSAGES" / "a.mo", {"Open file": "Abrir archivo", "Save": "Guardar"})
     write_mo(tmp_path / "fr" / "LC_MESSAGES" / "a.mo", {"Open file": "Ouvrir"})

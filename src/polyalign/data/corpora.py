@@ -12,7 +12,7 @@ Offline sources, by name:
   Debian ``sword-text-web`` and ``sword-text-sparv`` packages are installed.
 
 A recipe may also name ``po:PATH`` (a ``.po``/``.mo`` file, or a folder such as a Django locale
-tree), a parallel file (JSONL, JSON, TSV, Parquet, Arrow; see :mod:`polyalign.data.formats`),
+tree), a parallel file (JSONL, JSON, TSV, Parquet, Arrow; see :mod:`polyalign.data.records`),
 ``text:SRC_FILE,TGT_FILE`` (two aligned text files) or ``hf:ORG/NAME[:CONFIG][@SPLIT]``.
 :func:`source_pairs` turns any of these into English→X pairs. Which catalogs and packages exist
 depends on the machine, so everything reports what it found rather than assuming
@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from polyalign import langs
+from polyalign import io, langs
 from polyalign.data.records import ParallelPair
 from polyalign.io import InputError, atomic_write
 
@@ -344,7 +344,7 @@ def source_pairs(spec: str, lang: str, gettext_dirs: list[str] | tuple[str, ...]
     pairs of other languages skipped. TSV and two-text-file sources are read as English→``lang``.
     A file or dataset may carry a column mapping: ``hf:ORG/NAME#src=translation.en,tgt=translation.{lang}``.
     """
-    from polyalign.data import formats
+    from polyalign.data import records
 
     code = langs.normalize(lang)
     if spec == "gettext":
@@ -360,13 +360,13 @@ def source_pairs(spec: str, lang: str, gettext_dirs: list[str] | tuple[str, ...]
         parts = spec[5:].split(",")
         if len(parts) != 2:
             raise InputError(f"{spec!r}: use text:SRC_FILE,TGT_FILE")
-        yield from formats.read_two_files(parts[0], parts[1], "en", code)
+        yield from records.read_two_files(parts[0], parts[1], "en", code)
         return
-    spec, columns = formats.split_columns(spec, langs.base(code))
+    spec, columns = io.split_columns(spec, langs.base(code))
     if not spec.startswith("hf:") and not Path(spec).exists():
         known = ", ".join(["gettext", *OFFLINE])
         raise InputError(f"unknown source {spec!r}: use one of {known}, po:PATH, text:SRC,TGT, hf:ORG/NAME or a file")
-    for p in formats.read_parallel(spec, "en", code, columns=columns):
+    for p in records.read_parallel(spec, "en", code, columns=columns):
         if p.src_lang == "en" and langs.base(p.tgt_lang) == langs.base(code):
             yield p
         elif p.tgt_lang == "en" and langs.base(p.src_lang) == langs.base(code):

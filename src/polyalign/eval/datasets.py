@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from polyalign import io
 from polyalign.io import InputError, iter_jsonl, read_json, read_lines
 
 Row = dict[str, Any]
@@ -274,9 +275,8 @@ def mgsm_from_hf(rows: Iterable[Row]) -> list[Row]:
 def hf_rows(source: str, config: str | None, split: str) -> list[Row]:
     """Rows of a Hugging Face dataset: a hub id, or a local parquet/arrow file or saved folder.
 
-    Files and hub datasets are read by :mod:`polyalign.data.formats`, as every other table is.
+    Files and hub datasets are read by :mod:`polyalign.data.records`, as every other table is.
     """
-    from polyalign.data import formats
 
     path = Path(source)
     if path.is_dir():
@@ -284,10 +284,10 @@ def hf_rows(source: str, config: str | None, split: str) -> list[Row]:
     if path.exists():
         if path.suffix not in (".parquet", ".arrow"):
             raise InputError("expected a .parquet or .arrow file or a saved dataset folder", path)
-        return [row for _, row in formats.iter_table(path)]
+        return [row for _, row in io.iter_table(path)]
     spec = f"hf:{source}" + (f":{config}" if config else "") + f"@{split}"
     try:
-        return [dict(row) for _, row in formats.iter_hf(spec)]
+        return [dict(row) for _, row in io.iter_hf(spec)]
     except InputError as e:
         raise InputError(f"cannot load {source} ({config}, {split}) from the hub: {e.message}; "
                          "pass local files with --data TASK=PATH") from None

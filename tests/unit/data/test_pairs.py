@@ -1,7 +1,7 @@
 import random
 
 from polyalign.data import filters
-from polyalign.data.build import (
+from polyalign.data.pairs import (
     clean_pairs,
     directed,
     sample,
@@ -120,7 +120,7 @@ def test_select_pairs_bounded_memory_reads_again_when_language_id_rejects_many()
 
 
 def test_check_pair_reasons():
-    from polyalign.data.build import check_pair
+    from polyalign.data.pairs import check_pair
 
     assert check_pair(P("One two three", "Uno dos tres"), 3, 30, 300)[0] is None
     assert check_pair(P("One two three", "Uno dos tres " * 20), 3, 30, 300, 3.0)[0] == "ratio"

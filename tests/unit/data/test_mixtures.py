@@ -5,8 +5,8 @@ import json
 import pytest
 
 from helpers import spanish_locale, write_mo
-from polyalign.data import polyinstruct
-from polyalign.data.builders import allocate, build_coit, build_muit, build_qalign, scale
+from polyalign.data import resources
+from polyalign.data.mixtures import allocate, build_coit, build_muit, build_qalign, scale
 from polyalign.io import InputError
 
 COMMON = dict(template="translate_v1", test_size=20, seed=0, min_words=3, max_words=30, max_chars=300,
@@ -21,7 +21,7 @@ def test_coit_mixes_english_translated_and_translation_parts(tmp_path):
     locale = spanish_locale(tmp_path / "locale")
     m = build_coit(tmp_path / "data", "es", sources=["gettext"], instructions=["polyinstruct"], direction="both",
                    max_train_pairs=100, gettext_dirs=[str(locale)], **COMMON)
-    n_train = len(polyinstruct.load("es", "train"))
+    n_train = len(resources.polyinstruct("es", "train"))
     assert m["builder"] == "coit" and m["languages"]["es"]["train_pairs"] == 100
     assert m["languages"]["es"]["parts"] == {"translated": n_train, "translation": 200}
     assert m["parts"] == {"instruction": 2 * n_train, "translation": 200}
@@ -33,7 +33,7 @@ def test_coit_mixes_english_translated_and_translation_parts(tmp_path):
     assert {r["meta"]["src_lang"] for r in out if r["meta"]["task"] == "translation"} == {"en", "es"}
     assert set(m["tasks"]) == {"translation/en-es", "translation/es-en"}
     # test-split polyinstruct items never reach training
-    test_instr = {r["instruction"] for r in polyinstruct.load("es", "test")} | {r["instruction"] for r in polyinstruct.load("en", "test")}
+    test_instr = {r["instruction"] for r in resources.polyinstruct("es", "test")} | {r["instruction"] for r in resources.polyinstruct("en", "test")}
     assert not any(r["messages"][0]["content"].split("\n\n")[0] in test_instr for r in out)
     # held-out parallel pairs never reach training
     test_src = {json.loads(x)["src"] for x in (tmp_path / "data" / "test_en-es.jsonl").read_text().splitlines()}
@@ -44,7 +44,7 @@ def test_coit_ratios_scale_each_part(tmp_path):
     locale = spanish_locale(tmp_path / "locale")
     m = build_coit(tmp_path / "d", "es", sources=["gettext"], instructions=["polyinstruct"], english_ratio=0.0,
                    translated_ratio=2.0, translation_ratio=0.5, max_train_pairs=100, gettext_dirs=[str(locale)], **COMMON)
-    n_train = len(polyinstruct.load("es", "train"))
+    n_train = len(resources.polyinstruct("es", "train"))
     assert m["parts"] == {"instruction": 2 * n_train, "translation": 50}
     out = rows(tmp_path / "d" / "train.jsonl")
     assert {r["meta"]["lang"] for r in out if r["meta"]["task"] == "instruction"} == {"es"}
@@ -82,7 +82,7 @@ def test_muit_uniform_proportional_and_plan(tmp_path):
     m = build_muit(tmp_path / "x", ["es", "fr"], allocation=str(plan), pair_budget=None, **common)
     assert {c: i["train_pairs"] for c, i in m["languages"].items()} == {"es": 7, "fr": 3}
     out = rows(tmp_path / "x" / "train.jsonl")
-    n = len(polyinstruct.load("en", "train"))
+    n = len(resources.polyinstruct("en", "train"))
     assert len(out) == 3 * n + 10 and {r["meta"].get("lang") for r in out if r["meta"]["task"] == "instruction"} == {"en", "es", "fr"}
     assert len({r["meta"].get("lang") for r in out[:20]}) == 3  # one shuffled set, not language blocks
     plan.write_text(json.dumps({"allocation": {"es": 7}}))
@@ -102,10 +102,10 @@ def test_allocate_rules():
 def test_qalign_pairs_questions_with_english_and_no_answers(tmp_path):
     m = build_qalign(tmp_path / "q", ["zh", "de"], ["es", "fr"], instructions=["polyinstruct"], seed=0)
     out = rows(tmp_path / "q" / "train.jsonl")
-    n = len(polyinstruct.load("en", "train"))
+    n = len(resources.polyinstruct("en", "train"))
     assert len(out) == 2 * n and m["parts"] == {"question_alignment": 2 * n}
-    en_questions = {r["instruction"] + (f"\n\n{r['input']}" if r["input"] else "") for r in polyinstruct.load("en", "train")}
-    answers = {r["output"] for code in ("en", "zh", "de") for r in polyinstruct.load(code)}
+    en_questions = {r["instruction"] + (f"\n\n{r['input']}" if r["input"] else "") for r in resources.polyinstruct("en", "train")}
+    answers = {r["output"] for code in ("en", "zh", "de") for r in resources.polyinstruct(code)}
     for r in out:
         assert r["messages"][1]["content"] in en_questions  # the target is the English question ...
         assert r["messages"][1]["content"] not in answers and not any(a in r["messages"][0]["content"] for a in answers)
@@ -113,7 +113,7 @@ def test_qalign_pairs_questions_with_english_and_no_answers(tmp_path):
     assert "English" in zh["messages"][0]["content"] and "Chinese" in zh["messages"][0]["content"] or "English question" in zh["messages"][0]["content"]
     # evaluation languages are independent of training languages
     assert set(m["tasks"]) == {"translation/es-en", "translation/fr-en"}
-    assert m["languages"]["es"]["test_pairs"] == len(polyinstruct.load("es", "test")) and m["languages"]["es"]["train_pairs"] == 0
+    assert m["languages"]["es"]["test_pairs"] == len(resources.polyinstruct("es", "test")) and m["languages"]["es"]["train_pairs"] == 0
     test_q = [json.loads(x) for x in (tmp_path / "q" / "test_es-en.jsonl").read_text(encoding="utf-8").splitlines()]
     assert test_q[0]["src_lang"] == "es" and test_q[0]["tgt_lang"] == "en"
 

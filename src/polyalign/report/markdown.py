@@ -1,4 +1,4 @@
-"""The run report: a before/after table, what the data held, how training went, and a plot.
+"""``report.md``: a before/after table, what the data held, and how training went.
 
 Only measured numbers appear: everything here is read from the run's own result files.
 """
@@ -46,27 +46,6 @@ def table_text(summary: dict[str, Any]) -> str:
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
-
-
-def loss_plot(losses: list[float], path: Path) -> bool:
-    """Save the training-loss curve as a PNG; ``False`` when matplotlib is not installed."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=110)
-    ax.plot(range(1, len(losses) + 1), losses, lw=1.4)
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("loss (supervised tokens)")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    with atomic_write(path, "wb") as f:
-        fig.savefig(f, format="png")
-    plt.close(fig)
-    return True
 
 
 def write_markdown(

@@ -1,0 +1,244 @@
+"""Recipes: YAML in, config dataclasses out, ``key=value`` overrides on top.
+
+Overrides on the command line win over the file:
+
+* ``train.learning_rate=1e-4`` names a field by its section, and
+* ``learning_rate=1e-4`` works too when exactly one section has a field of that name.
+
+Unknown keys and wrong types are :class:`~polyalign.io.InputError` with the recipe's path and
+line: ``error: recipe.yaml:7: unknown key 'train.lerning_rate' (did you mean 'learning_rate'?)``.
+
+This module imports neither torch nor transformers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from polyalign.config import RunConfig
+from polyalign.io import InputError
+
+
+def default_recipe_path() -> Path:
+    """The embedded default recipe shipped inside the package."""
+    return Path(str(resources.files("polyalign") / "recipes" / "default.yaml"))
+
+
+def load_recipe(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (), cls: type = RunConfig) -> Any:
+    """Read a recipe, apply ``key=value`` overrides, validate; return a ``cls``.
+
+    With no ``path``, a :class:`RunConfig` starts from the embedded default recipe and any other
+    ``cls`` from its defaults.
+    """
+    if path is None and cls is RunConfig:
+        path = default_recipe_path()
+    if path is None:
+        data, lines, path = {}, {}, Path("<command line>")
+    else:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError("no such recipe file", path) from None
+        except UnicodeDecodeError:
+            raise InputError("recipe is not UTF-8", path) from None
+        data, lines = _parse_yaml(text, path)
+    for item in overrides:
+        key, value = _parse_override(item)
+        _set_dotted(data, lines, _resolve_key(key, cls), value, where=None)
+    return build(cls, data, lines, path)
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def dump_recipe(cfg: RunConfig) -> str:
+    """The resolved recipe as YAML (what ``runs/<name>/config.yaml`` holds)."""
+    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True)
+
+
+def _parse_yaml(text: str, path: Path) -> tuple[dict, dict[str, int]]:
+    """Parse YAML, returning the mapping and the line number of every dotted key."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise InputError(f"invalid YAML: {problem}", path, line) from None
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict):
+        raise InputError("a recipe must be a mapping of sections", path, 1)
+    lines: dict[str, int] = {}
+
+    def walk(n: yaml.Node, prefix: str) -> None:
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                dotted = f"{prefix}{k.value}"
+                if dotted in lines:  # YAML keeps the last silently: a recipe must not say two things
+                    raise InputError(f"duplicate key {dotted!r} (first on line {lines[dotted]})", path, k.start_mark.line + 1)
+                lines[dotted] = k.start_mark.line + 1
+                walk(v, dotted + ".")
+
+    walk(node, "")
+    return data, lines
+
+
+def _parse_override(item: str) -> tuple[str, Any]:
+    if "=" not in item:
+        raise InputError(f"override {item!r} is not key=value")
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def _resolve_key(key: str, cls: type) -> str:
+    """Turn a bare field name into its dotted path when exactly one section has it."""
+    if "." in key:
+        return key
+    top = {f.name for f in dataclasses.fields(cls)}
+    if key in top:
+        return key
+    owners = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if dataclasses.is_dataclass(_field_type(cls, f.name))
+        and key in {g.name for g in dataclasses.fields(_field_type(cls, f.name))}
+    ]
+    if len(owners) == 1:
+        return f"{owners[0]}.{key}"
+    if len(owners) > 1:
+        raise InputError(f"override {key!r} is ambiguous: use one of " + ", ".join(f"{o}.{key}" for o in owners))
+    known = top | {g.name for f in dataclasses.fields(cls) if dataclasses.is_dataclass(_field_type(cls, f.name))
+                   for g in dataclasses.fields(_field_type(cls, f.name))}
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    if close:
+        raise InputError(f"unknown key '{key}' (did you mean '{close[0]}'?)")
+    return key  # unknown; build() reports it with the known keys
+
+
+def _set_dotted(data: dict, lines: dict, dotted: str, value: Any, where: int | None) -> None:
+    parts = dotted.split(".")
+    d = data
+    for p in parts[:-1]:
+        if not isinstance(d.get(p), dict):
+            d[p] = {}
+        d = d[p]
+    d[parts[-1]] = value
+    lines.pop(dotted, None)  # an override has no line in the file
+
+
+def _field_type(cls: type, name: str) -> Any:
+    return typing.get_type_hints(cls)[name]
+
+
+def build(cls: type, data: Any, lines: dict[str, int], path: Path, prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from ``data``, checking every key and type."""
+    where = lines.get(prefix.rstrip(".")) if prefix else None
+    if not isinstance(data, dict):
+        raise InputError(f"'{prefix.rstrip('.')}' must be a mapping, got {_describe(data)}", path, where)
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        line = lines.get(dotted)
+        if key not in hints:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(names)})"
+            raise InputError(f"unknown key '{dotted}'{hint}", path, line)
+        tp = hints[key]
+        if dataclasses.is_dataclass(tp):
+            kwargs[key] = build(tp, value if value is not None else {}, lines, path, dotted + ".")
+        else:
+            kwargs[key] = _coerce(value, tp, dotted, path, line)
+    try:
+        return cls(**kwargs)
+    except ValueError as e:
+        raise InputError(str(e), path, where) from None
+
+
+def _describe(value: Any) -> str:
+    return "null" if value is None else f"{type(value).__name__} {value!r}"
+
+
+def _coerce(value: Any, tp: Any, dotted: str, path: Path, line: int | None) -> Any:
+    """Check ``value`` against annotation ``tp``; accept the obvious safe conversions."""
+
+    def fail(expected: str) -> typing.NoReturn:
+        raise InputError(f"'{dotted}' must be {expected}, got {_describe(value)}", path, line)
+
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        rest = [a for a in args if a is not type(None)]
+        errors = []
+        for a in rest:
+            try:
+                return _coerce(value, a, dotted, path, line)
+            except InputError as e:
+                errors.append(e)
+        if len(errors) == 1:
+            raise errors[0]
+        fail(" or ".join(_type_name(a) for a in args))
+    if origin is Literal:
+        if value in args:
+            return value
+        fail("one of " + ", ".join(repr(a) for a in args))
+    if origin is list:
+        if isinstance(value, str):  # "es,fr" on the command line
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list):
+            fail(f"a list of {_type_name(args[0])}")
+        return [_coerce(v, args[0], dotted, path, line) for v in value]
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        fail("true or false")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        fail("an integer")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 1e-4 as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        fail("a number")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        fail("a string")
+    raise TypeError(f"unsupported config type {tp!r}")  # a programming error, not user input
+
+
+def _type_name(tp: Any) -> str:
+    if tp is type(None):
+        return "null"
+    if typing.get_origin(tp) is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if typing.get_origin(tp) is list:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(tp, str(tp))

@@ -1,0 +1,1 @@
+"""The run report: figures (``plots``), ``report.md`` (``markdown``) and ``report.html``."""
