@@ -146,7 +146,7 @@ def side_polyalign(examples: list[dict], work: Path) -> dict:
     model, tok = load_model(MODEL)
     encoded, _ = encode_all(tok, examples, MAX_LEN)
     cfg = TrainConfig(finetuning_type="lora", lora_rank=RANK, lora_alpha=ALPHA, learning_rate=LR,
-                      per_device_train_batch_size=BATCH, num_train_epochs=1, warmup_ratio=0.1, max_seq_length=MAX_LEN,
+                      per_device_train_batch_size=BATCH, num_train_epochs=1, warmup_steps=0.1, max_seq_length=MAX_LEN,
                       packing=True, logging_steps=1)
     t = time.perf_counter()
     model, result = fit(model, tok, encoded, cfg, work / "polyalign", seed=0)

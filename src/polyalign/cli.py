@@ -39,8 +39,7 @@ def _recipe(args: argparse.Namespace, cls: type | None = None):
 def cmd_run(args: argparse.Namespace) -> int:
     from polyalign.run import run
 
-    cfg = _recipe(args)
-    run(cfg)
+    run(_recipe(args), nproc=args.nproc)
     return 0
 
 
@@ -253,21 +252,10 @@ def _add_eval_commands(sub) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import os
-
     from polyalign.config import TrainJobConfig
+    from polyalign.train.job import launch_or_train
 
-    job = _recipe(args, TrainJobConfig)
-    if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
-        from polyalign.train.job import check_inputs
-
-        check_inputs(job)  # one clear line here rather than one per process
-        from polyalign.train.distributed import launch
-
-        return launch(args.nproc, ["train", *([args.recipe] if args.recipe else []), *args.overrides])
-    from polyalign.train.job import train
-
-    train(job)
+    launch_or_train(_recipe(args, TrainJobConfig), args.nproc)
     return 0
 
 
@@ -319,6 +307,8 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="data → baseline eval → tune → eval → report (default: the embedded recipe)")
     r.add_argument("recipe", nargs="?", help="recipe YAML (default: the embedded default)")
     r.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe fields, e.g. train.max_steps=10")
+    r.add_argument("--nproc", type=int, default=1,
+                   help="tune with N processes on this host under torchrun (DDP, or FSDP2 with train.strategy=fsdp)")
     r.set_defaults(func=cmd_run)
 
     _add_data_commands(sub)

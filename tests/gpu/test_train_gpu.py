@@ -63,6 +63,6 @@ def test_fit_bf16_on_cuda_lowers_the_loss(tmp_path):
         pad_token_id = 0
 
     cfg = TrainConfig(finetuning_type="full", learning_rate=3e-3, per_device_train_batch_size=4, max_steps=12,
-                      warmup_ratio=0.0, bf16=True)
+                      warmup_steps=0.0, bf16=True)
     _, result = fit(tiny("sdpa"), Tok(), examples(), cfg, tmp_path, seed=0, d=setup())
     assert sum(result.losses[-3:]) < sum(result.losses[:3])

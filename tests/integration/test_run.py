@@ -39,7 +39,7 @@ train:
   learning_rate: 1.0e-2
   per_device_train_batch_size: 8
   max_steps: 30
-  warmup_ratio: 0.1
+  warmup_steps: 0.1
   save_steps: 10
   max_seq_length: 128
 eval:
@@ -88,10 +88,19 @@ eval:
     assert "already" in again.stderr
     assert json.loads((run_dir / "summary.json").read_text()) == summary
 
-    # A different recipe under the same name is refused, nothing overwritten.
-    other = run_cli("run", str(recipe), "train.max_steps=5", cwd=tmp_path)
+    # A different recipe under the same name is refused with the keys that differ, nothing overwritten.
+    config = (run_dir / "config.yaml").read_text()
+    other = run_cli("run", str(recipe), "train.max_steps=5", "eval.max_new_tokens=9", cwd=tmp_path)
     assert other.returncode == 2
-    assert other.stderr.strip().splitlines() == [f"error: {run_dir / 'config.yaml'}: this run directory was made by a different recipe; choose another name=... or remove it"]
+    assert other.stderr.strip().splitlines() == [
+        f"error: {run_dir / 'config.yaml'}: this run directory was made by a different recipe (eval.max_new_tokens: 8 -> 9; "
+        "train.max_steps: 30 -> 5); choose another name=... or remove it"]
+    assert (run_dir / "config.yaml").read_text() == config
+    # The evaluation batch size changes no result: allowed, and every stage is still found done.
+    batch = run_cli("run", str(recipe), "eval.batch_size=4", cwd=tmp_path)
+    assert batch.returncode == 0, batch.stderr[-2000:]
+    assert "recipe changed (eval.batch_size)" in batch.stderr
+    assert json.loads((run_dir / "summary.json").read_text()) == summary
 
 
 def test_run_evaluates_the_recipe_suite_before_and_after(tmp_path, tiny_model_dir):

@@ -46,7 +46,7 @@ def losses(out: Path) -> list[float]:
 
 
 def common(model: Path, data: Path) -> list[str]:
-    return [f"model_name_or_path={model}", f"train_file={data}", "learning_rate=1e-2", "lora_rank=8", "warmup_ratio=0"]
+    return [f"model_name_or_path={model}", f"train_file={data}", "learning_rate=1e-2", "lora_rank=8", "warmup_steps=0"]
 
 
 def test_train_saves_adapter_and_export_merged_and_adapter_give_the_same_logits(tmp_path, tiny_model_dir, train_file):
@@ -55,11 +55,15 @@ def test_train_saves_adapter_and_export_merged_and_adapter_give_the_same_logits(
 
     out = tmp_path / "out"
     proc = cli("train", *common(tiny_model_dir, train_file), f"output_dir={out}", "max_steps=8",
-               "per_device_train_batch_size=8", "report_to=tensorboard", "save_steps=4", cwd=tmp_path)
+               "per_device_train_batch_size=8", "report_to=tensorboard", "save_steps=4", "logging_steps=1", cwd=tmp_path)
     assert "120 of 120 examples kept" in proc.stderr
-    assert "tok_s=" in proc.stderr and "lr=" in proc.stderr and "loss=" in proc.stderr  # the progress bar
     log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == list(range(1, 9))
+    # stderr is a pipe here: plain progress lines (no carriage returns), each with that step's own loss
+    assert "\r" not in proc.stderr
+    for step in (1, 2, 3, 4, 5, 6, 7, 8):
+        line = f"train: step {step}/8 loss {log[step - 1]['loss']:.4f} lr "
+        assert line in proc.stderr
     assert all(r["supervised_tokens"] > 0 and r["tokens_per_s"] > 0 for r in log)
     assert list((out / "runs").glob("events.out.tfevents.*"))  # TensorBoard
     summary = json.loads((out / "train_summary.json").read_text())
@@ -111,7 +115,8 @@ def test_full_fine_tune_checkpoint_exports_as_a_transformers_model(tmp_path, tin
     shutil.copytree(out / "checkpoints" / "step-2", stray)
     orphan = cli("export", stray, tmp_path / "nope", cwd=tmp_path, check=False)
     assert orphan.returncode == 2 and orphan.stderr.strip().splitlines()[-1] == (
-        f"error: {stray}: no config.yaml of its run at {tmp_path / 'config.yaml'}: cannot tell the base model and settings")
+        f"error: {stray}: no train_config.yaml of its run at {tmp_path / 'train_config.yaml'}: cannot tell the base "
+        "model and settings")
     ids = torch.tensor([[1, 9690, 198, 2683, 359, 253]])
     with torch.no_grad():
         final = AutoModelForCausalLM.from_pretrained(out / "model").eval()(ids).logits

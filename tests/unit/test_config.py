@@ -64,8 +64,11 @@ def test_wrong_type_names_file_and_line(tmp_path):
 def test_literal_choice_and_post_init_checks(tmp_path):
     with pytest.raises(InputError, match="'train.finetuning_type' must be one of 'lora', 'full'"):
         load_recipe(write(tmp_path, "train:\n  finetuning_type: qlora\n"))
-    with pytest.raises(InputError, match="warmup_ratio must be in"):
+    with pytest.raises(InputError, match="warmup_steps must be a whole number"):
+        load_recipe(write(tmp_path, "train:\n  warmup_steps: 1.5\n"))
+    with pytest.raises(InputError, match=r"warmup_ratio must be in \[0, 1\)"):
         load_recipe(write(tmp_path, "train:\n  warmup_ratio: 1.5\n"))
+    assert load_recipe(write(tmp_path, "train:\n  warmup_ratio: 0.2\n")).train.warmup_steps == 0.2
 
 
 def test_bad_override_is_input_error(tmp_path):

@@ -127,41 +127,6 @@ def read_weights(path: Path) -> dict[str, torch.Tensor]:
     return weights
 
 
-def model_from_checkpoint(path: Path, dtype: str | None = None) -> tuple[Any, Any, Any]:
-    """The model a checkpoint holds: ``(model, tokenizer, settings)``.
-
-    The base model and the training settings come from ``config.yaml`` of the run the checkpoint
-    belongs to (``<output_dir>/checkpoints/step-N``); the trained weights are put back into it.
-    LoRA gives a peft model, a full fine-tune a plain ``transformers`` model.
-    """
-    import yaml
-
-    from polyalign.config import RunConfig, TrainJobConfig
-    from polyalign.models import load_model
-    from polyalign.recipe import load_recipe
-    from polyalign.train.loop import SupervisedLM, set_trainable
-
-    path = Path(path)
-    config = path.parent.parent / "config.yaml"
-    if not config.is_file():
-        raise InputError(f"no config.yaml of its run at {config}: cannot tell the base model and settings", path)
-    recorded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-    settings = load_recipe(config, cls=TrainJobConfig if "train_file" in recorded else RunConfig)
-    model, tokenizer = load_model(settings.model.model_name_or_path, dtype or settings.model.dtype,
-                                  settings.model.trust_remote_code)
-    model = set_trainable(model, settings.train)
-    net = SupervisedLM(model)
-    weights = read_weights(path)
-    expected = {name for name, p in net.named_parameters() if p.requires_grad}
-    if not expected <= set(weights):
-        missing = sorted(expected - set(weights))
-        raise InputError(f"does not match the settings in {config}: {len(missing)} trained weights missing "
-                         f"(e.g. {missing[0]})", path)
-    set_model_state_dict(net, weights, options=StateDictOptions(full_state_dict=True, ignore_frozen_params=True))
-    model.eval()
-    return model, tokenizer, settings
-
-
 def load_checkpoint(path: Path, net: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, d: Dist) -> dict[str, Any]:
     """Restore weights, optimizer, scheduler and RNG from ``path``; return its trainer state.
 

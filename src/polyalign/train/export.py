@@ -83,7 +83,7 @@ def export(source: str | Path, out: str | Path, mode: Mode = "merged", base: str
 
 
 def _export_checkpoint(src: Path, out: Path, mode: Mode, base: str | None, dtype: str) -> Path:
-    from polyalign.train.checkpoint import model_from_checkpoint
+    from polyalign.models import model_from_checkpoint
 
     model, tokenizer, settings = model_from_checkpoint(src, dtype)
     base_name = base or settings.model.model_name_or_path

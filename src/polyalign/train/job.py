@@ -1,10 +1,11 @@
-"""``polyalign train``: tune a model on a training file. One process, or many under torchrun.
+"""The one training job: ``polyalign train``, and the tuning stage of ``polyalign run``.
 
 Reads top to bottom: :func:`train` sets up (process group, data, tokenizer, model), then calls
 :func:`~polyalign.train.loop.fit`, then writes ``output_dir/train_summary.json``. Every process
-runs the same code; rank 0 alone writes files and prints.
+runs the same code; rank 0 alone writes files and prints. :func:`launch_or_train` runs it in this
+process, or under ``torchrun`` with several processes (DDP or FSDP2).
 
-``output_dir`` ends up with ``config.yaml`` (the resolved settings), ``train_log.jsonl``,
+``output_dir`` ends up with ``train_config.yaml`` (the resolved settings), ``train_log.jsonl``,
 ``checkpoints/step-N/``, ``model/`` (the adapter, or the full model) and the summary.
 """
 
@@ -77,10 +78,40 @@ def summarize(cfg: TrainConfig, result: Any, counts: dict[str, int], world: int)
     }
 
 
+JOB_CONFIG = "train_config.yaml"
+
+
+def write_job_config(job: TrainJobConfig, path: Path) -> None:
+    """The resolved settings, as a recipe ``polyalign train`` reads back."""
+    import yaml
+
+    with atomic_write(path) as f:
+        f.write(yaml.safe_dump(config_to_dict(job), sort_keys=False, allow_unicode=True))
+
+
+def launch_or_train(job: TrainJobConfig, nproc: int = 1) -> dict[str, Any]:
+    """Run the job here (one process), or with ``nproc`` processes under torchrun on this host:
+    the settings go to ``output_dir/train_config.yaml`` and every process reads them from there."""
+    import os
+
+    if nproc <= 1 or "WORLD_SIZE" in os.environ:
+        return train(job)
+    from polyalign.io import read_json
+    from polyalign.train.distributed import launch
+
+    check_inputs(job)  # one clear line here rather than one per process
+    path = Path(job.output_dir) / JOB_CONFIG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_job_config(job, path)
+    code = launch(nproc, ["train", str(path)])
+    if code != 0:
+        raise SystemExit(code)
+    return read_json(Path(job.output_dir) / "train_summary.json")
+
+
 def train(job: TrainJobConfig) -> dict[str, Any]:
     """Run ``polyalign train`` in this process (alone, or as one rank under torchrun)."""
     import torch
-    import yaml
 
     from polyalign.data.records import read_train_file, resolve_train_file
     from polyalign.models import load_model, pick_attention
@@ -102,8 +133,7 @@ def train(job: TrainJobConfig) -> dict[str, Any]:
             _log(f"train: {source}: {describe_counts(counts, job.train)}")
             _log(f"train: {job.train.finetuning_type} on {m.model_name_or_path} (loaded with {attn} attention), "
                  f"{d.world} process(es) on {d.device.type}" + (f", {job.train.strategy}" if d.world > 1 else ""))
-            with atomic_write(out / "config.yaml") as f:
-                f.write(yaml.safe_dump(config_to_dict(job), sort_keys=False, allow_unicode=True))
+            write_job_config(job, out / JOB_CONFIG)
 
         # --- main -----------------------------------------------------------------------------
         model, result = fit(model, tokenizer, encoded, job.train, out, job.seed,

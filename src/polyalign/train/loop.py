@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from polyalign.config import TrainConfig
 from polyalign.io import InputError, atomic_write
+from polyalign.models import set_trainable
 from polyalign.train import checkpoint as ckpt
 from polyalign.train.batching import IGNORE, Encoded, epoch_steps, layout, shard_step
 from polyalign.train.distributed import Dist, all_reduce_sum, gradient_sync, wrap
@@ -50,20 +51,32 @@ class TrainResult:
     resumed_from: int | None = None
 
 
-def lr_lambda(kind: str, warmup: int, total: int):
-    """Multiplier of the peak learning rate at a step: linear warmup, then ``kind``'s shape."""
+def warmup_steps(cfg: TrainConfig, total: int) -> int:
+    """Warmup steps as the installed transformers' ``TrainingArguments.get_warmup_steps`` counts
+    them: ``warmup_steps`` itself when ``>= 1``, else that ratio of ``total``, rounded up.
 
-    def f(step: int) -> float:
-        if warmup > 0 and step < warmup:
-            return (step + 1) / (warmup + 1)
-        if kind in ("constant", "constant_with_warmup"):
-            return 1.0
-        progress = (step - warmup) / max(1, total - warmup)
-        if kind == "linear":
-            return max(0.0, 1.0 - progress)
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    >>> warmup_steps(TrainConfig(warmup_steps=0.1), 25)
+    3
+    >>> warmup_steps(TrainConfig(warmup_steps=4), 25)
+    4
+    """
+    w = cfg.warmup_steps
+    return int(w) if w >= 1 else math.ceil(total * w)
 
-    return f
+
+def make_optimizer(params: list[torch.nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW with the recipe's betas, epsilon and decoupled weight decay."""
+    return torch.optim.AdamW(params, lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2),
+                             eps=cfg.adam_epsilon, weight_decay=cfg.weight_decay)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total: int) -> Any:
+    """The learning-rate schedule by its Hugging Face name, built by ``transformers.get_scheduler``
+    (the Trainer's own multipliers, so recipes mean what they mean there)."""
+    from transformers import get_scheduler
+
+    return get_scheduler(cfg.lr_scheduler_type, optimizer, num_warmup_steps=warmup_steps(cfg, total),
+                         num_training_steps=total)
 
 
 def _backbone_and_head(model: Any) -> tuple[Any, Any, float | None]:
@@ -106,22 +119,6 @@ def supervised_loss_sum(model: Any, batch: dict[str, torch.Tensor]) -> torch.Ten
     return SupervisedLM(model)(**batch)
 
 
-def set_trainable(model: Any, cfg: TrainConfig) -> Any:
-    """LoRA adapters (the base frozen) or every parameter, as ``cfg.finetuning_type`` says."""
-    if cfg.finetuning_type == "lora":
-        from polyalign.models import attach_lora
-
-        model = attach_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target)
-    else:
-        for p in model.parameters():
-            p.requires_grad_(True)
-    if cfg.gradient_checkpointing:
-        inner = model.get_base_model() if hasattr(model, "get_base_model") else model
-        enable = getattr(inner, "activation_checkpointing_enable", None) or inner.gradient_checkpointing_enable  # renamed in 5.x
-        enable({"use_reentrant": False})
-    return model
-
-
 def training_attention(model: Any, requested: str, packing: bool) -> str:
     """Switch ``model`` to the attention kernel training uses; return the one it had.
 
@@ -153,6 +150,45 @@ def total_steps(n_examples: int, per_step: int, cfg: TrainConfig) -> tuple[int, 
     return per_epoch, total
 
 
+def prepare_model(model: Any, cfg: TrainConfig, attn_implementation: str, d: Dist) -> tuple[Any, Any, str]:
+    """Make ``model`` trainable (LoRA or full), pick its training attention kernel, move it to
+    this process's device and wrap it for one process, DDP or FSDP2.
+
+    Returns ``(model, net, attention it had before)``: ``net`` is what runs the forward passes.
+    """
+    model = set_trainable(model, cfg)
+    if cfg.finetuning_type == "lora":
+        from polyalign.train.kernels import fuse_lora
+
+        fuse_lora(model)
+    attn_before = training_attention(model, attn_implementation, cfg.packing)
+    model.to(d.device)
+    model.train()
+    body, _, _ = _backbone_and_head(model)
+    return model, wrap(SupervisedLM(model), list(body.layers), cfg.strategy, d), attn_before
+
+
+def restore(found: Path, net: Any, optimizer: Any, scheduler: Any, result: TrainResult, n_examples: int,
+            global_batch: int, d: Dist) -> int:
+    """Load checkpoint ``found`` into the training state and ``result``; return its step.
+
+    A checkpoint resumes on any number of processes at the same global batch; anything else would
+    take different steps, and is refused.
+    """
+    st = ckpt.load_checkpoint(found, net, optimizer, scheduler, d)
+    if (st["n_examples"], st["global_batch"]) != (n_examples, global_batch):
+        raise InputError(f"checkpoint was made with {st['n_examples']} examples and global batch {st['global_batch']}, "
+                         f"this run has {n_examples} and {global_batch} (global batch = per_device_train_batch_size × "
+                         "gradient_accumulation_steps × processes)", found)
+    if st.get("world", 1) != d.world and d.is_main:
+        print(f"resuming on {d.world} process(es) a run written by {st.get('world', 1)}: same global batch, same steps",
+              file=sys.stderr)
+    result.resumed_from = int(st["step"])
+    result.losses, result.tokens = list(st["losses"]), st["tokens"]
+    result.supervised_tokens, result.seconds = st["supervised_tokens"], st["seconds"]
+    return result.resumed_from
+
+
 def fit(
     model: Any,
     tokenizer: Any,
@@ -182,44 +218,21 @@ def fit(
                          output_dir)
     random.seed(seed)
     torch.manual_seed(seed)
-    model = set_trainable(model, cfg)
-    if cfg.finetuning_type == "lora":
-        from polyalign.train.kernels import fuse_lora
-
-        fuse_lora(model)
-    attn_before = training_attention(model, attn_implementation, cfg.packing)
-    model.to(d.device)
-    model.train()
-    body, _, _ = _backbone_and_head(model)
-    net = wrap(SupervisedLM(model), list(body.layers), cfg.strategy, d)
+    model, net, attn_before = prepare_model(model, cfg, attn_implementation, d)
     params = [p for p in net.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2),
-                                  eps=cfg.adam_epsilon, weight_decay=cfg.weight_decay)
+    optimizer = make_optimizer(params, cfg)
     accum = cfg.gradient_accumulation_steps
     per_step = cfg.per_device_train_batch_size * accum * d.world
     per_epoch, total = total_steps(len(data), per_step, cfg)
-    warmup = int(cfg.warmup_ratio * total)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg.lr_scheduler_type, warmup, total))
+    scheduler = make_scheduler(optimizer, cfg, total)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     attn = _backbone_and_head(model)[0].config._attn_implementation or "sdpa"
     row_length = None if attn.startswith("flash_attention") or attn == "polyalign_varlen" else cfg.max_seq_length
     autocast = (torch.autocast(d.device.type, dtype=torch.bfloat16) if cfg.bf16 else contextlib.nullcontext())
 
     result = TrainResult(steps=total)
-    start = 0
     found = ckpt.find_checkpoint(output_dir, resume)
-    if found is not None:
-        st = ckpt.load_checkpoint(found, net, optimizer, scheduler, d)
-        if (st["n_examples"], st["global_batch"]) != (len(data), per_step):
-            raise InputError(f"checkpoint was made with {st['n_examples']} examples and global batch {st['global_batch']}, "
-                             f"this run has {len(data)} and {per_step} (global batch = per_device_train_batch_size × "
-                             "gradient_accumulation_steps × processes)", found)
-        if st.get("world", 1) != d.world and d.is_main:
-            print(f"resuming on {d.world} process(es) a run written by {st.get('world', 1)}: same global batch, same steps",
-                  file=sys.stderr)
-        start = result.resumed_from = int(st["step"])
-        result.losses, result.tokens = list(st["losses"]), st["tokens"]
-        result.supervised_tokens, result.seconds = st["supervised_tokens"], st["seconds"]
+    start = restore(found, net, optimizer, scheduler, result, len(data), per_step, d) if found else 0
 
     def position(step: int) -> dict[str, Any]:
         return {"losses": result.losses, "tokens": result.tokens, "supervised_tokens": result.supervised_tokens,
@@ -228,7 +241,7 @@ def fit(
 
     # --- main loop ----------------------------------------------------------------------------
     log = _Log(output_dir, start, cfg.report_to, d)
-    bar = tqdm(total=total, initial=start, desc="train", unit="step", dynamic_ncols=True, disable=not d.is_main)
+    progress = Progress(total, start, cfg.logging_steps, d.is_main)
     plan_epoch, plan = -1, []
     t0, seconds0, tokens0 = time.perf_counter(), result.seconds, result.tokens
     for step in range(start, total):
@@ -265,19 +278,44 @@ def fit(
         log.step({"step": step + 1, "epoch": epoch, "loss": loss_value, "lr": lr, "grad_norm": grad_norm,
                   "tokens": n_tok, "supervised_tokens": n_sup, "tokens_per_s": round(tok_s, 1),
                   "elapsed_s": round(result.seconds, 3)})
-        bar.update(1)
-        if (step + 1) % cfg.logging_steps == 0 or step + 1 == total or step == start:
-            bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}", tok_s=f"{tok_s:.0f}")
+        progress.step(step + 1, loss_value, lr, tok_s)
         if cfg.save_steps > 0 and (step + 1) % cfg.save_steps == 0 and step + 1 < total:
             ckpt.save_checkpoint(output_dir, step + 1, net, optimizer, scheduler, position(step + 1), cfg.save_total_limit, d)
-    bar.close()
+    progress.close()
     log.close()
+
+    # --- save -----------------------------------------------------------------------------------
     ckpt.save_checkpoint(output_dir, total, net, optimizer, scheduler, position(total), cfg.save_total_limit, d)
     ckpt.save_model(output_dir / "model", net, model, "lm.", tokenizer if cfg.finetuning_type == "full" else None, d)
     if attn != attn_before:
         (model.get_base_model() if hasattr(model, "get_base_model") else model).set_attn_implementation(attn_before)
     model.eval()
     return model, result
+
+
+class Progress:
+    """What the user sees while training, on rank 0: a live bar on a terminal, showing the loss
+    of the step just finished; plain lines every ``every`` steps when stderr is a file or a pipe
+    (no carriage-return updates in logs)."""
+
+    def __init__(self, total: int, start: int, every: int, on: bool):
+        self.total, self.every, self.on = total, every, on
+        self.live = on and sys.stderr.isatty()
+        self.bar = tqdm(total=total, initial=start, desc="train", unit="step", dynamic_ncols=True) if self.live else None
+        self.t0, self.start = time.perf_counter(), start
+
+    def step(self, step: int, loss: float, lr: float, tok_s: float) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{tok_s:.0f}")
+        elif self.on and (step % self.every == 0 or step == self.total):
+            left = (time.perf_counter() - self.t0) / max(step - self.start, 1) * (self.total - step)
+            print(f"[polyalign] train: step {step}/{self.total} loss {loss:.4f} lr {lr:.2e} "
+                  f"{tok_s:.0f} tok/s, {left:.0f} s left", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _empty(pad_id: int) -> dict[str, torch.Tensor]:

@@ -9,7 +9,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from polyalign.config import TrainConfig
 from polyalign.io import InputError
 from polyalign.train.batching import IGNORE, Encoded, collate, pack
-from polyalign.train.loop import fit, lr_lambda, supervised_loss_sum
+from polyalign.train.loop import fit, make_scheduler, supervised_loss_sum, warmup_steps
 
 
 def tiny(vocab=97, seed=0):
@@ -36,17 +36,47 @@ def data(n=24, seed=0):
 
 def cfg(**kw):
     base = dict(finetuning_type="full", learning_rate=3e-3, per_device_train_batch_size=4, max_steps=6,
-                warmup_ratio=0.0, logging_steps=1)
+                warmup_steps=0, logging_steps=1)
     return TrainConfig(**{**base, **kw})
 
 
-def test_lr_schedule_shapes():
-    f = lr_lambda("cosine", warmup=2, total=10)
-    assert [round(f(s), 6) for s in (0, 1)] == [round(1 / 3, 6), round(2 / 3, 6)]
-    assert f(2) == pytest.approx(1.0)
-    assert f(6) == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.5)))
-    assert lr_lambda("linear", 0, 10)(5) == pytest.approx(0.5)
-    assert lr_lambda("constant_with_warmup", 4, 10)(9) == 1.0
+SCHEDULERS = ["cosine", "linear", "constant", "constant_with_warmup", "polynomial", "inverse_sqrt", "cosine_with_restarts"]
+
+
+def _multipliers(scheduler, steps: int) -> list[float]:
+    out = []
+    for _ in range(steps):
+        out.append(scheduler.get_last_lr()[0] / 1e-3)
+        scheduler.optimizer.step()
+        scheduler.step()
+    return out
+
+
+@pytest.mark.parametrize("name", SCHEDULERS)
+@pytest.mark.parametrize("warmup", [0, 0.1, 0.25, 3])
+def test_schedule_equals_the_trainers(tmp_path, name, warmup):
+    """Every scheduler name gives, step by step, the multipliers the installed transformers'
+    Trainer computes from the same TrainingArguments (warmup as a count or a ratio, rounded up)."""
+    from transformers import TrainingArguments, get_scheduler
+
+    total = 25
+    args = TrainingArguments(output_dir=str(tmp_path), lr_scheduler_type=name, warmup_steps=warmup, learning_rate=1e-3,
+                             report_to=[])
+    theirs_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    theirs = get_scheduler(args.lr_scheduler_type, theirs_opt, num_warmup_steps=args.get_warmup_steps(total),
+                           num_training_steps=total, scheduler_specific_kwargs=args.lr_scheduler_kwargs)
+    ours_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    ours = make_scheduler(ours_opt, cfg(lr_scheduler_type=name, warmup_steps=warmup, max_steps=total), total)
+    assert _multipliers(ours, total) == pytest.approx(_multipliers(theirs, total), abs=1e-12)
+
+
+def test_warmup_counts_and_ratios():
+    assert warmup_steps(cfg(warmup_steps=0.1), 25) == 3  # ratio, rounded up as transformers does
+    assert warmup_steps(cfg(warmup_steps=3), 25) == 3
+    assert warmup_steps(cfg(warmup_steps=0.1), 25) == 3  # the alias
+    sched = make_scheduler(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3),
+                           cfg(lr_scheduler_type="linear", warmup_steps=4, max_steps=10), 10)
+    assert _multipliers(sched, 5) == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0])  # s / w, from 0
 
 
 def test_supervised_loss_equals_full_logits_loss():
