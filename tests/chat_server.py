@@ -31,6 +31,9 @@ class ChatServer:
         self.fail_429 = 0        # answer the next N requests with 429
         self.fail_500 = 0        # then the next N with 500
         self.slow_once = 0.0     # sleep this long on the next request (once)
+        self.truncate = 0        # cut the body of the next N replies short (Content-Length says more)
+        self.garble = 0          # answer the next N requests with a status line that is not HTTP
+        self.null_content = 0    # answer the next N requests with "content": null
         self.require_key: str | None = None
         self.requests = 0
         self.texts: Counter = Counter()
@@ -55,6 +58,15 @@ class ChatServer:
                         server.fail_500 -= 1
                         return self._send(500, {"error": "boom"})
                     slow, server.slow_once = server.slow_once, 0.0
+                    if server.garble > 0:
+                        server.garble -= 1
+                        self.wfile.write(b"HTTX/9 ??? nonsense\r\n\r\n")
+                        self.close_connection = True
+                        return None
+                    truncate = server.truncate > 0
+                    server.truncate -= truncate
+                    null = server.null_content > 0
+                    server.null_content -= null
                 if server.require_key and self.headers.get("Authorization") != f"Bearer {server.require_key}":
                     return self._send(401, {"error": "bad key"})
                 if slow:
@@ -76,15 +88,20 @@ class ChatServer:
                         server.texts[(target_name, user)] += 1
                     content = fake_translate(user, target_name)
                 self._send(200, {"id": "x", "object": "chat.completion", "model": body["model"],
-                                 "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                                              "finish_reason": "stop"}]})
+                                 "choices": [{"index": 0, "message": {"role": "assistant",
+                                                                      "content": None if null else content},
+                                              "finish_reason": "stop"}]}, truncate=truncate)
 
-            def _send(self, code, doc, headers=None):
+            def _send(self, code, doc, headers=None, truncate=False):
                 data = json.dumps(doc, ensure_ascii=False).encode()
+                length = len(data)
+                if truncate:  # promise the whole body, send half of it, hang up
+                    data = data[: len(data) // 2]
+                    self.close_connection = True
                 try:
                     self.send_response(code)
                     self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
+                    self.send_header("Content-Length", str(length))
                     for k, v in (headers or {}).items():
                         self.send_header(k, v)
                     self.end_headers()

@@ -24,24 +24,21 @@ This module imports neither torch nor transformers (the model backends do, insid
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import hashlib
 import json
 import os
 import re
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from polyalign import langs
+from polyalign.http import EndpointError
 from polyalign.io import InputError, write_jsonl
 
 
-class TranslateError(InputError):
+class TranslateError(EndpointError):
     """A translation backend failed for good (after its retries); the journal keeps what was done."""
 
 
@@ -274,30 +271,30 @@ SYSTEM_BATCH = ("You are a translation engine. The user sends a JSON array of te
 
 
 class HttpTranslator:
-    """Chat-completions client: concurrency limit, retries with exponential backoff, batching.
+    """Translation over an OpenAI-compatible endpoint (:class:`~polyalign.http.ChatClient`: its
+    retries, concurrency and key handling), with batching.
 
     Short texts are packed (up to ``max_batch`` texts and ``batch_chars`` characters) into one
     request that asks for a JSON array back; if the reply is not such an array, those texts are
-    sent one by one. The key is read from ``os.environ[api_key_env]`` at request time.
+    sent one by one.
     """
 
     def __init__(self, base_url: str, model: str, api_key_env: str | None = None, concurrency: int = 4,
                  max_retries: int = 5, timeout: float = 60.0, backoff: float = 1.0, batch_chars: int = 1200,
                  max_batch: int = 8, temperature: float = 0.0):
-        if api_key_env and not os.environ.get(api_key_env):
-            raise InputError(f"the environment variable {api_key_env} (named by translate.api_key_env) is not set")
-        self.url = base_url.rstrip("/") + "/chat/completions"
-        self.model = model
-        self.api_key_env = api_key_env
-        self.concurrency = max(1, concurrency)
-        self.max_retries = max_retries
-        self.timeout = timeout
-        self.backoff = backoff
+        from polyalign.http import ChatClient
+
+        self.client = ChatClient(base_url, model, api_key_env, timeout=timeout, max_retries=max_retries,
+                                 backoff=backoff, concurrency=concurrency, what="translation endpoint",
+                                 error=TranslateError)
         self.batch_chars = batch_chars
         self.max_batch = max(1, max_batch)
         self.temperature = temperature
         self.signature = f"http|{model}|t{temperature}|prompt-v1"
-        self.stats = {"requests": 0, "retries": 0}
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return self.client.stats
 
     def batches(self, texts: Sequence[str]) -> list[list[int]]:
         """Indices grouped into requests: short texts together, long ones alone, in order."""
@@ -318,14 +315,9 @@ class HttpTranslator:
         return out
 
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> Iterator[tuple[int, str]]:
-        with cf.ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            futures = {pool.submit(self._one_batch, [texts[i] for i in b], src, tgt): b for b in self.batches(texts)}
-            try:
-                for fut in cf.as_completed(futures):
-                    yield from zip(futures[fut], fut.result())
-            finally:
-                for f in futures:
-                    f.cancel()
+        groups = self.batches(texts)
+        for g, translated in self.client.map(lambda b: self._one_batch([texts[i] for i in b], src, tgt), groups):
+            yield from zip(groups[g], translated)
 
     def _one_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
         if len(texts) == 1:
@@ -337,37 +329,8 @@ class HttpTranslator:
         return [self._complete(SYSTEM_ONE.format(src=src, tgt=tgt), t) for t in texts]
 
     def _complete(self, system: str, user: str) -> str:
-        body = json.dumps({
-            "model": self.model, "temperature": self.temperature,
-            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
-        }).encode()
-        headers = {"Content-Type": "application/json"}
-        if self.api_key_env:
-            headers["Authorization"] = "Bearer " + os.environ.get(self.api_key_env, "")
-        for attempt in range(self.max_retries + 1):
-            wait = self.backoff * (2 ** attempt)
-            try:
-                self.stats["requests"] += 1
-                req = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                    doc = json.loads(resp.read().decode("utf-8"))
-                return str(doc["choices"][0]["message"]["content"]).strip()
-            except urllib.error.HTTPError as e:
-                if e.code != 429 and e.code < 500:
-                    raise TranslateError(f"translation endpoint answered HTTP {e.code} {e.reason}", self.url) from None
-                retry_after = e.headers.get("Retry-After") if e.headers else None
-                if retry_after and retry_after.strip().replace(".", "", 1).isdigit():
-                    wait = min(float(retry_after), 60.0)
-                reason = f"HTTP {e.code}"
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
-                reason = type(getattr(e, "reason", e)).__name__
-            except (ValueError, KeyError, IndexError, TypeError):
-                reason = "malformed response"
-            if attempt == self.max_retries:
-                raise TranslateError(f"translation endpoint failed after {self.max_retries} retries ({reason})", self.url)
-            self.stats["retries"] += 1
-            time.sleep(wait)
-        raise AssertionError("unreachable")
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        return self.client.chat(messages, temperature=self.temperature).strip()
 
 
 def _json_array(reply: str) -> list[str] | None:

@@ -10,23 +10,18 @@ that holds no scores, or a request that fails after its retries, is *junk*: coun
 and left out of the win rate, never a crash. The API key is read from the environment variable
 the user names and is sent only in the request header: never logged, never written.
 
-Standard library only (``urllib``), no torch.
+Requests go through :class:`polyalign.http.ChatClient`, the client translation uses; no torch.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from polyalign.http import ChatClient, EndpointError
 from polyalign.io import InputError, iter_jsonl, write_jsonl
 
 JUDGE_TEMPLATE_VERSION = "judge_pairwise_v1"
@@ -61,39 +56,23 @@ class Endpoint:
     max_tokens: int = 64
     """Longest judge reply."""
 
-    def headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json"}
-        if self.api_key_env:
-            key = os.environ.get(self.api_key_env)
-            if not key:
-                raise InputError(f"the environment variable {self.api_key_env} (the judge's API key) is not set")
-            headers["Authorization"] = f"Bearer {key}"
-        return headers
+    def client(self) -> ChatClient:
+        """The shared client with this endpoint's settings (its key checked now, read per request)."""
+        return ChatClient(self.url, self.model, self.api_key_env, timeout=self.timeout, max_retries=self.retries,
+                          backoff=0.5, concurrency=4, what="the judge")
 
-    def chat(self, messages: list[dict[str, str]]) -> str:
-        """The assistant's reply text; raises :class:`JudgeError` after the retries fail."""
-        body = json.dumps({"model": self.model, "messages": messages, "temperature": 0.0,
-                           "max_tokens": self.max_tokens}).encode("utf-8")
-        url = self.url.rstrip("/") + "/chat/completions"
-        last = "no attempt"
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(min(2.0 ** (attempt - 1) * 0.5, 8.0))
-            req = urllib.request.Request(url, data=body, headers=self.headers(), method="POST")
-            try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                    doc = json.loads(resp.read().decode("utf-8"))
-                return str(doc["choices"][0]["message"]["content"])
-            except urllib.error.HTTPError as e:
-                last = f"HTTP {e.code}"
-                if e.code not in (408, 429) and e.code < 500:
-                    break  # the request itself is wrong: retrying will not help
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
-                last = f"network error ({type(getattr(e, 'reason', e)).__name__})"
-            except (ValueError, KeyError, IndexError, TypeError):
-                last = "malformed response"
-                break
-        raise JudgeError(last)
+    def chat(self, messages: list[dict[str, str]], client: ChatClient | None = None) -> str:
+        """The judge's reply text; :class:`JudgeError` when the request fails for good."""
+        try:
+            return (client or self.client()).chat(messages, temperature=0.0, max_tokens=self.max_tokens)
+        except EndpointError as e:
+            raise JudgeError(_reason(str(e))) from None
+
+
+def _reason(message: str) -> str:
+    """``HTTP 401`` from ``the judge answered HTTP 401 Unauthorized``; the retry reason otherwise."""
+    m = re.search(r"answered (HTTP \d+)", message) or re.search(r"\((.*)\)$", message)
+    return m.group(1) if m else message
 
 
 class JudgeError(Exception):
@@ -128,9 +107,9 @@ def judge_messages(instruction: str, first: str, second: str) -> list[dict[str, 
             {"role": "user", "content": JUDGE_USER_V1.format(instruction=instruction, first=first, second=second)}]
 
 
-def _ask(endpoint: Endpoint, messages: list[dict[str, str]]) -> tuple[str | None, str | None]:
+def _ask(endpoint: Endpoint, client: ChatClient, messages: list[dict[str, str]]) -> tuple[str | None, str | None]:
     try:
-        return endpoint.chat(messages), None
+        return endpoint.chat(messages, client), None
     except JudgeError as e:
         return None, str(e)
 
@@ -145,13 +124,16 @@ def compare(
     Returns the summary (wins/ties/losses for A, win rate in percent with ties as half, mean
     scores, consistency, junk and error counts) and one verdict per item.
     """
-    endpoint.headers()  # a missing key is the user's error: say so before sending anything
+    client = endpoint.client()  # a missing key is the user's error: said here, before anything is sent
+    client.concurrency = max(1, workers)
     jobs = []
     for it in items:
         jobs.append(judge_messages(it["instruction"], it["a"], it["b"]))
         jobs.append(judge_messages(it["instruction"], it["b"], it["a"]))
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        replies = list(pool.map(lambda m: _ask(endpoint, m), jobs))
+    replies: list[tuple[str | None, str | None]] = [(None, None)] * len(jobs)
+    for i, reply in client.map(lambda m: _ask(endpoint, client, m), jobs):
+        replies[i] = reply
+    client.close()
     verdicts = []
     for k, it in enumerate(items):
         (r1, e1), (r2, e2) = replies[2 * k], replies[2 * k + 1]

@@ -116,3 +116,39 @@ def test_http_key_comes_from_the_named_env_var_and_never_into_errors(monkeypatch
     with pytest.raises(Exception, match="FAKE_MT_KEY"):
         HttpTranslator("http://127.0.0.1:9/v1", "m", api_key_env="FAKE_MT_KEY")
     assert "FAKE_MT_KEY" not in os.environ
+
+
+def test_http_retries_truncated_garbled_and_null_replies_and_never_keeps_them(tmp_path):
+    """Transport faults below HTTP (a body cut short, a status line that is not HTTP) and a reply
+    without a usable string are retried like any failure; nothing of theirs reaches the output."""
+    with ChatServer() as server:
+        server.truncate, server.garble, server.null_content = 2, 2, 2
+        tr = HttpTranslator(server.url, "m", concurrency=1, max_retries=8, backoff=0.001, max_batch=1)
+        got = dict(tr.translate(["One", "Two", "Three"], "English", "Spanish"))
+        assert got == {i: fake_translate(t, "Spanish") for i, t in enumerate(["One", "Two", "Three"])}
+        assert (server.truncate, server.garble, server.null_content) == (0, 0, 0)  # every fault was served
+        assert tr.stats["retries"] >= 4 and tr.stats["requests"] == tr.stats["retries"] + 3
+        assert all(v != "None" for v in got.values())
+        server.null_content = 10
+        with pytest.raises(TranslateError, match=r"failed after 2 retries \(malformed response\)"):
+            dict(HttpTranslator(server.url, "m", max_retries=2, backoff=0.001, max_batch=1).translate(
+                ["Never"], "English", "Spanish"))
+
+
+def test_a_job_survives_thirty_percent_truncated_replies(tmp_path):
+    import random
+
+    rng = random.Random(0)
+    texts = [f"Sentence number {i}" for i in range(40)]
+    with ChatServer() as server:
+        tr = HttpTranslator(server.url, "m", concurrency=1, max_retries=10, backoff=0.001, max_batch=1)
+        original = server._httpd.RequestHandlerClass.do_POST
+
+        def flaky(handler):
+            server.truncate = int(rng.random() < 0.3)
+            return original(handler)
+
+        server._httpd.RequestHandlerClass.do_POST = flaky
+        got = dict(tr.translate(texts, "English", "Spanish"))
+    assert got == {i: fake_translate(t, "Spanish") for i, t in enumerate(texts)}
+    assert tr.stats["retries"] > 5  # the faults happened, and were absorbed
