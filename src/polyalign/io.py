@@ -195,10 +195,6 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def provenance() -> dict[str, Any]:
     """What produced a result file: package versions, Python, host and time.
 
