@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from polyalign import __version__
-from polyalign.io import InputError, read_lines
+from polyalign.io import InputError, describe_os_error, read_lines
 
 NOT_BUILT = {
     "scaling": "scaling-law fitting and budget allocation",
@@ -274,7 +274,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from polyalign.train.export import export
 
-    out = export(args.source, args.out, mode=args.mode, base=args.base, dtype=args.dtype)
+    out = export(args.source, args.out, mode=args.mode, base=args.base, dtype=args.dtype, overwrite=args.overwrite)
     print(out)
     return 0
 
@@ -294,7 +294,8 @@ def _add_train_commands(sub) -> None:
 
     e = sub.add_parser("export", help="merge LoRA into the base model (a plain transformers folder), or save the adapter for peft")
     e.add_argument("source", help="a training output_dir or run directory (its model/), an adapter/model folder, or a checkpoint (OUTPUT_DIR/checkpoints/step-N)")
-    e.add_argument("out", help="folder to write")
+    e.add_argument("out", help="folder to write: a new path or an empty folder (never the source)")
+    e.add_argument("--overwrite", action="store_true", help="replace an earlier export of the same mode at OUT")
     e.add_argument("--mode", choices=["merged", "adapter"], default="merged",
                    help="merged: base + LoRA folded into one transformers model (default); adapter: the adapter alone, for peft")
     e.add_argument("--base", help="base model (default: the one the run recorded)")
@@ -347,6 +348,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a user's path that is a folder, missing, unwritable, on a full or read-only disk
+        err = describe_os_error(e)
+        if err is None:
+            raise
+        print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)

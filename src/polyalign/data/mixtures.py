@@ -243,7 +243,6 @@ def write_build(out_dir: str | Path, examples: list[dict[str, Any]], tests: dict
                 manifest: dict[str, Any], templates_used: list[str]) -> dict[str, Any]:
     """Write train, test files and the manifest into ``out_dir`` as one atomic folder."""
     with atomic_dir(out_dir) as tmp:
-        tmp.chmod(0o755)  # a temporary folder is private; the finished data folder is not
         n = write_jsonl(tmp / "train.jsonl", examples)
         manifest["files"] = {"train.jsonl": {"rows": n, "sha256": sha256_file(tmp / "train.jsonl")}}
         for name, pairs in tests.items():
