@@ -69,7 +69,7 @@ class Task:
 
 
 def _mono(spec: str) -> LangSpec:
-    code = langs.normalize(spec)
+    code = langs.check(spec)
     return LangSpec(code, code)
 
 
@@ -80,7 +80,7 @@ def _pair(default_src: str) -> Callable[[str], LangSpec]:
         a, sep, b = spec.partition("-")
         if not sep:
             a, b = default_src, spec
-        a, b = langs.normalize(a), langs.normalize(b)
+        a, b = langs.check(a), langs.check(b)
         return LangSpec(f"{a}-{b}", b, a, b)
 
     return parse
@@ -91,7 +91,7 @@ def _mlqa_parse(spec: str) -> LangSpec:
     c, sep, q = spec.partition("-")
     if not sep:
         q = c
-    c, q = langs.normalize(c), langs.normalize(q)
+    c, q = langs.check(c), langs.check(q)
     return LangSpec(f"{c}-{q}", c, src=q, tgt=c)
 
 
