@@ -224,6 +224,17 @@ def read_instructions(
         yield out
 
 
+def read_instructions_as_written(path: str | os.PathLike, fmt: Literal["alpaca", "sharegpt", "messages"]) -> Iterator[Any]:
+    """Instruction records exactly as the file holds them (every field, an integer ``id``, kept),
+    each checked as :func:`read_instructions` checks it: what a translation writes back."""
+    check = _VALIDATORS[fmt]
+    for where, rec in iter_rows(path):
+        out = check(rec, where)
+        if isinstance(out, str):
+            raise InputError(out, path, where)
+        yield rec
+
+
 def read_parallel(
     path: str | os.PathLike,
     src_lang: str | None = None,
