@@ -155,6 +155,15 @@ def check_output_dir(path: str | os.PathLike) -> Path:
     return path
 
 
+def check_new_output_dir(path: str | os.PathLike, what: str, advice: str) -> Path:
+    """Check that ``path`` can become ``what`` (a run directory, a training output) without touching
+    anything of the user's: it is new, or an empty folder. Otherwise one line with ``advice``."""
+    path = check_output_dir(path)
+    if path.is_dir() and any(path.iterdir()):
+        raise InputError(f"exists and is not {what} polyalign made: {advice} (nothing was changed)", path)
+    return path
+
+
 def _reason(e: OSError) -> str:
     import errno
 

@@ -104,11 +104,15 @@ def _native_path(source: str, spec: LangSpec, names: list[str]) -> Path:
             raise InputError(f"unknown placeholder {{{e.args[0]}}} in the data path", source) from None
         if not path.exists():
             raise InputError("no such file", path)
+        if path.is_dir():
+            raise InputError("is a folder, expected a file", path)
         return path
     path = Path(source)
     if path.is_file():
         return path
     if path.is_dir():
+        if not any(names):
+            raise InputError("is a folder: name the data file itself (the path may hold {lang})", path)
         for name in names:
             found = sorted(path.rglob(name))
             if found:
