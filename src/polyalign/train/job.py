@@ -43,7 +43,7 @@ def check_inputs(job: TrainJobConfig) -> None:
 
 
 # What `polyalign train` leaves in output_dir: a folder holding one of these is an earlier training output.
-OUTPUT_FILES = ("config.yaml", "train_log.jsonl", "train_summary.json", "checkpoints")
+OUTPUT_FILES = ("train_config.yaml", "config.yaml", "train_log.jsonl", "train_summary.json", "checkpoints")
 
 
 def check_output(job: TrainJobConfig) -> None:
