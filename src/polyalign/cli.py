@@ -43,6 +43,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from polyalign.report.build import build_report
+
+    out = build_report(args.run_dir)
+    print("\n".join(out["claims"]))
+    print(f"\nreport: {out['html']}\n        {out['markdown']}")
+    return 0
+
+
 def cmd_data_build(args: argparse.Namespace) -> int:
     from polyalign.run import prepare_run_dir, stage_data
 
@@ -310,6 +319,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--nproc", type=int, default=1,
                    help="tune with N processes on this host under torchrun (DDP, or FSDP2 with train.strategy=fsdp)")
     r.set_defaults(func=cmd_run)
+
+    rp = sub.add_parser("report", help="rebuild a run's report.html, report.md and figures from its JSON files")
+    rp.add_argument("run_dir", help="a run directory (runs/<name>)")
+    rp.set_defaults(func=cmd_report)
 
     _add_data_commands(sub)
 

@@ -95,3 +95,35 @@ def write_markdown(
     out.append("")
     with atomic_write(path) as f:
         f.write("\n".join(out))
+
+
+# --- the run report (report.build): sections rendered as Markdown --------------------------------
+
+
+def _md_cell(x: str) -> str:
+    return str(x).replace("|", "\\|").replace("\n", " ")
+
+
+def render_sections(title: str, sections: list[dict[str, Any]]) -> str:
+    """The report's sections as Markdown: the same tables as report.html, figures as PNG links."""
+    out = [f"# {title}", ""]
+    for s in sections:
+        out += [f"## {s['title']}", ""]
+        if s["missing"]:
+            out += [s["missing"], ""]
+        for line in s["text"]:
+            out += [f"- {line}" if s["title"] == "Claims" else line, ""]
+        for t in s["tables"]:
+            out.append("| " + " | ".join(_md_cell(h) for h in t["header"]) + " |")
+            out.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(t["header"]))) + "|")
+            out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in t["rows"]]
+            out.append("")
+        for name, caption in s["figures"]:
+            out += [f"![{caption}]({name})", ""]
+    return "\n".join(out)
+
+
+def write_report(path: Path, title: str, sections: list[dict[str, Any]]) -> None:
+    """Write ``report.md`` from the report's sections."""
+    with atomic_write(path) as f:
+        f.write(render_sections(title, sections))
