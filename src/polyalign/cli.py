@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from polyalign import __version__
-from polyalign.io import InputError, read_lines
+from polyalign.io import InputError, describe_os_error, read_lines
 
 NOT_BUILT = {
     "scaling": "scaling-law fitting and budget allocation",
@@ -34,6 +34,25 @@ def _recipe(args: argparse.Namespace, cls: type | None = None):
     if recipe is not None and "=" in recipe and not os.path.exists(recipe):
         recipe, overrides = None, [recipe, *overrides]
     return load_recipe(recipe, overrides, cls=cls or RunConfig)
+
+
+def _check_lang(code: str, flag: str) -> str:
+    """A language code from a flag, checked before any work: ``error: --lang: unknown language code 'xx'``."""
+    from polyalign import langs
+
+    msg = langs.unknown(code)
+    if msg is not None:
+        raise InputError(f"{flag}: {msg}")
+    return langs.normalize(code)
+
+
+def _check_folder(path: str) -> None:
+    import os
+
+    if not os.path.exists(path):
+        raise InputError("no such folder", path)
+    if not os.path.isdir(path):
+        raise InputError("is a file, expected a folder", path)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -71,6 +90,10 @@ def cmd_data_build(args: argparse.Namespace) -> int:
 def cmd_data_sources(args: argparse.Namespace) -> int:
     from polyalign.data.corpora import available
 
+    if args.lang:
+        _check_lang(args.lang, "--lang")
+    for folder in args.gettext_dir or ():
+        _check_folder(folder)
     rows = available(args.lang, args.gettext_dir or ())
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -92,6 +115,9 @@ def cmd_data_sources(args: argparse.Namespace) -> int:
 def cmd_data_validate(args: argparse.Namespace) -> int:
     from polyalign.data.records import validate_file
 
+    for code, flag in ((args.src_lang, "--src-lang"), (args.tgt_lang, "--tgt-lang")):
+        if code:
+            _check_lang(code, flag)
     info = validate_file(args.file, args.format, args.src_lang, args.tgt_lang, args.tgt_file)
     print(json.dumps({"file": args.file, **info}, ensure_ascii=False))
     return 0
@@ -141,17 +167,18 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_score_mt(args: argparse.Namespace) -> int:
-    from polyalign.eval.mt import comet_score, score_corpus
+    from polyalign.eval.mt import comet_score, read_segments, score_corpus
 
-    hyps = read_lines(args.hyp)
-    refs = read_lines(args.ref)
+    _check_lang(args.lang, "--lang")
+    hyps = read_segments(args.hyp, args.hyp_field, args.hyp_column)
+    refs = read_segments(args.ref, args.ref_field, args.ref_column)
     if len(hyps) != len(refs):
         raise InputError(f"{len(hyps)} lines but the reference {args.ref} has {len(refs)}", args.hyp, min(len(hyps), len(refs)) + 1)
     result = score_corpus(hyps, refs, args.lang)
     if args.comet:
         if not args.src:
             raise InputError("--comet needs the source sentences: add --src SRC.txt")
-        srcs = read_lines(args.src)
+        srcs = read_segments(args.src, "source", args.src_column)
         if len(srcs) != len(hyps):
             raise InputError(f"{len(srcs)} lines but the hypotheses {args.hyp} have {len(hyps)}", args.src, min(len(srcs), len(hyps)) + 1)
         comet = comet_score(srcs, hyps, refs, args.comet, batch_size=args.batch_size)
@@ -164,9 +191,16 @@ def cmd_score_qa(args: argparse.Namespace) -> int:
     from polyalign.eval.datasets import read_predictions, read_squad_items
     from polyalign.eval.metrics import evaluate_qa
 
+    _check_lang(args.lang, "--lang")
     items = read_squad_items(args.dataset)
     predictions = read_predictions(args.predictions)
     result = evaluate_qa(items, predictions, args.lang)
+    ids = {qid for qid, _ in items}
+    stray = [k for k in predictions if k not in ids]
+    result["not_in_dataset"] = len(stray)
+    if stray:
+        print(f"[polyalign] {args.predictions}: {len(stray)} of {len(predictions)} prediction ids are not in the "
+              f"dataset (first: {stray[0]!r}); they are not scored", file=sys.stderr)
     print(json.dumps({"lang": args.lang, **result}, ensure_ascii=False, indent=2))
     return 0
 
@@ -174,6 +208,7 @@ def cmd_score_qa(args: argparse.Namespace) -> int:
 def cmd_score_fidelity(args: argparse.Namespace) -> int:
     from polyalign.eval.metrics import fidelity
 
+    _check_lang(args.lang, "--lang")
     lines = read_lines(args.outputs)
     result = fidelity(lines, args.lang)
     result.pop("detected")
@@ -203,9 +238,14 @@ def _add_score_commands(sub) -> None:
     ssub = s.add_subparsers(dest="score_command", metavar="SUBCOMMAND")
     ssub.required = True
     sm = ssub.add_parser("mt", help="BLEU and chrF++ (and COMET) of a hypothesis file against a reference file")
-    sm.add_argument("hyp")
-    sm.add_argument("ref")
+    sm.add_argument("hyp", help="hypotheses: plain text, one a line, or the samples_*.jsonl `polyalign eval` writes")
+    sm.add_argument("ref", help="references: plain text, a TSV column (--ref-column), or a samples_*.jsonl")
     sm.add_argument("--lang", required=True, help="target language (chooses the BLEU tokenizer)")
+    sm.add_argument("--hyp-field", default="output", help="JSON lines: the hypothesis field (default: output)")
+    sm.add_argument("--ref-field", default="reference", help="JSON lines: the reference field (default: reference)")
+    sm.add_argument("--hyp-column", type=int, metavar="N", help="tab-separated hypotheses: use column N (from 1)")
+    sm.add_argument("--ref-column", type=int, metavar="N", help="tab-separated references: use column N (src<TAB>tgt: 2)")
+    sm.add_argument("--src-column", type=int, metavar="N", help="tab-separated sources for COMET: use column N")
     sm.add_argument("--comet", metavar="MODEL", help="also score COMET with this local checkpoint (needs polyalign[comet])")
     sm.add_argument("--src", help="source sentences, one a line (COMET needs them)")
     sm.add_argument("--batch-size", type=int, default=16, help="COMET batch size")
@@ -271,7 +311,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from polyalign.train.export import export
 
-    out = export(args.source, args.out, mode=args.mode, base=args.base, dtype=args.dtype)
+    out = export(args.source, args.out, mode=args.mode, base=args.base, dtype=args.dtype, overwrite=args.overwrite)
     print(out)
     return 0
 
@@ -291,7 +331,8 @@ def _add_train_commands(sub) -> None:
 
     e = sub.add_parser("export", help="merge LoRA into the base model (a plain transformers folder), or save the adapter for peft")
     e.add_argument("source", help="a training output_dir or run directory (its model/), an adapter/model folder, or a checkpoint (OUTPUT_DIR/checkpoints/step-N)")
-    e.add_argument("out", help="folder to write")
+    e.add_argument("out", help="folder to write: a new path or an empty folder (never the source)")
+    e.add_argument("--overwrite", action="store_true", help="replace an earlier export of the same mode at OUT")
     e.add_argument("--mode", choices=["merged", "adapter"], default="merged",
                    help="merged: base + LoRA folded into one transformers model (default); adapter: the adapter alone, for peft")
     e.add_argument("--base", help="base model (default: the one the run recorded)")
@@ -350,6 +391,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a user's path that is a folder, missing, unwritable, on a full or read-only disk
+        err = describe_os_error(e)
+        if err is None:
+            raise
+        print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)

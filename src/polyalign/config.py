@@ -18,6 +18,17 @@ from typing import Literal
 DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
+def _check_langs(codes: list[str], what: str) -> None:
+    """Every code names a language polyalign knows, before any work (``fr,klingon`` fails at once)."""
+    from polyalign import langs
+
+    for code in codes:
+        for part in str(code).split("-") if "-" in str(code) and "_" not in str(code) else [code]:
+            msg = langs.unknown(part)
+            if msg is not None:
+                raise ValueError(f"{what}: {msg}")
+
+
 @dataclass
 class ModelConfig:
     model_name_or_path: str = DEFAULT_MODEL
@@ -91,6 +102,8 @@ class DataConfig:
     def __post_init__(self) -> None:
         if not self.languages:
             raise ValueError("data.languages must name at least one language")
+        _check_langs(self.languages, "data.languages")
+        _check_langs(self.eval_languages, "data.eval_languages")
         if self.min_words < 0 or self.max_words < self.min_words:
             raise ValueError("need 0 <= data.min_words <= data.max_words")
         if self.test_size < 1:
@@ -233,6 +246,7 @@ class EvalConfig:
             raise ValueError(f"unknown eval.suite task {unknown[0]!r} (known: {', '.join(TASKS)})")
         if self.num_fewshot < 0:
             raise ValueError("eval.num_fewshot must be >= 0")
+        _check_langs(self.suite_langs, "eval.suite_langs")
 
 
 @dataclass
@@ -282,6 +296,8 @@ class TranslateConfig:
             raise ValueError("translate: need concurrency >= 1, max_retries >= 0 and timeout > 0")
         if not self.target_languages:
             raise ValueError("translate.target_languages must name at least one language")
+        _check_langs([self.source_language], "translate.source_language")
+        _check_langs(self.target_languages, "translate.target_languages")
 
 
 @dataclass

@@ -47,6 +47,16 @@ class InputError(Exception):
         return f"{self.path}:{self.line}: {self.message}"
 
 
+def require_file(path: str | os.PathLike) -> Path:
+    """``path`` as a ``Path`` when it is a file; else the :class:`InputError` saying what it is."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputError("is a folder, expected a file", p)
+    if not p.is_file():
+        raise InputError("no such file", p)
+    return p
+
+
 def first_line(e: BaseException) -> str:
     """The first line of an exception's message (its type name when it has none), for the one
     line a failure in a library the user cannot see into is reported as."""
@@ -54,16 +64,35 @@ def first_line(e: BaseException) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
+def umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux)."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[TextIO]:
     """Open a temporary file beside ``path``; rename it over ``path`` only if the block succeeds.
 
-    Use as ``with atomic_write("out.txt") as f: f.write("done")``.
+    Use as ``with atomic_write("out.txt") as f: f.write("done")``. The file gets the permissions
+    a plain ``open`` would give it (the user's umask), or keeps those of the file it replaces.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError("is a folder, expected a file", path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        perms = path.stat().st_mode & 0o7777
+    except OSError:
+        perms = 0o666 & ~umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, perms)
         encoding = None if "b" in mode else "utf-8"
         with os.fdopen(fd, mode, encoding=encoding) as f:
             yield f
@@ -80,13 +109,18 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[TextIO]:
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; it becomes ``path`` only if the block succeeds.
 
-    An existing ``path`` is replaced (it is moved aside first, then removed), so readers see the
-    old folder or the new one, never a mixture.
+    An existing folder at ``path`` is replaced (it is moved aside first, then removed), so readers
+    see the old folder or the new one, never a mixture: callers decide beforehand that it is theirs
+    to replace. A file at ``path`` is never turned into a folder. The folder gets the permissions a
+    plain ``mkdir`` would give it (the user's umask).
     """
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError("is a file, expected a folder", path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
+        tmp.chmod(0o777 & ~umask())
         yield tmp
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
@@ -98,6 +132,77 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def check_output_dir(path: str | os.PathLike) -> Path:
+    """Check, before any work, that ``path`` is a folder polyalign can create or write into.
+
+    Nothing is created: the nearest existing folder on the way is tried with a temporary folder.
+    A file on the way, or a place where nothing can be written, is an :class:`InputError`.
+    """
+    path = Path(path).expanduser()
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise InputError("is a file, expected a folder", probe)
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".polyalign-probe.", dir=probe))
+    except OSError as e:
+        raise InputError(f"cannot write here ({_reason(e)})", path) from None
+    return path
+
+
+def check_new_output_dir(path: str | os.PathLike, what: str, advice: str) -> Path:
+    """Check that ``path`` can become ``what`` (a run directory, a training output) without touching
+    anything of the user's: it is new, or an empty folder. Otherwise one line with ``advice``."""
+    path = check_output_dir(path)
+    if path.is_dir() and any(path.iterdir()):
+        raise InputError(f"exists and is not {what} polyalign made: {advice} (nothing was changed)", path)
+    return path
+
+
+def _reason(e: OSError) -> str:
+    import errno
+
+    reasons = {errno.EACCES: "permission denied", errno.EPERM: "permission denied", errno.EROFS: "read-only file system",
+               errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+               errno.ENOENT: "no such file or folder", errno.EISDIR: "is a folder, expected a file",
+               errno.ENOTDIR: "not a folder", errno.ENAMETOOLONG: "the name is too long"}
+    return reasons.get(e.errno, (e.strerror or type(e).__name__).lower())
+
+
+def describe_os_error(e: OSError) -> InputError | None:
+    """The one line for an ``OSError`` on a user's path (``None`` when it names no path).
+
+    ``IsADirectoryError`` says the path is a folder where a file was expected, a file in the way
+    of a folder is named, a path that cannot be created says so; the rest say the system's reason.
+    """
+    import errno
+
+    if e.filename is None:
+        return None
+    path = Path(os.fsdecode(e.filename))
+    if e.errno == errno.ENOTDIR:
+        for p in (path, *path.parents):
+            if p.exists() and not p.is_dir():
+                return InputError("is a file, expected a folder", p)
+        return InputError("not a folder", path)
+    if e.errno == errno.EISDIR:
+        return InputError("is a folder, expected a file", path)
+    if e.errno == errno.ENOENT and path.parent.is_dir() and not _creatable(path):
+        return InputError("cannot be created here (no such file or folder)", path)
+    return InputError(_reason(e), path)
+
+
+def _creatable(path: Path) -> bool:
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".polyalign-probe.", dir=path.parent))
+    except OSError:
+        return False
+    return True
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
@@ -120,11 +225,9 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> int:
 
 def read_json(path: str | os.PathLike) -> Any:
     """Read a JSON file; a missing file or bad JSON is an :class:`InputError` with its line."""
-    path = Path(path)
+    path = require_file(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 (byte {e.start})", path, _line_of_offset(path, e.start)) from None
     try:
@@ -140,9 +243,7 @@ def iter_jsonl(path: str | os.PathLike, objects_only: bool = True) -> Iterator[t
     (with ``objects_only``) a line that is not a JSON object raise :class:`InputError` naming
     the file and line.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", path)
+    path = require_file(path)
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, start=1):
             try:
@@ -165,10 +266,7 @@ def read_lines(path: str | os.PathLike) -> list[str]:
 
     Bytes that are not UTF-8 raise :class:`InputError` with the line and column.
     """
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
+    raw = require_file(path).read_bytes()
     lines = raw.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -193,10 +291,6 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def provenance() -> dict[str, Any]:
@@ -300,9 +394,7 @@ def iter_table(path: str | os.PathLike, batch_size: int = 4096) -> Iterator[tupl
         import pyarrow.parquet as pq
     except ImportError:
         raise ImportError("reading Parquet/Arrow needs pyarrow: pip install 'polyalign[hf]'") from None
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", path)
+    path = require_file(path)
     if path.suffix == ".parquet":
         try:
             batches = pq.ParquetFile(path).iter_batches(batch_size=batch_size)
@@ -375,9 +467,7 @@ def iter_rows(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
     if spec.startswith("hf:"):
         yield from iter_hf(spec)
         return
-    p = Path(spec)
-    if not p.is_file():
-        raise InputError("no such file", p)
+    p = require_file(spec)
     suffix = p.suffix.lower()
     if suffix in (".parquet", ".arrow"):
         yield from iter_table(p)

@@ -7,6 +7,7 @@ gettext-style locale (``pt_BR``, ``zh_TW``) when the variety matters. FLORES-200
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 
@@ -136,6 +137,73 @@ def normalize(code: str) -> str:
     if c in _LANGS or c in _VARIANTS or _LOCALE.match(c):
         return c
     raise InputError(f"unknown language code {code!r}")
+
+
+def unknown(code: str) -> str | None:
+    """Why ``code`` names no language polyalign knows (``None`` when it does), with a suggestion.
+
+    Known: the codes of this module, their regional varieties (``es_MX``), FLORES-200 codes, and
+    any ISO 639 code ``pycountry`` knows when it is installed (``ast``).
+
+    >>> unknown("es_MX") is None, unknown("french"), unknown("jp"), unknown("xx")
+    (True, "unknown language code 'french' (did you mean 'fr'?)", "unknown language code 'jp' (did you mean 'ja'?)", \
+"unknown language code 'xx'")
+    """
+    try:
+        c = normalize(code)
+    except InputError:
+        c = None
+    if c is not None:
+        b = c.split("_")[0].split("@")[0]
+        if c in _VARIANTS or b in _LANGS:
+            return None
+        if b in _ALPHA3:  # a three-letter code of a language known by its two-letter one
+            return f"unknown language code {code!r} (did you mean {_ALPHA3[b]!r}?)"
+        if _iso639(b):
+            return None
+    key = str(code).strip().lower()
+    names = {v[0].lower(): k for k, v in _LANGS.items()}
+    close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.8)
+    hint = _MISTAKES.get(key) or (names[close[0]] if close else None)
+    return f"unknown language code {code!r}" + (f" (did you mean {hint!r}?)" if hint else "")
+
+
+def check(code: str) -> str:
+    """The canonical code of a language polyalign knows; else :class:`InputError` naming ``code``."""
+    msg = unknown(code)
+    if msg is not None:
+        raise InputError(msg)
+    return normalize(code)
+
+
+def check_all(codes: list[str] | tuple[str, ...], what: str) -> list[str]:
+    """:func:`check` each code; the error names ``what`` (``data.languages``, ``--langs``)."""
+    out = []
+    for code in codes:
+        msg = unknown(code)
+        if msg is not None:
+            raise InputError(f"{what}: {msg}")
+        out.append(normalize(code))
+    return out
+
+
+# Country codes and old codes people write for a language.
+_MISTAKES = {"jp": "ja", "cn": "zh", "gr": "el", "cz": "cs", "dk": "da", "se": "sv", "ua": "uk", "kr": "ko",
+             "vn": "vi", "ir": "fa", "sp": "es", "iw": "he", "in": "id", "br": "pt_BR", "tw": "zh_TW", "rs": "sr"}
+_ALPHA3 = {v[1].split("_")[0]: k for k, v in _LANGS.items()}
+for _k in list(_ALPHA3):
+    if _k in _LANGS:
+        del _ALPHA3[_k]
+
+
+@functools.lru_cache(maxsize=1024)
+def _iso639(code: str) -> bool:
+    try:
+        import pycountry
+    except ImportError:
+        return False
+    field = {2: "alpha_2", 3: "alpha_3"}.get(len(code))
+    return field is not None and pycountry.languages.get(**{field: code}) is not None
 
 
 def base(code: str) -> str:

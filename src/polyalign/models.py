@@ -10,10 +10,12 @@ Weights are read with safetensors only; remote code runs only when the user asks
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +141,21 @@ def load_tokenizer(name_or_path: str, trust_remote_code: bool = False) -> Any:
     return tok
 
 
+@contextlib.contextmanager
+def no_loading_bar() -> Iterator[None]:
+    """Turn off transformers' own ``Loading weights`` bar (its progress-bar switch) for one load: a
+    local load takes seconds, and polyalign says which model it loads in its own line."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
+
+
 def load_model(
     name_or_path: str,
     dtype: str = "float32",
@@ -156,13 +173,14 @@ def load_model(
 
     path = require_safetensors(resolve(name_or_path), name_or_path)
     tok = load_tokenizer(str(path), trust_remote_code)
-    model = AutoModelForCausalLM.from_pretrained(
-        path,
-        dtype=getattr(torch, _DTYPES[dtype]),
-        trust_remote_code=trust_remote_code,
-        use_safetensors=True,
-        **({"attn_implementation": attn_implementation} if attn_implementation else {}),
-    )
+    with no_loading_bar():
+        model = AutoModelForCausalLM.from_pretrained(
+            path,
+            dtype=getattr(torch, _DTYPES[dtype]),
+            trust_remote_code=trust_remote_code,
+            use_safetensors=True,
+            **({"attn_implementation": attn_implementation} if attn_implementation else {}),
+        )
     if adapter is not None:
         model = load_adapter(model, adapter).merge_and_unload()
     model.eval()

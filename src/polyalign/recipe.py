@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from importlib import resources
@@ -44,13 +45,21 @@ def load_recipe(path: str | Path | None = None, overrides: list[str] | tuple[str
         data, lines, path = {}, {}, Path("<command line>")
     else:
         path = Path(path)
+        if path.is_dir():
+            raise InputError("is a folder, expected a recipe file (YAML)", path)
         try:
-            text = path.read_text(encoding="utf-8")
+            raw = path.read_bytes()
         except FileNotFoundError:
             raise InputError("no such recipe file", path) from None
+        try:
+            text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise InputError("recipe is not UTF-8", path) from None
+            text = None
+        if text is None or "\x00" in text:
+            raise InputError("not a text recipe: the file holds binary data (a recipe is YAML text)", path)
         data, lines = _parse_yaml(text, path)
+        if not data:
+            raise InputError("the recipe is empty: give it sections (for the embedded default, name no recipe)", path)
     for item in overrides:
         key, value = _parse_override(item)
         _set_dotted(data, lines, _resolve_key(key, cls), value, where=None)
@@ -128,7 +137,7 @@ def _resolve_key(key: str, cls: type) -> str:
                    for g in dataclasses.fields(_field_type(cls, f.name))}
     close = difflib.get_close_matches(key, sorted(known), n=1)
     if close:
-        raise InputError(f"unknown key '{key}' (did you mean '{close[0]}'?)")
+        raise InputError(f"unknown key '{key}' (did you mean '{close[0]}'?)", "<command line>")
     return key  # unknown; build() reports it with the known keys
 
 
@@ -140,7 +149,15 @@ def _set_dotted(data: dict, lines: dict, dotted: str, value: Any, where: int | N
             d[p] = {}
         d = d[p]
     d[parts[-1]] = value
-    lines.pop(dotted, None)  # an override has no line in the file
+    lines[dotted] = FROM_COMMAND_LINE  # an override has no line in the file: errors name the command line
+
+
+FROM_COMMAND_LINE = 0  # the "line" of a key given as key=value on the command line
+
+
+def _where(path: Path, line: int | None) -> tuple[Path | str, int | None]:
+    """Where a key came from: the recipe file and its line, or the command line."""
+    return ("<command line>", None) if line == FROM_COMMAND_LINE else (path, line)
 
 
 def _field_type(cls: type, name: str) -> Any:
@@ -161,7 +178,7 @@ def build(cls: type, data: Any, lines: dict[str, int], path: Path, prefix: str =
         if key not in hints:
             close = difflib.get_close_matches(str(key), names, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(names)})"
-            raise InputError(f"unknown key '{dotted}'{hint}", path, line)
+            raise InputError(f"unknown key '{dotted}'{hint}", *_where(path, line))
         tp = hints[key]
         if dataclasses.is_dataclass(tp):
             kwargs[key] = build(tp, value if value is not None else {}, lines, path, dotted + ".")
@@ -169,8 +186,10 @@ def build(cls: type, data: Any, lines: dict[str, int], path: Path, prefix: str =
             kwargs[key] = _coerce(value, tp, dotted, path, line)
     try:
         return cls(**kwargs)
-    except ValueError as e:
-        raise InputError(str(e), path, where) from None
+    except ValueError as e:  # a check in __post_init__: name the key's origin when the message names the key
+        named = [k for k in data if f"{prefix}{k}" in str(e) or re.search(rf"(?<![\w.]){re.escape(str(k))}\b", str(e))]
+        origin = _where(path, lines.get(f"{prefix}{named[0]}", where)) if named else _where(path, where)
+        raise InputError(str(e), *origin) from None
 
 
 def _describe(value: Any) -> str:
@@ -181,7 +200,7 @@ def _coerce(value: Any, tp: Any, dotted: str, path: Path, line: int | None) -> A
     """Check ``value`` against annotation ``tp``; accept the obvious safe conversions."""
 
     def fail(expected: str) -> typing.NoReturn:
-        raise InputError(f"'{dotted}' must be {expected}, got {_describe(value)}", path, line)
+        raise InputError(f"'{dotted}' must be {expected}, got {_describe(value)}", *_where(path, line))
 
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from polyalign.config import RunConfig
-from polyalign.io import InputError, atomic_write, read_json, write_json
+from polyalign.io import InputError, atomic_write, check_new_output_dir, read_json, write_json
 from polyalign.recipe import config_to_dict, dump_recipe
 
 
@@ -92,6 +92,7 @@ def prepare_run_dir(cfg: RunConfig) -> Path:
             with atomic_write(path) as f:
                 f.write(dump_recipe(cfg))
     else:
+        check_new_output_dir(run_dir, "a run directory", "choose another name=... or output_dir=...")
         with atomic_write(path) as f:
             f.write(dump_recipe(cfg))
     return run_dir

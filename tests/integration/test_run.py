@@ -59,9 +59,9 @@ eval:
     assert set(summary) == {"before", "after"}
     for stage in ("before", "after"):
         assert set(summary[stage]) == {"translation/en-es", "translation/es-en"}
-        for m in summary[stage].values():
-            assert 0.0 <= m["chrf"] <= 100.0 and 0.0 <= m["bleu"] <= 100.0
-            assert 0.0 <= m["fidelity"] <= 100.0
+        doc = json.loads((run_dir / "eval" / stage / "results.json").read_text())["results"]
+        for task, m in summary[stage].items():  # the summary carries the evaluation's own numbers
+            assert (m["chrf"], m["bleu"], m["fidelity"]) == (doc[task]["chrf"], doc[task]["bleu"], doc[task]["fidelity"])
 
     # Fidelity is the share of non-empty outputs identified as the target language, per sample.
     for task, tgt in (("translation_en-es", "es"), ("translation_es-en", "en")):

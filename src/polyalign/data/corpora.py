@@ -364,6 +364,8 @@ def source_pairs(spec: str, lang: str, gettext_dirs: list[str] | tuple[str, ...]
         return
     spec, columns = io.split_columns(spec, langs.base(code))
     if not spec.startswith("hf:") and not Path(spec).exists():
+        if "/" in spec or Path(spec).suffix.lower() in (".tsv", ".tab", ".jsonl", ".json", ".parquet", ".arrow", ".txt"):
+            raise InputError("no such file (named in data.sources)", spec)
         known = ", ".join(["gettext", *OFFLINE])
         raise InputError(f"unknown source {spec!r}: use one of {known}, po:PATH, text:SRC,TGT, hf:ORG/NAME or a file")
     for p in records.read_parallel(spec, "en", code, columns=columns):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -79,8 +80,11 @@ def instruction_records(specs: Iterable[str], lang: str, split: str = "train") -
         if langs.base(spec_lang) != code:
             continue
         fmt = "alpaca" if columns else records.detect_format(path)
+        before = len(out)
         for r in records.read_instructions(path, fmt, columns):
             out.append({**r, "origin": f"file:{Path(path).name}"})
+        if len(out) == before:
+            raise InputError("holds no instruction records (an empty file)", path)
     return out
 
 
@@ -243,7 +247,6 @@ def write_build(out_dir: str | Path, examples: list[dict[str, Any]], tests: dict
                 manifest: dict[str, Any], templates_used: list[str]) -> dict[str, Any]:
     """Write train, test files and the manifest into ``out_dir`` as one atomic folder."""
     with atomic_dir(out_dir) as tmp:
-        tmp.chmod(0o755)  # a temporary folder is private; the finished data folder is not
         n = write_jsonl(tmp / "train.jsonl", examples)
         manifest["files"] = {"train.jsonl": {"rows": n, "sha256": sha256_file(tmp / "train.jsonl")}}
         for name, pairs in tests.items():
@@ -346,6 +349,9 @@ def build_muit(
         train, test, info = language_pairs(code, sources, plan[code], test_size, seed, min_words, max_words,
                                            max_chars, max_ratio, langid, gettext_dirs, similarity)
         translated = instruction_examples(instruction_records(instructions, code), code) if langs.base(code) != "en" else []
+        if instructions and translated_ratio > 0 and not translated and langs.base(code) != "en":
+            print(f"[polyalign] data: warning: {code}: 0 translated instructions (no data.instructions entry is in "
+                  f"{code}: add {code}=PATH, or translate them with `polyalign data translate`)", file=sys.stderr, flush=True)
         translation = translation_examples(directed(train, direction), template)
         info["allocated_pairs"] = plan[code]
         info["parts"] = {

@@ -23,6 +23,7 @@ This module imports neither torch nor transformers.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from polyalign.io import (
     InputError,
     iter_rows,
     remap,
+    require_file,
 )
 
 ROLES = ("system", "user", "assistant")
@@ -90,8 +92,11 @@ def validate_messages(messages: Any) -> str | None:
             return f"messages[{i}].role must be one of {', '.join(ROLES)}, got {m.get('role')!r}"
         if not isinstance(m.get("content"), str):
             return f"messages[{i}].content must be a string"
-    if not any(m["role"] == "assistant" for m in messages):
+    first = next((i for i, m in enumerate(messages) if m["role"] == "assistant"), None)
+    if first is None:
         return "no assistant turn to learn from"
+    if not any(m["role"] == "user" for m in messages[:first]):
+        return "no user turn before the first assistant turn (nothing the answer replies to)"
     return None
 
 
@@ -180,9 +185,9 @@ def as_pair(rec: Any, src_lang: str | None, tgt_lang: str | None, origin: str) -
         if not code:
             return f"missing field '{key}' (or give the language)"
         try:
-            codes.append(langs.normalize(str(code)))
+            codes.append(langs.check(str(code)))
         except InputError as e:
-            return e.message
+            return f"{key}: {e.message}"
     return ParallelPair(rec["src"], rec["tgt"], codes[0], codes[1], origin)
 
 
@@ -219,6 +224,17 @@ def read_instructions(
         yield out
 
 
+def read_instructions_as_written(path: str | os.PathLike, fmt: Literal["alpaca", "sharegpt", "messages"]) -> Iterator[Any]:
+    """Instruction records exactly as the file holds them (every field, an integer ``id``, kept),
+    each checked as :func:`read_instructions` checks it: what a translation writes back."""
+    check = _VALIDATORS[fmt]
+    for where, rec in iter_rows(path):
+        out = check(rec, where)
+        if isinstance(out, str):
+            raise InputError(out, path, where)
+        yield rec
+
+
 def read_parallel(
     path: str | os.PathLike,
     src_lang: str | None = None,
@@ -252,12 +268,11 @@ def read_tsv(
 
     ``src_col`` and ``tgt_col`` pick the columns (WikiMatrix puts a score first: use 1 and 2).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", path)
-    s, t = langs.normalize(src_lang), langs.normalize(tgt_lang)
+    path = require_file(path)
+    s, t = langs.check(src_lang), langs.check(tgt_lang)
     origin = origin or f"file:{path.name}"
     need = max(src_col, tgt_col) + 1
+    first = True
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, start=1):
             try:
@@ -270,7 +285,30 @@ def read_tsv(
             if len(cols) < need:
                 what = "no tab" if len(cols) == 1 else f"{len(cols)} columns"
                 raise InputError(f"expected {need} tab-separated columns, found {what}", path, lineno)
+            if first and is_header(cols[src_col], cols[tgt_col], s, t):
+                print(f"[polyalign] {path}:{lineno}: skipped a header row ({cols[src_col]!r}, {cols[tgt_col]!r})",
+                      file=sys.stderr, flush=True)
+                first = False
+                continue
+            first = False
             yield ParallelPair(cols[src_col], cols[tgt_col], s, t, origin)
+
+
+HEADER_WORDS = {"src", "tgt", "source", "target", "text", "sentence", "translation", "input", "output", "original",
+                "reference", "ref", "src_text", "tgt_text", "source_text", "target_text", "sentence1", "sentence2"}
+
+
+def is_header(a: str, b: str, src_lang: str, tgt_lang: str) -> bool:
+    """Whether a TSV's first row names its columns (``src  tgt``, ``en  fr``, ``English  French``).
+
+    >>> is_header("en", "fr", "en", "fr"), is_header("source", "target", "en", "es"), is_header("Yes", "Oui", "en", "fr")
+    (True, True, False)
+    """
+    def named(cell: str, lang: str) -> bool:
+        c = cell.strip().lower()
+        return c in HEADER_WORDS or c in (lang.lower(), langs.name(lang).lower(), langs.flores(lang).lower())
+
+    return named(a, src_lang) and named(b, tgt_lang)
 
 
 def read_two_files(
@@ -282,9 +320,10 @@ def read_two_files(
     """
     src_path, tgt_path = Path(src_path), Path(tgt_path)
     for p in (src_path, tgt_path):
-        if not p.is_file():
-            raise InputError("no such file", p)
-    s, t = langs.normalize(src_lang), langs.normalize(tgt_lang)
+        require_file(p)
+    if not src_lang or not tgt_lang:
+        raise InputError("aligned text files need their languages (src_lang and tgt_lang)", src_path)
+    s, t = langs.check(src_lang), langs.check(tgt_lang)
     origin = origin or f"file:{src_path.name}+{tgt_path.name}"
     with open(src_path, "rb") as fs, open(tgt_path, "rb") as ft:
         lineno = 0
@@ -312,20 +351,34 @@ def validate_file(
     tgt_lang: str | None = None,
     tgt_path: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
-    """Read a whole file in ``fmt``; return ``{"format", "records", ...}`` or raise at the first bad line."""
+    """Read a whole file in ``fmt``; return ``{"format", "records", ...}`` or raise at the first bad
+    line. A file without records is an error too."""
+    if not str(path).startswith("hf:"):
+        require_file(path)
     if fmt == "parallel":
+        plain = tgt_path is not None or Path(path).suffix.lower() in (".tsv", ".tab")
+        if plain and (not src_lang or not tgt_lang):
+            raise InputError("give the languages of this parallel file: --src-lang L --tgt-lang L", path)
         if tgt_path is not None:
             pairs = read_two_files(path, tgt_path, src_lang or "", tgt_lang or "")
         else:
             pairs = read_parallel(path, src_lang, tgt_lang)
         n, directions = 0, {}
-        for p in pairs:
-            n += 1
-            key = f"{p.src_lang}-{p.tgt_lang}"
-            directions[key] = directions.get(key, 0) + 1
-        return {"format": fmt, "records": n, "directions": directions}
-    n = sum(1 for _ in read_instructions(path, fmt))
-    return {"format": fmt, "records": n}
+        try:
+            for p in pairs:
+                n += 1
+                key = f"{p.src_lang}-{p.tgt_lang}"
+                directions[key] = directions.get(key, 0) + 1
+        except InputError as e:
+            if e.message.endswith("(or give the language)"):
+                e = InputError(e.message.replace("(or give the language)", "(or give --src-lang/--tgt-lang)"), e.path, e.line)
+            raise e from None
+        info = {"format": fmt, "records": n, "directions": directions}
+    else:
+        info = {"format": fmt, "records": sum(1 for _ in read_instructions(path, fmt))}
+    if not info["records"]:
+        raise InputError(f"holds no {fmt} records (an empty file)", path)
+    return info
 
 
 # ---------------------------------------------------------------------------------------------

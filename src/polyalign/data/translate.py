@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 from polyalign import langs
 from polyalign.http import EndpointError
-from polyalign.io import InputError, write_jsonl
+from polyalign.io import InputError, check_output_dir, write_jsonl
 
 
 class TranslateError(EndpointError):
@@ -179,7 +179,11 @@ def _fields(rec: dict[str, Any]) -> list[tuple[str, Any, str]]:
     """``(path, index, text)`` of every translatable field of a record."""
     if "messages" in rec:
         return [("messages", i, m["content"]) for i, m in enumerate(rec["messages"]) if isinstance(m.get("content"), str)]
-    return [(f, None, rec[f]) for f in ("instruction", "input", "output") if isinstance(rec.get(f), str)]
+    if "conversations" in rec:  # sharegpt, as written: every turn's value, and a system prompt
+        turns = [("conversations", i, t["value"]) for i, t in enumerate(rec["conversations"])
+                 if isinstance(t, dict) and isinstance(t.get("value"), str)]
+        return ([("system", None, rec["system"])] if isinstance(rec.get("system"), str) else []) + turns
+    return [(f, None, rec[f]) for f in ("instruction", "input", "output", "system") if isinstance(rec.get(f), str)]
 
 
 def translate_records(
@@ -250,6 +254,8 @@ def translate_records(
                 break
             if path == "messages":
                 new["messages"][idx]["content"] = "".join(pieces)
+            elif path == "conversations":
+                new["conversations"][idx]["value"] = "".join(pieces)
             else:
                 new[path] = "".join(pieces)
         if ok:
@@ -376,14 +382,18 @@ def run_translation_job(t: Any, model_fallback: str) -> dict[str, Any]:
     fmt = t.format
     if fmt == "auto":
         fmt = records.detect_format(t.input)
-    records = list(records.read_instructions(t.input, fmt))
-    translator = make_translator(t, model_fallback)
-    src = langs.normalize(t.source_language)
-    out_dir = Path(t.output_dir)
+    src = langs.check(t.source_language)
+    targets = [langs.check(lang) for lang in t.target_languages]  # every code, before any work
+    records = list(records.read_instructions_as_written(t.input, fmt))
+    if not records:
+        raise InputError("holds no records to translate (an empty file)", t.input)
+    out_dir = check_output_dir(t.output_dir)
     stem = Path(t.input).name.split(".")[0] if not t.input.startswith("hf:") else "dataset"
+    for tgt in targets:
+        _check_translation_output(out_dir / f"{stem}.{tgt}.jsonl", out_dir / f"{stem}.{tgt}.journal.jsonl", t.input)
+    translator = make_translator(t, model_fallback)
     report: dict[str, Any] = {"input": t.input, "format": fmt, "backend": translator.signature, "languages": {}}
-    for lang in t.target_languages:
-        tgt = langs.normalize(lang)
+    for tgt in targets:
         out_path = out_dir / f"{stem}.{tgt}.jsonl"
         journal = out_dir / f"{stem}.{tgt}.journal.jsonl"
         rows, counts = translate_records(records, translator, src, tgt, journal)
@@ -392,3 +402,15 @@ def run_translation_job(t: Any, model_fallback: str) -> dict[str, Any]:
     if isinstance(translator, HttpTranslator):
         report["http"] = dict(translator.stats)
     return report
+
+
+def _check_translation_output(out_path: Path, journal: Path, source: str) -> None:
+    """An output is written only where this job wrote before (its journal is beside it), never over
+    the input or a file of the user's."""
+    if not source.startswith("hf:") and out_path.resolve() == Path(source).resolve():
+        raise InputError("would be overwritten by its own translation: choose another translate.output_dir", source)
+    if out_path.is_dir():
+        raise InputError("is a folder, expected a file", out_path)
+    if out_path.exists() and not journal.is_file():
+        raise InputError(f"exists and was not written by a translation job (no {journal.name} beside it): "
+                         "move it, or choose another translate.output_dir", out_path)

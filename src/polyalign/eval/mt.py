@@ -13,13 +13,64 @@ installed, scores with a checkpoint read from local files only.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from polyalign import langs
+from polyalign.io import InputError, iter_jsonl, read_lines
 
 # Scripts written without spaces between words: word-level BLEU is meaningless there.
 _UNSEGMENTED_SCRIPTS = {"Thai", "Laoo", "Khmr", "Mymr", "Jpan", "Hang"}
+
+
+def read_segments(path: str, field: str, column: int | None = None) -> list[str]:
+    """The segments of a file to score: one a line, never a line of some other format scored as text.
+
+    * JSON lines (what ``polyalign eval`` writes as ``samples_*.jsonl``): ``field`` of each record
+      (``output`` for hypotheses, ``reference`` for references);
+    * ``column`` (1-based): that tab-separated column of each line (``src<TAB>tgt``: 2);
+    * otherwise plain text, one segment a line: a file of JSON objects or of tab-separated lines
+      is refused, since scoring its raw lines gives a confident, wrong number.
+
+    An empty file is an error: there is nothing to score.
+    """
+    lines = read_lines(path)
+    if not any(line.strip() for line in lines):
+        raise InputError("is empty: no segments to score", path)
+    if column is not None:
+        if column < 1:
+            raise InputError(f"--*-column counts from 1, got {column}")
+        out = []
+        for n, line in enumerate(lines, start=1):
+            cols = line.split("\t")
+            if len(cols) < column:
+                raise InputError(f"has {len(cols)} tab-separated column(s), no column {column}", path, n)
+            out.append(cols[column - 1])
+        return out
+    first = next(line for line in lines if line.strip())
+    if _is_json_object(first):
+        out = []
+        for n, rec in iter_jsonl(path):
+            value = rec.get(field)
+            if not isinstance(value, str):
+                found = ", ".join(sorted(rec)) or "none"
+                raise InputError(f"a JSON record without a string '{field}' field (fields: {found})", path, n)
+            out.append(value)
+        return out
+    tabbed = next((n for n, line in enumerate(lines, start=1) if "\t" in line), None)
+    if tabbed is not None:
+        raise InputError("has tab-separated columns: pick one with --hyp-column/--ref-column N", path, tabbed)
+    return lines
+
+
+def _is_json_object(line: str) -> bool:
+    if not line.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
 
 
 def bleu_tokenizer(lang: str) -> str:

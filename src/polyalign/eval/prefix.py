@@ -13,6 +13,8 @@ others (sliding-window layers) the prefix is simply empty and nothing changes bu
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +24,12 @@ import torch
 
 def call(model: Any, **kwargs: Any) -> Any:
     """``model(**kwargs)``; a model that does not take ``logits_to_keep`` computes all logits instead
-    (callers read logits counted from the end, so the result is the same)."""
+    (callers read logits counted from the end, so the result is the same).
+
+    ``past_key_values`` goes in under the name the model's ``forward`` takes: transformers 5.x
+    renamed it ``cache`` (the old name still works, with a FutureWarning on every call)."""
+    if "past_key_values" in kwargs and cache_kwarg(model) != "past_key_values":
+        kwargs["cache"] = kwargs.pop("past_key_values")
     try:
         return model(**kwargs)
     except TypeError as e:
@@ -30,6 +37,21 @@ def call(model: Any, **kwargs: Any) -> Any:
             raise
         kwargs.pop("logits_to_keep")
         return model(**kwargs)
+
+
+def cache_kwarg(model: Any) -> str:
+    """The name under which ``model.forward`` takes the key/value cache (through a peft wrapper)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return _cache_kwarg(type(base))
+
+
+@functools.lru_cache(maxsize=64)
+def _cache_kwarg(cls: type) -> str:
+    try:
+        params = inspect.signature(cls.forward).parameters
+    except (TypeError, ValueError):
+        return "past_key_values"
+    return "cache" if "cache" in params else "past_key_values"
 
 
 def common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:

@@ -23,7 +23,15 @@ from polyalign.data import templates
 from polyalign.eval import metrics, mt, prompts
 from polyalign.eval import tasks as T
 from polyalign.eval.generate import chat_prompt, generate
-from polyalign.io import InputError, iter_jsonl, provenance, read_json, write_json, write_jsonl
+from polyalign.io import (
+    InputError,
+    check_output_dir,
+    iter_jsonl,
+    provenance,
+    read_json,
+    write_json,
+    write_jsonl,
+)
 
 
 def _log(msg: str) -> None:
@@ -412,6 +420,7 @@ def run_eval(req: EvalRequest, model: Any = None, tokenizer: Any = None) -> dict
             plan.append((task, spec))
     if not plan:
         raise InputError("no task has any of the languages asked for")
+    check_request(req, plan, doc_path.is_file())
     runner = Runner(req, model, tokenizer)
 
     # --- evaluate ---------------------------------------------------------------------------
@@ -439,6 +448,36 @@ def run_eval(req: EvalRequest, model: Any = None, tokenizer: Any = None) -> dict
     print(table(doc["results"]))
     print(f"\nresults: {doc_path}")
     return doc
+
+
+def check_request(req: EvalRequest, plan: list[tuple[Any, Any]], resuming: bool) -> None:
+    """What can be checked before a model loads: the output folder, the adapter, local data paths."""
+    out = check_output_dir(req.output)
+    if not resuming:
+        clash = [out / f"samples_{t.name}_{s.spec}.jsonl" for t, s in plan]
+        clash = [p for p in clash if p.exists()]
+        if clash:
+            raise InputError("exists and is not from an evaluation polyalign recorded here (no results.json): "
+                             "choose another --output", clash[0])
+    if req.adapter:
+        adapter = Path(req.adapter)
+        if not adapter.is_dir():
+            raise InputError("no such folder" if not adapter.exists() else "is a file, expected an adapter folder", adapter)
+        if not (adapter / "adapter_config.json").is_file():
+            raise InputError("holds no LoRA adapter (no adapter_config.json): give the folder training saved "
+                             "(OUTPUT_DIR/model)", adapter)
+    for task, spec in plan:
+        source = req.data.get(task.name)
+        if source is None or source.startswith("hf:"):
+            continue
+        try:
+            path = Path(source.format(**spec.placeholders())) if "{" in source else Path(source)
+        except (KeyError, IndexError, ValueError):
+            continue  # an unknown placeholder: reported with its path when the task loads
+        if not path.exists():
+            raise InputError(f"no such file or folder (--data {task.name})", path)
+        if path.is_dir() and task.name.startswith("local_"):
+            raise InputError(f"is a folder: name the {task.name} file itself (the path may hold {{lang}})", path)
 
 
 # Columns of the printed table: (metric key, header).

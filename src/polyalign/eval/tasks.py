@@ -69,7 +69,7 @@ class Task:
 
 
 def _mono(spec: str) -> LangSpec:
-    code = langs.normalize(spec)
+    code = langs.check(spec)
     return LangSpec(code, code)
 
 
@@ -80,7 +80,7 @@ def _pair(default_src: str) -> Callable[[str], LangSpec]:
         a, sep, b = spec.partition("-")
         if not sep:
             a, b = default_src, spec
-        a, b = langs.normalize(a), langs.normalize(b)
+        a, b = langs.check(a), langs.check(b)
         return LangSpec(f"{a}-{b}", b, a, b)
 
     return parse
@@ -91,7 +91,7 @@ def _mlqa_parse(spec: str) -> LangSpec:
     c, sep, q = spec.partition("-")
     if not sep:
         q = c
-    c, q = langs.normalize(c), langs.normalize(q)
+    c, q = langs.check(c), langs.check(q)
     return LangSpec(f"{c}-{q}", c, src=q, tgt=c)
 
 
@@ -104,11 +104,15 @@ def _native_path(source: str, spec: LangSpec, names: list[str]) -> Path:
             raise InputError(f"unknown placeholder {{{e.args[0]}}} in the data path", source) from None
         if not path.exists():
             raise InputError("no such file", path)
+        if path.is_dir():
+            raise InputError("is a folder, expected a file", path)
         return path
     path = Path(source)
     if path.is_file():
         return path
     if path.is_dir():
+        if not any(names):
+            raise InputError("is a folder: name the data file itself (the path may hold {lang})", path)
         for name in names:
             found = sorted(path.rglob(name))
             if found:

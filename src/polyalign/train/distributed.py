@@ -85,15 +85,6 @@ def gather_objects(obj: Any, d: Dist) -> list[Any]:
     return out
 
 
-def broadcast_object(obj: Any, d: Dist) -> Any:
-    """Rank 0's ``obj`` on every process."""
-    if d.world == 1:
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
 def wrap(net: torch.nn.Module, layers: Sequence[torch.nn.Module], strategy: Literal["ddp", "fsdp"], d: Dist) -> torch.nn.Module:
     """``net`` ready for data-parallel training: unchanged alone, DDP, or FSDP2-sharded.
 

@@ -10,6 +10,10 @@ run`` directory, whose ``model/`` is used), an adapter / model folder itself, or
 (``<output_dir>/checkpoints/step-N``: an earlier point of the run, rebuilt from the run's
 ``config.yaml``). A full fine-tune is already a ``transformers`` folder: ``merged`` copies it;
 ``adapter`` is refused.
+
+``OUT`` is written only where nothing of the user's is: a new path, an empty folder, or (with
+``overwrite``) an earlier export of the same kind, which polyalign recognises by the marker file
+it leaves in every export (:data:`MARKER`). ``OUT`` is never the source, inside it, or above it.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from typing import Any, Literal
 
 import yaml
 
-from polyalign.io import InputError, atomic_dir
+from polyalign.io import InputError, atomic_dir, check_output_dir, write_json
 
 Mode = Literal["merged", "adapter"]
+MARKER = "polyalign_export.json"  # in every export: what it is, so a later export may replace it
 
 
 def find_model_folder(source: str | Path) -> Path:
@@ -51,12 +56,52 @@ def base_model_of(source: Path, adapter: Path) -> str:
     return str(name)
 
 
-def export(source: str | Path, out: str | Path, mode: Mode = "merged", base: str | None = None, dtype: str = "float32") -> Path:
-    """Write the exported model to ``out`` (atomically) and return ``out``."""
+def check_destination(src: Path, out: Path, mode: Mode, overwrite: bool = False) -> None:
+    """Refuse an ``out`` that is not polyalign's to write (see the module docstring)."""
+    if not src.exists():
+        raise InputError("no such folder", src)
+    s, o = src.resolve(), out.resolve()
+    if o == s:
+        raise InputError("is the source itself: export into a new folder", out)
+    if s in o.parents:
+        raise InputError(f"is inside the source {src}: export into a folder outside it", out)
+    if o in s.parents:
+        raise InputError(f"holds the source {src}: export into a new folder", out)
+    if out.exists() and not out.is_dir():
+        raise InputError("is a file: export writes a folder; choose a new path", out)
+    if out.is_dir() and any(out.iterdir()):
+        marker = out / MARKER
+        kind = None
+        if marker.is_file():
+            try:
+                kind = json.loads(marker.read_text(encoding="utf-8")).get("mode")
+            except (ValueError, AttributeError):
+                kind = None
+        if kind is None:
+            raise InputError("exists and is not a polyalign export: choose a new folder (nothing was changed)", out)
+        if kind != mode:
+            raise InputError(f"holds an earlier {kind} export, not {mode}: choose another folder", out)
+        if not overwrite:
+            raise InputError(f"holds an earlier {kind} export: pass --overwrite to replace it", out)
+    check_output_dir(out)
+
+
+def _mark(folder: Path, mode: Mode, src: Path, base_name: str | None) -> None:
+    write_json(folder / MARKER, {"mode": mode, "source": str(src), "base_model": base_name})
+
+
+def export(source: str | Path, out: str | Path, mode: Mode = "merged", base: str | None = None, dtype: str = "float32",
+           overwrite: bool = False) -> Path:
+    """Write the exported model to ``out`` (atomically) and return ``out``.
+
+    ``overwrite`` replaces an earlier export of the same ``mode`` at ``out``; anything else
+    already at ``out`` is refused before any work.
+    """
     from polyalign.models import load_model, resolve
 
     src = Path(source).expanduser()
-    out = Path(out)
+    out = Path(out).expanduser()
+    check_destination(src, out, mode, overwrite)
     if (src / "trainer_state.json").is_file() and (src / "weights.safetensors").is_file():  # a checkpoint
         return _export_checkpoint(src, out, mode, base, dtype)
     folder = find_model_folder(src)
@@ -66,6 +111,7 @@ def export(source: str | Path, out: str | Path, mode: Mode = "merged", base: str
             raise InputError("a full fine-tune has no adapter to export: use --mode merged", folder)
         with atomic_dir(out) as tmp:
             shutil.copytree(folder, tmp, dirs_exist_ok=True)
+            _mark(tmp, mode, src, None)
         return out
 
     base_name = base or base_model_of(src, folder)
@@ -75,11 +121,12 @@ def export(source: str | Path, out: str | Path, mode: Mode = "merged", base: str
                 if f.is_file():
                     shutil.copy2(f, tmp / f.name)
             _name_base(tmp, base_name)
+            _mark(tmp, mode, src, base_name)
         return out
 
     resolve(base_name)  # one clear line when the base is missing
     model, tokenizer = load_model(base_name, dtype, adapter=folder)  # merged into the weights
-    return _save_merged(model, tokenizer, base_name, out)
+    return _save_merged(model, tokenizer, base_name, out, src)
 
 
 def _export_checkpoint(src: Path, out: Path, mode: Mode, base: str | None, dtype: str) -> Path:
@@ -94,8 +141,9 @@ def _export_checkpoint(src: Path, out: Path, mode: Mode, base: str | None, dtype
         with atomic_dir(out) as tmp:
             model.save_pretrained(tmp, safe_serialization=True)
             _name_base(tmp, base_name)
+            _mark(tmp, mode, src, base_name)
         return out
-    return _save_merged(model.merge_and_unload() if is_adapter else model, tokenizer, base_name, out)
+    return _save_merged(model.merge_and_unload() if is_adapter else model, tokenizer, base_name, out, src)
 
 
 def _name_base(adapter: Path, base_name: str) -> None:
@@ -105,10 +153,11 @@ def _name_base(adapter: Path, base_name: str) -> None:
     (adapter / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 
-def _save_merged(model: Any, tokenizer: Any, base_name: str, out: Path) -> Path:
+def _save_merged(model: Any, tokenizer: Any, base_name: str, out: Path, src: Path) -> Path:
     """Save a model with its weights final (LoRA merged) as a plain ``transformers`` folder."""
     model.config.name_or_path = base_name
     with atomic_dir(out) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+        _mark(tmp, "merged", src, base_name)
     return out

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.config import TrainConfig, TrainJobConfig
-from polyalign.io import InputError, atomic_write, provenance, write_json
+from polyalign.io import (
+    InputError,
+    atomic_write,
+    check_new_output_dir,
+    check_output_dir,
+    provenance,
+    write_json,
+)
 from polyalign.recipe import config_to_dict
 
 
@@ -31,7 +38,22 @@ def check_inputs(job: TrainJobConfig) -> None:
 
     if not read_train_file(job.train_file):
         raise InputError("no training examples in the file", job.train_file)
+    check_output(job)
     resolve(job.model.model_name_or_path)
+
+
+# What `polyalign train` leaves in output_dir: a folder holding one of these is an earlier training output.
+OUTPUT_FILES = ("config.yaml", "train_log.jsonl", "train_summary.json", "checkpoints")
+
+
+def check_output(job: TrainJobConfig) -> None:
+    """``output_dir`` is new, empty, or an earlier training output (to resume); never a folder of
+    the user's, whose ``model/`` training would replace."""
+    out = Path(job.output_dir)
+    if out.is_dir() and any((out / name).exists() for name in OUTPUT_FILES):
+        check_output_dir(out)
+        return
+    check_new_output_dir(out, "a training output", "choose another output_dir=...")
 
 
 def encode_examples(tokenizer: Any, examples: list[dict], cfg: TrainConfig, source: str | Path) -> tuple[list, dict[str, int]]:
@@ -119,6 +141,7 @@ def train(job: TrainJobConfig) -> dict[str, Any]:
     from polyalign.train.loop import fit
 
     # --- setup ------------------------------------------------------------------------------
+    check_output(job)  # before the model loads
     d = distributed.setup()
     try:
         out = Path(job.output_dir)

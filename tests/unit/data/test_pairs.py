@@ -103,20 +103,31 @@ def test_select_pairs_drops_wrong_language_with_langid():
 
 
 def test_select_pairs_bounded_memory_reads_again_when_language_id_rejects_many():
-    good = [P(f"Open the selected {w} in a new window", f"Abrir el {w} seleccionado en una ventana nueva") for w in
-            ["file", "folder", "document", "picture", "message", "project", "report", "table", "drawing", "chart"]]
-    bad = [P(f"Open the selected {w} in a new window", f"Ouvrir le {w} sélectionné dans une nouvelle fenêtre") for w in
-           ["fichier", "dossier", "document-x", "image", "message-x", "projet", "rapport", "tableau", "dessin", "graphique"] * 1]
+    """More pairs than the kept candidates (capacity (6 + 2) x 1.5 + 64 = 76), most of them in the
+    wrong language: the first pass keeps too few that pass language identification, so the source
+    is read a second time keeping more, and the selection is complete."""
+    colours = {"red": "rote", "green": "grüne", "blue": "blaue", "yellow": "gelbe", "black": "schwarze",
+               "white": "weiße", "brown": "braune", "grey": "graue", "pink": "rosa", "orange": "orangefarbene",
+               "purple": "violette", "silver": "silberne", "golden": "goldene", "dark": "dunkle", "bright": "helle"}
+    things = {"button": "Schaltfläche", "window": "Fensterleiste", "folder": "Mappe", "picture": "Abbildung",
+              "message": "Nachricht", "project": "Projektliste", "report": "Meldung", "table": "Tabelle",
+              "drawing": "Zeichnung", "chart": "Grafik", "panel": "Leiste", "label": "Beschriftung",
+              "border": "Umrandung", "column": "Spalte", "toolbar": "Werkzeugleiste"}
+    bad = [P(f"Show the {c} {w} on the main screen", f"Die {gc} {gw} wird auf dem Hauptbildschirm angezeigt")
+           for c, gc in colours.items() for w, gw in things.items()]  # 225 distinct pairs in German, not Spanish
+    good = [P(f"Open the selected {w} in a new window", f"Abrir el {w} seleccionado en una ventana nueva")
+            for w in ["file", "document", "image", "note", "sheet", "list", "page", "book", "card", "map"]]
     calls = []
 
     def make():
         calls.append(1)
-        return iter(bad * 1 + good)
+        return iter(bad + good)
 
     train, test, counts = select_pairs(make, 6, 2, 0, 3, 30, 300, 3.0, filters.LanguageId())
+    assert len(calls) == 3  # the path this test is named for: kept 76, then 100, then 172 candidates
+    assert len(train) == 6 and len(test) == 2
     assert all(p.tgt.startswith("Abrir") for p in train + test)
-    assert counts["dropped_language"] >= 1 and len(train) == 6 and len(test) == 2
-    assert counts["read"] == 20  # counts are of the last pass only
+    assert counts["read"] == 235 and counts["dropped_language"] >= 1  # counts are of the last pass only
 
 
 def test_check_pair_reasons():

@@ -92,7 +92,7 @@ def test_parallel_jsonl_tsv_and_two_files(tmp_path):
 
 def test_parallel_unknown_language_and_missing_fields(tmp_path):
     bad = write(tmp_path / "p.jsonl", json.dumps({"src": "a", "tgt": "b", "src_lang": "en", "tgt_lang": "klingon"}) + "\n")
-    with pytest.raises(InputError, match=r"p\.jsonl:1: unknown language code 'klingon'"):
+    with pytest.raises(InputError, match=r"p\.jsonl:1: tgt_lang: unknown language code 'klingon'"):
         list(records.read_parallel(bad))
     nolang = write(tmp_path / "q.jsonl", json.dumps({"src": "a", "tgt": "b"}) + "\n")
     with pytest.raises(InputError, match=r"q\.jsonl:1: missing field 'src_lang'"):

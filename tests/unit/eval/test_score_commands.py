@@ -75,4 +75,6 @@ def test_score_fidelity(tmp_path, capsys):
     assert result["on_target_rate"] == 0.75 and result["counts"] == {"de": 3, "en": 1}
     assert (result["n"], result["empty"]) == (4, 1)
     code, _, err = run(capsys, "score", "fidelity", str(outputs), "--lang", "xx")
-    assert code == 2 and err == "error: the language identifier (langid) does not know 'xx'\n"
+    assert code == 2 and err == "error: --lang: unknown language code 'xx'\n"
+    code, _, err = run(capsys, "score", "fidelity", str(outputs), "--lang", "ast")
+    assert code == 2 and err == "error: the language identifier (langid) does not know 'ast'\n"

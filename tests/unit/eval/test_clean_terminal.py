@@ -1,0 +1,26 @@
+"""A clean terminal: evaluation raises no transformers FutureWarning; loading a model shows no bar."""
+
+from __future__ import annotations
+
+import warnings
+
+from polyalign.eval.generate import generate
+from polyalign.eval.prefix import cache_kwarg
+from polyalign.models import load_model
+
+
+def test_generation_passes_the_cache_under_the_name_forward_takes(tiny_model_dir, capfd):
+    model, tokenizer = load_model(str(tiny_model_dir))
+    err = capfd.readouterr().err
+    assert "Loading weights" not in err  # transformers' own bar is off for polyalign's loads
+    import inspect
+
+    assert cache_kwarg(model) in inspect.signature(type(model).forward).parameters
+    prompts = ["Translate to Spanish: Open the selected file", "Translate to Spanish: Close the new window"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a FutureWarning (past_key_values renamed) fails the test
+        out = generate(model, tokenizer, prompts, batch_size=2, max_new_tokens=4)
+    assert len(out) == 2 and all(isinstance(o, str) for o in out)
+    from transformers.utils import logging as hf_logging
+
+    assert hf_logging.is_progress_bar_enabled()  # restored after the load
