@@ -165,11 +165,17 @@ def dry_run(cfg: RunConfig) -> str:
         tokens = steps * train.per_device_train_batch_size * train.gradient_accumulation_steps * train.max_seq_length
         secs = tokens / rates["train_tokens_per_second"]
         total += secs
+        skip = (f" — not run without a plan ({plan_path(cfg)} is missing)"
+                if cfg.arms and arm.allocation == "plan" and not plan_path(cfg).is_file() else "")
         lines.append(f"  arm {arm.name}: {arm.builder} {', '.join(arm.languages)}, allocation {arm.allocation}, "
-                     f"≤{pairs} parallel pairs, {steps} steps, ≤{tokens} tokens, ~{secs / 60:.1f} min training")
+                     f"≤{pairs} parallel pairs, {steps} steps, ≤{tokens} tokens, ~{secs / 60:.1f} min training{skip}")
     lines.append(f"  evaluations: {len(arms) + 1} models; estimated total ~{total / 60:.1f} min on this machine "
                  f"(rates: {rates['train_tokens_per_second']:.0f} train tokens/s, {rates['eval_seconds_per_item']:.2f} "
                  f"s per evaluation item, {rates['source']})")
     if cfg.analysis_language:
-        lines.append(f"  look inside: alignment by layer and logit lens for {cfg.analysis_language}, base and each arm")
+        import importlib.util
+
+        there = importlib.util.find_spec("polyalign.analysis.align") is not None
+        lines.append(f"  look inside: alignment by layer and logit lens for {cfg.analysis_language}, base and each arm"
+                     + ("" if there else " — not run: this installation has no polyalign.analysis.align"))
     return "\n".join(lines)

@@ -348,6 +348,9 @@ def run_arms(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
             write_json(arm_dir / "not_run.json", {"reason": why})
             continue
         _log(f"arm {i}/{len(cfg.arms)} {arm.name}: {arm.builder} {', '.join(arm.languages)}")
+        if not (arm_dir / "config.yaml").is_file():  # the arm's own resolved recipe: what produced its numbers
+            with atomic_write(arm_dir / "config.yaml") as f:
+                f.write(dump_recipe(acfg))
         with stage(f"data/{arm.name}", run_dir):
             manifest = stage_data(acfg, arm_dir)
         _same_tests(arm.name, manifest, arm_dir, shared, run_dir)
