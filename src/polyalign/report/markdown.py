@@ -1,4 +1,4 @@
-"""``report.md``: a before/after table, what the data held, and how training went.
+"""``report.md`` from the report's sections, and the before/after table printed at the end of a run.
 
 Only measured numbers appear: everything here is read from the run's own result files.
 """
@@ -46,55 +46,6 @@ def table_text(summary: dict[str, Any]) -> str:
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
-
-
-def write_markdown(
-    path: Path,
-    name: str,
-    model: str,
-    summary: dict[str, Any],
-    manifest: dict[str, Any],
-    training: dict[str, Any],
-    plot: str | None,
-) -> None:
-    """Write ``report.md`` for a run."""
-    out = [f"# polyalign run `{name}`", "", f"Model: `{model}`", ""]
-    out += ["## Before and after tuning", "", "| task | metric | before | after | delta |", "|---|---|---:|---:|---:|"]
-    for t, m, b, a in comparison_rows(summary):
-        out.append(f"| {t} | {m} | {_fmt(b)} | {_fmt(a)} | {_delta(b, a)} |")
-    sigs = {v.get("chrf_signature") for stage in summary.values() for v in stage.values() if isinstance(v, dict)}
-    sigs |= {v.get("bleu_signature") for stage in summary.values() for v in stage.values() if isinstance(v, dict)}
-    sigs.discard(None)
-    if sigs:
-        out += ["", "Signatures: " + "; ".join(f"`{s}`" for s in sorted(sigs))]
-    out += ["", "fidelity %: share of non-empty outputs identified (offline, langid) as the target language."]
-    for stage, tasks in summary.items():
-        for task, m in tasks.items():
-            if isinstance(m, dict) and m.get("fidelity_counts"):
-                counts = ", ".join(f"{k} {v}" for k, v in m["fidelity_counts"].items())
-                ref = m.get("fidelity_reference")
-                ceiling = f" (the reference translations themselves: {ref:.0f}%)" if ref is not None else ""
-                out.append(f"- {stage}, {task}: detected {counts}{ceiling}")
-    out += ["", "## Data", "", f"Template `{manifest.get('template')}`, direction `{manifest.get('direction')}`.", ""]
-    out += ["| language | read | kept | train pairs | test pairs | catalogs |", "|---|---:|---:|---:|---:|---:|"]
-    for code, info in manifest.get("languages", {}).items():
-        c = info["counts"]
-        out.append(f"| {code} ({info['name']}) | {c.get('read', 0)} | {c.get('kept', 0)} | {info['train_pairs']} | {info['test_pairs']} | {len(info['sources'])} |")
-    dropped = {k: v for info in manifest.get("languages", {}).values() for k, v in info["counts"].items() if k.startswith("dropped_")}
-    if dropped:
-        out += ["", "Dropped while cleaning: " + ", ".join(f"{k.removeprefix('dropped_')} {v}" for k, v in sorted(dropped.items())) + "."]
-    out += ["", "## Training", ""]
-    for key, label in (("finetuning_type", "method"), ("steps", "optimizer steps"), ("examples", "examples"),
-                       ("supervised_tokens", "supervised tokens"), ("tokens_per_second", "tokens/s"),
-                       ("first_loss", "first-step loss"), ("last_loss", "last-step loss")):
-        if key in training:
-            v = training[key]
-            out.append(f"- {label}: {v:.3f}" if isinstance(v, float) else f"- {label}: {v}")
-    if plot:
-        out += ["", f"![training loss]({plot})"]
-    out.append("")
-    with atomic_write(path) as f:
-        f.write("\n".join(out))
 
 
 # --- the run report (report.build): sections rendered as Markdown --------------------------------
