@@ -56,9 +56,29 @@ def _check_folder(path: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    cfg = _recipe(args)
+    if args.quick:
+        from polyalign.arms import quick
+
+        cfg = quick(cfg)
+    if args.dry_run:
+        from polyalign.arms import check_arms, dry_run
+
+        check_arms(cfg)
+        print(dry_run(cfg))
+        return 0
     from polyalign.run import run
 
-    run(_recipe(args), nproc=args.nproc)
+    run(cfg, nproc=args.nproc)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from polyalign.report.build import build_report
+
+    out = build_report(args.run_dir)
+    print("\n".join(out["claims"]))
+    print(f"\nreport: {out['html']}\n        {out['markdown']}")
     return 0
 
 
@@ -350,7 +370,14 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe fields, e.g. train.max_steps=10")
     r.add_argument("--nproc", type=int, default=1,
                    help="tune with N processes on this host under torchrun (DDP, or FSDP2 with train.strategy=fsdp)")
+    r.add_argument("--dry-run", action="store_true", help="print the plan (arms, data, steps, tokens, evaluations, "
+                   "estimated time) without loading a model")
+    r.add_argument("--quick", action="store_true", help="every stage at toy size, into runs/<name>-quick")
     r.set_defaults(func=cmd_run)
+
+    rp = sub.add_parser("report", help="rebuild a run's report.html, report.md and figures from its JSON files")
+    rp.add_argument("run_dir", help="a run directory (runs/<name>)")
+    rp.set_defaults(func=cmd_report)
 
     _add_data_commands(sub)
 

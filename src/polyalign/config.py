@@ -301,6 +301,33 @@ class TranslateConfig:
 
 
 @dataclass
+class ArmConfig:
+    """One arm of an experiment: a data + training variant of the run's base model."""
+
+    name: str = ""
+    """Arm name; its outputs go to ``runs/<run>/arms/<name>``."""
+    builder: Literal["coit", "muit", "qalign"] = "coit"
+    """Data: ``coit`` (one language), ``muit`` (several, one budget) or ``qalign`` (questions, no answers)."""
+    languages: list[str] = field(default_factory=list)
+    """Languages the arm is tuned on."""
+    allocation: Literal["uniform", "proportional", "plan"] = "uniform"
+    """MuIT pairs per language; ``plan``: the run's ``plan`` file (or the scaling pilot's ``scaling/plan.json``)."""
+    pair_budget: int | None = None
+    """MuIT total of training pairs over the arm's languages; ``null``: ``data.max_train_pairs`` each."""
+    train: dict = field(default_factory=dict)
+    """Training settings that differ from the recipe's ``train`` section (e.g. ``{max_steps: 60}``)."""
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.name or ""):
+            raise ValueError(f"arm name {self.name!r} must be letters, digits, '.', '_' or '-'")
+        if not self.languages:
+            raise ValueError(f"arm {self.name!r} names no languages")
+        if self.builder == "coit" and len(self.languages) != 1:
+            raise ValueError(f"arm {self.name!r}: builder 'coit' tunes one language (use muit for several)")
+        _check_langs(self.languages, f"arms.{self.name}.languages")
+
+
+@dataclass
 class RunConfig:
     name: str = "default"
     """Run name; outputs go to ``output_dir/name``."""
@@ -313,10 +340,25 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     translate: TranslateConfig = field(default_factory=TranslateConfig)
+    arms: list[ArmConfig] = field(default_factory=list)
+    """Experiment arms, each tuned from the base and evaluated by the same suite as the untuned base
+    (``eval/base/``, ``arms/<arm>/``). Empty: one tuned model in the run directory root, as before."""
+    plan: str | None = None
+    """Budget plan file (``{"allocation": {LANG: PAIRS}}``) for arms with ``allocation: plan``;
+    ``null``: the run's own ``scaling/plan.json`` (written by the scaling pilot)."""
+    analysis_language: str | None = None
+    """The look inside (alignment by layer, logit lens), base against every tuned arm, for this
+    language; ``null``: not run."""
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.name):
             raise ValueError("name must be letters, digits, '.', '_' or '-'")
+        names = [a.name for a in self.arms]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"two arms share the name {', '.join(twice)}")
+        if self.analysis_language:
+            _check_langs([self.analysis_language], "analysis_language")
 
     @property
     def run_dir(self) -> Path:

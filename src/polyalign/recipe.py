@@ -99,6 +99,10 @@ def _parse_yaml(text: str, path: Path) -> tuple[dict, dict[str, int]]:
                     raise InputError(f"duplicate key {dotted!r} (first on line {lines[dotted]})", path, k.start_mark.line + 1)
                 lines[dotted] = k.start_mark.line + 1
                 walk(v, dotted + ".")
+        elif isinstance(n, yaml.SequenceNode):  # list items: arms.0.name, ...
+            for i, v in enumerate(n.value):
+                lines.setdefault(f"{prefix}{i}", v.start_mark.line + 1)
+                walk(v, f"{prefix}{i}.")
 
     walk(node, "")
     return data, lines
@@ -182,6 +186,10 @@ def build(cls: type, data: Any, lines: dict[str, int], path: Path, prefix: str =
         tp = hints[key]
         if dataclasses.is_dataclass(tp):
             kwargs[key] = build(tp, value if value is not None else {}, lines, path, dotted + ".")
+        elif typing.get_origin(tp) is list and dataclasses.is_dataclass(typing.get_args(tp)[0]):
+            if not isinstance(value, list):
+                raise InputError(f"'{dotted}' must be a list of mappings, got {_describe(value)}", path, line)
+            kwargs[key] = [build(typing.get_args(tp)[0], v, lines, path, f"{dotted}.{i}.") for i, v in enumerate(value)]
         else:
             kwargs[key] = _coerce(value, tp, dotted, path, line)
     try:
@@ -221,6 +229,10 @@ def _coerce(value: Any, tp: Any, dotted: str, path: Path, line: int | None) -> A
         if value in args:
             return value
         fail("one of " + ", ".join(repr(a) for a in args))
+    if tp is dict:
+        if isinstance(value, dict):
+            return dict(value)
+        fail("a mapping")
     if origin is list:
         if isinstance(value, str):  # "es,fr" on the command line
             value = [v.strip() for v in value.split(",") if v.strip()]

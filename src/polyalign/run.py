@@ -26,11 +26,18 @@ def _log(msg: str) -> None:
 
 
 @contextlib.contextmanager
-def stage(name: str) -> Iterator[None]:
-    """Log a line when a stage ends, with the time it took."""
+def stage(name: str, run_dir: Path | None = None) -> Iterator[None]:
+    """Log a line when a stage ends, with the time it took; with ``run_dir``, record the time in
+    ``timings.json`` (the first time a stage did its work: a resumed run keeps the real times)."""
     t0 = time.perf_counter()
     yield
-    _log(f"{name}: finished in {_duration(time.perf_counter() - t0)}")
+    secs = time.perf_counter() - t0
+    _log(f"{name}: finished in {_duration(secs)}")
+    if run_dir is not None:
+        path = run_dir / "timings.json"
+        timings = read_json(path) if path.is_file() else {}
+        if secs > timings.get(name, 0.0):
+            write_json(path, {**timings, name: round(secs, 2)})
 
 
 def _duration(seconds: float) -> str:
@@ -217,12 +224,13 @@ def run(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
     import torch
 
     from polyalign.models import load_model
-    from polyalign.report import markdown, plots
 
+    if cfg.arms:
+        return run_arms(cfg, nproc)
     # --- setup ------------------------------------------------------------------------------
     run_dir = prepare_run_dir(cfg)
     _log(f"run: {run_dir}")
-    with stage("data"):
+    with stage("data", run_dir):
         manifest = stage_data(cfg, run_dir)
 
     # --- baseline, tuning, evaluation ---------------------------------------------------------
@@ -236,21 +244,149 @@ def run(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
                                                               cfg.model.trust_remote_code)
         return loaded["model"], loaded["tokenizer"]
 
-    with stage("eval/before"):
+    with stage("eval/before", run_dir):
         before = stage_eval(cfg, run_dir, "before", base, manifest)
-    with stage("train"):
-        training = stage_train(cfg, run_dir, nproc)
-    with stage("eval/after"):
+    with stage("train", run_dir):
+        stage_train(cfg, run_dir, nproc)
+    with stage("eval/after", run_dir):
         after = stage_eval(cfg, run_dir, "after", lambda: (tuned_model(cfg, run_dir, base()[0]), base()[1]), manifest,
                            tuned=run_dir / "model")
 
     # --- report -------------------------------------------------------------------------------
     summary = summarize(before, after)
     write_json(run_dir / "summary.json", summary)
-    plot = "loss.png" if plots.loss_plot(training["losses"], run_dir / "loss.png") else None
-    markdown.write_markdown(run_dir / "report.md", cfg.name, cfg.model.model_name_or_path, {
-        stage: {t: {**m} for t, m in doc["results"].items()} for stage, doc in (("before", before), ("after", after))
-    }, manifest, training, plot)
+    from polyalign.report import markdown
+    from polyalign.report.build import build_report
+
+    build_report(run_dir)
     print(markdown.table_text(summary))
-    print(f"\nreport: {run_dir / 'report.md'}")
+    print(f"\nreport: {run_dir / 'report.html'}\n        {run_dir / 'report.md'}")
     return summary
+
+
+# --- experiments: arms that share a base model and an evaluation ----------------------------------
+
+
+def _same_tests(arm: str, arm_manifest: dict[str, Any], arm_dir: Path, shared: dict[str, Any], run_dir: Path) -> None:
+    """An arm's held-out tests must be the shared ones: then none of its training pairs is scored on."""
+    from polyalign.io import sha256_file
+
+    for task, fname in arm_manifest.get("tasks", {}).items():
+        if task in shared["tasks"] and sha256_file(arm_dir / "data" / fname) != sha256_file(
+                run_dir / "data" / shared["tasks"][task]):
+            raise RuntimeError(f"arm {arm}: its held-out {task} differs from the shared one in {run_dir / 'data'}")
+
+
+def stage_analysis(cfg: RunConfig, out: Path, load: Callable[[], tuple[Any, Any]], pairs_dir: Path) -> bool:
+    """The look inside for ``cfg.analysis_language``: ``alignment.json`` and ``lens.json`` in ``out``.
+
+    ``False`` (and nothing written) when this installation has no layer analysis (``polyalign.analysis.align``)."""
+    import importlib.util
+
+    if not cfg.analysis_language or importlib.util.find_spec("polyalign.analysis.align") is None:
+        return False
+    from polyalign.analysis.align import align_report, read_pairs
+    from polyalign.analysis.lens import run_lens
+
+    lang = cfg.analysis_language
+    if not (out / "alignment.json").is_file():
+        model, tok = load()
+        pairs = read_pairs(str(pairs_dir), "en", lang, 64)
+        write_json(out / "alignment.json", {"model": cfg.model.model_name_or_path, "lang": lang,
+                                            **align_report(model, tok, pairs, "mean", cfg.eval.batch_size, cfg.seed, 4)})
+    if not (out / "lens.json").is_file():
+        model, tok = load()
+        write_json(out / "lens.json", {"model": cfg.model.model_name_or_path,
+                                       **run_lens(model, tok, lang, "en", 3, 64, cfg.eval.batch_size, cfg.seed)})
+    return True
+
+
+def run_arms(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
+    """Run an experiment: shared evaluation data, the untuned base once, then every arm (data,
+    tuning, the same evaluation), the look inside, and the report. Arms run one after another in
+    this process; a finished stage of an arm is never run again, a killed training resumes."""
+    import torch
+
+    from polyalign import arms as arms_mod
+    from polyalign.models import load_model
+    from polyalign.report.build import build_report
+    from polyalign.report.collect import collect
+
+    # --- setup: every check before any work ------------------------------------------------------
+    arms_mod.check_arms(cfg)
+    run_dir = prepare_run_dir(cfg)
+    _log(f"run: {run_dir}: {len(cfg.arms)} arms ({', '.join(a.name for a in cfg.arms)}) and the base")
+    with stage("data", run_dir):
+        shared = stage_data(arms_mod.eval_recipe(cfg), run_dir)
+    tests = {"tasks": {t: str((run_dir / "data" / f).resolve()) for t, f in shared["tasks"].items()}}
+
+    def fresh_base() -> tuple[Any, Any]:  # each arm's LoRA is merged into its own copy of the base
+        torch.manual_seed(cfg.seed)
+        _log(f"model: loading {cfg.model.model_name_or_path}")
+        return load_model(cfg.model.model_name_or_path, cfg.model.dtype, cfg.model.trust_remote_code)
+
+    loaded: dict[str, Any] = {}
+
+    def base() -> tuple[Any, Any]:
+        if not loaded:
+            loaded["m"] = fresh_base()
+        return loaded["m"]
+
+    with stage("eval/base", run_dir):
+        stage_eval(cfg, run_dir, "base", base, tests)
+    with stage("analysis/base", run_dir):
+        stage_analysis(cfg, run_dir / "analysis" / "base", base, run_dir)
+    loaded.clear()
+
+    # --- the arms ----------------------------------------------------------------------------------
+    for i, arm in enumerate(cfg.arms, 1):
+        acfg = arms_mod.arm_recipe(cfg, arm)
+        arm_dir = acfg.run_dir
+        if arm.allocation == "plan" and not arms_mod.plan_path(cfg).is_file():
+            why = f"no budget plan: {arms_mod.plan_path(cfg)} is missing (give plan: or run the scaling pilot)"
+            _log(f"arm {i}/{len(cfg.arms)} {arm.name}: not run ({why})")
+            write_json(arm_dir / "not_run.json", {"reason": why})
+            continue
+        _log(f"arm {i}/{len(cfg.arms)} {arm.name}: {arm.builder} {', '.join(arm.languages)}")
+        if not (arm_dir / "config.yaml").is_file():  # the arm's own resolved recipe: what produced its numbers
+            with atomic_write(arm_dir / "config.yaml") as f:
+                f.write(dump_recipe(acfg))
+        with stage(f"data/{arm.name}", run_dir):
+            manifest = stage_data(acfg, arm_dir)
+        _same_tests(arm.name, manifest, arm_dir, shared, run_dir)
+        with stage(f"train/{arm.name}", run_dir):
+            stage_train(acfg, arm_dir, nproc)
+        tuned: dict[str, Any] = {}
+
+        def load_tuned(acfg: RunConfig = acfg, arm_dir: Path = arm_dir, tuned: dict = tuned) -> tuple[Any, Any]:
+            if not tuned:
+                model, tok = fresh_base()
+                tuned["m"] = (tuned_model(acfg, arm_dir, model), tok)
+            return tuned["m"]
+
+        with stage(f"eval/{arm.name}", run_dir):
+            stage_eval(acfg, arm_dir, ".", load_tuned, tests, tuned=arm_dir / "model")
+        with stage(f"analysis/{arm.name}", run_dir):
+            stage_analysis(cfg, arm_dir / "analysis", load_tuned, run_dir)
+
+    # --- summary and report ------------------------------------------------------------------------
+    out = build_report(run_dir)
+    summary = {**collect(run_dir), "claims": out["claims"], "produced_by": {
+        "recipe": str(run_dir / "config.yaml"), "results": "eval/base/results.json, arms/<arm>/eval/results.json "
+        "(each carrying its metric signatures, model and seed)"}}
+    write_json(run_dir / "summary.json", summary)
+    _record_rates(summary)
+    print("\n".join(out["claims"]))
+    print(f"\nreport: {out['html']}\n        {out['markdown']}")
+    return summary
+
+
+def _record_rates(summary: dict[str, Any]) -> None:
+    """Remember this machine's measured training rate for the next ``--dry-run`` estimate."""
+    from polyalign.arms import rates_path
+
+    rates = [a["train"]["tokens_per_second"] for a in summary["arms"].values()
+             if (a.get("train") or {}).get("tokens_per_second")]
+    if rates:
+        with contextlib.suppress(OSError):
+            write_json(rates_path(), {"train_tokens_per_second": sum(rates) / len(rates)})

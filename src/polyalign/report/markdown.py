@@ -1,4 +1,4 @@
-"""``report.md``: a before/after table, what the data held, and how training went.
+"""``report.md`` from the report's sections, and the before/after table printed at the end of a run.
 
 Only measured numbers appear: everything here is read from the run's own result files.
 """
@@ -48,50 +48,33 @@ def table_text(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_markdown(
-    path: Path,
-    name: str,
-    model: str,
-    summary: dict[str, Any],
-    manifest: dict[str, Any],
-    training: dict[str, Any],
-    plot: str | None,
-) -> None:
-    """Write ``report.md`` for a run."""
-    out = [f"# polyalign run `{name}`", "", f"Model: `{model}`", ""]
-    out += ["## Before and after tuning", "", "| task | metric | before | after | delta |", "|---|---|---:|---:|---:|"]
-    for t, m, b, a in comparison_rows(summary):
-        out.append(f"| {t} | {m} | {_fmt(b)} | {_fmt(a)} | {_delta(b, a)} |")
-    sigs = {v.get("chrf_signature") for stage in summary.values() for v in stage.values() if isinstance(v, dict)}
-    sigs |= {v.get("bleu_signature") for stage in summary.values() for v in stage.values() if isinstance(v, dict)}
-    sigs.discard(None)
-    if sigs:
-        out += ["", "Signatures: " + "; ".join(f"`{s}`" for s in sorted(sigs))]
-    out += ["", "fidelity %: share of non-empty outputs identified (offline, langid) as the target language."]
-    for stage, tasks in summary.items():
-        for task, m in tasks.items():
-            if isinstance(m, dict) and m.get("fidelity_counts"):
-                counts = ", ".join(f"{k} {v}" for k, v in m["fidelity_counts"].items())
-                ref = m.get("fidelity_reference")
-                ceiling = f" (the reference translations themselves: {ref:.0f}%)" if ref is not None else ""
-                out.append(f"- {stage}, {task}: detected {counts}{ceiling}")
-    out += ["", "## Data", "", f"Template `{manifest.get('template')}`, direction `{manifest.get('direction')}`.", ""]
-    out += ["| language | read | kept | train pairs | test pairs | catalogs |", "|---|---:|---:|---:|---:|---:|"]
-    for code, info in manifest.get("languages", {}).items():
-        c = info["counts"]
-        out.append(f"| {code} ({info['name']}) | {c.get('read', 0)} | {c.get('kept', 0)} | {info['train_pairs']} | {info['test_pairs']} | {len(info['sources'])} |")
-    dropped = {k: v for info in manifest.get("languages", {}).values() for k, v in info["counts"].items() if k.startswith("dropped_")}
-    if dropped:
-        out += ["", "Dropped while cleaning: " + ", ".join(f"{k.removeprefix('dropped_')} {v}" for k, v in sorted(dropped.items())) + "."]
-    out += ["", "## Training", ""]
-    for key, label in (("finetuning_type", "method"), ("steps", "optimizer steps"), ("examples", "examples"),
-                       ("supervised_tokens", "supervised tokens"), ("tokens_per_second", "tokens/s"),
-                       ("first_loss", "first-step loss"), ("last_loss", "last-step loss")):
-        if key in training:
-            v = training[key]
-            out.append(f"- {label}: {v:.3f}" if isinstance(v, float) else f"- {label}: {v}")
-    if plot:
-        out += ["", f"![training loss]({plot})"]
-    out.append("")
+# --- the run report (report.build): sections rendered as Markdown --------------------------------
+
+
+def _md_cell(x: str) -> str:
+    return str(x).replace("|", "\\|").replace("\n", " ")
+
+
+def render_sections(title: str, sections: list[dict[str, Any]]) -> str:
+    """The report's sections as Markdown: the same tables as report.html, figures as PNG links."""
+    out = [f"# {title}", ""]
+    for s in sections:
+        out += [f"## {s['title']}", ""]
+        if s["missing"]:
+            out += [s["missing"], ""]
+        for line in s["text"]:
+            out += [f"- {line}" if s["title"] == "Claims" else line, ""]
+        for t in s["tables"]:
+            out.append("| " + " | ".join(_md_cell(h) for h in t["header"]) + " |")
+            out.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(t["header"]))) + "|")
+            out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in t["rows"]]
+            out.append("")
+        for name, caption in s["figures"]:
+            out += [f"![{caption}]({name})", ""]
+    return "\n".join(out)
+
+
+def write_report(path: Path, title: str, sections: list[dict[str, Any]]) -> None:
+    """Write ``report.md`` from the report's sections."""
     with atomic_write(path) as f:
-        f.write("\n".join(out))
+        f.write(render_sections(title, sections))

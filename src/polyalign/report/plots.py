@@ -29,3 +29,105 @@ def loss_plot(losses: list[float], path: Path) -> bool:
         fig.savefig(f, format="png")
     plt.close(fig)
     return True
+
+
+# --- the run report's figures (report.build): several arms side by side -------------------------
+
+
+def _report_pyplot():
+    """pyplot on Agg for the report's figures, or ``None`` without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
+def _report_save(fig, plt, path: Path) -> bool:
+    fig.tight_layout()
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png")
+    plt.close(fig)
+    return True
+
+
+def arm_losses_plot(losses: dict[str, list[float]], path: Path) -> bool:
+    """Training-loss curves of every arm on one axis."""
+    plt = _report_pyplot()
+    if plt is None or not losses:
+        return False
+    fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=110)
+    for i, (arm, ys) in enumerate(losses.items()):
+        ax.plot(range(1, len(ys) + 1), ys, lw=1.4, color=f"C{i % 10}", label=arm)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss (supervised tokens)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _report_save(fig, plt, path)
+
+
+def transfer_heatmap(values: list[list[float | None]], rows: list[str], cols: list[str], tuned: list[set[str]],
+                     title: str, path: Path) -> bool:
+    """Arms × languages heat map (delta against the base); a box marks each arm's tuned languages."""
+    plt = _report_pyplot()
+    if plt is None or not rows or not cols:
+        return False
+    import numpy as np
+
+    grid = np.array([[np.nan if v is None else v for v in r] for r in values], dtype=float)
+    span = float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1.0
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.55 * len(cols) + 2.5), max(2.4, 0.5 * len(rows) + 1.4)), dpi=110)
+    im = ax.imshow(grid, cmap="RdBu", vmin=-span or -1, vmax=span or 1, aspect="auto")
+    ax.set_xticks(range(len(cols)), cols, fontsize=8)
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    for i, row in enumerate(values):
+        for j, v in enumerate(row):
+            if v is not None:
+                ax.text(j, i, f"{v:+.1f}", ha="center", va="center", fontsize=6.5,
+                        color="white" if abs(v) > 0.6 * (span or 1) else "black")
+            if cols[j] in tuned[i]:
+                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=2, ec="black"))
+    fig.colorbar(im, ax=ax, shrink=0.8, label="Δ vs base")
+    ax.set_title(title + " (boxed: languages the arm was tuned on)", fontsize=9)
+    return _report_save(fig, plt, path)
+
+
+def alignment_compare_plot(base: dict, tuned: dict[str, dict], key: str, path: Path) -> bool:
+    """One alignment measure by layer (``key`` of ``alignment.json``): the base dashed, each tuned arm solid."""
+    plt = _report_pyplot()
+    if plt is None:
+        return False
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=110)
+    for i, (label, doc, style) in enumerate([("base", base, "--")] + [(n, d, "-") for n, d in tuned.items()]):
+        rows = [r for r in doc.get("layers", []) if r.get(key) is not None]
+        if rows:
+            ax.plot([r["layer"] for r in rows], [r[key] for r in rows], style, lw=1.5, color=f"C{i % 10}", label=label)
+    ax.set_xlabel("layer (0 = embeddings)")
+    ax.set_ylabel(key.replace("_", " "))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _report_save(fig, plt, path)
+
+
+def lens_compare_plot(base: dict, tuned: dict[str, dict], path: Path) -> bool:
+    """Logit-lens probability of the English and of the target-language answer by layer, base vs tuned."""
+    plt = _report_pyplot()
+    if plt is None:
+        return False
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=110)
+    for i, (label, doc) in enumerate([("base", base), *tuned.items()]):
+        rows = doc.get("layers", [])
+        xs = [r["layer"] for r in rows]
+        if rows and "p_en" in rows[0]:
+            ax.plot(xs, [r["p_en"] for r in rows], "--", color=f"C{i % 10}", lw=1.3, label=f"{label}: English")
+        if rows and "p_lang" in rows[0]:
+            ax.plot(xs, [r["p_lang"] for r in rows], "-", color=f"C{i % 10}", lw=1.6,
+                    label=f"{label}: {doc.get('lang', 'target')}")
+    ax.set_xlabel("layer (last = the model's output)")
+    ax.set_ylabel("probability of the answer")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _report_save(fig, plt, path)

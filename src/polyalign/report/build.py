@@ -1,0 +1,109 @@
+"""Rebuild a run's report (figures, ``report.md``, ``report.html``) from its JSON artefacts alone.
+
+``polyalign report RUN_DIR`` and the end of ``polyalign run`` both call :func:`build_report`. The
+report is a list of sections; each is present with its numbers when the run measured it, and
+otherwise says in one line that it was not run. No model, no torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from polyalign.report import claims, html, markdown, plots, tables
+from polyalign.report.collect import collect
+
+Section = dict[str, Any]
+
+
+def _section(title: str, text: list[str] | None = None, tabs: list[dict] | None = None,
+             figures: list[tuple[str, str]] | None = None, missing: str | None = None) -> Section:
+    return {"title": title, "text": text or [], "tables": tabs or [], "figures": figures or [], "missing": missing}
+
+
+def _results_sections(doc: dict[str, Any], run_dir: Path) -> list[Section]:
+    out = []
+    fams = tables.families(doc)
+    out.append(_section("Results by arm and language", ["Each tuned number is followed by its delta against the "
+                                                         "untuned base model, on the same held-out data."],
+                        [tables.results_table(doc, f) for f in fams],
+                        missing=None if fams else "No evaluation results: not run."))
+    tm = tables.transfer_matrix(doc)
+    if tm and plots.transfer_heatmap(tm["values"], tm["rows"], tm["cols"], tm["tuned"],
+                                     f"{tm['family']} {tm['metric']}: Δ vs base", run_dir / "transfer.png"):
+        rows = [[arm, *["—" if v is None else f"{v:+.2f}" for v in vals]] for arm, vals in zip(tm["rows"], tm["values"])]
+        out.append(_section("Transfer matrix", [f"{tm['family']} {tm['metric']}, delta against the base, per arm "
+                                                "and language; a box marks the languages the arm was tuned on."],
+                            [{"title": "transfer", "header": ["arm", *tm["cols"]], "rows": rows}],
+                            [("transfer.png", "transfer matrix")]))
+    else:
+        out.append(_section("Transfer matrix", missing="Not run: no base and tuned results to compare."))
+    return out
+
+
+def _losses_section(doc: dict[str, Any], run_dir: Path) -> Section:
+    losses = {n: a["train"]["losses"] for n, a in doc["arms"].items() if (a.get("train") or {}).get("losses")}
+    if losses and plots.arm_losses_plot(losses, run_dir / "losses.png"):
+        return _section("Training loss", figures=[("losses.png", "training loss per arm")])
+    return _section("Training loss", missing="Not run: no training log in this run.")
+
+
+def _analysis_section(doc: dict[str, Any], run_dir: Path) -> Section:
+    an = doc.get("analysis")
+    if not an:
+        return _section("Look inside", missing="Not run: no alignment-by-layer or logit-lens results in this run.")
+    figs, text = [], [f"Language: {an.get('lang')}; base model dashed, tuned arms solid."]
+    base_al = (an.get("base") or {}).get("alignment")
+    tuned_al = {n: a["alignment"] for n, a in an["arms"].items() if a.get("alignment")}
+    if base_al and tuned_al:
+        for key, name in (("cosine_parallel_centred", "alignment_cosine.png"), ("retrieval_x2en", "alignment_retrieval.png")):
+            if plots.alignment_compare_plot(base_al, tuned_al, key, run_dir / name):
+                figs.append((name, f"{key.replace('_', ' ')} by layer"))
+    else:
+        text.append("Alignment by layer: not run for both the base and a tuned arm.")
+    base_lens = (an.get("base") or {}).get("lens")
+    tuned_lens = {n: a["lens"] for n, a in an["arms"].items() if a.get("lens")}
+    if base_lens and plots.lens_compare_plot(base_lens, tuned_lens, run_dir / "lens.png"):
+        figs.append(("lens.png", "logit lens by layer"))
+    else:
+        text.append("Logit lens: not run.")
+    return _section("Look inside", text, figures=figs)
+
+
+def _scaling_section(doc: dict[str, Any], run_dir: Path) -> Section:
+    if not doc.get("scaling"):
+        return _section("Scaling law and budget", missing="Not run: no scaling pilot (scaling/fits.json) in this run.")
+    figs = [(f"scaling/{n}", cap) for n, cap in (("fits.png", "scaling curves with 95% bands"),
+                                                 ("plan.png", "planned allocation against uniform"))]
+    return _section("Scaling law and budget", tabs=tables.scaling_tables(doc),
+                    figures=[f for f in figs if (run_dir / f[0]).is_file()])
+
+
+def sections(doc: dict[str, Any], run_dir: Path) -> list[Section]:
+    """Every section of the report, in reading order (figures are written to ``run_dir`` on the way)."""
+    judged = claims.judge_claims(doc)
+    out = [_section("Claims", [c["line"] for c in judged])]
+    ran = [f"Model {doc.get('model')}, seed {doc['recipe'].get('seed')}, recipe config.yaml ({len(doc['arms'])} "
+           "tuned arms and the untuned base)."]
+    ran += [f"Arm {n}: not run ({why})." for n, why in doc.get("not_run", {}).items()]
+    tabs = [tables.what_ran(doc)] + [t for t in [tables.timings_table(doc)] if t]
+    out.append(_section("What was run", ran, tabs))
+    out += _results_sections(doc, run_dir)
+    out.append(_losses_section(doc, run_dir))
+    out.append(_analysis_section(doc, run_dir))
+    out.append(_scaling_section(doc, run_dir))
+    judge = doc.get("judge")
+    out.append(_section("Judge (pairwise against the base)", [str(judge)] if judge else [],
+                        missing=None if judge else "Not run: the recipe names no judge endpoint."))
+    return out
+
+
+def build_report(run_dir: str | Path) -> dict[str, Any]:
+    """Write the figures, ``report.md`` and ``report.html`` of ``run_dir``; return the document and paths."""
+    run_dir = Path(run_dir)
+    doc = collect(run_dir)
+    secs = sections(doc, run_dir)
+    title = f"polyalign run {doc['name']}"
+    markdown.write_report(run_dir / "report.md", title, secs)
+    html.write_report(run_dir / "report.html", title, secs, run_dir)
+    return {"doc": doc, "claims": secs[0]["text"], "markdown": run_dir / "report.md", "html": run_dir / "report.html"}

@@ -1,0 +1,62 @@
+"""The report rebuilt from a run's JSON files alone: every section, figure and table; bad folders refused."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from polyalign.io import InputError
+from polyalign.report.build import build_report
+from report_fixtures import write_finished_run
+
+
+def test_report_from_a_finished_run(tmp_path):
+    run = write_finished_run(tmp_path / "demo")
+    out = build_report(run)
+    for png in ("transfer.png", "losses.png", "alignment_cosine.png", "alignment_retrieval.png", "lens.png"):
+        assert (run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+    md = (run / "report.md").read_text()
+    assert "| polysent |" not in md and "| language | metric | base | coit-es | coit-zh | muit-uniform |" in md
+    assert "| en-es | chrF++ | 25.00 | 30.00 (+5.00) | 24.00 (-1.00) | 29.50 (+4.50) | 29.00 (+4.00) | 25.00 (+0.00) |" in md
+    assert "| qalign-zh-de | +6.00 | +2.00 | +2.00 | +2.00 | +2.00 | +6.00 |" in md  # transfer row: de es fr ja ru zh
+    assert "- Quality follows the fitted scaling law: yes — es power R² 0.970, zh log R² 0.930 (threshold 0.90)" in md
+    assert "Not run: the recipe names no judge endpoint." in md
+    page = (run / "report.html").read_text()
+    assert len(re.findall(r'src="data:image/png;base64,', page)) == 5
+    assert not re.search(r'(src|href)="(http|//)', page)  # self-contained
+    assert page.count("<table") == 7  # arms, time, translation, polysent, transfer, scaling fits, allocation
+    assert out["claims"][0].startswith("CoIT raises translation: yes")
+
+
+def test_sections_say_not_run_when_their_artefacts_are_absent(tmp_path):
+    run = write_finished_run(tmp_path / "bare", scaling=False, analysis=False)
+    build_report(run)
+    md = (run / "report.md").read_text()
+    assert "Not run: no scaling pilot (scaling/fits.json) in this run." in md
+    assert "Not run: no alignment-by-layer or logit-lens results in this run." in md
+    assert "- Tuning raises middle-layer alignment: not measured (no base and tuned alignment by layer)" in md
+
+
+def test_a_folder_that_is_not_a_run(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="not a polyalign run directory"):
+        build_report(tmp_path / "x")
+    proc = subprocess.run([sys.executable, "-m", "polyalign", "report", str(tmp_path / "x")], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"error: {tmp_path / 'x'}: not a polyalign run directory "
+                                                "(no config.yaml with evaluations beside it)"]
+    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["notes.txt"]
+
+
+def test_report_rebuild_imports_no_model_code(tmp_path):
+    run = write_finished_run(tmp_path / "light")
+    code = ("import sys\nfrom polyalign.report.build import build_report\n"
+            f"build_report({str(run)!r})\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'peft')"
+            " or m.startswith(('polyalign.train', 'polyalign.eval'))]\nprint(','.join(bad))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""
