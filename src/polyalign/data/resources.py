@@ -261,7 +261,8 @@ def polysent_labels(lang: str, path: str | os.PathLike | None = None) -> dict[st
     if isinstance(words, dict):
         return dict(words)
     if code == "en":
-        return {label: label for label in dict.fromkeys(rec.get("label") for _, rec in records) if isinstance(label, str)}
+        names = dict.fromkeys(rec.get("label") for _, rec in records)
+        return {label: label for label in names if isinstance(label, str)}
     raise InputError(f"no label words for {lang!r} in the header", where, 1)
 
 
@@ -284,5 +285,5 @@ def parallel_sentences(languages: Sequence[str], source: str = "polysent",
     if source == "polyqa":
         codes = [_shipped(c, POLYQA_LANGUAGES, POLYQA_VERSION) for c in languages]
         columns = [polyqa(c, split) for c in codes]
-        return [{c: col[i]["question"] for c, col in zip(codes, columns)} for i in range(len(columns[0]) if columns else 0)]
+        return [{c: row["question"] for c, row in zip(codes, rows)} for rows in zip(*columns)]
     raise InputError(f"source must be 'polysent' or 'polyqa', got {source!r}")
