@@ -171,7 +171,7 @@ def run(cfg: RunConfig) -> dict[str, Any]:
     torch.manual_seed(cfg.seed)
     _log(f"model: loading {cfg.model.model_name_or_path}")
     model, tokenizer = load_model(cfg.model.model_name_or_path, cfg.model.dtype, cfg.model.trust_remote_code)
-    before = stage_eval(cfg, run_dir, "before", model, tokenizer, manifest)
+    before = stage_eval(cfg, run_dir, "before", model, tokenizer, manifest) if cfg.eval.baseline else {"results": {}}
     model, training = stage_train(cfg, run_dir, model, tokenizer)
     if hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()  # faster generation; training is over

@@ -318,34 +318,33 @@ def read_points(path: str) -> tuple[dict[str, Points], list[str]]:
         raise InputError("no such points file", path) from None
     except UnicodeDecodeError:
         raise InputError("not UTF-8", path) from None
-    if True:
-        reader = csv.reader(text.splitlines())
-        header = [h.strip() for h in next(reader, [])]
-        missing = [c for c in ("lang", "size", "score") if c not in header]
-        if missing:
-            raise InputError(f"missing column {', '.join(missing)} (need lang,size,score[,similarity])", path, 1)
-        col = {h: i for i, h in enumerate(header)}
-        raw: dict[str, dict[float, list[float]]] = {}
-        sims: dict[str, tuple[float, int]] = {}
-        for line, row in enumerate(reader, start=2):
-            if not row or all(not c.strip() for c in row):
-                continue
-            if len(row) < len(header):
-                raise InputError(f"{len(row)} fields, the header has {len(header)}", path, line)
-            lang = row[col["lang"]].strip()
-            if not lang:
-                raise InputError("empty lang", path, line)
-            size, score = (_number(row[col[c]], c, path, line) for c in ("size", "score"))
-            if size <= 0:
-                raise InputError(f"size must be > 0, got {row[col['size']].strip()}", path, line)
-            if "similarity" in col and row[col["similarity"]].strip():
-                sim = _number(row[col["similarity"]], "similarity", path, line)
-                if sim <= 0:
-                    raise InputError(f"similarity must be > 0, got {sim}", path, line)
-                if lang in sims and sims[lang][0] != sim:
-                    raise InputError(f"similarity of {lang} is {sims[lang][0]} on line {sims[lang][1]}, {sim} here", path, line)
-                sims[lang] = (sim, line)
-            raw.setdefault(lang, {}).setdefault(size, []).append(score)
+    reader = csv.reader(text.splitlines())
+    header = [h.strip() for h in next(reader, [])]
+    missing = [c for c in ("lang", "size", "score") if c not in header]
+    if missing:
+        raise InputError(f"missing column {', '.join(missing)} (need lang,size,score[,similarity])", path, 1)
+    col = {h: i for i, h in enumerate(header)}
+    raw: dict[str, dict[float, list[float]]] = {}
+    sims: dict[str, tuple[float, int]] = {}
+    for line, row in enumerate(reader, start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) < len(header):
+            raise InputError(f"{len(row)} fields, the header has {len(header)}", path, line)
+        lang = row[col["lang"]].strip()
+        if not lang:
+            raise InputError("empty lang", path, line)
+        size, score = (_number(row[col[c]], c, path, line) for c in ("size", "score"))
+        if size <= 0:
+            raise InputError(f"size must be > 0, got {row[col['size']].strip()}", path, line)
+        if "similarity" in col and row[col["similarity"]].strip():
+            sim = _number(row[col["similarity"]], "similarity", path, line)
+            if sim <= 0:
+                raise InputError(f"similarity must be > 0, got {sim}", path, line)
+            if lang in sims and sims[lang][0] != sim:
+                raise InputError(f"similarity of {lang} is {sims[lang][0]} on line {sims[lang][1]}, {sim} here", path, line)
+            sims[lang] = (sim, line)
+        raw.setdefault(lang, {}).setdefault(size, []).append(score)
     if not raw:
         raise InputError("no points", path)
     notes, out = [], {}
@@ -417,3 +416,27 @@ def load_fits(path: str) -> dict[str, Any]:
                 or set(f["params"]) != set(PARAMS[f["form"]]):
             raise InputError(f"fit of {lang!r} needs a form ({', '.join(FORMS)}) and its params", path)
     return doc
+
+
+def predict_sizes(fits: dict[str, Any], sizes: list[float], ci: bool = False, level: float = 0.95) -> dict[str, Any]:
+    """``{LANG: score}`` for one size, ``{LANG: {SIZE: score}}`` for several; with ``ci`` each score
+    becomes ``{"score", "ci": [lo, hi]}`` (percentiles of the bootstrap draws' predictions)."""
+    from polyalign.io import InputError
+
+    bad = [s for s in sizes if not s > 0]
+    if bad:
+        raise InputError(f"--size must be > 0, got {bad[0]:g}")
+    out: dict[str, Any] = {}
+    for lang, f in fits.items():
+        gamma = f.get("gamma", 1.0)
+        vals = predict(f["form"], f["params"], sizes, gamma)
+        entries: list[Any] = [float(v) for v in vals]
+        if ci:
+            draws = predict_draws(f["form"], f.get("bootstrap_draws") or [], sizes, gamma)
+            if not len(draws):
+                raise InputError(f"the fit of {lang} has no bootstrap draws: fit with --bootstrap > 0 and --out")
+            tail = 100 * (1 - level) / 2
+            lo, hi = np.percentile(draws, [tail, 100 - tail], axis=0)
+            entries = [{"score": v, "ci": [float(a), float(b)]} for v, a, b in zip(entries, lo, hi)]
+        out[lang] = entries[0] if len(sizes) == 1 else {f"{s:g}": e for s, e in zip(sizes, entries)}
+    return out
