@@ -14,7 +14,6 @@ from polyalign import __version__
 from polyalign.io import InputError, describe_os_error, read_lines
 
 NOT_BUILT = {
-    "scaling": "scaling-law fitting and budget allocation",
     "analyze": "layer-wise alignment analysis",
 }
 
@@ -351,6 +350,101 @@ def _add_train_commands(sub) -> None:
     e.set_defaults(func=cmd_export)
 
 
+# --- scaling (issue 11) -------------------------------------------------------------------------
+
+
+def _pairs(items: list[str] | None, flag: str, kind: type) -> dict:
+    """``LANG=VALUE`` arguments as a dict; a bad one is one line naming the flag."""
+    out = {}
+    for item in items or []:
+        lang, sep, value = item.partition("=")
+        try:
+            out[lang.strip()] = kind(value)
+            assert sep and lang.strip()
+        except (ValueError, AssertionError):
+            raise InputError(f"{flag} {item!r}: expected LANG={'N' if kind is int else 'VALUE'}") from None
+    return out
+
+
+def cmd_scaling_fit(args: argparse.Namespace) -> int:
+    from polyalign.io import write_json
+    from polyalign.scaling.laws import fit_points, read_points
+
+    points, notes = read_points(args.points)
+    for note in notes:
+        print(f"[polyalign] {args.points}: {note}", file=sys.stderr)
+    doc = fit_points(points, args.form, args.bootstrap, args.seed, _pairs(args.similarity, "--similarity", float),
+                     source=args.points)
+    if args.out:
+        write_json(args.out, doc)
+    shown = {lang: {k: v for k, v in f.items() if k not in ("bootstrap_draws", "sizes", "scores")}
+             for lang, f in doc["fits"].items()}
+    print(json.dumps({"fits": shown, "settings": doc["settings"]}, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_scaling_predict(args: argparse.Namespace) -> int:
+    from polyalign.scaling.laws import load_fits, predict_sizes
+
+    print(json.dumps({"predicted": predict_sizes(load_fits(args.fits)["fits"], args.size, args.ci)}, indent=2))
+    return 0
+
+
+def cmd_scaling_allocate(args: argparse.Namespace) -> int:
+    from polyalign.io import write_json
+    from polyalign.scaling.allocate import plan
+    from polyalign.scaling.laws import load_fits
+
+    doc = plan(load_fits(args.fits)["fits"], args.budget, args.min_per_lang, _pairs(args.available, "--available", int),
+               _pairs(args.weight, "--weight", float))
+    if args.out:
+        write_json(args.out, doc)
+    print(json.dumps(doc, indent=2))
+    return 0
+
+
+def cmd_scaling_pilot(args: argparse.Namespace) -> int:
+    from polyalign.config import PilotConfig
+    from polyalign.scaling.pilot import run_pilot
+
+    if args.recipe is None:
+        raise InputError("scaling pilot needs a recipe with a scaling: section (see recipes/scaling_pilot.yaml)")
+    run_pilot(_recipe(args, PilotConfig))
+    return 0
+
+
+def _add_scaling_commands(sub) -> None:
+    """``polyalign scaling fit|predict|allocate|pilot``."""
+    s = sub.add_parser("scaling", help="fit quality against parallel-data size, plan a budget, run the pilot grid")
+    ssub = s.add_subparsers(dest="scaling_command", metavar="SUBCOMMAND")
+    ssub.required = True
+    f = ssub.add_parser("fit", help="fit a law per language to lang,size,score[,similarity] points")
+    f.add_argument("points", help="CSV with columns lang,size,score and optionally similarity")
+    f.add_argument("--form", choices=["xllama", "power", "log", "auto"], default="auto", help="law (auto: by AICc)")
+    f.add_argument("--out", help="write the fits (with bootstrap draws, for predict --ci and plots) to this JSON")
+    f.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
+    f.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    f.add_argument("--similarity", action="append", metavar="LANG=GAMMA", help="xllama γ where the CSV has none")
+    f.set_defaults(func=cmd_scaling_fit)
+    p = ssub.add_parser("predict", help="predicted score per language at the given sizes")
+    p.add_argument("fits", help="FITS.json from scaling fit --out")
+    p.add_argument("--size", type=float, action="append", required=True, help="parallel pairs (repeatable)")
+    p.add_argument("--ci", action="store_true", help="add the 95%% bootstrap interval of each prediction")
+    p.set_defaults(func=cmd_scaling_predict)
+    a = ssub.add_parser("allocate", help="split a budget of pairs across languages to maximise predicted quality")
+    a.add_argument("fits", help="FITS.json from scaling fit --out")
+    a.add_argument("--budget", type=int, required=True, help="total parallel pairs N")
+    a.add_argument("--min-per-lang", type=int, default=1, help="fewest pairs per language M")
+    a.add_argument("--available", action="append", metavar="LANG=K", help="at most K pairs for LANG (repeatable)")
+    a.add_argument("--weight", action="append", metavar="LANG=W", help="weight of LANG's score (default 1)")
+    a.add_argument("--out", help="also write the plan here (data build reads it as allocation: PLAN.json)")
+    a.set_defaults(func=cmd_scaling_allocate)
+    pi = ssub.add_parser("pilot", help="run the pilot grid of a recipe's scaling: section, then fit, plan and plot")
+    pi.add_argument("recipe", nargs="?", help="recipe YAML with a scaling: section")
+    pi.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. scaling.sizes=50,100,200,400")
+    pi.set_defaults(func=cmd_scaling_pilot)
+
+
 def not_built(what: str):
     def cmd(args: argparse.Namespace) -> int:
         print(f"error: {what} is not built yet in polyalign {__version__}", file=sys.stderr)
@@ -385,6 +479,7 @@ def parser() -> argparse.ArgumentParser:
     _add_eval_commands(sub)
 
     _add_train_commands(sub)
+    _add_scaling_commands(sub)
 
     for name, what in NOT_BUILT.items():
         n = sub.add_parser(name, help=f"{what} (not built yet)")

@@ -237,6 +237,9 @@ class EvalConfig:
     label_scoring: Literal["first_token", "loglik"] = "first_token"
     """Classification: first-token probability mass of each label (one forward pass per example),
     or length-normalised log-likelihood of the full label strings."""
+    baseline: bool = True
+    """Also evaluate the untuned model (``eval/before``). A scaling pilot turns it off in its
+    points: they share one base model and the same held-out test, so one baseline would do."""
 
     def __post_init__(self) -> None:
         from polyalign.eval.tasks import TASKS
@@ -363,6 +366,69 @@ class RunConfig:
     @property
     def run_dir(self) -> Path:
         return Path(self.output_dir) / self.name
+
+
+@dataclass
+class ScalingConfig:
+    """The scaling pilot's grid, the law fitted to it and the budget planned from it."""
+
+    languages: list[str] = field(default_factory=list)
+    """Languages of the grid; empty: ``data.languages``."""
+    sizes: list[int] = field(default_factory=lambda: [100, 200, 400, 800])
+    """Parallel training pairs per point (nested: each smaller set is inside the larger)."""
+    form: Literal["auto", "xllama", "power", "log"] = "auto"
+    """Law to fit; ``auto`` picks per language by AICc."""
+    similarity: list[str] = field(default_factory=list)
+    """γ of the ``xllama`` form per language, as ``LANG=VALUE`` (1 for a language not named)."""
+    bootstrap: int = 1000
+    """Bootstrap resamples for the 95% intervals (0: none)."""
+    budget: int | None = None
+    """Pairs to split across the languages in ``plan.json``; ``null``: the largest size × languages."""
+    min_per_lang: int = 1
+    """Fewest pairs the plan gives any language."""
+    launcher: Literal["local", "slurm"] = "local"
+    """``local``: points one after another in this process; ``slurm``: one job per point through submitit."""
+    nproc: int = 1
+    """Processes per point: more than 1 trains each point under torchrun (DDP, or FSDP2 with train.strategy)."""
+    cluster: Literal["auto", "slurm", "local"] = "auto"
+    """submitit's executor for ``launcher: slurm``: ``auto`` finds Slurm, ``local`` runs the jobs as
+    local processes (for trying the path on one machine)."""
+    slurm_partition: str | None = None
+    """Slurm partition (``--partition``); ``null``: the cluster's default."""
+    timeout_min: int = 120
+    """Time limit of each point's job, in minutes."""
+    gpus_per_node: int = 0
+    """GPUs per point's job (set it to ``nproc`` for multi-GPU points)."""
+    cpus_per_task: int = 8
+    """CPU cores per point's job."""
+    mem_gb: int | None = None
+    """Memory per point's job; ``null``: the cluster's default."""
+
+    def __post_init__(self) -> None:
+        if not self.sizes or min(self.sizes) < 1:
+            raise ValueError("scaling.sizes must name at least one size, each at least 1")
+        if len(set(self.sizes)) != len(self.sizes):
+            raise ValueError("scaling.sizes has a size twice")
+        if self.nproc < 1 or self.min_per_lang < 1 or self.bootstrap < 0:
+            raise ValueError("need scaling.nproc >= 1, scaling.min_per_lang >= 1 and scaling.bootstrap >= 0")
+        for item in self.similarity:
+            lang, sep, value = item.partition("=")
+            try:
+                ok = bool(sep and lang.strip()) and float(value) > 0
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"scaling.similarity item {item!r} must be LANG=VALUE with VALUE > 0")
+
+    def similarity_map(self) -> dict[str, float]:
+        return {k.strip(): float(v) for k, _, v in (s.partition("=") for s in self.similarity)}
+
+
+@dataclass
+class PilotConfig(RunConfig):
+    """A run recipe plus a ``scaling`` section: what ``polyalign scaling pilot`` reads."""
+
+    scaling: ScalingConfig = field(default_factory=ScalingConfig)
 
 
 @dataclass

@@ -245,7 +245,7 @@ def run(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
         return loaded["model"], loaded["tokenizer"]
 
     with stage("eval/before", run_dir):
-        before = stage_eval(cfg, run_dir, "before", base, manifest)
+        before = stage_eval(cfg, run_dir, "before", base, manifest) if cfg.eval.baseline else {"results": {}}
     with stage("train", run_dir):
         stage_train(cfg, run_dir, nproc)
     with stage("eval/after", run_dir):

@@ -1,0 +1,121 @@
+"""The scaling pilot: a grid of (language, size) runs → ``points.csv`` → fits → a budget plan.
+
+Each point is the recipe's run with one language (CoIT) and ``max_train_pairs`` set to its size,
+under ``runs/<name>/points/<lang>-<size>/``. The pair selection ranks pairs by a seeded hash and
+takes the held-out test first, then training pairs in rank order, so every size's training pairs
+are a prefix of the larger sizes' (nested) and the test set is the same for every size. The
+untuned baseline is not evaluated at each point (``eval.baseline: false``). Points run through
+:mod:`polyalign.grid` (local, or submitit), so a finished point is never run again and a killed
+one resumes from its checkpoint. Outputs in ``runs/<name>/scaling/``: ``points.csv``,
+``fits.json``, ``plan.json``, ``fits.png``, ``plan.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from polyalign import langs
+from polyalign.config import PilotConfig, RunConfig
+from polyalign.grid import GridPoint, run_grid
+from polyalign.io import InputError, atomic_write, write_json
+from polyalign.scaling.allocate import plan as make_plan
+from polyalign.scaling.laws import PARAMS, Points, fit_points
+
+
+def _log(msg: str) -> None:
+    print(f"[polyalign] {msg}", file=sys.stderr, flush=True)
+
+
+def pilot_points(cfg: PilotConfig) -> list[GridPoint]:
+    """The grid: one derived run recipe per language and size, languages outer, sizes ascending."""
+    s = cfg.scaling
+    codes = [langs.normalize(c) for c in (s.languages or cfg.data.languages)]
+    base = {k: getattr(cfg, k) for k in ("seed", "model", "train", "translate")}
+    out = []
+    for code in codes:
+        for size in sorted(s.sizes):
+            data = replace(cfg.data, builder="coit", languages=[code], max_train_pairs=size, allocation="uniform",
+                           pair_budget=None)
+            point = RunConfig(name=f"{code}-{size}", output_dir=str(cfg.run_dir / "points"), data=data,
+                              eval=replace(cfg.eval, baseline=False), **base)
+            out.append(GridPoint(point, {"lang": code, "size": size}))
+    return out
+
+
+def point_row(point: GridPoint, summary: dict[str, Any], similarity: dict[str, float]) -> dict[str, Any]:
+    """A ``points.csv`` row: chrF++ of En→X after tuning as the score, its BLEU, the reverse if measured."""
+    lang, after = point.labels["lang"], summary["after"]
+    fwd, back = after.get(f"translation/en-{lang}"), after.get(f"translation/{lang}-en")
+    main = fwd or back
+    if main is None:
+        raise InputError(f"point {point.name} has no translation result for {lang}", point.summary_path)
+    row = {"lang": lang, "size": point.labels["size"], "score": main["chrf"], "bleu": main["bleu"]}
+    if fwd and back:
+        row |= {"chrf_x_en": back["chrf"], "bleu_x_en": back["bleu"]}
+    if lang in similarity:
+        row["similarity"] = similarity[lang]
+    return row
+
+
+def write_points(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write ``points.csv`` atomically (rebuilt from every finished point, so never duplicated)."""
+    cols = ["lang", "size", "score", "bleu"] + [c for c in ("chrf_x_en", "bleu_x_en", "similarity")
+                                                 if any(c in r for r in rows)]
+    buf = _io.StringIO()
+    w = csv.DictWriter(buf, cols, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    with atomic_write(path) as f:
+        f.write(buf.getvalue())
+
+
+def run_pilot(cfg: PilotConfig, log=_log) -> dict[str, Any]:
+    """Run (or resume) the grid, then fit, plan and plot; return ``{"fits": ..., "plan": ...}``."""
+    from polyalign.report import plots
+    from polyalign.run import prepare_run_dir
+
+    # --- setup ------------------------------------------------------------------------------
+    run_dir = prepare_run_dir(cfg)
+    s = cfg.scaling
+    points = pilot_points(cfg)
+    similarity = {langs.normalize(k): v for k, v in s.similarity_map().items()}
+    codes = list(dict.fromkeys(p.labels["lang"] for p in points))
+    unknown = sorted(set(similarity) - set(codes))
+    if unknown:
+        raise InputError(f"scaling.similarity names {', '.join(unknown)}, which the grid does not have")
+    k_min = min(len(v) for v in PARAMS.values()) if s.form == "auto" else len(PARAMS[s.form])
+    if len(s.sizes) < k_min:
+        raise InputError(f"scaling.sizes has {len(s.sizes)} sizes; the {s.form} form needs at least {k_min}")
+    out = run_dir / "scaling"
+    log(f"pilot: {len(codes)} languages × {len(s.sizes)} sizes = {len(points)} points, launcher {s.launcher}")
+
+    # --- the grid -----------------------------------------------------------------------------
+    executor = {"timeout_min": s.timeout_min, "slurm_partition": s.slurm_partition, "gpus_per_node": s.gpus_per_node,
+                "cpus_per_task": s.cpus_per_task, "mem_gb": s.mem_gb}
+    summaries = run_grid(points, s.launcher, nproc=s.nproc, folder=run_dir / "submitit", executor=executor,
+                         cluster=s.cluster, log=log)
+    rows = [point_row(p, summaries[p.name], similarity) for p in points]
+    write_points(out / "points.csv", rows)
+
+    # --- fit, plan, plot ------------------------------------------------------------------------
+    pts = {c: Points([float(r["size"]) for r in rows if r["lang"] == c], [r["score"] for r in rows if r["lang"] == c],
+                     similarity.get(c)) for c in codes}
+    fits = fit_points(pts, s.form, s.bootstrap, cfg.seed, similarity, source=str(out / "points.csv"))
+    fits["settings"]["score"] = "chrF++ of the held-out En→X test after tuning"
+    write_json(out / "fits.json", fits)
+    budget = s.budget if s.budget is not None else max(s.sizes) * len(codes)
+    the_plan = make_plan(fits["fits"], budget, s.min_per_lang)
+    write_json(out / "plan.json", the_plan)
+    plots.scaling_plot(fits, out / "fits.png")
+    plots.allocation_plot(the_plan, out / "plan.png")
+    for c, f in fits["fits"].items():
+        params = ", ".join(f"{k}={v:.4g}" for k, v in f["params"].items())
+        log(f"pilot: {c}: {f['form']} {params}, R² {f['r2']:.3f}; plan {the_plan['allocation'][c]} pairs "
+            f"(uniform {the_plan['uniform']['allocation'][c]})")
+    log(f"pilot: predicted gain over uniform {the_plan['gain_over_uniform']:+.3f}; outputs in {out}")
+    return {"fits": fits, "plan": the_plan}

@@ -1,0 +1,174 @@
+"""`polyalign scaling pilot` end to end on a tiny Llama: grid, resume after a kill, fits, plan, MuIT from the plan."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from helpers import spanish_locale, write_mo
+
+pytestmark = pytest.mark.slow
+
+_FR_VERBS = [("Open", "Ouvrir"), ("Close", "Fermer"), ("Delete", "Supprimer"), ("Copy", "Copier"), ("Save", "Enregistrer"),
+             ("Rename", "Renommer"), ("Move", "Déplacer"), ("Print", "Imprimer"), ("Share", "Partager"),
+             ("Export", "Exporter")]
+_FR_NOUNS = [("file", "le fichier"), ("folder", "le dossier"), ("document", "le document"), ("image", "l'image"),
+             ("window", "la fenêtre"), ("project", "le projet"), ("message", "le message"), ("list", "la liste"),
+             ("page", "la page"), ("table", "le tableau"), ("report", "le rapport"), ("account", "le compte")]
+_FR_ADJS = [("selected", "sélectionné"), ("current", "actuel"), ("new", "nouveau")]
+
+
+def locales(root):
+    spanish_locale(root)
+    pairs = {f"{ve} the {ae} {ne}": f"{vf} {nf} {af}" for ve, vf in _FR_VERBS for ne, nf in _FR_NOUNS for ae, af in _FR_ADJS}
+    write_mo(root / "fr" / "LC_MESSAGES" / "demo.mo", pairs)
+    return root
+
+
+def cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "polyalign", *args], capture_output=True, text=True, cwd=cwd, timeout=900)
+
+
+def recipe_text(tmp_path, model, sizes="[20, 40, 80, 240]", launcher="local", extra=""):
+    return f"""
+name: pilot
+output_dir: {tmp_path / 'runs'}
+model:
+  model_name_or_path: {model}
+data:
+  languages: [es, fr]
+  gettext_dirs: [{locales(tmp_path / 'locale')}]
+  instructions: []
+  language_id: false
+  test_size: 8
+train:
+  lora_rank: 4
+  learning_rate: 1.0e-2
+  per_device_train_batch_size: 8
+  num_train_epochs: 2
+  save_steps: 2
+  max_seq_length: 64
+eval:
+  batch_size: 8
+  max_new_tokens: 8
+scaling:
+  sizes: {sizes}
+  similarity: [es=0.9]
+  bootstrap: 100
+  budget: 200
+  launcher: {launcher}
+{extra}"""
+
+
+def test_pilot_end_to_end_resumes_after_a_kill_and_plans_a_muit_mixture(tmp_path, tiny_model_dir):
+    recipe = tmp_path / "pilot.yaml"
+    recipe.write_text(recipe_text(tmp_path, tiny_model_dir))
+    root = tmp_path / "runs" / "pilot"
+    big = root / "points" / "es-240"
+
+    # Kill the pilot while the largest Spanish point is training (it has a checkpoint, no model yet).
+    proc = subprocess.Popen([sys.executable, "-m", "polyalign", "scaling", "pilot", str(recipe)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 600
+    while not list(big.glob("checkpoints/step-*/trainer_state.json")) and time.time() < deadline:
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (big / "summary.json").exists() and (root / "points" / "es-20" / "summary.json").is_file()
+    finished = {p: (root / "points" / p / "summary.json").stat().st_mtime_ns for p in ("es-20", "es-40", "es-80")}
+
+    again = cli("scaling", "pilot", str(recipe), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    for i, name in enumerate(["es-20", "es-40", "es-80"], 1):
+        assert f"point {i}/8: {name}: done" in again.stderr
+    assert "point 4/8: es-240: running" in again.stderr and "point 8/8: fr-240: done" in again.stderr
+    assert {p: (root / "points" / p / "summary.json").stat().st_mtime_ns for p in finished} == finished  # never re-run
+    resumed = json.loads((big / "train_summary.json").read_text())["resumed_from"]
+    assert isinstance(resumed, int) and resumed >= 2  # the step of the checkpoint it restarted from
+
+    # Nested training sets, one shared held-out test per language; no baseline evaluation at a point.
+    for lang in ("es", "fr"):
+        tests = {(root / "points" / f"{lang}-{n}" / "data" / f"test_en-{lang}.jsonl").read_text() for n in (20, 40, 80, 240)}
+        assert len(tests) == 1
+        trains = [{json.loads(line)["messages"][1]["content"] for line in
+                   (root / "points" / f"{lang}-{n}" / "data" / "train.jsonl").read_text().splitlines()}
+                  for n in (20, 40, 80, 240)]
+        assert [len(t) for t in trains] == [20, 40, 80, 240]
+        assert all(a < b for a, b in zip(trains, trains[1:]))
+    assert not (root / "points" / "es-20" / "eval" / "before").exists()
+
+    # points.csv holds each point's measured chrF++ and BLEU; fits and plan follow from it.
+    rows = list(csv.DictReader((root / "scaling" / "points.csv").open()))
+    assert [(r["lang"], int(r["size"])) for r in rows] == [(lang, n) for lang in ("es", "fr") for n in (20, 40, 80, 240)]
+    for r in rows:
+        summary = json.loads((root / "points" / f"{r['lang']}-{r['size']}" / "summary.json").read_text())
+        m = summary["after"][f"translation/en-{r['lang']}"]
+        assert float(r["score"]) == pytest.approx(m["chrf"]) and float(r["bleu"]) == pytest.approx(m["bleu"])
+        assert summary["before"] == {}
+    assert [r.get("similarity") for r in rows] == ["0.9"] * 4 + [""] * 4
+    fits = json.loads((root / "scaling" / "fits.json").read_text())
+    assert set(fits["fits"]) == {"es", "fr"} and all(f["n"] == 4 for f in fits["fits"].values())
+    plan = json.loads((root / "scaling" / "plan.json").read_text())
+    assert sum(plan["allocation"].values()) == 200
+    assert plan["total_predicted"] >= plan["uniform"]["total_predicted"] - 1e-9
+    for png in ("fits.png", "plan.png"):
+        assert (root / "scaling" / png).read_bytes()[:4] == b"\x89PNG"
+
+    # The plan builds a MuIT mixture with the planned counts; a plan naming another language is refused.
+    muit = tmp_path / "muit.yaml"
+    muit.write_text(f"""
+name: planned
+output_dir: {tmp_path / 'runs'}
+data:
+  builder: muit
+  languages: [es, fr]
+  gettext_dirs: [{tmp_path / 'locale'}]
+  instructions: []
+  language_id: false
+  allocation: {root / 'scaling' / 'plan.json'}
+  max_train_pairs: null
+  test_size: 8
+""")
+    built = cli("data", "build", str(muit), cwd=tmp_path)
+    assert built.returncode == 0, built.stderr[-3000:]
+    manifest = json.loads((tmp_path / "runs" / "planned" / "data" / "manifest.json").read_text())
+    for lang, n in plan["allocation"].items():
+        assert manifest["languages"][lang]["allocated_pairs"] == n == manifest["languages"][lang]["train_pairs"]
+    only_es = cli("data", "build", str(muit), "data.languages=es", "name=only-es", cwd=tmp_path)
+    assert only_es.returncode == 2
+    assert only_es.stderr.strip().splitlines()[-1] == f"error: {root / 'scaling' / 'plan.json'}: the plan allocates to fr, which data.languages does not name"
+    assert not (tmp_path / "runs" / "only-es" / "data").exists()
+
+
+def test_submitit_local_executor_runs_points_at_once_like_the_local_launcher(tmp_path, tiny_model_dir):
+    pytest.importorskip("submitit", reason="submitit is not installed (pip install 'polyalign[cluster]')")
+    from polyalign.config import PilotConfig
+    from polyalign.grid import run_grid
+    from polyalign.recipe import load_recipe
+    from polyalign.scaling.pilot import pilot_points
+
+    results = {}
+    for launcher in ("local", "slurm"):
+        recipe = tmp_path / f"{launcher}.yaml"
+        recipe.write_text(recipe_text(tmp_path / launcher, tiny_model_dir, sizes="[20]", launcher=launcher,
+                                      extra="  cluster: local\n  timeout_min: 10\n"))
+        cfg = load_recipe(recipe, cls=PilotConfig)
+        points = pilot_points(cfg)
+        log: list[str] = []
+        summaries = run_grid(points, launcher, folder=tmp_path / launcher / "submitit", cluster="local",
+                             executor={"timeout_min": 10}, log=log.append)
+        results[launcher] = {name: s["after"] for name, s in summaries.items()}
+        if launcher == "slurm":
+            assert sum("submitted as job" in line for line in log) == 2
+            again: list[str] = []
+            run_grid(points, launcher, folder=tmp_path / launcher / "submitit", cluster="local", log=again.append)
+            assert again == ["point 1/2: es-20: done", "point 2/2: fr-20: done"]
+    assert results["slurm"] == results["local"]
