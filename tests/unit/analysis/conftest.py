@@ -32,7 +32,7 @@ def build_tiny(arch: str, tokenizer):
     elif arch == "gemma2":
         cfg = tf.Gemma2Config(vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=3,
                               num_attention_heads=4, num_key_value_heads=2, head_dim=16, query_pre_attn_scalar=16,
-                              final_logit_softcapping=2.0, attn_logit_softcapping=50.0, sliding_window=64, **ids)
+                              final_logit_softcapping=0.5, attn_logit_softcapping=50.0, sliding_window=64, **ids)
         model = tf.Gemma2ForCausalLM(cfg)
     else:
         raise ValueError(arch)
