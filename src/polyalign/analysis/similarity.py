@@ -87,36 +87,52 @@ def retrieval_top1(queries: np.ndarray, keys: np.ndarray) -> float:
     return credit / len(q)
 
 
-def knn_mean(queries: np.ndarray, keys: np.ndarray, k: int) -> np.ndarray:
-    """Per query, the mean cosine of its ``k`` nearest keys (inputs already unit rows)."""
-    k = min(k, len(keys))
-    out = np.empty(len(queries), dtype=np.float64)
-    for start in range(0, len(queries), BLOCK):
-        scores = queries[start:start + BLOCK] @ keys.T
-        top = np.partition(scores, len(keys) - k, axis=1)[:, len(keys) - k:]
-        out[start:start + len(scores)] = top.mean(axis=1)
-    return out
+def _top_k_mean(scores: np.ndarray, k: int, axis: int) -> np.ndarray:
+    size = scores.shape[axis]
+    return np.partition(scores, size - k, axis=axis).take(range(size - k, size), axis=axis).mean(axis=axis)
+
+
+def retrieval_scores(x: np.ndarray, y: np.ndarray, k: int = 4) -> dict[str, float]:
+    """Plain and margin top-1 accuracy both ways, in three passes over row blocks of the cosine matrix.
+
+    The ratio margin (Artetxe & Schwenk 2019, as in LASER/BUCC) is
+    ``margin(a, b) = cos(a, b) / ((knn_a + knn_b) / 2)``, where ``knn_a`` is the mean cosine of
+    ``a``'s ``k`` nearest neighbours in the other language: hubs that are near everything are
+    discounted. Ties share the credit (:func:`_tie_credit`); every tie is decided within one row
+    of one matrix product, so equal vectors always score exactly equal.
+    """
+    ux, uy = unit_rows(x), unit_rows(y)
+    n, m = len(ux), len(uy)
+    k = min(k, n, m)
+    plain_x2y = margin_x2y = plain_y2x = margin_y2x = 0.0
+    kx = np.empty(n, dtype=np.float64)
+    col_top = np.full((k, m), -np.inf, dtype=np.float32)
+    for start in range(0, n, BLOCK):  # x rows: plain x->y, knn of x, running top-k of every y
+        cos = ux[start:start + BLOCK] @ uy.T
+        plain_x2y += float(_tie_credit(cos, np.arange(start, start + len(cos))).sum())
+        kx[start:start + len(cos)] = _top_k_mean(cos, k, axis=1)
+        both = np.concatenate([col_top, cos])
+        col_top = np.partition(both, len(both) - k, axis=0)[len(both) - k:]
+    ky = col_top.astype(np.float64).mean(axis=0)
+    for start in range(0, m, BLOCK):  # y rows: plain and margin y->x
+        cos = uy[start:start + BLOCK] @ ux.T
+        rows = np.arange(start, start + len(cos))
+        plain_y2x += float(_tie_credit(cos, rows).sum())
+        margin = cos.astype(np.float64) / ((ky[rows, None] + kx[None, :]) / 2)
+        margin_y2x += float(_tie_credit(margin, rows).sum())
+    for start in range(0, n, BLOCK):  # x rows again: margin x->y (needs every y's knn)
+        cos = ux[start:start + BLOCK] @ uy.T
+        rows = np.arange(start, start + len(cos))
+        margin = cos.astype(np.float64) / ((kx[rows, None] + ky[None, :]) / 2)
+        margin_x2y += float(_tie_credit(margin, rows).sum())
+    return {"retrieval_x2en": plain_x2y / n, "retrieval_en2x": plain_y2x / m,
+            "margin_retrieval_x2en": margin_x2y / n, "margin_retrieval_en2x": margin_y2x / m}
 
 
 def margin_retrieval(x: np.ndarray, y: np.ndarray, k: int = 4) -> tuple[float, float]:
-    """Top-1 accuracy ``(x→y, y→x)`` under the ratio margin (Artetxe & Schwenk 2019, as in LASER/BUCC).
-
-    ``margin(a, b) = cos(a, b) / ((knn_a + knn_b) / 2)`` where ``knn_a`` is the mean cosine of
-    ``a``'s ``k`` nearest neighbours in the other language: hubs that are near everything are
-    discounted. Ties share the credit as in :func:`retrieval_top1`.
-    """
-    ux, uy = unit_rows(x), unit_rows(y)
-    kx, ky = knn_mean(ux, uy, k), knn_mean(uy, ux, k)
-
-    def one_way(q: np.ndarray, keys: np.ndarray, kq: np.ndarray, kk: np.ndarray) -> float:
-        credit = 0.0
-        for start in range(0, len(q), BLOCK):
-            cos = (q[start:start + BLOCK] @ keys.T).astype(np.float64)
-            scores = cos / ((kq[start:start + len(cos), None] + kk[None, :]) / 2)
-            credit += float(_tie_credit(scores, np.arange(start, start + len(cos))).sum())
-        return credit / len(q)
-
-    return one_way(ux, uy, kx, ky), one_way(uy, ux, ky, kx)
+    """Top-1 accuracy ``(x→y, y→x)`` under the ratio margin over ``k`` neighbours (see :func:`retrieval_scores`)."""
+    got = retrieval_scores(x, y, k)
+    return got["margin_retrieval_x2en"], got["margin_retrieval_en2x"]
 
 
 def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
@@ -133,15 +149,7 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
 
 def alignment_metrics(x: np.ndarray, y: np.ndarray, seed: int = 0, k: int = 4) -> dict[str, float]:
     """Every per-layer number of ``analyze align`` for ``x`` (language X) against ``y`` (English)."""
-    margin_x2en, margin_en2x = margin_retrieval(x, y, k)
-    return {
-        **cosine_stats(x, y, seed),
-        "retrieval_x2en": retrieval_top1(x, y),
-        "retrieval_en2x": retrieval_top1(y, x),
-        "margin_retrieval_x2en": margin_x2en,
-        "margin_retrieval_en2x": margin_en2x,
-        "cka": linear_cka(x, y),
-    }
+    return {**cosine_stats(x, y, seed), **retrieval_scores(x, y, k), "cka": linear_cka(x, y)}
 
 
 def pca_2d(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[float]]:

@@ -70,6 +70,22 @@ def test_margin_retrieval_with_an_exact_tie():
     assert sim.margin_retrieval(x, y, k=1) == (0.5, 0.5)
 
 
+def test_retrieval_scores_agree_with_the_one_way_function():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(30, 6)), rng.normal(size=(30, 6))
+    y[:10] = x[:10] + 0.2 * y[:10]
+    y[20] = y[21]  # a tie
+    got = sim.retrieval_scores(x, y, k=3)
+    assert got["retrieval_x2en"] == pytest.approx(sim.retrieval_top1(x, y), abs=1e-12)
+    assert got["retrieval_en2x"] == pytest.approx(sim.retrieval_top1(y, x), abs=1e-12)
+    # margin by brute force on the full matrix
+    c = sim.unit_rows(x) @ sim.unit_rows(y).T
+    kx, ky = np.sort(c, axis=1)[:, -3:].mean(1), np.sort(c, axis=0)[-3:].mean(0)
+    marg = c / ((kx[:, None] + ky[None, :]) / 2)
+    assert got["margin_retrieval_x2en"] == pytest.approx(np.mean(marg.argmax(1) == np.arange(30)), abs=1e-9)
+    assert got["margin_retrieval_en2x"] == pytest.approx(np.mean(marg.argmax(0) == np.arange(30)), abs=1e-9)
+
+
 def test_linear_cka_hand_values():
     # 1-D: CKA is the squared correlation; centred x=(-1,0,1), y=(-1,1,0): r = 1/2.
     assert sim.linear_cka(np.array([[1.0], [2.0], [3.0]]), np.array([[1.0], [3.0], [2.0]])) == pytest.approx(0.25)
