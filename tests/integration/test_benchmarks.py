@@ -48,3 +48,9 @@ def test_eval_benchmark_agrees_with_lm_evaluation_harness():
     out = run_benchmark("eval_vs_lm_eval.py", "--n-cls", "24", "--n-gen", "4", "--shots", "1", "--max-new-tokens", "8",
                         "--threads", "1")
     assert "accuracies agree within 1 point: yes" in out
+
+
+def test_analysis_overhead_benchmark_times_both_sides_on_the_same_sentences():
+    out = run_benchmark("analysis_overhead.py", "--pairs", "16", "--batch-size", "8", "--threads", "1")
+    assert re.search(r"^data: 16 en-es gettext pairs, 32 sentences, \d+ tokens", out, flags=re.M), out[:500]
+    assert re.search(r"^forward alone\s+[\d.]+ s", out, flags=re.M) and re.search(r"^analyze align\s+[\d.]+ s", out, flags=re.M)

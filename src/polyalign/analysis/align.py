@@ -1,0 +1,137 @@
+"""``analyze align`` and ``analyze pca``: read parallel sentences, pool every layer, compute, compare.
+
+Statistics accumulate batch by batch: only the pooled vectors are kept (one per sentence and
+layer, in float16 when float32 would pass :data:`STORE_BUDGET`), never the hidden states of a
+whole batch beyond that batch. The model code lives in :mod:`polyalign.analysis.capture`, imported
+when a model is run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from polyalign import langs
+from polyalign.analysis.similarity import LayerStore, alignment_metrics, pc1_correlations, pca_2d
+from polyalign.io import InputError
+
+STORE_BUDGET = 512 << 20
+"""Bytes of pooled vectors kept in float32; above it they are kept in float16 (10,000 pairs on a 30-layer model)."""
+
+METRICS = ("cosine_parallel", "cosine_random", "cosine_parallel_centred", "cosine_random_centred", "retrieval_x2en",
+           "retrieval_en2x", "margin_retrieval_x2en", "margin_retrieval_en2x", "cka")
+
+
+def pairs_file(path: str | Path) -> Path:
+    """The pairs file itself, or a built run's held-out English pairs (``RUN/data/test_en-*.jsonl``)."""
+    p = Path(path)
+    if p.is_dir():
+        found = sorted(p.glob("data/test_en-*.jsonl")) or sorted(p.glob("test_en-*.jsonl"))
+        if not found:
+            raise InputError("no held-out pairs here (expected data/test_en-XX.jsonl of a built run)", p)
+        return found[0]
+    if not p.is_file():
+        raise InputError("no such file", p)
+    return p
+
+
+def read_pairs(path: str | Path, src_lang: str = "en", tgt_lang: str = "es", limit: int | None = None) -> dict[str, Any]:
+    """``{"x": [...], "en": [...], "lang", "en_lang", "file"}`` from TSV, JSONL (``src``, ``tgt``) or a run.
+
+    The English side goes to ``en`` whichever side it is on; with no English side the source
+    takes its place. Fewer than 2 pairs is an error (nothing to mismatch).
+    """
+    from polyalign.data.records import read_parallel
+
+    f = pairs_file(path)
+    x, en, lang, en_lang = [], [], None, None
+    for p in read_parallel(f, src_lang, tgt_lang):
+        if langs.base(p.tgt_lang) == "en" and langs.base(p.src_lang) != "en":
+            p = p.flipped()
+        if lang is None:
+            lang, en_lang = p.tgt_lang, p.src_lang
+        elif (p.tgt_lang, p.src_lang) != (lang, en_lang):
+            raise InputError(f"mixed language pairs: {en_lang}-{lang} and {p.src_lang}-{p.tgt_lang}", f)
+        x.append(p.tgt)
+        en.append(p.src)
+        if limit is not None and len(x) >= limit:
+            break
+    if len(x) < 2:
+        raise InputError(f"{len(x)} parallel pairs: need at least 2", f)
+    return {"x": x, "en": en, "lang": lang, "en_lang": en_lang, "file": str(f)}
+
+
+def capture_stores(model: Any, tokenizer: Any, groups: list[list[str]], pool: str, batch_size: int,
+                   max_length: int = 256) -> tuple[list[LayerStore], str]:
+    """One :class:`LayerStore` per group of texts (all groups the same size), filled in one streamed pass."""
+    from polyalign.analysis.capture import hidden_size, num_states, pooled_batches
+
+    n, layers, dim = len(groups[0]), num_states(model), hidden_size(model)
+    dtype = "float32" if LayerStore.nbytes(layers, n, dim, "float32") * len(groups) <= STORE_BUDGET else "float16"
+    stores = [LayerStore(layers, n, dim, dtype) for _ in groups]
+    texts = [t for g in groups for t in g]
+    for rows, pooled in pooled_batches(model, tokenizer, texts, pool=pool, batch_size=batch_size, max_length=max_length):
+        which = rows // n
+        for g, store in enumerate(stores):
+            sel = np.nonzero(which == g)[0]
+            if len(sel):
+                store.add(rows[sel] - g * n, pooled[:, sel])
+    return stores, dtype
+
+
+def align_report(model: Any, tokenizer: Any, pairs: dict[str, Any], pool: str = "mean", batch_size: int = 32,
+                 seed: int = 0, k: int = 4) -> dict[str, Any]:
+    """Every per-layer alignment number for ``pairs`` (from :func:`read_pairs`): ``alignment.json`` without its header."""
+    (xs, ens), dtype = capture_stores(model, tokenizer, [pairs["x"], pairs["en"]], pool, batch_size)
+    layers = [{"layer": i, **alignment_metrics(xs.layer(i), ens.layer(i), seed=seed, k=k)} for i in range(xs.layers)]
+    best = max(layers, key=lambda r: (r["retrieval_x2en"] + r["retrieval_en2x"]) / 2)
+    return {
+        "pairs": len(pairs["x"]), "lang": pairs["lang"], "en_lang": pairs["en_lang"], "pool": pool,
+        "settings": {"batch_size": batch_size, "seed": seed, "margin_k": k, "storage": dtype,
+                     "mismatched": "seeded derangement of the English side"},
+        "layers": layers,
+        "best_layer": {"layer": best["layer"], "retrieval_x2en": best["retrieval_x2en"],
+                       "retrieval_en2x": best["retrieval_en2x"], "chosen_by": "mean of the two top-1 retrievals"},
+    }
+
+
+def add_comparison(doc: dict[str, Any], other: dict[str, Any], other_dir: str) -> dict[str, Any]:
+    """``doc`` with ``diff`` (this minus ``other``) in every layer and a ``compare`` header."""
+    if len(doc["layers"]) != len(other.get("layers", [])):
+        raise InputError(f"{len(other.get('layers', []))} layers there but {len(doc['layers'])} here: "
+                         "compare runs of the same model family", Path(other_dir) / "alignment.json")
+    for mine, theirs in zip(doc["layers"], other["layers"]):
+        mine["diff"] = {m: mine[m] - theirs[m] for m in METRICS if m in theirs}
+    doc["compare"] = {"dir": str(other_dir), "model": other.get("model"), "adapter": other.get("adapter"),
+                      "pool": other.get("pool"), "pairs": other.get("pairs"), "diff": "this run minus the other"}
+    return doc
+
+
+def multiway_texts(langs_list: list[str], limit: int | None = None) -> dict[str, list[str]]:
+    """Parallel instructions of polyinstruct in every language asked for (the same items, same order)."""
+    from polyalign.data.resources import POLYINSTRUCT_LANGUAGES, polyinstruct_items
+
+    codes = [langs.base(langs.normalize(c)) for c in langs_list]
+    missing = [c for c in codes if c not in POLYINSTRUCT_LANGUAGES]
+    if missing or len(codes) < 2:
+        raise InputError(f"pca needs 2 or more of {', '.join(POLYINSTRUCT_LANGUAGES)}; got {','.join(langs_list)}")
+    items = polyinstruct_items(languages=tuple(codes))[:limit]
+    return {c: [it["langs"][c]["instruction"] for it in items] for c in codes}
+
+
+def pca_report(model: Any, tokenizer: Any, texts: dict[str, list[str]], pool: str = "mean",
+               batch_size: int = 32) -> dict[str, Any]:
+    """Per layer a 2-D PCA of every language's pooled states (fitted on all together), and PC1 correlations."""
+    codes = list(texts)
+    stores, dtype = capture_stores(model, tokenizer, [texts[c] for c in codes], pool, batch_size)
+    n, layers = len(texts[codes[0]]), []
+    for i in range(stores[0].layers):
+        proj, _, ratios = pca_2d(np.concatenate([s.layer(i) for s in stores]))
+        coords = {c: np.round(proj[j * n:(j + 1) * n], 4).tolist() for j, c in enumerate(codes)}
+        corr = pc1_correlations({c: proj[j * n:(j + 1) * n, 0] for j, c in enumerate(codes)})
+        layers.append({"layer": i, "explained": ratios, "pc1_correlation": corr["matrix"],
+                       "pc1_correlation_mean": corr["mean"], "points": coords})
+    return {"langs": codes, "items": n, "pool": pool, "data": "polyinstruct_v1 instructions",
+            "settings": {"batch_size": batch_size, "storage": dtype}, "layers": layers}

@@ -1,0 +1,112 @@
+"""`polyalign analyze align|lens|pca` end to end on a tiny random Llama (CPU): files, shapes, plots."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import spanish_ui_pairs
+from polyalign.cli import main
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def pairs_tsv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pairs") / "en-es.tsv"
+    rows = list(spanish_ui_pairs().items())[:40]
+    path.write_text("".join(f"{en}\t{es}\n" for en, es in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_adapter(tmp_path_factory, tiny_model_dir):
+    """A LoRA adapter with non-zero weights, saved the way `polyalign run` saves one."""
+    import torch
+
+    from polyalign.models import attach_lora, load_model
+
+    model, _ = load_model(str(tiny_model_dir))
+    peft_model = attach_lora(model, rank=4, alpha=8, dropout=0.0, target="all-linear")
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, p in peft_model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5)
+    out = tmp_path_factory.mktemp("adapter")
+    peft_model.save_pretrained(out)
+    return out
+
+
+def test_align_writes_every_metric_and_compares(tmp_path, tiny_model_dir, tiny_adapter, pairs_tsv, capsys):
+    base, tuned = tmp_path / "base", tmp_path / "tuned"
+    assert main(["analyze", "align", "--model", str(tiny_model_dir), "--pairs", str(pairs_tsv), "--out", str(base),
+                 "--batch-size", "8"]) == 0
+    doc = json.loads((base / "alignment.json").read_text())
+    assert doc["pairs"] == 40 and doc["lang"] == "es" and doc["en_lang"] == "en" and doc["pool"] == "mean"
+    assert len(doc["layers"]) == 3 and [r["layer"] for r in doc["layers"]] == [0, 1, 2]
+    for row in doc["layers"]:
+        for key in ("cosine_parallel", "cosine_random", "cosine_parallel_centred", "cosine_random_centred",
+                    "retrieval_x2en", "retrieval_en2x", "margin_retrieval_x2en", "margin_retrieval_en2x", "cka"):
+            assert isinstance(row[key], float), key
+        assert 0 <= row["retrieval_x2en"] <= 1 and -1 <= row["cosine_random_centred"] <= 1
+    assert doc["settings"]["storage"] == "float32" and "versions" in doc["provenance"]
+    assert (base / "alignment.png").read_bytes().startswith(PNG)
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["best_layer"]["layer"] in (0, 1, 2)
+
+    assert main(["analyze", "align", "--model", str(tiny_model_dir), "--adapter", str(tiny_adapter), "--pairs",
+                 str(pairs_tsv), "--out", str(tuned), "--compare", str(base)]) == 0
+    tuned_doc = json.loads((tuned / "alignment.json").read_text())
+    assert tuned_doc["compare"]["dir"] == str(base) and tuned_doc["adapter"] == str(tiny_adapter)
+    for mine, theirs in zip(tuned_doc["layers"], doc["layers"]):
+        assert mine["diff"]["cka"] == pytest.approx(mine["cka"] - theirs["cka"])
+    assert tuned_doc["layers"][0]["diff"]["cka"] == pytest.approx(0.0, abs=1e-6)  # embeddings: LoRA leaves them alone
+    assert any(abs(r["diff"]["cosine_parallel_centred"]) > 1e-4 for r in tuned_doc["layers"][1:])
+    assert (tuned / "alignment.png").read_bytes().startswith(PNG)
+
+
+def test_align_reads_a_run_directory_and_pools_the_last_token(tmp_path, tiny_model_dir):
+    run = tmp_path / "runs" / "demo"
+    (run / "data").mkdir(parents=True)
+    rows = [{"src": en, "tgt": es, "src_lang": "en", "tgt_lang": "es"} for en, es in list(spanish_ui_pairs().items())[:12]]
+    (run / "data" / "test_en-es.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["analyze", "align", "--model", str(tiny_model_dir), "--pairs", str(run), "--out", str(tmp_path / "o"),
+                 "--pool", "last"]) == 0
+    doc = json.loads((tmp_path / "o" / "alignment.json").read_text())
+    assert doc["pairs"] == 12 and doc["pool"] == "last" and doc["pairs_file"].endswith("test_en-es.jsonl")
+
+
+def test_bad_pairs_are_one_line_and_write_nothing(tmp_path, tiny_model_dir, capsys):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("Open\tAbrir\nno tab here\n")
+    out = tmp_path / "out"
+    assert main(["analyze", "align", "--model", str(tiny_model_dir), "--pairs", str(bad), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {bad}:2: expected 2 tab-separated columns, found no tab"
+    assert not out.exists()
+    assert main(["analyze", "align", "--pairs", str(tmp_path / "none"), "--out", str(out)]) == 2
+    assert main(["analyze", "align", "--model", str(tiny_model_dir), "--pairs", str(bad.parent), "--out", str(out)]) == 2
+    assert "no held-out pairs here" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_lens_writes_layers_with_intervals(tmp_path, tiny_model_dir):
+    assert main(["analyze", "lens", "--model", str(tiny_model_dir), "--lang", "zh", "--out", str(tmp_path),
+                 "--limit", "8", "--shots", "2"]) == 0
+    doc = json.loads((tmp_path / "lens.json").read_text())
+    assert doc["items"] == 8 and len(doc["layers"]) == 3 and doc["model"] == str(tiny_model_dir)
+    assert set(doc["layers"][0]) >= {"p_en", "p_en_lo", "p_en_hi", "p_lang", "p_lang_lo", "p_lang_hi", "entropy"}
+    assert (tmp_path / "lens.png").read_bytes().startswith(PNG)
+
+
+def test_pca_writes_points_for_every_language(tmp_path, tiny_model_dir):
+    assert main(["analyze", "pca", "--model", str(tiny_model_dir), "--langs", "en,es,zh", "--out", str(tmp_path),
+                 "--limit", "10"]) == 0
+    doc = json.loads((tmp_path / "pca.json").read_text())
+    assert doc["langs"] == ["en", "es", "zh"] and doc["items"] == 10 and len(doc["layers"]) == 3
+    for row in doc["layers"]:
+        assert {c: len(p) for c, p in row["points"].items()} == {"en": 10, "es": 10, "zh": 10}
+        assert len(row["points"]["es"][0]) == 2 and row["pc1_correlation"]["en"]["en"] == pytest.approx(1.0)
+        assert row["explained"][0] >= row["explained"][1] > 0
+    assert (tmp_path / "pca.png").read_bytes().startswith(PNG)
