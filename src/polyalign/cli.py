@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from polyalign import __version__
 from polyalign.io import InputError, read_lines
+from polyalign.langs import COMMON_LANGUAGES
 
 NOT_BUILT = {
     "scaling": "scaling-law fitting and budget allocation",
@@ -164,9 +165,10 @@ def cmd_score_qa(args: argparse.Namespace) -> int:
 
 def cmd_score_fidelity(args: argparse.Namespace) -> int:
     from polyalign.eval.metrics import fidelity
+    from polyalign.eval.request import split_list
 
     lines = read_lines(args.outputs)
-    result = fidelity(lines, args.lang)
+    result = fidelity(lines, args.lang, None if args.candidates == "all" else split_list(args.candidates))
     result.pop("detected")
     print(json.dumps({"lang": args.lang, **result}, ensure_ascii=False, indent=2))
     return 0
@@ -182,9 +184,16 @@ def cmd_score_judge(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from polyalign.eval.runner import EvalRequest, run_eval
+    from polyalign.eval.request import build_request
+    from polyalign.eval.runner import run_eval
 
-    request = EvalRequest.from_args(args, _recipe(args) if args.recipe or args.overrides else None)
+    recipe = _recipe(args) if args.recipe or args.overrides else None
+    request = build_request(
+        recipe, model=args.model, adapter=args.adapter, tasks=args.tasks, langs=args.langs, data=args.data,
+        num_fewshot=args.num_fewshot, fewshot_lang=args.fewshot_lang, prompt_format=args.format, limit=args.limit,
+        batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, backend=args.backend,
+        label_scoring=args.label_scoring, judge_endpoint=args.judge_endpoint, judge_model=args.judge_model,
+        api_key_env=args.api_key_env, seed=args.seed, output=args.output)
     run_eval(request)
     return 0
 
@@ -211,6 +220,11 @@ def _add_score_commands(sub) -> None:
     sf = ssub.add_parser("fidelity", help="share of non-empty lines written in the expected language (offline langid)")
     sf.add_argument("outputs", help="model outputs, one a line")
     sf.add_argument("--lang", required=True, help="the language the outputs should be in")
+    sf.add_argument("--candidates", default=",".join(COMMON_LANGUAGES),
+                    help="comma-separated languages the identifier chooses among, --lang always added; 'all' for "
+                         "every language langid knows. Default: widely used languages, leaving out regional close "
+                         "relatives (gl, ca, oc, an, ...) that short strings get mistaken for unless named: "
+                         "%(default)s")
     sf.set_defaults(func=cmd_score_fidelity)
 
     sj = ssub.add_parser("judge", help="pairwise LLM-as-judge of two systems' answers, in both orders")

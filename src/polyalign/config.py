@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from polyalign.langs import COMMON_LANGUAGES, LANGID_CODES, base
+
 DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
@@ -196,8 +198,9 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    tasks: list[Literal["translation"]] = field(default_factory=lambda: ["translation"])
-    """Evaluation tasks. ``translation``: the held-out pairs, scored with BLEU and chrF++."""
+    """How a run evaluates: its held-out translation pairs always (BLEU, chrF++, fidelity), and
+    the tasks of ``suite`` when it names any."""
+
     batch_size: int = 16
     """Prompts per generation batch."""
     max_new_tokens: int = 96
@@ -224,6 +227,11 @@ class EvalConfig:
     label_scoring: Literal["first_token", "loglik"] = "first_token"
     """Classification: first-token probability mass of each label (one forward pass per example),
     or length-normalised log-likelihood of the full label strings."""
+    drift_languages: list[str] = field(default_factory=lambda: list(COMMON_LANGUAGES))
+    """Languages a model may drift into. Language fidelity's identifier chooses among these,
+    English, the run's languages and the evaluated language, never among all 97 it knows (which
+    calls short Spanish strings Galician or Catalan). Default: widely used languages
+    (``polyalign.langs.COMMON_LANGUAGES``), no regional close relatives; name those to count them."""
 
     def __post_init__(self) -> None:
         from polyalign.eval.tasks import TASKS
@@ -233,6 +241,9 @@ class EvalConfig:
             raise ValueError(f"unknown eval.suite task {unknown[0]!r} (known: {', '.join(TASKS)})")
         if self.num_fewshot < 0:
             raise ValueError("eval.num_fewshot must be >= 0")
+        for code in self.drift_languages:
+            if base(code) not in LANGID_CODES:
+                raise ValueError(f"eval.drift_languages: the language identifier (langid) does not know {code!r}")
 
 
 @dataclass

@@ -91,7 +91,7 @@ def test_eval_all_tasks_then_resume(tmp_path, tiny_model_dir, data, capsys):
     assert doc["configs"]["xquad/es"]["excluded_for_demos"] == 1 and len(rows) == 3
     assert doc["configs"]["pawsx/es"]["excluded_for_demos"] == 0  # demonstrations from dev_2k.tsv
     assert doc["configs"]["local_classification/es"]["labels"] == ["bueno", "malo"]
-    assert doc["results"]["flores/en-es"]["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
+    assert doc["results"]["flores/en-es"]["bleu_signature"].startswith("nrefs:1|bs:1000|seed:12345|case:mixed|eff:no|tok:13a")
     assert "Translate the following text from English to Spanish" in samples(out / "samples_flores_en-es.jsonl")[0]["prompt"]
     from eval_fixtures import FLORES
     from polyalign.eval.metrics import fidelity
