@@ -1,27 +1,38 @@
-"""polyinstruct v1: a small multilingual instruction set written for polyalign and shipped with it.
+"""The sets shipped with polyalign, written for it, parallel across languages, versioned and hash-pinned.
 
-General English instructions with short reference answers, each translated into Spanish,
-French, German, Chinese, Arabic, Russian, Hindi, Vietnamese, Turkish and Greek, split into train
-and test. The embedded default trains on the English and Spanish train items; instruction-
-following evaluation (MI-Eval style) uses the test items, which no builder ever trains on.
-
-The file (``resources/polyinstruct_v1.jsonl``) holds one item a line::
+**polyinstruct v1** (``resources/polyinstruct_v1.jsonl``): general English instructions with short
+reference answers, each translated into Spanish, French, German, Chinese, Arabic, Russian, Hindi,
+Vietnamese, Turkish and Greek, split into train and test. The embedded default trains on the
+English and Spanish train items; instruction-following evaluation (MI-Eval style) uses the test
+items, which no builder ever trains on. One item a line::
 
     {"id": "pi-0001", "split": "train", "category": "science",
      "langs": {"en": {"instruction": ..., "input": ..., "output": ...}, "es": {...}, ...}}
 
-This module imports neither torch nor transformers.
+**polyqa v1** (``resources/polyqa_v1/<lang>.json``): extractive QA in SQuAD/XQuAD format, one file
+per language of :data:`POLYQA_LANGUAGES` (XQuAD's twelve); each paragraph carries its ``id`` and
+``split`` (``dev``: few-shot demonstrations and question-alignment training; ``test``), the same in
+every language. XQuAD readers ignore the extra keys.
+
+**polysent v1** (``resources/polysent_v1.jsonl``): binary sentiment in the sixteen
+:data:`POLYSENT_LANGUAGES`; a header record (version, provenance, languages, label words per
+language), then one item a line: ``{"id", "split": "demo"|"test", "label", "text": {lang: ...}}``.
+
+Both polyqa and polysent were drafted with an LLM for polyalign (not professional translations);
+each file states its provenance and what was checked. This module imports neither torch nor transformers.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from importlib import resources as package_files
 from pathlib import Path
 from typing import Any
 
 from polyalign import langs
-from polyalign.io import InputError, iter_jsonl
+from polyalign.data.records import ParallelPair
+from polyalign.io import InputError, iter_jsonl, read_json
 
 POLYINSTRUCT_LANGUAGES = ("en", "es", "fr", "de", "zh", "ar", "ru", "hi", "vi", "tr", "el")
 """Every language of polyinstruct v1, English first."""
@@ -83,3 +94,196 @@ def polyinstruct(lang: str, split: str | None = None, path: str | os.PathLike | 
         for it in polyinstruct_items(path, languages=(code,))
         if split is None or it["split"] == split
     ]
+
+
+# --- polyqa v1 ------------------------------------------------------------------------------
+
+POLYQA_VERSION = "polyqa_v1"
+POLYQA_LANGUAGES = ("en", "es", "de", "el", "ru", "tr", "ar", "vi", "th", "zh", "hi", "ro")
+"""XQuAD's twelve languages, English first: one file each."""
+POLYQA_SPLITS = ("dev", "test")
+
+
+def _shipped(lang: str, languages: tuple[str, ...], version: str) -> str:
+    code = langs.base(lang)
+    if code not in languages:
+        raise InputError(f"{version} has no {lang!r}: it has {', '.join(languages)}")
+    return code
+
+
+def _check_split(split: str | None, splits: tuple[str, ...]) -> None:
+    if split is not None and split not in splits:
+        raise InputError(f"split must be {' or '.join(repr(s) for s in splits)} or None, got {split!r}")
+
+
+def polyqa_path(lang: str) -> Path:
+    """The shipped SQuAD-format file of one language (``resources/polyqa_v1/<lang>.json``)."""
+    code = _shipped(lang, POLYQA_LANGUAGES, POLYQA_VERSION)
+    return Path(str(package_files.files("polyalign") / "resources" / POLYQA_VERSION / f"{code}.json"))
+
+
+def polyqa(lang: str, split: str | None = None, path: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+    """QA rows of one language (and split), in file order, validated.
+
+    Each row is ``{"id", "title", "split", "context", "question", "answers", "answer_starts"}``
+    (``answers``: the gold texts, as :func:`polyalign.eval.datasets.read_squad` gives them). ``path``
+    reads your own SQuAD/XQuAD-format file instead; its paragraphs without a ``split`` are ``test``.
+
+    >>> rows = polyqa("de", "dev")
+    >>> rows[0]["context"][rows[0]["answer_starts"][0]:].startswith(rows[0]["answers"][0])
+    True
+    """
+    _check_split(split, POLYQA_SPLITS)
+    path = Path(path) if path is not None else polyqa_path(lang)
+    doc = read_json(path)
+    articles = doc.get("data") if isinstance(doc, dict) else None
+    if not isinstance(articles, list):
+        raise InputError("not a SQuAD-format file: no 'data' list at the top", path)
+    rows: list[dict[str, Any]] = []
+    for a, article in enumerate(articles):
+        for p, para in enumerate(article.get("paragraphs", []) if isinstance(article, dict) else []):
+            where = f"data[{a}].paragraphs[{p}]"
+            part = para.get("split", "test")
+            if part not in POLYQA_SPLITS or not isinstance(para.get("context"), str):
+                raise InputError(f"{where}: needs a 'context' string and a split 'dev' or 'test'", path)
+            for q, qa in enumerate(para.get("qas", [])):
+                answers = qa.get("answers") if isinstance(qa, dict) else None
+                if not answers or not isinstance(qa.get("question"), str) or "id" not in qa:
+                    raise InputError(f"{where}.qas[{q}]: needs 'id', 'question' and gold 'answers'", path)
+                if split is None or part == split:
+                    rows.append({"id": str(qa["id"]), "title": article.get("title", ""), "split": part,
+                                 "context": para["context"], "question": qa["question"],
+                                 "answers": [ans["text"] for ans in answers],
+                                 "answer_starts": [ans.get("answer_start", -1) for ans in answers]})
+    return rows
+
+
+def polyqa_questions(lang: str, split: str = "dev") -> list[ParallelPair]:
+    """Question-alignment pairs: each ``split`` question in ``lang`` with its English question, no answers.
+
+    >>> pair = polyqa_questions("es")[0]
+    >>> (pair.src_lang, pair.tgt_lang, pair.origin)
+    ('es', 'en', 'polyqa_v1:dev')
+    """
+    code = _shipped(lang, POLYQA_LANGUAGES, POLYQA_VERSION)
+    if code == "en":
+        raise InputError("question-alignment pairs go from another language into English: 'en' has none")
+    english = {r["id"]: r["question"] for r in polyqa("en", split)}
+    return [ParallelPair(r["question"], english[r["id"]], code, "en", f"{POLYQA_VERSION}:{split}", {"id": r["id"]})
+            for r in polyqa(code, split)]
+
+
+# --- polysent v1 ----------------------------------------------------------------------------
+
+POLYSENT_VERSION = "polysent_v1"
+POLYSENT_LANGUAGES = POLYQA_LANGUAGES + ("fr", "ja", "sw", "bn")
+"""polyqa's twelve, then four more (fr, ja, sw, bn) far from what a run usually tunes on."""
+POLYSENT_SPLITS = ("demo", "test")
+
+
+def polysent_path() -> Path:
+    """The shipped ``polysent_v1.jsonl``."""
+    return Path(str(package_files.files("polyalign") / "resources" / f"{POLYSENT_VERSION}.jsonl"))
+
+
+def _polysent_records(path: str | os.PathLike | None) -> tuple[Path, dict[str, Any], list[tuple[int, dict]]]:
+    path = Path(path) if path is not None else polysent_path()
+    header: dict[str, Any] = {}
+    items = []
+    for line, rec in iter_jsonl(path):
+        if rec.get("header") is True:
+            if line != 1:
+                raise InputError("a header record must be the first line", path, line)
+            header = rec
+        else:
+            items.append((line, rec))
+    return path, header, items
+
+
+def polysent_header(path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The header record (version, provenance, languages, label words); ``{}`` for a file without one."""
+    return _polysent_records(path)[1]
+
+
+def polysent_items(split: str | None = None, path: str | os.PathLike | None = None,
+                   languages: Sequence[str] = POLYSENT_LANGUAGES) -> list[dict[str, Any]]:
+    """Items ``{"id", "split", "label", "text": {lang: text}}`` (of one split), validated.
+
+    ``path`` reads your own file in the same format: the header is optional, an item without a
+    ``split`` is ``test``, and it needs only the ``languages`` you read from it.
+    """
+    _check_split(split, POLYSENT_SPLITS)
+    path, _, records = _polysent_records(path)
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for line, rec in records:
+        item_id = rec.get("id")
+        if not isinstance(item_id, str) or item_id in seen:
+            raise InputError(f"missing or repeated id {item_id!r}", path, line)
+        seen.add(item_id)
+        item = {"id": item_id, "split": rec.get("split", "test"), "label": rec.get("label"), "text": rec.get("text")}
+        if item["split"] not in POLYSENT_SPLITS:
+            raise InputError(f"split must be 'demo' or 'test', got {item['split']!r}", path, line)
+        if not isinstance(item["label"], str) or not item["label"]:
+            raise InputError("missing 'label'", path, line)
+        text = item["text"]
+        for code in languages:
+            if not isinstance(text, dict) or not isinstance(text.get(code), str) or not text[code].strip():
+                raise InputError(f"missing text in {code!r}", path, line)
+        if split is None or item["split"] == split:
+            out.append(item)
+    return out
+
+
+def polysent(lang: str, split: str | None = None, path: str | os.PathLike | None = None) -> list[dict[str, str]]:
+    """Rows ``{"id", "split", "label", "text"}`` of one language (and split).
+
+    >>> rows = polysent("sw", "demo")
+    >>> len(rows), sorted({r["label"] for r in rows})
+    (40, ['negative', 'positive'])
+    """
+    code = langs.base(lang) if path is not None else _shipped(lang, POLYSENT_LANGUAGES, POLYSENT_VERSION)
+    return [{"id": it["id"], "split": it["split"], "label": it["label"], "text": it["text"][code]}
+            for it in polysent_items(split, path, languages=(code,))]
+
+
+def polysent_labels(lang: str, path: str | os.PathLike | None = None) -> dict[str, str]:
+    """The label words in ``lang``: ``{"positive": ..., "negative": ...}`` from the file's header.
+
+    A file without label words for English uses its label names as they are.
+
+    >>> polysent_labels("es")
+    {'positive': 'positivo', 'negative': 'negativo'}
+    """
+    code = langs.base(lang) if path is not None else _shipped(lang, POLYSENT_LANGUAGES, POLYSENT_VERSION)
+    where, header, records = _polysent_records(path)
+    words = header.get("labels", {}).get(code)
+    if isinstance(words, dict):
+        return dict(words)
+    if code == "en":
+        names = dict.fromkeys(rec.get("label") for _, rec in records)
+        return {label: label for label in names if isinstance(label, str)}
+    raise InputError(f"no label words for {lang!r} in the header", where, 1)
+
+
+# --- parallel sentences ---------------------------------------------------------------------
+
+def parallel_sentences(languages: Sequence[str], source: str = "polysent",
+                       split: str | None = None) -> list[dict[str, str]]:
+    """Multi-way parallel sentences for the layer analysis: ``{lang: text}`` per item, in id order.
+
+    ``source`` is ``polysent`` (one-sentence reviews, 16 languages) or ``polyqa`` (the questions,
+    12 languages); ``split`` one of that set's splits or None for all.
+
+    >>> rows = parallel_sentences(["en", "ja"], split="demo")
+    >>> len(rows), sorted(rows[0])
+    (40, ['en', 'ja'])
+    """
+    if source == "polysent":
+        codes = [_shipped(c, POLYSENT_LANGUAGES, POLYSENT_VERSION) for c in languages]
+        return [{c: it["text"][c] for c in codes} for it in polysent_items(split, languages=codes)]
+    if source == "polyqa":
+        codes = [_shipped(c, POLYQA_LANGUAGES, POLYQA_VERSION) for c in languages]
+        columns = [polyqa(c, split) for c in codes]
+        return [{c: row["question"] for c, row in zip(codes, rows)} for rows in zip(*columns)]
+    raise InputError(f"source must be 'polysent' or 'polyqa', got {source!r}")

@@ -1,0 +1,171 @@
+"""Build the shipped polyqa_v1 and polysent_v1 resources from their parallel drafts.
+
+    python scripts/build_resources.py --polyqa QA1.jsonl QA2.jsonl QA3.jsonl \
+        --polysent S1.jsonl S2.jsonl --out src/polyalign/resources
+
+Drafts (kept outside the repository) hold one record a line:
+
+* QA: ``{"id": "pq001", "topic": ..., "context": {LANG: text},
+  "qas": [{"qid": "pq001-1", "question": {LANG: ...}, "answer": {LANG: ...}}]}``
+* sentiment: ``{"id": "ps001", "label": "positive"|"negative", "text": {LANG: ...}}``
+
+The output is deterministic (same drafts, same bytes); the versioned files it writes are committed
+and pinned by tests/unit/data/test_resources.py, so a ``_v1`` file never changes once shipped.
+Every answer must occur exactly once in its context: ``answer_start`` is that occurrence, and the
+build stops on an answer that is missing or ambiguous rather than guessing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from polyalign.data import resources
+from polyalign.io import InputError, atomic_write, iter_jsonl
+
+QA_DEV_EVERY = 5
+"""Every 5th paragraph (pq005, pq010, ...) is dev: 30 of 150, ten from each draft part."""
+SENT_DEMO_PER_LABEL = 20
+"""Demonstrations per label, evenly spaced over the items of that label in id order."""
+
+QA_PROVENANCE = (
+    "Written for polyalign by its authors: short paragraphs on everyday facts, places, people, science and "
+    "history, with one or two extractive questions each, drafted in all twelve languages with the help of an "
+    "LLM; not professional translations, and the people and places some paragraphs name are invented. "
+    "Checked by the build and by polyalign's tests: every answer occurs exactly once in its context and "
+    "answer_start is that occurrence; the same paragraphs, question ids and answer counts in every language; "
+    "every context, question and answer is written in its language's script; langid (restricted to these "
+    "twelve languages) identifies every context and question as its language, except four short questions "
+    "dominated by names, read by hand. Split: every 5th paragraph is 'dev' (few-shot demonstrations and "
+    "question-alignment training), the rest 'test'; the split is the same in every language."
+)
+SENT_PROVENANCE = (
+    "Written for polyalign by its authors: short product reviews and everyday remarks with a plain positive "
+    "or negative sentiment (no sarcasm), drafted in all sixteen languages with the help of an LLM; not "
+    "professional translations. Checked by polyalign's tests: the same ids and labels in every language, "
+    "labels balanced overall and in each split, every text written in its language's script and "
+    "identified by langid (restricted to these sixteen languages) as its language. Split: 20 positive and "
+    "20 negative 'demo' items (evenly spaced in id order) for few-shot prompts, the rest 'test'. The label "
+    "words in each language (header 'labels') were written by the authors."
+)
+
+SENT_LABELS = {
+    "en": ("positive", "negative"), "es": ("positivo", "negativo"), "de": ("positiv", "negativ"),
+    "el": ("θετικό", "αρνητικό"), "ru": ("положительный", "отрицательный"), "tr": ("olumlu", "olumsuz"),
+    "ar": ("إيجابي", "سلبي"), "vi": ("tích cực", "tiêu cực"), "th": ("เชิงบวก", "เชิงลบ"),
+    "zh": ("正面", "负面"), "hi": ("सकारात्मक", "नकारात्मक"), "ro": ("pozitiv", "negativ"),
+    "fr": ("positif", "négatif"), "ja": ("ポジティブ", "ネガティブ"), "sw": ("chanya", "hasi"),
+    "bn": ("ইতিবাচক", "নেতিবাচক"),
+}
+
+
+def _read(paths: list[str]) -> list[tuple[str, int, dict[str, Any]]]:
+    return [(p, n, rec) for p in paths for n, rec in iter_jsonl(p)]
+
+
+def _texts(table: Any, languages: tuple[str, ...], what: str, path: str, line: int) -> dict[str, str]:
+    if not isinstance(table, dict) or set(table) != set(languages):
+        got = sorted(table) if isinstance(table, dict) else table
+        raise InputError(f"{what}: languages must be {', '.join(languages)}, got {got}", path, line)
+    for code, text in table.items():
+        if not isinstance(text, str) or not text.strip() or text != text.strip():
+            raise InputError(f"{what}: {code} text is empty, not a string, or has outer spaces", path, line)
+    return {code: table[code] for code in languages}
+
+
+def build_polyqa(paths: list[str]) -> dict[str, dict[str, Any]]:
+    """One SQuAD-format document per language, from the QA drafts in order."""
+    languages = resources.POLYQA_LANGUAGES
+    docs = {code: {"version": resources.POLYQA_VERSION, "provenance": QA_PROVENANCE, "data": []} for code in languages}
+    articles: dict[str, dict[str, list]] = {code: {} for code in languages}
+    seen: set[str] = set()
+    for number, (path, line, rec) in enumerate(_read(paths), start=1):
+        pid = rec.get("id")
+        if pid != f"pq{number:03d}" or pid in seen:
+            raise InputError(f"paragraph id {pid!r} out of order: expected pq{number:03d}", path, line)
+        seen.add(pid)
+        context = _texts(rec.get("context"), languages, f"{pid} context", path, line)
+        qas = rec.get("qas")
+        if not isinstance(qas, list) or not 1 <= len(qas) <= 2:
+            raise InputError(f"{pid}: needs one or two questions", path, line)
+        split = "dev" if number % QA_DEV_EVERY == 0 else "test"
+        paragraphs = {code: {"id": pid, "split": split, "context": context[code], "qas": []} for code in languages}
+        for k, qa in enumerate(qas, start=1):
+            qid = qa.get("qid")
+            if qid != f"{pid}-{k}":
+                raise InputError(f"question id {qid!r}: expected {pid}-{k}", path, line)
+            questions = _texts(qa.get("question"), languages, f"{qid} question", path, line)
+            answers = _texts(qa.get("answer"), languages, f"{qid} answer", path, line)
+            for code in languages:
+                found = context[code].count(answers[code])
+                if found != 1:
+                    raise InputError(f"{qid} {code}: answer {answers[code]!r} occurs {found} times in the context",
+                                     path, line)
+                start = context[code].index(answers[code])
+                paragraphs[code]["qas"].append({"id": qid, "question": questions[code],
+                                                "answers": [{"text": answers[code], "answer_start": start}]})
+        topic = rec.get("topic")
+        if not isinstance(topic, str) or not topic:
+            raise InputError(f"{pid}: missing topic", path, line)
+        for code in languages:
+            articles[code].setdefault(topic, []).append(paragraphs[code])
+    for code in languages:
+        docs[code]["data"] = [{"title": t, "paragraphs": ps} for t, ps in articles[code].items()]
+    return docs
+
+
+def build_polysent(paths: list[str]) -> list[dict[str, Any]]:
+    """The polysent records: a header, then one item a line in id order."""
+    languages = resources.POLYSENT_LANGUAGES
+    items = []
+    for number, (path, line, rec) in enumerate(_read(paths), start=1):
+        if rec.get("id") != f"ps{number:03d}":
+            raise InputError(f"item id {rec.get('id')!r} out of order: expected ps{number:03d}", path, line)
+        if rec.get("label") not in ("positive", "negative"):
+            raise InputError(f"label must be 'positive' or 'negative', got {rec.get('label')!r}", path, line)
+        text = _texts(rec.get("text"), languages, rec["id"], path, line)
+        items.append({"id": rec["id"], "split": "test", "label": rec["label"], "text": text})
+    counts = Counter(it["label"] for it in items)
+    if counts["positive"] != counts["negative"]:
+        raise InputError(f"labels are not balanced: {dict(counts)}", paths[-1])
+    for label in ("positive", "negative"):
+        of_label = [it for it in items if it["label"] == label]
+        for j in range(SENT_DEMO_PER_LABEL):
+            of_label[j * len(of_label) // SENT_DEMO_PER_LABEL]["split"] = "demo"
+    header = {"header": True, "version": resources.POLYSENT_VERSION, "provenance": SENT_PROVENANCE,
+              "languages": list(languages),
+              "labels": {code: {"positive": pos, "negative": neg} for code, (pos, neg) in SENT_LABELS.items()}}
+    return [header, *items]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--polyqa", nargs="+", required=True, help="the QA drafts, in order")
+    ap.add_argument("--polysent", nargs="+", required=True, help="the sentiment drafts, in order")
+    ap.add_argument("--out", default="src/polyalign/resources", help="the package's resources folder")
+    args = ap.parse_args(argv)
+    try:
+        docs = build_polyqa(args.polyqa)
+        sent = build_polysent(args.polysent)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    texts = {f"{resources.POLYQA_VERSION}/{code}.json": json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+             for code, doc in docs.items()}
+    texts[f"{resources.POLYSENT_VERSION}.jsonl"] = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in sent)
+    for name, text in texts.items():
+        with atomic_write(out / name) as f:
+            f.write(text)
+        (out / name).chmod(0o644)
+    questions = sum(len(p["qas"]) for a in docs["en"]["data"] for p in a["paragraphs"])
+    print(f"polyqa: {len(docs)} languages, {questions} questions; polysent: {len(sent) - 1} items")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
