@@ -139,7 +139,7 @@ def cmd_score_mt(args: argparse.Namespace) -> int:
     refs = read_lines(args.ref)
     if len(hyps) != len(refs):
         raise InputError(f"{len(hyps)} lines but the reference {args.ref} has {len(refs)}", args.hyp, min(len(hyps), len(refs)) + 1)
-    result = score_corpus(hyps, refs, args.lang)
+    result = score_corpus(hyps, refs, args.lang, tokenize=args.tokenize, spm_model=args.spm_model)
     if args.comet:
         if not args.src:
             raise InputError("--comet needs the source sentences: add --src SRC.txt")
@@ -192,7 +192,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         recipe, model=args.model, adapter=args.adapter, tasks=args.tasks, langs=args.langs, data=args.data,
         num_fewshot=args.num_fewshot, fewshot_lang=args.fewshot_lang, prompt_format=args.format, limit=args.limit,
         batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, backend=args.backend,
-        label_scoring=args.label_scoring, judge_endpoint=args.judge_endpoint, judge_model=args.judge_model,
+        label_scoring=args.label_scoring, label_lang=args.label_lang, tokenize=args.tokenize,
+        spm_model=args.spm_model, judge_endpoint=args.judge_endpoint, judge_model=args.judge_model,
         api_key_env=args.api_key_env, seed=args.seed, output=args.output)
     run_eval(request)
     return 0
@@ -206,6 +207,11 @@ def _add_score_commands(sub) -> None:
     sm.add_argument("hyp")
     sm.add_argument("ref")
     sm.add_argument("--lang", required=True, help="target language (chooses the BLEU tokenizer)")
+    sm.add_argument("--tokenize", choices=["13a", "intl", "zh", "char", "none", "ja-mecab", "ko-mecab", "flores101",
+                                           "flores200"],
+                    help="BLEU tokenizer (default: by --lang); flores101/flores200 is spBLEU (needs sentencepiece)")
+    sm.add_argument("--spm-model", metavar="PATH",
+                    help="spBLEU's SentencePiece model file (default: sacrebleu's cache, ~/.sacrebleu/models)")
     sm.add_argument("--comet", metavar="MODEL", help="also score COMET with this local checkpoint (needs polyalign[comet])")
     sm.add_argument("--src", help="source sentences, one a line (COMET needs them)")
     sm.add_argument("--batch-size", type=int, default=16, help="COMET batch size")
@@ -245,8 +251,9 @@ def _add_eval_commands(sub) -> None:
     e.add_argument("--model", help="hub id or local folder (default: the recipe's, else the bundled SmolLM2)")
     e.add_argument("--adapter", help="LoRA adapter folder to apply")
     e.add_argument("--tasks", help="comma-separated: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm, polyinstruct, "
-                   "local_qa, local_translation, local_classification")
-    e.add_argument("--langs", help="comma-separated language codes (flores: pairs such as en-es; mlqa: ctx-question)")
+                   "polyqa, polysent, local_qa, local_translation, local_classification")
+    e.add_argument("--langs", help="comma-separated language codes (flores: pairs such as en-es; mlqa: ctx-question); "
+                   "'all' (or none): every language of each task")
     e.add_argument("--data", action="append", default=[], metavar="TASK=PATH",
                    help="read TASK from local files; PATH may hold {lang} (repeatable)")
     e.add_argument("--num-fewshot", type=int, help="demonstrations per prompt (default 0)")
@@ -257,6 +264,10 @@ def _add_eval_commands(sub) -> None:
     e.add_argument("--max-new-tokens", type=int, help="longest generated answer")
     e.add_argument("--backend", choices=["auto", "hf", "vllm"], help="generation backend (vllm: installed and a GPU)")
     e.add_argument("--label-scoring", choices=["first_token", "loglik"], help="classification: first-token mass or length-normalised log-likelihood")
+    e.add_argument("--label-lang", choices=["en", "target"],
+                   help="classification labels in English (default) or in the evaluated language (polysent)")
+    e.add_argument("--tokenize", choices=["flores101", "flores200"], help="translation: spBLEU with this tokenizer")
+    e.add_argument("--spm-model", metavar="PATH", help="spBLEU's SentencePiece model (default: sacrebleu's cache)")
     e.add_argument("--judge-endpoint", help="score polyinstruct against its references with an LLM judge at this URL")
     e.add_argument("--judge-model", help="the judge's model name")
     e.add_argument("--api-key-env", help="environment variable holding the judge's API key")

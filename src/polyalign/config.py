@@ -209,7 +209,7 @@ class EvalConfig:
     """Evaluate at most this many examples per task and language."""
     suite: list[str] = field(default_factory=list)
     """Tasks ``polyalign eval RECIPE`` runs: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm,
-    polyinstruct, local_qa, local_translation, local_classification."""
+    polyinstruct, polyqa, polysent, local_qa, local_translation, local_classification."""
     suite_langs: list[str] = field(default_factory=list)
     """Language specs for the suite (``es``; ``en-es`` for translation; ``es-en`` context-question
     for MLQA); empty: every language of each task's dataset."""
@@ -227,6 +227,14 @@ class EvalConfig:
     label_scoring: Literal["first_token", "loglik"] = "first_token"
     """Classification: first-token probability mass of each label (one forward pass per example),
     or length-normalised log-likelihood of the full label strings."""
+    label_lang: Literal["en", "target"] = "en"
+    """Classification labels in English (as in the question-alignment paper) or, where the data
+    has them (polysent), in the evaluated language's own words."""
+    tokenize: Literal["flores101", "flores200"] | None = None
+    """BLEU tokenizer for translation (held-out pairs and suite): ``null`` chooses by target
+    language (13a, zh, char); ``flores101`` / ``flores200`` is spBLEU, as the FLORES papers score."""
+    spm_model: str | None = None
+    """spBLEU's SentencePiece model file; ``null``: sacrebleu's cache (``~/.sacrebleu/models``)."""
     drift_languages: list[str] = field(default_factory=lambda: list(COMMON_LANGUAGES))
     """Languages a model may drift into. Language fidelity's identifier chooses among these,
     English, the run's languages and the evaluated language, never among all 97 it knows (which

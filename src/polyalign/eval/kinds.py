@@ -97,7 +97,7 @@ def evaluate_translation(model: Answerer, prep: Prepared, texts: list[str], req:
     """Generate a translation; corpus BLEU and chrF++ with sacrebleu's bootstrap intervals."""
     outputs, cfg = _generate(model, prep, texts, req)
     refs = [r["tgt"] for r in prep.rows]
-    result = mt.score_corpus(outputs, refs, prep.spec.tgt)
+    result = mt.score_corpus(outputs, refs, prep.spec.tgt, tokenize=req.tokenize, spm_model=req.spm_model)
     samples = [{"source": r["src"], "output": o, "reference": r["tgt"], "chrf": mt.sentence_chrf(o, r["tgt"])}
                for r, o in zip(prep.rows, outputs)]
     return Scored(result, samples, cfg, outputs, refs)
@@ -128,22 +128,29 @@ def evaluate_instruct(model: Answerer, prep: Prepared, texts: list[str], req: An
     return Scored(result, samples, cfg, outputs, refs)
 
 
-def label_names(prep: Prepared) -> list[str]:
-    """The words a classification task's model chooses between (index = gold label id)."""
+def label_names(prep: Prepared, req: Any = None) -> list[str]:
+    """The words a classification task's model chooses between (index = gold label id): the
+    file's or template's (English) names, or with ``req.label_lang == "target"`` the evaluated
+    language's own words where the data has them (polysent)."""
     first = prep.rows[0] if prep.rows else {}
+    if getattr(req, "label_lang", "en") == "target" and "label_names_native" in first:
+        if first["label_names_native"] is None:
+            raise InputError(f"{prep.task.name}/{prep.spec.spec}: the data has no label words in this language; "
+                             "use --label-lang en", prep.source)
+        return list(first["label_names_native"])
     return list(first["label_names"]) if "label_names" in first else prompts.labels(prep.task.template)
 
 
 def evaluate_labels(model: Answerer, prep: Prepared, texts: list[str], req: Any) -> Scored:
     """Pick the most likely label (constrained decoding); accuracy. No text, so no fidelity."""
-    names = label_names(prep)
+    names = label_names(prep, req)
     preds, scores, used = model.classify(texts, names, req.label_scoring, desc=f"{prep.task.name}/{prep.spec.spec}")
     result: dict[str, Any] = metrics.accuracy(preds, [r["label"] for r in prep.rows])
     result["signature"] = metrics.signature("acc", method=used, labels=",".join(names))
     samples = [{"text": r["text"], "text_pair": r.get("text_pair"), "reference": names[r["label"]], "output": names[p],
                 "label_scores": dict(zip(names, sc)), "correct": p == r["label"]}
                for r, p, sc in zip(prep.rows, preds, scores)]
-    return Scored(result, samples, {"labels": names, "label_scoring": used})
+    return Scored(result, samples, {"labels": names, "label_scoring": used, "label_lang": req.label_lang})
 
 
 def _judge(req: Any, rows: list[dict[str, Any]], outputs: list[str], samples: list[dict[str, Any]]) -> dict[str, Any]:

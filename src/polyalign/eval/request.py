@@ -25,7 +25,7 @@ class EvalRequest:
     tasks: list[str]
     """Task names (:data:`polyalign.eval.tasks.TASKS`)."""
     langs: list[str] = field(default_factory=list)
-    """Language specs; empty: every language of each task."""
+    """Language specs; empty or ``["all"]``: every language of each task."""
     data: dict[str, str] = field(default_factory=dict)
     """``task → local path`` (may hold ``{lang}``, ``{src}``, ``{tgt}``); other tasks use their default source."""
     adapter: str | None = None
@@ -38,6 +38,13 @@ class EvalRequest:
     """Longest answer; ``None``: the task kind's own default."""
     backend: str = "auto"
     label_scoring: str = "first_token"
+    label_lang: str = "en"
+    """Classification labels in English (``en``) or in the evaluated language (``target``, polysent)."""
+    tokenize: str | None = None
+    """BLEU tokenizer of translation tasks: ``None`` chooses by target language; ``flores101`` /
+    ``flores200`` is spBLEU (needs ``spm_model`` or sacrebleu's cached model)."""
+    spm_model: str | None = None
+    """spBLEU's SentencePiece model file."""
     fidelity_candidates: list[str] = field(default_factory=lambda: list(langs.COMMON_LANGUAGES))
     """Languages the fidelity identifier chooses among (the evaluated language is always added)."""
     rename: dict[str, str] = field(default_factory=dict)
@@ -60,6 +67,12 @@ class EvalRequest:
             T.get(t)
         for code in self.fidelity_candidates:
             langs.normalize(code)
+        if self.label_lang not in ("en", "target"):
+            raise InputError(f"label_lang must be 'en' or 'target', got {self.label_lang!r}")
+        if self.tokenize is not None:
+            from polyalign.eval.mt import check_tokenizer
+
+            check_tokenizer(self.tokenize)
 
 
 # Settings that change no result: a rerun with another value finds its finished work.
@@ -82,7 +95,8 @@ def build_request(cfg: Any = None, **flags: Any) -> EvalRequest:
             model=cfg.model.model_name_or_path, tasks=list(e.suite), langs=list(e.suite_langs),
             data=parse_data(e.data_files), num_fewshot=e.num_fewshot, fewshot_lang=e.fewshot_lang,
             prompt_format=e.prompt_format, limit=e.limit, batch_size=e.batch_size, max_new_tokens=e.max_new_tokens,
-            backend=e.backend, label_scoring=e.label_scoring, seed=cfg.seed, dtype=cfg.model.dtype,
+            backend=e.backend, label_scoring=e.label_scoring, label_lang=e.label_lang, tokenize=e.tokenize,
+            spm_model=e.spm_model, seed=cfg.seed, dtype=cfg.model.dtype,
             trust_remote_code=cfg.model.trust_remote_code,
             fidelity_candidates=run_candidates(cfg),
             output=str(cfg.run_dir / "eval" / "suite"),
@@ -128,6 +142,7 @@ def heldout_request(cfg: Any, run_dir: Path, specs: list[str], output: str | Pat
         data={"local_translation": str(run_dir / "data" / "test_{src}-{tgt}.jsonl")}, adapter=adapter,
         limit=e.limit, batch_size=e.batch_size, max_new_tokens=e.max_new_tokens, backend="hf",
         fidelity_candidates=run_candidates(cfg), rename={"local_translation": "translation"}, seed=cfg.seed,
+        tokenize=e.tokenize, spm_model=e.spm_model,
         output=str(output), dtype=cfg.model.dtype, trust_remote_code=cfg.model.trust_remote_code,
     )
 

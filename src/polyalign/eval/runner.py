@@ -110,7 +110,7 @@ def render(tokenizer: Any, prep: T.Prepared, fmt: str, label_names: list[str] | 
 def evaluate_prepared(runner: Runner, prep: T.Prepared) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
     """Metrics, per-sample rows and the task config of one task × language."""
     req, task, spec = runner.req, prep.task, prep.spec
-    names = kinds.label_names(prep) if task.kind == "classification" else None
+    names = kinds.label_names(prep, req) if task.kind == "classification" else None
     texts = render(runner.tokenizer, prep, req.prompt_format, names)
     cfg: dict[str, Any] = {
         "task": task.name, "lang": spec.spec, "kind": task.kind, "source": prep.source, "split": prep.split,
@@ -152,7 +152,7 @@ def run_eval(req: EvalRequest, model: Any = None, tokenizer: Any = None,
     plan = []
     for name in req.tasks:
         task = T.get(name)
-        specs = req.langs or T.default_specs(task)
+        specs = T.default_specs(task) if not req.langs or req.langs == ["all"] else req.langs
         for raw in specs:
             spec = task.parse(raw)
             if task.languages and spec.lang not in task.languages and name not in req.data:
@@ -186,7 +186,9 @@ def run_eval(req: EvalRequest, model: Any = None, tokenizer: Any = None,
         write_json(doc_path, doc)
 
     # --- report -----------------------------------------------------------------------------
-    print(table(doc["results"]))
+    tasks_done = {key.split("/", 1)[0] for key in doc["results"]}
+    one_language_each = all("-" not in key.split("/", 1)[1] for key in doc["results"])
+    print(language_table(doc["results"]) if len(tasks_done) > 1 and one_language_each else table(doc["results"]))
     print(f"\nresults: {doc_path}")
     return doc
 
@@ -207,6 +209,34 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             v = r.get(k)
             se = r.get(f"{k}_stderr", r.get(f"{k}_ci"))
             cells.append("—" if v is None else f"{v:.2f}" + (f" ± {se:.2f}" if se is not None else ""))
+        rows.append(cells)
+    return align(rows)
+
+
+def language_table(results: dict[str, dict[str, Any]]) -> str:
+    """Results of several tasks as one table with a row per language and a column per task and
+    metric (``—`` where a task has no such language).
+
+    >>> print(language_table({"polyqa/es": {"f1": 50.0, "fidelity": 90.0}, "polysent/es": {"accuracy": 75.0},
+    ...                       "polysent/sw": {"accuracy": 60.0}}))
+    lang  polyqa F1  polyqa fidelity %  polysent acc
+    ----  ---------  -----------------  ------------
+    es        50.00              90.00         75.00
+    sw            —                  —         60.00
+    """
+    by_task: dict[str, dict[str, dict[str, Any]]] = {}
+    for key, r in results.items():
+        task, lang = key.split("/", 1)
+        by_task.setdefault(task, {})[lang] = r
+    cols = [(task, k, f"{task} {h}") for task, rows in by_task.items() for k, h in TABLE_METRICS
+            if any(r.get(k) is not None for r in rows.values())]
+    langs_ = list(dict.fromkeys(key.split("/", 1)[1] for key in results))
+    rows = [["lang"] + [h for _, _, h in cols]]
+    for lang in langs_:
+        cells = [lang]
+        for task, k, _ in cols:
+            v = by_task[task].get(lang, {}).get(k)
+            cells.append("—" if v is None else f"{v:.2f}")
         rows.append(cells)
     return align(rows)
 
