@@ -148,3 +148,44 @@ def write_polyinstruct(path: Path) -> Path:
             for i, split, by_lang in POLYINSTRUCT]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return path
+
+
+# polyqa_v1's format: SQuAD JSON per language, a `split` marker per paragraph (dev: demonstrations).
+POLYQA = {
+    "en": [("dev", "The river Tajo reaches the sea at Lisbon.", "Where does the Tajo reach the sea?", "Lisbon"),
+           ("test", "Anna bakes bread every Sunday morning.", "When does Anna bake bread?", "every Sunday morning"),
+           ("test", "The old bridge has seven arches.", "How many arches does the bridge have?", "seven")],
+    "es": [("dev", "El río Tajo llega al mar en Lisboa.", "¿Dónde llega el Tajo al mar?", "Lisboa"),
+           ("test", "Ana hornea pan cada domingo por la mañana.", "¿Cuándo hornea pan Ana?", "cada domingo por la mañana"),
+           ("test", "El puente viejo tiene siete arcos.", "¿Cuántos arcos tiene el puente?", "siete")],
+}
+
+
+def write_polyqa(root: Path) -> Path:
+    """``root/{lang}.json`` for en and es, three parallel paragraphs each (one dev, two test)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for lang, items in POLYQA.items():
+        paragraphs = [{"id": f"p{i}", "split": split, "context": ctx,
+                       "qas": [{"id": f"q{i}", "question": q, "answers": [{"text": a, "answer_start": ctx.index(a)}]}]}
+                      for i, (split, ctx, q, a) in enumerate(items)]
+        doc = {"version": "fixture", "data": [{"title": "t", "paragraphs": paragraphs}]}
+        (root / f"{lang}.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return root
+
+
+# polysent_v1's format: a header with label words per language, then one item a line.
+POLYSENT = [("s1", "demo", "positive", "I love this lamp.", "Me encanta esta lámpara."),
+            ("s2", "demo", "negative", "The lid broke at once.", "La tapa se rompió enseguida."),
+            ("s3", "test", "positive", "Great coffee, fresh and strong.", "Café estupendo, fresco y fuerte."),
+            ("s4", "test", "negative", "Cold food and slow service.", "Comida fría y servicio lento."),
+            ("s5", "test", "negative", "The shoes hurt after an hour.", "Los zapatos duelen después de una hora.")]
+
+
+def write_polysent(path: Path) -> Path:
+    header = {"header": True, "version": "fixture", "languages": ["en", "es"],
+              "labels": {"en": {"positive": "positive", "negative": "negative"},
+                         "es": {"positive": "positivo", "negative": "negativo"}}}
+    lines = [header] + [{"id": i, "split": s, "label": y, "text": {"en": en, "es": es}} for i, s, y, en, es in POLYSENT]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
+    return path

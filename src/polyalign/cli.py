@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from polyalign import __version__
 from polyalign.io import InputError, describe_os_error, read_lines
+from polyalign.langs import COMMON_LANGUAGES
 
 
 def _recipe(args: argparse.Namespace, cls: type | None = None):
@@ -180,7 +181,7 @@ def cmd_score_mt(args: argparse.Namespace) -> int:
     refs = read_segments(args.ref, args.ref_field, args.ref_column)
     if len(hyps) != len(refs):
         raise InputError(f"{len(hyps)} lines but the reference {args.ref} has {len(refs)}", args.hyp, min(len(hyps), len(refs)) + 1)
-    result = score_corpus(hyps, refs, args.lang)
+    result = score_corpus(hyps, refs, args.lang, tokenize=args.tokenize, spm_model=args.spm_model)
     if args.comet:
         if not args.src:
             raise InputError("--comet needs the source sentences: add --src SRC.txt")
@@ -213,10 +214,11 @@ def cmd_score_qa(args: argparse.Namespace) -> int:
 
 def cmd_score_fidelity(args: argparse.Namespace) -> int:
     from polyalign.eval.metrics import fidelity
+    from polyalign.eval.request import split_list
 
     _check_lang(args.lang, "--lang")
     lines = read_lines(args.outputs)
-    result = fidelity(lines, args.lang)
+    result = fidelity(lines, args.lang, None if args.candidates == "all" else split_list(args.candidates))
     result.pop("detected")
     print(json.dumps({"lang": args.lang, **result}, ensure_ascii=False, indent=2))
     return 0
@@ -232,9 +234,17 @@ def cmd_score_judge(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from polyalign.eval.runner import EvalRequest, run_eval
+    from polyalign.eval.request import build_request
+    from polyalign.eval.runner import run_eval
 
-    request = EvalRequest.from_args(args, _recipe(args) if args.recipe or args.overrides else None)
+    recipe = _recipe(args) if args.recipe or args.overrides else None
+    request = build_request(
+        recipe, model=args.model, adapter=args.adapter, tasks=args.tasks, langs=args.langs, data=args.data,
+        num_fewshot=args.num_fewshot, fewshot_lang=args.fewshot_lang, prompt_format=args.format, limit=args.limit,
+        batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, backend=args.backend,
+        label_scoring=args.label_scoring, label_lang=args.label_lang, tokenize=args.tokenize,
+        spm_model=args.spm_model, judge_endpoint=args.judge_endpoint, judge_model=args.judge_model,
+        api_key_env=args.api_key_env, seed=args.seed, output=args.output)
     run_eval(request)
     return 0
 
@@ -252,6 +262,11 @@ def _add_score_commands(sub) -> None:
     sm.add_argument("--hyp-column", type=int, metavar="N", help="tab-separated hypotheses: use column N (from 1)")
     sm.add_argument("--ref-column", type=int, metavar="N", help="tab-separated references: use column N (src<TAB>tgt: 2)")
     sm.add_argument("--src-column", type=int, metavar="N", help="tab-separated sources for COMET: use column N")
+    sm.add_argument("--tokenize", choices=["13a", "intl", "zh", "char", "none", "ja-mecab", "ko-mecab", "flores101",
+                                           "flores200"],
+                    help="BLEU tokenizer (default: by --lang); flores101/flores200 is spBLEU (needs sentencepiece)")
+    sm.add_argument("--spm-model", metavar="PATH",
+                    help="spBLEU's SentencePiece model file (default: sacrebleu's cache, ~/.sacrebleu/models)")
     sm.add_argument("--comet", metavar="MODEL", help="also score COMET with this local checkpoint (needs polyalign[comet])")
     sm.add_argument("--src", help="source sentences, one a line (COMET needs them)")
     sm.add_argument("--batch-size", type=int, default=16, help="COMET batch size")
@@ -266,6 +281,11 @@ def _add_score_commands(sub) -> None:
     sf = ssub.add_parser("fidelity", help="share of non-empty lines written in the expected language (offline langid)")
     sf.add_argument("outputs", help="model outputs, one a line")
     sf.add_argument("--lang", required=True, help="the language the outputs should be in")
+    sf.add_argument("--candidates", default=",".join(COMMON_LANGUAGES),
+                    help="comma-separated languages the identifier chooses among, --lang always added; 'all' for "
+                         "every language langid knows. Default: widely used languages, leaving out regional close "
+                         "relatives (gl, ca, oc, an, ...) that short strings get mistaken for unless named: "
+                         "%(default)s")
     sf.set_defaults(func=cmd_score_fidelity)
 
     sj = ssub.add_parser("judge", help="pairwise LLM-as-judge of two systems' answers, in both orders")
@@ -286,8 +306,9 @@ def _add_eval_commands(sub) -> None:
     e.add_argument("--model", help="hub id or local folder (default: the recipe's, else the bundled SmolLM2)")
     e.add_argument("--adapter", help="LoRA adapter folder to apply")
     e.add_argument("--tasks", help="comma-separated: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm, polyinstruct, "
-                   "local_qa, local_translation, local_classification")
-    e.add_argument("--langs", help="comma-separated language codes (flores: pairs such as en-es; mlqa: ctx-question)")
+                   "polyqa, polysent, local_qa, local_translation, local_classification")
+    e.add_argument("--langs", help="comma-separated language codes (flores: pairs such as en-es; mlqa: ctx-question); "
+                   "'all' (or none): every language of each task")
     e.add_argument("--data", action="append", default=[], metavar="TASK=PATH",
                    help="read TASK from local files; PATH may hold {lang} (repeatable)")
     e.add_argument("--num-fewshot", type=int, help="demonstrations per prompt (default 0)")
@@ -298,6 +319,10 @@ def _add_eval_commands(sub) -> None:
     e.add_argument("--max-new-tokens", type=int, help="longest generated answer")
     e.add_argument("--backend", choices=["auto", "hf", "vllm"], help="generation backend (vllm: installed and a GPU)")
     e.add_argument("--label-scoring", choices=["first_token", "loglik"], help="classification: first-token mass or length-normalised log-likelihood")
+    e.add_argument("--label-lang", choices=["en", "target"],
+                   help="classification labels in English (default) or in the evaluated language (polysent)")
+    e.add_argument("--tokenize", choices=["flores101", "flores200"], help="translation: spBLEU with this tokenizer")
+    e.add_argument("--spm-model", metavar="PATH", help="spBLEU's SentencePiece model (default: sacrebleu's cache)")
     e.add_argument("--judge-endpoint", help="score polyinstruct against its references with an LLM judge at this URL")
     e.add_argument("--judge-model", help="the judge's model name")
     e.add_argument("--api-key-env", help="environment variable holding the judge's API key")

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from polyalign.langs import COMMON_LANGUAGES, LANGID_CODES, base
+
 DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
@@ -209,8 +211,9 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    tasks: list[Literal["translation"]] = field(default_factory=lambda: ["translation"])
-    """Evaluation tasks. ``translation``: the held-out pairs, scored with BLEU and chrF++."""
+    """How a run evaluates: its held-out translation pairs always (BLEU, chrF++, fidelity), and
+    the tasks of ``suite`` when it names any."""
+
     batch_size: int = 16
     """Prompts per generation batch."""
     max_new_tokens: int = 96
@@ -219,7 +222,7 @@ class EvalConfig:
     """Evaluate at most this many examples per task and language."""
     suite: list[str] = field(default_factory=list)
     """Tasks ``polyalign eval RECIPE`` runs: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm,
-    polyinstruct, local_qa, local_translation, local_classification."""
+    polyinstruct, polyqa, polysent, local_qa, local_translation, local_classification."""
     suite_langs: list[str] = field(default_factory=list)
     """Language specs for the suite (``es``; ``en-es`` for translation; ``es-en`` context-question
     for MLQA); empty: every language of each task's dataset."""
@@ -240,6 +243,19 @@ class EvalConfig:
     baseline: bool = True
     """Also evaluate the untuned model (``eval/before``). A scaling pilot turns it off in its
     points: they share one base model and the same held-out test, so one baseline would do."""
+    label_lang: Literal["en", "target"] = "en"
+    """Classification labels in English (as in the question-alignment paper) or, where the data
+    has them (polysent), in the evaluated language's own words."""
+    tokenize: Literal["flores101", "flores200"] | None = None
+    """BLEU tokenizer for translation (held-out pairs and suite): ``null`` chooses by target
+    language (13a, zh, char); ``flores101`` / ``flores200`` is spBLEU, as the FLORES papers score."""
+    spm_model: str | None = None
+    """spBLEU's SentencePiece model file; ``null``: sacrebleu's cache (``~/.sacrebleu/models``)."""
+    drift_languages: list[str] = field(default_factory=lambda: list(COMMON_LANGUAGES))
+    """Languages a model may drift into. Language fidelity's identifier chooses among these,
+    English, the run's languages and the evaluated language, never among all 97 it knows (which
+    calls short Spanish strings Galician or Catalan). Default: widely used languages
+    (``polyalign.langs.COMMON_LANGUAGES``), no regional close relatives; name those to count them."""
 
     def __post_init__(self) -> None:
         from polyalign.eval.tasks import TASKS
@@ -250,6 +266,9 @@ class EvalConfig:
         if self.num_fewshot < 0:
             raise ValueError("eval.num_fewshot must be >= 0")
         _check_langs(self.suite_langs, "eval.suite_langs")
+        for code in self.drift_languages:
+            if base(code) not in LANGID_CODES:
+                raise ValueError(f"eval.drift_languages: the language identifier (langid) does not know {code!r}")
 
 
 @dataclass

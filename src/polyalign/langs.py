@@ -2,7 +2,8 @@
 
 polyalign names a language by its ISO 639-1 code where one exists (``es``, ``zh``), or by a
 gettext-style locale (``pt_BR``, ``zh_TW``) when the variety matters. FLORES-200 codes
-(``spa_Latn``) map to and from these. This module imports nothing heavy.
+(``spa_Latn``) map to and from these. The one loader of the offline language identifier (langid)
+lives here too. This module imports nothing heavy (langid and numpy load on first use).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from collections.abc import Iterable
+from typing import Any
 
 from polyalign.io import InputError
 
@@ -247,3 +250,74 @@ def flores(code: str) -> str:
 def known() -> list[str]:
     """Every code with a known name."""
     return sorted(_LANGS) + sorted(_VARIANTS)
+
+
+# ---------------------------------------------------------------------------------------------
+# The offline language identifier (langid 1.1.6, 97 languages, its model inside the wheel)
+
+LANGID_VERSION = "langid-1.1.6"
+
+# Widely used languages: the default candidate set of `polyalign score fidelity`, and the
+# languages a model is assumed to drift into in a run. Regional close relatives of these (gl, ca,
+# oc, an, ast, lb, ...) are left out on purpose: on short strings a free choice confuses them with
+# their big neighbour (Spanish interface strings called Galician), so they count only when named.
+COMMON_LANGUAGES = ("ar", "bn", "de", "el", "en", "es", "fa", "fr", "he", "hi", "id", "it", "ja", "ko", "nl", "pl",
+                    "pt", "ru", "sv", "sw", "th", "tr", "uk", "ur", "vi", "zh")
+
+
+@functools.lru_cache(maxsize=1)
+def _langid_model() -> Any:
+    """langid's full model, decoded once per process (it takes about a second)."""
+    try:
+        from langid.langid import LanguageIdentifier, model
+    except ImportError:
+        raise InputError("language identification needs langid: pip install 'polyalign[langid]'") from None
+    return LanguageIdentifier.from_modelstring(model, norm_probs=False)
+
+
+# The 97 codes langid 1.1.6 knows (a test holds this equal to its model), so that checking a
+# code costs nothing: decoding the model takes seconds.
+LANGID_CODES = frozenset((
+    "af", "am", "an", "ar", "as", "az", "be", "bg", "bn", "br", "bs", "ca", "cs", "cy", "da", "de", "dz", "el",
+    "en", "eo", "es", "et", "eu", "fa", "fi", "fo", "fr", "ga", "gl", "gu", "he", "hi", "hr", "ht", "hu", "hy",
+    "id", "is", "it", "ja", "jv", "ka", "kk", "km", "kn", "ko", "ku", "ky", "la", "lb", "lo", "lt", "lv", "mg",
+    "mk", "ml", "mn", "mr", "ms", "mt", "nb", "ne", "nl", "nn", "no", "oc", "or", "pa", "pl", "ps", "pt", "qu",
+    "ro", "ru", "rw", "se", "si", "sk", "sl", "sq", "sr", "sv", "sw", "ta", "te", "th", "tl", "tr", "ug", "uk",
+    "ur", "vi", "vo", "wa", "xh", "zh", "zu",
+))
+
+
+def langid_languages() -> frozenset[str]:
+    """Every language code the offline identifier knows."""
+    return LANGID_CODES
+
+
+@functools.lru_cache(maxsize=64)
+def _restricted(candidates: frozenset[str] | None) -> Any:
+    full = _langid_model()
+    if candidates is None:
+        return full
+    # A fresh instance over the same (read-only) arrays: set_languages() trims only this one, so a
+    # restricted identifier never leaks into another candidate set or into the full one.
+    ident = type(full)(full.nb_ptc, full.nb_pc, full.nb_numfeats, full.nb_classes, full.tk_nextmove, full.tk_output,
+                       norm_probs=False)
+    ident.set_languages(sorted(candidates))
+    return ident
+
+
+def language_identifier(candidates: Iterable[str] | None = None) -> Any:
+    """langid's identifier choosing among ``candidates`` only (all 97 languages when ``None``).
+
+    One instance per candidate set, cached, never changed after it is made, so calls from several
+    threads with different sets do not interfere. Unknown codes are an :class:`InputError`.
+
+    >>> language_identifier(["en", "es"]).classify("Guardar los cambios")[0]
+    'es'
+    """
+    if candidates is None:
+        return _restricted(None)
+    codes = frozenset(base(c) for c in candidates)
+    unknown = sorted(codes - langid_languages())
+    if unknown:
+        raise InputError(f"the language identifier (langid) does not know {', '.join(map(repr, unknown))}")
+    return _restricted(codes)

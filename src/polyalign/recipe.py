@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+import sys
 import types
 import typing
 from importlib import resources
@@ -26,6 +27,19 @@ import yaml
 
 from polyalign.config import RunConfig
 from polyalign.io import InputError
+
+# Keys older recipes may still hold: each is skipped with one line saying why it is gone.
+RETIRED = {"eval.tasks": "the held-out translation pairs are always evaluated; other tasks go in eval.suite"}
+
+
+def drop_retired(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a resolved recipe as a dict) without the :data:`RETIRED` keys."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for dotted in RETIRED:
+        section, _, key = dotted.partition(".")
+        if isinstance(out.get(section), dict):
+            out[section].pop(key, None)
+    return out
 
 
 def default_recipe_path() -> Path:
@@ -179,6 +193,10 @@ def build(cls: type, data: Any, lines: dict[str, int], path: Path, prefix: str =
     for key, value in data.items():
         dotted = f"{prefix}{key}"
         line = lines.get(dotted)
+        if dotted in RETIRED and key not in hints:
+            where_ = f"{path}:{line}: " if line else ""
+            print(f"warning: {where_}'{dotted}' is gone: {RETIRED[dotted]}; ignored", file=sys.stderr)
+            continue
         if key not in hints:
             close = difflib.get_close_matches(str(key), names, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(names)})"

@@ -18,7 +18,7 @@ import yaml
 
 from polyalign.config import RunConfig
 from polyalign.io import InputError, atomic_write, check_new_output_dir, read_json, write_json
-from polyalign.recipe import config_to_dict, dump_recipe
+from polyalign.recipe import config_to_dict, drop_retired, dump_recipe
 
 
 def _log(msg: str) -> None:
@@ -85,7 +85,7 @@ def prepare_run_dir(cfg: RunConfig) -> Path:
     path = run_dir / "config.yaml"
     if path.is_file():
         old = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        changes = recipe_changes(old, config_to_dict(cfg))
+        changes = recipe_changes(drop_retired(old), config_to_dict(cfg))
         started = (run_dir / "data" / "manifest.json").is_file()
         blocking = {k: v for k, v in changes.items() if started and k not in FREE_KEYS
                     and not (k in UNFINISHED_KEYS and not (run_dir / UNFINISHED_KEYS[k]).is_file())}
@@ -128,43 +128,35 @@ def stage_data(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
 
 def stage_eval(cfg: RunConfig, run_dir: Path, stage: str, load: Callable[[], tuple[Any, Any]], manifest: dict,
                tuned: Path | None = None) -> dict[str, Any]:
-    """Evaluate the held-out translation tasks and, when the recipe names one, the ``eval.suite``.
+    """Evaluate the held-out translation pairs and, when the recipe names one, the ``eval.suite``.
 
-    Returns the translation results document, with the suite's results (``eval/<stage>/suite/``)
-    merged into its ``results``. Finished parts are not run again. ``tuned``: the saved result of
-    tuning (a LoRA adapter or a full model), recorded in the suite's request. ``load()`` gives the
-    ``(model, tokenizer)`` to evaluate; it is called only when something is left to evaluate.
+    Both go through the one evaluation path (:func:`polyalign.eval.runner.run_eval`): the held-out
+    pairs as ``local_translation`` tasks keyed ``translation/<src>-<tgt>`` into ``eval/<stage>/``,
+    the suite into ``eval/<stage>/suite/``. Returns the held-out results document with the suite's
+    results merged into its ``results``. Finished parts are not run again. ``tuned``: the saved
+    result of tuning (a LoRA adapter or a full model), recorded in the requests. ``load()`` gives
+    the ``(model, tokenizer)`` to evaluate; it is called only when something is left to evaluate.
     """
-    from polyalign.eval.runner import request_from_recipe, run_eval, run_translation_suite
+    from polyalign.eval.request import heldout_request, request_from_recipe
+    from polyalign.eval.runner import run_eval
 
-    results_path = run_dir / "eval" / stage / "results.json"
-    model = tokenizer = None
-    if results_path.is_file():
-        _log(f"eval/{stage}: translation already done")
-        doc = read_json(results_path)
-    else:
-        _log(f"eval/{stage}: {', '.join(manifest['tasks'])}")
-        files = {task: run_dir / "data" / fname for task, fname in manifest["tasks"].items()}
-        model, tokenizer = load()
-        doc = run_translation_suite(
-            model,
-            tokenizer,
-            files,
-            run_dir / "eval" / stage,
-            model_name=cfg.model.model_name_or_path,
-            seed=cfg.seed,
-            batch_size=cfg.eval.batch_size,
-            max_new_tokens=cfg.eval.max_new_tokens,
-            limit=cfg.eval.limit,
-            extra_config={"stage": stage},
-        )
+    lora = cfg.train.finetuning_type == "lora"
+    adapter = str(tuned) if tuned and lora else None
+    model = str(tuned) if tuned and not lora else None
+    pair: list[tuple[Any, Any]] = []
+
+    def load_once() -> tuple[Any, Any]:  # one model for both requests (tuning merges an adapter once)
+        if not pair:
+            pair.append(load())
+        return pair[0]
+
+    specs = [task.split("/", 1)[1] for task in manifest["tasks"]]
+    _log(f"eval/{stage}: {', '.join(manifest['tasks'])}")
+    doc = run_eval(heldout_request(cfg, run_dir, specs, run_dir / "eval" / stage, adapter, model), load=load_once)
     if cfg.eval.suite:
         _log(f"eval/{stage}: suite {', '.join(cfg.eval.suite)}")
-        lora = cfg.train.finetuning_type == "lora"
-        req = request_from_recipe(cfg, run_dir / "eval" / stage / "suite",
-                                  adapter=str(tuned) if tuned and lora else None,
-                                  model=str(tuned) if tuned and not lora else None)
-        suite = run_eval(req, model, tokenizer)  # without a model in memory, loaded only if a task is left
+        suite = run_eval(request_from_recipe(cfg, run_dir / "eval" / stage / "suite", adapter=adapter, model=model),
+                         load=load_once)
         doc = {**doc, "results": {**doc["results"], **suite["results"]}}
     return doc
 
@@ -201,7 +193,7 @@ def tuned_model(cfg: RunConfig, run_dir: Path, base: Any) -> Any:
 SUMMARY_METRICS = ("chrf", "bleu", "accuracy", "exact_match", "f1", "fidelity")
 
 
-def summarize(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+def before_after_summary(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """``{"before": {TASK: {"chrf", "bleu", "fidelity"}}, "after": {...}}`` from two results documents.
 
     Translation tasks carry ``chrf``, ``bleu`` and ``fidelity`` (the percent of outputs written in
@@ -253,7 +245,7 @@ def run(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
                            tuned=run_dir / "model")
 
     # --- report -------------------------------------------------------------------------------
-    summary = summarize(before, after)
+    summary = before_after_summary(before, after)
     write_json(run_dir / "summary.json", summary)
     from polyalign.report import markdown
     from polyalign.report.build import build_report

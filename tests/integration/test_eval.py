@@ -76,7 +76,7 @@ def test_eval_all_tasks_then_resume(tmp_path, tiny_model_dir, data, capsys):
         rows = samples(out / f"samples_{task}_{lang}.jsonl")
         r, cfg = doc["results"][key], doc["configs"][key]
         assert doc["n-samples"][key]["effective"] == len(rows) > 0
-        assert cfg["template"].startswith("eval_v1/") and len(cfg["template_sha256"]) == 64 and cfg["num_fewshot"] == 1
+        assert cfg["template"].startswith("eval_v2/") and len(cfg["template_sha256"]) == 64 and cfg["num_fewshot"] == 1
         assert key.split("/")[0] in proc.stdout.split("fidelity %")[1]
         if cfg["kind"] == "classification":
             assert r["accuracy"] == pytest.approx(100.0 * sum(s["correct"] for s in rows) / len(rows))
@@ -91,7 +91,7 @@ def test_eval_all_tasks_then_resume(tmp_path, tiny_model_dir, data, capsys):
     assert doc["configs"]["xquad/es"]["excluded_for_demos"] == 1 and len(rows) == 3
     assert doc["configs"]["pawsx/es"]["excluded_for_demos"] == 0  # demonstrations from dev_2k.tsv
     assert doc["configs"]["local_classification/es"]["labels"] == ["bueno", "malo"]
-    assert doc["results"]["flores/en-es"]["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
+    assert doc["results"]["flores/en-es"]["bleu_signature"].startswith("nrefs:1|bs:1000|seed:12345|case:mixed|eff:no|tok:13a")
     assert "Translate the following text from English to Spanish" in samples(out / "samples_flores_en-es.jsonl")[0]["prompt"]
     from eval_fixtures import FLORES
     from polyalign.eval.metrics import fidelity
@@ -137,7 +137,8 @@ eval:
 
 def test_eval_errors_are_one_line(tmp_path, tiny_model_dir, data, capsys):
     cases = [
-        (["--tasks", "squad"], "error: unknown task 'squad' (known: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm, polyinstruct, local_qa, local_translation, local_classification)"),
+        (["--tasks", "squad"], "error: unknown task 'squad' (known: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm, "
+                               "polyinstruct, polyqa, polysent, local_qa, local_translation, local_classification)"),
         (["--tasks", "xquad", "--langs", "es", "--data", "xquad=/no/such/dir"], "error: /no/such/dir: no such file or folder"),
         (["--tasks", "local_qa"], "error: local_qa: name the languages with --langs"),
         (["--tasks", "mgsm", "--langs", "es", "--data", f"mgsm={data['mgsm']}", "--num-fewshot", "5"],
@@ -147,3 +148,53 @@ def test_eval_errors_are_one_line(tmp_path, tiny_model_dir, data, capsys):
         code, _, err = run_main(capsys, "eval", "--model", str(tiny_model_dir), *extra, "-o", str(tmp_path / "o"))
         assert code == 2, err
         assert err.strip().splitlines()[-1] == expected
+
+
+def test_eval_shipped_polyqa_polysent_all_languages_one_table(tmp_path, tiny_model_dir, capsys):
+    from polyalign.data import resources
+
+    out = tmp_path / "all"
+    code, stdout, err = run_main(capsys, "eval", "--model", str(tiny_model_dir), "--tasks", "polyqa,polysent",
+                                 "--langs", "all", "--limit", "2", "--num-fewshot", "1", "--max-new-tokens", "4",
+                                 "-o", str(out))
+    assert code == 0, err[-3000:]
+    doc = json.loads((out / "results.json").read_text())
+    qa_langs, sent_langs = list(resources.POLYQA_LANGUAGES), list(resources.POLYSENT_LANGUAGES)
+    assert list(doc["results"]) == [f"polyqa/{c}" for c in qa_langs] + [f"polysent/{c}" for c in sent_langs]
+    for c in qa_langs:
+        r, cfg = doc["results"][f"polyqa/{c}"], doc["configs"][f"polyqa/{c}"]
+        rows = samples(out / f"samples_polyqa_{c}.jsonl")
+        assert r["n"] == 2 and cfg["source"] == "polyqa_v1" and cfg["split"] == "test" and cfg["excluded_for_demos"] == 0
+        assert r["f1"] == pytest.approx(100.0 * sum(s["f1"] for s in rows) / 2) and "contains" in r
+        assert "fidelity" in r and f"lang:{c}|" in r["fidelity_signature"]
+        assert cfg["demo_ids"][0] in {q["id"] for q in resources.polyqa(c, "dev")}
+    for c in sent_langs:
+        r, cfg = doc["results"][f"polysent/{c}"], doc["configs"][f"polysent/{c}"]
+        assert r["n"] == 2 and cfg["labels"] == ["negative", "positive"] and cfg["template"] == "eval_v2/polysent"
+        assert "fidelity" not in r
+    # One table, a row per language: polyqa's columns empty for the four languages only polysent has.
+    table = stdout.split("\nresults:")[0].strip().splitlines()
+    assert table[0].split() == ["lang", "polyqa", "EM", "polyqa", "F1", "polyqa", "contains", "polyqa", "fidelity", "%",
+                                "polysent", "acc"]
+    assert [line.split()[0] for line in table[2:]] == qa_langs + ["fr", "ja", "sw", "bn"]
+    assert table[-1].split()[1:5] == ["—"] * 4
+
+
+def test_eval_polyqa_polysent_from_own_files_target_labels(tmp_path, tiny_model_dir, capsys):
+    from eval_fixtures import write_polyqa, write_polysent
+
+    qa, sent = write_polyqa(tmp_path / "pq"), write_polysent(tmp_path / "ps.jsonl")
+    out = tmp_path / "own"
+    code, _, err = run_main(capsys, "eval", "--model", str(tiny_model_dir), "--tasks", "polyqa,polysent", "--langs", "es",
+                            "--data", f"polyqa={qa}/{{lang}}.json", "--data", f"polysent={sent}", "--num-fewshot", "1",
+                            "--fewshot-lang", "en", "--label-lang", "target", "--label-scoring", "loglik",
+                            "--max-new-tokens", "4", "-o", str(out))
+    assert code == 0, err[-3000:]
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["results"]["polyqa/es"]["n"] == 2 and doc["results"]["polysent/es"]["n"] == 3
+    cfg = doc["configs"]["polysent/es"]
+    assert (cfg["labels"], cfg["label_scoring"], cfg["label_lang"]) == (["negativo", "positivo"], "loglik", "target")
+    assert doc["configs"]["polyqa/es"]["demo_ids"] == ["q0"] and doc["configs"]["polyqa/es"]["fewshot_lang"] == "en"
+    first = samples(out / "samples_polyqa_es.jsonl")[0]
+    assert "Where does the Tajo reach the sea?" in first["prompt"] and first["reference"] == ["cada domingo por la mañana"]
+    assert set(samples(out / "samples_polysent_es.jsonl")[0]["label_scores"]) == {"negativo", "positivo"}

@@ -143,3 +143,20 @@ def test_train_job_errors_are_one_line():
         load_recipe(None, ["train_file=x", "packin=true"], cls=TrainJobConfig)
     with pytest.raises(InputError, match=r"'train.strategy' must be one of 'ddp', 'fsdp', got str 'zero3'"):
         load_recipe(None, ["train_file=x", "strategy=zero3"], cls=TrainJobConfig)
+
+
+def test_retired_eval_tasks_is_one_warning_line(tmp_path, capsys):
+    path = tmp_path / "old.yaml"
+    path.write_text("name: old\neval:\n  tasks: [translation]\n  batch_size: 4\n")
+    cfg = load_recipe(path)
+    assert cfg.eval.batch_size == 4 and not hasattr(cfg.eval, "tasks")
+    err = capsys.readouterr().err
+    assert err == (f"warning: {path}:3: 'eval.tasks' is gone: the held-out translation pairs are always evaluated; "
+                   "other tasks go in eval.suite; ignored\n")
+
+
+def test_drift_languages_must_be_known_to_the_identifier(tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_text("eval:\n  drift_languages: [fr, tlh]\n")
+    with pytest.raises(InputError, match="eval.drift_languages: the language identifier \\(langid\\) does not know 'tlh'"):
+        load_recipe(path)

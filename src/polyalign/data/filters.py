@@ -6,13 +6,14 @@ removed, so a manifest shows exactly what cleaning did.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 import zlib
 from collections import Counter
 
 import numpy as np
+
+from polyalign import langs
 
 # printf conversions (%s, %5.2f, %ld, %1$s, %'d), Python %(name)s, and brace fields ({0}, {name},
 # {}, {0:>8}). "%%" is a literal percent sign, not a placeholder.
@@ -224,16 +225,6 @@ def length_ratio_ok(src: str, tgt: str, max_ratio: float) -> bool:
     return max(a, b) <= max_ratio * max(min(a, b), 1)
 
 
-@functools.lru_cache(maxsize=1)
-def _langid_model():
-    """langid's model, decoded once per process (it takes a few seconds)."""
-    try:
-        from langid.langid import LanguageIdentifier, model
-    except ImportError:
-        raise ImportError("language identification needs langid: pip install 'polyalign[langid]'") from None
-    return LanguageIdentifier.from_modelstring(model, norm_probs=False)
-
-
 class LanguageId:
     """Offline language identification with ``langid`` (97 languages, model inside the wheel).
 
@@ -243,7 +234,7 @@ class LanguageId:
     """
 
     def __init__(self, top: int = 3, min_letters: int = 8):
-        self._ident = _langid_model()
+        self._ident = langs.language_identifier()
         self.known = set(self._ident.nb_classes)
         self.top = top
         self.min_letters = min_letters

@@ -96,14 +96,6 @@ def render_qalign(template: str, question: str, src: str) -> str:
     return pattern.format(src=src, text=question)
 
 
-def eval_translation_prompt(text: str, src: str, tgt: str) -> str:
-    """The fixed prompt used to evaluate translation (``mt_eval_v1``), the same for every model."""
-    return f"Translate the following text from {src} to {tgt}. Reply with the translation only.\n\n{text}"
-
-
-EVAL_TEMPLATE_VERSION = "mt_eval_v1"
-
-
 def template_sha256(template: str) -> str:
     """sha256 over a template set's paraphrases: what pins a version so it never changes."""
     joined = "\x1e".join(TEMPLATES[template])

@@ -151,14 +151,14 @@ def compare(
         else:
             v["winner"] = None
         verdicts.append(v)
-    return summarize(verdicts), verdicts
+    return verdict_summary(verdicts), verdicts
 
 
 def _sign(x: float) -> int:
     return (x > 0) - (x < 0)
 
 
-def summarize(verdicts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def verdict_summary(verdicts: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Win/tie/loss counts for A, win rate (ties count half), mean scores, junk and errors."""
     judged = [v for v in verdicts if v.get("winner") is not None]
     wins = sum(v["winner"] == "A" for v in judged)

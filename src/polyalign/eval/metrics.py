@@ -44,13 +44,12 @@ normalised tokens appear, contiguous and whole, in the normalised prediction.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import string
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,27 +201,6 @@ class MeanStats:
         return 100.0 * math.sqrt(var / self.n)
 
 
-def bootstrap_stderr(
-    stats: Sequence[Any],
-    score: Callable[[list[Any]], float],
-    n_boot: int = 1000,
-    seed: int = 0,
-) -> float:
-    """Bootstrap standard error of ``score`` over per-example sufficient statistics.
-
-    Resamples the examples with replacement ``n_boot`` times (a seeded generator, so the number
-    is reproducible) and returns the standard deviation of the resampled scores.
-    """
-    import numpy as np
-
-    if len(stats) < 2:
-        return 0.0
-    rng = np.random.default_rng(seed)
-    n = len(stats)
-    scores = [score([stats[i] for i in rng.integers(0, n, n)]) for _ in range(n_boot)]
-    return float(np.std(scores, ddof=1))
-
-
 def signature(metric: str, **fields: Any) -> str:
     """A sacrebleu-style signature: ``metric|key:value|...|version:polyalign-X``.
 
@@ -333,31 +311,30 @@ def numbers_equal(prediction: float | None, gold: float, tol: float = 1e-6) -> b
 _LANGID_EQUIVALENT = {"nb": {"nb", "no", "nn"}, "nn": {"nn", "no", "nb"}, "no": {"no", "nb", "nn"}}
 
 
-@functools.lru_cache(maxsize=1)
-def _identifier() -> Any:
-    """langid's identifier, loaded once (its model is a compressed blob inside the wheel)."""
-    try:
-        from langid.langid import LanguageIdentifier, model
-    except ImportError:
-        from polyalign.io import InputError
+def fidelity_candidates(lang: str, candidates: Iterable[str] | None = langs.COMMON_LANGUAGES) -> frozenset[str] | None:
+    """The languages the identifier chooses among when judging text expected in ``lang``:
+    ``candidates`` plus ``lang`` itself (and the codes langid splits it into); ``None``: all 97.
 
-        raise InputError("language fidelity needs langid: pip install 'polyalign[langid]'") from None
-    return LanguageIdentifier.from_modelstring(model)
-
-
-def langid_languages() -> set[str]:
-    """The language codes the offline identifier (langid 1.1.6) knows."""
-    return set(_identifier().nb_classes)
+    >>> sorted(fidelity_candidates("gl", ["en", "es"]))
+    ['en', 'es', 'gl']
+    """
+    if candidates is None:
+        return None
+    target = langs.base(lang)
+    return frozenset(langs.base(c) for c in candidates) | _LANGID_EQUIVALENT.get(target, {target})
 
 
-def identify(texts: Iterable[str]) -> list[str]:
-    """langid's language code for each text (offline, deterministic)."""
-    ident = _identifier()
+def identify(texts: Iterable[str], candidates: Iterable[str] | None = None) -> list[str]:
+    """langid's language code for each text (offline, deterministic), chosen among ``candidates``
+    (every language langid knows when ``None``)."""
+    ident = langs.language_identifier(candidates)
     return [ident.classify(t)[0] for t in texts]
 
 
-def fidelity_counts(detected: Sequence[str | None], lang: str) -> dict[str, Any]:
+def fidelity_counts(detected: Sequence[str | None], lang: str, candidates: Iterable[str] | None = None) -> dict[str, Any]:
     """Fidelity from detected codes (``None`` for an empty output): on-target share and counts.
+
+    ``candidates`` is the set the codes were chosen among; the signature records it.
 
     >>> fidelity_counts(["es", "en", "es", None], "es")["on_target_rate"]
     0.6666666666666666
@@ -368,29 +345,33 @@ def fidelity_counts(detected: Sequence[str | None], lang: str) -> dict[str, Any]
     counts = Counter(found)
     on = sum(counts[c] for c in accept)
     s = MeanStats.of(float(d in accept) for d in found)
+    among = "all" if candidates is None else ",".join(sorted(candidates))
     return {
         "on_target_rate": on / len(found) if found else 0.0,
         "on_target_stderr": s.stderr() / 100.0,
         "n": len(found),
         "empty": len(detected) - len(found),
         "counts": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "signature": signature("fidelity", lang=target, identifier="langid-1.1.6"),
+        "signature": signature("fidelity", lang=target, identifier=langs.LANGID_VERSION, candidates=among),
     }
 
 
-def fidelity(outputs: Sequence[str], lang: str) -> dict[str, Any]:
+def fidelity(outputs: Sequence[str], lang: str, candidates: Iterable[str] | None = langs.COMMON_LANGUAGES) -> dict[str, Any]:
     """Language fidelity of ``outputs``: the share of non-empty ones identified as ``lang``.
 
-    Empty (whitespace-only) outputs are not identified; they are counted apart in ``empty``.
+    The identifier chooses among :func:`fidelity_candidates` (``candidates`` plus ``lang``): a
+    free choice among 97 languages calls short Spanish strings Galician or Catalan. Empty
+    (whitespace-only) outputs are not identified; they are counted apart in ``empty``.
     """
     target = langs.base(lang)
-    if target not in langid_languages():
+    if target not in langs.langid_languages():
         from polyalign.io import InputError
 
         raise InputError(f"the language identifier (langid) does not know {lang!r}")
+    among = fidelity_candidates(lang, candidates)
     stripped = [o.strip() for o in outputs]
-    ids = iter(identify([o for o in stripped if o]))
+    ids = iter(identify([o for o in stripped if o], among))
     detected = [next(ids) if o else None for o in stripped]
-    out = fidelity_counts(detected, lang)
+    out = fidelity_counts(detected, lang, among)
     out["detected"] = detected
     return out

@@ -2,19 +2,27 @@
 
 BLEU's tokenizer is chosen by target language (``zh`` for Chinese; ``char`` for Japanese, Korean,
 Thai and other scripts written without spaces; ``13a`` otherwise), because BLEU with ``13a`` on
-Chinese counts whole sentences as words. chrF++ is chrF with word bigrams (``word_order=2``).
+Chinese counts whole sentences as words. ``flores101`` / ``flores200`` is spBLEU, BLEU over the
+SentencePiece pieces of the FLORES papers' models: sacrebleu downloads those at run time, so here
+the model is read from a local file (``spm_model``, or sacrebleu's cache when it holds one) and
+the pieces are exactly sacrebleu's (``" ".join(EncodeAsPieces(line))``, the same scoring code). chrF++ is chrF with word bigrams (``word_order=2``).
 Every score carries sacrebleu's signature. No torch here.
 
-Scores are sacrebleu's own ``corpus_score``; their standard errors come from the same per-sentence
-sufficient statistics sacrebleu sums (n-gram matches and totals), resampled with replacement: the
-bootstrap sacrebleu uses for its confidence intervals, seeded. COMET, when ``unbabel-comet`` is
-installed, scores with a checkpoint read from local files only.
+Scores are sacrebleu's own ``corpus_score``, and so are their intervals: ``corpus_score(...,
+n_bootstrap=1000)`` resamples the sentences' sufficient statistics and reports the half-width of the
+95% interval (``μ = mean ± ci`` in sacrebleu's output; seeded by ``SACREBLEU_SEED``, 12345 by
+default; ``bs`` and ``seed`` appear in the signature). COMET, when ``unbabel-comet`` is installed,
+scores with a checkpoint read from local files only.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from polyalign import langs
@@ -89,6 +97,88 @@ def bleu_tokenizer(lang: str) -> str:
     return "13a"
 
 
+# sacrebleu's spBLEU tokenizers: where it downloads each model from, and its file name in the cache.
+SPM_MODELS = {
+    "flores101": ("https://dl.fbaipublicfiles.com/fairseq/models/flores/sacrebleu_tokenizer_spm.model",
+                  "sacrebleu_tokenizer_spm.model"),
+    "flores200": ("https://tinyurl.com/flores200sacrebleuspm", "flores200sacrebleuspm"),
+}
+BLEU_TOKENIZERS = ("13a", "intl", "zh", "char", "none", "ja-mecab", "ko-mecab", *SPM_MODELS)
+
+
+def check_tokenizer(name: str) -> None:
+    """An :class:`~polyalign.io.InputError` unless ``name`` is a BLEU tokenizer polyalign offers."""
+    if name not in BLEU_TOKENIZERS:
+        from polyalign.io import InputError
+
+        raise InputError(f"unknown BLEU tokenizer {name!r} (known: {', '.join(BLEU_TOKENIZERS)})")
+
+
+def spm_model_path(tokenize: str, spm_model: str | None = None) -> Path:
+    """The SentencePiece model file of spBLEU tokenizer ``tokenize``: ``spm_model`` when given,
+    else sacrebleu's cached copy (``$SACREBLEU`` or ``~/.sacrebleu``, then ``models/``)."""
+    from polyalign.io import InputError
+
+    if spm_model is not None:
+        path = Path(spm_model).expanduser()
+        if not path.is_file():
+            raise InputError("no such SentencePiece model file", path)
+        return path
+    url, name = SPM_MODELS[tokenize]
+    path = Path(os.environ.get("SACREBLEU", Path.home() / ".sacrebleu")).expanduser() / "models" / name
+    if not path.is_file():
+        raise InputError(f"spBLEU ({tokenize}) needs its SentencePiece model: download {url} to {path}, "
+                         "or give its path with --spm-model (recipe: eval.spm_model)")
+    return path
+
+
+class SpmTokenizer:
+    """sacrebleu's spBLEU tokenizer over a local SentencePiece model file (sacrebleu's own
+    ``TokenizerSPM`` downloads its model instead): the same pieces, the same signature name."""
+
+    def __init__(self, tokenize: str, path: Path):
+        try:
+            import sentencepiece
+        except ImportError:
+            from polyalign.io import InputError
+
+            raise InputError("spBLEU needs sentencepiece: pip install 'polyalign[spbleu]'") from None
+        self.name = tokenize
+        self.sp = sentencepiece.SentencePieceProcessor()
+        self.sp.Load(str(path))
+        self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def signature(self) -> str:
+        return self.name
+
+    @functools.lru_cache(maxsize=2**16)  # noqa: B019 (one per metric; sacrebleu caches the same way)
+    def __call__(self, line: str) -> str:
+        return " ".join(self.sp.EncodeAsPieces(line))
+
+
+def bleu_metric(lang: str, tokenize: str | None = None, spm_model: str | None = None) -> Any:
+    """sacrebleu's ``BLEU`` for text in ``lang``: the target-aware tokenizer, or ``tokenize``.
+
+    For spBLEU the metric is sacrebleu's own, its tokenizer an :class:`SpmTokenizer` over the local
+    model (set through the metric's public ``tokenizer`` and ``tokenizer_signature`` attributes,
+    which is all sacrebleu reads), so scores and signature are those of ``BLEU(tokenize=...)``.
+    """
+    from sacrebleu.metrics import BLEU
+
+    if spm_model is not None and tokenize not in SPM_MODELS:
+        from polyalign.io import InputError
+
+        raise InputError(f"--spm-model goes with --tokenize {' or '.join(SPM_MODELS)}")
+    if tokenize in SPM_MODELS:
+        bleu = BLEU(tokenize="none")
+        bleu.tokenizer = SpmTokenizer(tokenize, spm_model_path(tokenize, spm_model))
+        bleu.tokenizer_signature = bleu.tokenizer.signature()
+        return bleu
+    if tokenize is not None:
+        check_tokenizer(tokenize)
+    return BLEU(tokenize=tokenize or bleu_tokenizer(lang))
+
+
 def _mecab_or_char(code: str) -> str:
     module = {"ja": "MeCab", "ko": "mecab_ko"}[code]
     try:
@@ -102,47 +192,41 @@ def score_corpus(
     hyps: Sequence[str],
     refs: Sequence[str],
     lang: str,
-    n_boot: int = 1000,
-    seed: int = 0,
+    n_bootstrap: int = 1000,
+    tokenize: str | None = None,
+    spm_model: str | None = None,
 ) -> dict[str, Any]:
     """Corpus BLEU and chrF++ of ``hyps`` against one reference each, target language ``lang``.
 
-    Returns ``{"bleu", "chrf", "n", "bleu_signature", "chrf_signature", "bleu_stderr",
-    "chrf_stderr"}``; the scores are exactly sacrebleu's. ``n_boot=0`` skips the standard errors.
+    Returns ``{"bleu", "chrf", "n", "bleu_signature", "chrf_signature", "bleu_ci", "chrf_ci"}``;
+    the scores are exactly sacrebleu's, ``*_ci`` the half-width of sacrebleu's 95% bootstrap
+    interval (``n_bootstrap`` resamples; ``n_bootstrap=1`` skips it, and the ``*_ci`` keys).
+    ``tokenize``: BLEU's tokenizer (default: by ``lang``); ``flores101``/``flores200`` with
+    ``spm_model`` is spBLEU, and the result names the model file and its sha256.
     """
-    from sacrebleu.metrics import BLEU, CHRF
+    from sacrebleu.metrics import CHRF
 
     if len(hyps) != len(refs):
         raise ValueError(f"{len(hyps)} hypotheses but {len(refs)} references")
-    bleu = BLEU(tokenize=bleu_tokenizer(lang))
-    chrf = CHRF(word_order=2)
-    b = bleu.corpus_score(list(hyps), [list(refs)])
-    c = chrf.corpus_score(list(hyps), [list(refs)])
-    out: dict[str, Any] = {
-        "bleu": b.score,
-        "chrf": c.score,
-        "n": len(hyps),
-        "bleu_signature": str(bleu.get_signature()),
-        "chrf_signature": str(chrf.get_signature()),
-    }
-    if n_boot > 0:
-        out["bleu_stderr"] = bootstrap_stderr(bleu, hyps, refs, n_boot, seed)
-        out["chrf_stderr"] = bootstrap_stderr(chrf, hyps, refs, n_boot, seed)
+    bleu = bleu_metric(lang, tokenize, spm_model)
+    out: dict[str, Any] = {"n": len(hyps)}
+    if isinstance(bleu.tokenizer, SpmTokenizer):
+        out.update(spm_model=str(spm_model_path(bleu.tokenizer.name, spm_model)), spm_sha256=bleu.tokenizer.sha256)
+    for name, metric in (("bleu", bleu), ("chrf", CHRF(word_order=2))):
+        score = metric.corpus_score(list(hyps), [list(refs)], n_bootstrap=n_bootstrap)
+        out[name] = score.score
+        out[f"{name}_signature"] = str(metric.get_signature())
+        if n_bootstrap > 1:
+            out[f"{name}_ci"] = confidence_halfwidth(score, out[f"{name}_signature"])
     return out
 
 
-def bootstrap_stderr(metric: Any, hyps: Sequence[str], refs: Sequence[str], n_boot: int = 1000, seed: int = 0) -> float:
-    """Bootstrap standard error of a sacrebleu corpus metric over its per-sentence statistics."""
-    import numpy as np
+def confidence_halfwidth(score: Any, signature: str) -> float:
+    """Half-width of the 95% bootstrap interval of a sacrebleu score made with ``n_bootstrap > 1``,
+    read through sacrebleu's public JSON format (it omits the interval when every resample scored 0)."""
+    import json
 
-    if len(hyps) < 2:
-        return 0.0
-    # The sufficient statistics sacrebleu itself sums (one row per sentence).
-    stats = np.asarray(metric._extract_corpus_statistics(list(hyps), [list(refs)]), dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    n = len(stats)
-    scores = [metric._compute_score_from_stats(stats[rng.integers(0, n, n)].sum(axis=0)).score for _ in range(n_boot)]
-    return float(np.std(scores, ddof=1))
+    return float(json.loads(score.format(width=8, signature=signature, is_json=True)).get("confidence_var", 0.0))
 
 
 def sentence_chrf(hyp: str, ref: str) -> float:

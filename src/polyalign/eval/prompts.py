@@ -1,4 +1,8 @@
-"""Evaluation prompts, versioned: ``eval_v1`` never changes (a test pins its sha256).
+"""Evaluation prompts, versioned: a version never changes once shipped (a test pins each sha256).
+
+``eval_v2`` is ``eval_v1`` plus the ``polysent`` template (the shipped sentiment set, whose labels
+may be English or the evaluated language's words); every other template is ``eval_v1``'s, word
+for word.
 
 A prompt is built from one template per task: an English instruction, a query pattern, the answer
 pattern used for demonstrations, and for classification the label words the model chooses between.
@@ -23,7 +27,7 @@ from typing import Any, Literal
 
 from polyalign import langs
 
-PROMPT_VERSION = "eval_v1"
+PROMPT_VERSION = "eval_v2"
 
 # Written for polyalign.
 EVAL_V1: dict[str, dict[str, Any]] = {
@@ -78,7 +82,18 @@ EVAL_V1: dict[str, dict[str, Any]] = {
     },
 }
 
-TEMPLATES: dict[str, dict[str, dict[str, Any]]] = {"eval_v1": EVAL_V1}
+# Written for polyalign.
+EVAL_V2: dict[str, dict[str, Any]] = {
+    **EVAL_V1,
+    "polysent": {
+        "instruction": "Is the sentiment of this text positive or negative? Answer with one of: {label_list}.",
+        "query": "Text: {text}\nSentiment:",
+        "answer": "{label}",
+        "labels": ["negative", "positive"],
+    },
+}
+
+TEMPLATES: dict[str, dict[str, dict[str, Any]]] = {"eval_v1": EVAL_V1, "eval_v2": EVAL_V2}
 
 # Text generation stops at these in raw format (a chat turn ends at the end-of-turn token).
 RAW_STOP = {

@@ -66,6 +66,8 @@ class Task:
     """``load(spec, split, source)``: rows; ``source`` None means the Hugging Face dataset."""
     parse: Callable[[str], LangSpec] = field(repr=False)
     description: str = ""
+    shipped: str | None = None
+    """The set shipped with polyalign that the task reads when no ``--data`` is given."""
 
 
 def _mono(spec: str) -> LangSpec:
@@ -212,6 +214,33 @@ def load_polyinstruct(spec: LangSpec, split: str, source: str | None) -> list[Ro
     return resources.polyinstruct(spec.lang, split, path)
 
 
+def load_polyqa(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    """polyqa_v1 (shipped), or your SQuAD/XQuAD-format file(s) (``{lang}`` in the path)."""
+    path = None if source is None else _native_path(source, spec, [f"{spec.lang}.json"])
+    return resources.polyqa(spec.lang, split, path)
+
+
+def load_polysent(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    """polysent_v1 (shipped), or your file in its format: label ids in the order of the sorted
+    English label names, with those names and (when the file's header has them) the language's
+    own label words."""
+    path = None if source is None else _native_path(source, spec, ["polysent_v1.jsonl"])
+    rows = resources.polysent(spec.lang, split, path)
+    english = sorted(resources.polysent_labels("en", path))
+    try:
+        words = resources.polysent_labels(spec.lang, path)
+        native = [words[label] for label in english]
+    except (InputError, KeyError):
+        native = None  # no label words for this language: English labels only
+    out = []
+    for r in rows:
+        if r["label"] not in english:
+            raise InputError(f"item {r['id']}: label {r['label']!r} is not one of {english}", path)
+        out.append({"id": r["id"], "text": r["text"], "text_pair": None, "label": english.index(r["label"]),
+                    "label_names": english, "label_names_native": native})
+    return out
+
+
 def load_local_qa(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     if source is None:
         raise InputError("local_qa needs --data local_qa=PATH")
@@ -256,7 +285,14 @@ TASKS: dict[str, Task] = {
                  "juletxara/mgsm", "test", "train", load_mgsm, _mono,
                  "MGSM: 250 grade-school math problems; the answer is the last number written"),
     "polyinstruct": Task("polyinstruct", "instruct", "instruct", resources.POLYINSTRUCT_LANGUAGES, None, "test", "train",
-                         load_polyinstruct, _mono, "polyinstruct_v1: parallel instructions in 11 languages (MI-Eval style)"),
+                         load_polyinstruct, _mono, "polyinstruct_v1: parallel instructions in 11 languages (MI-Eval style)",
+                         shipped=resources.POLYINSTRUCT_VERSION),
+    "polyqa": Task("polyqa", "qa", "qa", resources.POLYQA_LANGUAGES, None, "test", "dev", load_polyqa, _mono,
+                   "polyqa_v1: extractive QA written for polyalign, parallel in XQuAD's 12 languages (shipped)",
+                   shipped=resources.POLYQA_VERSION),
+    "polysent": Task("polysent", "classification", "polysent", resources.POLYSENT_LANGUAGES, None, "test", "demo",
+                     load_polysent, _mono, "polysent_v1: binary sentiment written for polyalign, parallel in 16 "
+                     "languages (shipped); labels in English or with --label-lang target", shipped=resources.POLYSENT_VERSION),
     "local_qa": Task("local_qa", "qa", "qa", (), None, "test", None, load_local_qa, _mono, "any local QA file"),
     "local_translation": Task("local_translation", "translation", "translation", (), None, "test", None,
                               load_local_translation, _pair("en"), "any local translation file"),
@@ -310,7 +346,8 @@ def prepare(
     picks the same demonstrations for every language.
     """
     if task.languages and spec.lang not in task.languages and source is None:
-        raise InputError(f"{task.name} has no {spec.lang} on the hub (it has {', '.join(task.languages)})")
+        where = "in its shipped set" if task.shipped else "on the hub"
+        raise InputError(f"{task.name} has no {spec.lang} {where} (it has {', '.join(task.languages)})")
     rows = task.load(spec, task.eval_split, source)
     original = len(rows)
     demos: list[Row] = []
@@ -339,5 +376,5 @@ def prepare(
     excluded = original - len(rows)
     if limit is not None:
         rows = rows[:limit]
-    where = source if source is not None else (task.hf_id or str(resources.polyinstruct_path()))
+    where = source if source is not None else (task.hf_id or task.shipped or "")
     return Prepared(task, spec, rows, demos, where, task.eval_split, original, excluded)

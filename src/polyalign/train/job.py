@@ -78,7 +78,7 @@ def describe_counts(counts: dict[str, int], cfg: TrainConfig) -> str:
     return f"{counts['kept']} of {counts['examples']} examples kept; {what}"
 
 
-def summarize(cfg: TrainConfig, result: Any, counts: dict[str, int], world: int) -> dict[str, Any]:
+def training_summary(cfg: TrainConfig, result: Any, counts: dict[str, int], world: int) -> dict[str, Any]:
     """What ``train_summary.json`` holds."""
     return {
         "finetuning_type": cfg.finetuning_type,
@@ -161,7 +161,7 @@ def train(job: TrainJobConfig) -> dict[str, Any]:
         # --- main -----------------------------------------------------------------------------
         model, result = fit(model, tokenizer, encoded, job.train, out, job.seed,
                             resume=job.train.resume_from_checkpoint, d=d, attn_implementation=m.attn_implementation)
-        summary = summarize(job.train, result, counts, d.world)
+        summary = training_summary(job.train, result, counts, d.world)
         if d.is_main:
             write_json(out / "train_summary.json", {**summary, "provenance": provenance()})
             _log(f"train: {result.steps} steps, loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}; "

@@ -9,7 +9,6 @@ from qa_cases import CASES, OFFICIAL, OFFICIAL_PER_EXAMPLE, squad
 from polyalign.eval.metrics import (
     MeanStats,
     accuracy,
-    bootstrap_stderr,
     evaluate_qa,
     fidelity,
     fidelity_counts,
@@ -82,13 +81,6 @@ def test_mean_stats_add_and_stderr():
     # sample sd of (1,0,1,1,1) = sqrt(0.2), stderr = sqrt(0.2 / 5) = 0.2
     assert both.stderr() == pytest.approx(20.0, abs=1e-9)
     assert MeanStats().score() == 0.0 and MeanStats.of([1.0]).stderr() == 0.0
-
-
-def test_bootstrap_stderr_is_seeded_and_close_to_analytic():
-    values = [1.0] * 60 + [0.0] * 40
-    boot = bootstrap_stderr(values, lambda xs: 100 * sum(xs) / len(xs), n_boot=2000, seed=1)
-    assert boot == bootstrap_stderr(values, lambda xs: 100 * sum(xs) / len(xs), n_boot=2000, seed=1)
-    assert boot == pytest.approx(MeanStats.of(values).stderr(), rel=0.1)
 
 
 def test_accuracy_and_numbers():

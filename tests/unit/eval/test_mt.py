@@ -26,18 +26,24 @@ def test_scores_identical_to_sacrebleu():
     assert "tok:zh" in zh["bleu_signature"]
 
 
-def test_bootstrap_stderr_from_sufficient_statistics():
+def test_bootstrap_interval_is_sacrebleus_own():
+    from sacrebleu.metrics import BLEU, CHRF
+
     hyps = ["el gato está en la alfombra", "no se pudo abrir el archivo", "guardar el documento", "abrir la carpeta nueva"]
     refs = ["el gato está sobre la alfombra", "no se puede abrir el archivo", "guardar el documento", "abrir una carpeta"]
-    a = score_corpus(hyps, refs, "es", n_boot=200, seed=3)
-    b = score_corpus(hyps, refs, "es", n_boot=200, seed=3)
-    assert a == b
+    a = score_corpus(hyps, refs, "es", n_bootstrap=200)
+    assert a == score_corpus(hyps, refs, "es", n_bootstrap=200)  # sacrebleu's fixed seed
     assert a["bleu"] == sacrebleu.corpus_bleu(hyps, [refs], tokenize="13a").score
-    assert 0.0 < a["chrf_stderr"] < 50.0 and 0.0 < a["bleu_stderr"] < 50.0
+    # The interval sacrebleu itself prints ("μ = mean ± ci") for the same resamples.
+    for name, metric in (("bleu", BLEU(tokenize="13a")), ("chrf", CHRF(word_order=2))):
+        printed = str(metric.corpus_score(hyps, [refs], n_bootstrap=200))
+        assert f"± {a[f'{name}_ci']:.2f})" in printed, printed
+        assert "bs:200|seed:12345" in a[f"{name}_signature"]
+    assert round(a["bleu_ci"], 4) == 16.8777 and round(a["chrf_ci"], 4) == 14.7349
     # Identical hypotheses and references leave nothing to vary.
-    same = score_corpus(refs, refs, "es", n_boot=50)
-    assert same["chrf"] == 100.0 and same["chrf_stderr"] == 0.0
-    assert "bleu_stderr" not in score_corpus(hyps, refs, "es", n_boot=0)
+    same = score_corpus(refs, refs, "es", n_bootstrap=50)
+    assert same["chrf"] == 100.0 and same["chrf_ci"] == 0.0
+    assert "bleu_ci" not in score_corpus(hyps, refs, "es", n_bootstrap=1)
 
 
 def test_comet_without_package_names_the_install(monkeypatch):

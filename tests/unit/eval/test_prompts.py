@@ -1,15 +1,23 @@
-"""Evaluation prompts are versioned: eval_v1's text is pinned by its sha256 and never changes."""
+"""Evaluation prompts are versioned: each version's text is pinned by its sha256 and never changes."""
 
 from __future__ import annotations
 
 import hashlib
 
-from polyalign.data import templates
 from polyalign.eval import judge, prompts
 
 
 def test_eval_v1_pinned():
     assert prompts.template_sha256("eval_v1") == "34bc8014334f0725f4427e9595e749a3c74226414c862c47f1cdbadfe3abb531"
+
+
+def test_eval_v2_is_eval_v1_plus_polysent():
+    assert prompts.PROMPT_VERSION == "eval_v2"
+    assert prompts.template_sha256("eval_v2") == "1dfdc440ebf3e9c7ba2f56a218877a0f3daacb7381f95b3729dbe105f555e254"
+    assert {k: v for k, v in prompts.EVAL_V2.items() if k != "polysent"} == prompts.EVAL_V1
+    msgs = prompts.build("polysent", {"text": "Muy bueno."}, label_names=["negativo", "positivo"])
+    assert msgs == [{"role": "user", "content": "Is the sentiment of this text positive or negative? Answer with one of: "
+                                                "negativo, positivo.\n\nText: Muy bueno.\nSentiment:"}]
 
 
 def test_judge_v1_pinned():
@@ -19,7 +27,9 @@ def test_judge_v1_pinned():
 
 def test_zero_shot_chat_translation_is_mt_eval_v1():
     msgs = prompts.build("translation", {"src": "Open the file"}, src_lang="en", tgt_lang="de")
-    assert msgs == [{"role": "user", "content": templates.eval_translation_prompt("Open the file", "English", "German")}]
+    # mt_eval_v1: the prompt polyalign run has always evaluated its held-out pairs with.
+    assert msgs == [{"role": "user", "content": "Translate the following text from English to German. "
+                                                "Reply with the translation only.\n\nOpen the file"}]
 
 
 def test_k_shot_chat_is_a_conversation():

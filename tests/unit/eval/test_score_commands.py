@@ -55,7 +55,9 @@ def test_score_mt_is_sacrebleu(tmp_path, capsys):
     assert code == 0
     assert result["bleu"] == sacrebleu.corpus_bleu(hyps, [refs], tokenize="zh").score
     assert result["chrf"] == sacrebleu.corpus_chrf(hyps, [refs], word_order=2).score
-    assert "tok:zh" in result["bleu_signature"] and result["bleu_stderr"] >= 0.0
+    assert "tok:zh" in result["bleu_signature"] and "bs:1000" in result["bleu_signature"]
+    boot = sacrebleu.metrics.BLEU(tokenize="zh").corpus_score(hyps, [refs], n_bootstrap=1000)
+    assert f"± {result['bleu_ci']:.2f})" in str(boot)
     code, _, err = run(capsys, "score", "mt", str(hyp), str(ref), "--lang", "zh", "--comet", "/no/such.ckpt")
     assert (code, err) == (2, "error: --comet needs the source sentences: add --src SRC.txt\n")
 
@@ -74,6 +76,15 @@ def test_score_fidelity(tmp_path, capsys):
     assert code == 0
     assert result["on_target_rate"] == 0.75 and result["counts"] == {"de": 3, "en": 1}
     assert (result["n"], result["empty"]) == (4, 1)
+    assert result["signature"].split("|")[3] == "candidates:ar,bn,de,el,en,es,fa,fr,he,hi,id,it,ja,ko,nl,pl,pt,ru,sv,sw,th,tr,uk,ur,vi,zh"
+    short = tmp_path / "short.txt"
+    short.write_text("Abrir o ficheiro de configuración\nCerrar sesión\n", encoding="utf-8")
+    code, out, _ = run(capsys, "score", "fidelity", str(short), "--lang", "es")
+    assert json.loads(out)["counts"] == {"es": 2}
+    code, out, _ = run(capsys, "score", "fidelity", str(short), "--lang", "es", "--candidates", "en,es,gl")
+    assert (code, json.loads(out)["counts"]) == (0, {"gl": 2})  # named, the close relative takes both
+    code, out, _ = run(capsys, "score", "fidelity", str(short), "--lang", "es", "--candidates", "all")
+    assert json.loads(out)["signature"].split("|")[3] == "candidates:all"
     code, _, err = run(capsys, "score", "fidelity", str(outputs), "--lang", "xx")
     assert code == 2 and err == "error: --lang: unknown language code 'xx'\n"
     code, _, err = run(capsys, "score", "fidelity", str(outputs), "--lang", "ast")

@@ -210,3 +210,53 @@ def test_polyinstruct_default_is_the_shipped_file():
     rows = task.load(task.parse("es"), "test", None)
     assert rows == resources.polyinstruct("es", "test")
     assert len(rows) >= 20 and all(set(r) >= {"id", "instruction", "input", "output"} for r in rows)
+
+
+def test_polyqa_from_files_of_the_same_format(tmp_path):
+    from eval_fixtures import write_polyqa
+
+    root = write_polyqa(tmp_path / "pq")
+    task = T.get("polyqa")
+    rows = task.load(task.parse("es"), "test", str(root / "{lang}.json"))
+    assert [(r["id"], r["answers"]) for r in rows] == [("q1", ["cada domingo por la mañana"]), ("q2", ["siete"])]
+    assert rows == task.load(task.parse("es"), "test", str(root))  # a folder holding es.json works too
+    prep = T.prepare(task, task.parse("es"), str(root), num_fewshot=1)
+    assert [d["id"] for d in prep.demos] == ["q0"] and prep.excluded == 0 and len(prep.rows) == 2  # dev demos
+    en = T.prepare(task, task.parse("es"), str(root), num_fewshot=1, fewshot_lang="en")
+    assert en.demos[0]["question"] == "Where does the Tajo reach the sea?" and en.source == str(root)
+
+
+def test_polysent_from_a_file_of_the_same_format_labels_en_or_target(tmp_path):
+    from eval_fixtures import write_polysent
+    from polyalign.eval import kinds
+
+    path = write_polysent(tmp_path / "ps.jsonl")
+    task = T.get("polysent")
+    prep = T.prepare(task, task.parse("es"), str(path), num_fewshot=2)
+    assert [(r["id"], r["label"]) for r in prep.rows] == [("s3", 1), ("s4", 0), ("s5", 0)]
+    assert {d["id"] for d in prep.demos} == {"s1", "s2"} and prep.rows[0]["text"] == "Café estupendo, fresco y fuerte."
+
+    class Target:
+        label_lang = "target"
+
+    assert kinds.label_names(prep) == ["negative", "positive"]
+    assert kinds.label_names(prep, Target()) == ["negativo", "positivo"]
+    path.write_text("".join(line + "\n" for line in path.read_text().splitlines()[1:]))  # no header: no label words
+    bare = T.prepare(task, task.parse("es"), str(path))
+    with pytest.raises(InputError, match="polysent/es: the data has no label words in this language; use --label-lang en"):
+        kinds.label_names(bare, Target())
+
+
+def test_polyqa_and_polysent_default_to_the_shipped_sets():
+    from polyalign.data import resources
+
+    qa, sent = T.get("polyqa"), T.get("polysent")
+    assert T.default_specs(qa) == list(resources.POLYQA_LANGUAGES) and len(T.default_specs(sent)) == 16
+    rows = qa.load(qa.parse("th"), "test", None)
+    assert rows == resources.polyqa("th", "test") and len(rows) == len(resources.polyqa("en", "test"))
+    prep = T.prepare(sent, sent.parse("sw"), None, num_fewshot=4, seed=1)
+    assert prep.source == "polysent_v1" and prep.excluded == 0 and {d["id"] for d in prep.demos} <= {
+        r["id"] for r in resources.polysent("sw", "demo")}
+    assert prep.rows[0]["label_names_native"] == [resources.polysent_labels("sw")[k] for k in ("negative", "positive")]
+    with pytest.raises(InputError, match="polyqa has no sw in its shipped set"):
+        T.prepare(qa, qa.parse("sw"), None)

@@ -1,0 +1,179 @@
+"""What each kind of task does with its prompts: how the model answers (generates, or picks a
+label) and how the answers are scored. One function per kind, chosen by name in :data:`EVALUATE`.
+
+The functions take the model as an :class:`Answerer` (the runner), so this module stays light
+(no torch): scoring is pure, and only the answerer runs a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from polyalign.eval import metrics, mt, prompts
+from polyalign.eval.tasks import Prepared
+from polyalign.io import InputError
+
+# Longest answer per kind of task when the request sets none.
+MAX_NEW_TOKENS = {"qa": 32, "translation": 160, "math": 256, "instruct": 256}
+
+
+class Answerer(Protocol):
+    """The model behind an evaluation (:class:`polyalign.eval.runner.Runner`)."""
+
+    backend: str
+
+    def generate(self, prompts_: list[str], max_new_tokens: int, stop: list[str], desc: str) -> list[str]: ...
+
+    def classify(self, prompts_: list[str], labels: list[str], method: str,
+                 desc: str) -> tuple[list[int], list[list[float]], str]: ...
+
+
+@dataclass
+class Scored:
+    """One task × language scored: its metrics, per-example fields and how it was done."""
+
+    result: dict[str, Any]
+    samples: list[dict[str, Any]]
+    """Fields added to each example's row in ``samples_<task>_<lang>.jsonl``, in order."""
+    config: dict[str, Any] = field(default_factory=dict)
+    """Settings added to the task's ``configs`` entry."""
+    fidelity_texts: list[str] | None = None
+    """Texts whose language is measured (``None``: no fidelity, e.g. a label choice)."""
+    fidelity_refs: list[str] | None = None
+    """The references in the same language: the identifier's ceiling on this kind of text."""
+
+
+def fidelity_metrics(texts: Sequence[str], lang: str, candidates: Sequence[str],
+                     references: Sequence[str] | None = None) -> tuple[dict[str, Any], list[str | None]]:
+    """``fidelity`` (percent of non-empty ``texts`` identified as ``lang`` among ``candidates`` +
+    ``lang``) with its standard error, detected-language counts and signature; ``None`` with a
+    note when the identifier cannot run. ``fidelity_reference``: the same on ``references``."""
+    try:
+        f = metrics.fidelity(texts, lang, candidates)
+    except InputError as e:
+        return {"fidelity": None, "fidelity_note": e.message}, [None] * len(texts)
+    out = {
+        "fidelity": 100.0 * f["on_target_rate"],
+        "fidelity_stderr": 100.0 * f["on_target_stderr"],
+        "fidelity_counts": f["counts"],
+        "fidelity_empty": f["empty"],
+        "fidelity_signature": f["signature"],
+    }
+    if references is not None:
+        out["fidelity_reference"] = 100.0 * metrics.fidelity(references, lang, candidates)["on_target_rate"]
+    return out, f["detected"]
+
+
+def _generate(model: Answerer, prep: Prepared, texts: list[str], req: Any) -> tuple[list[str], dict[str, Any]]:
+    kind = prep.task.kind
+    max_new = req.max_new_tokens or MAX_NEW_TOKENS[kind]
+    stop = prompts.RAW_STOP.get(kind, []) if req.prompt_format == "raw" else []
+    outputs = model.generate(texts, max_new, stop, desc=f"{prep.task.name}/{prep.spec.spec}")
+    return outputs, {"max_new_tokens": max_new, "stop": stop, "backend": model.backend, "decoding": "greedy"}
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def evaluate_qa(model: Answerer, prep: Prepared, texts: list[str], req: Any) -> Scored:
+    """Generate an answer; its first line scores EM, F1 and contains (per-language normalisation)."""
+    outputs, cfg = _generate(model, prep, texts, req)
+    answers = [_first_line(o) for o in outputs]
+    per = [metrics.qa_scores(a, r["answers"], prep.spec.lang) for a, r in zip(answers, prep.rows)]
+    result: dict[str, Any] = {}
+    for m in ("exact_match", "f1", "contains"):
+        st = metrics.MeanStats.of(p[m] for p in per)
+        result[m], result[f"{m}_stderr"] = st.score(), st.stderr()
+    result.update(n=len(per), signature=metrics.qa_signature(prep.spec.lang))
+    samples = [{"question": r["question"], "output": o, "answer": a, "reference": r["answers"], **p}
+               for r, o, a, p in zip(prep.rows, outputs, answers, per)]
+    return Scored(result, samples, cfg, answers, [r["answers"][0] for r in prep.rows])
+
+
+def evaluate_translation(model: Answerer, prep: Prepared, texts: list[str], req: Any) -> Scored:
+    """Generate a translation; corpus BLEU and chrF++ with sacrebleu's bootstrap intervals."""
+    outputs, cfg = _generate(model, prep, texts, req)
+    refs = [r["tgt"] for r in prep.rows]
+    result = mt.score_corpus(outputs, refs, prep.spec.tgt, tokenize=req.tokenize, spm_model=req.spm_model)
+    samples = [{"source": r["src"], "output": o, "reference": r["tgt"], "chrf": mt.sentence_chrf(o, r["tgt"])}
+               for r, o in zip(prep.rows, outputs)]
+    return Scored(result, samples, cfg, outputs, refs)
+
+
+def evaluate_math(model: Answerer, prep: Prepared, texts: list[str], req: Any) -> Scored:
+    """Generate a solution; the last number written is the answer (MGSM)."""
+    outputs, cfg = _generate(model, prep, texts, req)
+    read = [metrics.last_number(o) for o in outputs]
+    correct = [metrics.numbers_equal(x, r["answer_number"]) for x, r in zip(read, prep.rows)]
+    result = metrics.accuracy(correct, [True] * len(correct))
+    result["signature"] = metrics.signature("acc", answer="last_number")
+    samples = [{"question": r["question"], "output": o, "answer": x, "reference": r["answer_number"], "correct": c}
+               for r, o, x, c in zip(prep.rows, outputs, read, correct)]
+    return Scored(result, samples, cfg, outputs)
+
+
+def evaluate_instruct(model: Answerer, prep: Prepared, texts: list[str], req: Any) -> Scored:
+    """Generate a response; length, fidelity, and an LLM judge against the reference when asked."""
+    outputs, cfg = _generate(model, prep, texts, req)
+    refs = [r["output"] for r in prep.rows]
+    result: dict[str, Any] = {"n": len(outputs), "mean_output_chars": sum(map(len, outputs)) / max(len(outputs), 1)}
+    samples = [{"instruction": r["instruction"], "input": r["input"], "output": o, "reference": r["output"]}
+               for r, o in zip(prep.rows, outputs)]
+    if req.judge_endpoint:
+        result.update(_judge(req, prep.rows, outputs, samples))
+        cfg["judge"] = {"endpoint": req.judge_endpoint, "model": req.judge_model, "against": "reference outputs"}
+    return Scored(result, samples, cfg, outputs, refs)
+
+
+def label_names(prep: Prepared, req: Any = None) -> list[str]:
+    """The words a classification task's model chooses between (index = gold label id): the
+    file's or template's (English) names, or with ``req.label_lang == "target"`` the evaluated
+    language's own words where the data has them (polysent)."""
+    first = prep.rows[0] if prep.rows else {}
+    if getattr(req, "label_lang", "en") == "target" and "label_names_native" in first:
+        if first["label_names_native"] is None:
+            raise InputError(f"{prep.task.name}/{prep.spec.spec}: the data has no label words in this language; "
+                             "use --label-lang en", prep.source)
+        return list(first["label_names_native"])
+    return list(first["label_names"]) if "label_names" in first else prompts.labels(prep.task.template)
+
+
+def evaluate_labels(model: Answerer, prep: Prepared, texts: list[str], req: Any) -> Scored:
+    """Pick the most likely label (constrained decoding); accuracy. No text, so no fidelity."""
+    names = label_names(prep, req)
+    preds, scores, used = model.classify(texts, names, req.label_scoring, desc=f"{prep.task.name}/{prep.spec.spec}")
+    result: dict[str, Any] = metrics.accuracy(preds, [r["label"] for r in prep.rows])
+    result["signature"] = metrics.signature("acc", method=used, labels=",".join(names))
+    samples = [{"text": r["text"], "text_pair": r.get("text_pair"), "reference": names[r["label"]], "output": names[p],
+                "label_scores": dict(zip(names, sc)), "correct": p == r["label"]}
+               for r, p, sc in zip(prep.rows, preds, scores)]
+    return Scored(result, samples, {"labels": names, "label_scoring": used, "label_lang": req.label_lang})
+
+
+def _judge(req: Any, rows: list[dict[str, Any]], outputs: list[str], samples: list[dict[str, Any]]) -> dict[str, Any]:
+    from polyalign.eval.judge import Endpoint, compare
+
+    if not req.judge_model:
+        raise InputError("--judge-endpoint needs --judge-model")
+    endpoint = Endpoint(req.judge_endpoint, req.judge_model, req.api_key_env)
+    items = [{"id": r["id"], "instruction": r["instruction"] + (f"\n\n{r['input']}" if r["input"] else ""),
+              "a": o, "b": r["output"]} for r, o in zip(rows, outputs)]
+    summary, verdicts = compare(endpoint, items)
+    for s, v in zip(samples, verdicts):
+        s["judge"] = {k: v.get(k) for k in ("winner", "score_a", "score_b", "junk", "errors")}
+    return {"judge_win_rate": summary["win_rate"], "judge": summary}
+
+
+Evaluate = Callable[[Answerer, Prepared, list[str], Any], Scored]
+
+# Kind of task → what it does with its prompts.
+EVALUATE: dict[str, Evaluate] = {
+    "qa": evaluate_qa,
+    "translation": evaluate_translation,
+    "math": evaluate_math,
+    "instruct": evaluate_instruct,
+    "classification": evaluate_labels,
+}
