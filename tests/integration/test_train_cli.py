@@ -216,7 +216,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny_model_dir, train_file, 
          f"error: {long}: no training example left: 1 longer than max_seq_length=64 (truncation=drop), 0 with nothing to learn"),
         ([f"train_file={long}", f"model_name_or_path={tiny_model_dir}", "max_seq_length=64", "truncation=truncate"],
          f"error: {long}: no training example left: 0 longer than max_seq_length=64 (truncation=truncate), 1 with nothing to learn"),
-        (["train_file=x.jsonl", "learning_rat=1"], "error: unknown key 'learning_rat' (did you mean 'learning_rate'?)"),
+        (["train_file=x.jsonl", "learning_rat=1"], "error: <command line>: unknown key 'learning_rat' (did you mean 'learning_rate'?)"),
     ]
     for args, expected in cases:  # in this process: the CLI's own error handling, minus start-up time
         code = main(["train", *args, f"output_dir={tmp_path / 'out'}"])

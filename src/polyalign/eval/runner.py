@@ -226,7 +226,7 @@ def check_request(req: EvalRequest, plan: list[tuple[Any, Any]], resuming: bool)
         except (KeyError, IndexError, ValueError):
             continue  # an unknown placeholder: reported with its path when the task loads
         if not path.exists():
-            raise InputError(f"no such file or folder (--data {task.name})", path)
+            raise InputError("no such file or folder", path)
         if path.is_dir() and task.name.startswith("local_"):
             raise InputError(f"is a folder: name the {task.name} file itself (the path may hold {{lang}})", path)
 
