@@ -39,11 +39,12 @@ MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 def write_pairs(path: Path, n: int, seed: int = 0) -> int:
     """``n`` cleaned English–Spanish gettext pairs as JSONL (babel names when gettext has too few)."""
     from polyalign.data.corpora import source_pairs
+    from polyalign.data.filters import PairFilter
     from polyalign.data.pairs import clean_pairs, sample
 
-    kept, _ = clean_pairs(source_pairs("gettext", "es"), 3, 30, 300)
+    kept, _ = clean_pairs(source_pairs("gettext", "es"), PairFilter(min_words=3, max_words=30, max_chars=300, max_length_ratio=None))
     if len(kept) < n:
-        more, _ = clean_pairs(source_pairs("babel", "es"), 1, 30, 300)
+        more, _ = clean_pairs(source_pairs("babel", "es"), PairFilter(min_words=1, max_words=30, max_chars=300, max_length_ratio=None))
         kept += more
     chosen = sample(kept, n, seed)
     with open(path, "w", encoding="utf-8") as f:

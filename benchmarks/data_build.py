@@ -114,15 +114,16 @@ def generate(path: Path, n: int, seed: int = 0) -> None:
             f.write(json.dumps({"src": src, "tgt": tgt, "src_lang": "en", "tgt_lang": "es"}, ensure_ascii=False) + "\n")
 
 
-ARGS = dict(min_words=3, max_words=30, max_chars=300, max_ratio=3.0, seed=0)
+SEED = 0
+FILTER = dict(min_words=3, max_words=30, max_chars=300, max_length_ratio=3.0, language_id=True, max_similarity=0.8)
 
 
 def run_polyalign(data: Path, out: Path, n_train: int, n_test: int) -> str:
+    from polyalign.data.filters import PairFilter
     from polyalign.data.mixtures import build_coit
 
     build_coit(out, "es", sources=[str(data)], instructions=["polyinstruct"], max_train_pairs=n_train, test_size=n_test,
-               language_id=True, template="translate_v1", min_words=ARGS["min_words"], max_words=ARGS["max_words"],
-               max_chars=ARGS["max_chars"], max_ratio=ARGS["max_ratio"], seed=ARGS["seed"])
+               template="translate_v1", pair_filter=PairFilter(**FILTER), seed=SEED)
     train = sorted(r["id"] for r in map(json.loads, (out / "train.jsonl").open(encoding="utf-8")) if r["meta"]["task"] == "translation")
     test = (out / "test_en-es.jsonl").read_text(encoding="utf-8")
     return hashlib.sha256((json.dumps(train) + test).encode()).hexdigest()
@@ -131,13 +132,14 @@ def run_polyalign(data: Path, out: Path, n_train: int, n_test: int) -> str:
 def run_plain(data: Path, out: Path, n_train: int, n_test: int) -> str:
     """The obvious way: everything in lists, every filter on every pair, one big sort."""
     from polyalign.data import filters
+    from polyalign.data.filters import PairFilter
     from polyalign.data.pairs import check_pair, seeded_rank, translation_examples
     from polyalign.data.records import ParallelPair
     from polyalign.io import write_jsonl
 
     pairs = [ParallelPair(r["src"], r["tgt"], r["src_lang"], r["tgt_lang"], f"file:{data.name}")
              for r in (json.loads(line) for line in data.open(encoding="utf-8"))]
-    checked = [check_pair(p, ARGS["min_words"], ARGS["max_words"], ARGS["max_chars"], ARGS["max_ratio"]) for p in pairs]
+    checked = [check_pair(p, PairFilter(**FILTER)) for p in pairs]
     clean = [p for reason, p in checked if reason is None]
     seen: set[str] = set()
     near: set[str] = set()
@@ -153,7 +155,7 @@ def run_plain(data: Path, out: Path, n_train: int, n_test: int) -> str:
         unique.append(p)
     lid = filters.LanguageId()
     good = [p for p in unique if lid.matches(p.tgt, "es") and lid.matches(p.src, "en")]
-    ranked = sorted(good, key=lambda p: seeded_rank(filters.dedup_key(p.src), ARGS["seed"])[:8])
+    ranked = sorted(good, key=lambda p: seeded_rank(filters.dedup_key(p.src), SEED)[:8])
     similar = filters.SimilarTexts(0.8)  # no near-copies among the chosen, in rank order
     chosen = []
     for p in ranked:

@@ -56,6 +56,7 @@ LR, RANK, ALPHA, BATCH, MAX_LEN = 1e-3, 16, 32, 16, 512
 
 def build_examples(work: Path, seed: int = 0) -> list[dict]:
     from polyalign.data.corpora import gettext_pairs
+    from polyalign.data.filters import PairFilter
     from polyalign.data.mixtures import build_coit
     from polyalign.data.pairs import clean_pairs
     from polyalign.io import iter_jsonl
@@ -67,7 +68,7 @@ def build_examples(work: Path, seed: int = 0) -> list[dict]:
         translations += [row for _, row in iter_jsonl(work / f"coit-{lang}" / "train.jsonl")]
     rng = random.Random(seed)
     names = {"es": "Spanish", "fr": "French"}
-    pairs = {lang: clean_pairs(gettext_pairs(lang), 2, 30, 300)[0] for lang in names}
+    pairs = {lang: clean_pairs(gettext_pairs(lang), PairFilter(min_words=2, max_words=30, max_chars=300, max_length_ratio=None))[0] for lang in names}
     instructions = []
     for i in range(900):
         lang = rng.choice(list(names))

@@ -10,10 +10,37 @@ import re
 import unicodedata
 import zlib
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
 from polyalign import langs
+
+
+@dataclass(frozen=True)
+class PairFilter:
+    """Every setting that decides whether a parallel pair is clean enough to use.
+
+    Built once from the recipe's ``data`` section (:meth:`polyalign.config.DataConfig.pair_filter`),
+    passed whole through selection and the builders, and written to the manifest as it is.
+    """
+
+    min_words: int = 3
+    """Fewest words on the English side."""
+    max_words: int = 40
+    """Most words on the English side."""
+    max_chars: int = 400
+    """Longest side, in characters."""
+    max_length_ratio: float | None = 3.0
+    """Drop a pair whose one side is more than this many times longer than the other (``None``: keep)."""
+    language_id: bool = True
+    """Check both sides' language with the offline identifier; drop pairs in the wrong language."""
+    max_similarity: float | None = 0.8
+    """Drop a pair whose English side has this character 4-gram Jaccard with one already chosen
+    (``None``: off), so no held-out source has a near-copy in training."""
+    placeholders: bool = True
+    """Require both sides to carry the same format placeholders (``%s``, ``{name}``...)."""
+
 
 # printf conversions (%s, %5.2f, %ld, %1$s, %'d), Python %(name)s, and brace fields ({0}, {name},
 # {}, {0:>8}). "%%" is a literal percent sign, not a placeholder.

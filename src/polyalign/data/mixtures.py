@@ -27,6 +27,7 @@ import random
 import sys
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -135,6 +136,9 @@ def _shuffled(rows: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
     return rows
 
 
+DEFAULT_FILTER = filters.PairFilter()
+
+
 # ---------------------------------------------------------------------------------------------
 # Parallel pairs per language
 
@@ -145,13 +149,9 @@ def language_pairs(
     n_train: int | None,
     n_test: int,
     seed: int,
-    min_words: int,
-    max_words: int,
-    max_chars: int,
-    max_ratio: float | None,
-    langid: filters.LanguageId | None,
+    f: filters.PairFilter,
+    langid: filters.LanguageId | None = None,
     gettext_dirs: list[str] | tuple[str, ...] = (),
-    similarity: float | None = None,
 ) -> tuple[list[ParallelPair], list[ParallelPair], dict[str, Any]]:
     """Train and test English→``lang`` pairs from ``sources``, and the language's manifest entry."""
     origins: Counter = Counter()
@@ -163,8 +163,7 @@ def language_pairs(
                 origins[p.origin] += 1
                 yield p
 
-    train, test, counts = select_pairs(stream, n_train, n_test, seed, min_words, max_words, max_chars, max_ratio, langid,
-                                       similarity)
+    train, test, counts = select_pairs(stream, n_train, n_test, seed, f, langid)
     if len(test) < n_test or (n_test > 0 and not train and n_train != 0):
         raise InputError(
             f"only {counts['kept']} clean English-{lang} pairs found in {', '.join(sources)}"
@@ -180,11 +179,11 @@ def language_pairs(
     return train, test, info
 
 
-def available_clean(lang: str, sources: list[str], min_words: int, max_words: int, max_chars: int,
-                    max_ratio: float | None, gettext_dirs: list[str] | tuple[str, ...] = ()) -> int:
+def available_clean(lang: str, sources: list[str], f: filters.PairFilter,
+                    gettext_dirs: list[str] | tuple[str, ...] = ()) -> int:
     """How many clean, de-duplicated pairs ``lang`` has (what ``proportional`` allocates by)."""
     _, _, counts = select_pairs(lambda: (p for s in sources for p in source_pairs(s, lang, gettext_dirs)),
-                                0, 0, 0, min_words, max_words, max_chars, max_ratio, None)
+                                0, 0, 0, replace(f, language_id=False, max_similarity=None))
     return counts["kept"]
 
 
@@ -284,12 +283,7 @@ def build_coit(
     max_train_pairs: int | None = 2000,
     test_size: int = 100,
     seed: int = 0,
-    min_words: int = 3,
-    max_words: int = 40,
-    max_chars: int = 400,
-    max_ratio: float | None = 3.0,
-    language_id: bool = True,
-    similarity: float | None = 0.8,
+    pair_filter: filters.PairFilter = DEFAULT_FILTER,
     gettext_dirs: list[str] | tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Build a CoIT mixture for one language; return the manifest (also written to ``out_dir``)."""
@@ -297,8 +291,7 @@ def build_coit(
         out_dir, [lang], sources=sources, instructions=instructions, direction=direction, template=template,
         english_ratio=english_ratio, translated_ratio=translated_ratio, translation_ratio=translation_ratio,
         allocation="uniform", pair_budget=None, max_train_pairs=max_train_pairs, test_size=test_size, seed=seed,
-        min_words=min_words, max_words=max_words, max_chars=max_chars, max_ratio=max_ratio,
-        language_id=language_id, similarity=similarity, gettext_dirs=gettext_dirs, builder="coit",
+        pair_filter=pair_filter, gettext_dirs=gettext_dirs, builder="coit",
     )
 
 
@@ -318,36 +311,30 @@ def build_muit(
     max_train_pairs: int | None = 2000,
     test_size: int = 100,
     seed: int = 0,
-    min_words: int = 3,
-    max_words: int = 40,
-    max_chars: int = 400,
-    max_ratio: float | None = 3.0,
-    language_id: bool = True,
-    similarity: float | None = 0.8,
+    pair_filter: filters.PairFilter = DEFAULT_FILTER,
     gettext_dirs: list[str] | tuple[str, ...] = (),
     builder: Builder = "muit",
 ) -> dict[str, Any]:
     """Build a MuIT mixture over ``languages``; return the manifest (also written to ``out_dir``)."""
     codes = [langs.normalize(c) for c in languages]
-    langid = filters.LanguageId() if language_id else None
+    langid = filters.LanguageId() if pair_filter.language_id else None
     available = None
     if allocation == "proportional":
-        available = {c: available_clean(c, sources, min_words, max_words, max_chars, max_ratio, gettext_dirs) for c in codes}
+        available = {c: available_clean(c, sources, pair_filter, gettext_dirs) for c in codes}
     plan = allocate(codes, allocation, pair_budget, max_train_pairs, available)
     manifest: dict[str, Any] = {
         "builder": builder, "template": template, "direction": direction, "seed": seed, "allocation": allocation,
         "pair_budget": pair_budget, "ratios": {"english": english_ratio, "translated": translated_ratio,
                                                "translation": translation_ratio},
-        "filters": {"min_words": min_words, "max_words": max_words, "max_chars": max_chars, "max_length_ratio": max_ratio,
-                    "language_id": language_id, "max_similarity": similarity},
+        "filters": asdict(pair_filter),
         "instructions": instructions, "languages": {},
     }
     english = instruction_examples(instruction_records(instructions, "en"), "en")
     examples = scale(english, english_ratio, seed, "english")
     tests: dict[str, list[ParallelPair]] = {}
     for code in codes:
-        train, test, info = language_pairs(code, sources, plan[code], test_size, seed, min_words, max_words,
-                                           max_chars, max_ratio, langid, gettext_dirs, similarity)
+        train, test, info = language_pairs(code, sources, plan[code], test_size, seed, pair_filter, langid,
+                                           gettext_dirs)
         translated = instruction_examples(instruction_records(instructions, code), code) if langs.base(code) != "en" else []
         if instructions and translated_ratio > 0 and not translated and langs.base(code) != "en":
             print(f"[polyalign] data: warning: {code}: 0 translated instructions (no data.instructions entry is in "
@@ -434,9 +421,8 @@ def build_from_config(out_dir: str | Path, d: Any) -> dict[str, Any]:
     common = dict(
         sources=d.sources, instructions=d.instructions, direction=d.direction, template=d.template,
         english_ratio=d.english_ratio, translated_ratio=d.translated_ratio, translation_ratio=d.translation_ratio,
-        max_train_pairs=d.max_train_pairs, test_size=d.test_size, seed=d.split_seed, min_words=d.min_words,
-        max_words=d.max_words, max_chars=d.max_chars, max_ratio=d.max_length_ratio, language_id=d.language_id,
-        similarity=d.max_similarity, gettext_dirs=d.gettext_dirs,
+        max_train_pairs=d.max_train_pairs, test_size=d.test_size, seed=d.split_seed, pair_filter=d.pair_filter(),
+        gettext_dirs=d.gettext_dirs,
     )
     if d.builder == "coit":
         if len(d.languages) != 1:

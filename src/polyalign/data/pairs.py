@@ -22,19 +22,18 @@ from polyalign.data.records import ParallelPair, make_example
 Direction = Literal["en-x", "x-en", "both"]
 
 
-def check_pair(
-    p: ParallelPair, min_words: int, max_words: int, max_chars: int, max_ratio: float | None = None
-) -> tuple[str | None, ParallelPair]:
+def check_pair(p: ParallelPair, f: filters.PairFilter) -> tuple[str | None, ParallelPair]:
     """Clean one pair; return ``(reason it is dropped or None, the cleaned pair)``.
 
     Cleaning strips accelerator markers and normalises spaces. Reasons, checked in this order:
     ``multiline``, ``empty``, ``identical``, ``placeholders``, ``length`` (English words outside
-    ``[min_words, max_words]`` or a side over ``max_chars``), ``ratio`` (one side more than
-    ``max_ratio`` times longer than the other).
+    ``[f.min_words, f.max_words]`` or a side over ``f.max_chars``), ``ratio`` (one side more than
+    ``f.max_length_ratio`` times longer than the other).
 
-    >>> check_pair(ParallelPair("_Open the file", "_Abrir el archivo", "en", "es"), 3, 30, 300)[0] is None
+    >>> f = filters.PairFilter(min_words=1, max_words=30, max_chars=300)
+    >>> check_pair(ParallelPair("_Open the file", "_Abrir el archivo", "en", "es"), f)[0] is None
     True
-    >>> check_pair(ParallelPair("Copy %s now", "Copiar ahora", "en", "es"), 1, 30, 300)[0]
+    >>> check_pair(ParallelPair("Copy %s now", "Copiar ahora", "en", "es"), f)[0]
     'placeholders'
     """
     if "\n" in p.src.strip() or "\n" in p.tgt.strip():
@@ -46,19 +45,17 @@ def check_pair(
         return "empty", out
     if src == tgt:
         return "identical", out
-    if not filters.placeholders_match(src, tgt):
+    if f.placeholders and not filters.placeholders_match(src, tgt):
         return "placeholders", out
     n = filters.word_count(src if p.src_lang == "en" else tgt)
-    if n < min_words or n > max_words or len(src) > max_chars or len(tgt) > max_chars:
+    if n < f.min_words or n > f.max_words or len(src) > f.max_chars or len(tgt) > f.max_chars:
         return "length", out
-    if max_ratio is not None and not filters.length_ratio_ok(src, tgt, max_ratio):
+    if f.max_length_ratio is not None and not filters.length_ratio_ok(src, tgt, f.max_length_ratio):
         return "ratio", out
     return None, out
 
 
-def clean_pairs(
-    pairs: Iterable[ParallelPair], min_words: int, max_words: int, max_chars: int
-) -> tuple[list[ParallelPair], Counter]:
+def clean_pairs(pairs: Iterable[ParallelPair], f: filters.PairFilter) -> tuple[list[ParallelPair], Counter]:
     """Clean UI-string pairs and drop bad ones; return the survivors and why others went.
 
     Each pair goes through :func:`check_pair`; then a pair whose English source (by
@@ -70,7 +67,7 @@ def clean_pairs(
     kept: list[ParallelPair] = []
     for p in pairs:
         counts["read"] += 1
-        reason, p = check_pair(p, min_words, max_words, max_chars)
+        reason, p = check_pair(p, f)
         if reason is not None:
             counts[f"dropped_{reason}"] += 1
             continue
@@ -89,12 +86,8 @@ def select_pairs(
     n_train: int | None,
     n_test: int,
     seed: int,
-    min_words: int,
-    max_words: int,
-    max_chars: int,
-    max_ratio: float | None = None,
+    f: filters.PairFilter,
     langid: filters.LanguageId | None = None,
-    similarity: float | None = None,
 ) -> tuple[list[ParallelPair], list[ParallelPair], Counter]:
     """Stream pairs through every filter and pick ``(train, test)``, disjoint by English source.
 
@@ -102,14 +95,20 @@ def select_pairs(
     checked (:func:`check_pair`), exact and near duplicates of an English source already seen
     are dropped (by 64-bit hashes of :func:`filters.dedup_key` and :func:`filters.near_dup_key`),
     and survivors compete for a place by a seeded hash rank of their source, so the choice does
-    not depend on the input order. Only the best ranks are kept; language identification, the
-    slowest filter, then runs on them in rank order, and with ``similarity`` a pair whose English
+    not depend on the input order. Only the best ranks are kept; language identification (with
+    ``f.language_id``: ``langid``, or one made here), the slowest filter, then runs on them in rank
+    order, and with ``f.max_similarity`` a pair whose English
     side is that similar (character 4-gram Jaccard, :class:`filters.SimilarTexts`) to one already
     chosen is dropped too, so no test source has a near-copy in training: the first ``n_test``
     that pass are the test split, the next ``n_train`` the training pairs. When these late
     filters reject so many that the kept candidates run out, the source is read again keeping
     more (``make_pairs`` is called once per pass). Every drop is counted by its reason.
     """
+    if f.language_id and langid is None:
+        langid = filters.LanguageId()
+    if not f.language_id:
+        langid = None
+    similarity = f.max_similarity
     oversample = 1.5
     while True:
         capacity = None if n_train is None else int((n_train + n_test) * oversample) + 64
@@ -120,7 +119,7 @@ def select_pairs(
         overflowed = False
         for i, raw in enumerate(make_pairs()):
             counts["read"] += 1
-            reason, p = check_pair(raw, min_words, max_words, max_chars, max_ratio)
+            reason, p = check_pair(raw, f)
             if reason is not None:
                 counts[f"dropped_{reason}"] += 1
                 continue

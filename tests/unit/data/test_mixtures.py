@@ -6,11 +6,12 @@ import pytest
 
 from helpers import spanish_locale, write_mo
 from polyalign.data import resources
+from polyalign.data.filters import PairFilter
 from polyalign.data.mixtures import allocate, build_coit, build_muit, build_qalign, scale
 from polyalign.io import InputError
 
-COMMON = dict(template="translate_v1", test_size=20, seed=0, min_words=3, max_words=30, max_chars=300,
-              max_ratio=3.0, language_id=False)
+COMMON = dict(template="translate_v1", test_size=20, seed=0,
+              pair_filter=PairFilter(min_words=3, max_words=30, max_chars=300, max_length_ratio=3.0, language_id=False))
 
 
 def rows(path):

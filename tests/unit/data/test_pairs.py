@@ -1,6 +1,8 @@
 import random
+from dataclasses import replace
 
 from polyalign.data import filters
+from polyalign.data.filters import PairFilter
 from polyalign.data.pairs import (
     clean_pairs,
     directed,
@@ -9,6 +11,9 @@ from polyalign.data.pairs import (
     split_by_source,
 )
 from polyalign.data.records import ParallelPair
+
+# The filter most tests use: the usual length limits, no language identification, no similarity.
+F = PairFilter(min_words=3, max_words=30, max_chars=300, max_length_ratio=3.0, language_id=False, max_similarity=None)
 
 
 def P(src, tgt, origin="t"):
@@ -26,7 +31,7 @@ def test_clean_pairs_counts_every_reason_exactly():
         P("   ", "algo"),                               # empty
         P("Save  the   report", "Guardar el informe"),  # kept, spaces normalised
     ]
-    kept, counts = clean_pairs(raw, min_words=3, max_words=10, max_chars=100)
+    kept, counts = clean_pairs(raw, PairFilter(min_words=3, max_words=10, max_chars=100, max_length_ratio=None))
     assert [(p.src, p.tgt) for p in kept] == [("Open the file", "Abrir el archivo"), ("Save the report", "Guardar el informe")]
     assert counts == {
         "read": 8, "kept": 2, "dropped_duplicate": 1, "dropped_placeholders": 1, "dropped_identical": 1,
@@ -77,7 +82,7 @@ def test_select_pairs_counts_every_filter_exactly():
         P("OK", "Aceptar"),                                    # length
         P("  ", "algo"),                                       # empty
     ]
-    train, test, counts = select_pairs(lambda: iter(raw), 8, 3, 0, 3, 30, 300, 3.0, None)
+    train, test, counts = select_pairs(lambda: iter(raw), 8, 3, 0, F)
     assert (len(train), len(test)) == (8, 3)
     assert counts == {"read": 21, "kept": 13, "dropped_duplicate": 1, "dropped_near_duplicate": 2,
                       "dropped_placeholders": 1, "dropped_ratio": 1, "dropped_identical": 1, "dropped_length": 1,
@@ -86,18 +91,18 @@ def test_select_pairs_counts_every_filter_exactly():
 
 
 def test_select_pairs_is_order_independent_and_splits_like_split_by_source():
-    train, test, _ = select_pairs(lambda: iter(GOOD), 100, 4, 7, 3, 30, 300, 3.0, None)
-    t2, s2, _ = select_pairs(lambda: iter(GOOD[::-1]), 100, 4, 7, 3, 30, 300, 3.0, None)
+    train, test, _ = select_pairs(lambda: iter(GOOD), 100, 4, 7, F)
+    t2, s2, _ = select_pairs(lambda: iter(GOOD[::-1]), 100, 4, 7, F)
     assert s2 == test and t2 == train  # rank order, whatever the input order
     _, ref_test = split_by_source(GOOD, 4, 7)
     assert set(test) == set(ref_test)
-    few, _, _ = select_pairs(lambda: iter(GOOD), 3, 4, 7, 3, 30, 300, 3.0, None)
+    few, _, _ = select_pairs(lambda: iter(GOOD), 3, 4, 7, F)
     assert few == train[:3]
 
 
 def test_select_pairs_drops_wrong_language_with_langid():
     raw = GOOD + [P("The quick brown fox jumps over the dog", "Le renard brun rapide saute par-dessus le chien paresseux")]
-    train, test, counts = select_pairs(lambda: iter(raw), None, 2, 0, 3, 30, 300, 3.0, filters.LanguageId())
+    train, test, counts = select_pairs(lambda: iter(raw), None, 2, 0, replace(F, language_id=True), filters.LanguageId())
     assert counts["dropped_language"] >= 1 and counts["language_checked"] == 13
     assert all(not p.tgt.startswith("Le renard") for p in train + test)
 
@@ -123,7 +128,7 @@ def test_select_pairs_bounded_memory_reads_again_when_language_id_rejects_many()
         calls.append(1)
         return iter(bad + good)
 
-    train, test, counts = select_pairs(make, 6, 2, 0, 3, 30, 300, 3.0, filters.LanguageId())
+    train, test, counts = select_pairs(make, 6, 2, 0, replace(F, language_id=True), filters.LanguageId())
     assert len(calls) == 3  # the path this test is named for: kept 76, then 100, then 172 candidates
     assert len(train) == 6 and len(test) == 2
     assert all(p.tgt.startswith("Abrir") for p in train + test)
@@ -133,11 +138,11 @@ def test_select_pairs_bounded_memory_reads_again_when_language_id_rejects_many()
 def test_check_pair_reasons():
     from polyalign.data.pairs import check_pair
 
-    assert check_pair(P("One two three", "Uno dos tres"), 3, 30, 300)[0] is None
-    assert check_pair(P("One two three", "Uno dos tres " * 20), 3, 30, 300, 3.0)[0] == "ratio"
-    assert check_pair(P("Uno dos tres", "One two", ), 3, 30, 300)[0] is None  # words counted on the English side
+    assert check_pair(P("One two three", "Uno dos tres"), replace(F, max_length_ratio=None))[0] is None
+    assert check_pair(P("One two three", "Uno dos tres " * 20), F)[0] == "ratio"
+    assert check_pair(P("Uno dos tres", "One two", ), replace(F, max_length_ratio=None))[0] is None  # words counted on the English side
     flipped = ParallelPair("Uno dos", "One two three", "es", "en")
-    assert check_pair(flipped, 3, 30, 300)[0] is None
+    assert check_pair(flipped, replace(F, max_length_ratio=None))[0] is None
 
 
 def test_select_pairs_keeps_no_near_copy_across_train_and_test():
@@ -145,12 +150,12 @@ def test_select_pairs_keeps_no_near_copy_across_train_and_test():
     raw = [P(f"Open the selected {w} in a new window", f"Abrir el {w} seleccionado en una ventana nueva") for w in words]
     raw += [P(f"Open the selected {w}s in a new window", f"Abrir los {w}s seleccionados en una ventana nueva") for w in words]
     raw += [P(f"Close every {w} you opened today", f"Cerrar cada {w} que abriste hoy") for w in words]
-    train, test, counts = select_pairs(lambda: iter(raw), None, 4, 0, 3, 30, 300, 3.0, None, similarity=0.8)
+    train, test, counts = select_pairs(lambda: iter(raw), None, 4, 0, replace(F, max_similarity=0.8))
     chosen = [p.src for p in test + train]
     grams = [filters.shingles(s) for s in chosen]
     assert all(filters.jaccard(a, b) < 0.8 for i, a in enumerate(grams) for b in grams[i + 1:])
     assert counts["dropped_similar"] == len(raw) - len(chosen) >= 10  # every plural is a near-copy of its singular
-    off, _, off_counts = select_pairs(lambda: iter(raw), None, 4, 0, 3, 30, 300, 3.0, None)
+    off, _, off_counts = select_pairs(lambda: iter(raw), None, 4, 0, F)
     assert len(off) + 4 == len(raw) and "dropped_similar" not in off_counts
 
 
