@@ -57,6 +57,19 @@ def require_file(path: str | os.PathLike) -> Path:
     return p
 
 
+def log(msg: str) -> None:
+    """One line of progress for the user, on stderr: ``[polyalign] msg``."""
+    print(f"[polyalign] {msg}", file=sys.stderr, flush=True)
+
+
+def progress(total: int, desc: str, unit: str = "it") -> Any:
+    """A live progress bar on a terminal; off a terminal (a log file, a pipe) nothing at all, so logs
+    hold polyalign's lines and no carriage-return updates. Used as a context manager with ``update``."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, disable=not sys.stderr.isatty())
+
+
 def first_line(e: BaseException) -> str:
     """The first line of an exception's message (its type name when it has none), for the one
     line a failure in a library the user cannot see into is reported as."""

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from polyalign.eval.prefix import Prefix, call, forward
+from polyalign.io import progress
 from polyalign.models import end_of_turn_ids
 
 
@@ -65,7 +65,7 @@ def generate(
     outputs: list[str] = [""] * len(prompts)
     eot_t = torch.tensor(eot, device=model.device)
     model.eval()
-    with tqdm(total=len(prompts), desc=desc, unit="ex", dynamic_ncols=True) as bar:
+    with progress(len(prompts), desc, "ex") as bar:
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             texts = _decode_batch(model, tokenizer, [suffixes[i] for i in idx], prefix, pad_id, eot_t, max_new_tokens, stop)

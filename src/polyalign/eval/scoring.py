@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import torch
-from tqdm.auto import tqdm
 
 from polyalign.eval.prefix import Prefix, forward
+from polyalign.io import progress
 from polyalign.models import end_of_turn_ids
 
 Method = Literal["first_token", "loglik"]
@@ -82,7 +82,7 @@ def first_token_scores(
     out: list[list[float]] = [[] for _ in prompts]
     pad = _pad_id(tokenizer)
     model.eval()
-    with tqdm(total=len(prompts), desc=desc, unit="ex", dynamic_ncols=True) as bar:
+    with progress(len(prompts), desc, "ex") as bar:
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             logits, *_ = forward(model, [suffixes[i] for i in idx], prefix, pad, logits_to_keep=1)
@@ -132,7 +132,7 @@ def loglik_scores(
     scores = [[0.0] * len(labels) for _ in prompts]
     pad = _pad_id(tokenizer)
     model.eval()
-    with tqdm(total=len(rows), desc=desc, unit="row", dynamic_ncols=True) as bar:
+    with progress(len(rows), desc, "row") as bar:
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             keep = max(rows[k][3] for k in idx) + 1

@@ -24,3 +24,19 @@ def test_generation_passes_the_cache_under_the_name_forward_takes(tiny_model_dir
     from transformers.utils import logging as hf_logging
 
     assert hf_logging.is_progress_bar_enabled()  # restored after the load
+
+
+def test_progress_bars_only_on_a_terminal(tiny_model_dir, capfd, monkeypatch):
+    """Off a terminal (a log file, a pipe) generation writes no bar and no carriage return; on a
+    terminal it shows one."""
+    import sys
+
+    model, tokenizer = load_model(str(tiny_model_dir))
+    capfd.readouterr()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    generate(model, tokenizer, ["Translate to Spanish: Open"], batch_size=1, max_new_tokens=2, desc="gen")
+    err = capfd.readouterr().err
+    assert "\r" not in err and "gen" not in err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    generate(model, tokenizer, ["Translate to Spanish: Open"], batch_size=1, max_new_tokens=2, desc="gen")
+    assert "gen: 100%" in capfd.readouterr().err
