@@ -41,11 +41,11 @@ class ChatClient:
 
     def __init__(self, base_url: str, model: str, api_key_env: str | None = None, timeout: float = 60.0,
                  max_retries: int = 5, backoff: float = 1.0, concurrency: int = 4, what: str = "endpoint",
-                 error: type[EndpointError] = EndpointError):
+                 error: type[EndpointError] = EndpointError, key_setting: str = "api_key_env"):
         import httpx
 
         if api_key_env and not os.environ.get(api_key_env):
-            raise InputError(f"the environment variable {api_key_env} ({what}'s API key) is not set")
+            raise InputError(f"the environment variable {api_key_env} (named by {key_setting}) is not set")
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
         self.api_key_env = api_key_env

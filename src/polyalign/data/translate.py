@@ -292,7 +292,7 @@ class HttpTranslator:
 
         self.client = ChatClient(base_url, model, api_key_env, timeout=timeout, max_retries=max_retries,
                                  backoff=backoff, concurrency=concurrency, what="translation endpoint",
-                                 error=TranslateError)
+                                 error=TranslateError, key_setting="translate.api_key_env")
         self.batch_chars = batch_chars
         self.max_batch = max(1, max_batch)
         self.temperature = temperature

@@ -59,7 +59,8 @@ class Endpoint:
     def client(self) -> ChatClient:
         """The shared client with this endpoint's settings (its key checked now, read per request)."""
         return ChatClient(self.url, self.model, self.api_key_env, timeout=self.timeout, max_retries=self.retries,
-                          backoff=0.5, concurrency=4, what="the judge")
+                          backoff=0.5, concurrency=4, what="the judge",
+                          key_setting="--api-key-env, the judge's API key")
 
     def chat(self, messages: list[dict[str, str]], client: ChatClient | None = None) -> str:
         """The judge's reply text; :class:`JudgeError` when the request fails for good."""
