@@ -109,6 +109,18 @@ class VocabIndex:
         return ids
 
 
+def overlapping(index: VocabIndex, a: str, b: str) -> bool:
+    """Whether two words' token sets share a token, also with either word's first letter in the other case.
+
+    CLDR writes "January" and "Mirandese" but "enero" and "mirandés": without the case check a
+    model that writes " M" would count as thinking in English, though " M" may start either word.
+    """
+    def variants(w: str) -> set[int]:
+        return index.token_set(w) | index.token_set(w[:1].swapcase() + w[1:])
+
+    return bool(variants(a) & variants(b))
+
+
 def output_head(model: Any) -> tuple[torch.nn.Module, torch.nn.Module, float | None]:
     """``(final norm, unembedding, soft-cap)`` of a causal LM; an unknown layout is an InputError."""
     body = model.base_model
@@ -174,7 +186,7 @@ def run_lens(model: Any, tokenizer: Any, lang: str, source_lang: str | None = No
     items, dropped = [], 0
     for it in word_items(lang, source_lang):
         en, tgt = index.token_set(it["en"]), index.token_set(it["tgt"])
-        if en & tgt or not en or not tgt:
+        if overlapping(index, it["en"], it["tgt"]) or not en or not tgt:
             dropped += 1
             continue
         items.append({**it, "en_tokens": sorted(en), "tgt_tokens": sorted(tgt)})
@@ -199,6 +211,7 @@ def run_lens(model: Any, tokenizer: Any, lang: str, source_lang: str | None = No
     return {
         "lang": lang, "source_lang": source_lang, "items": len(chosen), "usable_items": len(items),
         "dropped_overlap": dropped, "shots": shots, "seed": seed, "layers": layers,
+        "dropped": "items whose English and target token sets overlap (first letter in either case)",
         "interval": "95% normal interval of the mean over items", "entropy_unit": "bits",
         "last_layer": "the model's real logits", "data": "CLDR display names (babel)",
         "examples": [{"prompt": p, "answer": it["tgt"], "english": it["en"]} for p, it in zip(prompts[:3], chosen[:3])],

@@ -29,6 +29,9 @@ def test_token_set_holds_prefixes_with_and_without_space_and_the_first_byte(inde
     assert index.byte[0xE6] == ids("æ") and index.byte[ord("A")] == ids("A")
     assert index.token_set("Monday") & index.token_set("Montag")
     assert not index.token_set("Monday") & index.token_set("lunes")
+    assert not index.token_set("Mirandese") & index.token_set("mirandés")
+    assert lens.overlapping(index, "Mirandese", "mirandés") and lens.overlapping(index, "mirandés", "Mirandese")
+    assert not lens.overlapping(index, "January", "enero") and not lens.overlapping(index, "Monday", "星期一")
 
 
 def test_word_items_are_single_distinct_words():
