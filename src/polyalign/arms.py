@@ -84,7 +84,9 @@ def check_arms(cfg: RunConfig, offline_sources: bool = True) -> None:
     from polyalign.data import resources
 
     if offline_sources and not any(s.startswith("hf:") or "/" in s or "." in s for s in cfg.data.sources):
-        from polyalign.data.corpora import available  # offline corpora only: the hub is not asked here
+        from polyalign.data.corpora import (
+            available,  # offline corpora only: the hub is not asked here
+        )
 
         for code in eval_languages(cfg):
             rows = [r for r in available(code, cfg.data.gettext_dirs) if r["source"] in cfg.data.sources]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import arms as arms_mod
-from polyalign.config import RunConfig
+from polyalign.config import DEFAULT_MODEL, RunConfig
 from polyalign.io import atomic_write, read_json, write_json
 from polyalign.recipe import dump_recipe
 from polyalign.run import (
@@ -36,7 +36,8 @@ def _same_tests(arm: str, arm_manifest: dict[str, Any], arm_dir: Path, shared: d
     from polyalign.io import sha256_file
 
     for task, fname in arm_manifest.get("tasks", {}).items():
-        if task in shared["tasks"] and sha256_file(arm_dir / "data" / fname) != sha256_file(
+        mine = arm_dir / "data" / fname
+        if task in shared["tasks"] and mine.is_file() and sha256_file(mine) != sha256_file(
                 run_dir / "data" / shared["tasks"][task]):
             return False
     return True
@@ -138,7 +139,7 @@ def run_arm(cfg: RunConfig, name: str, nproc: int = 1) -> dict[str, Any]:
         return tuned["m"]
 
     with stage(f"eval/{name}", run_dir):
-        doc = stage_eval(acfg, arm_dir, ".", load_tuned, tests, tuned=arm_dir / "model")
+        doc = stage_eval(acfg, arm_dir, ".", load_tuned, tests, tuned=arm_dir / "model", tests_dir=run_dir)
     if cfg.analysis_language:
         with stage(f"analysis/{name}", run_dir):
             stage_analysis(cfg, arm_dir / "analysis", load_tuned, analysis_pairs(run_dir, cfg.analysis_language))
@@ -243,18 +244,20 @@ def run_arms(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
         "recipe": str(run_dir / "config.yaml"), "results": "eval/base/results.json, arms/<arm>/eval/results.json "
         "(each carrying its metric signatures, model and seed)"}}
     write_json(run_dir / "summary.json", summary)
-    _record_rates(summary)
+    if cfg.model.model_name_or_path == DEFAULT_MODEL:  # the estimate's rates are the bundled model's
+        _record_rates(summary)
     print("\n".join(out["claims"]))
     print(f"\nreport: {out['html']}\n        {out['markdown']}")
     return summary
 
 
 def _record_rates(summary: dict[str, Any]) -> None:
-    """Remember this machine's measured training rate for the next ``--dry-run`` estimate."""
+    """Remember this machine's measured training rate (of the bundled model) for the next ``--dry-run``."""
     from polyalign.arms import rates_path
 
     rates = [a["train"]["tokens_per_second"] for a in summary["arms"].values()
              if (a.get("train") or {}).get("tokens_per_second")]
     if rates:
         with contextlib.suppress(OSError):
-            write_json(rates_path(), {**{k: v for k, v in arms_mod.measured_rates().items() if k != "source"}, "train_tokens_per_second": sum(rates) / len(rates)})
+            known = {k: v for k, v in arms_mod.measured_rates().items() if k != "source"}
+            write_json(rates_path(), {**known, "train_tokens_per_second": sum(rates) / len(rates)})

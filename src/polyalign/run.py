@@ -127,7 +127,7 @@ def stage_data(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
 
 
 def stage_eval(cfg: RunConfig, run_dir: Path, stage: str, load: Callable[[], tuple[Any, Any]], manifest: dict,
-               tuned: Path | None = None) -> dict[str, Any]:
+               tuned: Path | None = None, tests_dir: Path | None = None) -> dict[str, Any]:
     """Evaluate the held-out translation pairs, the ``eval.suite`` when the recipe names one, and
     the judge's polyinstruct items when the recipe names a judge endpoint.
 
@@ -137,6 +137,8 @@ def stage_eval(cfg: RunConfig, run_dir: Path, stage: str, load: Callable[[], tup
     results merged into its ``results``. Finished parts are not run again. ``tuned``: the saved
     result of tuning (a LoRA adapter or a full model), recorded in the requests. ``load()`` gives
     the ``(model, tokenizer)`` to evaluate; it is called only when something is left to evaluate.
+    ``tests_dir``: the run directory whose ``data/test_*.jsonl`` are scored (an experiment's shared
+    tests); default ``run_dir``.
     """
     from polyalign.eval.request import heldout_request, request_from_recipe
     from polyalign.eval.runner import run_eval
@@ -153,7 +155,8 @@ def stage_eval(cfg: RunConfig, run_dir: Path, stage: str, load: Callable[[], tup
 
     specs = [task.split("/", 1)[1] for task in manifest["tasks"]]
     _log(f"eval/{stage}: {', '.join(manifest['tasks'])}")
-    doc = run_eval(heldout_request(cfg, run_dir, specs, run_dir / "eval" / stage, adapter, model), load=load_once)
+    doc = run_eval(heldout_request(cfg, tests_dir or run_dir, specs, run_dir / "eval" / stage, adapter,
+                                   model), load=load_once)
     if cfg.eval.suite:
         _log(f"eval/{stage}: suite {', '.join(cfg.eval.suite)}")
         suite = run_eval(request_from_recipe(cfg, run_dir / "eval" / stage / "suite", adapter=adapter, model=model),

@@ -100,7 +100,7 @@ def _judge_section(doc: dict[str, Any]) -> Section:
     judge = doc.get("judge")
     title = "Judge (pairwise against the base)"
     if not judge or not judge.get("arms"):
-        return _section(title, missing="Not run: the recipe names no judge endpoint (judge.endpoint, judge.model).")
+        return _section(title, missing="Not run: the recipe names no judge endpoint.")
     rows = [[name, f"{a['win_rate']:.1f}" if a.get("win_rate") is not None else "—", a.get("wins"), a.get("ties"),
              a.get("losses"), f"{a['consistency']:.0f}" if a.get("consistency") is not None else "—",
              f"{a.get('judged')}/{a.get('n')}"] for name, a in judge["arms"].items()]
