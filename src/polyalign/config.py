@@ -358,44 +358,6 @@ class ArmConfig:
 
 
 @dataclass
-class RunConfig:
-    name: str = "default"
-    """Run name; outputs go to ``output_dir/name``."""
-    output_dir: str = "runs"
-    """Parent folder of run directories."""
-    seed: int = 0
-    """Seed for data order, initialisation and sampling."""
-    model: ModelConfig = field(default_factory=ModelConfig)
-    data: DataConfig = field(default_factory=DataConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    translate: TranslateConfig = field(default_factory=TranslateConfig)
-    arms: list[ArmConfig] = field(default_factory=list)
-    """Experiment arms, each tuned from the base and evaluated by the same suite as the untuned base
-    (``eval/base/``, ``arms/<arm>/``). Empty: one tuned model in the run directory root, as before."""
-    plan: str | None = None
-    """Budget plan file (``{"allocation": {LANG: PAIRS}}``) for arms with ``allocation: plan``;
-    ``null``: the run's own ``scaling/plan.json`` (written by the scaling pilot)."""
-    analysis_language: str | None = None
-    """The look inside (alignment by layer, logit lens), base against every tuned arm, for this
-    language; ``null``: not run."""
-
-    def __post_init__(self) -> None:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.name):
-            raise ValueError("name must be letters, digits, '.', '_' or '-'")
-        names = [a.name for a in self.arms]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"two arms share the name {', '.join(twice)}")
-        if self.analysis_language:
-            _check_langs([self.analysis_language], "analysis_language")
-
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.output_dir) / self.name
-
-
-@dataclass
 class ScalingConfig:
     """The scaling pilot's grid, the law fitted to it and the budget planned from it."""
 
@@ -413,8 +375,13 @@ class ScalingConfig:
     """Pairs to split across the languages in ``plan.json``; ``null``: the largest size × languages."""
     min_per_lang: int = 1
     """Fewest pairs the plan gives any language."""
+    train: dict = field(default_factory=dict)
+    """Training settings of every pilot point that differ from the recipe's ``train`` (e.g. ``{max_steps: 8}``)."""
+    data: dict = field(default_factory=dict)
+    """Data settings of every pilot point that differ from the recipe's ``data`` (e.g. ``{instructions: []}``)."""
     launcher: Literal["local", "slurm"] = "local"
-    """``local``: points one after another in this process; ``slurm``: one job per point through submitit."""
+    """``local``: grid points (pilot points and a run's experiment arms) one after another in this process;
+    ``slurm``: one job per point through submitit."""
     nproc: int = 1
     """Processes per point: more than 1 trains each point under torchrun (DDP, or FSDP2 with train.strategy)."""
     cluster: Literal["auto", "slurm", "local"] = "auto"
@@ -452,10 +419,78 @@ class ScalingConfig:
 
 
 @dataclass
-class PilotConfig(RunConfig):
-    """A run recipe plus a ``scaling`` section: what ``polyalign scaling pilot`` reads."""
+class JudgeConfig:
+    """The pairwise LLM judge of each arm against the base (MI-Eval style) on polyinstruct's test items."""
 
+    endpoint: str | None = None
+    """Base URL of an OpenAI-compatible server (``http://127.0.0.1:8000/v1``); ``null``: the judge is not run."""
+    model: str = ""
+    """Model name the endpoint serves."""
+    api_key_env: str | None = None
+    """NAME of the environment variable holding the API key (the key itself never goes in a recipe)."""
+    languages: list[str] = field(default_factory=lambda: ["es", "zh"])
+    """polyinstruct languages whose test items are answered by the base and each arm, then judged."""
+    limit: int = 8
+    """Items per language."""
+    max_new_tokens: int = 96
+    """Longest answer, in tokens."""
+    timeout: float = 60.0
+    """Seconds to wait for one judge reply."""
+
+    def __post_init__(self) -> None:
+        if self.endpoint and not self.model:
+            raise ValueError("judge.endpoint needs judge.model (the model name the endpoint serves)")
+        if self.limit < 1:
+            raise ValueError("judge.limit must be at least 1")
+        _check_langs(self.languages, "judge.languages")
+
+
+@dataclass
+class RunConfig:
+    name: str = "default"
+    """Run name; outputs go to ``output_dir/name``."""
+    output_dir: str = "runs"
+    """Parent folder of run directories."""
+    seed: int = 0
+    """Seed for data order, initialisation and sampling."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    translate: TranslateConfig = field(default_factory=TranslateConfig)
+    arms: list[ArmConfig] = field(default_factory=list)
+    """Experiment arms, each tuned from the base and evaluated by the same suite as the untuned base
+    (``eval/base/``, ``arms/<arm>/``). Empty: one tuned model in the run directory root, as before."""
+    plan: str | None = None
+    """Budget plan file (``{"allocation": {LANG: PAIRS}}``) for arms with ``allocation: plan``;
+    ``null``: the run's own ``scaling/plan.json`` (written by the scaling pilot)."""
+    analysis_language: str | None = None
+    """The look inside (alignment by layer, logit lens), base against every tuned arm, for this
+    language; ``null``: not run."""
     scaling: ScalingConfig = field(default_factory=ScalingConfig)
+    """The scaling pilot (``polyalign scaling pilot``; in ``polyalign run``, before the arms when an
+    arm has ``allocation: plan`` and no ``plan`` is given) and the launcher of grid points."""
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    """The pairwise judge of every arm against the base; off without ``judge.endpoint``."""
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.name):
+            raise ValueError("name must be letters, digits, '.', '_' or '-'")
+        names = [a.name for a in self.arms]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"two arms share the name {', '.join(twice)}")
+        if self.analysis_language:
+            _check_langs([self.analysis_language], "analysis_language")
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+
+@dataclass
+class PilotConfig(RunConfig):
+    """What ``polyalign scaling pilot`` reads: a run recipe whose ``scaling`` section it runs."""
 
 
 @dataclass

@@ -34,6 +34,9 @@ class GridPoint:
 
     config: RunConfig
     labels: dict[str, Any] = field(default_factory=dict)
+    experiment: RunConfig | None = None
+    """For an experiment arm: the whole experiment's recipe (the arm is run by
+    :func:`polyalign.run.run_arm`, scored on the experiment's shared tests); ``None``: a plain run."""
 
     @property
     def name(self) -> str:
@@ -52,10 +55,14 @@ def _log(msg: str) -> None:
     print(f"[polyalign] {msg}", file=sys.stderr, flush=True)
 
 
-def execute_point(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
+def execute_point(cfg: RunConfig, nproc: int = 1, experiment: RunConfig | None = None) -> dict[str, Any]:
     """Run one point to its ``summary.json`` (the same call in this process or in a cluster job)."""
     from polyalign.run import run
 
+    if experiment is not None:
+        from polyalign.experiment import run_arm
+
+        return run_arm(experiment, cfg.name, nproc)
     if nproc > 1:
         _train_distributed(cfg, nproc)
     return run(cfg)
@@ -87,6 +94,12 @@ def _train_distributed(cfg: RunConfig, nproc: int) -> None:
     shutil.copyfile(out / "train_summary.json", run_dir / "train_summary.json")
 
 
+def executor_params(scaling: Any) -> dict[str, Any]:
+    """submitit parameters from a recipe's ``scaling`` section (its launcher settings)."""
+    return {"timeout_min": scaling.timeout_min, "slurm_partition": scaling.slurm_partition,
+            "gpus_per_node": scaling.gpus_per_node, "cpus_per_task": scaling.cpus_per_task, "mem_gb": scaling.mem_gb}
+
+
 def run_grid(points: list[GridPoint], launcher: Launcher = "local", *, nproc: int = 1, folder: Path | None = None,
              executor: dict[str, Any] | None = None, cluster: str = "auto",
              log: Callable[[str], None] = _log) -> dict[str, dict[str, Any]]:
@@ -109,7 +122,7 @@ def run_grid(points: list[GridPoint], launcher: Launcher = "local", *, nproc: in
     if launcher == "local":
         for i, p in todo:
             log(f"point {i}/{n}: {p.name}: running")
-            execute_point(p.config, nproc)
+            execute_point(p.config, nproc, p.experiment)
             log(f"point {i}/{n}: {p.name}: done")
     elif todo:
         _submit(todo, n, nproc, folder or Path("submitit"), executor or {}, cluster, log)
@@ -129,7 +142,7 @@ def _submit(todo: list[tuple[int, GridPoint]], n: int, nproc: int, folder: Path,
     ex.update_parameters(name="polyalign-grid", tasks_per_node=1, nodes=1, **params)
     jobs = []
     for i, p in todo:
-        job = ex.submit(execute_point, p.config, nproc)
+        job = ex.submit(execute_point, p.config, nproc, p.experiment)
         log(f"point {i}/{n}: {p.name}: submitted as job {job.job_id} ({ex.cluster})")
         jobs.append((i, p, job))
     failed = []

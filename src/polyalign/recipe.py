@@ -141,10 +141,13 @@ def _resolve_key(key: str, cls: type) -> str:
     top = {f.name for f in dataclasses.fields(cls)}
     if key in top:
         return key
+    # judge.* always, and scaling.* in a run recipe, are named dotted: their ``languages``, ``train``,
+    # ``limit`` ... would otherwise make the everyday bare overrides (``languages=fr``) ambiguous.
+    dotted_only = {"judge"} | ({"scaling"} if cls is RunConfig else set())
     owners = [
         f.name
         for f in dataclasses.fields(cls)
-        if dataclasses.is_dataclass(_field_type(cls, f.name))
+        if f.name not in dotted_only and dataclasses.is_dataclass(_field_type(cls, f.name))
         and key in {g.name for g in dataclasses.fields(_field_type(cls, f.name))}
     ]
     if len(owners) == 1:

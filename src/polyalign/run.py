@@ -127,8 +127,9 @@ def stage_data(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
 
 
 def stage_eval(cfg: RunConfig, run_dir: Path, stage: str, load: Callable[[], tuple[Any, Any]], manifest: dict,
-               tuned: Path | None = None) -> dict[str, Any]:
-    """Evaluate the held-out translation pairs and, when the recipe names one, the ``eval.suite``.
+               tuned: Path | None = None, tests_dir: Path | None = None) -> dict[str, Any]:
+    """Evaluate the held-out translation pairs, the ``eval.suite`` when the recipe names one, and
+    the judge's polyinstruct items when the recipe names a judge endpoint.
 
     Both go through the one evaluation path (:func:`polyalign.eval.runner.run_eval`): the held-out
     pairs as ``local_translation`` tasks keyed ``translation/<src>-<tgt>`` into ``eval/<stage>/``,
@@ -136,6 +137,8 @@ def stage_eval(cfg: RunConfig, run_dir: Path, stage: str, load: Callable[[], tup
     results merged into its ``results``. Finished parts are not run again. ``tuned``: the saved
     result of tuning (a LoRA adapter or a full model), recorded in the requests. ``load()`` gives
     the ``(model, tokenizer)`` to evaluate; it is called only when something is left to evaluate.
+    ``tests_dir``: the run directory whose ``data/test_*.jsonl`` are scored (an experiment's shared
+    tests); default ``run_dir``.
     """
     from polyalign.eval.request import heldout_request, request_from_recipe
     from polyalign.eval.runner import run_eval
@@ -152,12 +155,21 @@ def stage_eval(cfg: RunConfig, run_dir: Path, stage: str, load: Callable[[], tup
 
     specs = [task.split("/", 1)[1] for task in manifest["tasks"]]
     _log(f"eval/{stage}: {', '.join(manifest['tasks'])}")
-    doc = run_eval(heldout_request(cfg, run_dir, specs, run_dir / "eval" / stage, adapter, model), load=load_once)
+    doc = run_eval(heldout_request(cfg, tests_dir or run_dir, specs, run_dir / "eval" / stage, adapter,
+                                   model), load=load_once)
     if cfg.eval.suite:
         _log(f"eval/{stage}: suite {', '.join(cfg.eval.suite)}")
         suite = run_eval(request_from_recipe(cfg, run_dir / "eval" / stage / "suite", adapter=adapter, model=model),
                          load=load_once)
         doc = {**doc, "results": {**doc["results"], **suite["results"]}}
+    if cfg.judge.endpoint:  # answers only: the judge compares them with the base's after every arm
+        from polyalign.eval.request import build_request
+
+        j = cfg.judge
+        _log(f"eval/{stage}: polyinstruct answers for the judge ({', '.join(j.languages)})")
+        run_eval(build_request(cfg, tasks=["polyinstruct"], langs=list(j.languages), limit=j.limit,
+                               max_new_tokens=j.max_new_tokens, output=str(run_dir / "eval" / stage / "instruct"),
+                               adapter=adapter, model=model, backend="hf"), load=load_once)
     return doc
 
 
@@ -218,6 +230,8 @@ def run(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
     from polyalign.models import load_model
 
     if cfg.arms:
+        from polyalign.experiment import run_arms
+
         return run_arms(cfg, nproc)
     # --- setup ------------------------------------------------------------------------------
     run_dir = prepare_run_dir(cfg)
@@ -254,131 +268,3 @@ def run(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
     print(markdown.table_text(summary))
     print(f"\nreport: {run_dir / 'report.html'}\n        {run_dir / 'report.md'}")
     return summary
-
-
-# --- experiments: arms that share a base model and an evaluation ----------------------------------
-
-
-def _same_tests(arm: str, arm_manifest: dict[str, Any], arm_dir: Path, shared: dict[str, Any], run_dir: Path) -> None:
-    """An arm's held-out tests must be the shared ones: then none of its training pairs is scored on."""
-    from polyalign.io import sha256_file
-
-    for task, fname in arm_manifest.get("tasks", {}).items():
-        if task in shared["tasks"] and sha256_file(arm_dir / "data" / fname) != sha256_file(
-                run_dir / "data" / shared["tasks"][task]):
-            raise RuntimeError(f"arm {arm}: its held-out {task} differs from the shared one in {run_dir / 'data'}")
-
-
-def stage_analysis(cfg: RunConfig, out: Path, load: Callable[[], tuple[Any, Any]], pairs_dir: Path) -> bool:
-    """The look inside for ``cfg.analysis_language``: ``alignment.json`` and ``lens.json`` in ``out``.
-
-    ``False`` (and nothing written) when this installation has no layer analysis (``polyalign.analysis.align``)."""
-    import importlib.util
-
-    if not cfg.analysis_language or importlib.util.find_spec("polyalign.analysis.align") is None:
-        return False
-    from polyalign.analysis.align import align_report, read_pairs
-    from polyalign.analysis.lens import run_lens
-
-    lang = cfg.analysis_language
-    if not (out / "alignment.json").is_file():
-        model, tok = load()
-        pairs = read_pairs(str(pairs_dir), "en", lang, 64)
-        write_json(out / "alignment.json", {"model": cfg.model.model_name_or_path, "lang": lang,
-                                            **align_report(model, tok, pairs, "mean", cfg.eval.batch_size, cfg.seed, 4)})
-    if not (out / "lens.json").is_file():
-        model, tok = load()
-        write_json(out / "lens.json", {"model": cfg.model.model_name_or_path,
-                                       **run_lens(model, tok, lang, "en", 3, 64, cfg.eval.batch_size, cfg.seed)})
-    return True
-
-
-def run_arms(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
-    """Run an experiment: shared evaluation data, the untuned base once, then every arm (data,
-    tuning, the same evaluation), the look inside, and the report. Arms run one after another in
-    this process; a finished stage of an arm is never run again, a killed training resumes."""
-    import torch
-
-    from polyalign import arms as arms_mod
-    from polyalign.models import load_model
-    from polyalign.report.build import build_report
-    from polyalign.report.collect import collect
-
-    # --- setup: every check before any work ------------------------------------------------------
-    arms_mod.check_arms(cfg)
-    run_dir = prepare_run_dir(cfg)
-    _log(f"run: {run_dir}: {len(cfg.arms)} arms ({', '.join(a.name for a in cfg.arms)}) and the base")
-    with stage("data", run_dir):
-        shared = stage_data(arms_mod.eval_recipe(cfg), run_dir)
-    tests = {"tasks": {t: str((run_dir / "data" / f).resolve()) for t, f in shared["tasks"].items()}}
-
-    def fresh_base() -> tuple[Any, Any]:  # each arm's LoRA is merged into its own copy of the base
-        torch.manual_seed(cfg.seed)
-        _log(f"model: loading {cfg.model.model_name_or_path}")
-        return load_model(cfg.model.model_name_or_path, cfg.model.dtype, cfg.model.trust_remote_code)
-
-    loaded: dict[str, Any] = {}
-
-    def base() -> tuple[Any, Any]:
-        if not loaded:
-            loaded["m"] = fresh_base()
-        return loaded["m"]
-
-    with stage("eval/base", run_dir):
-        stage_eval(cfg, run_dir, "base", base, tests)
-    with stage("analysis/base", run_dir):
-        stage_analysis(cfg, run_dir / "analysis" / "base", base, run_dir)
-    loaded.clear()
-
-    # --- the arms ----------------------------------------------------------------------------------
-    for i, arm in enumerate(cfg.arms, 1):
-        acfg = arms_mod.arm_recipe(cfg, arm)
-        arm_dir = acfg.run_dir
-        if arm.allocation == "plan" and not arms_mod.plan_path(cfg).is_file():
-            why = f"no budget plan: {arms_mod.plan_path(cfg)} is missing (give plan: or run the scaling pilot)"
-            _log(f"arm {i}/{len(cfg.arms)} {arm.name}: not run ({why})")
-            write_json(arm_dir / "not_run.json", {"reason": why})
-            continue
-        _log(f"arm {i}/{len(cfg.arms)} {arm.name}: {arm.builder} {', '.join(arm.languages)}")
-        if not (arm_dir / "config.yaml").is_file():  # the arm's own resolved recipe: what produced its numbers
-            with atomic_write(arm_dir / "config.yaml") as f:
-                f.write(dump_recipe(acfg))
-        with stage(f"data/{arm.name}", run_dir):
-            manifest = stage_data(acfg, arm_dir)
-        _same_tests(arm.name, manifest, arm_dir, shared, run_dir)
-        with stage(f"train/{arm.name}", run_dir):
-            stage_train(acfg, arm_dir, nproc)
-        tuned: dict[str, Any] = {}
-
-        def load_tuned(acfg: RunConfig = acfg, arm_dir: Path = arm_dir, tuned: dict = tuned) -> tuple[Any, Any]:
-            if not tuned:
-                model, tok = fresh_base()
-                tuned["m"] = (tuned_model(acfg, arm_dir, model), tok)
-            return tuned["m"]
-
-        with stage(f"eval/{arm.name}", run_dir):
-            stage_eval(acfg, arm_dir, ".", load_tuned, tests, tuned=arm_dir / "model")
-        with stage(f"analysis/{arm.name}", run_dir):
-            stage_analysis(cfg, arm_dir / "analysis", load_tuned, run_dir)
-
-    # --- summary and report ------------------------------------------------------------------------
-    out = build_report(run_dir)
-    summary = {**collect(run_dir), "claims": out["claims"], "produced_by": {
-        "recipe": str(run_dir / "config.yaml"), "results": "eval/base/results.json, arms/<arm>/eval/results.json "
-        "(each carrying its metric signatures, model and seed)"}}
-    write_json(run_dir / "summary.json", summary)
-    _record_rates(summary)
-    print("\n".join(out["claims"]))
-    print(f"\nreport: {out['html']}\n        {out['markdown']}")
-    return summary
-
-
-def _record_rates(summary: dict[str, Any]) -> None:
-    """Remember this machine's measured training rate for the next ``--dry-run`` estimate."""
-    from polyalign.arms import rates_path
-
-    rates = [a["train"]["tokens_per_second"] for a in summary["arms"].values()
-             if (a.get("train") or {}).get("tokens_per_second")]
-    if rates:
-        with contextlib.suppress(OSError):
-            write_json(rates_path(), {"train_tokens_per_second": sum(rates) / len(rates)})

@@ -1,10 +1,13 @@
-"""`polyalign run` with arms on a tiny random Llama: --quick end to end, resume, --dry-run, bad input, report."""
+"""`polyalign run` with arms on a tiny random Llama: --quick end to end (scaling pilot, arms through the
+grid, suite, look inside, judge on a real local HTTP server), resume, --dry-run, bad input, report."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -18,12 +21,14 @@ def run_cli(*args, cwd, timeout=900):
                           timeout=timeout)
 
 
-def recipe_text(tmp_path, model, plan, arms_extra=""):
+def recipe_text(tmp_path, model, plan, arms_extra="", extra=""):
     locale = spanish_locale(tmp_path / "locale")
+    plan_line = f"plan: {plan}" if plan else ""
     return f"""
 name: exp
 output_dir: {tmp_path / 'runs'}
-plan: {plan}
+{plan_line}
+{extra}
 model:
   model_name_or_path: {model}
 data:
@@ -57,30 +62,91 @@ def plan(tmp_path):
     return p
 
 
-def test_quick_runs_every_arm_then_resumes_and_report_rebuilds(tmp_path, tiny_model_dir, plan):
+class LongerIsBetterJudge(BaseHTTPRequestHandler):
+    """A judge that scores an answer by its length (1 + chars // 10, at most 10); counts its calls."""
+
+    calls = 0
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        user = body["messages"][-1]["content"]
+        first = user.split("[Answer A]\n", 1)[1].split("\n\n[Answer B]", 1)[0]
+        second = user.split("[Answer B]\n", 1)[1].split("\n\nScore each", 1)[0]
+        LongerIsBetterJudge.calls += 1
+        text = f"A: {min(10, 1 + len(first) // 10)} B: {min(10, 1 + len(second) // 10)}"
+        data = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def judge_url():
+    LongerIsBetterJudge.calls = 0
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), LongerIsBetterJudge)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+ARMS = ("coit-es", "muit-uniform", "muit-planned", "qalign-zh-de")
+
+
+def test_quick_runs_every_arm_then_resumes_and_report_rebuilds(tmp_path, tiny_model_dir, judge_url):
     recipe = tmp_path / "exp.yaml"
-    recipe.write_text(recipe_text(tmp_path, tiny_model_dir, plan))
+    extra = (f"analysis_language: es\njudge: {{endpoint: '{judge_url}', model: fake-judge, languages: [es, zh]}}\n"
+             "scaling: {bootstrap: 10}")
+    recipe.write_text(recipe_text(tmp_path, tiny_model_dir, None, extra=extra).replace(
+        "  max_new_tokens: 8", "  max_new_tokens: 8\n  suite: [polyqa, polysent]\n  suite_langs: [es, zh, ru]"))
     proc = run_cli("run", str(recipe), "--quick", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "runs" / "exp-quick"
     for rel in ["config.yaml", "data/manifest.json", "eval/base/results.json", "timings.json", "summary.json",
-                "report.md", "report.html", "transfer.png", "losses.png"]:
+                "report.md", "report.html", "transfer.png", "losses.png", "scaling/points.csv", "scaling/fits.json",
+                "scaling/plan.json", "scaling/fits.png", "analysis/base/alignment.json", "analysis/base/lens.json",
+                "alignment_cosine.png", "lens.png", "judge/results.json"]:
         assert (run / rel).is_file(), rel
-    for arm in ("coit-es", "muit-uniform", "muit-planned", "qalign-zh-de"):
-        for rel in ["data/train.jsonl", "model/adapter_model.safetensors", "eval/results.json", "train_summary.json"]:
+    # the pilot: 1 language × --quick's 3 sizes, each point an ordinary run
+    assert sorted(p.name for p in (run / "points").iterdir()) == ["es-12", "es-4", "es-8"]
+    assert (run / "scaling" / "points.csv").read_text().count("\n") == 4
+    plan = json.loads((run / "scaling" / "plan.json").read_text())
+    assert plan["allocation"] == {"es": 40}  # the planned arm's budget (40) over its one language
+    for arm in ARMS:
+        for rel in ["data/train.jsonl", "model/adapter_model.safetensors", "eval/results.json", "train_summary.json",
+                    "summary.json", "analysis/alignment.json", "analysis/lens.json", "eval/instruct/results.json"]:
             assert (run / "arms" / arm / rel).is_file(), (arm, rel)
         assert json.loads((run / "arms" / arm / "train_summary.json").read_text())["steps"] == 3  # --quick
     manifest = json.loads((run / "arms" / "muit-planned" / "data" / "manifest.json").read_text())
-    assert manifest["languages"]["es"]["train_pairs"] == 24  # the plan's 30, capped by --quick's 24 per language
+    assert manifest["languages"]["es"]["train_pairs"] == 24  # the plan's 40, capped by --quick's 24 per language
     summary = json.loads((run / "summary.json").read_text())
-    assert set(summary["arms"]) == {"coit-es", "muit-uniform", "muit-planned", "qalign-zh-de"}
+    assert set(summary["arms"]) == set(ARMS)
     base = json.loads((run / "eval" / "base" / "results.json").read_text())["results"]
     assert summary["base"]["translation/en-es"]["chrf"] == base["translation/en-es"]["chrf"]
-    assert [c.split(":")[0] for c in summary["claims"]][:2] == ["CoIT raises translation",
-                                                               "MuIT within 1 chrF++ of per-language CoIT"]
-    assert summary["claims"][2].endswith("not measured (no scaling pilot fits in this run)")
+    # the suite (three languages here, to stay fast; the default runs all of each set's), two items each (--quick)
+    assert sorted(t for t in summary["base"] if t.startswith(("polyqa/", "polysent/"))) == [
+        "polyqa/es", "polyqa/ru", "polyqa/zh", "polysent/es", "polysent/ru", "polysent/zh"]
+    assert summary["base"]["polysent/ru"]["n"] == 2
+    claims = summary["claims"]
+    assert [c.split(":")[0] for c in claims] == [
+        "CoIT raises translation", "MuIT within 1 chrF++ of per-language CoIT", "Quality follows the fitted scaling law",
+        "The planned budget beats uniform", "Tuning raises middle-layer alignment",
+        "Question alignment transfers to languages it never saw"]
+    assert all("not measured" not in c for c in claims), claims
+    # the judge: every arm against the base, both orders, on 2 items in each of 2 languages
+    judged = json.loads((run / "judge" / "results.json").read_text())
+    assert set(judged["arms"]) == set(ARMS)
+    assert all(a["n"] == 4 and a["judged"] == 4 for a in judged["arms"].values())
+    assert LongerIsBetterJudge.calls == 2 * 4 * len(ARMS)
+    assert "win rate" in (run / "report.md").read_text()
     timings = json.loads((run / "timings.json").read_text())
-    assert {"data", "eval/base", "train/coit-es", "eval/qalign-zh-de"} <= set(timings)
+    assert {"data", "eval/base", "scaling pilot", "train/coit-es", "eval/qalign-zh-de", "analysis/coit-es",
+            "judge"} <= set(timings)
 
     # a second run does nothing again: every stage is found done
     stamp = (run / "arms" / "coit-es" / "eval" / "results.json").stat().st_mtime_ns
@@ -103,9 +169,24 @@ def test_dry_run_loads_no_model(tmp_path, plan):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == "run exp: model no/such-model, 4 arm(s) + the untuned base"
-    assert lines[1] == "  evaluation per model: 24 translation items (1 languages × 2 direction(s))"
+    assert lines[1].startswith("  evaluation per model: 24 translation items (1 languages × 2 direction(s)); ~")
     assert lines[2].startswith("  arm coit-es: coit es, allocation uniform, ≤200 parallel pairs, 20 steps, ≤10240 tokens")
     assert any(x.startswith("  evaluations: 5 models; estimated total ~") for x in lines)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_default_dry_run_plans_the_pilot_and_fits_the_budget(tmp_path):
+    """The embedded default: pilot, six arms, the suite; its estimate from the measured CPU rates fits 25 min."""
+    import re
+
+    proc = run_cli("run", "--dry-run", f"output_dir={tmp_path / 'runs'}", cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "polyqa 60 items (12 languages), polysent 80 items (16 languages)" in lines[1]
+    assert lines[2].startswith("  scaling pilot: 3 languages × sizes [8, 24, 72] = 9 points")
+    assert sum(x.startswith("  arm ") for x in lines) == 6
+    minutes = float(re.search(r"estimated total ~([\d.]+) min", lines[-1]).group(1))
+    assert minutes <= 25, lines[-1]
     assert not (tmp_path / "runs").exists()
 
 
@@ -123,4 +204,24 @@ def test_bad_arms_one_line_exit_2_nothing_written(tmp_path, plan, extra, plan_js
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error: ")
     assert message in proc.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("name, first, arms", [
+    ("paper_xllama_7b.yaml", "run xllama-7b: model meta-llama/Llama-2-7b-hf, 8 arm(s) + the untuned base", 8),
+    ("paper_qalign_lora.yaml", "run qalign-lora-7b: model meta-llama/Llama-2-7b-hf, 2 arm(s) + the untuned base", 2),
+])
+def test_real_scale_recipes_load_and_dry_run(tmp_path, name, first, arms):
+    """The cluster recipes shipped next to the default: they load, and --dry-run plans them offline."""
+    from pathlib import Path
+
+    from polyalign.recipe import load_recipe
+
+    path = Path(__file__).resolve().parents[2] / "recipes" / name
+    cfg = load_recipe(path)
+    assert len(cfg.arms) == arms and cfg.model.dtype == "bfloat16"
+    proc = run_cli("run", str(path), "--dry-run", f"output_dir={tmp_path / 'runs'}", cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == first
+    assert "estimated total ~" in proc.stdout.splitlines()[-1]
     assert not (tmp_path / "runs").exists()

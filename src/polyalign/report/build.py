@@ -92,10 +92,22 @@ def sections(doc: dict[str, Any], run_dir: Path) -> list[Section]:
     out.append(_losses_section(doc, run_dir))
     out.append(_analysis_section(doc, run_dir))
     out.append(_scaling_section(doc, run_dir))
-    judge = doc.get("judge")
-    out.append(_section("Judge (pairwise against the base)", [str(judge)] if judge else [],
-                        missing=None if judge else "Not run: the recipe names no judge endpoint."))
+    out.append(_judge_section(doc))
     return out
+
+
+def _judge_section(doc: dict[str, Any]) -> Section:
+    judge = doc.get("judge")
+    title = "Judge (pairwise against the base)"
+    if not judge or not judge.get("arms"):
+        return _section(title, missing="Not run: the recipe names no judge endpoint.")
+    rows = [[name, f"{a['win_rate']:.1f}" if a.get("win_rate") is not None else "—", a.get("wins"), a.get("ties"),
+             a.get("losses"), f"{a['consistency']:.0f}" if a.get("consistency") is not None else "—",
+             f"{a.get('judged')}/{a.get('n')}"] for name, a in judge["arms"].items()]
+    return _section(title, [f"Judge {judge.get('judge_model')} at {judge.get('endpoint')}: each arm's answer (A) "
+                            "against the base's (B) on polyinstruct test items, asked in both orders; ties count half."],
+                    [{"title": "judge", "header": ["arm", "win rate % (A)", "wins", "ties", "losses",
+                                                   "consistency %", "judged"], "rows": rows}])
 
 
 def build_report(run_dir: str | Path) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs
-from polyalign.config import PilotConfig, RunConfig
-from polyalign.grid import GridPoint, run_grid
+from polyalign.config import PilotConfig, RunConfig  # noqa: F401 (PilotConfig: the pilot recipe type)
+from polyalign.grid import GridPoint, executor_params, run_grid
 from polyalign.io import InputError, atomic_write, write_json
 from polyalign.scaling.allocate import plan as make_plan
 from polyalign.scaling.laws import PARAMS, Points, fit_points
@@ -31,18 +31,38 @@ def _log(msg: str) -> None:
     print(f"[polyalign] {msg}", file=sys.stderr, flush=True)
 
 
-def pilot_points(cfg: PilotConfig) -> list[GridPoint]:
-    """The grid: one derived run recipe per language and size, languages outer, sizes ascending."""
+def _overridden(cls: type, section: Any, extra: dict[str, Any], where: str) -> Any:
+    """``section`` with the ``scaling.train`` / ``scaling.data`` overrides on top (unknown keys are an error)."""
+    import dataclasses
+
+    from polyalign.recipe import build
+
+    if not extra:
+        return section
+    return build(cls, {**dataclasses.asdict(section), **extra}, {}, Path(f"<{where}>"), f"{where}.")
+
+
+def pilot_points(cfg: RunConfig) -> list[GridPoint]:
+    """The grid: one derived run recipe per language and size, languages outer, sizes ascending.
+
+    A point is an ordinary plain run: CoIT on one language, ``max_train_pairs`` = its size, the
+    recipe's ``train`` and ``data`` with ``scaling.train`` / ``scaling.data`` on top, scored on
+    its held-out translation pairs only (no baseline, no suite, no judge, no look inside).
+    """
+    from polyalign.config import DataConfig, TrainConfig
+
     s = cfg.scaling
     codes = [langs.normalize(c) for c in (s.languages or cfg.data.languages)]
-    base = {k: getattr(cfg, k) for k in ("seed", "model", "train", "translate")}
+    train = _overridden(TrainConfig, cfg.train, s.train, "scaling.train")
+    data0 = _overridden(DataConfig, cfg.data, s.data, "scaling.data")
+    base = {"seed": cfg.seed, "model": cfg.model, "train": train, "translate": cfg.translate}
     out = []
     for code in codes:
         for size in sorted(s.sizes):
-            data = replace(cfg.data, builder="coit", languages=[code], max_train_pairs=size, allocation="uniform",
+            data = replace(data0, builder="coit", languages=[code], max_train_pairs=size, allocation="uniform",
                            pair_budget=None)
             point = RunConfig(name=f"{code}-{size}", output_dir=str(cfg.run_dir / "points"), data=data,
-                              eval=replace(cfg.eval, baseline=False), **base)
+                              eval=replace(cfg.eval, baseline=False, suite=[]), **base)
             out.append(GridPoint(point, {"lang": code, "size": size}))
     return out
 
@@ -74,31 +94,47 @@ def write_points(path: Path, rows: list[dict[str, Any]]) -> None:
         f.write(buf.getvalue())
 
 
-def run_pilot(cfg: PilotConfig, log=_log) -> dict[str, Any]:
-    """Run (or resume) the grid, then fit, plan and plot; return ``{"fits": ..., "plan": ...}``."""
-    from polyalign.report import plots
-    from polyalign.run import prepare_run_dir
-
-    # --- setup ------------------------------------------------------------------------------
-    run_dir = prepare_run_dir(cfg)
+def check_pilot(cfg: RunConfig, points: list[GridPoint]) -> None:
+    """Refuse, before any work, similarity for a language outside the grid and too few sizes for the form."""
     s = cfg.scaling
-    points = pilot_points(cfg)
-    similarity = {langs.normalize(k): v for k, v in s.similarity_map().items()}
-    codes = list(dict.fromkeys(p.labels["lang"] for p in points))
-    unknown = sorted(set(similarity) - set(codes))
+    similarity = {langs.normalize(k) for k in s.similarity_map()}
+    unknown = sorted(similarity - {p.labels["lang"] for p in points})
     if unknown:
         raise InputError(f"scaling.similarity names {', '.join(unknown)}, which the grid does not have")
     k_min = min(len(v) for v in PARAMS.values()) if s.form == "auto" else len(PARAMS[s.form])
     if len(s.sizes) < k_min:
         raise InputError(f"scaling.sizes has {len(s.sizes)} sizes; the {s.form} form needs at least {k_min}")
+
+
+def run_pilot(cfg: PilotConfig, log=_log) -> dict[str, Any]:
+    """Run (or resume) the grid, then fit, plan and plot; return ``{"fits": ..., "plan": ...}``."""
+    from polyalign.run import prepare_run_dir
+
+    # --- setup ------------------------------------------------------------------------------
+    run_dir = prepare_run_dir(cfg)
+    points = pilot_points(cfg)
+    check_pilot(cfg, points)
     out = run_dir / "scaling"
-    log(f"pilot: {len(codes)} languages × {len(s.sizes)} sizes = {len(points)} points, launcher {s.launcher}")
+    log(f"pilot: {len({p.labels['lang'] for p in points})} languages × {len(cfg.scaling.sizes)} sizes = "
+        f"{len(points)} points, launcher {cfg.scaling.launcher}")
 
     # --- the grid -----------------------------------------------------------------------------
-    executor = {"timeout_min": s.timeout_min, "slurm_partition": s.slurm_partition, "gpus_per_node": s.gpus_per_node,
-                "cpus_per_task": s.cpus_per_task, "mem_gb": s.mem_gb}
-    summaries = run_grid(points, s.launcher, nproc=s.nproc, folder=run_dir / "submitit", executor=executor,
-                         cluster=s.cluster, log=log)
+    summaries = run_grid(points, cfg.scaling.launcher, nproc=cfg.scaling.nproc, folder=run_dir / "submitit",
+                         executor=executor_params(cfg.scaling), cluster=cfg.scaling.cluster, log=log)
+    return fit_and_plan(cfg, points, summaries, out, log)
+
+
+def fit_and_plan(cfg: RunConfig, points: list[GridPoint], summaries: dict[str, dict[str, Any]], out: Path,
+                 log=_log, budget: int | None = None) -> dict[str, Any]:
+    """``points.csv``, ``fits.json``, ``plan.json`` and their figures in ``out`` from finished points.
+
+    ``budget``: pairs to split (default ``scaling.budget``, else the largest size × languages).
+    """
+    from polyalign.report import plots
+
+    s = cfg.scaling
+    similarity = {langs.normalize(k): v for k, v in s.similarity_map().items()}
+    codes = list(dict.fromkeys(p.labels["lang"] for p in points))
     rows = [point_row(p, summaries[p.name], similarity) for p in points]
     write_points(out / "points.csv", rows)
 
@@ -108,7 +144,7 @@ def run_pilot(cfg: PilotConfig, log=_log) -> dict[str, Any]:
     fits = fit_points(pts, s.form, s.bootstrap, cfg.seed, similarity, source=str(out / "points.csv"))
     fits["settings"]["score"] = "chrF++ of the held-out En→X test after tuning"
     write_json(out / "fits.json", fits)
-    budget = s.budget if s.budget is not None else max(s.sizes) * len(codes)
+    budget = budget if budget is not None else s.budget if s.budget is not None else max(s.sizes) * len(codes)
     the_plan = make_plan(fits["fits"], budget, s.min_per_lang)
     write_json(out / "plan.json", the_plan)
     plots.scaling_plot(fits, out / "fits.png")
