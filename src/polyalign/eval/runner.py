@@ -17,6 +17,7 @@ kind's own function (:data:`polyalign.eval.kinds.EVALUATE`) to answer and score.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -182,11 +183,15 @@ def run_eval(req: EvalRequest, model: Any = None, tokenizer: Any = None,
         if not prep.rows:
             raise InputError(f"{key}: no examples to evaluate", prep.source)
         _log(f"{key}: {len(prep.rows)} examples, {len(prep.demos)}-shot, {req.prompt_format} prompts")
+        t0 = time.perf_counter()
         result, samples, cfg = evaluate_prepared(runner, prep)
+        seconds = time.perf_counter() - t0
+        _log(f"{key}: done in {seconds:.1f} s")
         write_jsonl(out / f"samples_{name}_{spec.spec}.jsonl", samples)
         doc["results"][key] = result
         doc["configs"][key] = cfg
         doc["n-samples"][key] = {"original": prep.original_n, "effective": len(prep.rows)}
+        doc.setdefault("seconds", {})[key] = round(seconds, 2)  # model loading (on first use) included
         doc["versions"][name] = prompts.PROMPT_VERSION
         doc["config"] = {"model": req.model, "adapter": req.adapter, "seed": req.seed, "batch_size": req.batch_size,
                          "limit": req.limit, "dtype": req.dtype, "backend": runner.backend}
