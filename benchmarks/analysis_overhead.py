@@ -42,9 +42,13 @@ def write_pairs(path: Path, n: int, seed: int = 0) -> int:
     from polyalign.data.filters import PairFilter
     from polyalign.data.pairs import clean_pairs, sample
 
-    kept, _ = clean_pairs(source_pairs("gettext", "es"), PairFilter(min_words=3, max_words=30, max_chars=300, max_length_ratio=None))
+    kept, _ = clean_pairs(
+        source_pairs("gettext", "es"), PairFilter(min_words=3, max_words=30, max_chars=300, max_length_ratio=None)
+    )
     if len(kept) < n:
-        more, _ = clean_pairs(source_pairs("babel", "es"), PairFilter(min_words=1, max_words=30, max_chars=300, max_length_ratio=None))
+        more, _ = clean_pairs(
+            source_pairs("babel", "es"), PairFilter(min_words=1, max_words=30, max_chars=300, max_length_ratio=None)
+        )
         kept += more
     chosen = sample(kept, n, seed)
     with open(path, "w", encoding="utf-8") as f:
@@ -63,7 +67,9 @@ def forward_only(model, tok, texts: list[str], batch_size: int) -> float:
     ids, _ = encode(tok, texts, 256)
     with torch.inference_mode():
         for rows in length_batches([len(x) for x in ids], batch_size):
-            model.base_model(**batch_inputs([ids[i] for i in rows], tok.pad_token_id, tok.padding_side), use_cache=False)
+            model.base_model(
+                **batch_inputs([ids[i] for i in rows], tok.pad_token_id, tok.padding_side), use_cache=False
+            )
     return time.perf_counter() - start
 
 
@@ -105,8 +111,10 @@ def memory_check(n: int, batch_size: int) -> int:
     start = time.perf_counter()
     doc = align_report(model, tok, {"x": ["x"] * n, "en": ["e"] * n, "lang": "es", "en_lang": "en"}, "mean", batch_size)
     took = time.perf_counter() - start
-    print(f"memory check: {n} pairs, {layers} layers x {dim}, storage {doc['settings']['storage']}, "
-          f"store + statistics {took:.1f} s, retrieval at layer 0 {doc['layers'][0]['retrieval_x2en']:.3f}")
+    print(
+        f"memory check: {n} pairs, {layers} layers x {dim}, storage {doc['settings']['storage']}, "
+        f"store + statistics {took:.1f} s, retrieval at layer 0 {doc['layers'][0]['retrieval_x2en']:.3f}"
+    )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {rss:.0f} MiB (bound 2048 MiB: {'met' if rss < 2048 else 'NOT met'})")
     return 0
@@ -141,11 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     forward = (f1 + f2) / 2
     tokens = sum(len(x) for x in tok(texts)["input_ids"])
     best = doc["best_layer"]
-    print(f"data: {n} en-es gettext pairs, {len(texts)} sentences, {tokens} tokens, batch {args.batch_size}, "
-          f"{torch.get_num_threads()} threads")
+    print(
+        f"data: {n} en-es gettext pairs, {len(texts)} sentences, {tokens} tokens, batch {args.batch_size}, "
+        f"{torch.get_num_threads()} threads"
+    )
     print(f"forward alone   {f1:7.2f} s, {f2:7.2f} s after (mean {forward:.2f} s)")
     print(f"analyze align   {t:7.2f} s  (31 layers, storage {doc['settings']['storage']})")
-    print(f"best layer {best['layer']}: retrieval es->en {best['retrieval_x2en']:.3f}, en->es {best['retrieval_en2x']:.3f}")
+    print(
+        f"best layer {best['layer']}: retrieval es->en {best['retrieval_x2en']:.3f}, en->es "
+        f"{best['retrieval_en2x']:.3f}"
+    )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     print(f"ratio {t / forward:.2f}")
     return 0

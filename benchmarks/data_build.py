@@ -36,44 +36,162 @@ import tempfile
 import time
 from pathlib import Path
 
-VERBS = [("Open", "Abrir"), ("Close", "Cerrar"), ("Delete", "Eliminar"), ("Copy", "Copiar"), ("Save", "Guardar"),
-         ("Rename", "Renombrar"), ("Move", "Mover"), ("Print", "Imprimir"), ("Share", "Compartir"), ("Export", "Exportar"),
-         ("Import", "Importar"), ("Select", "Seleccionar"), ("Hide", "Ocultar"), ("Show", "Mostrar"), ("Lock", "Bloquear"),
-         ("Unlock", "Desbloquear"), ("Archive", "Archivar"), ("Restore", "Restaurar"), ("Download", "Descargar"),
-         ("Upload", "Subir"), ("Check", "Comprobar"), ("Update", "Actualizar"), ("Send", "Enviar"), ("Sort", "Ordenar"),
-         ("Search", "Buscar"), ("Edit", "Editar"), ("Review", "Revisar"), ("Publish", "Publicar"), ("Sync", "Sincronizar"),
-         ("Scan", "Escanear"), ("Merge", "Combinar"), ("Split", "Dividir"), ("Compress", "Comprimir"), ("Convert", "Convertir"),
-         ("Encrypt", "Cifrar"), ("Verify", "Verificar"), ("Attach", "Adjuntar"), ("Pin", "Fijar"), ("Tag", "Etiquetar"),
-         ("Clean", "Limpiar")]
-NOUNS = [(e, s) for e, s in [
-    ("file", "el archivo"), ("folder", "la carpeta"), ("document", "el documento"), ("image", "la imagen"),
-    ("window", "la ventana"), ("project", "el proyecto"), ("message", "el mensaje"), ("list", "la lista"),
-    ("page", "la página"), ("table", "la tabla"), ("report", "el informe"), ("account", "la cuenta"),
-    ("contact", "el contacto"), ("calendar", "el calendario"), ("note", "la nota"), ("playlist", "la lista de reproducción"),
-    ("photo", "la foto"), ("video", "el vídeo"), ("song", "la canción"), ("album", "el álbum"), ("chart", "el gráfico"),
-    ("drawing", "el dibujo"), ("template", "la plantilla"), ("backup", "la copia de seguridad"), ("invoice", "la factura"),
-    ("order", "el pedido"), ("ticket", "el tique"), ("task", "la tarea"), ("event", "el evento"), ("profile", "el perfil"),
-    ("device", "el dispositivo"), ("printer", "la impresora"), ("network", "la red"), ("server", "el servidor"),
-    ("database", "la base de datos"), ("script", "el guion"), ("theme", "el tema"), ("font", "la fuente"),
-    ("language", "el idioma"), ("keyboard", "el teclado"), ("screen", "la pantalla"), ("tab", "la pestaña"),
-    ("bookmark", "el marcador"), ("password", "la contraseña"), ("certificate", "el certificado"), ("license", "la licencia"),
-    ("comment", "el comentario"), ("question", "la pregunta"), ("answer", "la respuesta"), ("email", "el correo"),
-    ("attachment", "el adjunto"), ("draft", "el borrador"), ("signature", "la firma"), ("filter", "el filtro"),
-    ("rule", "la regla"), ("group", "el grupo"), ("user", "el usuario"), ("role", "el rol"), ("setting", "el ajuste"),
-    ("plugin", "el complemento")]]
-ADJS = [("selected", "seleccionado"), ("current", "actual"), ("new", "nuevo"), ("old", "antiguo"), ("shared", "compartido"),
-        ("hidden", "oculto"), ("locked", "bloqueado"), ("recent", "reciente"), ("default", "predeterminado"),
-        ("temporary", "temporal"), ("public", "público"), ("private", "privado"), ("empty", "vacío"), ("large", "grande"),
-        ("small", "pequeño"), ("first", "primer"), ("last", "último"), ("next", "siguiente"), ("previous", "anterior"),
-        ("main", "principal"), ("local", "local"), ("remote", "remoto"), ("active", "activo"), ("open", "abierto"),
-        ("damaged", "dañado")]
-PLACES = [("now", "ahora"), ("later", "más tarde"), ("again", "de nuevo"), ("automatically", "automáticamente"),
-          ("for everyone", "para todos"), ("on this device", "en este dispositivo"), ("in the background", "en segundo plano"),
-          ("before closing", "antes de cerrar"), ("without asking", "sin preguntar"), ("from the menu", "desde el menú"),
-          ("from the toolbar", "desde la barra de herramientas"), ("with one click", "con un clic"),
-          ("in a new window", "en una ventana nueva"), ("in a new tab", "en una pestaña nueva"), ("safely", "de forma segura"),
-          ("quickly", "rápidamente"), ("every day", "cada día"), ("every week", "cada semana"), ("at startup", "al iniciar"),
-          ("on exit", "al salir")]
+VERBS = [
+    ("Open", "Abrir"),
+    ("Close", "Cerrar"),
+    ("Delete", "Eliminar"),
+    ("Copy", "Copiar"),
+    ("Save", "Guardar"),
+    ("Rename", "Renombrar"),
+    ("Move", "Mover"),
+    ("Print", "Imprimir"),
+    ("Share", "Compartir"),
+    ("Export", "Exportar"),
+    ("Import", "Importar"),
+    ("Select", "Seleccionar"),
+    ("Hide", "Ocultar"),
+    ("Show", "Mostrar"),
+    ("Lock", "Bloquear"),
+    ("Unlock", "Desbloquear"),
+    ("Archive", "Archivar"),
+    ("Restore", "Restaurar"),
+    ("Download", "Descargar"),
+    ("Upload", "Subir"),
+    ("Check", "Comprobar"),
+    ("Update", "Actualizar"),
+    ("Send", "Enviar"),
+    ("Sort", "Ordenar"),
+    ("Search", "Buscar"),
+    ("Edit", "Editar"),
+    ("Review", "Revisar"),
+    ("Publish", "Publicar"),
+    ("Sync", "Sincronizar"),
+    ("Scan", "Escanear"),
+    ("Merge", "Combinar"),
+    ("Split", "Dividir"),
+    ("Compress", "Comprimir"),
+    ("Convert", "Convertir"),
+    ("Encrypt", "Cifrar"),
+    ("Verify", "Verificar"),
+    ("Attach", "Adjuntar"),
+    ("Pin", "Fijar"),
+    ("Tag", "Etiquetar"),
+    ("Clean", "Limpiar"),
+]
+NOUNS = [
+    (e, s)
+    for e, s in [
+        ("file", "el archivo"),
+        ("folder", "la carpeta"),
+        ("document", "el documento"),
+        ("image", "la imagen"),
+        ("window", "la ventana"),
+        ("project", "el proyecto"),
+        ("message", "el mensaje"),
+        ("list", "la lista"),
+        ("page", "la página"),
+        ("table", "la tabla"),
+        ("report", "el informe"),
+        ("account", "la cuenta"),
+        ("contact", "el contacto"),
+        ("calendar", "el calendario"),
+        ("note", "la nota"),
+        ("playlist", "la lista de reproducción"),
+        ("photo", "la foto"),
+        ("video", "el vídeo"),
+        ("song", "la canción"),
+        ("album", "el álbum"),
+        ("chart", "el gráfico"),
+        ("drawing", "el dibujo"),
+        ("template", "la plantilla"),
+        ("backup", "la copia de seguridad"),
+        ("invoice", "la factura"),
+        ("order", "el pedido"),
+        ("ticket", "el tique"),
+        ("task", "la tarea"),
+        ("event", "el evento"),
+        ("profile", "el perfil"),
+        ("device", "el dispositivo"),
+        ("printer", "la impresora"),
+        ("network", "la red"),
+        ("server", "el servidor"),
+        ("database", "la base de datos"),
+        ("script", "el guion"),
+        ("theme", "el tema"),
+        ("font", "la fuente"),
+        ("language", "el idioma"),
+        ("keyboard", "el teclado"),
+        ("screen", "la pantalla"),
+        ("tab", "la pestaña"),
+        ("bookmark", "el marcador"),
+        ("password", "la contraseña"),
+        ("certificate", "el certificado"),
+        ("license", "la licencia"),
+        ("comment", "el comentario"),
+        ("question", "la pregunta"),
+        ("answer", "la respuesta"),
+        ("email", "el correo"),
+        ("attachment", "el adjunto"),
+        ("draft", "el borrador"),
+        ("signature", "la firma"),
+        ("filter", "el filtro"),
+        ("rule", "la regla"),
+        ("group", "el grupo"),
+        ("user", "el usuario"),
+        ("role", "el rol"),
+        ("setting", "el ajuste"),
+        ("plugin", "el complemento"),
+    ]
+]
+ADJS = [
+    ("selected", "seleccionado"),
+    ("current", "actual"),
+    ("new", "nuevo"),
+    ("old", "antiguo"),
+    ("shared", "compartido"),
+    ("hidden", "oculto"),
+    ("locked", "bloqueado"),
+    ("recent", "reciente"),
+    ("default", "predeterminado"),
+    ("temporary", "temporal"),
+    ("public", "público"),
+    ("private", "privado"),
+    ("empty", "vacío"),
+    ("large", "grande"),
+    ("small", "pequeño"),
+    ("first", "primer"),
+    ("last", "último"),
+    ("next", "siguiente"),
+    ("previous", "anterior"),
+    ("main", "principal"),
+    ("local", "local"),
+    ("remote", "remoto"),
+    ("active", "activo"),
+    ("open", "abierto"),
+    ("damaged", "dañado"),
+]
+PLACES = [
+    ("now", "ahora"),
+    ("later", "más tarde"),
+    ("again", "de nuevo"),
+    ("automatically", "automáticamente"),
+    ("for everyone", "para todos"),
+    ("on this device", "en este dispositivo"),
+    ("in the background", "en segundo plano"),
+    ("before closing", "antes de cerrar"),
+    ("without asking", "sin preguntar"),
+    ("from the menu", "desde el menú"),
+    ("from the toolbar", "desde la barra de herramientas"),
+    ("with one click", "con un clic"),
+    ("in a new window", "en una ventana nueva"),
+    ("in a new tab", "en una pestaña nueva"),
+    ("safely", "de forma segura"),
+    ("quickly", "rápidamente"),
+    ("every day", "cada día"),
+    ("every week", "cada semana"),
+    ("at startup", "al iniciar"),
+    ("on exit", "al salir"),
+]
 
 
 def _agree(adj_es: str, noun_es: str) -> str:
@@ -88,15 +206,23 @@ def generate(path: Path, n: int, seed: int = 0) -> None:
         step = 7919  # a prime: walks every combination once, in a scrambled order
         for i in range(n):
             k = (i * step) % combos
-            (ve, vs), (ne, ns), (ae, as_), (pe, ps) = (VERBS[k % 40], NOUNS[k // 40 % 60], ADJS[k // 2400 % 25],
-                                                       PLACES[k // 60000 % 20])
+            (ve, vs), (ne, ns), (ae, as_), (pe, ps) = (
+                VERBS[k % 40],
+                NOUNS[k // 40 % 60],
+                ADJS[k // 2400 % 25],
+                PLACES[k // 60000 % 20],
+            )
             src, tgt = f"{ve} the {ae} {ne} {pe}", f"{vs} {ns} {_agree(as_, ns)} {ps}"
             r = rng.random()
-            if r < 0.05:   # exact duplicate of an earlier source
+            if r < 0.05:  # exact duplicate of an earlier source
                 j = rng.randrange(max(i, 1))
                 k = (j * step) % combos
-                (ve, vs), (ne, ns), (ae, as_), (pe, ps) = (VERBS[k % 40], NOUNS[k // 40 % 60], ADJS[k // 2400 % 25],
-                                                           PLACES[k // 60000 % 20])
+                (ve, vs), (ne, ns), (ae, as_), (pe, ps) = (
+                    VERBS[k % 40],
+                    NOUNS[k // 40 % 60],
+                    ADJS[k // 2400 % 25],
+                    PLACES[k // 60000 % 20],
+                )
                 src, tgt = f"{ve} the {ae} {ne} {pe}", f"{vs} {ns} {_agree(as_, ns)} {ps}"
             elif r < 0.08:  # near duplicate: a number added
                 src, tgt = f"{src} ({i % 7 + 2} items)", f"{tgt} ({i % 7 + 2} elementos)"
@@ -122,9 +248,22 @@ def run_polyalign(data: Path, out: Path, n_train: int, n_test: int) -> str:
     from polyalign.data.filters import PairFilter
     from polyalign.data.mixtures import build_coit
 
-    build_coit(out, "es", sources=[str(data)], instructions=["polyinstruct"], max_train_pairs=n_train, test_size=n_test,
-               template="translate_v1", pair_filter=PairFilter(**FILTER), seed=SEED)
-    train = sorted(r["id"] for r in map(json.loads, (out / "train.jsonl").open(encoding="utf-8")) if r["meta"]["task"] == "translation")
+    build_coit(
+        out,
+        "es",
+        sources=[str(data)],
+        instructions=["polyinstruct"],
+        max_train_pairs=n_train,
+        test_size=n_test,
+        template="translate_v1",
+        pair_filter=PairFilter(**FILTER),
+        seed=SEED,
+    )
+    train = sorted(
+        r["id"]
+        for r in map(json.loads, (out / "train.jsonl").open(encoding="utf-8"))
+        if r["meta"]["task"] == "translation"
+    )
     test = (out / "test_en-es.jsonl").read_text(encoding="utf-8")
     return hashlib.sha256((json.dumps(train) + test).encode()).hexdigest()
 
@@ -137,8 +276,10 @@ def run_plain(data: Path, out: Path, n_train: int, n_test: int) -> str:
     from polyalign.data.records import ParallelPair
     from polyalign.io import write_jsonl
 
-    pairs = [ParallelPair(r["src"], r["tgt"], r["src_lang"], r["tgt_lang"], f"file:{data.name}")
-             for r in (json.loads(line) for line in data.open(encoding="utf-8"))]
+    pairs = [
+        ParallelPair(r["src"], r["tgt"], r["src_lang"], r["tgt_lang"], f"file:{data.name}")
+        for r in (json.loads(line) for line in data.open(encoding="utf-8"))
+    ]
     checked = [check_pair(p, PairFilter(**FILTER)) for p in pairs]
     clean = [p for reason, p in checked if reason is None]
     seen: set[str] = set()
@@ -168,7 +309,9 @@ def run_plain(data: Path, out: Path, n_train: int, n_test: int) -> str:
     write_jsonl(out / "train.jsonl", translation_examples(train, "translate_v1"))
     write_jsonl(out / "test_en-es.jsonl", (p.to_json() for p in test))
     ids = sorted(r["id"] for r in map(json.loads, (out / "train.jsonl").open(encoding="utf-8")))
-    return hashlib.sha256((json.dumps(ids) + (out / "test_en-es.jsonl").read_text(encoding="utf-8")).encode()).hexdigest()
+    return hashlib.sha256(
+        (json.dumps(ids) + (out / "test_en-es.jsonl").read_text(encoding="utf-8")).encode()
+    ).hexdigest()
 
 
 def side(name: str, data: Path, n_train: int, n_test: int) -> None:
@@ -178,8 +321,17 @@ def side(name: str, data: Path, n_train: int, n_test: int) -> None:
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux → MiB
     shutil.rmtree(out, ignore_errors=True)
-    print(json.dumps({"side": name, "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
-                      "peak_rss_mib": round(peak, 1), "digest": digest}))
+    print(
+        json.dumps(
+            {
+                "side": name,
+                "seconds": round(seconds, 2),
+                "cpu_seconds": round(cpu, 2),
+                "peak_rss_mib": round(peak, 1),
+                "digest": digest,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -197,17 +349,36 @@ def main() -> None:
         data = Path(tmp) / "pairs.jsonl"
         t0 = time.perf_counter()
         generate(data, args.pairs)
-        print(f"generated {args.pairs:,} pairs ({data.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t0:.1f}s")
+        print(
+            f"generated {args.pairs:,} pairs ({data.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t0:.1f}s"
+        )
         results = {}
         for name in ("polyalign", "plain"):
-            proc = subprocess.run([sys.executable, __file__, "--side", name, "--data", str(data), "--train", str(args.train),
-                                   "--test", str(args.test)], capture_output=True, text=True,
-                                  env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--side",
+                    name,
+                    "--data",
+                    str(data),
+                    "--train",
+                    str(args.train),
+                    "--test",
+                    str(args.test),
+                ],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "TOKENIZERS_PARALLELISM": "false"},
+            )
             if proc.returncode != 0:
                 sys.exit(f"{name} failed:\n{proc.stderr[-3000:]}")
             results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
             r = results[name]
-            print(f"{name:10s} {r['seconds']:8.2f} s wall  {r['cpu_seconds']:8.2f} s CPU   peak RSS {r['peak_rss_mib']:8.1f} MiB")
+            print(
+                f"{name:10s} {r['seconds']:8.2f} s wall  {r['cpu_seconds']:8.2f} s CPU   peak RSS "
+                f"{r['peak_rss_mib']:8.1f} MiB"
+            )
         same = results["polyalign"]["digest"] == results["plain"]["digest"]
         print(f"same selection: {same}")
         if not same:

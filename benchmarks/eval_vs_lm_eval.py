@@ -81,8 +81,13 @@ def build_data(workdir: Path, n_cls: int, n_gen: int, seed: int) -> tuple[Path, 
     for lang in GEN_LANGS:
         chosen = rng.sample(codes, n_gen)
         path = workdir / f"cldr_country_names_en-{lang}.jsonl"
-        path.write_text("".join(json.dumps({"id": c, "src": names["en"][c], "tgt": names[lang][c]}, ensure_ascii=False) + "\n"
-                                for c in chosen), encoding="utf-8")
+        path.write_text(
+            "".join(
+                json.dumps({"id": c, "src": names["en"][c], "tgt": names[lang][c]}, ensure_ascii=False) + "\n"
+                for c in chosen
+            ),
+            encoding="utf-8",
+        )
         gen_paths[lang] = path
     return cls_path, gen_paths
 
@@ -172,7 +177,9 @@ def lm_eval_run(lm, task_manager, task: str) -> tuple[float, list[dict], float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--n-cls", type=int, default=608, help="classification examples before the 4 demonstrations are drawn")
+    ap.add_argument(
+        "--n-cls", type=int, default=608, help="classification examples before the 4 demonstrations are drawn"
+    )
     ap.add_argument("--n-gen", type=int, default=45, help="generation examples per language (3 languages)")
     ap.add_argument("--shots", type=int, default=4)
     ap.add_argument("--max-new-tokens", type=int, default=16)
@@ -196,25 +203,42 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="polyalign-bench-"))
     cls_path, gen_paths = build_data(work, args.n_cls, args.n_gen, args.seed)
     model, tok = load_model(args.model)
-    req = EvalRequest(model=args.model, tasks=["local_classification", "local_translation"], batch_size=args.batch_size,
-                      max_new_tokens=args.max_new_tokens, prompt_format="raw", label_scoring=args.label_scoring,
-                      backend="hf", seed=args.seed, output=str(work))
+    req = EvalRequest(
+        model=args.model,
+        tasks=["local_classification", "local_translation"],
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
+        prompt_format="raw",
+        label_scoring=args.label_scoring,
+        backend="hf",
+        seed=args.seed,
+        output=str(work),
+    )
     runner = Runner(req, model=model, tokenizer=tok)
     lm = HFLM(pretrained=model, tokenizer=tok, batch_size=args.batch_size)
     with torch.inference_mode():  # warm both paths' kernels once, outside the timings
         model(input_ids=torch.tensor([tok("warm up", add_special_tokens=False)["input_ids"]]))
 
     # --- (a) classification -----------------------------------------------------------------
-    prep, result, samples, prompts, pa_cls_s = polyalign_task(runner, "local_classification", "en", cls_path, args.shots, args.seed)
+    prep, result, samples, prompts, pa_cls_s = polyalign_task(
+        runner, "local_classification", "en", cls_path, args.shots, args.seed
+    )
     names = prep.rows[0]["label_names"]
     assert names == ["no", "yes"], names
     lm_cls = work / "lm_eval_cls.jsonl"
-    lm_cls.write_text("".join(json.dumps({"prompt": p, "label": r["label"]}, ensure_ascii=False) + "\n" for p, r in zip(prompts, prep.rows)))
+    lm_cls.write_text(
+        "".join(
+            json.dumps({"prompt": p, "label": r["label"]}, ensure_ascii=False) + "\n"
+            for p, r in zip(prompts, prep.rows)
+        )
+    )
     gen_rows = []
     gen_results = {}
     pa_gen_s = 0.0
     for lang, path in gen_paths.items():
-        gprep, gres, gsamples, gprompts, secs = polyalign_task(runner, "local_translation", f"en-{lang}", path, args.shots, args.seed)
+        gprep, gres, gsamples, gprompts, secs = polyalign_task(
+            runner, "local_translation", f"en-{lang}", path, args.shots, args.seed
+        )
         pa_gen_s += secs
         gen_results[lang] = gres
         for p, r, s in zip(gprompts, gprep.rows, gsamples):
@@ -236,9 +260,17 @@ def main() -> int:
 
     # --- report -------------------------------------------------------------------------------
     ratio_a, ratio_b = lm_cls_s / pa_cls_s, lm_gen_s / pa_gen_s
-    print(f"model {args.model}, batch size {args.batch_size}, {args.shots}-shot raw prompts, torch threads {torch.get_num_threads()}")
-    print(f"(a) classification: {len(prep.rows)} examples (CLDR country names, yes/no; {prep.excluded} used as demonstrations)")
-    print(f"    polyalign ({result['signature'].split('|')[1]}): accuracy {result['accuracy']:.2f}  time {pa_cls_s:.1f} s")
+    print(
+        f"model {args.model}, batch size {args.batch_size}, {args.shots}-shot raw prompts, torch threads "
+        f"{torch.get_num_threads()}"
+    )
+    print(
+        f"(a) classification: {len(prep.rows)} examples (CLDR country names, yes/no; {prep.excluded} used as "
+        "demonstrations)"
+    )
+    print(
+        f"    polyalign ({result['signature'].split('|')[1]}): accuracy {result['accuracy']:.2f}  time {pa_cls_s:.1f} s"
+    )
     print(f"    lm-eval   (loglik, acc):           accuracy {lm_cls_acc:.2f}  time {lm_cls_s:.1f} s")
     print(f"    predictions that differ: {differ}; speed-up {ratio_a:.2f}x")
     print(f"(b) generation: {len(gen_rows)} examples (CLDR country names en->es/fr/de, greedy, stop at newline)")

@@ -63,12 +63,25 @@ def build_examples(work: Path, seed: int = 0) -> list[dict]:
 
     translations = []
     for lang in ("es", "fr"):
-        build_coit(work / f"coit-{lang}", lang, sources=["gettext"], instructions=["polyinstruct"], direction="both",
-                   max_train_pairs=400, test_size=50, seed=seed)
+        build_coit(
+            work / f"coit-{lang}",
+            lang,
+            sources=["gettext"],
+            instructions=["polyinstruct"],
+            direction="both",
+            max_train_pairs=400,
+            test_size=50,
+            seed=seed,
+        )
         translations += [row for _, row in iter_jsonl(work / f"coit-{lang}" / "train.jsonl")]
     rng = random.Random(seed)
     names = {"es": "Spanish", "fr": "French"}
-    pairs = {lang: clean_pairs(gettext_pairs(lang), PairFilter(min_words=2, max_words=30, max_chars=300, max_length_ratio=None))[0] for lang in names}
+    pairs = {
+        lang: clean_pairs(
+            gettext_pairs(lang), PairFilter(min_words=2, max_words=30, max_chars=300, max_length_ratio=None)
+        )[0]
+        for lang in names
+    }
     instructions = []
     for i in range(900):
         lang = rng.choice(list(names))
@@ -76,23 +89,36 @@ def build_examples(work: Path, seed: int = 0) -> list[dict]:
         if kind in (0, 1):  # a numbered list of strings to translate
             chosen = rng.sample(pairs[lang], rng.randint(2, 8))
             user = f"Translate each of these interface strings into {names[lang]}. Keep the numbering.\n\n" + "\n".join(
-                f"{k + 1}. {p.src}" for k, p in enumerate(chosen))
+                f"{k + 1}. {p.src}" for k, p in enumerate(chosen)
+            )
             answer = "\n".join(f"{k + 1}. {p.tgt}" for k, p in enumerate(chosen))
             messages = [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
         elif kind == 2:  # two turns: translate, then put the translation in capitals
             p = rng.choice(pairs[lang])
-            messages = [{"role": "user", "content": f"How do you say this in {names[lang]}?\n\n{p.src}"},
-                        {"role": "assistant", "content": p.tgt},
-                        {"role": "user", "content": "Now write that in capital letters."},
-                        {"role": "assistant", "content": p.tgt.upper()}]
+            messages = [
+                {"role": "user", "content": f"How do you say this in {names[lang]}?\n\n{p.src}"},
+                {"role": "assistant", "content": p.tgt},
+                {"role": "user", "content": "Now write that in capital letters."},
+                {"role": "assistant", "content": p.tgt.upper()},
+            ]
         elif kind == 3:
             p = rng.choice(pairs[lang])
-            messages = [{"role": "user", "content": f"How many words are in this sentence? Answer with the number and the words.\n\n{p.src}"},
-                        {"role": "assistant", "content": f"{len(p.src.split())}: " + ", ".join(p.src.split())}]
+            messages = [
+                {
+                    "role": "user",
+                    "content": f"How many words are in this sentence? Answer with the number and the words.\n\n{p.src}",
+                },
+                {"role": "assistant", "content": f"{len(p.src.split())}: " + ", ".join(p.src.split())},
+            ]
         else:
             p = rng.choice(pairs[lang])
-            messages = [{"role": "user", "content": f"List the words of this text in alphabetical order, one per line.\n\n{p.src}"},
-                        {"role": "assistant", "content": "\n".join(sorted(p.src.split(), key=str.lower))}]
+            messages = [
+                {
+                    "role": "user",
+                    "content": f"List the words of this text in alphabetical order, one per line.\n\n{p.src}",
+                },
+                {"role": "assistant", "content": "\n".join(sorted(p.src.split(), key=str.lower))},
+            ]
         instructions.append({"messages": messages})
     return [{"messages": t["messages"]} for t in translations] + instructions
 
@@ -146,14 +172,29 @@ def side_polyalign(examples: list[dict], work: Path) -> dict:
 
     model, tok = load_model(MODEL)
     encoded, _ = encode_all(tok, examples, MAX_LEN)
-    cfg = TrainConfig(finetuning_type="lora", lora_rank=RANK, lora_alpha=ALPHA, learning_rate=LR,
-                      per_device_train_batch_size=BATCH, num_train_epochs=1, warmup_steps=0.1, max_seq_length=MAX_LEN,
-                      packing=True, logging_steps=1)
+    cfg = TrainConfig(
+        finetuning_type="lora",
+        lora_rank=RANK,
+        lora_alpha=ALPHA,
+        learning_rate=LR,
+        per_device_train_batch_size=BATCH,
+        num_train_epochs=1,
+        warmup_steps=0.1,
+        max_seq_length=MAX_LEN,
+        packing=True,
+        logging_steps=1,
+    )
     t = time.perf_counter()
     model, result = fit(model, tok, encoded, cfg, work / "polyalign", seed=0)
     seconds = time.perf_counter() - t
-    return {"seconds": seconds, "supervised_tokens": result.supervised_tokens, "tokens": result.tokens,
-            "flops": train_flops(model, encoded), "first_loss": result.losses[0], "last_loss": result.losses[-1]}
+    return {
+        "seconds": seconds,
+        "supervised_tokens": result.supervised_tokens,
+        "tokens": result.tokens,
+        "flops": train_flops(model, encoded),
+        "first_loss": result.losses[0],
+        "last_loss": result.losses[-1],
+    }
 
 
 def side_trainer(examples: list[dict], work: Path) -> dict:
@@ -171,30 +212,57 @@ def side_trainer(examples: list[dict], work: Path) -> dict:
 
     tok = load_tokenizer(MODEL)
     encoded, _ = encode_all(tok, examples, MAX_LEN)  # the same tokens and prompt masks
-    dataset = [{"input_ids": e.input_ids, "attention_mask": [1] * len(e.input_ids), "labels": e.labels} for e in encoded]
+    dataset = [
+        {"input_ids": e.input_ids, "attention_mask": [1] * len(e.input_ids), "labels": e.labels} for e in encoded
+    ]
     model = AutoModelForCausalLM.from_pretrained(resolve(MODEL), dtype=torch.float32)
-    model = get_peft_model(model, LoraConfig(r=RANK, lora_alpha=ALPHA, lora_dropout=0.0, target_modules="all-linear",
-                                             task_type="CAUSAL_LM"))
-    args = TrainingArguments(output_dir=str(work / "trainer"), per_device_train_batch_size=BATCH, num_train_epochs=1,
-                             learning_rate=LR, lr_scheduler_type="cosine", seed=0,
-                             warmup_steps=int(0.1 * math.ceil(len(dataset) / BATCH)), logging_steps=1,
-                             save_strategy="no", report_to="none", use_cpu=True, remove_unused_columns=False,
-                             disable_tqdm=True)
-    trainer = Trainer(model=model, args=args, train_dataset=dataset,
-                      data_collator=DataCollatorForSeq2Seq(tok, padding=True, label_pad_token_id=-100))
+    model = get_peft_model(
+        model,
+        LoraConfig(r=RANK, lora_alpha=ALPHA, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM"),
+    )
+    args = TrainingArguments(
+        output_dir=str(work / "trainer"),
+        per_device_train_batch_size=BATCH,
+        num_train_epochs=1,
+        learning_rate=LR,
+        lr_scheduler_type="cosine",
+        seed=0,
+        warmup_steps=int(0.1 * math.ceil(len(dataset) / BATCH)),
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        remove_unused_columns=False,
+        disable_tqdm=True,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=DataCollatorForSeq2Seq(tok, padding=True, label_pad_token_id=-100),
+    )
     t = time.perf_counter()
     out = trainer.train()
     seconds = time.perf_counter() - t
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    return {"seconds": seconds, "supervised_tokens": sum(e.n_supervised for e in encoded),
-            "tokens": sum(len(e.input_ids) for e in encoded), "first_loss": losses[0], "last_loss": losses[-1],
-            "train_loss": out.training_loss}
+    return {
+        "seconds": seconds,
+        "supervised_tokens": sum(e.n_supervised for e in encoded),
+        "tokens": sum(len(e.input_ids) for e in encoded),
+        "first_loss": losses[0],
+        "last_loss": losses[-1],
+        "train_loss": out.training_loss,
+    }
 
 
 def run_side(name: str, data: Path, work: Path, threads: int | None) -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
-    proc = subprocess.run([sys.executable, __file__, "--side", name, "--data", str(data), "--work", str(work)],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--side", name, "--data", str(data), "--work", str(work)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if proc.returncode != 0:
         sys.exit(f"{name} side failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -227,7 +295,10 @@ def main() -> None:
         chosen = random.Random(0).sample(examples, args.examples)
         data = work / "bench.jsonl"
         data.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in chosen))
-        print(f"data: {len(examples)} CoIT examples (translation + instructions); training on a seeded sample of {len(chosen)}")
+        print(
+            f"data: {len(examples)} CoIT examples (translation + instructions); training on a seeded sample "
+            f"of {len(chosen)}"
+        )
         print(f"threads: {torch.get_num_threads()} per side (one side at a time)")
         peak = matmul_peak()
         mine = run_side("polyalign", data, work, args.threads)
@@ -235,15 +306,19 @@ def main() -> None:
         peak = max(peak, matmul_peak())
 
     for name, r in (("polyalign", mine), ("Trainer+peft", theirs)):
-        print(f"{name:13s} {r['supervised_tokens'] / r['seconds']:7.1f} supervised tok/s  "
-              f"({r['supervised_tokens']} supervised of {r['tokens']} tokens in {r['seconds']:.1f} s)  "
-              f"peak memory {r['peak_rss_mb']:.0f} MB  loss {r['first_loss']:.3f} -> {r['last_loss']:.3f}")
+        print(
+            f"{name:13s} {r['supervised_tokens'] / r['seconds']:7.1f} supervised tok/s  "
+            f"({r['supervised_tokens']} supervised of {r['tokens']} tokens in {r['seconds']:.1f} s)  "
+            f"peak memory {r['peak_rss_mb']:.0f} MB  loss {r['first_loss']:.3f} -> {r['last_loss']:.3f}"
+        )
     assert mine["supervised_tokens"] == theirs["supervised_tokens"], "both sides must learn from the same tokens"
     achieved = mine["flops"] / mine["seconds"] / 1e9
     print(f"matmul peak (fp32, 2048x2048, measured now): {peak:.1f} GFLOP/s")
     print(f"polyalign model FLOP utilisation: {achieved:.1f} GFLOP/s = {100 * achieved / peak:.1f}% of the matmul peak")
-    print(f"peak memory: polyalign {mine['peak_rss_mb']:.0f} MB, Trainer {theirs['peak_rss_mb']:.0f} MB "
-          f"({'no higher' if mine['peak_rss_mb'] <= theirs['peak_rss_mb'] else 'HIGHER'})")
+    print(
+        f"peak memory: polyalign {mine['peak_rss_mb']:.0f} MB, Trainer {theirs['peak_rss_mb']:.0f} MB "
+        f"({'no higher' if mine['peak_rss_mb'] <= theirs['peak_rss_mb'] else 'HIGHER'})"
+    )
     ratio = (mine["supervised_tokens"] / mine["seconds"]) / (theirs["supervised_tokens"] / theirs["seconds"])
     print(f"ratio {ratio:.2f}")
 

@@ -54,11 +54,21 @@ SENT_PROVENANCE = (
 )
 
 SENT_LABELS = {
-    "en": ("positive", "negative"), "es": ("positivo", "negativo"), "de": ("positiv", "negativ"),
-    "el": ("θετικό", "αρνητικό"), "ru": ("положительный", "отрицательный"), "tr": ("olumlu", "olumsuz"),
-    "ar": ("إيجابي", "سلبي"), "vi": ("tích cực", "tiêu cực"), "th": ("เชิงบวก", "เชิงลบ"),
-    "zh": ("正面", "负面"), "hi": ("सकारात्मक", "नकारात्मक"), "ro": ("pozitiv", "negativ"),
-    "fr": ("positif", "négatif"), "ja": ("ポジティブ", "ネガティブ"), "sw": ("chanya", "hasi"),
+    "en": ("positive", "negative"),
+    "es": ("positivo", "negativo"),
+    "de": ("positiv", "negativ"),
+    "el": ("θετικό", "αρνητικό"),
+    "ru": ("положительный", "отрицательный"),
+    "tr": ("olumlu", "olumsuz"),
+    "ar": ("إيجابي", "سلبي"),
+    "vi": ("tích cực", "tiêu cực"),
+    "th": ("เชิงบวก", "เชิงลบ"),
+    "zh": ("正面", "负面"),
+    "hi": ("सकारात्मक", "नकारात्मक"),
+    "ro": ("pozitiv", "negativ"),
+    "fr": ("positif", "négatif"),
+    "ja": ("ポジティブ", "ネガティブ"),
+    "sw": ("chanya", "hasi"),
     "bn": ("ইতিবাচক", "নেতিবাচক"),
 }
 
@@ -103,11 +113,17 @@ def build_polyqa(paths: list[str]) -> dict[str, dict[str, Any]]:
             for code in languages:
                 found = context[code].count(answers[code])
                 if found != 1:
-                    raise InputError(f"{qid} {code}: answer {answers[code]!r} occurs {found} times in the context",
-                                     path, line)
+                    raise InputError(
+                        f"{qid} {code}: answer {answers[code]!r} occurs {found} times in the context", path, line
+                    )
                 start = context[code].index(answers[code])
-                paragraphs[code]["qas"].append({"id": qid, "question": questions[code],
-                                                "answers": [{"text": answers[code], "answer_start": start}]})
+                paragraphs[code]["qas"].append(
+                    {
+                        "id": qid,
+                        "question": questions[code],
+                        "answers": [{"text": answers[code], "answer_start": start}],
+                    }
+                )
         topic = rec.get("topic")
         if not isinstance(topic, str) or not topic:
             raise InputError(f"{pid}: missing topic", path, line)
@@ -136,9 +152,13 @@ def build_polysent(paths: list[str]) -> list[dict[str, Any]]:
         of_label = [it for it in items if it["label"] == label]
         for j in range(SENT_DEMO_PER_LABEL):
             of_label[j * len(of_label) // SENT_DEMO_PER_LABEL]["split"] = "demo"
-    header = {"header": True, "version": resources.POLYSENT_VERSION, "provenance": SENT_PROVENANCE,
-              "languages": list(languages),
-              "labels": {code: {"positive": pos, "negative": neg} for code, (pos, neg) in SENT_LABELS.items()}}
+    header = {
+        "header": True,
+        "version": resources.POLYSENT_VERSION,
+        "provenance": SENT_PROVENANCE,
+        "languages": list(languages),
+        "labels": {code: {"positive": pos, "negative": neg} for code, (pos, neg) in SENT_LABELS.items()},
+    }
     return [header, *items]
 
 
@@ -155,8 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     out = Path(args.out)
-    texts = {f"{resources.POLYQA_VERSION}/{code}.json": json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
-             for code, doc in docs.items()}
+    texts = {
+        f"{resources.POLYQA_VERSION}/{code}.json": json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+        for code, doc in docs.items()
+    }
     texts[f"{resources.POLYSENT_VERSION}.jsonl"] = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in sent)
     for name, text in texts.items():
         with atomic_write(out / name) as f:

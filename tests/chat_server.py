@@ -28,12 +28,12 @@ class ChatServer:
 
     def __init__(self, delay: float = 0.0):
         self.delay = delay
-        self.fail_429 = 0        # answer the next N requests with 429
-        self.fail_500 = 0        # then the next N with 500
-        self.slow_once = 0.0     # sleep this long on the next request (once)
-        self.truncate = 0        # cut the body of the next N replies short (Content-Length says more)
-        self.garble = 0          # answer the next N requests with a status line that is not HTTP
-        self.null_content = 0    # answer the next N requests with "content": null
+        self.fail_429 = 0  # answer the next N requests with 429
+        self.fail_500 = 0  # then the next N with 500
+        self.slow_once = 0.0  # sleep this long on the next request (once)
+        self.truncate = 0  # cut the body of the next N replies short (Content-Length says more)
+        self.garble = 0  # answer the next N requests with a status line that is not HTTP
+        self.null_content = 0  # answer the next N requests with "content": null
         self.require_key: str | None = None
         self.requests = 0
         self.texts: Counter = Counter()
@@ -87,10 +87,22 @@ class ChatServer:
                     with server._lock:
                         server.texts[(target_name, user)] += 1
                     content = fake_translate(user, target_name)
-                self._send(200, {"id": "x", "object": "chat.completion", "model": body["model"],
-                                 "choices": [{"index": 0, "message": {"role": "assistant",
-                                                                      "content": None if null else content},
-                                              "finish_reason": "stop"}]}, truncate=truncate)
+                self._send(
+                    200,
+                    {
+                        "id": "x",
+                        "object": "chat.completion",
+                        "model": body["model"],
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": None if null else content},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                    },
+                    truncate=truncate,
+                )
 
             def _send(self, code, doc, headers=None, truncate=False):
                 data = json.dumps(doc, ensure_ascii=False).encode()

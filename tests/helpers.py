@@ -13,7 +13,9 @@ def write_mo(path: Path, messages: dict, charset: str = "UTF-8") -> Path:
     context) or a tuple ``(singular, plural)`` mapped to a list of forms (a plural entry).
     The header entry (empty msgid) is added with the charset.
     """
-    entries: dict[bytes, bytes] = {b"": f"Content-Type: text/plain; charset={charset}\nPlural-Forms: nplurals=2; plural=(n != 1);\n".encode()}
+    entries: dict[bytes, bytes] = {
+        b"": f"Content-Type: text/plain; charset={charset}\nPlural-Forms: nplurals=2; plural=(n != 1);\n".encode()
+    }
     for k, v in messages.items():
         if isinstance(k, tuple):
             entries["\x00".join(k).encode(charset)] = "\x00".join(v).encode(charset)
@@ -43,11 +45,32 @@ def write_mo(path: Path, messages: dict, charset: str = "UTF-8") -> Path:
     return path
 
 
-_VERBS = [("Open", "Abrir"), ("Close", "Cerrar"), ("Delete", "Eliminar"), ("Copy", "Copiar"), ("Save", "Guardar"),
-          ("Rename", "Renombrar"), ("Move", "Mover"), ("Print", "Imprimir"), ("Share", "Compartir"), ("Export", "Exportar")]
-_NOUNS = [("file", "el archivo"), ("folder", "la carpeta"), ("document", "el documento"), ("image", "la imagen"),
-          ("window", "la ventana"), ("project", "el proyecto"), ("message", "el mensaje"), ("list", "la lista"),
-          ("page", "la página"), ("table", "la tabla"), ("report", "el informe"), ("account", "la cuenta")]
+_VERBS = [
+    ("Open", "Abrir"),
+    ("Close", "Cerrar"),
+    ("Delete", "Eliminar"),
+    ("Copy", "Copiar"),
+    ("Save", "Guardar"),
+    ("Rename", "Renombrar"),
+    ("Move", "Mover"),
+    ("Print", "Imprimir"),
+    ("Share", "Compartir"),
+    ("Export", "Exportar"),
+]
+_NOUNS = [
+    ("file", "el archivo"),
+    ("folder", "la carpeta"),
+    ("document", "el documento"),
+    ("image", "la imagen"),
+    ("window", "la ventana"),
+    ("project", "el proyecto"),
+    ("message", "el mensaje"),
+    ("list", "la lista"),
+    ("page", "la página"),
+    ("table", "la tabla"),
+    ("report", "el informe"),
+    ("account", "la cuenta"),
+]
 _ADJS = [("selected", "seleccionado"), ("current", "actual"), ("new", "nuevo")]
 
 

@@ -57,7 +57,9 @@ def model_repo(folder: Any) -> dict[str, bytes]:
 
 
 class Hub:
-    def __init__(self, datasets: dict[str, dict[str, bytes]] | None = None, models: dict[str, dict[str, bytes]] | None = None):
+    def __init__(
+        self, datasets: dict[str, dict[str, bytes]] | None = None, models: dict[str, dict[str, bytes]] | None = None
+    ):
         self.repos = {"datasets": datasets or {}, "models": models or {}}
         self.requests: list[str] = []
         hub = self
@@ -100,12 +102,20 @@ class Hub:
                 return self.send(h, 404, {"error": "Repository not found"}, head, {"X-Error-Code": "RepoNotFound"})
             data = files.get(m.group(4))
             if data is None:
-                return self.send(h, 404, {"error": "Entry not found"}, head,
-                                 {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": COMMIT})
-            return self.send(h, 200, data, head, {"ETag": f'"{_oid(data)}"', "X-Repo-Commit": COMMIT,
-                                                  "Accept-Ranges": "bytes"})
+                return self.send(
+                    h,
+                    404,
+                    {"error": "Entry not found"},
+                    head,
+                    {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": COMMIT},
+                )
+            return self.send(
+                h, 200, data, head, {"ETag": f'"{_oid(data)}"', "X-Repo-Commit": COMMIT, "Accept-Ranges": "bytes"}
+            )
 
-        m = re.fullmatch(r"/api/(datasets|models)/([^/]+/[^/]+)(/revision/[^/]+|/tree/[^/]+(/.*)?|/paths-info/[^/]+)?", path)
+        m = re.fullmatch(
+            r"/api/(datasets|models)/([^/]+/[^/]+)(/revision/[^/]+|/tree/[^/]+(/.*)?|/paths-info/[^/]+)?", path
+        )
         if m and m.group(2) in self.repos[m.group(1)]:
             files = self.repos[m.group(1)][m.group(2)]
             what = m.group(3) or ""
@@ -114,17 +124,38 @@ class Hub:
                 recursive = "recursive=true" in (url.query or "").lower()
                 return self.send(h, 200, _tree(files, prefix, recursive), head)
             if what.startswith("/paths-info/"):
-                form = urllib.parse.parse_qs(body.decode()) if body and not body.startswith(b"{") else json.loads(body or b"{}")
+                form = (
+                    urllib.parse.parse_qs(body.decode())
+                    if body and not body.startswith(b"{")
+                    else json.loads(body or b"{}")
+                )
                 wanted = form.get("paths", [])
                 return self.send(h, 200, [_file_entry(p, files[p]) for p in wanted if p in files], head)
-            return self.send(h, 200, {"id": m.group(2), "modelId": m.group(2), "sha": COMMIT, "private": False,
-                                      "disabled": False, "gated": False, "downloads": 0, "likes": 0, "tags": [],
-                                      "cardData": {}, "lastModified": "2026-01-01T00:00:00.000Z",
-                                      "siblings": [{"rfilename": p, "size": len(d)} for p, d in files.items()]}, head)
+            return self.send(
+                h,
+                200,
+                {
+                    "id": m.group(2),
+                    "modelId": m.group(2),
+                    "sha": COMMIT,
+                    "private": False,
+                    "disabled": False,
+                    "gated": False,
+                    "downloads": 0,
+                    "likes": 0,
+                    "tags": [],
+                    "cardData": {},
+                    "lastModified": "2026-01-01T00:00:00.000Z",
+                    "siblings": [{"rfilename": p, "size": len(d)} for p, d in files.items()],
+                },
+                head,
+            )
         return self.send(h, 404, {"error": "Repository not found"}, head, {"X-Error-Code": "RepoNotFound"})
 
     @staticmethod
-    def send(h: BaseHTTPRequestHandler, code: int, payload: Any, head: bool, headers: dict[str, str] | None = None) -> None:
+    def send(
+        h: BaseHTTPRequestHandler, code: int, payload: Any, head: bool, headers: dict[str, str] | None = None
+    ) -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         h.send_response(code)
         if not isinstance(payload, bytes):
@@ -150,7 +181,7 @@ def _tree(files: dict[str, bytes], prefix: str, recursive: bool) -> list[dict[st
     for path, data in sorted(files.items()):
         if prefix and not path.startswith(prefix + "/"):
             continue
-        parts = (path[len(prefix) + 1:] if prefix else path).split("/")
+        parts = (path[len(prefix) + 1 :] if prefix else path).split("/")
         for depth in range(1, len(parts)):
             folder = "/".join(([prefix] if prefix else []) + parts[:depth])
             if folder not in folders:

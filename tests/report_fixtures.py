@@ -22,8 +22,12 @@ def _w(path: Path, obj) -> None:
 def _results(chrf: dict[str, float], sent: dict[str, float]) -> dict:
     res = {}
     for lang, v in chrf.items():
-        res[f"translation/en-{lang}"] = {"chrf": v, "bleu": v / 3, "fidelity": 90.0,
-                                         "chrf_signature": "nrefs:1|case:mixed|eff:yes|nc:6|nw:2|space:no|version:2.5.1"}
+        res[f"translation/en-{lang}"] = {
+            "chrf": v,
+            "bleu": v / 3,
+            "fidelity": 90.0,
+            "chrf_signature": "nrefs:1|case:mixed|eff:yes|nc:6|nw:2|space:no|version:2.5.1",
+        }
         res[f"translation/{lang}-en"] = {"chrf": v + 5, "bleu": v / 2, "fidelity": 99.0}
     for lang, v in sent.items():
         res[f"polysent/{lang}"] = {"accuracy": v, "n": 50}
@@ -41,20 +45,32 @@ BASE_CHRF = {"es": 25.0, "zh": 10.0, "ru": 12.0}
 
 
 def _layers(offset: float) -> list[dict]:
-    return [{"layer": i, "cosine_parallel_centred": 0.1 + 0.05 * min(i, 6 - i) + offset,
-             "retrieval_x2en": 0.2 + 0.1 * min(i, 6 - i) + offset} for i in range(7)]
+    return [
+        {
+            "layer": i,
+            "cosine_parallel_centred": 0.1 + 0.05 * min(i, 6 - i) + offset,
+            "retrieval_x2en": 0.2 + 0.1 * min(i, 6 - i) + offset,
+        }
+        for i in range(7)
+    ]
 
 
 def _lens(shift: float) -> list[dict]:
-    return [{"layer": i, "p_en": 0.05 * i * (1 - shift), "p_lang": 0.02 * i * i * (1 + shift) / 6,
-             "entropy": 8 - i} for i in range(7)]
+    return [
+        {"layer": i, "p_en": 0.05 * i * (1 - shift), "p_lang": 0.02 * i * i * (1 + shift) / 6, "entropy": 8 - i}
+        for i in range(7)
+    ]
 
 
 def write_finished_run(run_dir: Path, scaling: bool = True, analysis: bool = True) -> Path:
     """Write the artefacts of a finished five-arm run into ``run_dir``; return it."""
-    recipe = {"name": run_dir.name, "output_dir": str(run_dir.parent), "seed": 0,
-              "model": {"model_name_or_path": "HuggingFaceTB/SmolLM2-135M-Instruct"},
-              "arms": [{"name": n, "builder": b, "languages": ls, "allocation": al} for n, (b, ls, al, _) in ARMS.items()]}
+    recipe = {
+        "name": run_dir.name,
+        "output_dir": str(run_dir.parent),
+        "seed": 0,
+        "model": {"model_name_or_path": "HuggingFaceTB/SmolLM2-135M-Instruct"},
+        "arms": [{"name": n, "builder": b, "languages": ls, "allocation": al} for n, (b, ls, al, _) in ARMS.items()],
+    }
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
     _w(run_dir / "eval" / "base" / "results.json", _results(BASE_CHRF, {x: 40.0 for x in SENT_LANGS}))
@@ -62,12 +78,28 @@ def write_finished_run(run_dir: Path, scaling: bool = True, analysis: bool = Tru
         arm = run_dir / "arms" / name
         sent = {x: 40.0 + (6.0 if x in langs else 2.0 if builder == "qalign" else 0.5 * k) for x in SENT_LANGS}
         _w(arm / "eval" / "results.json", _results(chrf, sent))
-        _w(arm / "train_summary.json", {"finetuning_type": "lora", "steps": 20, "examples": 300 + k,
-                                        "supervised_tokens": 9000 + k, "first_loss": 3.2, "last_loss": 1.9 - 0.1 * k,
-                                        "losses": [3.2 - 0.06 * i - 0.01 * k * i for i in range(20)]})
-        _w(arm / "data" / "manifest.json", {"builder": builder, "files": {"train.jsonl": {"rows": 300 + k}},
-                                            "languages": {x: {"train_pairs": 100, "test_pairs": 40,
-                                                              "counts": {"read": 500, "kept": 400}} for x in langs}})
+        _w(
+            arm / "train_summary.json",
+            {
+                "finetuning_type": "lora",
+                "steps": 20,
+                "examples": 300 + k,
+                "supervised_tokens": 9000 + k,
+                "first_loss": 3.2,
+                "last_loss": 1.9 - 0.1 * k,
+                "losses": [3.2 - 0.06 * i - 0.01 * k * i for i in range(20)],
+            },
+        )
+        _w(
+            arm / "data" / "manifest.json",
+            {
+                "builder": builder,
+                "files": {"train.jsonl": {"rows": 300 + k}},
+                "languages": {
+                    x: {"train_pairs": 100, "test_pairs": 40, "counts": {"read": 500, "kept": 400}} for x in langs
+                },
+            },
+        )
         if analysis and name in ("coit-es", "muit-uniform"):
             _w(arm / "analysis" / "alignment.json", {"lang": "es", "layers": _layers(0.03)})
             _w(arm / "analysis" / "lens.json", {"lang": "es", "layers": _lens(0.3)})
@@ -75,11 +107,23 @@ def write_finished_run(run_dir: Path, scaling: bool = True, analysis: bool = Tru
         _w(run_dir / "analysis" / "base" / "alignment.json", {"lang": "es", "layers": _layers(0.0)})
         _w(run_dir / "analysis" / "base" / "lens.json", {"lang": "es", "layers": _lens(0.0)})
     if scaling:
-        _w(run_dir / "scaling" / "fits.json", {"fits": {
-            "es": {"form": "power", "r2": 0.97, "sizes": [50, 100, 200], "scores": [26, 28, 29.5]},
-            "zh": {"form": "log", "r2": 0.93, "sizes": [50, 100, 200], "scores": [11, 13, 14]}}})
-        _w(run_dir / "scaling" / "plan.json", {"allocation": {"es": 120, "zh": 280}, "budget": 400,
-                                               "uniform": {"allocation": {"es": 200, "zh": 200}},
-                                               "gain_over_uniform": 0.8})
+        _w(
+            run_dir / "scaling" / "fits.json",
+            {
+                "fits": {
+                    "es": {"form": "power", "r2": 0.97, "sizes": [50, 100, 200], "scores": [26, 28, 29.5]},
+                    "zh": {"form": "log", "r2": 0.93, "sizes": [50, 100, 200], "scores": [11, 13, 14]},
+                }
+            },
+        )
+        _w(
+            run_dir / "scaling" / "plan.json",
+            {
+                "allocation": {"es": 120, "zh": 280},
+                "budget": 400,
+                "uniform": {"allocation": {"es": 200, "zh": 200}},
+                "gain_over_uniform": 0.8,
+            },
+        )
     _w(run_dir / "timings.json", {"data": 12.0, "eval/base": 40.0, "train/coit-es": 95.0, "eval/coit-es": 41.0})
     return run_dir

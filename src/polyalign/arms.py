@@ -20,12 +20,21 @@ from polyalign.io import InputError, read_json
 
 # Measured with the bundled SmolLM2-135M on 2 quiet CPU cores (LoRA training, greedy generation at
 # batch 8, forward passes); a run replaces the training rate with its own (``rates.json`` in the cache).
-DEFAULT_RATES = {"train_tokens_per_second": 270.0, "generate_tokens_per_second": 80.0,
-                 "forward_tokens_per_second": 650.0, "model_load_seconds": 5.0,
-                 "source": "SmolLM2-135M on 2 CPU cores"}
+DEFAULT_RATES = {
+    "train_tokens_per_second": 270.0,
+    "generate_tokens_per_second": 80.0,
+    "forward_tokens_per_second": 650.0,
+    "model_load_seconds": 5.0,
+    "source": "SmolLM2-135M on 2 CPU cores",
+}
 # Rough token counts per evaluated item, for the estimate: (prompt tokens, generated tokens at most).
-ITEM_TOKENS = {"translation": (60, 40), "polyqa": (260, 16), "polysent": (70, 0), "polyinstruct": (50, None),
-               "other": (150, 32)}
+ITEM_TOKENS = {
+    "translation": (60, 40),
+    "polyqa": (260, 16),
+    "polysent": (70, 0),
+    "polyinstruct": (50, None),
+    "other": (150, 32),
+}
 
 
 def plan_path(cfg: RunConfig) -> Path:
@@ -44,10 +53,19 @@ def arm_train(cfg: RunConfig, arm: ArmConfig) -> TrainConfig:
 def arm_recipe(cfg: RunConfig, arm: ArmConfig) -> RunConfig:
     """A complete run recipe for one arm, its run directory ``runs/<run>/arms/<arm>``."""
     allocation = str(plan_path(cfg)) if arm.allocation == "plan" else arm.allocation
-    data = replace(cfg.data, builder=arm.builder, languages=list(arm.languages), allocation=allocation,
-                   pair_budget=arm.pair_budget)
-    return replace(cfg, name=arm.name, output_dir=str(cfg.run_dir / "arms"), data=data, train=arm_train(cfg, arm),
-                   arms=[], plan=None, analysis_language=None)
+    data = replace(
+        cfg.data, builder=arm.builder, languages=list(arm.languages), allocation=allocation, pair_budget=arm.pair_budget
+    )
+    return replace(
+        cfg,
+        name=arm.name,
+        output_dir=str(cfg.run_dir / "arms"),
+        data=data,
+        train=arm_train(cfg, arm),
+        arms=[],
+        plan=None,
+        analysis_language=None,
+    )
 
 
 def eval_languages(cfg: RunConfig) -> list[str]:
@@ -92,8 +110,10 @@ def check_arms(cfg: RunConfig, offline_sources: bool = True) -> None:
             rows = [r for r in available(code, cfg.data.gettext_dirs) if r["source"] in cfg.data.sources]
             if not rows:
                 arm = next(a.name for a in cfg.arms if code in a.languages)
-                raise InputError(f"arm {arm!r} names {code}, for which no source in data.sources "
-                                 f"({', '.join(cfg.data.sources)}) has parallel pairs (see polyalign data sources --lang {code})")
+                raise InputError(
+                    f"arm {arm!r} names {code}, for which no source in data.sources "
+                    f"({', '.join(cfg.data.sources)}) has parallel pairs (see polyalign data sources --lang {code})"
+                )
     for arm in cfg.arms:
         if arm.builder == "qalign" and "polyinstruct" in cfg.data.instructions:
             missing = [x for x in arm.languages if x not in resources.POLYINSTRUCT_LANGUAGES]
@@ -108,8 +128,10 @@ def check_arms(cfg: RunConfig, offline_sources: bool = True) -> None:
         pcfg = pilot_recipe(cfg)
         for arm in planned:
             if set(arm.languages) != set(pcfg.scaling.languages):
-                raise InputError(f"scaling.languages ({', '.join(pcfg.scaling.languages)}) differ from the languages "
-                                 f"of arm {arm.name!r} ({', '.join(arm.languages)}), which the pilot's plan is for")
+                raise InputError(
+                    f"scaling.languages ({', '.join(pcfg.scaling.languages)}) differ from the languages "
+                    f"of arm {arm.name!r} ({', '.join(arm.languages)}), which the pilot's plan is for"
+                )
         check_pilot(pcfg, pilot_points(pcfg))
 
 
@@ -121,23 +143,37 @@ def check_plan(path: Path, arms: list[ArmConfig]) -> None:
         raise InputError('a plan file must be {"allocation": {LANG: PAIRS}}', path)
     for arm in arms:
         if set(table) != set(arm.languages):
-            raise InputError(f"the plan allocates {', '.join(sorted(table))} but arm {arm.name!r} tunes "
-                             f"{', '.join(sorted(arm.languages))}", path)
+            raise InputError(
+                f"the plan allocates {', '.join(sorted(table))} but arm {arm.name!r} tunes "
+                f"{', '.join(sorted(arm.languages))}",
+                path,
+            )
 
 
 def quick(cfg: RunConfig) -> RunConfig:
     """Every stage at toy size (``polyalign run --quick``): few pairs, a few steps, a few test items."""
     tiny = {"max_steps": 3, "save_steps": 0, "logging_steps": 1}
     arms = [replace(a, train={**a.train, **tiny}, pair_budget=min(a.pair_budget or 48, 48)) for a in cfg.arms]
-    scaling = replace(cfg.scaling, sizes=[4, 8, 12], bootstrap=min(cfg.scaling.bootstrap, 20), budget=None,
-                      train={**cfg.scaling.train, "max_steps": 2, "save_steps": 0, "per_device_train_batch_size": 4})
+    scaling = replace(
+        cfg.scaling,
+        sizes=[4, 8, 12],
+        bootstrap=min(cfg.scaling.bootstrap, 20),
+        budget=None,
+        train={**cfg.scaling.train, "max_steps": 2, "save_steps": 0, "per_device_train_batch_size": 4},
+    )
     judge = replace(cfg.judge, limit=min(cfg.judge.limit, 2), max_new_tokens=min(cfg.judge.max_new_tokens, 12))
-    return replace(cfg, name=f"{cfg.name}-quick", scaling=scaling, judge=judge,
-                   data=replace(cfg.data, max_train_pairs=min(cfg.data.max_train_pairs or 24, 24),
-                                test_size=min(cfg.data.test_size, 6)),
-                   train=replace(cfg.train, max_steps=3, save_steps=0, per_device_train_batch_size=4),
-                   eval=replace(cfg.eval, limit=min(cfg.eval.limit or 2, 2), max_new_tokens=min(cfg.eval.max_new_tokens, 12)),
-                   arms=arms)
+    return replace(
+        cfg,
+        name=f"{cfg.name}-quick",
+        scaling=scaling,
+        judge=judge,
+        data=replace(
+            cfg.data, max_train_pairs=min(cfg.data.max_train_pairs or 24, 24), test_size=min(cfg.data.test_size, 6)
+        ),
+        train=replace(cfg.train, max_steps=3, save_steps=0, per_device_train_batch_size=4),
+        eval=replace(cfg.eval, limit=min(cfg.eval.limit or 2, 2), max_new_tokens=min(cfg.eval.max_new_tokens, 12)),
+        arms=arms,
+    )
 
 
 def analysis_pairs_limit(cfg: RunConfig) -> int:
@@ -217,13 +253,21 @@ def dry_run(cfg: RunConfig) -> str:
     """
     rates = measured_rates()
     d = cfg.data
-    arms = cfg.arms or [ArmConfig(name=cfg.name, builder=d.builder, languages=list(d.languages),
-                                  allocation="uniform" if d.allocation in ("uniform", "proportional") else "plan",
-                                  pair_budget=d.pair_budget)]
+    arms = cfg.arms or [
+        ArmConfig(
+            name=cfg.name,
+            builder=d.builder,
+            languages=list(d.languages),
+            allocation="uniform" if d.allocation in ("uniform", "proportional") else "plan",
+            pair_budget=d.pair_budget,
+        )
+    ]
     n_eval_langs = len(eval_languages(cfg)) if cfg.arms else len(d.languages)
     parts, per_model = model_eval_plan(cfg, n_eval_langs, rates)
-    lines = [f"run {cfg.name}: model {cfg.model.model_name_or_path}, {len(arms)} arm(s) + the untuned base",
-             f"  evaluation per model: {', '.join(parts)}; ~{per_model / 60:.1f} min"]
+    lines = [
+        f"run {cfg.name}: model {cfg.model.model_name_or_path}, {len(arms)} arm(s) + the untuned base",
+        f"  evaluation per model: {', '.join(parts)}; ~{per_model / 60:.1f} min",
+    ]
     stages: dict[str, float] = {"evaluation": per_model * (len(arms) + 1)}
     if cfg.arms and planned_arms(cfg) and not cfg.plan:
         from polyalign.scaling.pilot import pilot_points
@@ -232,15 +276,20 @@ def dry_run(cfg: RunConfig) -> str:
         points = pilot_points(pcfg)
         psecs = 0.0
         for p in points:
-            _, _, t = _train_line(p.config.train, p.labels["size"] + (200 if p.config.data.instructions else 0),
-                                  rates)
-            ev = _eval_seconds((2 if d.direction == "both" else 1) * min(d.test_size, cfg.eval.limit or d.test_size),
-                               "translation", cfg.eval.max_new_tokens, rates)
+            _, _, t = _train_line(p.config.train, p.labels["size"] + (200 if p.config.data.instructions else 0), rates)
+            ev = _eval_seconds(
+                (2 if d.direction == "both" else 1) * min(d.test_size, cfg.eval.limit or d.test_size),
+                "translation",
+                cfg.eval.max_new_tokens,
+                rates,
+            )
             psecs += t + ev + rates["model_load_seconds"]
         stages["scaling pilot"] = psecs
-        lines.append(f"  scaling pilot: {len(pcfg.scaling.languages)} languages × sizes {pcfg.scaling.sizes} = "
-                     f"{len(points)} points (plain runs: tune, score the held-out pairs), ~{psecs / 60:.1f} min; "
-                     f"then plan {planned_arms(cfg)[0].pair_budget} pairs over {', '.join(pcfg.scaling.languages)}")
+        lines.append(
+            f"  scaling pilot: {len(pcfg.scaling.languages)} languages × sizes {pcfg.scaling.sizes} = "
+            f"{len(points)} points (plain runs: tune, score the held-out pairs), ~{psecs / 60:.1f} min; "
+            f"then plan {planned_arms(cfg)[0].pair_budget} pairs over {', '.join(pcfg.scaling.languages)}"
+        )
     train_total = 0.0
     for arm in arms:
         train = arm_train(cfg, arm) if cfg.arms else cfg.train
@@ -250,24 +299,39 @@ def dry_run(cfg: RunConfig) -> str:
             pairs = 0
         steps, tokens, secs = _train_line(train, pairs + (200 if d.instructions else 0), rates)
         train_total += secs
-        skip = (f" — planned by the scaling pilot ({plan_path(cfg)})"
-                if cfg.arms and arm.allocation == "plan" and not plan_path(cfg).is_file() else "")
-        lines.append(f"  arm {arm.name}: {arm.builder} {', '.join(arm.languages)}, allocation {arm.allocation}, "
-                     f"≤{pairs} parallel pairs, {steps} steps, ≤{tokens} tokens, ~{secs / 60:.1f} min training{skip}")
+        skip = (
+            f" — planned by the scaling pilot ({plan_path(cfg)})"
+            if cfg.arms and arm.allocation == "plan" and not plan_path(cfg).is_file()
+            else ""
+        )
+        lines.append(
+            f"  arm {arm.name}: {arm.builder} {', '.join(arm.languages)}, allocation {arm.allocation}, "
+            f"≤{pairs} parallel pairs, {steps} steps, ≤{tokens} tokens, ~{secs / 60:.1f} min training{skip}"
+        )
     stages["training"] = train_total
     if cfg.analysis_language:
         n = analysis_pairs_limit(cfg)
         per = (2 * n * 30 + n * 60) / rates["forward_tokens_per_second"]
         stages["look inside"] = per * (len(arms) + 1)
-        lines.append(f"  look inside: alignment by layer and logit lens for {cfg.analysis_language}, base and each "
-                     f"arm, ~{stages['look inside'] / 60:.1f} min")
-    lines.append("  judge: " + (f"{cfg.judge.model} at {cfg.judge.endpoint}, each arm against the base on "
-                                f"{len(cfg.judge.languages) * cfg.judge.limit} polyinstruct test items"
-                                if cfg.judge.endpoint else "not run (no judge.endpoint)"))
+        lines.append(
+            f"  look inside: alignment by layer and logit lens for {cfg.analysis_language}, base and each "
+            f"arm, ~{stages['look inside'] / 60:.1f} min"
+        )
+    lines.append(
+        "  judge: "
+        + (
+            f"{cfg.judge.model} at {cfg.judge.endpoint}, each arm against the base on "
+            f"{len(cfg.judge.languages) * cfg.judge.limit} polyinstruct test items"
+            if cfg.judge.endpoint
+            else "not run (no judge.endpoint)"
+        )
+    )
     total = sum(stages.values())
     each = ", ".join(f"{k} {v / 60:.1f}" for k, v in stages.items())
-    lines.append(f"  evaluations: {len(arms) + 1} models; estimated total ~{total / 60:.1f} min on this machine "
-                 f"({each} min; rates: {rates['train_tokens_per_second']:.0f} train tokens/s, "
-                 f"{rates['generate_tokens_per_second']:.0f} generated tokens/s, {rates['forward_tokens_per_second']:.0f} "
-                 f"forward tokens/s, {rates['source']})")
+    lines.append(
+        f"  evaluations: {len(arms) + 1} models; estimated total ~{total / 60:.1f} min on this machine "
+        f"({each} min; rates: {rates['train_tokens_per_second']:.0f} train tokens/s, "
+        f"{rates['generate_tokens_per_second']:.0f} generated tokens/s, {rates['forward_tokens_per_second']:.0f} "
+        f"forward tokens/s, {rates['source']})"
+    )
     return "\n".join(lines)

@@ -83,14 +83,25 @@ def cmd_data_build(args: argparse.Namespace) -> int:
 
     cfg = _recipe(args)
     manifest = stage_data(cfg, prepare_run_dir(cfg))
-    print(json.dumps({
-        "builder": manifest["builder"],
-        "train_examples": manifest["files"]["train.jsonl"]["rows"],
-        "parts": manifest["parts"],
-        "languages": {code: {k: info.get(k) for k in ("train_pairs", "test_pairs", "allocated_pairs", "parts") if k in info}
-                      | {"counts": info["counts"]} for code, info in manifest["languages"].items()},
-        "manifest": str(cfg.run_dir / "data" / "manifest.json"),
-    }, ensure_ascii=False, indent=2))
+    print(
+        json.dumps(
+            {
+                "builder": manifest["builder"],
+                "train_examples": manifest["files"]["train.jsonl"]["rows"],
+                "parts": manifest["parts"],
+                "languages": {
+                    code: {
+                        k: info.get(k) for k in ("train_pairs", "test_pairs", "allocated_pairs", "parts") if k in info
+                    }
+                    | {"counts": info["counts"]}
+                    for code, info in manifest["languages"].items()
+                },
+                "manifest": str(cfg.run_dir / "data" / "manifest.json"),
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -145,7 +156,9 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
     dsub = d.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     dsub.required = True
 
-    db = dsub.add_parser("build", help="build a recipe's data (CoIT, MuIT or question alignment) into its run directory")
+    db = dsub.add_parser(
+        "build", help="build a recipe's data (CoIT, MuIT or question alignment) into its run directory"
+    )
     db.add_argument("recipe", nargs="?")
     db.add_argument("overrides", nargs="*", metavar="key=value")
     db.set_defaults(func=cmd_data_build)
@@ -166,7 +179,9 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
 
     dt = dsub.add_parser("translate", help="translate an instruction set with a journaled, resumable job")
     dt.add_argument("recipe", nargs="?", help="recipe with a `translate:` section")
-    dt.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. translate.backend=http translate.target_languages=es")
+    dt.add_argument(
+        "overrides", nargs="*", metavar="key=value", help="e.g. translate.backend=http translate.target_languages=es"
+    )
     dt.set_defaults(func=cmd_data_translate)
 
 
@@ -180,14 +195,20 @@ def cmd_score_mt(args: argparse.Namespace) -> int:
     hyps = read_segments(args.hyp, args.hyp_field, args.hyp_column)
     refs = read_segments(args.ref, args.ref_field, args.ref_column)
     if len(hyps) != len(refs):
-        raise InputError(f"{len(hyps)} lines but the reference {args.ref} has {len(refs)}", args.hyp, min(len(hyps), len(refs)) + 1)
+        raise InputError(
+            f"{len(hyps)} lines but the reference {args.ref} has {len(refs)}", args.hyp, min(len(hyps), len(refs)) + 1
+        )
     result = score_corpus(hyps, refs, args.lang, tokenize=args.tokenize, spm_model=args.spm_model)
     if args.comet:
         if not args.src:
             raise InputError("--comet needs the source sentences: add --src SRC.txt")
         srcs = read_segments(args.src, "source", args.src_column)
         if len(srcs) != len(hyps):
-            raise InputError(f"{len(srcs)} lines but the hypotheses {args.hyp} have {len(hyps)}", args.src, min(len(srcs), len(hyps)) + 1)
+            raise InputError(
+                f"{len(srcs)} lines but the hypotheses {args.hyp} have {len(hyps)}",
+                args.src,
+                min(len(srcs), len(hyps)) + 1,
+            )
         comet = comet_score(srcs, hyps, refs, args.comet, batch_size=args.batch_size)
         result.update({k: v for k, v in comet.items() if k != "comet_segments"})
     print(json.dumps(result, ensure_ascii=False, indent=2))
@@ -206,8 +227,11 @@ def cmd_score_qa(args: argparse.Namespace) -> int:
     stray = [k for k in predictions if k not in ids]
     result["not_in_dataset"] = len(stray)
     if stray:
-        print(f"[polyalign] {args.predictions}: {len(stray)} of {len(predictions)} prediction ids are not in the "
-              f"dataset (first: {stray[0]!r}); they are not scored", file=sys.stderr)
+        print(
+            f"[polyalign] {args.predictions}: {len(stray)} of {len(predictions)} prediction ids are not in the "
+            f"dataset (first: {stray[0]!r}); they are not scored",
+            file=sys.stderr,
+        )
     print(json.dumps({"lang": args.lang, **result}, ensure_ascii=False, indent=2))
     return 0
 
@@ -239,12 +263,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     recipe = _recipe(args) if args.recipe or args.overrides else None
     request = build_request(
-        recipe, model=args.model, adapter=args.adapter, tasks=args.tasks, langs=args.langs, data=args.data,
-        num_fewshot=args.num_fewshot, fewshot_lang=args.fewshot_lang, prompt_format=args.format, limit=args.limit,
-        batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, backend=args.backend,
-        label_scoring=args.label_scoring, label_lang=args.label_lang, tokenize=args.tokenize,
-        spm_model=args.spm_model, judge_endpoint=args.judge_endpoint, judge_model=args.judge_model,
-        api_key_env=args.api_key_env, seed=args.seed, output=args.output)
+        recipe,
+        model=args.model,
+        adapter=args.adapter,
+        tasks=args.tasks,
+        langs=args.langs,
+        data=args.data,
+        num_fewshot=args.num_fewshot,
+        fewshot_lang=args.fewshot_lang,
+        prompt_format=args.format,
+        limit=args.limit,
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
+        backend=args.backend,
+        label_scoring=args.label_scoring,
+        label_lang=args.label_lang,
+        tokenize=args.tokenize,
+        spm_model=args.spm_model,
+        judge_endpoint=args.judge_endpoint,
+        judge_model=args.judge_model,
+        api_key_env=args.api_key_env,
+        seed=args.seed,
+        output=args.output,
+    )
     run_eval(request)
     return 0
 
@@ -260,14 +301,23 @@ def _add_score_commands(sub) -> None:
     sm.add_argument("--hyp-field", default="output", help="JSON lines: the hypothesis field (default: output)")
     sm.add_argument("--ref-field", default="reference", help="JSON lines: the reference field (default: reference)")
     sm.add_argument("--hyp-column", type=int, metavar="N", help="tab-separated hypotheses: use column N (from 1)")
-    sm.add_argument("--ref-column", type=int, metavar="N", help="tab-separated references: use column N (src<TAB>tgt: 2)")
+    sm.add_argument(
+        "--ref-column", type=int, metavar="N", help="tab-separated references: use column N (src<TAB>tgt: 2)"
+    )
     sm.add_argument("--src-column", type=int, metavar="N", help="tab-separated sources for COMET: use column N")
-    sm.add_argument("--tokenize", choices=["13a", "intl", "zh", "char", "none", "ja-mecab", "ko-mecab", "flores101",
-                                           "flores200"],
-                    help="BLEU tokenizer (default: by --lang); flores101/flores200 is spBLEU (needs sentencepiece)")
-    sm.add_argument("--spm-model", metavar="PATH",
-                    help="spBLEU's SentencePiece model file (default: sacrebleu's cache, ~/.sacrebleu/models)")
-    sm.add_argument("--comet", metavar="MODEL", help="also score COMET with this local checkpoint (needs polyalign[comet])")
+    sm.add_argument(
+        "--tokenize",
+        choices=["13a", "intl", "zh", "char", "none", "ja-mecab", "ko-mecab", "flores101", "flores200"],
+        help="BLEU tokenizer (default: by --lang); flores101/flores200 is spBLEU (needs sentencepiece)",
+    )
+    sm.add_argument(
+        "--spm-model",
+        metavar="PATH",
+        help="spBLEU's SentencePiece model file (default: sacrebleu's cache, ~/.sacrebleu/models)",
+    )
+    sm.add_argument(
+        "--comet", metavar="MODEL", help="also score COMET with this local checkpoint (needs polyalign[comet])"
+    )
     sm.add_argument("--src", help="source sentences, one a line (COMET needs them)")
     sm.add_argument("--batch-size", type=int, default=16, help="COMET batch size")
     sm.set_defaults(func=cmd_score_mt)
@@ -281,11 +331,14 @@ def _add_score_commands(sub) -> None:
     sf = ssub.add_parser("fidelity", help="share of non-empty lines written in the expected language (offline langid)")
     sf.add_argument("outputs", help="model outputs, one a line")
     sf.add_argument("--lang", required=True, help="the language the outputs should be in")
-    sf.add_argument("--candidates", default=",".join(COMMON_LANGUAGES),
-                    help="comma-separated languages the identifier chooses among, --lang always added; 'all' for "
-                         "every language langid knows. Default: widely used languages, leaving out regional close "
-                         "relatives (gl, ca, oc, an, ...) that short strings get mistaken for unless named: "
-                         "%(default)s")
+    sf.add_argument(
+        "--candidates",
+        default=",".join(COMMON_LANGUAGES),
+        help="comma-separated languages the identifier chooses among, --lang always added; 'all' for "
+        "every language langid knows. Default: widely used languages, leaving out regional close "
+        "relatives (gl, ca, oc, an, ...) that short strings get mistaken for unless named: "
+        "%(default)s",
+    )
     sf.set_defaults(func=cmd_score_fidelity)
 
     sj = ssub.add_parser("judge", help="pairwise LLM-as-judge of two systems' answers, in both orders")
@@ -305,22 +358,42 @@ def _add_eval_commands(sub) -> None:
     e.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe fields")
     e.add_argument("--model", help="hub id or local folder (default: the recipe's, else the bundled SmolLM2)")
     e.add_argument("--adapter", help="LoRA adapter folder to apply")
-    e.add_argument("--tasks", help="comma-separated: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm, polyinstruct, "
-                   "polyqa, polysent, local_qa, local_translation, local_classification")
-    e.add_argument("--langs", help="comma-separated language codes (flores: pairs such as en-es; mlqa: ctx-question); "
-                   "'all' (or none): every language of each task")
-    e.add_argument("--data", action="append", default=[], metavar="TASK=PATH",
-                   help="read TASK from local files; PATH may hold {lang} (repeatable)")
+    e.add_argument(
+        "--tasks",
+        help="comma-separated: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm, polyinstruct, "
+        "polyqa, polysent, local_qa, local_translation, local_classification",
+    )
+    e.add_argument(
+        "--langs",
+        help="comma-separated language codes (flores: pairs such as en-es; mlqa: ctx-question); "
+        "'all' (or none): every language of each task",
+    )
+    e.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="TASK=PATH",
+        help="read TASK from local files; PATH may hold {lang} (repeatable)",
+    )
     e.add_argument("--num-fewshot", type=int, help="demonstrations per prompt (default 0)")
-    e.add_argument("--fewshot-lang", choices=["target", "en"], help="demonstrations in the target language or in English")
+    e.add_argument(
+        "--fewshot-lang", choices=["target", "en"], help="demonstrations in the target language or in English"
+    )
     e.add_argument("--format", choices=["chat", "raw"], help="chat template or raw text prompts")
     e.add_argument("--limit", type=int, help="at most this many examples per task and language")
     e.add_argument("--batch-size", type=int, help="prompts per batch")
     e.add_argument("--max-new-tokens", type=int, help="longest generated answer")
     e.add_argument("--backend", choices=["auto", "hf", "vllm"], help="generation backend (vllm: installed and a GPU)")
-    e.add_argument("--label-scoring", choices=["first_token", "loglik"], help="classification: first-token mass or length-normalised log-likelihood")
-    e.add_argument("--label-lang", choices=["en", "target"],
-                   help="classification labels in English (default) or in the evaluated language (polysent)")
+    e.add_argument(
+        "--label-scoring",
+        choices=["first_token", "loglik"],
+        help="classification: first-token mass or length-normalised log-likelihood",
+    )
+    e.add_argument(
+        "--label-lang",
+        choices=["en", "target"],
+        help="classification labels in English (default) or in the evaluated language (polysent)",
+    )
     e.add_argument("--tokenize", choices=["flores101", "flores200"], help="translation: spBLEU with this tokenizer")
     e.add_argument("--spm-model", metavar="PATH", help="spBLEU's SentencePiece model (default: sacrebleu's cache)")
     e.add_argument("--judge-endpoint", help="score polyinstruct against its references with an LLM judge at this URL")
@@ -353,21 +426,42 @@ def _add_train_commands(sub) -> None:
         "train",
         help="tune a model on a training file (LoRA or full; one process, or many with --nproc / torchrun)",
         description="Keys follow Hugging Face TrainingArguments: polyalign train model_name_or_path=M "
-                    "train_file=data.jsonl output_dir=out learning_rate=2e-4 per_device_train_batch_size=8 ...",
+        "train_file=data.jsonl output_dir=out learning_rate=2e-4 per_device_train_batch_size=8 ...",
     )
-    t.add_argument("recipe", nargs="?", help="YAML with top-level train_file, output_dir, seed and sections model, train")
-    t.add_argument("overrides", nargs="*", metavar="key=value", help="settings, e.g. train_file=data.jsonl max_steps=100")
-    t.add_argument("--nproc", type=int, default=1, help="start N processes on this host under torchrun (DDP, or FSDP2 with strategy=fsdp)")
+    t.add_argument(
+        "recipe", nargs="?", help="YAML with top-level train_file, output_dir, seed and sections model, train"
+    )
+    t.add_argument(
+        "overrides", nargs="*", metavar="key=value", help="settings, e.g. train_file=data.jsonl max_steps=100"
+    )
+    t.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="start N processes on this host under torchrun (DDP, or FSDP2 with strategy=fsdp)",
+    )
     t.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("export", help="merge LoRA into the base model (a plain transformers folder), or save the adapter for peft")
-    e.add_argument("source", help="a training output_dir or run directory (its model/), an adapter/model folder, or a checkpoint (OUTPUT_DIR/checkpoints/step-N)")
+    e = sub.add_parser(
+        "export", help="merge LoRA into the base model (a plain transformers folder), or save the adapter for peft"
+    )
+    e.add_argument(
+        "source",
+        help="a training output_dir or run directory (its model/), an adapter/model folder, "
+        "or a checkpoint (OUTPUT_DIR/checkpoints/step-N)",
+    )
     e.add_argument("out", help="folder to write: a new path or an empty folder (never the source)")
     e.add_argument("--overwrite", action="store_true", help="replace an earlier export of the same mode at OUT")
-    e.add_argument("--mode", choices=["merged", "adapter"], default="merged",
-                   help="merged: base + LoRA folded into one transformers model (default); adapter: the adapter alone, for peft")
+    e.add_argument(
+        "--mode",
+        choices=["merged", "adapter"],
+        default="merged",
+        help="merged: base + LoRA folded into one transformers model (default); adapter: the adapter alone, for peft",
+    )
     e.add_argument("--base", help="base model (default: the one the run recorded)")
-    e.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32", help="dtype of the merged weights")
+    e.add_argument(
+        "--dtype", choices=["float32", "bfloat16", "float16"], default="float32", help="dtype of the merged weights"
+    )
     e.set_defaults(func=cmd_export)
 
 
@@ -394,12 +488,15 @@ def cmd_scaling_fit(args: argparse.Namespace) -> int:
     points, notes = read_points(args.points)
     for note in notes:
         print(f"[polyalign] {args.points}: {note}", file=sys.stderr)
-    doc = fit_points(points, args.form, args.bootstrap, args.seed, _pairs(args.similarity, "--similarity", float),
-                     source=args.points)
+    doc = fit_points(
+        points, args.form, args.bootstrap, args.seed, _pairs(args.similarity, "--similarity", float), source=args.points
+    )
     if args.out:
         write_json(args.out, doc)
-    shown = {lang: {k: v for k, v in f.items() if k not in ("bootstrap_draws", "sizes", "scores")}
-             for lang, f in doc["fits"].items()}
+    shown = {
+        lang: {k: v for k, v in f.items() if k not in ("bootstrap_draws", "sizes", "scores")}
+        for lang, f in doc["fits"].items()
+    }
     print(json.dumps({"fits": shown, "settings": doc["settings"]}, ensure_ascii=False, indent=2))
     return 0
 
@@ -416,8 +513,13 @@ def cmd_scaling_allocate(args: argparse.Namespace) -> int:
     from polyalign.scaling.allocate import plan
     from polyalign.scaling.laws import load_fits
 
-    doc = plan(load_fits(args.fits)["fits"], args.budget, args.min_per_lang, _pairs(args.available, "--available", int),
-               _pairs(args.weight, "--weight", float))
+    doc = plan(
+        load_fits(args.fits)["fits"],
+        args.budget,
+        args.min_per_lang,
+        _pairs(args.available, "--available", int),
+        _pairs(args.weight, "--weight", float),
+    )
     if args.out:
         write_json(args.out, doc)
     print(json.dumps(doc, indent=2))
@@ -497,15 +599,28 @@ def cmd_analyze_align(args: argparse.Namespace) -> int:
             raise InputError("no alignment.json to compare with", args.compare)
         other = read_json(other_file)
     model, tok = _analysis_model(args)
-    doc = {**_analysis_header(args), "pairs_file": pairs["file"],
-           **align_report(model, tok, pairs, args.pool, args.batch_size, args.seed, args.margin_k)}
+    doc = {
+        **_analysis_header(args),
+        "pairs_file": pairs["file"],
+        **align_report(model, tok, pairs, args.pool, args.batch_size, args.seed, args.margin_k),
+    }
     if other is not None:
         add_comparison(doc, other, args.compare)
     write_json(out / "alignment.json", doc)
     alignment_plot(doc, out / "alignment.png", other)
     best = doc["best_layer"]
-    print(json.dumps({"alignment": str(out / "alignment.json"), "plot": str(out / "alignment.png"), "pairs": doc["pairs"],
-                      "best_layer": best}, ensure_ascii=False, indent=2))
+    print(
+        json.dumps(
+            {
+                "alignment": str(out / "alignment.json"),
+                "plot": str(out / "alignment.png"),
+                "pairs": doc["pairs"],
+                "best_layer": best,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -518,15 +633,28 @@ def cmd_analyze_lens(args: argparse.Namespace) -> int:
     model, tok = _analysis_model(args)
     from polyalign.analysis.lens import run_lens
 
-    doc = {**_analysis_header(args), **run_lens(model, tok, args.lang, args.source_lang, args.shots, args.limit,
-                                                args.batch_size, args.seed)}
+    doc = {
+        **_analysis_header(args),
+        **run_lens(model, tok, args.lang, args.source_lang, args.shots, args.limit, args.batch_size, args.seed),
+    }
     out = Path(args.out)
     write_json(out / "lens.json", doc)
     lens_plot(doc, out / "lens.png")
     peak = max(doc["layers"], key=lambda r: r["p_en"])
-    print(json.dumps({"lens": str(out / "lens.json"), "plot": str(out / "lens.png"), "items": doc["items"],
-                      "peak_english_layer": peak["layer"], "peak_english_p": round(peak["p_en"], 4),
-                      "final_p_lang": round(doc["layers"][-1]["p_lang"], 4)}, ensure_ascii=False, indent=2))
+    print(
+        json.dumps(
+            {
+                "lens": str(out / "lens.json"),
+                "plot": str(out / "lens.png"),
+                "items": doc["items"],
+                "peak_english_layer": peak["layer"],
+                "peak_english_p": round(peak["p_en"], 4),
+                "final_p_lang": round(doc["layers"][-1]["p_lang"], 4),
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -543,8 +671,17 @@ def cmd_analyze_pca(args: argparse.Namespace) -> int:
     out = Path(args.out)
     write_json(out / "pca.json", doc)
     pca_plot(doc, out / "pca.png")
-    print(json.dumps({"pca": str(out / "pca.json"), "plot": str(out / "pca.png"), "items": doc["items"],
-                      "pc1_correlation_mean": [round(r["pc1_correlation_mean"], 3) for r in doc["layers"]]}, indent=2))
+    print(
+        json.dumps(
+            {
+                "pca": str(out / "pca.json"),
+                "plot": str(out / "pca.png"),
+                "items": doc["items"],
+                "pc1_correlation_mean": [round(r["pc1_correlation_mean"], 3) for r in doc["layers"]],
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -566,7 +703,9 @@ def _add_analyze_commands(sub) -> None:
 
     al = asub.add_parser("align", help="per-layer cosine, retrieval, margin retrieval and CKA of parallel sentences")
     common(al)
-    al.add_argument("--pairs", required=True, help="TSV (source<TAB>target), JSONL (src, tgt), or a built run directory")
+    al.add_argument(
+        "--pairs", required=True, help="TSV (source<TAB>target), JSONL (src, tgt), or a built run directory"
+    )
     al.add_argument("--pool", choices=["mean", "last"], default="mean", help="mean over real tokens, or the last one")
     al.add_argument("--compare", metavar="OTHER_DIR", help="another analyze align output to overlay and subtract")
     al.add_argument("--src-lang", default="en", help="language of the first column when the file does not say")
@@ -592,7 +731,9 @@ def _add_analyze_commands(sub) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="polyalign", description="Align an English-centric LLM to other languages, and measure it.")
+    p = argparse.ArgumentParser(
+        prog="polyalign", description="Align an English-centric LLM to other languages, and measure it."
+    )
     p.add_argument("--version", action="version", version=f"polyalign {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -600,10 +741,17 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="data → baseline eval → tune → eval → report (default: the embedded recipe)")
     r.add_argument("recipe", nargs="?", help="recipe YAML (default: the embedded default)")
     r.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe fields, e.g. train.max_steps=10")
-    r.add_argument("--nproc", type=int, default=1,
-                   help="tune with N processes on this host under torchrun (DDP, or FSDP2 with train.strategy=fsdp)")
-    r.add_argument("--dry-run", action="store_true", help="print the plan (arms, data, steps, tokens, evaluations, "
-                   "estimated time) without loading a model")
+    r.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="tune with N processes on this host under torchrun (DDP, or FSDP2 with train.strategy=fsdp)",
+    )
+    r.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (arms, data, steps, tokens, evaluations, estimated time) without loading a model",
+    )
     r.add_argument("--quick", action="store_true", help="every stage at toy size, into runs/<name>-quick")
     r.set_defaults(func=cmd_run)
 

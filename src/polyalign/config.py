@@ -7,7 +7,6 @@ is a mapping with the sections of :class:`RunConfig`. Field names follow Hugging
 This module imports neither torch nor transformers.
 """
 
-
 from __future__ import annotations
 
 import re
@@ -105,9 +104,14 @@ class DataConfig:
         """The :class:`~polyalign.data.filters.PairFilter` these settings describe."""
         from polyalign.data.filters import PairFilter
 
-        return PairFilter(min_words=self.min_words, max_words=self.max_words, max_chars=self.max_chars,
-                          max_length_ratio=self.max_length_ratio, language_id=self.language_id,
-                          max_similarity=self.max_similarity)
+        return PairFilter(
+            min_words=self.min_words,
+            max_words=self.max_words,
+            max_chars=self.max_chars,
+            max_length_ratio=self.max_length_ratio,
+            language_id=self.language_id,
+            max_similarity=self.max_similarity,
+        )
 
     def __post_init__(self) -> None:
         if not self.languages:
@@ -163,8 +167,9 @@ class TrainConfig:
     warmup_ratio: float | None = None
     """Alias kept for older recipes (transformers 5 dropped it): ``warmup_ratio: 0.1`` means
     ``warmup_steps: 0.1``. Give one of the two."""
-    lr_scheduler_type: Literal["cosine", "linear", "constant", "constant_with_warmup", "polynomial",
-                               "inverse_sqrt", "cosine_with_restarts"] = "cosine"
+    lr_scheduler_type: Literal[
+        "cosine", "linear", "constant", "constant_with_warmup", "polynomial", "inverse_sqrt", "cosine_with_restarts"
+    ] = "cosine"
     """Learning-rate shape after warmup, built by ``transformers.get_scheduler`` (same names and
     multipliers as the Trainer's)."""
     max_seq_length: int = 512
@@ -295,7 +300,8 @@ class TranslateConfig:
     """``http``: an OpenAI-compatible endpoint; ``seq2seq``: a Hugging Face MT model; ``self``: the
     recipe's model, few-shot."""
     model: str = ""
-    """http: the endpoint's model name; seq2seq: an MT model id or folder; self: empty for ``model.model_name_or_path``."""
+    """http: the endpoint's model name; seq2seq: an MT model id or folder; self: empty for
+    ``model.model_name_or_path``."""
     base_url: str = "http://127.0.0.1:8000/v1"
     """http: the API base URL (``/chat/completions`` is appended)."""
     api_key_env: str | None = None

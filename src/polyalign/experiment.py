@@ -37,8 +37,11 @@ def _same_tests(arm: str, arm_manifest: dict[str, Any], arm_dir: Path, shared: d
 
     for task, fname in arm_manifest.get("tasks", {}).items():
         mine = arm_dir / "data" / fname
-        if task in shared["tasks"] and mine.is_file() and sha256_file(mine) != sha256_file(
-                run_dir / "data" / shared["tasks"][task]):
+        if (
+            task in shared["tasks"]
+            and mine.is_file()
+            and sha256_file(mine) != sha256_file(run_dir / "data" / shared["tasks"][task])
+        ):
             return False
     return True
 
@@ -66,12 +69,24 @@ def stage_analysis(cfg: RunConfig, out: Path, load: Callable[[], tuple[Any, Any]
     if not (out / "alignment.json").is_file():
         model, tok = load()
         pairs = read_pairs(pairs_dir, "en", lang, limit)
-        write_json(out / "alignment.json", {"model": cfg.model.model_name_or_path, "lang": lang, **align_report(
-            model, tok, pairs, "mean", cfg.eval.batch_size, cfg.seed, 4)})
+        write_json(
+            out / "alignment.json",
+            {
+                "model": cfg.model.model_name_or_path,
+                "lang": lang,
+                **align_report(model, tok, pairs, "mean", cfg.eval.batch_size, cfg.seed, 4),
+            },
+        )
     if not (out / "lens.json").is_file():
         model, tok = load()
-        write_json(out / "lens.json", {"model": cfg.model.model_name_or_path, "lang": lang, **run_lens(
-            model, tok, lang, None, 3, limit, cfg.eval.batch_size, cfg.seed)})
+        write_json(
+            out / "lens.json",
+            {
+                "model": cfg.model.model_name_or_path,
+                "lang": lang,
+                **run_lens(model, tok, lang, None, 3, limit, cfg.eval.batch_size, cfg.seed),
+            },
+        )
     return True
 
 
@@ -99,11 +114,14 @@ def stage_pilot(cfg: RunConfig, run_dir: Path, shared: dict[str, Any]) -> dict[s
         return {"fits": read_json(out / "fits.json"), "plan": read_json(out / "plan.json")}
     pcfg = arms_mod.pilot_recipe(cfg)
     points = pilot_points(pcfg)
-    _log(f"scaling pilot: {len(pcfg.scaling.languages)} languages × {len(pcfg.scaling.sizes)} sizes = {len(points)} "
-         f"points, launcher {pcfg.scaling.launcher}")
+    _log(
+        f"scaling pilot: {len(pcfg.scaling.languages)} languages × {len(pcfg.scaling.sizes)} sizes = {len(points)} "
+        f"points, launcher {pcfg.scaling.launcher}"
+    )
     s = pcfg.scaling
-    summaries = run_grid(points, s.launcher, nproc=s.nproc, folder=run_dir / "submitit", executor=executor_params(s),
-                         cluster=s.cluster)
+    summaries = run_grid(
+        points, s.launcher, nproc=s.nproc, folder=run_dir / "submitit", executor=executor_params(s), cluster=s.cluster
+    )
     for p in points:
         manifest = read_json(p.config.run_dir / "data" / "manifest.json")
         if not _same_tests(p.name, manifest, p.config.run_dir, shared, run_dir):
@@ -143,8 +161,11 @@ def run_arm(cfg: RunConfig, name: str, nproc: int = 1) -> dict[str, Any]:
     if cfg.analysis_language:
         with stage(f"analysis/{name}", run_dir):
             stage_analysis(cfg, arm_dir / "analysis", load_tuned, analysis_pairs(run_dir, cfg.analysis_language))
-    summary = {"arm": name, "results": doc["results"], "train": {k: train.get(k) for k in (
-        "steps", "tokens_per_second", "first_loss", "last_loss")}}
+    summary = {
+        "arm": name,
+        "results": doc["results"],
+        "train": {k: train.get(k) for k in ("steps", "tokens_per_second", "first_loss", "last_loss")},
+    }
     write_json(arm_dir / "summary.json", summary)
     return summary
 
@@ -167,7 +188,7 @@ def stage_judge(cfg: RunConfig, run_dir: Path, names: list[str]) -> dict[str, An
         out = {}
         for lang in j.languages:
             f = folder / f"samples_polyinstruct_{lang}.jsonl"
-            for _, r in (iter_jsonl(f) if f.is_file() else []):
+            for _, r in iter_jsonl(f) if f.is_file() else []:
                 out[f"{lang}:{r['instruction']}\n{r.get('input') or ''}"] = r
         return out
 
@@ -176,8 +197,16 @@ def stage_judge(cfg: RunConfig, run_dir: Path, names: list[str]) -> dict[str, An
         if name in done["arms"]:
             continue
         arm = answers(run_dir / "arms" / name / "eval" / "instruct")
-        items = [{"id": k, "instruction": b["instruction"] + (f"\n\n{b['input']}" if b.get("input") else ""),
-                  "a": arm[k]["output"], "b": b["output"]} for k, b in base.items() if k in arm]
+        items = [
+            {
+                "id": k,
+                "instruction": b["instruction"] + (f"\n\n{b['input']}" if b.get("input") else ""),
+                "a": arm[k]["output"],
+                "b": b["output"],
+            }
+            for k, b in base.items()
+            if k in arm
+        ]
         if not items:
             continue
         summary, verdicts = compare(endpoint, items)
@@ -233,16 +262,23 @@ def run_arms(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
             continue
         points.append(GridPoint(arms_mod.arm_recipe(cfg, arm), {"arm": arm.name}, experiment=cfg))
     s = cfg.scaling
-    run_grid(points, s.launcher, nproc=nproc, folder=run_dir / "submitit", executor=executor_params(s),
-             cluster=s.cluster)
+    run_grid(
+        points, s.launcher, nproc=nproc, folder=run_dir / "submitit", executor=executor_params(s), cluster=s.cluster
+    )
     with stage("judge", run_dir):
         stage_judge(cfg, run_dir, [p.name for p in points])
 
     # --- summary and report ------------------------------------------------------------------------
     out = build_report(run_dir)
-    summary = {**collect(run_dir), "claims": out["claims"], "produced_by": {
-        "recipe": str(run_dir / "config.yaml"), "results": "eval/base/results.json, arms/<arm>/eval/results.json "
-        "(each carrying its metric signatures, model and seed)"}}
+    summary = {
+        **collect(run_dir),
+        "claims": out["claims"],
+        "produced_by": {
+            "recipe": str(run_dir / "config.yaml"),
+            "results": "eval/base/results.json, arms/<arm>/eval/results.json "
+            "(each carrying its metric signatures, model and seed)",
+        },
+    }
     write_json(run_dir / "summary.json", summary)
     if cfg.model.model_name_or_path == DEFAULT_MODEL:  # the estimate's rates are the bundled model's
         _record_rates(summary)
@@ -255,8 +291,11 @@ def _record_rates(summary: dict[str, Any]) -> None:
     """Remember this machine's measured training rate (of the bundled model) for the next ``--dry-run``."""
     from polyalign.arms import rates_path
 
-    rates = [a["train"]["tokens_per_second"] for a in summary["arms"].values()
-             if (a.get("train") or {}).get("tokens_per_second")]
+    rates = [
+        a["train"]["tokens_per_second"]
+        for a in summary["arms"].values()
+        if (a.get("train") or {}).get("tokens_per_second")
+    ]
     if rates:
         with contextlib.suppress(OSError):
             known = {k: v for k, v in arms_mod.measured_rates().items() if k != "source"}

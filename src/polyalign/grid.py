@@ -82,8 +82,13 @@ def _train_distributed(cfg: RunConfig, nproc: int) -> None:
     if (run_dir / "train_summary.json").is_file() and (run_dir / "model").is_dir():
         return
     out = run_dir / "train"
-    job = TrainJobConfig(train_file=str(run_dir), output_dir=str(out), seed=cfg.seed, model=cfg.model,
-                         train=replace(cfg.train, resume_from_checkpoint="latest"))
+    job = TrainJobConfig(
+        train_file=str(run_dir),
+        output_dir=str(out),
+        seed=cfg.seed,
+        model=cfg.model,
+        train=replace(cfg.train, resume_from_checkpoint="latest"),
+    )
     recipe = out / "job.yaml"
     with atomic_write(recipe) as f:
         f.write(yaml.safe_dump(config_to_dict(job), sort_keys=False))
@@ -96,13 +101,25 @@ def _train_distributed(cfg: RunConfig, nproc: int) -> None:
 
 def executor_params(scaling: Any) -> dict[str, Any]:
     """submitit parameters from a recipe's ``scaling`` section (its launcher settings)."""
-    return {"timeout_min": scaling.timeout_min, "slurm_partition": scaling.slurm_partition,
-            "gpus_per_node": scaling.gpus_per_node, "cpus_per_task": scaling.cpus_per_task, "mem_gb": scaling.mem_gb}
+    return {
+        "timeout_min": scaling.timeout_min,
+        "slurm_partition": scaling.slurm_partition,
+        "gpus_per_node": scaling.gpus_per_node,
+        "cpus_per_task": scaling.cpus_per_task,
+        "mem_gb": scaling.mem_gb,
+    }
 
 
-def run_grid(points: list[GridPoint], launcher: Launcher = "local", *, nproc: int = 1, folder: Path | None = None,
-             executor: dict[str, Any] | None = None, cluster: str = "auto",
-             log: Callable[[str], None] = _log) -> dict[str, dict[str, Any]]:
+def run_grid(
+    points: list[GridPoint],
+    launcher: Launcher = "local",
+    *,
+    nproc: int = 1,
+    folder: Path | None = None,
+    executor: dict[str, Any] | None = None,
+    cluster: str = "auto",
+    log: Callable[[str], None] = _log,
+) -> dict[str, dict[str, Any]]:
     """Run every unfinished point; return ``{name: summary}`` of every point.
 
     ``executor``: submitit parameters for ``slurm`` (``timeout_min``, ``slurm_partition``,
@@ -129,8 +146,15 @@ def run_grid(points: list[GridPoint], launcher: Launcher = "local", *, nproc: in
     return {p.name: read_json(p.summary_path) for p in points}
 
 
-def _submit(todo: list[tuple[int, GridPoint]], n: int, nproc: int, folder: Path, params: dict[str, Any], cluster: str,
-            log: Callable[[str], None]) -> None:
+def _submit(
+    todo: list[tuple[int, GridPoint]],
+    n: int,
+    nproc: int,
+    folder: Path,
+    params: dict[str, Any],
+    cluster: str,
+    log: Callable[[str], None],
+) -> None:
     try:
         import submitit
     except ImportError:
@@ -152,7 +176,12 @@ def _submit(todo: list[tuple[int, GridPoint]], n: int, nproc: int, folder: Path,
             log(f"point {i}/{n}: {p.name}: done")
         except Exception as e:  # a failed job is reported by name; the others still finish
             failed.append(p.name)
-            log(f"point {i}/{n}: {p.name}: job {job.job_id} failed: {str(e).strip().splitlines()[-1] if str(e).strip() else e}")
+            log(
+                f"point {i}/{n}: {p.name}: job {job.job_id} failed: "
+                f"{str(e).strip().splitlines()[-1] if str(e).strip() else e}"
+            )
     if failed:
-        raise InputError(f"{len(failed)} of {len(jobs)} grid jobs failed ({', '.join(failed)}); their logs are under "
-                         f"{folder}; run the same command again to resume them")
+        raise InputError(
+            f"{len(failed)} of {len(jobs)} grid jobs failed ({', '.join(failed)}); their logs are under "
+            f"{folder}; run the same command again to resume them"
+        )

@@ -39,9 +39,19 @@ class EndpointError(InputError):
 class ChatClient:
     """Chat completions at ``{base_url}/chat/completions`` with polyalign's retry policy."""
 
-    def __init__(self, base_url: str, model: str, api_key_env: str | None = None, timeout: float = 60.0,
-                 max_retries: int = 5, backoff: float = 1.0, concurrency: int = 4, what: str = "endpoint",
-                 error: type[EndpointError] = EndpointError, key_setting: str = "api_key_env"):
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key_env: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 5,
+        backoff: float = 1.0,
+        concurrency: int = 4,
+        what: str = "endpoint",
+        error: type[EndpointError] = EndpointError,
+        key_setting: str = "api_key_env",
+    ):
         import httpx
 
         if api_key_env and not os.environ.get(api_key_env):
@@ -78,7 +88,7 @@ class ChatClient:
         if max_tokens is not None:
             body["max_tokens"] = max_tokens
         for attempt in range(self.max_retries + 1):
-            wait = self.backoff * (2 ** attempt)
+            wait = self.backoff * (2**attempt)
             self._count("requests")
             try:
                 resp = self._http.post(self.url, json=body, headers=self._headers())

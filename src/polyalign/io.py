@@ -180,10 +180,17 @@ def check_new_output_dir(path: str | os.PathLike, what: str, advice: str) -> Pat
 def _reason(e: OSError) -> str:
     import errno
 
-    reasons = {errno.EACCES: "permission denied", errno.EPERM: "permission denied", errno.EROFS: "read-only file system",
-               errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
-               errno.ENOENT: "no such file or folder", errno.EISDIR: "is a folder, expected a file",
-               errno.ENOTDIR: "not a folder", errno.ENAMETOOLONG: "the name is too long"}
+    reasons = {
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.EROFS: "read-only file system",
+        errno.ENOSPC: "no space left on the device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.ENOENT: "no such file or folder",
+        errno.EISDIR: "is a folder, expected a file",
+        errno.ENOTDIR: "not a folder",
+        errno.ENAMETOOLONG: "the name is too long",
+    }
     return reasons.get(e.errno, (e.strerror or type(e).__name__).lower())
 
 

@@ -191,8 +191,24 @@ def check_all(codes: list[str] | tuple[str, ...], what: str) -> list[str]:
 
 
 # Country codes and old codes people write for a language.
-_MISTAKES = {"jp": "ja", "cn": "zh", "gr": "el", "cz": "cs", "dk": "da", "se": "sv", "ua": "uk", "kr": "ko",
-             "vn": "vi", "ir": "fa", "sp": "es", "iw": "he", "in": "id", "br": "pt_BR", "tw": "zh_TW", "rs": "sr"}
+_MISTAKES = {
+    "jp": "ja",
+    "cn": "zh",
+    "gr": "el",
+    "cz": "cs",
+    "dk": "da",
+    "se": "sv",
+    "ua": "uk",
+    "kr": "ko",
+    "vn": "vi",
+    "ir": "fa",
+    "sp": "es",
+    "iw": "he",
+    "in": "id",
+    "br": "pt_BR",
+    "tw": "zh_TW",
+    "rs": "sr",
+}
 _ALPHA3 = {v[1].split("_")[0]: k for k, v in _LANGS.items()}
 for _k in list(_ALPHA3):
     if _k in _LANGS:
@@ -261,8 +277,34 @@ LANGID_VERSION = "langid-1.1.6"
 # languages a model is assumed to drift into in a run. Regional close relatives of these (gl, ca,
 # oc, an, ast, lb, ...) are left out on purpose: on short strings a free choice confuses them with
 # their big neighbour (Spanish interface strings called Galician), so they count only when named.
-COMMON_LANGUAGES = ("ar", "bn", "de", "el", "en", "es", "fa", "fr", "he", "hi", "id", "it", "ja", "ko", "nl", "pl",
-                    "pt", "ru", "sv", "sw", "th", "tr", "uk", "ur", "vi", "zh")
+COMMON_LANGUAGES = (
+    "ar",
+    "bn",
+    "de",
+    "el",
+    "en",
+    "es",
+    "fa",
+    "fr",
+    "he",
+    "hi",
+    "id",
+    "it",
+    "ja",
+    "ko",
+    "nl",
+    "pl",
+    "pt",
+    "ru",
+    "sv",
+    "sw",
+    "th",
+    "tr",
+    "uk",
+    "ur",
+    "vi",
+    "zh",
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -277,14 +319,107 @@ def _langid_model() -> Any:
 
 # The 97 codes langid 1.1.6 knows (a test holds this equal to its model), so that checking a
 # code costs nothing: decoding the model takes seconds.
-LANGID_CODES = frozenset((
-    "af", "am", "an", "ar", "as", "az", "be", "bg", "bn", "br", "bs", "ca", "cs", "cy", "da", "de", "dz", "el",
-    "en", "eo", "es", "et", "eu", "fa", "fi", "fo", "fr", "ga", "gl", "gu", "he", "hi", "hr", "ht", "hu", "hy",
-    "id", "is", "it", "ja", "jv", "ka", "kk", "km", "kn", "ko", "ku", "ky", "la", "lb", "lo", "lt", "lv", "mg",
-    "mk", "ml", "mn", "mr", "ms", "mt", "nb", "ne", "nl", "nn", "no", "oc", "or", "pa", "pl", "ps", "pt", "qu",
-    "ro", "ru", "rw", "se", "si", "sk", "sl", "sq", "sr", "sv", "sw", "ta", "te", "th", "tl", "tr", "ug", "uk",
-    "ur", "vi", "vo", "wa", "xh", "zh", "zu",
-))
+LANGID_CODES = frozenset(
+    (
+        "af",
+        "am",
+        "an",
+        "ar",
+        "as",
+        "az",
+        "be",
+        "bg",
+        "bn",
+        "br",
+        "bs",
+        "ca",
+        "cs",
+        "cy",
+        "da",
+        "de",
+        "dz",
+        "el",
+        "en",
+        "eo",
+        "es",
+        "et",
+        "eu",
+        "fa",
+        "fi",
+        "fo",
+        "fr",
+        "ga",
+        "gl",
+        "gu",
+        "he",
+        "hi",
+        "hr",
+        "ht",
+        "hu",
+        "hy",
+        "id",
+        "is",
+        "it",
+        "ja",
+        "jv",
+        "ka",
+        "kk",
+        "km",
+        "kn",
+        "ko",
+        "ku",
+        "ky",
+        "la",
+        "lb",
+        "lo",
+        "lt",
+        "lv",
+        "mg",
+        "mk",
+        "ml",
+        "mn",
+        "mr",
+        "ms",
+        "mt",
+        "nb",
+        "ne",
+        "nl",
+        "nn",
+        "no",
+        "oc",
+        "or",
+        "pa",
+        "pl",
+        "ps",
+        "pt",
+        "qu",
+        "ro",
+        "ru",
+        "rw",
+        "se",
+        "si",
+        "sk",
+        "sl",
+        "sq",
+        "sr",
+        "sv",
+        "sw",
+        "ta",
+        "te",
+        "th",
+        "tl",
+        "tr",
+        "ug",
+        "uk",
+        "ur",
+        "vi",
+        "vo",
+        "wa",
+        "xh",
+        "zh",
+        "zu",
+    )
+)
 
 
 def langid_languages() -> frozenset[str]:
@@ -299,8 +434,9 @@ def _restricted(candidates: frozenset[str] | None) -> Any:
         return full
     # A fresh instance over the same (read-only) arrays: set_languages() trims only this one, so a
     # restricted identifier never leaks into another candidate set or into the full one.
-    ident = type(full)(full.nb_ptc, full.nb_pc, full.nb_numfeats, full.nb_classes, full.tk_nextmove, full.tk_output,
-                       norm_probs=False)
+    ident = type(full)(
+        full.nb_ptc, full.nb_pc, full.nb_numfeats, full.nb_classes, full.tk_nextmove, full.tk_output, norm_probs=False
+    )
     ident.set_languages(sorted(candidates))
     return ident
 

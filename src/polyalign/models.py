@@ -196,7 +196,9 @@ def attach_lora(model: Any, rank: int, alpha: float, dropout: float, target: str
     """Wrap ``model`` with fresh LoRA adapters; only the adapters are trainable."""
     from peft import LoraConfig, get_peft_model
 
-    targets: str | list[str] = "all-linear" if target == "all-linear" else [t.strip() for t in target.split(",") if t.strip()]
+    targets: str | list[str] = (
+        "all-linear" if target == "all-linear" else [t.strip() for t in target.split(",") if t.strip()]
+    )
     config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, task_type="CAUSAL_LM")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", _PEFT_NOISE, FutureWarning)
@@ -252,7 +254,9 @@ def set_trainable(model: Any, cfg: TrainConfig) -> Any:
             p.requires_grad_(True)
     if cfg.gradient_checkpointing:
         inner = model.get_base_model() if hasattr(model, "get_base_model") else model
-        enable = getattr(inner, "activation_checkpointing_enable", None) or inner.gradient_checkpointing_enable  # renamed in 5.x
+        enable = (
+            getattr(inner, "activation_checkpointing_enable", None) or inner.gradient_checkpointing_enable
+        )  # renamed in 5.x
         enable({"use_reentrant": False})
     return model
 
@@ -275,12 +279,16 @@ def model_from_checkpoint(path: str | Path, dtype: str | None = None) -> tuple[A
     job_dir = path.parent.parent
     config = next((c for c in (job_dir / "train_config.yaml", job_dir / "config.yaml") if c.is_file()), None)
     if config is None:
-        raise InputError(f"no train_config.yaml of its run at {job_dir / 'train_config.yaml'}: cannot tell the base "
-                         "model and settings", path)
+        raise InputError(
+            f"no train_config.yaml of its run at {job_dir / 'train_config.yaml'}: cannot tell the base "
+            "model and settings",
+            path,
+        )
     recorded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
     settings = load_recipe(config, cls=TrainJobConfig if "train_file" in recorded else RunConfig)
-    model, tokenizer = load_model(settings.model.model_name_or_path, dtype or settings.model.dtype,
-                                  settings.model.trust_remote_code)
+    model, tokenizer = load_model(
+        settings.model.model_name_or_path, dtype or settings.model.dtype, settings.model.trust_remote_code
+    )
     model = set_trainable(model, settings.train)
     if not (path / "weights.safetensors").is_file():
         raise InputError("not a checkpoint: no weights.safetensors", path)
@@ -289,8 +297,9 @@ def model_from_checkpoint(path: str | Path, dtype: str | None = None) -> tuple[A
     expected = {name for name, p in model.named_parameters() if p.requires_grad}
     if not expected <= set(weights):
         missing = sorted(expected - set(weights))
-        raise InputError(f"does not match the settings in {config}: {len(missing)} trained weights missing "
-                         f"(e.g. {missing[0]})", path)
+        raise InputError(
+            f"does not match the settings in {config}: {len(missing)} trained weights missing (e.g. {missing[0]})", path
+        )
     own = model.state_dict()
     model.load_state_dict({**own, **{k: v.to(own[k].dtype) for k, v in weights.items() if k in own}})
     model.eval()

@@ -47,7 +47,9 @@ def default_recipe_path() -> Path:
     return Path(str(resources.files("polyalign") / "recipes" / "default.yaml"))
 
 
-def load_recipe(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (), cls: type = RunConfig) -> Any:
+def load_recipe(
+    path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (), cls: type = RunConfig
+) -> Any:
     """Read a recipe, apply ``key=value`` overrides, validate; return a ``cls``.
 
     With no ``path``, a :class:`RunConfig` starts from the embedded default recipe and any other
@@ -110,7 +112,9 @@ def _parse_yaml(text: str, path: Path) -> tuple[dict, dict[str, int]]:
             for k, v in n.value:
                 dotted = f"{prefix}{k.value}"
                 if dotted in lines:  # YAML keeps the last silently: a recipe must not say two things
-                    raise InputError(f"duplicate key {dotted!r} (first on line {lines[dotted]})", path, k.start_mark.line + 1)
+                    raise InputError(
+                        f"duplicate key {dotted!r} (first on line {lines[dotted]})", path, k.start_mark.line + 1
+                    )
                 lines[dotted] = k.start_mark.line + 1
                 walk(v, dotted + ".")
         elif isinstance(n, yaml.SequenceNode):  # list items: arms.0.name, ...
@@ -147,15 +151,20 @@ def _resolve_key(key: str, cls: type) -> str:
     owners = [
         f.name
         for f in dataclasses.fields(cls)
-        if f.name not in dotted_only and dataclasses.is_dataclass(_field_type(cls, f.name))
+        if f.name not in dotted_only
+        and dataclasses.is_dataclass(_field_type(cls, f.name))
         and key in {g.name for g in dataclasses.fields(_field_type(cls, f.name))}
     ]
     if len(owners) == 1:
         return f"{owners[0]}.{key}"
     if len(owners) > 1:
         raise InputError(f"override {key!r} is ambiguous: use one of " + ", ".join(f"{o}.{key}" for o in owners))
-    known = top | {g.name for f in dataclasses.fields(cls) if dataclasses.is_dataclass(_field_type(cls, f.name))
-                   for g in dataclasses.fields(_field_type(cls, f.name))}
+    known = top | {
+        g.name
+        for f in dataclasses.fields(cls)
+        if dataclasses.is_dataclass(_field_type(cls, f.name))
+        for g in dataclasses.fields(_field_type(cls, f.name))
+    }
     close = difflib.get_close_matches(key, sorted(known), n=1)
     if close:
         raise InputError(f"unknown key '{key}' (did you mean '{close[0]}'?)", "<command line>")

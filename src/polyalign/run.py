@@ -49,9 +49,13 @@ def _duration(seconds: float) -> str:
 # Recipe keys a rerun may change in a run directory: they change no finished stage's result.
 FREE_KEYS = ("eval.batch_size",)
 # ... and those it may change while the stage they belong to has not finished.
-UNFINISHED_KEYS = {"train.max_steps": "train_summary.json", "train.num_train_epochs": "train_summary.json",
-                   "train.save_steps": "train_summary.json", "train.save_total_limit": "train_summary.json",
-                   "train.logging_steps": "train_summary.json"}
+UNFINISHED_KEYS = {
+    "train.max_steps": "train_summary.json",
+    "train.num_train_epochs": "train_summary.json",
+    "train.save_steps": "train_summary.json",
+    "train.save_total_limit": "train_summary.json",
+    "train.logging_steps": "train_summary.json",
+}
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -87,13 +91,21 @@ def prepare_run_dir(cfg: RunConfig) -> Path:
         old = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         changes = recipe_changes(drop_retired(old), config_to_dict(cfg))
         started = (run_dir / "data" / "manifest.json").is_file()
-        blocking = {k: v for k, v in changes.items() if started and k not in FREE_KEYS
-                    and not (k in UNFINISHED_KEYS and not (run_dir / UNFINISHED_KEYS[k]).is_file())}
+        blocking = {
+            k: v
+            for k, v in changes.items()
+            if started
+            and k not in FREE_KEYS
+            and not (k in UNFINISHED_KEYS and not (run_dir / UNFINISHED_KEYS[k]).is_file())
+        }
         if blocking:
             said = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in list(blocking.items())[:4])
             more = f" and {len(blocking) - 4} more" if len(blocking) > 4 else ""
-            raise InputError(f"this run directory was made by a different recipe ({said}{more}); "
-                             "choose another name=... or remove it", path)
+            raise InputError(
+                f"this run directory was made by a different recipe ({said}{more}); "
+                "choose another name=... or remove it",
+                path,
+            )
         if changes:
             _log(f"run: recipe changed ({', '.join(changes)}); no finished stage depends on it")
             with atomic_write(path) as f:
@@ -114,20 +126,32 @@ def stage_data(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
         _log("data: already built")
         return read_json(manifest_path)
     d = cfg.data
-    _log(f"data: building {d.builder} data for {', '.join(d.languages)} from {', '.join(d.sources)} "
-         f"+ instructions {', '.join(d.instructions) or 'none'}")
+    _log(
+        f"data: building {d.builder} data for {', '.join(d.languages)} from {', '.join(d.sources)} "
+        f"+ instructions {', '.join(d.instructions) or 'none'}"
+    )
     manifest = build_from_config(run_dir / "data", d)
     for code, info in manifest["languages"].items():
         c = info["counts"]
         dropped = {k.removeprefix("dropped_"): v for k, v in c.items() if k.startswith("dropped_") and v}
-        _log(f"data: {code}: read {c.get('read', 0)} pairs from {len(info['sources'])} sources, kept {c.get('kept', 0)}, "
-             f"train {info['train_pairs']}, test {info['test_pairs']}; dropped {dropped}")
+        _log(
+            f"data: {code}: read {c.get('read', 0)} pairs from {len(info['sources'])} sources, kept "
+            f"{c.get('kept', 0)}, "
+            f"train {info['train_pairs']}, test {info['test_pairs']}; dropped {dropped}"
+        )
     _log(f"data: {manifest['files']['train.jsonl']['rows']} training examples: {manifest['parts']}")
     return manifest
 
 
-def stage_eval(cfg: RunConfig, run_dir: Path, stage: str, load: Callable[[], tuple[Any, Any]], manifest: dict,
-               tuned: Path | None = None, tests_dir: Path | None = None) -> dict[str, Any]:
+def stage_eval(
+    cfg: RunConfig,
+    run_dir: Path,
+    stage: str,
+    load: Callable[[], tuple[Any, Any]],
+    manifest: dict,
+    tuned: Path | None = None,
+    tests_dir: Path | None = None,
+) -> dict[str, Any]:
     """Evaluate the held-out translation pairs, the ``eval.suite`` when the recipe names one, and
     the judge's polyinstruct items when the recipe names a judge endpoint.
 
@@ -155,21 +179,34 @@ def stage_eval(cfg: RunConfig, run_dir: Path, stage: str, load: Callable[[], tup
 
     specs = [task.split("/", 1)[1] for task in manifest["tasks"]]
     _log(f"eval/{stage}: {', '.join(manifest['tasks'])}")
-    doc = run_eval(heldout_request(cfg, tests_dir or run_dir, specs, run_dir / "eval" / stage, adapter,
-                                   model), load=load_once)
+    doc = run_eval(
+        heldout_request(cfg, tests_dir or run_dir, specs, run_dir / "eval" / stage, adapter, model), load=load_once
+    )
     if cfg.eval.suite:
         _log(f"eval/{stage}: suite {', '.join(cfg.eval.suite)}")
-        suite = run_eval(request_from_recipe(cfg, run_dir / "eval" / stage / "suite", adapter=adapter, model=model),
-                         load=load_once)
+        suite = run_eval(
+            request_from_recipe(cfg, run_dir / "eval" / stage / "suite", adapter=adapter, model=model), load=load_once
+        )
         doc = {**doc, "results": {**doc["results"], **suite["results"]}}
     if cfg.judge.endpoint:  # answers only: the judge compares them with the base's after every arm
         from polyalign.eval.request import build_request
 
         j = cfg.judge
         _log(f"eval/{stage}: polyinstruct answers for the judge ({', '.join(j.languages)})")
-        run_eval(build_request(cfg, tasks=["polyinstruct"], langs=list(j.languages), limit=j.limit,
-                               max_new_tokens=j.max_new_tokens, output=str(run_dir / "eval" / stage / "instruct"),
-                               adapter=adapter, model=model, backend="hf"), load=load_once)
+        run_eval(
+            build_request(
+                cfg,
+                tasks=["polyinstruct"],
+                langs=list(j.languages),
+                limit=j.limit,
+                max_new_tokens=j.max_new_tokens,
+                output=str(run_dir / "eval" / stage / "instruct"),
+                adapter=adapter,
+                model=model,
+                backend="hf",
+            ),
+            load=load_once,
+        )
     return doc
 
 
@@ -185,9 +222,13 @@ def stage_train(cfg: RunConfig, run_dir: Path, nproc: int = 1) -> dict[str, Any]
     if info_path.is_file() and (run_dir / "model").is_dir():
         _log("train: already done")
         return read_json(info_path)
-    job = TrainJobConfig(train_file=str(run_dir / "data" / "train.jsonl"), output_dir=str(run_dir), seed=cfg.seed,
-                         model=cfg.model,
-                         train=replace(cfg.train, resume_from_checkpoint=cfg.train.resume_from_checkpoint or "latest"))
+    job = TrainJobConfig(
+        train_file=str(run_dir / "data" / "train.jsonl"),
+        output_dir=str(run_dir),
+        seed=cfg.seed,
+        model=cfg.model,
+        train=replace(cfg.train, resume_from_checkpoint=cfg.train.resume_from_checkpoint or "latest"),
+    )
     return launch_or_train(job, nproc)
 
 
@@ -246,8 +287,9 @@ def run(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
         if not loaded:
             torch.manual_seed(cfg.seed)
             _log(f"model: loading {cfg.model.model_name_or_path}")
-            loaded["model"], loaded["tokenizer"] = load_model(cfg.model.model_name_or_path, cfg.model.dtype,
-                                                              cfg.model.trust_remote_code)
+            loaded["model"], loaded["tokenizer"] = load_model(
+                cfg.model.model_name_or_path, cfg.model.dtype, cfg.model.trust_remote_code
+            )
         return loaded["model"], loaded["tokenizer"]
 
     with stage("eval/before", run_dir):
@@ -255,8 +297,14 @@ def run(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
     with stage("train", run_dir):
         stage_train(cfg, run_dir, nproc)
     with stage("eval/after", run_dir):
-        after = stage_eval(cfg, run_dir, "after", lambda: (tuned_model(cfg, run_dir, base()[0]), base()[1]), manifest,
-                           tuned=run_dir / "model")
+        after = stage_eval(
+            cfg,
+            run_dir,
+            "after",
+            lambda: (tuned_model(cfg, run_dir, base()[0]), base()[1]),
+            manifest,
+            tuned=run_dir / "model",
+        )
 
     # --- report -------------------------------------------------------------------------------
     summary = before_after_summary(before, after)

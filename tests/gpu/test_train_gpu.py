@@ -17,8 +17,16 @@ def tiny(attn: str):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=97, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                      num_key_value_heads=2, max_position_embeddings=256, attn_implementation=attn)
+    cfg = LlamaConfig(
+        vocab_size=97,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        attn_implementation=attn,
+    )
     return LlamaForCausalLM(cfg).cuda()
 
 
@@ -62,7 +70,13 @@ def test_fit_bf16_on_cuda_lowers_the_loss(tmp_path):
     class Tok:
         pad_token_id = 0
 
-    cfg = TrainConfig(finetuning_type="full", learning_rate=3e-3, per_device_train_batch_size=4, max_steps=12,
-                      warmup_steps=0.0, bf16=True)
+    cfg = TrainConfig(
+        finetuning_type="full",
+        learning_rate=3e-3,
+        per_device_train_batch_size=4,
+        max_steps=12,
+        warmup_steps=0.0,
+        bf16=True,
+    )
     _, result = fit(tiny("sdpa"), Tok(), examples(), cfg, tmp_path, seed=0, d=setup())
     assert sum(result.losses[-3:]) < sum(result.losses[:3])

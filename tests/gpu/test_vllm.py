@@ -16,8 +16,15 @@ def test_vllm_greedy_matches_hf():
 
     model, tok = load_model(DEFAULT_MODEL)
     model = model.cuda()
-    prompts = [chat_prompt(tok, q) for q in ("What is the capital of France?", "Name three colours.",
-                                             "Translate to Spanish: good morning", "Count from one to five.")]
+    prompts = [
+        chat_prompt(tok, q)
+        for q in (
+            "What is the capital of France?",
+            "Name three colours.",
+            "Translate to Spanish: good morning",
+            "Count from one to five.",
+        )
+    ]
     hf = generate(model, tok, prompts, max_new_tokens=16, stop=["\n"])
     vl = generate_vllm(str(resolve(DEFAULT_MODEL)), tok, prompts, max_new_tokens=16, stop=["\n"])
     # Different kernels may flip a near-tie; all but one answer must be identical.

@@ -41,14 +41,38 @@ def tiny_adapter(tmp_path_factory, tiny_model_dir):
 
 def test_align_writes_every_metric_and_compares(tmp_path, tiny_model_dir, tiny_adapter, pairs_tsv, capsys):
     base, tuned = tmp_path / "base", tmp_path / "tuned"
-    assert main(["analyze", "align", "--model", str(tiny_model_dir), "--pairs", str(pairs_tsv), "--out", str(base),
-                 "--batch-size", "8"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "align",
+                "--model",
+                str(tiny_model_dir),
+                "--pairs",
+                str(pairs_tsv),
+                "--out",
+                str(base),
+                "--batch-size",
+                "8",
+            ]
+        )
+        == 0
+    )
     doc = json.loads((base / "alignment.json").read_text())
     assert doc["pairs"] == 40 and doc["lang"] == "es" and doc["en_lang"] == "en" and doc["pool"] == "mean"
     assert len(doc["layers"]) == 3 and [r["layer"] for r in doc["layers"]] == [0, 1, 2]
     for row in doc["layers"]:
-        for key in ("cosine_parallel", "cosine_random", "cosine_parallel_centred", "cosine_random_centred",
-                    "retrieval_x2en", "retrieval_en2x", "margin_retrieval_x2en", "margin_retrieval_en2x", "cka"):
+        for key in (
+            "cosine_parallel",
+            "cosine_random",
+            "cosine_parallel_centred",
+            "cosine_random_centred",
+            "retrieval_x2en",
+            "retrieval_en2x",
+            "margin_retrieval_x2en",
+            "margin_retrieval_en2x",
+            "cka",
+        ):
             assert isinstance(row[key], float), key
         assert 0 <= row["retrieval_x2en"] <= 1 and -1 <= row["cosine_random_centred"] <= 1
     assert doc["settings"]["storage"] == "float32" and "versions" in doc["provenance"]
@@ -56,8 +80,25 @@ def test_align_writes_every_metric_and_compares(tmp_path, tiny_model_dir, tiny_a
     printed = json.loads(capsys.readouterr().out)
     assert printed["best_layer"]["layer"] in (0, 1, 2)
 
-    assert main(["analyze", "align", "--model", str(tiny_model_dir), "--adapter", str(tiny_adapter), "--pairs",
-                 str(pairs_tsv), "--out", str(tuned), "--compare", str(base)]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "align",
+                "--model",
+                str(tiny_model_dir),
+                "--adapter",
+                str(tiny_adapter),
+                "--pairs",
+                str(pairs_tsv),
+                "--out",
+                str(tuned),
+                "--compare",
+                str(base),
+            ]
+        )
+        == 0
+    )
     tuned_doc = json.loads((tuned / "alignment.json").read_text())
     assert tuned_doc["compare"]["dir"] == str(base) and tuned_doc["adapter"] == str(tiny_adapter)
     for mine, theirs in zip(tuned_doc["layers"], doc["layers"]):
@@ -70,10 +111,27 @@ def test_align_writes_every_metric_and_compares(tmp_path, tiny_model_dir, tiny_a
 def test_align_reads_a_run_directory_and_pools_the_last_token(tmp_path, tiny_model_dir):
     run = tmp_path / "runs" / "demo"
     (run / "data").mkdir(parents=True)
-    rows = [{"src": en, "tgt": es, "src_lang": "en", "tgt_lang": "es"} for en, es in list(spanish_ui_pairs().items())[:12]]
+    rows = [
+        {"src": en, "tgt": es, "src_lang": "en", "tgt_lang": "es"} for en, es in list(spanish_ui_pairs().items())[:12]
+    ]
     (run / "data" / "test_en-es.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert main(["analyze", "align", "--model", str(tiny_model_dir), "--pairs", str(run), "--out", str(tmp_path / "o"),
-                 "--pool", "last"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "align",
+                "--model",
+                str(tiny_model_dir),
+                "--pairs",
+                str(run),
+                "--out",
+                str(tmp_path / "o"),
+                "--pool",
+                "last",
+            ]
+        )
+        == 0
+    )
     doc = json.loads((tmp_path / "o" / "alignment.json").read_text())
     assert doc["pairs"] == 12 and doc["pool"] == "last" and doc["pairs_file"].endswith("test_en-es.jsonl")
 
@@ -86,14 +144,33 @@ def test_bad_pairs_are_one_line_and_write_nothing(tmp_path, tiny_model_dir, caps
     assert capsys.readouterr().err.strip() == f"error: {bad}:2: expected 2 tab-separated columns, found no tab"
     assert not out.exists()
     assert main(["analyze", "align", "--pairs", str(tmp_path / "none"), "--out", str(out)]) == 2
-    assert main(["analyze", "align", "--model", str(tiny_model_dir), "--pairs", str(bad.parent), "--out", str(out)]) == 2
+    assert (
+        main(["analyze", "align", "--model", str(tiny_model_dir), "--pairs", str(bad.parent), "--out", str(out)]) == 2
+    )
     assert "no held-out pairs here" in capsys.readouterr().err
     assert not out.exists()
 
 
 def test_lens_writes_layers_with_intervals(tmp_path, tiny_model_dir):
-    assert main(["analyze", "lens", "--model", str(tiny_model_dir), "--lang", "zh", "--out", str(tmp_path),
-                 "--limit", "8", "--shots", "2"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "lens",
+                "--model",
+                str(tiny_model_dir),
+                "--lang",
+                "zh",
+                "--out",
+                str(tmp_path),
+                "--limit",
+                "8",
+                "--shots",
+                "2",
+            ]
+        )
+        == 0
+    )
     doc = json.loads((tmp_path / "lens.json").read_text())
     assert doc["items"] == 8 and len(doc["layers"]) == 3 and doc["model"] == str(tiny_model_dir)
     assert set(doc["layers"][0]) >= {"p_en", "p_en_lo", "p_en_hi", "p_lang", "p_lang_lo", "p_lang_hi", "entropy"}
@@ -101,8 +178,23 @@ def test_lens_writes_layers_with_intervals(tmp_path, tiny_model_dir):
 
 
 def test_pca_writes_points_for_every_language(tmp_path, tiny_model_dir):
-    assert main(["analyze", "pca", "--model", str(tiny_model_dir), "--langs", "en,es,zh", "--out", str(tmp_path),
-                 "--limit", "10"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "pca",
+                "--model",
+                str(tiny_model_dir),
+                "--langs",
+                "en,es,zh",
+                "--out",
+                str(tmp_path),
+                "--limit",
+                "10",
+            ]
+        )
+        == 0
+    )
     doc = json.loads((tmp_path / "pca.json").read_text())
     assert doc["langs"] == ["en", "es", "zh"] and doc["items"] == 10 and len(doc["layers"]) == 3
     for row in doc["layers"]:

@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_benchmark(name: str, *args: str) -> str:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / name), *args], capture_output=True, text=True,
-                          env=env, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / name), *args], capture_output=True, text=True, env=env, timeout=600
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     last = proc.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"ratio \d+\.\d\d", last), last
@@ -43,14 +44,19 @@ def test_train_throughput_benchmark_trains_both_sides_on_the_same_examples():
     assert len({n for _, n in sides}) == 1, sides  # both sides learn from the same supervised tokens
 
 
-@pytest.mark.skipif(importlib.util.find_spec("lm_eval") is None, reason="needs the [bench] extra (lm-evaluation-harness)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("lm_eval") is None, reason="needs the [bench] extra (lm-evaluation-harness)"
+)
 def test_eval_benchmark_agrees_with_lm_evaluation_harness():
-    out = run_benchmark("eval_vs_lm_eval.py", "--n-cls", "24", "--n-gen", "4", "--shots", "1", "--max-new-tokens", "8",
-                        "--threads", "1")
+    out = run_benchmark(
+        "eval_vs_lm_eval.py", "--n-cls", "24", "--n-gen", "4", "--shots", "1", "--max-new-tokens", "8", "--threads", "1"
+    )
     assert "accuracies agree within 1 point: yes" in out
 
 
 def test_analysis_overhead_benchmark_times_both_sides_on_the_same_sentences():
     out = run_benchmark("analysis_overhead.py", "--pairs", "16", "--batch-size", "8", "--threads", "1")
     assert re.search(r"^data: 16 en-es gettext pairs, 32 sentences, \d+ tokens", out, flags=re.M), out[:500]
-    assert re.search(r"^forward alone\s+[\d.]+ s", out, flags=re.M) and re.search(r"^analyze align\s+[\d.]+ s", out, flags=re.M)
+    assert re.search(r"^forward alone\s+[\d.]+ s", out, flags=re.M) and re.search(
+        r"^analyze align\s+[\d.]+ s", out, flags=re.M
+    )

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "polyalign", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "polyalign", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
 
 
 @pytest.mark.slow
@@ -61,38 +63,84 @@ def test_validate_reports_ok_and_bad_lines_without_traceback(tmp_path):
     assert ok.returncode == 0 and json.loads(ok.stdout)["records"] == 1
     bad = tmp_path / "b.tsv"
     bad.write_text("Open\tAbrir\nno tab here\n", encoding="utf-8")
-    proc = cli("data", "validate", str(bad), "--format", "parallel", "--src-lang", "en", "--tgt-lang", "es", cwd=tmp_path)
+    proc = cli(
+        "data", "validate", str(bad), "--format", "parallel", "--src-lang", "en", "--tgt-lang", "es", cwd=tmp_path
+    )
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [f"error: {bad}:2: expected 2 tab-separated columns, found no tab"]
     a, b = tmp_path / "x.en", tmp_path / "x.es"
     a.write_text("One\nTwo\n", encoding="utf-8")
     b.write_text("Uno\n", encoding="utf-8")
-    proc = cli("data", "validate", str(a), "--format", "parallel", "--tgt-file", str(b), "--src-lang", "en", "--tgt-lang", "es", cwd=tmp_path)
+    proc = cli(
+        "data",
+        "validate",
+        str(a),
+        "--format",
+        "parallel",
+        "--tgt-file",
+        str(b),
+        "--src-lang",
+        "en",
+        "--tgt-lang",
+        "es",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2 and proc.stderr.startswith(f"error: {b}:2: has 1 lines")
     par = tmp_path / "p.jsonl"
     par.write_text('{"src": "Open", "tgt": "Abrir"}\n', encoding="utf-8")
-    proc = cli("data", "validate", str(par), "--format", "parallel", "--src-lang", "en", "--tgt-lang", "xx-nope", cwd=tmp_path)
+    proc = cli(
+        "data", "validate", str(par), "--format", "parallel", "--src-lang", "en", "--tgt-lang", "xx-nope", cwd=tmp_path
+    )
     assert proc.returncode == 2 and "unknown language code" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_build_errors_leave_nothing_behind(tmp_path):
     locale = spanish_locale(tmp_path / "locale")
-    proc = cli("data", "build", f"output_dir={tmp_path / 'runs'}", "name=few", f"gettext_dirs=[{locale}]", "test_size=1000",
-               "language_id=false", cwd=tmp_path)
+    proc = cli(
+        "data",
+        "build",
+        f"output_dir={tmp_path / 'runs'}",
+        "name=few",
+        f"gettext_dirs=[{locale}]",
+        "test_size=1000",
+        "language_id=false",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2 and "only 360 clean English-es pairs" in proc.stderr
     assert not (tmp_path / "runs" / "few" / "data").exists()
     plan = tmp_path / "plan.json"
     plan.write_text('{"allocation": {"es": "many"}}')
-    proc = cli("data", "build", f"output_dir={tmp_path / 'runs'}", "name=plan", "builder=muit", f"allocation={plan}",
-               f"gettext_dirs=[{locale}]", "test_size=5", cwd=tmp_path)
+    proc = cli(
+        "data",
+        "build",
+        f"output_dir={tmp_path / 'runs'}",
+        "name=plan",
+        "builder=muit",
+        f"allocation={plan}",
+        f"gettext_dirs=[{locale}]",
+        "test_size=5",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1] == f"error: {plan}: allocation for 'es' must be a non-negative integer, got 'many'"
+    assert (
+        proc.stderr.strip().splitlines()[-1]
+        == f"error: {plan}: allocation for 'es' must be a non-negative integer, got 'many'"
+    )
 
 
 def test_translate_needs_its_key_variable(tmp_path):
     data = tmp_path / "a.jsonl"
     data.write_text('{"instruction": "Hi", "output": "Hello"}\n', encoding="utf-8")
-    proc = cli("data", "translate", f"translate.input={data}", "translate.model=m", "translate.api_key_env=POLYALIGN_TEST_NO_SUCH_KEY",
-               cwd=tmp_path)
+    proc = cli(
+        "data",
+        "translate",
+        f"translate.input={data}",
+        "translate.model=m",
+        "translate.api_key_env=POLYALIGN_TEST_NO_SUCH_KEY",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "error: the environment variable POLYALIGN_TEST_NO_SUCH_KEY (named by translate.api_key_env) is not set"
+    assert (
+        proc.stderr.strip()
+        == "error: the environment variable POLYALIGN_TEST_NO_SUCH_KEY (named by translate.api_key_env) is not set"
+    )

@@ -23,7 +23,9 @@ pytestmark = pytest.mark.slow
 
 
 def run_cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "polyalign", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "polyalign", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
 
 
 def run_main(capsys, *args):
@@ -43,8 +45,14 @@ def samples(path):
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("evaldata")
     cls = root / "cls.jsonl"
-    cls.write_text("".join(json.dumps({"id": f"c{i}", "text": t, "label": y}) + "\n"
-                           for i, (t, y) in enumerate([("muy bien", "bueno"), ("fatal", "malo"), ("genial", "bueno"), ("horrible", "malo")])))
+    cls.write_text(
+        "".join(
+            json.dumps({"id": f"c{i}", "text": t, "label": y}) + "\n"
+            for i, (t, y) in enumerate(
+                [("muy bien", "bueno"), ("fatal", "malo"), ("genial", "bueno"), ("horrible", "malo")]
+            )
+        )
+    )
     return {
         "xquad": write_xquad(root / "xquad"),
         "mlqa": write_mlqa(root / "mlqa"),
@@ -60,15 +68,39 @@ def data(tmp_path_factory):
 
 def test_eval_all_tasks_then_resume(tmp_path, tiny_model_dir, data, capsys):
     out = tmp_path / "out"
-    args = ["eval", "--model", str(tiny_model_dir), "--tasks", ",".join(data), "--langs", "es", "--num-fewshot", "1",
-            "--max-new-tokens", "6", "--batch-size", "3", "-o", str(out)]
+    args = [
+        "eval",
+        "--model",
+        str(tiny_model_dir),
+        "--tasks",
+        ",".join(data),
+        "--langs",
+        "es",
+        "--num-fewshot",
+        "1",
+        "--max-new-tokens",
+        "6",
+        "--batch-size",
+        "3",
+        "-o",
+        str(out),
+    ]
     for task, path in data.items():
         args += ["--data", f"{task}={path}"]
     proc = run_cli(*args, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads((out / "results.json").read_text())
-    keys = ["xquad/es", "mlqa/es-es", "flores/en-es", "pawsx/es", "xnli/es", "sentiment/es", "mgsm/es", "polyinstruct/es",
-            "local_classification/es"]
+    keys = [
+        "xquad/es",
+        "mlqa/es-es",
+        "flores/en-es",
+        "pawsx/es",
+        "xnli/es",
+        "sentiment/es",
+        "mgsm/es",
+        "polyinstruct/es",
+        "local_classification/es",
+    ]
     assert list(doc["results"]) == keys
     assert doc["config"]["model"] == str(tiny_model_dir) and doc["config"]["seed"] == 0
     for key in keys:
@@ -91,8 +123,13 @@ def test_eval_all_tasks_then_resume(tmp_path, tiny_model_dir, data, capsys):
     assert doc["configs"]["xquad/es"]["excluded_for_demos"] == 1 and len(rows) == 3
     assert doc["configs"]["pawsx/es"]["excluded_for_demos"] == 0  # demonstrations from dev_2k.tsv
     assert doc["configs"]["local_classification/es"]["labels"] == ["bueno", "malo"]
-    assert doc["results"]["flores/en-es"]["bleu_signature"].startswith("nrefs:1|bs:1000|seed:12345|case:mixed|eff:no|tok:13a")
-    assert "Translate the following text from English to Spanish" in samples(out / "samples_flores_en-es.jsonl")[0]["prompt"]
+    assert doc["results"]["flores/en-es"]["bleu_signature"].startswith(
+        "nrefs:1|bs:1000|seed:12345|case:mixed|eff:no|tok:13a"
+    )
+    assert (
+        "Translate the following text from English to Spanish"
+        in samples(out / "samples_flores_en-es.jsonl")[0]["prompt"]
+    )
     from eval_fixtures import FLORES
     from polyalign.eval.metrics import fidelity
 
@@ -107,20 +144,21 @@ def test_eval_all_tasks_then_resume(tmp_path, tiny_model_dir, data, capsys):
     code, _, err = run_main(capsys, *args, "--limit", "1")
     assert code == 2
     assert err.strip().splitlines()[-1] == (
-        f"error: {out / 'results.json'}: this folder holds results of a different evaluation; choose another --output")
+        f"error: {out / 'results.json'}: this folder holds results of a different evaluation; choose another --output"
+    )
 
 
 def test_eval_from_a_recipe_with_raw_prompts(tmp_path, tiny_model_dir, data, capsys, monkeypatch):
     recipe = tmp_path / "r.yaml"
     recipe.write_text(f"""
 name: suite
-output_dir: {tmp_path / 'runs'}
+output_dir: {tmp_path / "runs"}
 model:
   model_name_or_path: {tiny_model_dir}
 eval:
   suite: [xquad, mgsm]
   suite_langs: [es]
-  data_files: ["xquad={data['xquad']}/xquad.{{lang}}.json", "mgsm={data['mgsm']}"]
+  data_files: ["xquad={data["xquad"]}/xquad.{{lang}}.json", "mgsm={data["mgsm"]}"]
   max_new_tokens: 6
 """)
     monkeypatch.chdir(tmp_path)
@@ -137,12 +175,20 @@ eval:
 
 def test_eval_errors_are_one_line(tmp_path, tiny_model_dir, data, capsys):
     cases = [
-        (["--tasks", "squad"], "error: unknown task 'squad' (known: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm, "
-                               "polyinstruct, polyqa, polysent, local_qa, local_translation, local_classification)"),
-        (["--tasks", "xquad", "--langs", "es", "--data", "xquad=/no/such/dir"], "error: /no/such/dir: no such file or folder"),
+        (
+            ["--tasks", "squad"],
+            "error: unknown task 'squad' (known: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm, "
+            "polyinstruct, polyqa, polysent, local_qa, local_translation, local_classification)",
+        ),
+        (
+            ["--tasks", "xquad", "--langs", "es", "--data", "xquad=/no/such/dir"],
+            "error: /no/such/dir: no such file or folder",
+        ),
         (["--tasks", "local_qa"], "error: local_qa: name the languages with --langs"),
-        (["--tasks", "mgsm", "--langs", "es", "--data", f"mgsm={data['mgsm']}", "--num-fewshot", "5"],
-         "error: mgsm/es: 3 examples leave none to evaluate after 5 demonstrations"),
+        (
+            ["--tasks", "mgsm", "--langs", "es", "--data", f"mgsm={data['mgsm']}", "--num-fewshot", "5"],
+            "error: mgsm/es: 3 examples leave none to evaluate after 5 demonstrations",
+        ),
     ]
     for extra, expected in cases:
         code, _, err = run_main(capsys, "eval", "--model", str(tiny_model_dir), *extra, "-o", str(tmp_path / "o"))
@@ -154,9 +200,24 @@ def test_eval_shipped_polyqa_polysent_all_languages_one_table(tmp_path, tiny_mod
     from polyalign.data import resources
 
     out = tmp_path / "all"
-    code, stdout, err = run_main(capsys, "eval", "--model", str(tiny_model_dir), "--tasks", "polyqa,polysent",
-                                 "--langs", "all", "--limit", "2", "--num-fewshot", "1", "--max-new-tokens", "4",
-                                 "-o", str(out))
+    code, stdout, err = run_main(
+        capsys,
+        "eval",
+        "--model",
+        str(tiny_model_dir),
+        "--tasks",
+        "polyqa,polysent",
+        "--langs",
+        "all",
+        "--limit",
+        "2",
+        "--num-fewshot",
+        "1",
+        "--max-new-tokens",
+        "4",
+        "-o",
+        str(out),
+    )
     assert code == 0, err[-3000:]
     doc = json.loads((out / "results.json").read_text())
     qa_langs, sent_langs = list(resources.POLYQA_LANGUAGES), list(resources.POLYSENT_LANGUAGES)
@@ -164,7 +225,9 @@ def test_eval_shipped_polyqa_polysent_all_languages_one_table(tmp_path, tiny_mod
     for c in qa_langs:
         r, cfg = doc["results"][f"polyqa/{c}"], doc["configs"][f"polyqa/{c}"]
         rows = samples(out / f"samples_polyqa_{c}.jsonl")
-        assert r["n"] == 2 and cfg["source"] == "polyqa_v1" and cfg["split"] == "test" and cfg["excluded_for_demos"] == 0
+        assert (
+            r["n"] == 2 and cfg["source"] == "polyqa_v1" and cfg["split"] == "test" and cfg["excluded_for_demos"] == 0
+        )
         assert r["f1"] == pytest.approx(100.0 * sum(s["f1"] for s in rows) / 2) and "contains" in r
         assert "fidelity" in r and f"lang:{c}|" in r["fidelity_signature"]
         assert cfg["demo_ids"][0] in {q["id"] for q in resources.polyqa(c, "dev")}
@@ -174,8 +237,20 @@ def test_eval_shipped_polyqa_polysent_all_languages_one_table(tmp_path, tiny_mod
         assert "fidelity" not in r
     # One table, a row per language: polyqa's columns empty for the four languages only polysent has.
     table = stdout.split("\nresults:")[0].strip().splitlines()
-    assert table[0].split() == ["lang", "polyqa", "EM", "polyqa", "F1", "polyqa", "contains", "polyqa", "fidelity", "%",
-                                "polysent", "acc"]
+    assert table[0].split() == [
+        "lang",
+        "polyqa",
+        "EM",
+        "polyqa",
+        "F1",
+        "polyqa",
+        "contains",
+        "polyqa",
+        "fidelity",
+        "%",
+        "polysent",
+        "acc",
+    ]
     assert [line.split()[0] for line in table[2:]] == qa_langs + ["fr", "ja", "sw", "bn"]
     assert table[-1].split()[1:5] == ["—"] * 4
 
@@ -185,10 +260,32 @@ def test_eval_polyqa_polysent_from_own_files_target_labels(tmp_path, tiny_model_
 
     qa, sent = write_polyqa(tmp_path / "pq"), write_polysent(tmp_path / "ps.jsonl")
     out = tmp_path / "own"
-    code, _, err = run_main(capsys, "eval", "--model", str(tiny_model_dir), "--tasks", "polyqa,polysent", "--langs", "es",
-                            "--data", f"polyqa={qa}/{{lang}}.json", "--data", f"polysent={sent}", "--num-fewshot", "1",
-                            "--fewshot-lang", "en", "--label-lang", "target", "--label-scoring", "loglik",
-                            "--max-new-tokens", "4", "-o", str(out))
+    code, _, err = run_main(
+        capsys,
+        "eval",
+        "--model",
+        str(tiny_model_dir),
+        "--tasks",
+        "polyqa,polysent",
+        "--langs",
+        "es",
+        "--data",
+        f"polyqa={qa}/{{lang}}.json",
+        "--data",
+        f"polysent={sent}",
+        "--num-fewshot",
+        "1",
+        "--fewshot-lang",
+        "en",
+        "--label-lang",
+        "target",
+        "--label-scoring",
+        "loglik",
+        "--max-new-tokens",
+        "4",
+        "-o",
+        str(out),
+    )
     assert code == 0, err[-3000:]
     doc = json.loads((out / "results.json").read_text())
     assert doc["results"]["polyqa/es"]["n"] == 2 and doc["results"]["polysent/es"]["n"] == 3
@@ -196,5 +293,7 @@ def test_eval_polyqa_polysent_from_own_files_target_labels(tmp_path, tiny_model_
     assert (cfg["labels"], cfg["label_scoring"], cfg["label_lang"]) == (["negativo", "positivo"], "loglik", "target")
     assert doc["configs"]["polyqa/es"]["demo_ids"] == ["q0"] and doc["configs"]["polyqa/es"]["fewshot_lang"] == "en"
     first = samples(out / "samples_polyqa_es.jsonl")[0]
-    assert "Where does the Tajo reach the sea?" in first["prompt"] and first["reference"] == ["cada domingo por la mañana"]
+    assert "Where does the Tajo reach the sea?" in first["prompt"] and first["reference"] == [
+        "cada domingo por la mañana"
+    ]
     assert set(samples(out / "samples_polysent_es.jsonl")[0]["label_scores"]) == {"negativo", "positivo"}

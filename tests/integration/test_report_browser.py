@@ -17,8 +17,9 @@ import pytest
 from polyalign.report.build import build_report
 from report_fixtures import write_finished_run
 
-CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"), shutil.which("google-chrome"))
-                 if p), None)
+CHROMIUM = next(
+    (p for p in (shutil.which("chromium"), shutil.which("chromium-browser"), shutil.which("google-chrome")) if p), None
+)
 
 PROBE_HEAD = """<script>
 window.__errors = [];
@@ -40,14 +41,28 @@ window.addEventListener("load", () => {
 def probe(page_path):
     page = page_path.read_text(encoding="utf-8")
     test_copy = page_path.with_name("report.probe.html")
-    test_copy.write_text(page.replace("<head>", "<head>" + PROBE_HEAD, 1).replace("</body>", PROBE_BODY + "</body>", 1),
-                         encoding="utf-8")
-    proc = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
-                           "--dump-dom", test_copy.as_uri()], capture_output=True, text=True, timeout=120)
+    test_copy.write_text(
+        page.replace("<head>", "<head>" + PROBE_HEAD, 1).replace("</body>", PROBE_BODY + "</body>", 1), encoding="utf-8"
+    )
+    proc = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            test_copy.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     found = re.search(r'<pre id="probe">(.*?)</pre>', proc.stdout, re.S)
     assert found, proc.stderr[-2000:]
-    return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<")
-                      .replace("&gt;", ">"))
+    return json.loads(
+        found.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    )
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: install it with `apt-get install -y chromium` to run this")
@@ -56,15 +71,37 @@ def test_report_opens_in_chromium_with_every_image_and_table(tmp_path):
     build_report(run)
     found = probe(run / "report.html")
     assert found["errors"] == []
-    assert [i["file"] for i in found["images"]] == ["transfer.png", "losses.png", "alignment_cosine.png",
-                                                    "alignment_retrieval.png", "lens.png"]
+    assert [i["file"] for i in found["images"]] == [
+        "transfer.png",
+        "losses.png",
+        "alignment_cosine.png",
+        "alignment_retrieval.png",
+        "lens.png",
+    ]
     assert all(i["ok"] and i["w"] > 0 for i in found["images"]), found["images"]
     assert [(t["name"], t["rows"]) for t in found["tables"]] == [
-        ("arms", 5), ("time per stage", 5), ("translation", 18), ("polysent", 6), ("transfer", 5),
-        ("scaling fits", 2), ("budget allocation", 2)]
+        ("arms", 5),
+        ("time per stage", 5),
+        ("translation", 18),
+        ("polysent", 6),
+        ("transfer", 5),
+        ("scaling fits", 2),
+        ("budget allocation", 2),
+    ]
     shot = run / "report.png"
-    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,2400",
-                    f"--screenshot={shot}", (run / "report.html").as_uri()], capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1200,2400",
+            f"--screenshot={shot}",
+            (run / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
     assert shot.read_bytes()[:4] == b"\x89PNG"
 
 

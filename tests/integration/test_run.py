@@ -14,7 +14,9 @@ pytestmark = pytest.mark.slow
 
 
 def run_cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "polyalign", *args], capture_output=True, text=True, cwd=cwd, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "polyalign", *args], capture_output=True, text=True, cwd=cwd, timeout=900
+    )
 
 
 def test_run_end_to_end_then_resume(tmp_path, tiny_model_dir):
@@ -22,7 +24,7 @@ def test_run_end_to_end_then_resume(tmp_path, tiny_model_dir):
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text(f"""
 name: tiny
-output_dir: {tmp_path / 'runs'}
+output_dir: {tmp_path / "runs"}
 seed: 0
 model:
   model_name_or_path: {tiny_model_dir}
@@ -49,10 +51,22 @@ eval:
     proc = run_cli("run", str(recipe), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = tmp_path / "runs" / "tiny"
-    for rel in ["config.yaml", "data/train.jsonl", "data/manifest.json", "data/test_en-es.jsonl", "data/test_es-en.jsonl",
-                "eval/before/results.json", "eval/after/results.json", "eval/before/samples_translation_en-es.jsonl",
-                "model/adapter_model.safetensors", "model/adapter_config.json", "report.md", "summary.json",
-                "train_log.jsonl", "checkpoints/step-30/trainer_state.json"]:
+    for rel in [
+        "config.yaml",
+        "data/train.jsonl",
+        "data/manifest.json",
+        "data/test_en-es.jsonl",
+        "data/test_es-en.jsonl",
+        "eval/before/results.json",
+        "eval/after/results.json",
+        "eval/before/samples_translation_en-es.jsonl",
+        "model/adapter_model.safetensors",
+        "model/adapter_config.json",
+        "report.md",
+        "summary.json",
+        "train_log.jsonl",
+        "checkpoints/step-30/trainer_state.json",
+    ]:
         assert (run_dir / rel).is_file(), rel
 
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -61,11 +75,17 @@ eval:
         assert set(summary[stage]) == {"translation/en-es", "translation/es-en"}
         doc = json.loads((run_dir / "eval" / stage / "results.json").read_text())["results"]
         for task, m in summary[stage].items():  # the summary carries the evaluation's own numbers
-            assert (m["chrf"], m["bleu"], m["fidelity"]) == (doc[task]["chrf"], doc[task]["bleu"], doc[task]["fidelity"])
+            assert (m["chrf"], m["bleu"], m["fidelity"]) == (
+                doc[task]["chrf"],
+                doc[task]["bleu"],
+                doc[task]["fidelity"],
+            )
 
     # Fidelity is the share of non-empty outputs identified as the target language, per sample.
     for task, tgt in (("translation_en-es", "es"), ("translation_es-en", "en")):
-        rows = [json.loads(line) for line in (run_dir / "eval" / "after" / f"samples_{task}.jsonl").read_text().splitlines()]
+        rows = [
+            json.loads(line) for line in (run_dir / "eval" / "after" / f"samples_{task}.jsonl").read_text().splitlines()
+        ]
         found = [r["detected_lang"] for r in rows if r["output"].strip()]
         assert all(r["detected_lang"] is None for r in rows if not r["output"].strip())
         expected = 100.0 * sum(d == tgt for d in found) / len(found) if found else 0.0
@@ -93,8 +113,10 @@ eval:
     other = run_cli("run", str(recipe), "train.max_steps=5", "eval.max_new_tokens=9", cwd=tmp_path)
     assert other.returncode == 2
     assert other.stderr.strip().splitlines() == [
-        f"error: {run_dir / 'config.yaml'}: this run directory was made by a different recipe (eval.max_new_tokens: 8 -> 9; "
-        "train.max_steps: 30 -> 5); choose another name=... or remove it"]
+        f"error: {run_dir / 'config.yaml'}: this run directory was made by a different recipe "
+        "(eval.max_new_tokens: 8 -> 9; "
+        "train.max_steps: 30 -> 5); choose another name=... or remove it"
+    ]
     assert (run_dir / "config.yaml").read_text() == config
     # The evaluation batch size changes no result: allowed, and every stage is still found done.
     batch = run_cli("run", str(recipe), "eval.batch_size=4", cwd=tmp_path)
@@ -108,13 +130,19 @@ def test_run_evaluates_the_recipe_suite_before_and_after(tmp_path, tiny_model_di
 
     locale = spanish_locale(tmp_path / "locale")
     cls = tmp_path / "cls.jsonl"
-    cls.write_text("".join(json.dumps({"id": f"c{i}", "text": t, "label": y}) + "\n"
-                           for i, (t, y) in enumerate([("muy bien", "bueno"), ("fatal", "malo"), ("genial", "bueno"), ("horrible", "malo")])))
+    cls.write_text(
+        "".join(
+            json.dumps({"id": f"c{i}", "text": t, "label": y}) + "\n"
+            for i, (t, y) in enumerate(
+                [("muy bien", "bueno"), ("fatal", "malo"), ("genial", "bueno"), ("horrible", "malo")]
+            )
+        )
+    )
     mgsm = write_mgsm(tmp_path / "mgsm")
     recipe = tmp_path / "suite.yaml"
     recipe.write_text(f"""
 name: suite
-output_dir: {tmp_path / 'runs'}
+output_dir: {tmp_path / "runs"}
 model:
   model_name_or_path: {tiny_model_dir}
 data:

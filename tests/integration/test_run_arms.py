@@ -17,8 +17,9 @@ pytestmark = pytest.mark.slow
 
 
 def run_cli(*args, cwd, timeout=900):
-    return subprocess.run([sys.executable, "-m", "polyalign", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "polyalign", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout
+    )
 
 
 def recipe_text(tmp_path, model, plan, arms_extra="", extra=""):
@@ -26,7 +27,7 @@ def recipe_text(tmp_path, model, plan, arms_extra="", extra=""):
     plan_line = f"plan: {plan}" if plan else ""
     return f"""
 name: exp
-output_dir: {tmp_path / 'runs'}
+output_dir: {tmp_path / "runs"}
 {plan_line}
 {extra}
 model:
@@ -100,17 +101,38 @@ ARMS = ("coit-es", "muit-uniform", "muit-planned", "qalign-zh-de")
 
 def test_quick_runs_every_arm_then_resumes_and_report_rebuilds(tmp_path, tiny_model_dir, judge_url):
     recipe = tmp_path / "exp.yaml"
-    extra = (f"analysis_language: es\njudge: {{endpoint: '{judge_url}', model: fake-judge, languages: [es, zh]}}\n"
-             "scaling: {bootstrap: 10}")
-    recipe.write_text(recipe_text(tmp_path, tiny_model_dir, None, extra=extra).replace(
-        "  max_new_tokens: 8", "  max_new_tokens: 8\n  suite: [polyqa, polysent]\n  suite_langs: [es, zh, ru]"))
+    extra = (
+        f"analysis_language: es\njudge: {{endpoint: '{judge_url}', model: fake-judge, languages: [es, zh]}}\n"
+        "scaling: {bootstrap: 10}"
+    )
+    recipe.write_text(
+        recipe_text(tmp_path, tiny_model_dir, None, extra=extra).replace(
+            "  max_new_tokens: 8", "  max_new_tokens: 8\n  suite: [polyqa, polysent]\n  suite_langs: [es, zh, ru]"
+        )
+    )
     proc = run_cli("run", str(recipe), "--quick", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "runs" / "exp-quick"
-    for rel in ["config.yaml", "data/manifest.json", "eval/base/results.json", "timings.json", "summary.json",
-                "report.md", "report.html", "transfer.png", "losses.png", "scaling/points.csv", "scaling/fits.json",
-                "scaling/plan.json", "scaling/fits.png", "analysis/base/alignment.json", "analysis/base/lens.json",
-                "alignment_cosine.png", "lens.png", "judge/results.json"]:
+    for rel in [
+        "config.yaml",
+        "data/manifest.json",
+        "eval/base/results.json",
+        "timings.json",
+        "summary.json",
+        "report.md",
+        "report.html",
+        "transfer.png",
+        "losses.png",
+        "scaling/points.csv",
+        "scaling/fits.json",
+        "scaling/plan.json",
+        "scaling/fits.png",
+        "analysis/base/alignment.json",
+        "analysis/base/lens.json",
+        "alignment_cosine.png",
+        "lens.png",
+        "judge/results.json",
+    ]:
         assert (run / rel).is_file(), rel
     # the pilot: 1 language × --quick's 3 sizes, each point an ordinary run
     assert sorted(p.name for p in (run / "points").iterdir()) == ["es-12", "es-4", "es-8"]
@@ -118,8 +140,16 @@ def test_quick_runs_every_arm_then_resumes_and_report_rebuilds(tmp_path, tiny_mo
     plan = json.loads((run / "scaling" / "plan.json").read_text())
     assert plan["allocation"] == {"es": 40}  # the planned arm's budget (40) over its one language
     for arm in ARMS:
-        for rel in ["data/train.jsonl", "model/adapter_model.safetensors", "eval/results.json", "train_summary.json",
-                    "summary.json", "analysis/alignment.json", "analysis/lens.json", "eval/instruct/results.json"]:
+        for rel in [
+            "data/train.jsonl",
+            "model/adapter_model.safetensors",
+            "eval/results.json",
+            "train_summary.json",
+            "summary.json",
+            "analysis/alignment.json",
+            "analysis/lens.json",
+            "eval/instruct/results.json",
+        ]:
             assert (run / "arms" / arm / rel).is_file(), (arm, rel)
         assert json.loads((run / "arms" / arm / "train_summary.json").read_text())["steps"] == 3  # --quick
     manifest = json.loads((run / "arms" / "muit-planned" / "data" / "manifest.json").read_text())
@@ -130,13 +160,23 @@ def test_quick_runs_every_arm_then_resumes_and_report_rebuilds(tmp_path, tiny_mo
     assert summary["base"]["translation/en-es"]["chrf"] == base["translation/en-es"]["chrf"]
     # the suite (three languages here, to stay fast; the default runs all of each set's), two items each (--quick)
     assert sorted(t for t in summary["base"] if t.startswith(("polyqa/", "polysent/"))) == [
-        "polyqa/es", "polyqa/ru", "polyqa/zh", "polysent/es", "polysent/ru", "polysent/zh"]
+        "polyqa/es",
+        "polyqa/ru",
+        "polyqa/zh",
+        "polysent/es",
+        "polysent/ru",
+        "polysent/zh",
+    ]
     assert summary["base"]["polysent/ru"]["n"] == 2
     claims = summary["claims"]
     assert [c.split(":")[0] for c in claims] == [
-        "CoIT raises translation", "MuIT within 1 chrF++ of per-language CoIT", "Quality follows the fitted scaling law",
-        "The planned budget beats uniform", "Tuning raises middle-layer alignment",
-        "Question alignment transfers to languages it never saw"]
+        "CoIT raises translation",
+        "MuIT within 1 chrF++ of per-language CoIT",
+        "Quality follows the fitted scaling law",
+        "The planned budget beats uniform",
+        "Tuning raises middle-layer alignment",
+        "Question alignment transfers to languages it never saw",
+    ]
     assert all("not measured" not in c for c in claims), claims
     # the judge: every arm against the base, both orders, on 2 items in each of 2 languages
     judged = json.loads((run / "judge" / "results.json").read_text())
@@ -145,8 +185,15 @@ def test_quick_runs_every_arm_then_resumes_and_report_rebuilds(tmp_path, tiny_mo
     assert LongerIsBetterJudge.calls == 2 * 4 * len(ARMS)
     assert "win rate" in (run / "report.md").read_text()
     timings = json.loads((run / "timings.json").read_text())
-    assert {"data", "eval/base", "scaling pilot", "train/coit-es", "eval/qalign-zh-de", "analysis/coit-es",
-            "judge"} <= set(timings)
+    assert {
+        "data",
+        "eval/base",
+        "scaling pilot",
+        "train/coit-es",
+        "eval/qalign-zh-de",
+        "analysis/coit-es",
+        "judge",
+    } <= set(timings)
 
     # a second run does nothing again: every stage is found done
     stamp = (run / "arms" / "coit-es" / "eval" / "results.json").stat().st_mtime_ns
@@ -170,7 +217,9 @@ def test_dry_run_loads_no_model(tmp_path, plan):
     lines = proc.stdout.splitlines()
     assert lines[0] == "run exp: model no/such-model, 4 arm(s) + the untuned base"
     assert lines[1].startswith("  evaluation per model: 24 translation items (1 languages × 2 direction(s)); ~")
-    assert lines[2].startswith("  arm coit-es: coit es, allocation uniform, ≤200 parallel pairs, 20 steps, ≤10240 tokens")
+    assert lines[2].startswith(
+        "  arm coit-es: coit es, allocation uniform, ≤200 parallel pairs, 20 steps, ≤10240 tokens"
+    )
     assert any(x.startswith("  evaluations: 5 models; estimated total ~") for x in lines)
     assert not (tmp_path / "runs").exists()
 
@@ -190,11 +239,14 @@ def test_default_dry_run_plans_the_pilot_and_fits_the_budget(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.parametrize("extra, plan_json, message", [
-    ("  - {name: coit-es, builder: coit, languages: [es]}", None, "two arms share the name coit-es"),
-    ("  - {name: coit-xx, builder: coit, languages: [eu]}", None, "arm 'coit-xx' names eu, for which no source"),
-    ("", {"allocation": {"fr": 30}}, "the plan allocates fr but arm 'muit-planned' tunes es"),
-])
+@pytest.mark.parametrize(
+    "extra, plan_json, message",
+    [
+        ("  - {name: coit-es, builder: coit, languages: [es]}", None, "two arms share the name coit-es"),
+        ("  - {name: coit-xx, builder: coit, languages: [eu]}", None, "arm 'coit-xx' names eu, for which no source"),
+        ("", {"allocation": {"fr": 30}}, "the plan allocates fr but arm 'muit-planned' tunes es"),
+    ],
+)
 def test_bad_arms_one_line_exit_2_nothing_written(tmp_path, plan, extra, plan_json, message):
     if plan_json:
         plan.write_text(json.dumps(plan_json))
@@ -207,10 +259,17 @@ def test_bad_arms_one_line_exit_2_nothing_written(tmp_path, plan, extra, plan_js
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.parametrize("name, first, arms", [
-    ("paper_xllama_7b.yaml", "run xllama-7b: model meta-llama/Llama-2-7b-hf, 8 arm(s) + the untuned base", 8),
-    ("paper_qalign_lora.yaml", "run qalign-lora-7b: model meta-llama/Llama-2-7b-hf, 2 arm(s) + the untuned base", 2),
-])
+@pytest.mark.parametrize(
+    "name, first, arms",
+    [
+        ("paper_xllama_7b.yaml", "run xllama-7b: model meta-llama/Llama-2-7b-hf, 8 arm(s) + the untuned base", 8),
+        (
+            "paper_qalign_lora.yaml",
+            "run qalign-lora-7b: model meta-llama/Llama-2-7b-hf, 2 arm(s) + the untuned base",
+            2,
+        ),
+    ],
+)
 def test_real_scale_recipes_load_and_dry_run(tmp_path, name, first, arms):
     """The cluster recipes shipped next to the default: they load, and --dry-run plans them offline."""
     from pathlib import Path

@@ -14,20 +14,21 @@ pytestmark = pytest.mark.slow
 
 
 def run_cli(*args, cwd, env=None):
-    return subprocess.run([sys.executable, "-m", "polyalign", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=900, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "polyalign", *args], capture_output=True, text=True, cwd=cwd, timeout=900, env=env
+    )
 
 
 def recipe_text(tmp_path, model, sources: str = "gettext") -> str:
     return f"""
 name: job
-output_dir: {tmp_path / 'runs'}
+output_dir: {tmp_path / "runs"}
 model:
   model_name_or_path: {model}
 data:
   languages: [es]
   sources: [{sources}]
-  gettext_dirs: [{spanish_locale(tmp_path / 'locale')}]
+  gettext_dirs: [{spanish_locale(tmp_path / "locale")}]
   instructions: []
   max_train_pairs: 32
   test_size: 4

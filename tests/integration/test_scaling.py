@@ -16,35 +16,59 @@ from helpers import spanish_locale, write_mo
 
 pytestmark = pytest.mark.slow
 
-_FR_VERBS = [("Open", "Ouvrir"), ("Close", "Fermer"), ("Delete", "Supprimer"), ("Copy", "Copier"), ("Save", "Enregistrer"),
-             ("Rename", "Renommer"), ("Move", "Déplacer"), ("Print", "Imprimer"), ("Share", "Partager"),
-             ("Export", "Exporter")]
-_FR_NOUNS = [("file", "le fichier"), ("folder", "le dossier"), ("document", "le document"), ("image", "l'image"),
-             ("window", "la fenêtre"), ("project", "le projet"), ("message", "le message"), ("list", "la liste"),
-             ("page", "la page"), ("table", "le tableau"), ("report", "le rapport"), ("account", "le compte")]
+_FR_VERBS = [
+    ("Open", "Ouvrir"),
+    ("Close", "Fermer"),
+    ("Delete", "Supprimer"),
+    ("Copy", "Copier"),
+    ("Save", "Enregistrer"),
+    ("Rename", "Renommer"),
+    ("Move", "Déplacer"),
+    ("Print", "Imprimer"),
+    ("Share", "Partager"),
+    ("Export", "Exporter"),
+]
+_FR_NOUNS = [
+    ("file", "le fichier"),
+    ("folder", "le dossier"),
+    ("document", "le document"),
+    ("image", "l'image"),
+    ("window", "la fenêtre"),
+    ("project", "le projet"),
+    ("message", "le message"),
+    ("list", "la liste"),
+    ("page", "la page"),
+    ("table", "le tableau"),
+    ("report", "le rapport"),
+    ("account", "le compte"),
+]
 _FR_ADJS = [("selected", "sélectionné"), ("current", "actuel"), ("new", "nouveau")]
 
 
 def locales(root):
     spanish_locale(root)
-    pairs = {f"{ve} the {ae} {ne}": f"{vf} {nf} {af}" for ve, vf in _FR_VERBS for ne, nf in _FR_NOUNS for ae, af in _FR_ADJS}
+    pairs = {
+        f"{ve} the {ae} {ne}": f"{vf} {nf} {af}" for ve, vf in _FR_VERBS for ne, nf in _FR_NOUNS for ae, af in _FR_ADJS
+    }
     write_mo(root / "fr" / "LC_MESSAGES" / "demo.mo", pairs)
     return root
 
 
 def cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "polyalign", *args], capture_output=True, text=True, cwd=cwd, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "polyalign", *args], capture_output=True, text=True, cwd=cwd, timeout=900
+    )
 
 
 def recipe_text(tmp_path, model, sizes="[20, 40, 80, 240]", launcher="local", extra=""):
     return f"""
 name: pilot
-output_dir: {tmp_path / 'runs'}
+output_dir: {tmp_path / "runs"}
 model:
   model_name_or_path: {model}
 data:
   languages: [es, fr]
-  gettext_dirs: [{locales(tmp_path / 'locale')}]
+  gettext_dirs: [{locales(tmp_path / "locale")}]
   instructions: []
   language_id: false
   test_size: 8
@@ -74,8 +98,13 @@ def test_pilot_end_to_end_resumes_after_a_kill_and_plans_a_muit_mixture(tmp_path
     big = root / "points" / "es-240"
 
     # Kill the pilot while the largest Spanish point is training (it has a checkpoint, no model yet).
-    proc = subprocess.Popen([sys.executable, "-m", "polyalign", "scaling", "pilot", str(recipe)], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "polyalign", "scaling", "pilot", str(recipe)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 600
     while not list(big.glob("checkpoints/step-*/trainer_state.json")) and time.time() < deadline:
         assert proc.poll() is None, proc.communicate()[1][-3000:]
@@ -96,18 +125,26 @@ def test_pilot_end_to_end_resumes_after_a_kill_and_plans_a_muit_mixture(tmp_path
 
     # Nested training sets, one shared held-out test per language; no baseline evaluation at a point.
     for lang in ("es", "fr"):
-        tests = {(root / "points" / f"{lang}-{n}" / "data" / f"test_en-{lang}.jsonl").read_text() for n in (20, 40, 80, 240)}
+        tests = {
+            (root / "points" / f"{lang}-{n}" / "data" / f"test_en-{lang}.jsonl").read_text() for n in (20, 40, 80, 240)
+        }
         assert len(tests) == 1
-        trains = [{json.loads(line)["messages"][1]["content"] for line in
-                   (root / "points" / f"{lang}-{n}" / "data" / "train.jsonl").read_text().splitlines()}
-                  for n in (20, 40, 80, 240)]
+        trains = [
+            {
+                json.loads(line)["messages"][1]["content"]
+                for line in (root / "points" / f"{lang}-{n}" / "data" / "train.jsonl").read_text().splitlines()
+            }
+            for n in (20, 40, 80, 240)
+        ]
         assert [len(t) for t in trains] == [20, 40, 80, 240]
         assert all(a < b for a, b in zip(trains, trains[1:]))
     assert not (root / "points" / "es-20" / "eval" / "before").exists()
 
     # points.csv holds each point's measured chrF++ and BLEU; fits and plan follow from it.
     rows = list(csv.DictReader((root / "scaling" / "points.csv").open()))
-    assert [(r["lang"], int(r["size"])) for r in rows] == [(lang, n) for lang in ("es", "fr") for n in (20, 40, 80, 240)]
+    assert [(r["lang"], int(r["size"])) for r in rows] == [
+        (lang, n) for lang in ("es", "fr") for n in (20, 40, 80, 240)
+    ]
     for r in rows:
         summary = json.loads((root / "points" / f"{r['lang']}-{r['size']}" / "summary.json").read_text())
         m = summary["after"][f"translation/en-{r['lang']}"]
@@ -126,14 +163,14 @@ def test_pilot_end_to_end_resumes_after_a_kill_and_plans_a_muit_mixture(tmp_path
     muit = tmp_path / "muit.yaml"
     muit.write_text(f"""
 name: planned
-output_dir: {tmp_path / 'runs'}
+output_dir: {tmp_path / "runs"}
 data:
   builder: muit
   languages: [es, fr]
-  gettext_dirs: [{tmp_path / 'locale'}]
+  gettext_dirs: [{tmp_path / "locale"}]
   instructions: []
   language_id: false
-  allocation: {root / 'scaling' / 'plan.json'}
+  allocation: {root / "scaling" / "plan.json"}
   max_train_pairs: null
   test_size: 8
 """)
@@ -144,7 +181,10 @@ data:
         assert manifest["languages"][lang]["allocated_pairs"] == n == manifest["languages"][lang]["train_pairs"]
     only_es = cli("data", "build", str(muit), "data.languages=es", "name=only-es", cwd=tmp_path)
     assert only_es.returncode == 2
-    assert only_es.stderr.strip().splitlines()[-1] == f"error: {root / 'scaling' / 'plan.json'}: the plan allocates to fr, which data.languages does not name"
+    assert (
+        only_es.stderr.strip().splitlines()[-1]
+        == f"error: {root / 'scaling' / 'plan.json'}: the plan allocates to fr, which data.languages does not name"
+    )
     assert not (tmp_path / "runs" / "only-es" / "data").exists()
 
 
@@ -158,13 +198,26 @@ def test_submitit_local_executor_runs_points_at_once_like_the_local_launcher(tmp
     results = {}
     for launcher in ("local", "slurm"):
         recipe = tmp_path / f"{launcher}.yaml"
-        recipe.write_text(recipe_text(tmp_path / launcher, tiny_model_dir, sizes="[20]", launcher=launcher,
-                                      extra="  cluster: local\n  timeout_min: 10\n"))
+        recipe.write_text(
+            recipe_text(
+                tmp_path / launcher,
+                tiny_model_dir,
+                sizes="[20]",
+                launcher=launcher,
+                extra="  cluster: local\n  timeout_min: 10\n",
+            )
+        )
         cfg = load_recipe(recipe, cls=PilotConfig)
         points = pilot_points(cfg)
         log: list[str] = []
-        summaries = run_grid(points, launcher, folder=tmp_path / launcher / "submitit", cluster="local",
-                             executor={"timeout_min": 10}, log=log.append)
+        summaries = run_grid(
+            points,
+            launcher,
+            folder=tmp_path / launcher / "submitit",
+            cluster="local",
+            executor={"timeout_min": 10},
+            log=log.append,
+        )
         results[launcher] = {name: s["after"] for name, s in summaries.items()}
         if launcher == "slurm":
             assert sum("submitted as job" in line for line in log) == 2

@@ -20,12 +20,24 @@ from helpers import spanish_ui_pairs
 pytestmark = pytest.mark.slow
 
 # one thread a process: a tiny model gains nothing from more, and a shared CI box loses a lot
-ENV = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+ENV = {
+    **os.environ,
+    "CUDA_VISIBLE_DEVICES": "",
+    "HF_HUB_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "OMP_NUM_THREADS": "1",
+}
 
 
 def cli(*args, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "polyalign", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=ENV, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "polyalign", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=ENV,
+        timeout=600,
+    )
     if check:
         assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
@@ -54,8 +66,17 @@ def test_train_saves_adapter_and_export_merged_and_adapter_give_the_same_logits(
     from transformers import AutoModelForCausalLM
 
     out = tmp_path / "out"
-    proc = cli("train", *common(tiny_model_dir, train_file), f"output_dir={out}", "max_steps=8",
-               "per_device_train_batch_size=8", "report_to=tensorboard", "save_steps=4", "logging_steps=1", cwd=tmp_path)
+    proc = cli(
+        "train",
+        *common(tiny_model_dir, train_file),
+        f"output_dir={out}",
+        "max_steps=8",
+        "per_device_train_batch_size=8",
+        "report_to=tensorboard",
+        "save_steps=4",
+        "logging_steps=1",
+        cwd=tmp_path,
+    )
     assert "120 of 120 examples kept" in proc.stderr
     log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == list(range(1, 9))
@@ -76,12 +97,16 @@ def test_train_saves_adapter_and_export_merged_and_adapter_give_the_same_logits(
 
     ids = torch.tensor([[1, 9690, 198, 2683, 359, 253, 5356, 28, 7018, 411]])
     with torch.no_grad():
-        trained = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(out / "model")).eval()
+        trained = PeftModel.from_pretrained(
+            AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(out / "model")
+        ).eval()
         reference = trained(ids).logits
         plain = AutoModelForCausalLM.from_pretrained(merged).eval()  # plain transformers, no peft
         assert not hasattr(plain, "peft_config")
         assert torch.allclose(plain(ids).logits, reference, atol=1e-4)
-        with_adapter = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(adapter)).eval()
+        with_adapter = PeftModel.from_pretrained(
+            AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(adapter)
+        ).eval()
         assert torch.allclose(with_adapter(ids).logits, reference, atol=1e-6)
         base = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
         assert not torch.allclose(base(ids).logits, reference, atol=1e-3)  # training changed something
@@ -89,15 +114,29 @@ def test_train_saves_adapter_and_export_merged_and_adapter_give_the_same_logits(
     # Checkpoints export too: the last one is the final model; an earlier one is another model.
     for step in (8, 4):
         cli("export", out / "checkpoints" / f"step-{step}", tmp_path / f"merged-{step}", cwd=tmp_path)
-        cli("export", out / "checkpoints" / f"step-{step}", tmp_path / f"adapter-{step}", "--mode", "adapter", cwd=tmp_path)
+        cli(
+            "export",
+            out / "checkpoints" / f"step-{step}",
+            tmp_path / f"adapter-{step}",
+            "--mode",
+            "adapter",
+            cwd=tmp_path,
+        )
     with torch.no_grad():
-        assert torch.allclose(AutoModelForCausalLM.from_pretrained(tmp_path / "merged-8").eval()(ids).logits, reference, atol=1e-4)
-        late = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(tmp_path / "adapter-8")).eval()
+        assert torch.allclose(
+            AutoModelForCausalLM.from_pretrained(tmp_path / "merged-8").eval()(ids).logits, reference, atol=1e-4
+        )
+        late = PeftModel.from_pretrained(
+            AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(tmp_path / "adapter-8")
+        ).eval()
         assert torch.allclose(late(ids).logits, reference, atol=1e-6)
         early = AutoModelForCausalLM.from_pretrained(tmp_path / "merged-4").eval()(ids).logits
-        assert not torch.allclose(early, reference, atol=1e-3) and not torch.allclose(early, base(ids).logits, atol=1e-3)
-        early_adapter = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
-                                                  str(tmp_path / "adapter-4")).eval()
+        assert not torch.allclose(early, reference, atol=1e-3) and not torch.allclose(
+            early, base(ids).logits, atol=1e-3
+        )
+        early_adapter = PeftModel.from_pretrained(
+            AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(tmp_path / "adapter-4")
+        ).eval()
         assert torch.allclose(early_adapter(ids).logits, early, atol=1e-4)
 
 
@@ -105,18 +144,30 @@ def test_full_fine_tune_checkpoint_exports_as_a_transformers_model(tmp_path, tin
     from transformers import AutoModelForCausalLM
 
     out = tmp_path / "full"
-    cli("train", f"model_name_or_path={tiny_model_dir}", f"train_file={train_file}", "finetuning_type=full",
-        "learning_rate=1e-3", "max_steps=2", "save_steps=1", "per_device_train_batch_size=4", f"output_dir={out}",
-        cwd=tmp_path)
+    cli(
+        "train",
+        f"model_name_or_path={tiny_model_dir}",
+        f"train_file={train_file}",
+        "finetuning_type=full",
+        "learning_rate=1e-3",
+        "max_steps=2",
+        "save_steps=1",
+        "per_device_train_batch_size=4",
+        f"output_dir={out}",
+        cwd=tmp_path,
+    )
     cli("export", out / "checkpoints" / "step-2", tmp_path / "exported", cwd=tmp_path)
-    refused = cli("export", out / "checkpoints" / "step-2", tmp_path / "nope", "--mode", "adapter", cwd=tmp_path, check=False)
+    refused = cli(
+        "export", out / "checkpoints" / "step-2", tmp_path / "nope", "--mode", "adapter", cwd=tmp_path, check=False
+    )
     assert refused.returncode == 2 and "has no adapter" in refused.stderr and not (tmp_path / "nope").exists()
     stray = tmp_path / "elsewhere" / "step-2"
     shutil.copytree(out / "checkpoints" / "step-2", stray)
     orphan = cli("export", stray, tmp_path / "nope", cwd=tmp_path, check=False)
     assert orphan.returncode == 2 and orphan.stderr.strip().splitlines()[-1] == (
         f"error: {stray}: no train_config.yaml of its run at {tmp_path / 'train_config.yaml'}: cannot tell the base "
-        "model and settings")
+        "model and settings"
+    )
     ids = torch.tensor([[1, 9690, 198, 2683, 359, 253]])
     with torch.no_grad():
         final = AutoModelForCausalLM.from_pretrained(out / "model").eval()(ids).logits
@@ -125,13 +176,23 @@ def test_full_fine_tune_checkpoint_exports_as_a_transformers_model(tmp_path, tin
 
 
 def test_sigkilled_run_resumed_from_latest_ends_with_identical_weights(tmp_path, tiny_model_dir, train_file):
-    args = [*common(tiny_model_dir, train_file), "max_steps=40", "save_steps=5", "per_device_train_batch_size=4",
-            "save_total_limit=2"]
+    args = [
+        *common(tiny_model_dir, train_file),
+        "max_steps=40",
+        "save_steps=5",
+        "per_device_train_batch_size=4",
+        "save_total_limit=2",
+    ]
     cli("train", *args, f"output_dir={tmp_path / 'straight'}", cwd=tmp_path)
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "polyalign", "train", *args, f"output_dir={killed}"], cwd=tmp_path,
-                            env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "polyalign", "train", *args, f"output_dir={killed}"],
+        cwd=tmp_path,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 300
     while not (killed / "checkpoints" / "step-10").exists():  # past one checkpoint rotation
         assert proc.poll() is None and time.time() < deadline, "the run ended before it could be killed"
@@ -162,8 +223,18 @@ def test_two_processes_ddp_and_fsdp2_reproduce_one_process_loss_curve(tmp_path, 
     reference = losses(tmp_path / "one")
     for strategy in ("ddp", "fsdp"):
         out = tmp_path / strategy
-        cli("train", "--nproc", 2, *base, "per_device_train_batch_size=4", f"strategy={strategy}", f"output_dir={out}",
-            "save_steps=3", "save_total_limit=2", cwd=tmp_path)
+        cli(
+            "train",
+            "--nproc",
+            2,
+            *base,
+            "per_device_train_batch_size=4",
+            f"strategy={strategy}",
+            f"output_dir={out}",
+            "save_steps=3",
+            "save_total_limit=2",
+            cwd=tmp_path,
+        )
         curve = losses(out)
         assert len(curve) == len(reference) == 6
         assert max(abs(x - y) for x, y in zip(curve, reference)) <= 1e-4, (strategy, curve, reference)
@@ -180,16 +251,29 @@ def test_two_processes_ddp_and_fsdp2_reproduce_one_process_loss_curve(tmp_path, 
     for later in ("checkpoints/step-6", "model"):
         shutil.rmtree(resumed / later)
     (resumed / "train_summary.json").unlink()
-    proc = cli("train", *base, "per_device_train_batch_size=8", f"output_dir={resumed}", "resume_from_checkpoint=latest",
-               cwd=tmp_path)
+    proc = cli(
+        "train",
+        *base,
+        "per_device_train_batch_size=8",
+        f"output_dir={resumed}",
+        "resume_from_checkpoint=latest",
+        cwd=tmp_path,
+    )
     assert "resuming on 1 process(es) a run written by 2" in proc.stderr
     curve = losses(resumed)
     assert len(curve) == 6 and max(abs(x - y) for x, y in zip(curve, reference)) <= 1e-4, (curve, reference)
     one = load_file(tmp_path / "one" / "model" / "adapter_model.safetensors")
     again = load_file(resumed / "model" / "adapter_model.safetensors")
     assert one.keys() == again.keys() and all(torch.allclose(one[k], again[k], atol=1e-4) for k in one)
-    wrong = cli("train", *base, "per_device_train_batch_size=4", f"output_dir={resumed}",
-                f"resume_from_checkpoint={resumed / 'checkpoints' / 'step-3'}", cwd=tmp_path, check=False)
+    wrong = cli(
+        "train",
+        *base,
+        "per_device_train_batch_size=4",
+        f"output_dir={resumed}",
+        f"resume_from_checkpoint={resumed / 'checkpoints' / 'step-3'}",
+        cwd=tmp_path,
+        check=False,
+    )
     assert wrong.returncode == 2 and "global batch 16, this run has 120 and 8" in wrong.stderr, wrong.stderr[-2000:]
 
 
@@ -205,18 +289,36 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny_model_dir, train_file, 
     long.write_text(json.dumps({"instruction": "word " * 400, "output": "ok"}) + "\n")
     cases = [
         ([f"train_file={empty}", f"model_name_or_path={tiny_model_dir}"], f"error: {empty}: no training examples"),
-        ([f"train_file={bad}", f"model_name_or_path={tiny_model_dir}"], f"error: {bad}:1: no assistant turn to learn from"),
-        ([f"train_file={tmp_path / 'nope.jsonl'}", f"model_name_or_path={tiny_model_dir}"],
-         f"error: {tmp_path / 'nope.jsonl'}: no such training file"),
-        ([f"train_file={train_file}", f"model_name_or_path={tmp_path / 'no-model'}"],
-         f"error: {tmp_path / 'no-model'}: no such model folder, and not a hub id (ORG/NAME)"),
-        ([f"train_file={train_file}", "model_name_or_path=nobody/no-such-model"],
-         "error: nobody/no-such-model: hub is offline (HF_HUB_OFFLINE) and the model is not cached"),
-        ([f"train_file={long}", f"model_name_or_path={tiny_model_dir}", "max_seq_length=64"],
-         f"error: {long}: no training example left: 1 longer than max_seq_length=64 (truncation=drop), 0 with nothing to learn"),
-        ([f"train_file={long}", f"model_name_or_path={tiny_model_dir}", "max_seq_length=64", "truncation=truncate"],
-         f"error: {long}: no training example left: 0 longer than max_seq_length=64 (truncation=truncate), 1 with nothing to learn"),
-        (["train_file=x.jsonl", "learning_rat=1"], "error: <command line>: unknown key 'learning_rat' (did you mean 'learning_rate'?)"),
+        (
+            [f"train_file={bad}", f"model_name_or_path={tiny_model_dir}"],
+            f"error: {bad}:1: no assistant turn to learn from",
+        ),
+        (
+            [f"train_file={tmp_path / 'nope.jsonl'}", f"model_name_or_path={tiny_model_dir}"],
+            f"error: {tmp_path / 'nope.jsonl'}: no such training file",
+        ),
+        (
+            [f"train_file={train_file}", f"model_name_or_path={tmp_path / 'no-model'}"],
+            f"error: {tmp_path / 'no-model'}: no such model folder, and not a hub id (ORG/NAME)",
+        ),
+        (
+            [f"train_file={train_file}", "model_name_or_path=nobody/no-such-model"],
+            "error: nobody/no-such-model: hub is offline (HF_HUB_OFFLINE) and the model is not cached",
+        ),
+        (
+            [f"train_file={long}", f"model_name_or_path={tiny_model_dir}", "max_seq_length=64"],
+            f"error: {long}: no training example left: 1 longer than max_seq_length=64 (truncation=drop), 0 "
+            "with nothing to learn",
+        ),
+        (
+            [f"train_file={long}", f"model_name_or_path={tiny_model_dir}", "max_seq_length=64", "truncation=truncate"],
+            f"error: {long}: no training example left: 0 longer than max_seq_length=64 (truncation=truncate), "
+            "1 with nothing to learn",
+        ),
+        (
+            ["train_file=x.jsonl", "learning_rat=1"],
+            "error: <command line>: unknown key 'learning_rat' (did you mean 'learning_rate'?)",
+        ),
     ]
     for args, expected in cases:  # in this process: the CLI's own error handling, minus start-up time
         code = main(["train", *args, f"output_dir={tmp_path / 'out'}"])

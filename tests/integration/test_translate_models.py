@@ -16,7 +16,25 @@ from polyalign.data.translate_models import SelfTranslator, Seq2SeqTranslator, l
 
 pytestmark = pytest.mark.slow
 
-WORDS = ["open", "close", "the", "a", "file", "folder", "window", "new", "selected", "save", "print", "copy", "move", "delete", "report", "list", "page"]
+WORDS = [
+    "open",
+    "close",
+    "the",
+    "a",
+    "file",
+    "folder",
+    "window",
+    "new",
+    "selected",
+    "save",
+    "print",
+    "copy",
+    "move",
+    "delete",
+    "report",
+    "list",
+    "page",
+]
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +47,33 @@ def tiny_m2m(tmp_path_factory):
     vocab = {tok: i for i, tok in enumerate(specials + WORDS + [".", ",", "⟦0⟧", "⟦1⟧"])}
     core = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tok = PreTrainedTokenizerFast(tokenizer_object=core, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
-                                  bos_token="<s>", additional_special_tokens=specials[4:])
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        pad_token="<pad>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        bos_token="<s>",
+        additional_special_tokens=specials[4:],
+    )
     torch.manual_seed(0)
-    cfg = M2M100Config(vocab_size=len(vocab), d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-                       decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=64,
-                       pad_token_id=0, eos_token_id=1, bos_token_id=3, decoder_start_token_id=1, scale_embedding=True,
-                       init_std=1.0, dropout=0.0)
+    cfg = M2M100Config(
+        vocab_size=len(vocab),
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=64,
+        pad_token_id=0,
+        eos_token_id=1,
+        bos_token_id=3,
+        decoder_start_token_id=1,
+        scale_embedding=True,
+        init_std=1.0,
+        dropout=0.0,
+    )
     out = tmp_path_factory.mktemp("tiny-m2m")
     M2M100ForConditionalGeneration(cfg).save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
@@ -84,7 +122,10 @@ def test_self_translator_is_few_shot_and_journaled(tiny_model_dir, tmp_path):
     assert shots[0] == ("Why is the sky blue?", "¿Por qué el cielo es azul?") and len(shots) == 2
     prompt = tr.prompt("Open the file", "English", "Spanish", shots)
     assert prompt.count("¿Por qué el cielo es azul?") == 1 and prompt.rstrip().endswith("assistant")
-    records = [{"id": str(i), "instruction": f"Open the {w} now", "input": "", "output": "Fine"} for i, w in enumerate(WORDS[:5])]
+    records = [
+        {"id": str(i), "instruction": f"Open the {w} now", "input": "", "output": "Fine"}
+        for i, w in enumerate(WORDS[:5])
+    ]
     out, counts = translate_records(records, tr, "en", "es", tmp_path / "j.jsonl")
     assert counts["sent"] == 6 and len(out) + counts["rejected"] == 5
     again, counts2 = translate_records(records, tr, "en", "es", tmp_path / "j.jsonl")
@@ -103,10 +144,24 @@ def tiny_nllb(tmp_path_factory):
     vocab = {t: i for i, t in enumerate(["<s>", "<pad>", "</s>", "<unk>", "▁", *string.ascii_lowercase])}
     tok = NllbTokenizer(vocab=vocab, merges=[], additional_special_tokens=codes, src_lang="eng_Latn")
     torch.manual_seed(0)
-    cfg = M2M100Config(vocab_size=len(tok), d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-                       decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=128,
-                       pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id,
-                       decoder_start_token_id=tok.eos_token_id, scale_embedding=True, init_std=1.0, dropout=0.0)
+    cfg = M2M100Config(
+        vocab_size=len(tok),
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=128,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        bos_token_id=tok.bos_token_id,
+        decoder_start_token_id=tok.eos_token_id,
+        scale_embedding=True,
+        init_std=1.0,
+        dropout=0.0,
+    )
     out = tmp_path_factory.mktemp("tiny-nllb")
     M2M100ForConditionalGeneration(cfg).save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
@@ -125,6 +180,9 @@ def test_seq2seq_with_the_real_nllb_tokenizer_sets_source_and_forces_target(tiny
     assert all(tr.tokenizer.convert_ids_to_tokens(seq[1]) == "spa_Latn" for seq in tr.generate_ids(ids, forced))
     spanish = dict(tr.translate(texts, "English", "Spanish"))
     assert sorted(spanish) == [0, 1, 2] and tr.batches_run == 2
-    assert dict(Seq2SeqTranslator(str(tiny_nllb), batch_size=8, max_new_tokens=5).translate(texts, "English", "Spanish")) == spanish
+    assert (
+        dict(Seq2SeqTranslator(str(tiny_nllb), batch_size=8, max_new_tokens=5).translate(texts, "English", "Spanish"))
+        == spanish
+    )
     ids_fr, forced_fr = tr.encode(texts, "fr", "es")  # codes as well as names; the source marker follows
     assert tr.tokenizer.convert_ids_to_tokens(ids_fr[0][0]) == "fra_Latn" and forced_fr == forced

@@ -17,10 +17,20 @@ pytestmark = pytest.mark.slow
 
 
 def _write_inputs(tmp_path, url, out_dir):
-    things = [f"{a} {n}" for a in ("red", "green", "blue", "small", "large", "old") for n in
-              ("cat", "dog", "house", "tree", "river", "boat", "lamp", "chair", "book", "cloud")]
-    rows = [{"id": f"r{i}", "instruction": f"Describe the {t} in a few words.", "input": "",
-             "output": f"The {t} is a fine example, worth {i * 3} points."} for i, t in enumerate(things)]
+    things = [
+        f"{a} {n}"
+        for a in ("red", "green", "blue", "small", "large", "old")
+        for n in ("cat", "dog", "house", "tree", "river", "boat", "lamp", "chair", "book", "cloud")
+    ]
+    rows = [
+        {
+            "id": f"r{i}",
+            "instruction": f"Describe the {t} in a few words.",
+            "input": "",
+            "output": f"The {t} is a fine example, worth {i * 3} points.",
+        }
+        for i, t in enumerate(things)
+    ]
     data = tmp_path / "alpaca.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     recipe = tmp_path / f"{out_dir}.yaml"
@@ -66,7 +76,9 @@ def test_sigkill_then_resume_sends_only_missing_and_matches_uninterrupted_run(tm
         proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL
         assert not (tmp_path / "job" / "alpaca.es.jsonl").exists()  # no half-written output
-        journaled = {json.loads(line)["k"] for line in journal.read_text(encoding="utf-8").splitlines() if line.endswith("}")}
+        journaled = {
+            json.loads(line)["k"] for line in journal.read_text(encoding="utf-8").splitlines() if line.endswith("}")
+        }
         assert 30 <= len(journaled) < 120
         time.sleep(0.5)  # requests the killed job had already sent reach the server and count as its own
         first_pass = dict(server.texts)
@@ -81,6 +93,8 @@ def test_sigkill_then_resume_sends_only_missing_and_matches_uninterrupted_run(tm
         assert len(resent) <= 2  # concurrency 2: requests in flight when killed, never journaled
         assert all(n == 1 for n in server.texts.values())
         for lang in ("es", "de"):
-            assert (tmp_path / "job" / f"alpaca.{lang}.jsonl").read_bytes() == (tmp_path / "ref" / f"alpaca.{lang}.jsonl").read_bytes()
+            assert (tmp_path / "job" / f"alpaca.{lang}.jsonl").read_bytes() == (
+                tmp_path / "ref" / f"alpaca.{lang}.jsonl"
+            ).read_bytes()
         lines = (tmp_path / "job" / "alpaca.es.jsonl").read_text(encoding="utf-8").splitlines()
         assert len(lines) == 60 and json.loads(lines[5])["output"].endswith("15 POINTS.")

@@ -22,11 +22,27 @@ def ws(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "adir").mkdir()
     (tmp_path / "good.jsonl").write_text(json.dumps({"instruction": "Hi", "output": "Hello"}) + "\n")
-    (tmp_path / "pairs.jsonl").write_text(json.dumps({"src": "Hi", "tgt": "Hola", "src_lang": "en", "tgt_lang": "es"}) + "\n")
+    (tmp_path / "pairs.jsonl").write_text(
+        json.dumps({"src": "Hi", "tgt": "Hola", "src_lang": "en", "tgt_lang": "es"}) + "\n"
+    )
     (tmp_path / "hyp.txt").write_text("Hola\n")
     (tmp_path / "recipe.yaml").write_text("name: t\n")
-    (tmp_path / "squad.json").write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": [
-        {"id": "1", "question": "q", "answers": [{"text": "c", "answer_start": 0}]}]}]}]}))
+    (tmp_path / "squad.json").write_text(
+        json.dumps(
+            {
+                "data": [
+                    {
+                        "paragraphs": [
+                            {
+                                "context": "c",
+                                "qas": [{"id": "1", "question": "q", "answers": [{"text": "c", "answer_start": 0}]}],
+                            }
+                        ]
+                    }
+                ]
+            }
+        )
+    )
     (tmp_path / "preds.json").write_text('{"1": "c"}')
     (tmp_path / "a.jsonl").write_text(json.dumps({"id": "1", "instruction": "Hi", "output": "Hello"}) + "\n")
     model = tmp_path / "trained" / "model"
@@ -47,8 +63,22 @@ CASES = [
     (["data", "build", "output_dir={P}"], OUTPUTS),
     (["data", "sources", "--gettext-dir", "{P}"], ["missing", "unwritable", "file"]),
     (["data", "validate", "{P}", "--format", "alpaca"], INPUTS),
-    (["data", "validate", "hyp.txt", "--format", "parallel", "--src-lang", "en", "--tgt-lang", "es", "--tgt-file", "{P}"],
-     INPUTS),
+    (
+        [
+            "data",
+            "validate",
+            "hyp.txt",
+            "--format",
+            "parallel",
+            "--src-lang",
+            "en",
+            "--tgt-lang",
+            "es",
+            "--tgt-file",
+            "{P}",
+        ],
+        INPUTS,
+    ),
     (["data", "translate", "translate.input={P}", "translate.model=m"], INPUTS),
     (["data", "translate", "translate.input=good.jsonl", "translate.model=m", "translate.output_dir={P}"], OUTPUTS),
     (["data", "translate", "{P}"], INPUTS),
@@ -69,8 +99,21 @@ CASES = [
     (["score", "fidelity", "{P}", "--lang", "es"], INPUTS),
     (["score", "judge", "{P}", "a.jsonl", "--endpoint", "http://127.0.0.1:9/v1", "--judge-model", "m"], INPUTS),
     (["score", "judge", "a.jsonl", "{P}", "--endpoint", "http://127.0.0.1:9/v1", "--judge-model", "m"], INPUTS),
-    (["score", "judge", "a.jsonl", "a.jsonl", "--endpoint", "http://127.0.0.1:9/v1", "--judge-model", "m",
-      "--out", "{P}"], ["folder", "unwritable"]),
+    (
+        [
+            "score",
+            "judge",
+            "a.jsonl",
+            "a.jsonl",
+            "--endpoint",
+            "http://127.0.0.1:9/v1",
+            "--judge-model",
+            "m",
+            "--out",
+            "{P}",
+        ],
+        ["folder", "unwritable"],
+    ),
 ]
 
 

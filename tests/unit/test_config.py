@@ -27,11 +27,14 @@ def test_default_recipe_loads_and_matches_dataclass_defaults_where_unset():
 
 
 def test_overrides_dotted_and_bare_names(tmp_path):
-    p = write(tmp_path, """
+    p = write(
+        tmp_path,
+        """
         name: t
         train:
           learning_rate: 1.0e-3
-    """)
+    """,
+    )
     cfg = load_recipe(p, ["train.learning_rate=1e-4", "max_steps=7", "languages=fr,de", "seed=3"])
     assert cfg.train.learning_rate == pytest.approx(1e-4)
     assert cfg.train.max_steps == 7
@@ -40,22 +43,28 @@ def test_overrides_dotted_and_bare_names(tmp_path):
 
 
 def test_unknown_key_names_file_line_and_suggestion(tmp_path):
-    p = write(tmp_path, """
+    p = write(
+        tmp_path,
+        """
         name: t
         train:
           lerning_rate: 0.1
-    """)
+    """,
+    )
     with pytest.raises(InputError) as e:
         load_recipe(p)
     assert str(e.value) == f"{p}:4: unknown key 'train.lerning_rate' (did you mean 'learning_rate'?)"
 
 
 def test_wrong_type_names_file_and_line(tmp_path):
-    p = write(tmp_path, """
+    p = write(
+        tmp_path,
+        """
         name: t
         train:
           max_steps: ten
-    """)
+    """,
+    )
     with pytest.raises(InputError) as e:
         load_recipe(p)
     assert str(e.value) == f"{p}:4: 'train.max_steps' must be an integer, got str 'ten'"
@@ -102,16 +111,23 @@ def test_resolved_recipe_round_trips(tmp_path):
     assert isinstance(cfg, RunConfig)
 
 
-@pytest.mark.parametrize("body, expected", [
-    ("train:\n  lerning_rate: 1\n", ":2: unknown key 'train.lerning_rate'"),
-    ("data:\n  min_words: many\n", ":2: 'data.min_words' must be an integer"),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("train:\n  lerning_rate: 1\n", ":2: unknown key 'train.lerning_rate'"),
+        ("data:\n  min_words: many\n", ":2: 'data.min_words' must be an integer"),
+    ],
+)
 def test_cli_bad_recipe_one_line_exit_2_no_traceback(tmp_path, body, expected):
     p = tmp_path / "recipe.yaml"
     p.write_text(body)
     out_dir = tmp_path / "runs"
-    proc = subprocess.run([sys.executable, "-m", "polyalign", "run", str(p), f"output_dir={out_dir}"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "polyalign", "run", str(p), f"output_dir={out_dir}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -124,10 +140,27 @@ def test_train_job_takes_flat_huggingface_keys():
     from polyalign.config import TrainJobConfig
     from polyalign.recipe import load_recipe
 
-    job = load_recipe(None, ["model_name_or_path=org/model", "train_file=data.jsonl", "output_dir=out",
-                             "learning_rate=2e-4", "seed=3", "strategy=fsdp", "packing=false",
-                             "resume_from_checkpoint=latest", "report_to=tensorboard"], cls=TrainJobConfig)
-    assert (job.model.model_name_or_path, job.train_file, job.output_dir, job.seed) == ("org/model", "data.jsonl", "out", 3)
+    job = load_recipe(
+        None,
+        [
+            "model_name_or_path=org/model",
+            "train_file=data.jsonl",
+            "output_dir=out",
+            "learning_rate=2e-4",
+            "seed=3",
+            "strategy=fsdp",
+            "packing=false",
+            "resume_from_checkpoint=latest",
+            "report_to=tensorboard",
+        ],
+        cls=TrainJobConfig,
+    )
+    assert (job.model.model_name_or_path, job.train_file, job.output_dir, job.seed) == (
+        "org/model",
+        "data.jsonl",
+        "out",
+        3,
+    )
     assert (job.train.learning_rate, job.train.strategy, job.train.packing) == (2e-4, "fsdp", False)
     assert (job.train.resume_from_checkpoint, job.train.report_to) == ("latest", "tensorboard")
 
@@ -151,12 +184,16 @@ def test_retired_eval_tasks_is_one_warning_line(tmp_path, capsys):
     cfg = load_recipe(path)
     assert cfg.eval.batch_size == 4 and not hasattr(cfg.eval, "tasks")
     err = capsys.readouterr().err
-    assert err == (f"warning: {path}:3: 'eval.tasks' is gone: the held-out translation pairs are always evaluated; "
-                   "other tasks go in eval.suite; ignored\n")
+    assert err == (
+        f"warning: {path}:3: 'eval.tasks' is gone: the held-out translation pairs are always evaluated; "
+        "other tasks go in eval.suite; ignored\n"
+    )
 
 
 def test_drift_languages_must_be_known_to_the_identifier(tmp_path):
     path = tmp_path / "d.yaml"
     path.write_text("eval:\n  drift_languages: [fr, tlh]\n")
-    with pytest.raises(InputError, match="eval.drift_languages: the language identifier \\(langid\\) does not know 'tlh'"):
+    with pytest.raises(
+        InputError, match="eval.drift_languages: the language identifier \\(langid\\) does not know 'tlh'"
+    ):
         load_recipe(path)

@@ -35,17 +35,24 @@ def light_modules() -> list[str]:
 
 def test_the_rule_finds_the_light_modules():
     light = light_modules()
-    for expected in ("polyalign.cli", "polyalign.recipe", "polyalign.data.records", "polyalign.eval.metrics",
-                     "polyalign.report.markdown", "polyalign.train.job"):
+    for expected in (
+        "polyalign.cli",
+        "polyalign.recipe",
+        "polyalign.data.records",
+        "polyalign.eval.metrics",
+        "polyalign.report.markdown",
+        "polyalign.train.job",
+    ):
         assert expected in light
     assert not set(light) & set(HEAVY)
 
 
 def test_light_modules_do_not_import_torch_or_transformers():
     light = light_modules()
-    code = "import sys\n" + "".join(f"import {m}\n" for m in light) + (
-        "heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]\n"
-        "print(','.join(heavy))\n"
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in light)
+        + ("heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]\nprint(','.join(heavy))\n")
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -77,12 +77,20 @@ def test_describe_os_error(tmp_path):
     (tmp_path / "f").write_text("x")
     cases = [
         (IsADirectoryError(errno.EISDIR, "Is a directory", str(tmp_path)), f"{tmp_path}: is a folder, expected a file"),
-        (NotADirectoryError(errno.ENOTDIR, "Not a directory", str(tmp_path / "f" / "x")),
-         f"{tmp_path / 'f'}: is a file, expected a folder"),
+        (
+            NotADirectoryError(errno.ENOTDIR, "Not a directory", str(tmp_path / "f" / "x")),
+            f"{tmp_path / 'f'}: is a file, expected a folder",
+        ),
         (PermissionError(errno.EACCES, "Permission denied", "/root/x"), "/root/x: permission denied"),
         (OSError(errno.EROFS, "Read-only file system", "/ro/x"), "/ro/x: read-only file system"),
-        (FileNotFoundError(errno.ENOENT, "No such file", "/proc/x"), "/proc/x: cannot be created here (no such file or folder)"),
-        (FileNotFoundError(errno.ENOENT, "No such file", str(tmp_path / "gone")), f"{tmp_path / 'gone'}: no such file or folder"),
+        (
+            FileNotFoundError(errno.ENOENT, "No such file", "/proc/x"),
+            "/proc/x: cannot be created here (no such file or folder)",
+        ),
+        (
+            FileNotFoundError(errno.ENOENT, "No such file", str(tmp_path / "gone")),
+            f"{tmp_path / 'gone'}: no such file or folder",
+        ),
     ]
     for e, line in cases:
         assert str(describe_os_error(e)) == line

@@ -35,17 +35,27 @@ def test_unknown_language_codes_are_named_with_a_suggestion_when_close():
         langs.check("zz")
 
 
-@pytest.mark.parametrize(("argv", "line"), [
-    (["data", "build", "languages=xx"], "error: <command line>: data.languages: unknown language code 'xx'\n"),
-    (["run", "languages=es,french"],
-     "error: <command line>: data.languages: unknown language code 'french' (did you mean 'fr'?)\n"),
-    (["data", "sources", "--lang", "xx"], "error: --lang: unknown language code 'xx'\n"),
-    (["eval", "--tasks", "flores", "--langs", "en-xx"], "error: unknown language code 'xx'\n"),
-    (["score", "mt", "h.txt", "h.txt", "--lang", "jp"], "error: --lang: unknown language code 'jp' (did you mean 'ja'?)\n"),
-    (["score", "qa", "h.txt", "h.txt", "--lang", "xx"], "error: --lang: unknown language code 'xx'\n"),
-    (["data", "validate", "h.txt", "--format", "parallel", "--src-lang", "en", "--tgt-lang", "zz"],
-     "error: --tgt-lang: unknown language code 'zz'\n"),
-])
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["data", "build", "languages=xx"], "error: <command line>: data.languages: unknown language code 'xx'\n"),
+        (
+            ["run", "languages=es,french"],
+            "error: <command line>: data.languages: unknown language code 'french' (did you mean 'fr'?)\n",
+        ),
+        (["data", "sources", "--lang", "xx"], "error: --lang: unknown language code 'xx'\n"),
+        (["eval", "--tasks", "flores", "--langs", "en-xx"], "error: unknown language code 'xx'\n"),
+        (
+            ["score", "mt", "h.txt", "h.txt", "--lang", "jp"],
+            "error: --lang: unknown language code 'jp' (did you mean 'ja'?)\n",
+        ),
+        (["score", "qa", "h.txt", "h.txt", "--lang", "xx"], "error: --lang: unknown language code 'xx'\n"),
+        (
+            ["data", "validate", "h.txt", "--format", "parallel", "--src-lang", "en", "--tgt-lang", "zz"],
+            "error: --tgt-lang: unknown language code 'zz'\n",
+        ),
+    ],
+)
 def test_every_language_code_is_checked_before_any_work(tmp_path, monkeypatch, capsys, argv, line):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "h.txt").write_text("Hola\n")
@@ -71,11 +81,18 @@ def test_empty_binary_and_folder_recipes_are_refused(tmp_path, capsys):
     comments.write_text("# nothing yet\n")
     binary.write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00\xff\xfe")
     for path in (empty, comments):
-        assert run(capsys, "run", path)[0::2] == (2, f"error: {path}: the recipe is empty: give it sections "
-                                                     "(for the embedded default, name no recipe)\n")
-    assert run(capsys, "run", binary)[0::2] == (2, f"error: {binary}: not a text recipe: the file holds binary data "
-                                                   "(a recipe is YAML text)\n")
-    assert run(capsys, "eval", tmp_path)[0::2] == (2, f"error: {tmp_path}: is a folder, expected a recipe file (YAML)\n")
+        assert run(capsys, "run", path)[0::2] == (
+            2,
+            f"error: {path}: the recipe is empty: give it sections (for the embedded default, name no recipe)\n",
+        )
+    assert run(capsys, "run", binary)[0::2] == (
+        2,
+        f"error: {binary}: not a text recipe: the file holds binary data (a recipe is YAML text)\n",
+    )
+    assert run(capsys, "eval", tmp_path)[0::2] == (
+        2,
+        f"error: {tmp_path}: is a folder, expected a recipe file (YAML)\n",
+    )
 
 
 def test_a_typo_on_the_command_line_is_reported_as_coming_from_there(tmp_path):
@@ -104,13 +121,19 @@ def test_validate_refuses_empty_files_folders_and_gpt_only_conversations(tmp_pat
     empty = tmp_path / "e.jsonl"
     empty.write_text("\n")
     assert run(capsys, "data", "validate", empty, "--format", "alpaca")[0::2] == (
-        2, f"error: {empty}: holds no alpaca records (an empty file)\n")
+        2,
+        f"error: {empty}: holds no alpaca records (an empty file)\n",
+    )
     assert run(capsys, "data", "validate", tmp_path, "--format", "alpaca")[0::2] == (
-        2, f"error: {tmp_path}: is a folder, expected a file\n")
+        2,
+        f"error: {tmp_path}: is a folder, expected a file\n",
+    )
     gpt = tmp_path / "g.jsonl"
     gpt.write_text(json.dumps({"conversations": [{"from": "gpt", "value": "Hi."}]}) + "\n")
     assert run(capsys, "data", "validate", gpt, "--format", "sharegpt")[0::2] == (
-        2, f"error: {gpt}:1: no user turn before the first assistant turn (nothing the answer replies to)\n")
+        2,
+        f"error: {gpt}:1: no user turn before the first assistant turn (nothing the answer replies to)\n",
+    )
 
 
 def test_validate_parallel_names_the_language_flags(tmp_path, capsys):
@@ -118,10 +141,18 @@ def test_validate_parallel_names_the_language_flags(tmp_path, capsys):
     tsv.write_text("Hello\tBonjour\n")
     jsonl.write_text(json.dumps({"src": "Hello", "tgt": "Bonjour"}) + "\n")
     assert run(capsys, "data", "validate", tsv, "--format", "parallel")[0::2] == (
-        2, f"error: {tsv}: give the languages of this parallel file: --src-lang L --tgt-lang L\n")
+        2,
+        f"error: {tsv}: give the languages of this parallel file: --src-lang L --tgt-lang L\n",
+    )
     assert run(capsys, "data", "validate", jsonl, "--format", "parallel")[0::2] == (
-        2, f"error: {jsonl}:1: missing field 'src_lang' (or give --src-lang/--tgt-lang)\n")
-    assert validate_file(jsonl, "parallel", "en", "fr") == {"format": "parallel", "records": 1, "directions": {"en-fr": 1}}
+        2,
+        f"error: {jsonl}:1: missing field 'src_lang' (or give --src-lang/--tgt-lang)\n",
+    )
+    assert validate_file(jsonl, "parallel", "en", "fr") == {
+        "format": "parallel",
+        "records": 1,
+        "directions": {"en-fr": 1},
+    }
 
 
 def test_a_tsv_header_row_is_skipped_with_a_line_naming_it(tmp_path, capsys):
@@ -151,11 +182,21 @@ def test_an_empty_instruction_file_is_an_error(tmp_path, monkeypatch, capsys):
     code, _, err = run(capsys, "data", "build", "instructions=inst.jsonl", "sources=pycountry")
     assert (code, err.splitlines()[-1]) == (2, "error: inst.jsonl: holds no instruction records (an empty file)")
     (tmp_path / "inst.jsonl").write_text(json.dumps({"instruction": "Name a colour.", "output": "Blue."}) + "\n")
-    code, out, err = run(capsys, "data", "build", "instructions=inst.jsonl", "sources=pycountry", "name=english-only",
-                         "max_train_pairs=20", "test_size=5")
+    code, out, err = run(
+        capsys,
+        "data",
+        "build",
+        "instructions=inst.jsonl",
+        "sources=pycountry",
+        "name=english-only",
+        "max_train_pairs=20",
+        "test_size=5",
+    )
     assert code == 0 and json.loads(out)["parts"]["instruction"] == 1 and "translated" not in json.loads(out)["parts"]
-    assert ("[polyalign] data: warning: es: 0 translated instructions (no data.instructions entry is in es: add es=PATH, "
-            "or translate them with `polyalign data translate`)") in err.splitlines()
+    assert (
+        "[polyalign] data: warning: es: 0 translated instructions (no data.instructions entry is in es: add es=PATH, "
+        "or translate them with `polyalign data translate`)"
+    ) in err.splitlines()
 
 
 # --- score ------------------------------------------------------------------------------------
@@ -165,8 +206,12 @@ def test_score_mt_reads_eval_samples_and_tsv_columns_and_refuses_other_formats(t
     hyps = ["Le chat est assis sur le tapis.", "Il pleut depuis ce matin."]
     refs = ["Le chat est sur le tapis.", "Il pleut depuis ce matin."]
     samples = tmp_path / "samples_local_translation_en-fr.jsonl"
-    samples.write_text("".join(json.dumps({"id": str(i), "source": "x", "output": h, "reference": r}) + "\n"
-                               for i, (h, r) in enumerate(zip(hyps, refs))))
+    samples.write_text(
+        "".join(
+            json.dumps({"id": str(i), "source": "x", "output": h, "reference": r}) + "\n"
+            for i, (h, r) in enumerate(zip(hyps, refs))
+        )
+    )
     ref_tsv = tmp_path / "ref.tsv"
     ref_tsv.write_text("".join(f"src {i}\t{r}\n" for i, r in enumerate(refs)))
     want = round(sacrebleu.corpus_bleu(hyps, [refs]).score, 2)
@@ -176,28 +221,56 @@ def test_score_mt_reads_eval_samples_and_tsv_columns_and_refuses_other_formats(t
     code, out, _ = run(capsys, "score", "mt", samples, ref_tsv, "--lang", "fr", "--ref-column", "2")
     assert code == 0 and round(json.loads(out)["bleu"], 2) == want
     assert run(capsys, "score", "mt", samples, ref_tsv, "--lang", "fr")[0::2] == (
-        2, f"error: {ref_tsv}:1: has tab-separated columns: pick one with --hyp-column/--ref-column N\n")
+        2,
+        f"error: {ref_tsv}:1: has tab-separated columns: pick one with --hyp-column/--ref-column N\n",
+    )
     other = tmp_path / "other.jsonl"
     other.write_text(json.dumps({"text": "x"}) + "\n")
     assert run(capsys, "score", "mt", other, samples, "--lang", "fr")[0::2] == (
-        2, f"error: {other}:1: a JSON record without a string 'output' field (fields: text)\n")
+        2,
+        f"error: {other}:1: a JSON record without a string 'output' field (fields: text)\n",
+    )
 
 
 def test_score_mt_on_empty_files_is_one_line(tmp_path, capsys):
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     assert run(capsys, "score", "mt", empty, empty, "--lang", "fr")[0::2] == (
-        2, f"error: {empty}: is empty: no segments to score\n")
+        2,
+        f"error: {empty}: is empty: no segments to score\n",
+    )
 
 
 def test_score_qa_says_how_many_prediction_ids_are_not_in_the_dataset(tmp_path, capsys):
     data, preds = tmp_path / "d.json", tmp_path / "p.json"
-    data.write_text(json.dumps({"data": [{"paragraphs": [{"context": "Paris", "qas": [
-        {"id": "q1", "question": "Capital?", "answers": [{"text": "Paris", "answer_start": 0}]}]}]}]}))
+    data.write_text(
+        json.dumps(
+            {
+                "data": [
+                    {
+                        "paragraphs": [
+                            {
+                                "context": "Paris",
+                                "qas": [
+                                    {
+                                        "id": "q1",
+                                        "question": "Capital?",
+                                        "answers": [{"text": "Paris", "answer_start": 0}],
+                                    }
+                                ],
+                            }
+                        ]
+                    }
+                ]
+            }
+        )
+    )
     preds.write_text(json.dumps({"q1": "Paris", "Q2": "x", "q3": "y"}))
     code, out, err = run(capsys, "score", "qa", data, preds, "--lang", "en")
     assert code == 0 and json.loads(out)["not_in_dataset"] == 2 and json.loads(out)["exact_match"] == 100.0
-    assert err == f"[polyalign] {preds}: 2 of 3 prediction ids are not in the dataset (first: 'Q2'); they are not scored\n"
+    assert (
+        err == f"[polyalign] {preds}: 2 of 3 prediction ids are not in the dataset (first: 'Q2'); they are not scored\n"
+    )
 
 
 # --- outputs that are the user's ----------------------------------------------------------------
@@ -209,22 +282,54 @@ def test_run_and_train_never_write_into_a_folder_of_the_users(tmp_path, monkeypa
     (mine / "data").mkdir(parents=True)
     (mine / "data" / "notes.txt").write_text("important")
     code, _, err = run(capsys, "data", "build", "output_dir=.", "name=mine")
-    assert (code, err) == (2, "error: mine: exists and is not a run directory polyalign made: choose another name=... "
-                              "or output_dir=... (nothing was changed)\n")
+    assert (code, err) == (
+        2,
+        "error: mine: exists and is not a run directory polyalign made: choose another name=... "
+        "or output_dir=... (nothing was changed)\n",
+    )
     (tmp_path / "t.jsonl").write_text(json.dumps({"instruction": "Hi", "output": "Hello"}) + "\n")
     code, _, err = run(capsys, "train", "train_file=t.jsonl", "output_dir=mine")
-    assert (code, err) == (2, "error: mine: exists and is not a training output polyalign made: choose another "
-                              "output_dir=... (nothing was changed)\n")
+    assert (code, err) == (
+        2,
+        "error: mine: exists and is not a training output polyalign made: choose another "
+        "output_dir=... (nothing was changed)\n",
+    )
     assert sorted(str(p.relative_to(mine)) for p in mine.rglob("*")) == ["data", "data/notes.txt"]
 
 
 def test_eval_checks_its_adapter_and_data_before_loading(tmp_path, capsys):
     (tmp_path / "emptydir").mkdir()
-    code, _, err = run(capsys, "eval", "--tasks", "flores", "--langs", "en-es", "--adapter", tmp_path / "emptydir",
-                       "-o", tmp_path / "o")
-    assert (code, err) == (2, f"error: {tmp_path / 'emptydir'}: holds no LoRA adapter (no adapter_config.json): "
-                              "give the folder training saved (OUTPUT_DIR/model)\n")
-    code, _, err = run(capsys, "eval", "--tasks", "local_translation", "--langs", "en-es", "--data",
-                       f"local_translation={tmp_path / 'emptydir'}", "-o", tmp_path / "o")
-    assert (code, err) == (2, f"error: {tmp_path / 'emptydir'}: is a folder: name the local_translation file itself "
-                              "(the path may hold {lang})\n")
+    code, _, err = run(
+        capsys,
+        "eval",
+        "--tasks",
+        "flores",
+        "--langs",
+        "en-es",
+        "--adapter",
+        tmp_path / "emptydir",
+        "-o",
+        tmp_path / "o",
+    )
+    assert (code, err) == (
+        2,
+        f"error: {tmp_path / 'emptydir'}: holds no LoRA adapter (no adapter_config.json): "
+        "give the folder training saved (OUTPUT_DIR/model)\n",
+    )
+    code, _, err = run(
+        capsys,
+        "eval",
+        "--tasks",
+        "local_translation",
+        "--langs",
+        "en-es",
+        "--data",
+        f"local_translation={tmp_path / 'emptydir'}",
+        "-o",
+        tmp_path / "o",
+    )
+    assert (code, err) == (
+        2,
+        f"error: {tmp_path / 'emptydir'}: is a folder: name the local_translation file itself "
+        "(the path may hold {lang})\n",
+    )

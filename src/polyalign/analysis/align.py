@@ -20,8 +20,17 @@ from polyalign.io import InputError
 STORE_BUDGET = 512 << 20
 """Bytes of pooled vectors kept in float32; above it they are kept in float16 (10,000 pairs on a 30-layer model)."""
 
-METRICS = ("cosine_parallel", "cosine_random", "cosine_parallel_centred", "cosine_random_centred", "retrieval_x2en",
-           "retrieval_en2x", "margin_retrieval_x2en", "margin_retrieval_en2x", "cka")
+METRICS = (
+    "cosine_parallel",
+    "cosine_random",
+    "cosine_parallel_centred",
+    "cosine_random_centred",
+    "retrieval_x2en",
+    "retrieval_en2x",
+    "margin_retrieval_x2en",
+    "margin_retrieval_en2x",
+    "cka",
+)
 
 
 def pairs_file(path: str | Path) -> Path:
@@ -37,7 +46,9 @@ def pairs_file(path: str | Path) -> Path:
     return p
 
 
-def read_pairs(path: str | Path, src_lang: str = "en", tgt_lang: str = "es", limit: int | None = None) -> dict[str, Any]:
+def read_pairs(
+    path: str | Path, src_lang: str = "en", tgt_lang: str = "es", limit: int | None = None
+) -> dict[str, Any]:
     """``{"x": [...], "en": [...], "lang", "en_lang", "file"}`` from TSV, JSONL (``src``, ``tgt``) or a run.
 
     The English side goes to ``en`` whichever side it is on; with no English side the source
@@ -63,8 +74,9 @@ def read_pairs(path: str | Path, src_lang: str = "en", tgt_lang: str = "es", lim
     return {"x": x, "en": en, "lang": lang, "en_lang": en_lang, "file": str(f)}
 
 
-def capture_stores(model: Any, tokenizer: Any, groups: list[list[str]], pool: str, batch_size: int,
-                   max_length: int = 256) -> tuple[list[LayerStore], str]:
+def capture_stores(
+    model: Any, tokenizer: Any, groups: list[list[str]], pool: str, batch_size: int, max_length: int = 256
+) -> tuple[list[LayerStore], str]:
     """One :class:`LayerStore` per group of texts (all groups the same size), filled in one streamed pass."""
     from polyalign.analysis.capture import hidden_size, num_states, pooled_batches
 
@@ -72,7 +84,9 @@ def capture_stores(model: Any, tokenizer: Any, groups: list[list[str]], pool: st
     dtype = "float32" if LayerStore.nbytes(layers, n, dim, "float32") * len(groups) <= STORE_BUDGET else "float16"
     stores = [LayerStore(layers, n, dim, dtype) for _ in groups]
     texts = [t for g in groups for t in g]
-    for rows, pooled in pooled_batches(model, tokenizer, texts, pool=pool, batch_size=batch_size, max_length=max_length):
+    for rows, pooled in pooled_batches(
+        model, tokenizer, texts, pool=pool, batch_size=batch_size, max_length=max_length
+    ):
         which = rows // n
         for g, store in enumerate(stores):
             sel = np.nonzero(which == g)[0]
@@ -81,31 +95,60 @@ def capture_stores(model: Any, tokenizer: Any, groups: list[list[str]], pool: st
     return stores, dtype
 
 
-def align_report(model: Any, tokenizer: Any, pairs: dict[str, Any], pool: str = "mean", batch_size: int = 32,
-                 seed: int = 0, k: int = 4) -> dict[str, Any]:
-    """Every per-layer alignment number for ``pairs`` (from :func:`read_pairs`): ``alignment.json`` without its header."""
+def align_report(
+    model: Any,
+    tokenizer: Any,
+    pairs: dict[str, Any],
+    pool: str = "mean",
+    batch_size: int = 32,
+    seed: int = 0,
+    k: int = 4,
+) -> dict[str, Any]:
+    """Every per-layer alignment number for ``pairs`` (from :func:`read_pairs`): ``alignment.json``
+    without its header."""
     (xs, ens), dtype = capture_stores(model, tokenizer, [pairs["x"], pairs["en"]], pool, batch_size)
     layers = [{"layer": i, **alignment_metrics(xs.layer(i), ens.layer(i), seed=seed, k=k)} for i in range(xs.layers)]
     best = max(layers, key=lambda r: (r["retrieval_x2en"] + r["retrieval_en2x"]) / 2)
     return {
-        "pairs": len(pairs["x"]), "lang": pairs["lang"], "en_lang": pairs["en_lang"], "pool": pool,
-        "settings": {"batch_size": batch_size, "seed": seed, "margin_k": k, "storage": dtype,
-                     "mismatched": "seeded derangement of the English side"},
+        "pairs": len(pairs["x"]),
+        "lang": pairs["lang"],
+        "en_lang": pairs["en_lang"],
+        "pool": pool,
+        "settings": {
+            "batch_size": batch_size,
+            "seed": seed,
+            "margin_k": k,
+            "storage": dtype,
+            "mismatched": "seeded derangement of the English side",
+        },
         "layers": layers,
-        "best_layer": {"layer": best["layer"], "retrieval_x2en": best["retrieval_x2en"],
-                       "retrieval_en2x": best["retrieval_en2x"], "chosen_by": "mean of the two top-1 retrievals"},
+        "best_layer": {
+            "layer": best["layer"],
+            "retrieval_x2en": best["retrieval_x2en"],
+            "retrieval_en2x": best["retrieval_en2x"],
+            "chosen_by": "mean of the two top-1 retrievals",
+        },
     }
 
 
 def add_comparison(doc: dict[str, Any], other: dict[str, Any], other_dir: str) -> dict[str, Any]:
     """``doc`` with ``diff`` (this minus ``other``) in every layer and a ``compare`` header."""
     if len(doc["layers"]) != len(other.get("layers", [])):
-        raise InputError(f"{len(other.get('layers', []))} layers there but {len(doc['layers'])} here: "
-                         "compare runs of the same model family", Path(other_dir) / "alignment.json")
+        raise InputError(
+            f"{len(other.get('layers', []))} layers there but {len(doc['layers'])} here: "
+            "compare runs of the same model family",
+            Path(other_dir) / "alignment.json",
+        )
     for mine, theirs in zip(doc["layers"], other["layers"]):
         mine["diff"] = {m: mine[m] - theirs[m] for m in METRICS if m in theirs}
-    doc["compare"] = {"dir": str(other_dir), "model": other.get("model"), "adapter": other.get("adapter"),
-                      "pool": other.get("pool"), "pairs": other.get("pairs"), "diff": "this run minus the other"}
+    doc["compare"] = {
+        "dir": str(other_dir),
+        "model": other.get("model"),
+        "adapter": other.get("adapter"),
+        "pool": other.get("pool"),
+        "pairs": other.get("pairs"),
+        "diff": "this run minus the other",
+    }
     return doc
 
 
@@ -121,17 +164,31 @@ def multiway_texts(langs_list: list[str], limit: int | None = None) -> dict[str,
     return {c: [it["langs"][c]["instruction"] for it in items] for c in codes}
 
 
-def pca_report(model: Any, tokenizer: Any, texts: dict[str, list[str]], pool: str = "mean",
-               batch_size: int = 32) -> dict[str, Any]:
+def pca_report(
+    model: Any, tokenizer: Any, texts: dict[str, list[str]], pool: str = "mean", batch_size: int = 32
+) -> dict[str, Any]:
     """Per layer a 2-D PCA of every language's pooled states (fitted on all together), and PC1 correlations."""
     codes = list(texts)
     stores, dtype = capture_stores(model, tokenizer, [texts[c] for c in codes], pool, batch_size)
     n, layers = len(texts[codes[0]]), []
     for i in range(stores[0].layers):
         proj, _, ratios = pca_2d(np.concatenate([s.layer(i) for s in stores]))
-        coords = {c: np.round(proj[j * n:(j + 1) * n], 4).tolist() for j, c in enumerate(codes)}
-        corr = pc1_correlations({c: proj[j * n:(j + 1) * n, 0] for j, c in enumerate(codes)})
-        layers.append({"layer": i, "explained": ratios, "pc1_correlation": corr["matrix"],
-                       "pc1_correlation_mean": corr["mean"], "points": coords})
-    return {"langs": codes, "items": n, "pool": pool, "data": "polyinstruct_v1 instructions",
-            "settings": {"batch_size": batch_size, "storage": dtype}, "layers": layers}
+        coords = {c: np.round(proj[j * n : (j + 1) * n], 4).tolist() for j, c in enumerate(codes)}
+        corr = pc1_correlations({c: proj[j * n : (j + 1) * n, 0] for j, c in enumerate(codes)})
+        layers.append(
+            {
+                "layer": i,
+                "explained": ratios,
+                "pc1_correlation": corr["matrix"],
+                "pc1_correlation_mean": corr["mean"],
+                "points": coords,
+            }
+        )
+    return {
+        "langs": codes,
+        "items": n,
+        "pool": pool,
+        "data": "polyinstruct_v1 instructions",
+        "settings": {"batch_size": batch_size, "storage": dtype},
+        "layers": layers,
+    }

@@ -34,8 +34,9 @@ def encode(tokenizer: Any, texts: Sequence[str], max_length: int) -> tuple[list[
 
     A token is pooled unless it is a special token; a text of special tokens only pools them all.
     """
-    enc = tokenizer(list(texts), add_special_tokens=True, truncation=True, max_length=max_length,
-                    return_special_tokens_mask=True)
+    enc = tokenizer(
+        list(texts), add_special_tokens=True, truncation=True, max_length=max_length, return_special_tokens_mask=True
+    )
     ids = [list(x) for x in enc["input_ids"]]
     keep = []
     for special in enc["special_tokens_mask"]:
@@ -47,7 +48,7 @@ def encode(tokenizer: Any, texts: Sequence[str], max_length: int) -> tuple[list[
 def length_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
     """Item indices in batches of similar length, longest first (a memory error shows at once)."""
     order = np.argsort(-np.asarray(lengths), kind="stable")
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def pad_batch(rows: Sequence[Sequence[int]], pad: int, side: str, dtype: torch.dtype = torch.long) -> torch.Tensor:
@@ -57,9 +58,9 @@ def pad_batch(rows: Sequence[Sequence[int]], pad: int, side: str, dtype: torch.d
     for i, r in enumerate(rows):
         if r:
             if side == "left":
-                out[i, width - len(r):] = torch.tensor(r, dtype=dtype)
+                out[i, width - len(r) :] = torch.tensor(r, dtype=dtype)
             else:
-                out[i, :len(r)] = torch.tensor(r, dtype=dtype)
+                out[i, : len(r)] = torch.tensor(r, dtype=dtype)
     return out
 
 

@@ -86,7 +86,7 @@ class VocabIndex:
         self.by_text: dict[str, set[int]] = {}
         for i, text in enumerate(texts):
             if text.startswith(head):
-                self.by_text.setdefault(text[len(head):], set()).add(i)
+                self.by_text.setdefault(text[len(head) :], set()).add(i)
         byte_level = "ByteLevel" in str(getattr(getattr(tokenizer, "backend_tokenizer", None), "decoder", ""))
         chars = _byte_level_chars()
         self.byte: dict[int, int] = {}
@@ -115,6 +115,7 @@ def overlapping(index: VocabIndex, a: str, b: str) -> bool:
     CLDR writes "January" and "Mirandese" but "enero" and "mirandés": without the case check a
     model that writes " M" would count as thinking in English, though " M" may start either word.
     """
+
     def variants(w: str) -> set[int]:
         return index.token_set(w) | index.token_set(w[:1].swapcase() + w[1:])
 
@@ -124,15 +125,23 @@ def overlapping(index: VocabIndex, a: str, b: str) -> bool:
 def output_head(model: Any) -> tuple[torch.nn.Module, torch.nn.Module, float | None]:
     """``(final norm, unembedding, soft-cap)`` of a causal LM; an unknown layout is an InputError."""
     body = model.base_model
-    norm = next((getattr(body, n) for n in ("norm", "ln_f", "final_layernorm", "final_layer_norm")
-                 if isinstance(getattr(body, n, None), torch.nn.Module)), None)
+    norm = next(
+        (
+            getattr(body, n)
+            for n in ("norm", "ln_f", "final_layernorm", "final_layer_norm")
+            if isinstance(getattr(body, n, None), torch.nn.Module)
+        ),
+        None,
+    )
     if norm is None:
         raise InputError(f"the logit lens cannot find the final norm of {type(model).__name__}")
     cap = getattr(model.config, "final_logit_softcapping", None)
     return norm, model.get_output_embeddings(), float(cap) if cap else None
 
 
-def lens_logits(h: torch.Tensor, head: tuple[torch.nn.Module, torch.nn.Module, float | None], normed: bool = False) -> torch.Tensor:
+def lens_logits(
+    h: torch.Tensor, head: tuple[torch.nn.Module, torch.nn.Module, float | None], normed: bool = False
+) -> torch.Tensor:
     """float32 logits of hidden states ``h`` read through the output head (norm skipped when ``normed``)."""
     norm, unembed, cap = head
     logits = unembed(h if normed else norm(h)).float()
@@ -140,8 +149,13 @@ def lens_logits(h: torch.Tensor, head: tuple[torch.nn.Module, torch.nn.Module, f
 
 
 @torch.inference_mode()
-def layer_probabilities(model: Any, tokenizer: Any, prompts: Sequence[str], sets: Sequence[tuple[list[int], list[int]]],
-                        batch_size: int = 16) -> np.ndarray:
+def layer_probabilities(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    sets: Sequence[tuple[list[int], list[int]]],
+    batch_size: int = 16,
+) -> np.ndarray:
     """``(items, layers, 3)``: per item and layer the mass of the English set, of the L set, and the entropy (bits).
 
     Layers are the embedding output, each block, and (last) the model's real next-token distribution.
@@ -151,13 +165,15 @@ def layer_probabilities(model: Any, tokenizer: Any, prompts: Sequence[str], sets
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     out = []
     for start in range(0, len(prompts), batch_size):
-        ids = tokenizer(list(prompts[start:start + batch_size]), add_special_tokens=True)["input_ids"]
+        ids = tokenizer(list(prompts[start : start + batch_size]), add_special_tokens=True)["input_ids"]
         inputs = {k: v.to(device) for k, v in batch_inputs(ids, pad_id, "left").items()}
         res = model(**inputs, output_hidden_states=True, use_cache=False, logits_to_keep=1)
         real = res.logits[:, -1].float()
         check = lens_logits(res.hidden_states[-1][:, -1], head, normed=True)
         if not torch.allclose(check, real, atol=1e-3 * (1 + real.abs().max().item())):
-            raise InputError(f"the logit lens does not reproduce {type(model).__name__}'s own logits from its last hidden state")
+            raise InputError(
+                f"the logit lens does not reproduce {type(model).__name__}'s own logits from its last hidden state"
+            )
         layers = [lens_logits(h[:, -1], head) for h in res.hidden_states[:-1]] + [real]
         logp = torch.stack(layers, dim=1).log_softmax(dim=-1)  # (batch, layers, vocab)
         p = logp.exp()
@@ -175,13 +191,23 @@ def mean_interval(values: np.ndarray) -> tuple[float, float, float]:
     return m, m - half, m + half
 
 
-def run_lens(model: Any, tokenizer: Any, lang: str, source_lang: str | None = None, shots: int = 5, limit: int = 200,
-             batch_size: int = 16, seed: int = 0) -> dict[str, Any]:
+def run_lens(
+    model: Any,
+    tokenizer: Any,
+    lang: str,
+    source_lang: str | None = None,
+    shots: int = 5,
+    limit: int = 200,
+    batch_size: int = 16,
+    seed: int = 0,
+) -> dict[str, Any]:
     """The logit lens of ``model`` on word translation into ``lang``: what ``lens.json`` holds."""
     lang = langs.base(langs.normalize(lang))
     source_lang = langs.base(langs.normalize(source_lang or ("de" if lang == "fr" else "fr")))
     if "en" in (lang, source_lang) or lang == source_lang:
-        raise InputError(f"the lens needs a target ({lang}) and a source ({source_lang}) that differ and are not English")
+        raise InputError(
+            f"the lens needs a target ({lang}) and a source ({source_lang}) that differ and are not English"
+        )
     index = VocabIndex(tokenizer)
     items, dropped = [], 0
     for it in word_items(lang, source_lang):
@@ -191,16 +217,19 @@ def run_lens(model: Any, tokenizer: Any, lang: str, source_lang: str | None = No
             continue
         items.append({**it, "en_tokens": sorted(en), "tgt_tokens": sorted(tgt)})
     if len(items) < shots + 2:
-        raise InputError(f"only {len(items)} usable {source_lang}->{lang} words in CLDR (after dropping {dropped} "
-                         "whose English and target token sets overlap): too few for the lens")
+        raise InputError(
+            f"only {len(items)} usable {source_lang}->{lang} words in CLDR (after dropping {dropped} "
+            "whose English and target token sets overlap): too few for the lens"
+        )
     rng = random.Random(seed)
     chosen = rng.sample(items, min(limit, len(items)))
     prompts = []
     for it in chosen:
         demos = rng.sample([d for d in items if d is not it], shots)
         prompts.append(prompt(it, demos, source_lang, lang))
-    probs = layer_probabilities(model, tokenizer, prompts, [(it["en_tokens"], it["tgt_tokens"]) for it in chosen],
-                                batch_size)
+    probs = layer_probabilities(
+        model, tokenizer, prompts, [(it["en_tokens"], it["tgt_tokens"]) for it in chosen], batch_size
+    )
     layers = []
     for layer in range(probs.shape[1]):
         row: dict[str, Any] = {"layer": layer}
@@ -209,10 +238,18 @@ def run_lens(model: Any, tokenizer: Any, lang: str, source_lang: str | None = No
             row |= {name: m, f"{name}_lo": lo, f"{name}_hi": hi}
         layers.append(row)
     return {
-        "lang": lang, "source_lang": source_lang, "items": len(chosen), "usable_items": len(items),
-        "dropped_overlap": dropped, "shots": shots, "seed": seed, "layers": layers,
+        "lang": lang,
+        "source_lang": source_lang,
+        "items": len(chosen),
+        "usable_items": len(items),
+        "dropped_overlap": dropped,
+        "shots": shots,
+        "seed": seed,
+        "layers": layers,
         "dropped": "items whose English and target token sets overlap (first letter in either case)",
-        "interval": "95% normal interval of the mean over items", "entropy_unit": "bits",
-        "last_layer": "the model's real logits", "data": "CLDR display names (babel)",
+        "interval": "95% normal interval of the mean over items",
+        "entropy_unit": "bits",
+        "last_layer": "the model's real logits",
+        "data": "CLDR display names (babel)",
         "examples": [{"prompt": p, "answer": it["tgt"], "english": it["en"]} for p, it in zip(prompts[:3], chosen[:3])],
     }

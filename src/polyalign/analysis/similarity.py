@@ -82,7 +82,7 @@ def retrieval_top1(queries: np.ndarray, keys: np.ndarray) -> float:
     q, k = unit_rows(queries), unit_rows(keys)
     credit = 0.0
     for start in range(0, len(q), BLOCK):
-        scores = q[start:start + BLOCK] @ k.T
+        scores = q[start : start + BLOCK] @ k.T
         credit += float(_tie_credit(scores, np.arange(start, start + len(scores))).sum())
     return credit / len(q)
 
@@ -108,25 +108,29 @@ def retrieval_scores(x: np.ndarray, y: np.ndarray, k: int = 4) -> dict[str, floa
     kx = np.empty(n, dtype=np.float64)
     col_top = np.full((k, m), -np.inf, dtype=np.float32)
     for start in range(0, n, BLOCK):  # x rows: plain x->y, knn of x, running top-k of every y
-        cos = ux[start:start + BLOCK] @ uy.T
+        cos = ux[start : start + BLOCK] @ uy.T
         plain_x2y += float(_tie_credit(cos, np.arange(start, start + len(cos))).sum())
-        kx[start:start + len(cos)] = _top_k_mean(cos, k, axis=1)
+        kx[start : start + len(cos)] = _top_k_mean(cos, k, axis=1)
         both = np.concatenate([col_top, cos])
-        col_top = np.partition(both, len(both) - k, axis=0)[len(both) - k:]
+        col_top = np.partition(both, len(both) - k, axis=0)[len(both) - k :]
     ky = col_top.astype(np.float64).mean(axis=0)
     for start in range(0, m, BLOCK):  # y rows: plain and margin y->x
-        cos = uy[start:start + BLOCK] @ ux.T
+        cos = uy[start : start + BLOCK] @ ux.T
         rows = np.arange(start, start + len(cos))
         plain_y2x += float(_tie_credit(cos, rows).sum())
         margin = cos.astype(np.float64) / ((ky[rows, None] + kx[None, :]) / 2)
         margin_y2x += float(_tie_credit(margin, rows).sum())
     for start in range(0, n, BLOCK):  # x rows again: margin x->y (needs every y's knn)
-        cos = ux[start:start + BLOCK] @ uy.T
+        cos = ux[start : start + BLOCK] @ uy.T
         rows = np.arange(start, start + len(cos))
         margin = cos.astype(np.float64) / ((kx[rows, None] + ky[None, :]) / 2)
         margin_x2y += float(_tie_credit(margin, rows).sum())
-    return {"retrieval_x2en": plain_x2y / n, "retrieval_en2x": plain_y2x / m,
-            "margin_retrieval_x2en": margin_x2y / n, "margin_retrieval_en2x": margin_y2x / m}
+    return {
+        "retrieval_x2en": plain_x2y / n,
+        "retrieval_en2x": plain_y2x / m,
+        "margin_retrieval_x2en": margin_x2y / n,
+        "margin_retrieval_en2x": margin_y2x / m,
+    }
 
 
 def margin_retrieval(x: np.ndarray, y: np.ndarray, k: int = 4) -> tuple[float, float]:
@@ -163,8 +167,8 @@ def pca_2d(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[float]]:
     for c in comps:
         if c[np.argmax(np.abs(c))] < 0:
             c *= -1
-    total = float((s ** 2).sum())
-    ratios = [float(v ** 2 / total) if total > 0 else 0.0 for v in s[:2]]
+    total = float((s**2).sum())
+    ratios = [float(v**2 / total) if total > 0 else 0.0 for v in s[:2]]
     return xc @ comps.T, comps, ratios
 
 

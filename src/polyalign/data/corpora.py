@@ -184,8 +184,7 @@ def po_pairs(path: str | os.PathLike, lang: str, origin_prefix: str = "po") -> I
         files = [path]
     elif path.is_dir():
         files = sorted(
-            p for name in _locale_dirs(code) for p in path.rglob(f"{name}/LC_MESSAGES/*")
-            if p.suffix in (".po", ".mo")
+            p for name in _locale_dirs(code) for p in path.rglob(f"{name}/LC_MESSAGES/*") if p.suffix in (".po", ".mo")
         )
     else:
         raise InputError("no such file or folder", path)
@@ -266,7 +265,9 @@ SWORD_DIRS = ("/usr/share/sword", os.path.expanduser("~/.sword"))
 BIBLE_MODULES = {"en": "WEB", "es": "SpaRV"}
 
 
-def bible_pairs(lang: str, sword_dirs: list[str] | tuple[str, ...] = (), cache: str | os.PathLike | None = None) -> Iterator[ParallelPair]:
+def bible_pairs(
+    lang: str, sword_dirs: list[str] | tuple[str, ...] = (), cache: str | os.PathLike | None = None
+) -> Iterator[ParallelPair]:
     """English→``lang`` Bible verses, aligned by reference, when pysword and both modules exist.
 
     Extraction walks ~31k verses and takes minutes, so the pairs are cached as JSONL (keyed by
@@ -285,7 +286,9 @@ def bible_pairs(lang: str, sword_dirs: list[str] | tuple[str, ...] = (), cache: 
     names = (BIBLE_MODULES["en"], BIBLE_MODULES[code])
     if not all(n in found for n in names):
         return
-    key = "-".join(f"{n}{_tree_size(Path(modules._module_paths[n]) / found[n]['datapath'].lstrip('./'))}" for n in names)
+    key = "-".join(
+        f"{n}{_tree_size(Path(modules._module_paths[n]) / found[n]['datapath'].lstrip('./'))}" for n in names
+    )
     cache_file = Path(cache) if cache else _cache_root() / "bible" / f"{key}.jsonl"
     if not cache_file.is_file():
         src_bible, tgt_bible = (modules.get_bible_from_module(n) for n in names)
@@ -364,7 +367,15 @@ def source_pairs(spec: str, lang: str, gettext_dirs: list[str] | tuple[str, ...]
         return
     spec, columns = io.split_columns(spec, langs.base(code))
     if not spec.startswith("hf:") and not Path(spec).exists():
-        if "/" in spec or Path(spec).suffix.lower() in (".tsv", ".tab", ".jsonl", ".json", ".parquet", ".arrow", ".txt"):
+        if "/" in spec or Path(spec).suffix.lower() in (
+            ".tsv",
+            ".tab",
+            ".jsonl",
+            ".json",
+            ".parquet",
+            ".arrow",
+            ".txt",
+        ):
             raise InputError("no such file (named in data.sources)", spec)
         known = ", ".join(["gettext", *OFFLINE])
         raise InputError(f"unknown source {spec!r}: use one of {known}, po:PATH, text:SRC,TGT, hf:ORG/NAME or a file")
@@ -402,8 +413,14 @@ def available(lang: str | None = None, gettext_dirs: list[str] | tuple[str, ...]
     for code in codes:
         gettext_n = sum(1 for _ in gettext_pairs(code, gettext_dirs))
         if gettext_n:
-            rows.append({"source": "gettext", "lang": code, "pairs": gettext_n,
-                         "detail": f"{len(locale_catalogs(code, gettext_dirs))} catalogs"})
+            rows.append(
+                {
+                    "source": "gettext",
+                    "lang": code,
+                    "pairs": gettext_n,
+                    "detail": f"{len(locale_catalogs(code, gettext_dirs))} catalogs",
+                }
+            )
         for name, fn in OFFLINE.items():
             n = sum(1 for _ in fn(code))
             if n:

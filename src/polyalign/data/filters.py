@@ -44,7 +44,9 @@ class PairFilter:
 
 # printf conversions (%s, %5.2f, %ld, %1$s, %'d), Python %(name)s, and brace fields ({0}, {name},
 # {}, {0:>8}). "%%" is a literal percent sign, not a placeholder.
-_PRINTF = re.compile(r"%(?:(\d+)\$)?[-+ #0']*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|t|I64|I32|I)?([diouxXeEfFgGaAcspn])")
+_PRINTF = re.compile(
+    r"%(?:(\d+)\$)?[-+ #0']*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|t|I64|I32|I)?([diouxXeEfFgGaAcspn])"
+)
 _PYNAMED = re.compile(r"%\(([^)]+)\)[-+ #0]*\d*(?:\.\d+)?([diouxXeEfFgGcrsa])")
 _BRACE = re.compile(r"(?<!\{)\{([A-Za-z0-9_]*)(?:[:!][^{}]*)?\}(?!\})")
 
@@ -104,7 +106,9 @@ def strip_accelerators(src: str, tgt: str) -> tuple[str, str]:
         if "_" in text:
             kept = {tok for tok in re.findall(r"\S*_\S*", text) if tok in other}
             parts = re.split(r"(\S*_\S*)", text)
-            text = "".join(p if (p in kept or "_" not in p) else _MNEMONIC_UNDERSCORE.sub("", p, count=1) for p in parts)
+            text = "".join(
+                p if (p in kept or "_" not in p) else _MNEMONIC_UNDERSCORE.sub("", p, count=1) for p in parts
+            )
         if "&" in text:
             text = text.replace("&&", "\x00")
             text = _MNEMONIC_AMPERSAND.sub("", text).replace("\x00", "&")

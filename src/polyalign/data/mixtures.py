@@ -179,11 +179,17 @@ def language_pairs(
     return train, test, info
 
 
-def available_clean(lang: str, sources: list[str], f: filters.PairFilter,
-                    gettext_dirs: list[str] | tuple[str, ...] = ()) -> int:
+def available_clean(
+    lang: str, sources: list[str], f: filters.PairFilter, gettext_dirs: list[str] | tuple[str, ...] = ()
+) -> int:
     """How many clean, de-duplicated pairs ``lang`` has (what ``proportional`` allocates by)."""
-    _, _, counts = select_pairs(lambda: (p for s in sources for p in source_pairs(s, lang, gettext_dirs)),
-                                0, 0, 0, replace(f, language_id=False, max_similarity=None))
+    _, _, counts = select_pairs(
+        lambda: (p for s in sources for p in source_pairs(s, lang, gettext_dirs)),
+        0,
+        0,
+        0,
+        replace(f, language_id=False, max_similarity=None),
+    )
     return counts["kept"]
 
 
@@ -200,6 +206,7 @@ def allocate(
     >>> allocate(["es", "fr"], "proportional", 100, None, {"es": 3000, "fr": 1000})
     {'es': 75, 'fr': 25}
     """
+
     def capped(n: int | None) -> int | None:
         if n is None or cap is None:
             return cap if n is None else n
@@ -242,8 +249,13 @@ def allocate(
 # Writing
 
 
-def write_build(out_dir: str | Path, examples: list[dict[str, Any]], tests: dict[str, list[ParallelPair]],
-                manifest: dict[str, Any], templates_used: list[str]) -> dict[str, Any]:
+def write_build(
+    out_dir: str | Path,
+    examples: list[dict[str, Any]],
+    tests: dict[str, list[ParallelPair]],
+    manifest: dict[str, Any],
+    templates_used: list[str],
+) -> dict[str, Any]:
     """Write train, test files and the manifest into ``out_dir`` as one atomic folder."""
     with atomic_dir(out_dir) as tmp:
         n = write_jsonl(tmp / "train.jsonl", examples)
@@ -288,10 +300,23 @@ def build_coit(
 ) -> dict[str, Any]:
     """Build a CoIT mixture for one language; return the manifest (also written to ``out_dir``)."""
     return build_muit(
-        out_dir, [lang], sources=sources, instructions=instructions, direction=direction, template=template,
-        english_ratio=english_ratio, translated_ratio=translated_ratio, translation_ratio=translation_ratio,
-        allocation="uniform", pair_budget=None, max_train_pairs=max_train_pairs, test_size=test_size, seed=seed,
-        pair_filter=pair_filter, gettext_dirs=gettext_dirs, builder="coit",
+        out_dir,
+        [lang],
+        sources=sources,
+        instructions=instructions,
+        direction=direction,
+        template=template,
+        english_ratio=english_ratio,
+        translated_ratio=translated_ratio,
+        translation_ratio=translation_ratio,
+        allocation="uniform",
+        pair_budget=None,
+        max_train_pairs=max_train_pairs,
+        test_size=test_size,
+        seed=seed,
+        pair_filter=pair_filter,
+        gettext_dirs=gettext_dirs,
+        builder="coit",
     )
 
 
@@ -323,22 +348,34 @@ def build_muit(
         available = {c: available_clean(c, sources, pair_filter, gettext_dirs) for c in codes}
     plan = allocate(codes, allocation, pair_budget, max_train_pairs, available)
     manifest: dict[str, Any] = {
-        "builder": builder, "template": template, "direction": direction, "seed": seed, "allocation": allocation,
-        "pair_budget": pair_budget, "ratios": {"english": english_ratio, "translated": translated_ratio,
-                                               "translation": translation_ratio},
+        "builder": builder,
+        "template": template,
+        "direction": direction,
+        "seed": seed,
+        "allocation": allocation,
+        "pair_budget": pair_budget,
+        "ratios": {"english": english_ratio, "translated": translated_ratio, "translation": translation_ratio},
         "filters": asdict(pair_filter),
-        "instructions": instructions, "languages": {},
+        "instructions": instructions,
+        "languages": {},
     }
     english = instruction_examples(instruction_records(instructions, "en"), "en")
     examples = scale(english, english_ratio, seed, "english")
     tests: dict[str, list[ParallelPair]] = {}
     for code in codes:
-        train, test, info = language_pairs(code, sources, plan[code], test_size, seed, pair_filter, langid,
-                                           gettext_dirs)
-        translated = instruction_examples(instruction_records(instructions, code), code) if langs.base(code) != "en" else []
+        train, test, info = language_pairs(
+            code, sources, plan[code], test_size, seed, pair_filter, langid, gettext_dirs
+        )
+        translated = (
+            instruction_examples(instruction_records(instructions, code), code) if langs.base(code) != "en" else []
+        )
         if instructions and translated_ratio > 0 and not translated and langs.base(code) != "en":
-            print(f"[polyalign] data: warning: {code}: 0 translated instructions (no data.instructions entry is in "
-                  f"{code}: add {code}=PATH, or translate them with `polyalign data translate`)", file=sys.stderr, flush=True)
+            print(
+                f"[polyalign] data: warning: {code}: 0 translated instructions (no data.instructions entry is in "
+                f"{code}: add {code}=PATH, or translate them with `polyalign data translate`)",
+                file=sys.stderr,
+                flush=True,
+            )
         translation = translation_examples(directed(train, direction), template)
         info["allocated_pairs"] = plan[code]
         info["parts"] = {
@@ -368,8 +405,15 @@ def build_qalign(
     """
     codes = [langs.normalize(c) for c in languages]
     eval_codes = [langs.normalize(c) for c in eval_languages] or codes
-    manifest: dict[str, Any] = {"builder": "qalign", "template": template, "seed": seed, "direction": "x-en",
-                                "instructions": instructions, "eval_languages": eval_codes, "languages": {}}
+    manifest: dict[str, Any] = {
+        "builder": "qalign",
+        "template": template,
+        "seed": seed,
+        "direction": "x-en",
+        "instructions": instructions,
+        "eval_languages": eval_codes,
+        "languages": {},
+    }
     examples: list[dict[str, Any]] = []
     tests: dict[str, list[ParallelPair]] = {}
     for code in codes:
@@ -377,14 +421,27 @@ def build_qalign(
         for p in pairs:
             user = templates.render_qalign(template, p.src, langs.name(code))
             digest = hashlib.sha256(f"{code}\x00{p.src}".encode()).hexdigest()[:16]
-            examples.append(make_example(f"qa-{code}-{digest}", user, p.tgt,
-                                         {"task": "question_alignment", "lang": code, "template": template, "origin": p.origin}))
-        manifest["languages"][code] = {"name": langs.name(code), "sources": dict(Counter(p.origin for p in pairs)),
-                                       "counts": dict(counts), "train_pairs": len(pairs), "test_pairs": 0}
+            examples.append(
+                make_example(
+                    f"qa-{code}-{digest}",
+                    user,
+                    p.tgt,
+                    {"task": "question_alignment", "lang": code, "template": template, "origin": p.origin},
+                )
+            )
+        manifest["languages"][code] = {
+            "name": langs.name(code),
+            "sources": dict(Counter(p.origin for p in pairs)),
+            "counts": dict(counts),
+            "train_pairs": len(pairs),
+            "test_pairs": 0,
+        }
     for code in eval_codes:
         pairs, _ = question_pairs(instructions, code, "test")
         tests[f"{code}-en"] = pairs
-        manifest["languages"].setdefault(code, {"name": langs.name(code), "sources": {}, "counts": {}, "train_pairs": 0})
+        manifest["languages"].setdefault(
+            code, {"name": langs.name(code), "sources": {}, "counts": {}, "train_pairs": 0}
+        )
         manifest["languages"][code]["test_pairs"] = len(pairs)
     return write_build(out_dir, _shuffled(examples, seed), tests, manifest, [template])
 
@@ -419,16 +476,32 @@ def _question(r: dict[str, Any]) -> str:
 def build_from_config(out_dir: str | Path, d: Any) -> dict[str, Any]:
     """Build the data a recipe's ``data`` section asks for (a :class:`~polyalign.config.DataConfig`)."""
     common = dict(
-        sources=d.sources, instructions=d.instructions, direction=d.direction, template=d.template,
-        english_ratio=d.english_ratio, translated_ratio=d.translated_ratio, translation_ratio=d.translation_ratio,
-        max_train_pairs=d.max_train_pairs, test_size=d.test_size, seed=d.split_seed, pair_filter=d.pair_filter(),
+        sources=d.sources,
+        instructions=d.instructions,
+        direction=d.direction,
+        template=d.template,
+        english_ratio=d.english_ratio,
+        translated_ratio=d.translated_ratio,
+        translation_ratio=d.translation_ratio,
+        max_train_pairs=d.max_train_pairs,
+        test_size=d.test_size,
+        seed=d.split_seed,
+        pair_filter=d.pair_filter(),
         gettext_dirs=d.gettext_dirs,
     )
     if d.builder == "coit":
         if len(d.languages) != 1:
-            raise InputError(f"builder 'coit' builds one language, data.languages names {len(d.languages)}: use builder: muit")
+            raise InputError(
+                f"builder 'coit' builds one language, data.languages names {len(d.languages)}: use builder: muit"
+            )
         return build_coit(out_dir, d.languages[0], **common)
     if d.builder == "muit":
         return build_muit(out_dir, d.languages, allocation=d.allocation, pair_budget=d.pair_budget, **common)
-    return build_qalign(out_dir, d.languages, d.eval_languages, instructions=d.instructions,
-                        template=d.qalign_template, seed=d.split_seed)
+    return build_qalign(
+        out_dir,
+        d.languages,
+        d.eval_languages,
+        instructions=d.instructions,
+        template=d.qalign_template,
+        seed=d.split_seed,
+    )

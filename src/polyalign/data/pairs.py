@@ -155,8 +155,9 @@ def select_pairs(
                 counts["language_checked"] += 1
                 x = p.tgt if p.src_lang == "en" else p.src
                 en = p.src if p.src_lang == "en" else p.tgt
-                if not langid.matches(x, langs.base(p.tgt_lang if p.src_lang == "en" else p.src_lang)) \
-                        or not langid.matches(en, "en"):
+                if not langid.matches(
+                    x, langs.base(p.tgt_lang if p.src_lang == "en" else p.src_lang)
+                ) or not langid.matches(en, "en"):
                     counts["dropped_language"] += 1
                     continue
             if index is not None and not index.add_if_new(p.src if p.src_lang == "en" else p.tgt):
@@ -223,7 +224,13 @@ def translation_examples(pairs: Iterable[ParallelPair], template: str) -> list[d
     for p in pairs:
         user = templates.render_translation(template, p.src, langs.name(p.src_lang), langs.name(p.tgt_lang))
         digest = hashlib.sha256(f"{p.src_lang}\x00{p.tgt_lang}\x00{p.src}".encode()).hexdigest()[:16]
-        meta = {"task": "translation", "src_lang": p.src_lang, "tgt_lang": p.tgt_lang, "template": template, "origin": p.origin}
+        meta = {
+            "task": "translation",
+            "src_lang": p.src_lang,
+            "tgt_lang": p.tgt_lang,
+            "template": template,
+            "origin": p.origin,
+        }
         out.append(make_example(f"mt-{p.src_lang}-{p.tgt_lang}-{digest}", user, p.tgt, meta))
     return out
 

@@ -56,7 +56,13 @@ class ParallelPair:
         return ParallelPair(self.tgt, self.src, self.tgt_lang, self.src_lang, self.origin, self.meta)
 
     def to_json(self) -> dict[str, Any]:
-        return {"src": self.src, "tgt": self.tgt, "src_lang": self.src_lang, "tgt_lang": self.tgt_lang, "origin": self.origin}
+        return {
+            "src": self.src,
+            "tgt": self.tgt,
+            "src_lang": self.src_lang,
+            "tgt_lang": self.tgt_lang,
+            "origin": self.origin,
+        }
 
 
 def make_example(example_id: str, user: str, assistant: str, meta: dict[str, Any]) -> dict[str, Any]:
@@ -103,8 +109,16 @@ def validate_messages(messages: Any) -> str | None:
 Format = Literal["alpaca", "sharegpt", "messages", "parallel"]
 FORMATS: tuple[str, ...] = ("alpaca", "sharegpt", "messages", "parallel")
 
-SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
-                  "chatgpt": "assistant", "bing": "assistant", "bard": "assistant", "system": "system"}
+SHAREGPT_ROLES = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "chatgpt": "assistant",
+    "bing": "assistant",
+    "bard": "assistant",
+    "system": "system",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,8 +178,11 @@ def as_messages(rec: Any, n: int) -> dict[str, Any] | str:
         return f"expected a JSON object, got {type(rec).__name__}"
     if "messages" not in rec:
         return "missing field 'messages'"
-    messages = [{"role": m.get("role"), "content": m.get("content")} if isinstance(m, dict) else m for m in rec["messages"]] \
-        if isinstance(rec["messages"], list) else rec["messages"]
+    messages = (
+        [{"role": m.get("role"), "content": m.get("content")} if isinstance(m, dict) else m for m in rec["messages"]]
+        if isinstance(rec["messages"], list)
+        else rec["messages"]
+    )
     why = validate_messages(messages)
     return why if why else {"id": str(rec.get("id", n)), "messages": messages}
 
@@ -191,7 +208,11 @@ def as_pair(rec: Any, src_lang: str | None, tgt_lang: str | None, origin: str) -
     return ParallelPair(rec["src"], rec["tgt"], codes[0], codes[1], origin)
 
 
-_VALIDATORS: dict[str, Callable[[Any, int], Any]] = {"alpaca": as_alpaca, "sharegpt": as_sharegpt, "messages": as_messages}
+_VALIDATORS: dict[str, Callable[[Any, int], Any]] = {
+    "alpaca": as_alpaca,
+    "sharegpt": as_sharegpt,
+    "messages": as_messages,
+}
 
 
 def detect_format(path: str | os.PathLike) -> Literal["alpaca", "sharegpt", "messages"]:
@@ -224,7 +245,9 @@ def read_instructions(
         yield out
 
 
-def read_instructions_as_written(path: str | os.PathLike, fmt: Literal["alpaca", "sharegpt", "messages"]) -> Iterator[Any]:
+def read_instructions_as_written(
+    path: str | os.PathLike, fmt: Literal["alpaca", "sharegpt", "messages"]
+) -> Iterator[Any]:
     """Instruction records exactly as the file holds them (every field, an integer ``id``, kept),
     each checked as :func:`read_instructions` checks it: what a translation writes back."""
     check = _VALIDATORS[fmt]
@@ -286,24 +309,48 @@ def read_tsv(
                 what = "no tab" if len(cols) == 1 else f"{len(cols)} columns"
                 raise InputError(f"expected {need} tab-separated columns, found {what}", path, lineno)
             if first and is_header(cols[src_col], cols[tgt_col], s, t):
-                print(f"[polyalign] {path}:{lineno}: skipped a header row ({cols[src_col]!r}, {cols[tgt_col]!r})",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"[polyalign] {path}:{lineno}: skipped a header row ({cols[src_col]!r}, {cols[tgt_col]!r})",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 first = False
                 continue
             first = False
             yield ParallelPair(cols[src_col], cols[tgt_col], s, t, origin)
 
 
-HEADER_WORDS = {"src", "tgt", "source", "target", "text", "sentence", "translation", "input", "output", "original",
-                "reference", "ref", "src_text", "tgt_text", "source_text", "target_text", "sentence1", "sentence2"}
+HEADER_WORDS = {
+    "src",
+    "tgt",
+    "source",
+    "target",
+    "text",
+    "sentence",
+    "translation",
+    "input",
+    "output",
+    "original",
+    "reference",
+    "ref",
+    "src_text",
+    "tgt_text",
+    "source_text",
+    "target_text",
+    "sentence1",
+    "sentence2",
+}
 
 
 def is_header(a: str, b: str, src_lang: str, tgt_lang: str) -> bool:
     """Whether a TSV's first row names its columns (``src  tgt``, ``en  fr``, ``English  French``).
 
-    >>> is_header("en", "fr", "en", "fr"), is_header("source", "target", "en", "es"), is_header("Yes", "Oui", "en", "fr")
-    (True, True, False)
+    >>> is_header("en", "fr", "en", "fr"), is_header("source", "target", "en", "es")
+    (True, True)
+    >>> is_header("Yes", "Oui", "en", "fr")
+    False
     """
+
     def named(cell: str, lang: str) -> bool:
         c = cell.strip().lower()
         return c in HEADER_WORDS or c in (lang.lower(), langs.name(lang).lower(), langs.flores(lang).lower())
@@ -334,7 +381,9 @@ def read_two_files(
                 return
             if not a or not b:
                 short, long_ = (src_path, tgt_path) if not a else (tgt_path, src_path)
-                raise InputError(f"has {lineno - 1} lines but {long_} has more: aligned files must have equal lengths", short, lineno)
+                raise InputError(
+                    f"has {lineno - 1} lines but {long_} has more: aligned files must have equal lengths", short, lineno
+                )
             texts = []
             for raw, p in ((a, src_path), (b, tgt_path)):
                 try:
@@ -371,7 +420,9 @@ def validate_file(
                 directions[key] = directions.get(key, 0) + 1
         except InputError as e:
             if e.message.endswith("(or give the language)"):
-                e = InputError(e.message.replace("(or give the language)", "(or give --src-lang/--tgt-lang)"), e.path, e.line)
+                e = InputError(
+                    e.message.replace("(or give the language)", "(or give --src-lang/--tgt-lang)"), e.path, e.line
+                )
             raise e from None
         info = {"format": fmt, "records": n, "directions": directions}
     else:

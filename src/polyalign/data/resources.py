@@ -46,7 +46,9 @@ def polyinstruct_path() -> Path:
     return Path(str(package_files.files("polyalign") / "resources" / "polyinstruct_v1.jsonl"))
 
 
-def polyinstruct_items(path: str | os.PathLike | None = None, languages: tuple[str, ...] = POLYINSTRUCT_LANGUAGES) -> list[dict[str, Any]]:
+def polyinstruct_items(
+    path: str | os.PathLike | None = None, languages: tuple[str, ...] = POLYINSTRUCT_LANGUAGES
+) -> list[dict[str, Any]]:
     """Every item of the set, validated: ids unique, splits known, ``languages`` and their fields present.
 
     The shipped file holds all of :data:`POLYINSTRUCT_LANGUAGES`; a file of your own in the same format needs
@@ -151,10 +153,17 @@ def polyqa(lang: str, split: str | None = None, path: str | os.PathLike | None =
                 if not answers or not isinstance(qa.get("question"), str) or "id" not in qa:
                     raise InputError(f"{where}.qas[{q}]: needs 'id', 'question' and gold 'answers'", path)
                 if split is None or part == split:
-                    rows.append({"id": str(qa["id"]), "title": article.get("title", ""), "split": part,
-                                 "context": para["context"], "question": qa["question"],
-                                 "answers": [ans["text"] for ans in answers],
-                                 "answer_starts": [ans.get("answer_start", -1) for ans in answers]})
+                    rows.append(
+                        {
+                            "id": str(qa["id"]),
+                            "title": article.get("title", ""),
+                            "split": part,
+                            "context": para["context"],
+                            "question": qa["question"],
+                            "answers": [ans["text"] for ans in answers],
+                            "answer_starts": [ans.get("answer_start", -1) for ans in answers],
+                        }
+                    )
     return rows
 
 
@@ -169,8 +178,10 @@ def polyqa_questions(lang: str, split: str = "dev") -> list[ParallelPair]:
     if code == "en":
         raise InputError("question-alignment pairs go from another language into English: 'en' has none")
     english = {r["id"]: r["question"] for r in polyqa("en", split)}
-    return [ParallelPair(r["question"], english[r["id"]], code, "en", f"{POLYQA_VERSION}:{split}", {"id": r["id"]})
-            for r in polyqa(code, split)]
+    return [
+        ParallelPair(r["question"], english[r["id"]], code, "en", f"{POLYQA_VERSION}:{split}", {"id": r["id"]})
+        for r in polyqa(code, split)
+    ]
 
 
 # --- polysent v1 ----------------------------------------------------------------------------
@@ -205,8 +216,9 @@ def polysent_header(path: str | os.PathLike | None = None) -> dict[str, Any]:
     return _polysent_records(path)[1]
 
 
-def polysent_items(split: str | None = None, path: str | os.PathLike | None = None,
-                   languages: Sequence[str] = POLYSENT_LANGUAGES) -> list[dict[str, Any]]:
+def polysent_items(
+    split: str | None = None, path: str | os.PathLike | None = None, languages: Sequence[str] = POLYSENT_LANGUAGES
+) -> list[dict[str, Any]]:
     """Items ``{"id", "split", "label", "text": {lang: text}}`` (of one split), validated.
 
     ``path`` reads your own file in the same format: the header is optional, an item without a
@@ -243,8 +255,10 @@ def polysent(lang: str, split: str | None = None, path: str | os.PathLike | None
     (40, ['negative', 'positive'])
     """
     code = langs.base(lang) if path is not None else _shipped(lang, POLYSENT_LANGUAGES, POLYSENT_VERSION)
-    return [{"id": it["id"], "split": it["split"], "label": it["label"], "text": it["text"][code]}
-            for it in polysent_items(split, path, languages=(code,))]
+    return [
+        {"id": it["id"], "split": it["split"], "label": it["label"], "text": it["text"][code]}
+        for it in polysent_items(split, path, languages=(code,))
+    ]
 
 
 def polysent_labels(lang: str, path: str | os.PathLike | None = None) -> dict[str, str]:
@@ -268,8 +282,10 @@ def polysent_labels(lang: str, path: str | os.PathLike | None = None) -> dict[st
 
 # --- parallel sentences ---------------------------------------------------------------------
 
-def parallel_sentences(languages: Sequence[str], source: str = "polysent",
-                       split: str | None = None) -> list[dict[str, str]]:
+
+def parallel_sentences(
+    languages: Sequence[str], source: str = "polysent", split: str | None = None
+) -> list[dict[str, str]]:
     """Multi-way parallel sentences for the layer analysis: ``{lang: text}`` per item, in id order.
 
     ``source`` is ``polysent`` (one-sentence reviews, 16 languages) or ``polyqa`` (the questions,

@@ -31,7 +31,7 @@ TRANSLATE_V1: tuple[str, ...] = (
     "Translate into {tgt}. Reply with the translation only.\n\n{text}",
     "Here is a {src} string from a software interface. Write it in {tgt}.\n\n{text}",
     "Provide a faithful {tgt} version of this {src} text:\n\n{text}",
-    "Can you translate \"{text}\" into {tgt}?",
+    'Can you translate "{text}" into {tgt}?',
     "{text}\n\nIn {tgt}, that is:",
     "Rewrite the sentence below in {tgt}.\n{text}",
     "Source ({src}): {text}\nTranslate it to {tgt}.",

@@ -56,12 +56,12 @@ class Translator(Protocol):
 
 _FENCE = re.compile(r"(```.*?```|~~~.*?~~~)", re.S)
 _PROTECT = re.compile(
-    r"`[^`\n]+`"                                    # inline code
-    r"|https?://\S+|www\.\S+"                       # URLs
+    r"`[^`\n]+`"  # inline code
+    r"|https?://\S+|www\.\S+"  # URLs
     r"|%\([^)]+\)[-+ #0]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]"  # %(name)s
     r"|%(?:\d+\$)?[-+ #0']*\d*(?:\.\d+)?[diouxXeEfFgGaAcspn]"  # printf
-    r"|\{[A-Za-z0-9_]*(?:[:!][^{}]*)?\}"            # {name}, {0:>8}
-    r"|\d+(?:[.,:]\d+)*"                            # numbers, times, decimals
+    r"|\{[A-Za-z0-9_]*(?:[:!][^{}]*)?\}"  # {name}, {0:>8}
+    r"|\d+(?:[.,:]\d+)*"  # numbers, times, decimals
 )
 MARKER = "⟦{}⟧"
 _MARKER_RE = re.compile(r"⟦(\d+)⟧")
@@ -115,7 +115,7 @@ def _split_ws(part: str) -> tuple[str, str, str]:
     if not core:
         return part, "", ""
     start = part.index(core)
-    return part[:start], core, part[start + len(core):]
+    return part[:start], core, part[start + len(core) :]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,10 +178,15 @@ class _Slot:
 def _fields(rec: dict[str, Any]) -> list[tuple[str, Any, str]]:
     """``(path, index, text)`` of every translatable field of a record."""
     if "messages" in rec:
-        return [("messages", i, m["content"]) for i, m in enumerate(rec["messages"]) if isinstance(m.get("content"), str)]
+        return [
+            ("messages", i, m["content"]) for i, m in enumerate(rec["messages"]) if isinstance(m.get("content"), str)
+        ]
     if "conversations" in rec:  # sharegpt, as written: every turn's value, and a system prompt
-        turns = [("conversations", i, t["value"]) for i, t in enumerate(rec["conversations"])
-                 if isinstance(t, dict) and isinstance(t.get("value"), str)]
+        turns = [
+            ("conversations", i, t["value"])
+            for i, t in enumerate(rec["conversations"])
+            if isinstance(t, dict) and isinstance(t.get("value"), str)
+        ]
         return ([("system", None, rec["system"])] if isinstance(rec.get("system"), str) else []) + turns
     return [(f, None, rec[f]) for f in ("instruction", "input", "output", "system") if isinstance(rec.get(f), str)]
 
@@ -229,7 +234,7 @@ def translate_records(
         keys = list(pending)
         counts["sent"] = len(keys)
         for start in range(0, len(keys), chunk):
-            batch = keys[start:start + chunk]
+            batch = keys[start : start + chunk]
             for i, out in translator.translate([pending[k] for k in batch], src_name, tgt_name):
                 journal.add(batch[i], out)
     finally:
@@ -269,11 +274,15 @@ def translate_records(
 # ---------------------------------------------------------------------------------------------
 # The HTTP backend (OpenAI-compatible chat completions)
 
-SYSTEM_ONE = ("You are a translation engine. Translate the user's text from {src} to {tgt}. Keep every "
-              "marker such as ⟦0⟧ exactly as it is. Reply with the translation only.")
-SYSTEM_BATCH = ("You are a translation engine. The user sends a JSON array of texts in {src}. Translate each "
-                "one to {tgt}, keeping every marker such as ⟦0⟧ exactly as it is. Reply with a JSON array of "
-                "the translations only, with the same length and order.")
+SYSTEM_ONE = (
+    "You are a translation engine. Translate the user's text from {src} to {tgt}. Keep every "
+    "marker such as ⟦0⟧ exactly as it is. Reply with the translation only."
+)
+SYSTEM_BATCH = (
+    "You are a translation engine. The user sends a JSON array of texts in {src}. Translate each "
+    "one to {tgt}, keeping every marker such as ⟦0⟧ exactly as it is. Reply with a JSON array of "
+    "the translations only, with the same length and order."
+)
 
 
 class HttpTranslator:
@@ -285,14 +294,33 @@ class HttpTranslator:
     sent one by one.
     """
 
-    def __init__(self, base_url: str, model: str, api_key_env: str | None = None, concurrency: int = 4,
-                 max_retries: int = 5, timeout: float = 60.0, backoff: float = 1.0, batch_chars: int = 1200,
-                 max_batch: int = 8, temperature: float = 0.0):
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key_env: str | None = None,
+        concurrency: int = 4,
+        max_retries: int = 5,
+        timeout: float = 60.0,
+        backoff: float = 1.0,
+        batch_chars: int = 1200,
+        max_batch: int = 8,
+        temperature: float = 0.0,
+    ):
         from polyalign.http import ChatClient
 
-        self.client = ChatClient(base_url, model, api_key_env, timeout=timeout, max_retries=max_retries,
-                                 backoff=backoff, concurrency=concurrency, what="translation endpoint",
-                                 error=TranslateError, key_setting="translate.api_key_env")
+        self.client = ChatClient(
+            base_url,
+            model,
+            api_key_env,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            concurrency=concurrency,
+            what="translation endpoint",
+            error=TranslateError,
+            key_setting="translate.api_key_env",
+        )
         self.batch_chars = batch_chars
         self.max_batch = max(1, max_batch)
         self.temperature = temperature
@@ -362,8 +390,17 @@ def make_translator(t: Any, model_fallback: str) -> Translator:
     if t.backend == "http":
         if not t.model:
             raise InputError("translate.model must name the endpoint's model for backend http")
-        return HttpTranslator(t.base_url, t.model, t.api_key_env, t.concurrency, t.max_retries, t.timeout,
-                              t.backoff, t.batch_chars, t.max_batch)
+        return HttpTranslator(
+            t.base_url,
+            t.model,
+            t.api_key_env,
+            t.concurrency,
+            t.max_retries,
+            t.timeout,
+            t.backoff,
+            t.batch_chars,
+            t.max_batch,
+        )
     from polyalign.data import translate_models
 
     if t.backend == "seq2seq":
@@ -412,5 +449,8 @@ def _check_translation_output(out_path: Path, journal: Path, source: str) -> Non
     if out_path.is_dir():
         raise InputError("is a folder, expected a file", out_path)
     if out_path.exists() and not journal.is_file():
-        raise InputError(f"exists and was not written by a translation job (no {journal.name} beside it): "
-                         "move it, or choose another translate.output_dir", out_path)
+        raise InputError(
+            f"exists and was not written by a translation job (no {journal.name} beside it): "
+            "move it, or choose another translate.output_dir",
+            out_path,
+        )

@@ -61,8 +61,14 @@ def detect_convention(model: Any, tokenizer: Any) -> str:
 class Seq2SeqTranslator:
     """Any Hugging Face encoder-decoder MT model, batched greedy (or beam) decoding on its device."""
 
-    def __init__(self, model_name_or_path: str, batch_size: int = 16, max_new_tokens: int = 256,
-                 convention: Convention = "auto", num_beams: int = 1):
+    def __init__(
+        self,
+        model_name_or_path: str,
+        batch_size: int = 16,
+        max_new_tokens: int = 256,
+        convention: Convention = "auto",
+        num_beams: int = 1,
+    ):
         import torch
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -114,7 +120,11 @@ class Seq2SeqTranslator:
         for r, x in enumerate(ids):
             input_ids[r, : len(x)] = torch.tensor(x)
             mask[r, : len(x)] = 1
-        kwargs: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "num_beams": self.num_beams, "do_sample": False}
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": self.max_new_tokens,
+            "num_beams": self.num_beams,
+            "do_sample": False,
+        }
         if forced is not None:
             kwargs["forced_bos_token_id"] = forced
         with torch.inference_mode():
@@ -125,7 +135,7 @@ class Seq2SeqTranslator:
         ids, forced = self.encode(texts, src, tgt)
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]), reverse=True)
         for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
+            idx = order[start : start + self.batch_size]
             outs = self.generate_ids([ids[i] for i in idx], forced)
             self.batches_run += 1
             for i, seq in zip(idx, outs):
@@ -139,8 +149,14 @@ class SelfTranslator:
     languages), when it has both languages; otherwise the prompt is zero-shot.
     """
 
-    def __init__(self, model_name_or_path: str, batch_size: int = 8, max_new_tokens: int = 256, shots: int = 3,
-                 dtype: str = "float32"):
+    def __init__(
+        self,
+        model_name_or_path: str,
+        batch_size: int = 8,
+        max_new_tokens: int = 256,
+        shots: int = 3,
+        dtype: str = "float32",
+    ):
         from polyalign.models import load_model
 
         self.model, self.tokenizer = load_model(model_name_or_path, dtype)
@@ -154,13 +170,20 @@ class SelfTranslator:
         from polyalign.data import resources
 
         s, t = _NAME_TO_CODE.get(src, src), _NAME_TO_CODE.get(tgt, tgt)
-        if self.shots == 0 or langs.base(s) not in resources.POLYINSTRUCT_LANGUAGES or langs.base(t) not in resources.POLYINSTRUCT_LANGUAGES:
+        if (
+            self.shots == 0
+            or langs.base(s) not in resources.POLYINSTRUCT_LANGUAGES
+            or langs.base(t) not in resources.POLYINSTRUCT_LANGUAGES
+        ):
             return []
         a, b = resources.polyinstruct(s, "train"), resources.polyinstruct(t, "train")
         return [(x["instruction"], y["instruction"]) for x, y in zip(a, b)][: self.shots]
 
     def prompt(self, text: str, src: str, tgt: str, shots: list[tuple[str, str]]) -> str:
-        ask = f"Translate from {src} to {tgt}. Keep every marker such as ⟦0⟧ unchanged. Reply with the translation only.\n\n"
+        ask = (
+            f"Translate from {src} to {tgt}. Keep every marker such as ⟦0⟧ unchanged. "
+            "Reply with the translation only.\n\n"
+        )
         messages = []
         for a, b in shots:
             messages += [{"role": "user", "content": ask + a}, {"role": "assistant", "content": b}]
@@ -174,6 +197,12 @@ class SelfTranslator:
         for start in range(0, len(texts), self.batch_size):
             chunk = list(range(start, min(start + self.batch_size, len(texts))))
             prompts = [self.prompt(texts[i], src, tgt, shots) for i in chunk]
-            outs = generate(self.model, self.tokenizer, prompts, batch_size=self.batch_size,
-                            max_new_tokens=self.max_new_tokens, desc="translate")
+            outs = generate(
+                self.model,
+                self.tokenizer,
+                prompts,
+                batch_size=self.batch_size,
+                max_new_tokens=self.max_new_tokens,
+                desc="translate",
+            )
             yield from zip(chunk, outs)

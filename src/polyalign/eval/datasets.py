@@ -48,8 +48,14 @@ def read_squad(path: str | Path) -> list[Row]:
                 answers = [_get(ans, "text", path, where + ".answers") for ans in _get(qa, "answers", path, where)]
                 if not answers:
                     raise InputError(f"{where}: no gold answers", path)
-                rows.append({"id": str(_get(qa, "id", path, where)), "context": context,
-                             "question": _get(qa, "question", path, where), "answers": answers})
+                rows.append(
+                    {
+                        "id": str(_get(qa, "id", path, where)),
+                        "context": context,
+                        "question": _get(qa, "question", path, where),
+                        "answers": answers,
+                    }
+                )
     return rows
 
 
@@ -71,8 +77,10 @@ def read_predictions(path: str | Path) -> dict[str, str]:
 
 def qa_from_hf(rows: Iterable[Row]) -> list[Row]:
     """QA examples from Hugging Face rows (``google/xquad``, ``facebook/mlqa``): ``answers.text``."""
-    return [{"id": str(r["id"]), "context": r["context"], "question": r["question"], "answers": list(r["answers"]["text"])}
-            for r in rows]
+    return [
+        {"id": str(r["id"]), "context": r["context"], "question": r["question"], "answers": list(r["answers"]["text"])}
+        for r in rows
+    ]
 
 
 def read_local_qa(path: str | Path) -> list[Row]:
@@ -89,7 +97,9 @@ def read_local_qa(path: str | Path) -> list[Row]:
             answers = [answers]
         if not answers:
             raise InputError("no gold answers", path, n)
-        rows.append({"id": str(r.get("id", n)), "context": r["context"], "question": r["question"], "answers": list(answers)})
+        rows.append(
+            {"id": str(r.get("id", n)), "context": r["context"], "question": r["question"], "answers": list(answers)}
+        )
     return rows
 
 
@@ -169,12 +179,22 @@ def read_pawsx_tsv(path: str | Path) -> list[Row]:
     """PAWS-X's TSV (``id sentence1 sentence2 label`` with a header); label 1 = paraphrase."""
     rows = []
     for n, r in _tsv_rows(path, ("sentence1", "sentence2", "label")):
-        rows.append({"id": str(r.get("id") or n), "text": r["sentence1"], "text_pair": r["sentence2"], "label": _int(r["label"], path, n)})
+        rows.append(
+            {
+                "id": str(r.get("id") or n),
+                "text": r["sentence1"],
+                "text_pair": r["sentence2"],
+                "label": _int(r["label"], path, n),
+            }
+        )
     return rows
 
 
 def pawsx_from_hf(rows: Iterable[Row]) -> list[Row]:
-    return [{"id": str(r["id"]), "text": r["sentence1"], "text_pair": r["sentence2"], "label": int(r["label"])} for r in rows]
+    return [
+        {"id": str(r["id"]), "text": r["sentence1"], "text_pair": r["sentence2"], "label": int(r["label"])}
+        for r in rows
+    ]
 
 
 XNLI_LABELS = ("entailment", "neutral", "contradiction")
@@ -188,14 +208,23 @@ def read_xnli_tsv(path: str | Path, lang: str) -> list[Row]:
             continue
         if r["gold_label"] not in XNLI_LABELS:
             raise InputError(f"unknown gold_label {r['gold_label']!r}", path, n)
-        rows.append({"id": str(r.get("pairID") or n), "text": r["sentence1"], "text_pair": r["sentence2"],
-                     "label": XNLI_LABELS.index(r["gold_label"])})
+        rows.append(
+            {
+                "id": str(r.get("pairID") or n),
+                "text": r["sentence1"],
+                "text_pair": r["sentence2"],
+                "label": XNLI_LABELS.index(r["gold_label"]),
+            }
+        )
     return rows
 
 
 def xnli_from_hf(rows: Iterable[Row]) -> list[Row]:
     """``facebook/xnli`` rows: premise, hypothesis, label (0 entailment, 1 neutral, 2 contradiction)."""
-    return [{"id": str(i), "text": r["premise"], "text_pair": r["hypothesis"], "label": int(r["label"])} for i, r in enumerate(rows)]
+    return [
+        {"id": str(i), "text": r["premise"], "text_pair": r["hypothesis"], "label": int(r["label"])}
+        for i, r in enumerate(rows)
+    ]
 
 
 def read_marc_jsonl(path: str | Path) -> list[Row]:
@@ -248,7 +277,14 @@ def read_local_classification(path: str | Path, labels: list[str] | None = None)
     for n, r in raw:
         if str(r["label"]) not in names:
             raise InputError(f"label {r['label']!r} is not one of {names}", path, n)
-        rows.append({"id": str(r.get("id", n)), "text": r["text"], "text_pair": r.get("text_pair"), "label": names.index(str(r["label"]))})
+        rows.append(
+            {
+                "id": str(r.get("id", n)),
+                "text": r["text"],
+                "text_pair": r.get("text_pair"),
+                "label": names.index(str(r["label"])),
+            }
+        )
     return rows, names
 
 
@@ -258,14 +294,23 @@ def read_local_classification(path: str | Path, labels: list[str] | None = None)
 
 def read_mgsm_tsv(path: str | Path) -> list[Row]:
     """MGSM's ``mgsm_{lang}.tsv``: ``question<TAB>answer_number``, no header."""
-    return [{"id": str(n), "question": q, "answer_number": _float(a, path, n), "solution": None}
-            for n, q, a in _two_columns(path, "question<TAB>answer")]
+    return [
+        {"id": str(n), "question": q, "answer_number": _float(a, path, n), "solution": None}
+        for n, q, a in _two_columns(path, "question<TAB>answer")
+    ]
 
 
 def mgsm_from_hf(rows: Iterable[Row]) -> list[Row]:
     """``juletxara/mgsm`` rows: question, answer (a worked solution in the train split), answer_number."""
-    return [{"id": str(i), "question": r["question"], "answer_number": float(r["answer_number"]),
-             "solution": r.get("answer") or None} for i, r in enumerate(rows)]
+    return [
+        {
+            "id": str(i),
+            "question": r["question"],
+            "answer_number": float(r["answer_number"]),
+            "solution": r.get("answer") or None,
+        }
+        for i, r in enumerate(rows)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,8 +334,10 @@ def hf_rows(source: str, config: str | None, split: str) -> list[Row]:
     try:
         return [dict(row) for _, row in io.iter_hf(spec)]
     except InputError as e:
-        raise InputError(f"cannot load {source} ({config}, {split}) from the hub: {e.message}; "
-                         "pass local files with --data TASK=PATH") from None
+        raise InputError(
+            f"cannot load {source} ({config}, {split}) from the hub: {e.message}; "
+            "pass local files with --data TASK=PATH"
+        ) from None
 
 
 def _saved_dataset_rows(path: Path) -> list[Row]:

@@ -60,15 +60,17 @@ def generate(
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eot[0]
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     prefix = Prefix.build(model, encoded) if share_prefix and len(encoded) > 1 else Prefix.empty()
-    suffixes = [e[prefix.length:] for e in encoded]
+    suffixes = [e[prefix.length :] for e in encoded]
     order = sorted(range(len(prompts)), key=lambda i: len(suffixes[i]), reverse=True)
     outputs: list[str] = [""] * len(prompts)
     eot_t = torch.tensor(eot, device=model.device)
     model.eval()
     with progress(len(prompts), desc, "ex") as bar:
         for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            texts = _decode_batch(model, tokenizer, [suffixes[i] for i in idx], prefix, pad_id, eot_t, max_new_tokens, stop)
+            idx = order[start : start + batch_size]
+            texts = _decode_batch(
+                model, tokenizer, [suffixes[i] for i in idx], prefix, pad_id, eot_t, max_new_tokens, stop
+            )
             for i, t in zip(idx, texts):
                 outputs[i] = t
             bar.update(len(idx))
@@ -107,8 +109,15 @@ def _decode_batch(model, tokenizer, suffixes, prefix, pad_id, eot_t, max_new_tok
             alive = [alive[j] for j in keep]
         mask = torch.cat([mask, torch.ones((len(alive), 1), dtype=mask.dtype, device=mask.device)], dim=1)
         pos = pos + 1
-        out = call(model, input_ids=nxt[:, None], attention_mask=mask, position_ids=pos[:, None],
-                   past_key_values=cache, use_cache=True, logits_to_keep=1)
+        out = call(
+            model,
+            input_ids=nxt[:, None],
+            attention_mask=mask,
+            position_ids=pos[:, None],
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
         logits = out.logits
     for row in range(n):
         if not texts[row]:
@@ -143,8 +152,14 @@ def generate_vllm(
     """
     from vllm import LLM, SamplingParams
 
-    llm = LLM(model=str(model_path), dtype=dtype, seed=seed, enable_lora=adapter is not None,
-              trust_remote_code=trust_remote_code, enable_prefix_caching=True)
+    llm = LLM(
+        model=str(model_path),
+        dtype=dtype,
+        seed=seed,
+        enable_lora=adapter is not None,
+        trust_remote_code=trust_remote_code,
+        enable_prefix_caching=True,
+    )
     params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, stop=list(stop) or None)
     kwargs: dict[str, Any] = {}
     if adapter is not None:

@@ -58,9 +58,17 @@ class Endpoint:
 
     def client(self) -> ChatClient:
         """The shared client with this endpoint's settings (its key checked now, read per request)."""
-        return ChatClient(self.url, self.model, self.api_key_env, timeout=self.timeout, max_retries=self.retries,
-                          backoff=0.5, concurrency=4, what="the judge",
-                          key_setting="--api-key-env, the judge's API key")
+        return ChatClient(
+            self.url,
+            self.model,
+            self.api_key_env,
+            timeout=self.timeout,
+            max_retries=self.retries,
+            backoff=0.5,
+            concurrency=4,
+            what="the judge",
+            key_setting="--api-key-env, the judge's API key",
+        )
 
     def chat(self, messages: list[dict[str, str]], client: ChatClient | None = None) -> str:
         """The judge's reply text; :class:`JudgeError` when the request fails for good."""
@@ -81,7 +89,10 @@ class JudgeError(Exception):
 
 
 _PAIR_PATTERNS = (
-    re.compile(r"\bA\s*\**\s*[:=\-]?\s*\**\s*(\d+(?:\.\d+)?)(?:\s*/\s*10)?.*?\bB\s*\**\s*[:=\-]?\s*\**\s*(\d+(?:\.\d+)?)", re.S | re.I),
+    re.compile(
+        r"\bA\s*\**\s*[:=\-]?\s*\**\s*(\d+(?:\.\d+)?)(?:\s*/\s*10)?.*?\bB\s*\**\s*[:=\-]?\s*\**\s*(\d+(?:\.\d+)?)",
+        re.S | re.I,
+    ),
     re.compile(r"\[\[\s*(\d+(?:\.\d+)?)\s*,\s*(\d+(?:\.\d+)?)\s*\]\]"),
 )
 
@@ -104,8 +115,10 @@ def parse_scores(reply: str) -> tuple[float, float] | None:
 
 
 def judge_messages(instruction: str, first: str, second: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": JUDGE_SYSTEM_V1},
-            {"role": "user", "content": JUDGE_USER_V1.format(instruction=instruction, first=first, second=second)}]
+    return [
+        {"role": "system", "content": JUDGE_SYSTEM_V1},
+        {"role": "user", "content": JUDGE_USER_V1.format(instruction=instruction, first=first, second=second)},
+    ]
 
 
 def _ask(endpoint: Endpoint, client: ChatClient, messages: list[dict[str, str]]) -> tuple[str | None, str | None]:
@@ -142,8 +155,12 @@ def compare(
         s2 = parse_scores(r2) if r2 is not None else None
         a_scores = [s for s in (s1[0] if s1 else None, s2[1] if s2 else None) if s is not None]
         b_scores = [s for s in (s1[1] if s1 else None, s2[0] if s2 else None) if s is not None]
-        v: dict[str, Any] = {"id": it["id"], "replies": [r1, r2], "errors": [e1, e2],
-                             "junk": [r1 is not None and s1 is None, r2 is not None and s2 is None]}
+        v: dict[str, Any] = {
+            "id": it["id"],
+            "replies": [r1, r2],
+            "errors": [e1, e2],
+            "junk": [r1 is not None and s1 is None, r2 is not None and s2 is None],
+        }
         if a_scores:
             a, b = sum(a_scores) / len(a_scores), sum(b_scores) / len(b_scores)
             v.update(score_a=a, score_b=b, winner="A" if a > b else "B" if b > a else "tie")
@@ -190,7 +207,9 @@ def _answers(path: str | Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def judge_files(a_path: str | Path, b_path: str | Path, endpoint: Endpoint, out_path: str | Path | None = None) -> dict[str, Any]:
+def judge_files(
+    a_path: str | Path, b_path: str | Path, endpoint: Endpoint, out_path: str | Path | None = None
+) -> dict[str, Any]:
     """Judge two answer files (JSONL: ``id``, ``instruction`` [, ``input``], ``output``) by id."""
     a, b = _answers(a_path), _answers(b_path)
     common = [k for k in a if k in b]
@@ -202,10 +221,22 @@ def judge_files(a_path: str | Path, b_path: str | Path, endpoint: Endpoint, out_
         if instruction is None:
             raise InputError(f"id {k!r} has no 'instruction'", a_path)
         extra = a[k].get("input") or ""
-        items.append({"id": k, "instruction": f"{instruction}\n\n{extra}" if extra else instruction,
-                      "a": str(a[k]["output"]), "b": str(b[k]["output"])})
+        items.append(
+            {
+                "id": k,
+                "instruction": f"{instruction}\n\n{extra}" if extra else instruction,
+                "a": str(a[k]["output"]),
+                "b": str(b[k]["output"]),
+            }
+        )
     summary, verdicts = compare(endpoint, items)
-    summary.update(a=str(a_path), b=str(b_path), judge_model=endpoint.model, only_in_a=len(a) - len(common), only_in_b=len(b) - len(common))
+    summary.update(
+        a=str(a_path),
+        b=str(b_path),
+        judge_model=endpoint.model,
+        only_in_a=len(a) - len(common),
+        only_in_b=len(b) - len(common),
+    )
     if out_path is not None:
         write_jsonl(out_path, verdicts)
     return summary

@@ -26,8 +26,9 @@ class Answerer(Protocol):
 
     def generate(self, prompts_: list[str], max_new_tokens: int, stop: list[str], desc: str) -> list[str]: ...
 
-    def classify(self, prompts_: list[str], labels: list[str], method: str,
-                 desc: str) -> tuple[list[int], list[list[float]], str]: ...
+    def classify(
+        self, prompts_: list[str], labels: list[str], method: str, desc: str
+    ) -> tuple[list[int], list[list[float]], str]: ...
 
 
 @dataclass
@@ -45,8 +46,9 @@ class Scored:
     """The references in the same language: the identifier's ceiling on this kind of text."""
 
 
-def fidelity_metrics(texts: Sequence[str], lang: str, candidates: Sequence[str],
-                     references: Sequence[str] | None = None) -> tuple[dict[str, Any], list[str | None]]:
+def fidelity_metrics(
+    texts: Sequence[str], lang: str, candidates: Sequence[str], references: Sequence[str] | None = None
+) -> tuple[dict[str, Any], list[str | None]]:
     """``fidelity`` (percent of non-empty ``texts`` identified as ``lang`` among ``candidates`` +
     ``lang``) with its standard error, detected-language counts and signature; ``None`` with a
     note when the identifier cannot run. ``fidelity_reference``: the same on ``references``."""
@@ -88,8 +90,10 @@ def evaluate_qa(model: Answerer, prep: Prepared, texts: list[str], req: Any) -> 
         st = metrics.MeanStats.of(p[m] for p in per)
         result[m], result[f"{m}_stderr"] = st.score(), st.stderr()
     result.update(n=len(per), signature=metrics.qa_signature(prep.spec.lang))
-    samples = [{"question": r["question"], "output": o, "answer": a, "reference": r["answers"], **p}
-               for r, o, a, p in zip(prep.rows, outputs, answers, per)]
+    samples = [
+        {"question": r["question"], "output": o, "answer": a, "reference": r["answers"], **p}
+        for r, o, a, p in zip(prep.rows, outputs, answers, per)
+    ]
     return Scored(result, samples, cfg, answers, [r["answers"][0] for r in prep.rows])
 
 
@@ -98,8 +102,10 @@ def evaluate_translation(model: Answerer, prep: Prepared, texts: list[str], req:
     outputs, cfg = _generate(model, prep, texts, req)
     refs = [r["tgt"] for r in prep.rows]
     result = mt.score_corpus(outputs, refs, prep.spec.tgt, tokenize=req.tokenize, spm_model=req.spm_model)
-    samples = [{"source": r["src"], "output": o, "reference": r["tgt"], "chrf": mt.sentence_chrf(o, r["tgt"])}
-               for r, o in zip(prep.rows, outputs)]
+    samples = [
+        {"source": r["src"], "output": o, "reference": r["tgt"], "chrf": mt.sentence_chrf(o, r["tgt"])}
+        for r, o in zip(prep.rows, outputs)
+    ]
     return Scored(result, samples, cfg, outputs, refs)
 
 
@@ -110,8 +116,10 @@ def evaluate_math(model: Answerer, prep: Prepared, texts: list[str], req: Any) -
     correct = [metrics.numbers_equal(x, r["answer_number"]) for x, r in zip(read, prep.rows)]
     result = metrics.accuracy(correct, [True] * len(correct))
     result["signature"] = metrics.signature("acc", answer="last_number")
-    samples = [{"question": r["question"], "output": o, "answer": x, "reference": r["answer_number"], "correct": c}
-               for r, o, x, c in zip(prep.rows, outputs, read, correct)]
+    samples = [
+        {"question": r["question"], "output": o, "answer": x, "reference": r["answer_number"], "correct": c}
+        for r, o, x, c in zip(prep.rows, outputs, read, correct)
+    ]
     return Scored(result, samples, cfg, outputs)
 
 
@@ -120,8 +128,10 @@ def evaluate_instruct(model: Answerer, prep: Prepared, texts: list[str], req: An
     outputs, cfg = _generate(model, prep, texts, req)
     refs = [r["output"] for r in prep.rows]
     result: dict[str, Any] = {"n": len(outputs), "mean_output_chars": sum(map(len, outputs)) / max(len(outputs), 1)}
-    samples = [{"instruction": r["instruction"], "input": r["input"], "output": o, "reference": r["output"]}
-               for r, o in zip(prep.rows, outputs)]
+    samples = [
+        {"instruction": r["instruction"], "input": r["input"], "output": o, "reference": r["output"]}
+        for r, o in zip(prep.rows, outputs)
+    ]
     if req.judge_endpoint:
         result.update(_judge(req, prep.rows, outputs, samples))
         cfg["judge"] = {"endpoint": req.judge_endpoint, "model": req.judge_model, "against": "reference outputs"}
@@ -135,8 +145,10 @@ def label_names(prep: Prepared, req: Any = None) -> list[str]:
     first = prep.rows[0] if prep.rows else {}
     if getattr(req, "label_lang", "en") == "target" and "label_names_native" in first:
         if first["label_names_native"] is None:
-            raise InputError(f"{prep.task.name}/{prep.spec.spec}: the data has no label words in this language; "
-                             "use --label-lang en", prep.source)
+            raise InputError(
+                f"{prep.task.name}/{prep.spec.spec}: the data has no label words in this language; use --label-lang en",
+                prep.source,
+            )
         return list(first["label_names_native"])
     return list(first["label_names"]) if "label_names" in first else prompts.labels(prep.task.template)
 
@@ -147,9 +159,17 @@ def evaluate_labels(model: Answerer, prep: Prepared, texts: list[str], req: Any)
     preds, scores, used = model.classify(texts, names, req.label_scoring, desc=f"{prep.task.name}/{prep.spec.spec}")
     result: dict[str, Any] = metrics.accuracy(preds, [r["label"] for r in prep.rows])
     result["signature"] = metrics.signature("acc", method=used, labels=",".join(names))
-    samples = [{"text": r["text"], "text_pair": r.get("text_pair"), "reference": names[r["label"]], "output": names[p],
-                "label_scores": dict(zip(names, sc)), "correct": p == r["label"]}
-               for r, p, sc in zip(prep.rows, preds, scores)]
+    samples = [
+        {
+            "text": r["text"],
+            "text_pair": r.get("text_pair"),
+            "reference": names[r["label"]],
+            "output": names[p],
+            "label_scores": dict(zip(names, sc)),
+            "correct": p == r["label"],
+        }
+        for r, p, sc in zip(prep.rows, preds, scores)
+    ]
     return Scored(result, samples, {"labels": names, "label_scoring": used, "label_lang": req.label_lang})
 
 
@@ -159,8 +179,15 @@ def _judge(req: Any, rows: list[dict[str, Any]], outputs: list[str], samples: li
     if not req.judge_model:
         raise InputError("--judge-endpoint needs --judge-model")
     endpoint = Endpoint(req.judge_endpoint, req.judge_model, req.api_key_env)
-    items = [{"id": r["id"], "instruction": r["instruction"] + (f"\n\n{r['input']}" if r["input"] else ""),
-              "a": o, "b": r["output"]} for r, o in zip(rows, outputs)]
+    items = [
+        {
+            "id": r["id"],
+            "instruction": r["instruction"] + (f"\n\n{r['input']}" if r["input"] else ""),
+            "a": o,
+            "b": r["output"],
+        }
+        for r, o in zip(rows, outputs)
+    ]
     summary, verdicts = compare(endpoint, items)
     for s, v in zip(samples, verdicts):
         s["judge"] = {k: v.get(k) for k in ("winner", "score_a", "score_b", "junk", "errors")}

@@ -331,7 +331,9 @@ def identify(texts: Iterable[str], candidates: Iterable[str] | None = None) -> l
     return [ident.classify(t)[0] for t in texts]
 
 
-def fidelity_counts(detected: Sequence[str | None], lang: str, candidates: Iterable[str] | None = None) -> dict[str, Any]:
+def fidelity_counts(
+    detected: Sequence[str | None], lang: str, candidates: Iterable[str] | None = None
+) -> dict[str, Any]:
     """Fidelity from detected codes (``None`` for an empty output): on-target share and counts.
 
     ``candidates`` is the set the codes were chosen among; the signature records it.
@@ -356,7 +358,9 @@ def fidelity_counts(detected: Sequence[str | None], lang: str, candidates: Itera
     }
 
 
-def fidelity(outputs: Sequence[str], lang: str, candidates: Iterable[str] | None = langs.COMMON_LANGUAGES) -> dict[str, Any]:
+def fidelity(
+    outputs: Sequence[str], lang: str, candidates: Iterable[str] | None = langs.COMMON_LANGUAGES
+) -> dict[str, Any]:
     """Language fidelity of ``outputs``: the share of non-empty ones identified as ``lang``.
 
     The identifier chooses among :func:`fidelity_candidates` (``candidates`` plus ``lang``): a

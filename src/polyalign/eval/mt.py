@@ -5,7 +5,8 @@ Thai and other scripts written without spaces; ``13a`` otherwise), because BLEU 
 Chinese counts whole sentences as words. ``flores101`` / ``flores200`` is spBLEU, BLEU over the
 SentencePiece pieces of the FLORES papers' models: sacrebleu downloads those at run time, so here
 the model is read from a local file (``spm_model``, or sacrebleu's cache when it holds one) and
-the pieces are exactly sacrebleu's (``" ".join(EncodeAsPieces(line))``, the same scoring code). chrF++ is chrF with word bigrams (``word_order=2``).
+the pieces are exactly sacrebleu's (``" ".join(EncodeAsPieces(line))``, the same scoring code).
+chrF++ is chrF with word bigrams (``word_order=2``).
 Every score carries sacrebleu's signature. No torch here.
 
 Scores are sacrebleu's own ``corpus_score``, and so are their intervals: ``corpus_score(...,
@@ -99,8 +100,10 @@ def bleu_tokenizer(lang: str) -> str:
 
 # sacrebleu's spBLEU tokenizers: where it downloads each model from, and its file name in the cache.
 SPM_MODELS = {
-    "flores101": ("https://dl.fbaipublicfiles.com/fairseq/models/flores/sacrebleu_tokenizer_spm.model",
-                  "sacrebleu_tokenizer_spm.model"),
+    "flores101": (
+        "https://dl.fbaipublicfiles.com/fairseq/models/flores/sacrebleu_tokenizer_spm.model",
+        "sacrebleu_tokenizer_spm.model",
+    ),
     "flores200": ("https://tinyurl.com/flores200sacrebleuspm", "flores200sacrebleuspm"),
 }
 BLEU_TOKENIZERS = ("13a", "intl", "zh", "char", "none", "ja-mecab", "ko-mecab", *SPM_MODELS)
@@ -127,8 +130,10 @@ def spm_model_path(tokenize: str, spm_model: str | None = None) -> Path:
     url, name = SPM_MODELS[tokenize]
     path = Path(os.environ.get("SACREBLEU", Path.home() / ".sacrebleu")).expanduser() / "models" / name
     if not path.is_file():
-        raise InputError(f"spBLEU ({tokenize}) needs its SentencePiece model: download {url} to {path}, "
-                         "or give its path with --spm-model (recipe: eval.spm_model)")
+        raise InputError(
+            f"spBLEU ({tokenize}) needs its SentencePiece model: download {url} to {path}, "
+            "or give its path with --spm-model (recipe: eval.spm_model)"
+        )
     return path
 
 

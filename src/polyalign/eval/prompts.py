@@ -115,7 +115,9 @@ def labels(template: str, version: str = PROMPT_VERSION) -> list[str]:
     return list(TEMPLATES[version][template]["labels"])
 
 
-def _fields(example: dict[str, Any], src_lang: str | None, tgt_lang: str | None, label_names: Sequence[str] | None) -> dict[str, Any]:
+def _fields(
+    example: dict[str, Any], src_lang: str | None, tgt_lang: str | None, label_names: Sequence[str] | None
+) -> dict[str, Any]:
     f = dict(example)
     if src_lang:
         f["src_name"] = langs.name(src_lang)
@@ -158,8 +160,8 @@ def build(
 ) -> str | list[dict[str, str]]:
     """The prompt for ``example`` after ``demos``: a message list (chat) or a string (raw).
 
-    >>> build("translation", {"src": "Open file"}, src_lang="en", tgt_lang="es")
-    [{'role': 'user', 'content': 'Translate the following text from English to Spanish. Reply with the translation only.\\n\\nOpen file'}]
+    >>> [m["content"].splitlines() for m in build("translation", {"src": "Open file"}, src_lang="en", tgt_lang="es")]
+    [['Translate the following text from English to Spanish. Reply with the translation only.', '', 'Open file']]
     >>> print(build("pawsx", {"text": "A cat.", "text_pair": "One cat."}, fmt="raw", label_names=["no", "yes"]))
     Do the two sentences mean the same thing? Answer yes or no.
     <BLANKLINE>
@@ -178,7 +180,11 @@ def build(
         shots.append((_query(t, df, fmt), _answer(t, df, label_names)))
     query = _query(t, f, fmt)
     if fmt == "raw":
-        parts = ([instruction] if instruction else []) + [f"{q} {a}" if q.endswith(":") else f"{q}{a}" for q, a in shots] + [query]
+        parts = (
+            ([instruction] if instruction else [])
+            + [f"{q} {a}" if q.endswith(":") else f"{q}{a}" for q, a in shots]
+            + [query]
+        )
         return "\n\n".join(parts)
     messages: list[dict[str, str]] = []
     for q, a in shots:

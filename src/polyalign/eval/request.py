@@ -92,11 +92,23 @@ def build_request(cfg: Any = None, **flags: Any) -> EvalRequest:
     if cfg is not None:
         e = cfg.eval
         values.update(
-            model=cfg.model.model_name_or_path, tasks=list(e.suite), langs=list(e.suite_langs),
-            data=parse_data(e.data_files), num_fewshot=e.num_fewshot, fewshot_lang=e.fewshot_lang,
-            prompt_format=e.prompt_format, limit=e.limit, batch_size=e.batch_size, max_new_tokens=e.max_new_tokens,
-            backend=e.backend, label_scoring=e.label_scoring, label_lang=e.label_lang, tokenize=e.tokenize,
-            spm_model=e.spm_model, seed=cfg.seed, dtype=cfg.model.dtype,
+            model=cfg.model.model_name_or_path,
+            tasks=list(e.suite),
+            langs=list(e.suite_langs),
+            data=parse_data(e.data_files),
+            num_fewshot=e.num_fewshot,
+            fewshot_lang=e.fewshot_lang,
+            prompt_format=e.prompt_format,
+            limit=e.limit,
+            batch_size=e.batch_size,
+            max_new_tokens=e.max_new_tokens,
+            backend=e.backend,
+            label_scoring=e.label_scoring,
+            label_lang=e.label_lang,
+            tokenize=e.tokenize,
+            spm_model=e.spm_model,
+            seed=cfg.seed,
+            dtype=cfg.model.dtype,
             trust_remote_code=cfg.model.trust_remote_code,
             fidelity_candidates=run_candidates(cfg),
             output=str(cfg.run_dir / "eval" / "suite"),
@@ -122,7 +134,9 @@ def run_candidates(cfg: Any) -> list[str]:
     return sorted({langs.base(c) for c in out})
 
 
-def request_from_recipe(cfg: Any, output: str | Path, adapter: str | None = None, model: str | None = None) -> EvalRequest:
+def request_from_recipe(
+    cfg: Any, output: str | Path, adapter: str | None = None, model: str | None = None
+) -> EvalRequest:
     """The suite request of a ``polyalign run`` recipe (``eval.suite``), writing into ``output``.
 
     ``adapter``/``model`` record what was tuned (a LoRA folder, or a fully tuned model folder).
@@ -131,19 +145,31 @@ def request_from_recipe(cfg: Any, output: str | Path, adapter: str | None = None
     return build_request(cfg, output=str(output), adapter=adapter, model=model, backend="hf")
 
 
-def heldout_request(cfg: Any, run_dir: Path, specs: list[str], output: str | Path, adapter: str | None = None,
-                    model: str | None = None) -> EvalRequest:
+def heldout_request(
+    cfg: Any, run_dir: Path, specs: list[str], output: str | Path, adapter: str | None = None, model: str | None = None
+) -> EvalRequest:
     """The held-out translation pairs of a run (``data/test_<src>-<tgt>.jsonl``) as
     ``local_translation`` tasks keyed ``translation/<src>-<tgt>``: zero-shot chat prompts
     (``eval_v1``'s translation prompt, which is ``mt_eval_v1``), the recipe's generation settings."""
     e = cfg.eval
     return EvalRequest(
-        model=model or cfg.model.model_name_or_path, tasks=["local_translation"], langs=list(specs),
-        data={"local_translation": str(run_dir / "data" / "test_{src}-{tgt}.jsonl")}, adapter=adapter,
-        limit=e.limit, batch_size=e.batch_size, max_new_tokens=e.max_new_tokens, backend="hf",
-        fidelity_candidates=run_candidates(cfg), rename={"local_translation": "translation"}, seed=cfg.seed,
-        tokenize=e.tokenize, spm_model=e.spm_model,
-        output=str(output), dtype=cfg.model.dtype, trust_remote_code=cfg.model.trust_remote_code,
+        model=model or cfg.model.model_name_or_path,
+        tasks=["local_translation"],
+        langs=list(specs),
+        data={"local_translation": str(run_dir / "data" / "test_{src}-{tgt}.jsonl")},
+        adapter=adapter,
+        limit=e.limit,
+        batch_size=e.batch_size,
+        max_new_tokens=e.max_new_tokens,
+        backend="hf",
+        fidelity_candidates=run_candidates(cfg),
+        rename={"local_translation": "translation"},
+        seed=cfg.seed,
+        tokenize=e.tokenize,
+        spm_model=e.spm_model,
+        output=str(output),
+        dtype=cfg.model.dtype,
+        trust_remote_code=cfg.model.trust_remote_code,
     )
 
 

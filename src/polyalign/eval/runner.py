@@ -47,8 +47,13 @@ class Runner:
     The model is loaded on first use, so a request whose work is all done loads nothing.
     """
 
-    def __init__(self, req: EvalRequest, model: Any = None, tokenizer: Any = None,
-                 load: Callable[[], tuple[Any, Any]] | None = None):
+    def __init__(
+        self,
+        req: EvalRequest,
+        model: Any = None,
+        tokenizer: Any = None,
+        load: Callable[[], tuple[Any, Any]] | None = None,
+    ):
         """``model``/``tokenizer``: a pair already loaded; ``load``: how to get the pair when first
         needed (``polyalign run`` passes its base or tuned model); else ``req.model`` is loaded."""
         from polyalign.eval.generate import vllm_available
@@ -92,12 +97,21 @@ class Runner:
         if self.backend == "vllm":
             from polyalign.eval.generate import generate_vllm
 
-            return generate_vllm(self.path, self.tokenizer, prompts_, max_new_tokens, stop, self.req.seed,
-                                 self.req.adapter, trust_remote_code=self.req.trust_remote_code)
+            return generate_vllm(
+                self.path,
+                self.tokenizer,
+                prompts_,
+                max_new_tokens,
+                stop,
+                self.req.seed,
+                self.req.adapter,
+                trust_remote_code=self.req.trust_remote_code,
+            )
         return generate(self.model, self.tokenizer, prompts_, self.req.batch_size, max_new_tokens, desc=desc, stop=stop)
 
-    def classify(self, prompts_: list[str], labels: list[str], method: str,
-                 desc: str) -> tuple[list[int], list[list[float]], str]:
+    def classify(
+        self, prompts_: list[str], labels: list[str], method: str, desc: str
+    ) -> tuple[list[int], list[list[float]], str]:
         from polyalign.eval.scoring import classify
 
         return classify(self.model, self.tokenizer, prompts_, labels, method, self.req.batch_size, desc=desc)
@@ -121,26 +135,36 @@ def evaluate_prepared(runner: Runner, prep: T.Prepared) -> tuple[dict[str, Any],
     names = kinds.label_names(prep, req) if task.kind == "classification" else None
     texts = render(runner.tokenizer, prep, req.prompt_format, names)
     cfg: dict[str, Any] = {
-        "task": task.name, "lang": spec.spec, "kind": task.kind, "source": prep.source, "split": prep.split,
-        "template": f"{prompts.PROMPT_VERSION}/{task.template}", "template_sha256": prompts.template_sha256(),
-        "format": req.prompt_format, "num_fewshot": len(prep.demos), "fewshot_lang": req.fewshot_lang,
-        "demo_ids": [d["id"] for d in prep.demos], "excluded_for_demos": prep.excluded,
+        "task": task.name,
+        "lang": spec.spec,
+        "kind": task.kind,
+        "source": prep.source,
+        "split": prep.split,
+        "template": f"{prompts.PROMPT_VERSION}/{task.template}",
+        "template_sha256": prompts.template_sha256(),
+        "format": req.prompt_format,
+        "num_fewshot": len(prep.demos),
+        "fewshot_lang": req.fewshot_lang,
+        "demo_ids": [d["id"] for d in prep.demos],
+        "excluded_for_demos": prep.excluded,
     }
     scored = kinds.EVALUATE[task.kind](runner, prep, texts, req)
     cfg.update(scored.config)
     samples = [{"id": r["id"], "prompt": p, **extra} for r, p, extra in zip(prep.rows, texts, scored.samples)]
     result = scored.result
     if scored.fidelity_texts is not None:
-        fid, detected = kinds.fidelity_metrics(scored.fidelity_texts, spec.lang, req.fidelity_candidates,
-                                               scored.fidelity_refs)
+        fid, detected = kinds.fidelity_metrics(
+            scored.fidelity_texts, spec.lang, req.fidelity_candidates, scored.fidelity_refs
+        )
         result.update(fid)
         for s, d in zip(samples, detected):
             s["detected_lang"] = d
     return result, samples, cfg
 
 
-def run_eval(req: EvalRequest, model: Any = None, tokenizer: Any = None,
-             load: Callable[[], tuple[Any, Any]] | None = None) -> dict[str, Any]:
+def run_eval(
+    req: EvalRequest, model: Any = None, tokenizer: Any = None, load: Callable[[], tuple[Any, Any]] | None = None
+) -> dict[str, Any]:
     """Evaluate ``req.tasks`` × languages; write results.json and samples; print a table.
 
     Finished task × language entries are kept in ``results.json`` as they complete; running the
@@ -193,8 +217,15 @@ def run_eval(req: EvalRequest, model: Any = None, tokenizer: Any = None,
         doc["n-samples"][key] = {"original": prep.original_n, "effective": len(prep.rows)}
         doc.setdefault("seconds", {})[key] = round(seconds, 2)  # model loading (on first use) included
         doc["versions"][name] = prompts.PROMPT_VERSION
-        doc["config"] = {"model": req.model, "adapter": req.adapter, "seed": req.seed, "batch_size": req.batch_size,
-                         "limit": req.limit, "dtype": req.dtype, "backend": runner.backend}
+        doc["config"] = {
+            "model": req.model,
+            "adapter": req.adapter,
+            "seed": req.seed,
+            "batch_size": req.batch_size,
+            "limit": req.limit,
+            "dtype": req.dtype,
+            "backend": runner.backend,
+        }
         doc["provenance"] = provenance()
         write_json(doc_path, doc)
 
@@ -213,15 +244,22 @@ def check_request(req: EvalRequest, plan: list[tuple[Any, Any]], resuming: bool)
         clash = [out / f"samples_{t.name}_{s.spec}.jsonl" for t, s in plan]
         clash = [p for p in clash if p.exists()]
         if clash:
-            raise InputError("exists and is not from an evaluation polyalign recorded here (no results.json): "
-                             "choose another --output", clash[0])
+            raise InputError(
+                "exists and is not from an evaluation polyalign recorded here (no results.json): "
+                "choose another --output",
+                clash[0],
+            )
     if req.adapter:
         adapter = Path(req.adapter)
         if not adapter.is_dir():
-            raise InputError("no such folder" if not adapter.exists() else "is a file, expected an adapter folder", adapter)
+            raise InputError(
+                "no such folder" if not adapter.exists() else "is a file, expected an adapter folder", adapter
+            )
         if not (adapter / "adapter_config.json").is_file():
-            raise InputError("holds no LoRA adapter (no adapter_config.json): give the folder training saved "
-                             "(OUTPUT_DIR/model)", adapter)
+            raise InputError(
+                "holds no LoRA adapter (no adapter_config.json): give the folder training saved (OUTPUT_DIR/model)",
+                adapter,
+            )
     for task, spec in plan:
         source = req.data.get(task.name)
         if source is None or source.startswith("hf:"):
@@ -237,8 +275,16 @@ def check_request(req: EvalRequest, plan: list[tuple[Any, Any]], resuming: bool)
 
 
 # Columns of the printed table: (metric key, header).
-TABLE_METRICS = (("accuracy", "acc"), ("exact_match", "EM"), ("f1", "F1"), ("contains", "contains"),
-                 ("chrf", "chrF++"), ("bleu", "BLEU"), ("judge_win_rate", "judge win %"), ("fidelity", "fidelity %"))
+TABLE_METRICS = (
+    ("accuracy", "acc"),
+    ("exact_match", "EM"),
+    ("f1", "F1"),
+    ("contains", "contains"),
+    ("chrf", "chrF++"),
+    ("bleu", "BLEU"),
+    ("judge_win_rate", "judge win %"),
+    ("fidelity", "fidelity %"),
+)
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
@@ -271,8 +317,12 @@ def language_table(results: dict[str, dict[str, Any]]) -> str:
     for key, r in results.items():
         task, lang = key.split("/", 1)
         by_task.setdefault(task, {})[lang] = r
-    cols = [(task, k, f"{task} {h}") for task, rows in by_task.items() for k, h in TABLE_METRICS
-            if any(r.get(k) is not None for r in rows.values())]
+    cols = [
+        (task, k, f"{task} {h}")
+        for task, rows in by_task.items()
+        for k, h in TABLE_METRICS
+        if any(r.get(k) is not None for r in rows.values())
+    ]
     langs_ = list(dict.fromkeys(key.split("/", 1)[1] for key in results))
     rows = [["lang"] + [h for _, _, h in cols]]
     for lang in langs_:

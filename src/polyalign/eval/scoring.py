@@ -77,14 +77,14 @@ def first_token_scores(
     gather = [[col[t] for t in g] for g in groups]
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     prefix = Prefix.build(model, encoded) if share_prefix and len(encoded) > 1 else Prefix.empty()
-    suffixes = [e[prefix.length:] for e in encoded]
+    suffixes = [e[prefix.length :] for e in encoded]
     order = sorted(range(len(prompts)), key=lambda i: len(suffixes[i]), reverse=True)
     out: list[list[float]] = [[] for _ in prompts]
     pad = _pad_id(tokenizer)
     model.eval()
     with progress(len(prompts), desc, "ex") as bar:
         for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             logits, *_ = forward(model, [suffixes[i] for i in idx], prefix, pad, logits_to_keep=1)
             probs = torch.softmax(logits[:, -1, :].float(), dim=-1)[:, flat.to(logits.device)].cpu()
             for r, i in enumerate(idx):
@@ -98,7 +98,7 @@ def continuation_split(tokenizer: Any, prompt: str, continuation: str) -> tuple[
     them: the whole string is encoded and the continuation is what follows the prompt's tokens."""
     whole = tokenizer(prompt + continuation, add_special_tokens=False)["input_ids"]
     ctx = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    return whole[: len(ctx)], whole[len(ctx):]
+    return whole[: len(ctx)], whole[len(ctx) :]
 
 
 def label_continuation(prompt: str, label: str) -> str:
@@ -127,21 +127,25 @@ def loglik_scores(
             rows.append((i, j, ctx + cont, len(cont)))
     seqs = [r[2] for r in rows]
     # Leave every row its whole continuation plus the token that predicts its first token.
-    prefix = Prefix.build(model, [s[: len(s) - c] for s, (_, _, _, c) in zip(seqs, rows)]) if share_prefix else Prefix.empty()
+    prefix = (
+        Prefix.build(model, [s[: len(s) - c] for s, (_, _, _, c) in zip(seqs, rows)])
+        if share_prefix
+        else Prefix.empty()
+    )
     order = sorted(range(len(rows)), key=lambda k: len(seqs[k]), reverse=True)
     scores = [[0.0] * len(labels) for _ in prompts]
     pad = _pad_id(tokenizer)
     model.eval()
     with progress(len(rows), desc, "row") as bar:
         for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             keep = max(rows[k][3] for k in idx) + 1
-            logits, *_ = forward(model, [seqs[k][prefix.length:] for k in idx], prefix, pad, logits_to_keep=keep)
+            logits, *_ = forward(model, [seqs[k][prefix.length :] for k in idx], prefix, pad, logits_to_keep=keep)
             logp = torch.log_softmax(logits.float(), dim=-1)
             for r, k in enumerate(idx):
                 i, j, seq, c = rows[k]
                 target = torch.tensor(seq[-c:], device=logp.device)
-                lp = logp[r, -c - 1:-1, :].gather(1, target[:, None]).sum().item()
+                lp = logp[r, -c - 1 : -1, :].gather(1, target[:, None]).sum().item()
                 scores[i][j] = lp / c if normalize else lp
             bar.update(len(idx))
     return scores

@@ -166,7 +166,9 @@ def load_flores(spec: LangSpec, split: str, source: str | None) -> list[Row]:
         src_path = Path(source.format(code=s, lang=spec.src, **fmt))
         tgt_path = Path(source.format(code=t, lang=spec.tgt, **fmt))
         return datasets.flores_pairs(datasets._read_sentences(src_path), datasets._read_sentences(tgt_path), src_path)
-    return datasets.flores_pairs(datasets.read_flores_side(source, s, split), datasets.read_flores_side(source, t, split), source)
+    return datasets.flores_pairs(
+        datasets.read_flores_side(source, s, split), datasets.read_flores_side(source, t, split), source
+    )
 
 
 _PAWSX_FILES = {"test": ["test_2k.tsv"], "validation": ["dev_2k.tsv"], "train": ["translated_train.tsv", "train.tsv"]}
@@ -197,7 +199,9 @@ def load_sentiment(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     if rows is not None:
         return datasets.marc_from_hf(rows)
     native = {"validation": "dev"}.get(split, split)
-    return datasets.read_marc_jsonl(_native_path(source, spec, [f"dataset_{spec.lang}_{native}.json", f"dataset_{spec.lang}_{native}.jsonl"]))
+    return datasets.read_marc_jsonl(
+        _native_path(source, spec, [f"dataset_{spec.lang}_{native}.json", f"dataset_{spec.lang}_{native}.jsonl"])
+    )
 
 
 def load_mgsm(spec: LangSpec, split: str, source: str | None) -> list[Row]:
@@ -236,8 +240,16 @@ def load_polysent(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     for r in rows:
         if r["label"] not in english:
             raise InputError(f"item {r['id']}: label {r['label']!r} is not one of {english}", path)
-        out.append({"id": r["id"], "text": r["text"], "text_pair": None, "label": english.index(r["label"]),
-                    "label_names": english, "label_names_native": native})
+        out.append(
+            {
+                "id": r["id"],
+                "text": r["text"],
+                "text_pair": None,
+                "label": english.index(r["label"]),
+                "label_names": english,
+                "label_names_native": native,
+            }
+        )
     return out
 
 
@@ -266,38 +278,155 @@ XQUAD_LANGS = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi",
 MLQA_LANGS = ("en", "es", "de", "ar", "hi", "vi", "zh")
 
 TASKS: dict[str, Task] = {
-    "xquad": Task("xquad", "qa", "qa", XQUAD_LANGS, "google/xquad", "validation", None, load_xquad, _mono,
-                  "XQuAD: SQuAD v1.1 dev questions professionally translated into 11 languages"),
-    "mlqa": Task("mlqa", "qa", "qa", MLQA_LANGS, "facebook/mlqa", "test", "validation", load_mlqa, _mlqa_parse,
-                 "MLQA: extractive QA, context and question in any two of 7 languages"),
-    "flores": Task("flores", "translation", "translation", (), "openlanguagedata/flores_plus", "devtest", "dev",
-                   load_flores, _pair("en"), "FLORES-200 / FLORES+: 1012 devtest sentences in 200+ languages, any direction"),
-    "pawsx": Task("pawsx", "classification", "pawsx", ("de", "en", "es", "fr", "ja", "ko", "zh"),
-                  "google-research-datasets/paws-x", "test", "validation", load_pawsx, _mono,
-                  "PAWS-X: paraphrase identification (yes/no)"),
-    "xnli": Task("xnli", "classification", "xnli",
-                 ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh"),
-                 "facebook/xnli", "test", "validation", load_xnli, _mono, "XNLI: natural language inference (3 labels)"),
-    "sentiment": Task("sentiment", "classification", "sentiment", ("de", "en", "es", "fr", "ja", "zh"),
-                      "mteb/amazon_reviews_multi", "test", "validation", load_sentiment, _mono,
-                      "MARC product reviews, binarised: 1-2 stars negative, 4-5 positive, 3 dropped"),
-    "mgsm": Task("mgsm", "math", "math", ("bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh"),
-                 "juletxara/mgsm", "test", "train", load_mgsm, _mono,
-                 "MGSM: 250 grade-school math problems; the answer is the last number written"),
-    "polyinstruct": Task("polyinstruct", "instruct", "instruct", resources.POLYINSTRUCT_LANGUAGES, None, "test", "train",
-                         load_polyinstruct, _mono, "polyinstruct_v1: parallel instructions in 11 languages (MI-Eval style)",
-                         shipped=resources.POLYINSTRUCT_VERSION),
-    "polyqa": Task("polyqa", "qa", "qa", resources.POLYQA_LANGUAGES, None, "test", "dev", load_polyqa, _mono,
-                   "polyqa_v1: extractive QA written for polyalign, parallel in XQuAD's 12 languages (shipped)",
-                   shipped=resources.POLYQA_VERSION),
-    "polysent": Task("polysent", "classification", "polysent", resources.POLYSENT_LANGUAGES, None, "test", "demo",
-                     load_polysent, _mono, "polysent_v1: binary sentiment written for polyalign, parallel in 16 "
-                     "languages (shipped); labels in English or with --label-lang target", shipped=resources.POLYSENT_VERSION),
+    "xquad": Task(
+        "xquad",
+        "qa",
+        "qa",
+        XQUAD_LANGS,
+        "google/xquad",
+        "validation",
+        None,
+        load_xquad,
+        _mono,
+        "XQuAD: SQuAD v1.1 dev questions professionally translated into 11 languages",
+    ),
+    "mlqa": Task(
+        "mlqa",
+        "qa",
+        "qa",
+        MLQA_LANGS,
+        "facebook/mlqa",
+        "test",
+        "validation",
+        load_mlqa,
+        _mlqa_parse,
+        "MLQA: extractive QA, context and question in any two of 7 languages",
+    ),
+    "flores": Task(
+        "flores",
+        "translation",
+        "translation",
+        (),
+        "openlanguagedata/flores_plus",
+        "devtest",
+        "dev",
+        load_flores,
+        _pair("en"),
+        "FLORES-200 / FLORES+: 1012 devtest sentences in 200+ languages, any direction",
+    ),
+    "pawsx": Task(
+        "pawsx",
+        "classification",
+        "pawsx",
+        ("de", "en", "es", "fr", "ja", "ko", "zh"),
+        "google-research-datasets/paws-x",
+        "test",
+        "validation",
+        load_pawsx,
+        _mono,
+        "PAWS-X: paraphrase identification (yes/no)",
+    ),
+    "xnli": Task(
+        "xnli",
+        "classification",
+        "xnli",
+        ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh"),
+        "facebook/xnli",
+        "test",
+        "validation",
+        load_xnli,
+        _mono,
+        "XNLI: natural language inference (3 labels)",
+    ),
+    "sentiment": Task(
+        "sentiment",
+        "classification",
+        "sentiment",
+        ("de", "en", "es", "fr", "ja", "zh"),
+        "mteb/amazon_reviews_multi",
+        "test",
+        "validation",
+        load_sentiment,
+        _mono,
+        "MARC product reviews, binarised: 1-2 stars negative, 4-5 positive, 3 dropped",
+    ),
+    "mgsm": Task(
+        "mgsm",
+        "math",
+        "math",
+        ("bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh"),
+        "juletxara/mgsm",
+        "test",
+        "train",
+        load_mgsm,
+        _mono,
+        "MGSM: 250 grade-school math problems; the answer is the last number written",
+    ),
+    "polyinstruct": Task(
+        "polyinstruct",
+        "instruct",
+        "instruct",
+        resources.POLYINSTRUCT_LANGUAGES,
+        None,
+        "test",
+        "train",
+        load_polyinstruct,
+        _mono,
+        "polyinstruct_v1: parallel instructions in 11 languages (MI-Eval style)",
+        shipped=resources.POLYINSTRUCT_VERSION,
+    ),
+    "polyqa": Task(
+        "polyqa",
+        "qa",
+        "qa",
+        resources.POLYQA_LANGUAGES,
+        None,
+        "test",
+        "dev",
+        load_polyqa,
+        _mono,
+        "polyqa_v1: extractive QA written for polyalign, parallel in XQuAD's 12 languages (shipped)",
+        shipped=resources.POLYQA_VERSION,
+    ),
+    "polysent": Task(
+        "polysent",
+        "classification",
+        "polysent",
+        resources.POLYSENT_LANGUAGES,
+        None,
+        "test",
+        "demo",
+        load_polysent,
+        _mono,
+        "polysent_v1: binary sentiment written for polyalign, parallel in 16 "
+        "languages (shipped); labels in English or with --label-lang target",
+        shipped=resources.POLYSENT_VERSION,
+    ),
     "local_qa": Task("local_qa", "qa", "qa", (), None, "test", None, load_local_qa, _mono, "any local QA file"),
-    "local_translation": Task("local_translation", "translation", "translation", (), None, "test", None,
-                              load_local_translation, _pair("en"), "any local translation file"),
-    "local_classification": Task("local_classification", "classification", "classification", (), None, "test", None,
-                                 load_local_classification, _mono, "any local classification file"),
+    "local_translation": Task(
+        "local_translation",
+        "translation",
+        "translation",
+        (),
+        None,
+        "test",
+        None,
+        load_local_translation,
+        _pair("en"),
+        "any local translation file",
+    ),
+    "local_classification": Task(
+        "local_classification",
+        "classification",
+        "classification",
+        (),
+        None,
+        "test",
+        None,
+        load_local_classification,
+        _mono,
+        "any local classification file",
+    ),
 }
 
 
@@ -367,7 +496,10 @@ def prepare(
         if pool is None:
             pool = rows if demo_spec == spec else task.load(demo_spec, task.eval_split, source)
         if same_split and len(pool) <= num_fewshot:
-            raise InputError(f"{task.name}/{spec.spec}: {len(pool)} examples leave none to evaluate after {num_fewshot} demonstrations")
+            raise InputError(
+                f"{task.name}/{spec.spec}: {len(pool)} examples leave none to evaluate after {num_fewshot} "
+                "demonstrations"
+            )
         rng = random.Random(seed * 1_000_003 + zlib.crc32(task.name.encode()))
         demos = rng.sample(pool, min(num_fewshot, len(pool)))
         if same_split:  # the demonstrations (or their parallel versions) are not evaluated

@@ -16,26 +16,50 @@ from polyalign.report.collect import collect
 Section = dict[str, Any]
 
 
-def _section(title: str, text: list[str] | None = None, tabs: list[dict] | None = None,
-             figures: list[tuple[str, str]] | None = None, missing: str | None = None) -> Section:
+def _section(
+    title: str,
+    text: list[str] | None = None,
+    tabs: list[dict] | None = None,
+    figures: list[tuple[str, str]] | None = None,
+    missing: str | None = None,
+) -> Section:
     return {"title": title, "text": text or [], "tables": tabs or [], "figures": figures or [], "missing": missing}
 
 
 def _results_sections(doc: dict[str, Any], run_dir: Path) -> list[Section]:
     out = []
     fams = tables.families(doc)
-    out.append(_section("Results by arm and language", ["Each tuned number is followed by its delta against the "
-                                                         "untuned base model, on the same held-out data."],
-                        [tables.results_table(doc, f) for f in fams],
-                        missing=None if fams else "No evaluation results: not run."))
+    out.append(
+        _section(
+            "Results by arm and language",
+            ["Each tuned number is followed by its delta against the untuned base model, on the same held-out data."],
+            [tables.results_table(doc, f) for f in fams],
+            missing=None if fams else "No evaluation results: not run.",
+        )
+    )
     tm = tables.transfer_matrix(doc)
-    if tm and plots.transfer_heatmap(tm["values"], tm["rows"], tm["cols"], tm["tuned"],
-                                     f"{tm['family']} {tm['metric']}: Δ vs base", run_dir / "transfer.png"):
-        rows = [[arm, *["—" if v is None else f"{v:+.2f}" for v in vals]] for arm, vals in zip(tm["rows"], tm["values"])]
-        out.append(_section("Transfer matrix", [f"{tm['family']} {tm['metric']}, delta against the base, per arm "
-                                                "and language; a box marks the languages the arm was tuned on."],
-                            [{"title": "transfer", "header": ["arm", *tm["cols"]], "rows": rows}],
-                            [("transfer.png", "transfer matrix")]))
+    if tm and plots.transfer_heatmap(
+        tm["values"],
+        tm["rows"],
+        tm["cols"],
+        tm["tuned"],
+        f"{tm['family']} {tm['metric']}: Δ vs base",
+        run_dir / "transfer.png",
+    ):
+        rows = [
+            [arm, *["—" if v is None else f"{v:+.2f}" for v in vals]] for arm, vals in zip(tm["rows"], tm["values"])
+        ]
+        out.append(
+            _section(
+                "Transfer matrix",
+                [
+                    f"{tm['family']} {tm['metric']}, delta against the base, per arm "
+                    "and language; a box marks the languages the arm was tuned on."
+                ],
+                [{"title": "transfer", "header": ["arm", *tm["cols"]], "rows": rows}],
+                [("transfer.png", "transfer matrix")],
+            )
+        )
     else:
         out.append(_section("Transfer matrix", missing="Not run: no base and tuned results to compare."))
     return out
@@ -56,7 +80,10 @@ def _analysis_section(doc: dict[str, Any], run_dir: Path) -> Section:
     base_al = (an.get("base") or {}).get("alignment")
     tuned_al = {n: a["alignment"] for n, a in an["arms"].items() if a.get("alignment")}
     if base_al and tuned_al:
-        for key, name in (("cosine_parallel_centred", "alignment_cosine.png"), ("retrieval_x2en", "alignment_retrieval.png")):
+        for key, name in (
+            ("cosine_parallel_centred", "alignment_cosine.png"),
+            ("retrieval_x2en", "alignment_retrieval.png"),
+        ):
             if plots.alignment_compare_plot(base_al, tuned_al, key, run_dir / name):
                 figs.append((name, f"{key.replace('_', ' ')} by layer"))
     else:
@@ -73,18 +100,28 @@ def _analysis_section(doc: dict[str, Any], run_dir: Path) -> Section:
 def _scaling_section(doc: dict[str, Any], run_dir: Path) -> Section:
     if not doc.get("scaling"):
         return _section("Scaling law and budget", missing="Not run: no scaling pilot (scaling/fits.json) in this run.")
-    figs = [(f"scaling/{n}", cap) for n, cap in (("fits.png", "scaling curves with 95% bands"),
-                                                 ("plan.png", "planned allocation against uniform"))]
-    return _section("Scaling law and budget", tabs=tables.scaling_tables(doc),
-                    figures=[f for f in figs if (run_dir / f[0]).is_file()])
+    figs = [
+        (f"scaling/{n}", cap)
+        for n, cap in (
+            ("fits.png", "scaling curves with 95% bands"),
+            ("plan.png", "planned allocation against uniform"),
+        )
+    ]
+    return _section(
+        "Scaling law and budget",
+        tabs=tables.scaling_tables(doc),
+        figures=[f for f in figs if (run_dir / f[0]).is_file()],
+    )
 
 
 def sections(doc: dict[str, Any], run_dir: Path) -> list[Section]:
     """Every section of the report, in reading order (figures are written to ``run_dir`` on the way)."""
     judged = claims.judge_claims(doc)
     out = [_section("Claims", [c["line"] for c in judged])]
-    ran = [f"Model {doc.get('model')}, seed {doc['recipe'].get('seed')}, recipe config.yaml ({len(doc['arms'])} "
-           "tuned arms and the untuned base)."]
+    ran = [
+        f"Model {doc.get('model')}, seed {doc['recipe'].get('seed')}, recipe config.yaml ({len(doc['arms'])} "
+        "tuned arms and the untuned base)."
+    ]
     ran += [f"Arm {n}: not run ({why})." for n, why in doc.get("not_run", {}).items()]
     tabs = [tables.what_ran(doc)] + [t for t in [tables.timings_table(doc)] if t]
     out.append(_section("What was run", ran, tabs))
@@ -101,13 +138,32 @@ def _judge_section(doc: dict[str, Any]) -> Section:
     title = "Judge (pairwise against the base)"
     if not judge or not judge.get("arms"):
         return _section(title, missing="Not run: the recipe names no judge endpoint.")
-    rows = [[name, f"{a['win_rate']:.1f}" if a.get("win_rate") is not None else "—", a.get("wins"), a.get("ties"),
-             a.get("losses"), f"{a['consistency']:.0f}" if a.get("consistency") is not None else "—",
-             f"{a.get('judged')}/{a.get('n')}"] for name, a in judge["arms"].items()]
-    return _section(title, [f"Judge {judge.get('judge_model')} at {judge.get('endpoint')}: each arm's answer (A) "
-                            "against the base's (B) on polyinstruct test items, asked in both orders; ties count half."],
-                    [{"title": "judge", "header": ["arm", "win rate % (A)", "wins", "ties", "losses",
-                                                   "consistency %", "judged"], "rows": rows}])
+    rows = [
+        [
+            name,
+            f"{a['win_rate']:.1f}" if a.get("win_rate") is not None else "—",
+            a.get("wins"),
+            a.get("ties"),
+            a.get("losses"),
+            f"{a['consistency']:.0f}" if a.get("consistency") is not None else "—",
+            f"{a.get('judged')}/{a.get('n')}",
+        ]
+        for name, a in judge["arms"].items()
+    ]
+    return _section(
+        title,
+        [
+            f"Judge {judge.get('judge_model')} at {judge.get('endpoint')}: each arm's answer (A) "
+            "against the base's (B) on polyinstruct test items, asked in both orders; ties count half."
+        ],
+        [
+            {
+                "title": "judge",
+                "header": ["arm", "win rate % (A)", "wins", "ties", "losses", "consistency %", "judged"],
+                "rows": rows,
+            }
+        ],
+    )
 
 
 def build_report(run_dir: str | Path) -> dict[str, Any]:

@@ -45,8 +45,10 @@ def coit_raises_translation(doc: dict[str, Any]) -> dict[str, str]:
             continue
         for lang in arm.get("languages", []):
             tuned, base = _translation(arm.get("results"), lang), _translation(doc.get("base"), lang)
-            shown = [f"{_arrow(t)} {base[t]:.2f}→{tuned[t]:.2f} ({tuned[t] - base[t]:+.2f})"
-                     for t in sorted(set(tuned) & set(base))]
+            shown = [
+                f"{_arrow(t)} {base[t]:.2f}→{tuned[t]:.2f} ({tuned[t] - base[t]:+.2f})"
+                for t in sorted(set(tuned) & set(base))
+            ]
             deltas += [tuned[t] - base[t] for t in sorted(set(tuned) & set(base))]
             if shown:
                 parts.append(f"{name} " + ", ".join(shown))
@@ -100,16 +102,29 @@ def planned_beats_uniform(doc: dict[str, Any]) -> dict[str, str]:
         return {"id": "plan", **_line(claim, "not measured", "(needs a planned and a uniform MuIT arm)")}
     p, u = arms[planned[0]], arms[uniform[0]]
     langs = [x for x in p.get("languages", []) if x in u.get("languages", [])]
-    pairs = [(pv, uv) for x in langs if (pv := (p.get("results") or {}).get(f"translation/en-{x}", {}).get("chrf"))
-             is not None and (uv := (u.get("results") or {}).get(f"translation/en-{x}", {}).get("chrf")) is not None]
+    pairs = [
+        (pv, uv)
+        for x in langs
+        if (pv := (p.get("results") or {}).get(f"translation/en-{x}", {}).get("chrf")) is not None
+        and (uv := (u.get("results") or {}).get(f"translation/en-{x}", {}).get("chrf")) is not None
+    ]
     if not pairs:
         return {"id": "plan", **_line(claim, "not measured", "(no En→X chrF++ for both MuIT arms)")}
     mp, mu = mean(a for a, _ in pairs), mean(b for _, b in pairs)
     plan = (doc.get("scaling") or {}).get("plan") or {}
-    predicted = f"; predicted gain {plan['gain_over_uniform']:+.2f}" if plan.get("gain_over_uniform") is not None else ""
+    predicted = (
+        f"; predicted gain {plan['gain_over_uniform']:+.2f}" if plan.get("gain_over_uniform") is not None else ""
+    )
     verdict = "yes" if mp > mu else "not supported"
-    return {"id": "plan", **_line(claim, verdict, f"mean chrF++ En→X over {', '.join(langs)}: planned {mp:.2f} vs "
-                                                 f"uniform {mu:.2f} ({mp - mu:+.2f}){predicted}")}
+    return {
+        "id": "plan",
+        **_line(
+            claim,
+            verdict,
+            f"mean chrF++ En→X over {', '.join(langs)}: planned {mp:.2f} vs "
+            f"uniform {mu:.2f} ({mp - mu:+.2f}){predicted}",
+        ),
+    }
 
 
 def _middle(doc: dict[str, Any], key: str = ALIGNMENT_KEY) -> tuple[float, int, int] | None:
@@ -117,7 +132,7 @@ def _middle(doc: dict[str, Any], key: str = ALIGNMENT_KEY) -> tuple[float, int, 
     if not rows:
         return None
     n = len(rows)
-    mid = rows[n // 3: max(n // 3 + 1, (2 * n) // 3)]
+    mid = rows[n // 3 : max(n // 3 + 1, (2 * n) // 3)]
     return mean(float(r[key]) for r in mid), mid[0]["layer"], mid[-1]["layer"]
 
 
@@ -131,9 +146,14 @@ def tuning_raises_middle_alignment(doc: dict[str, Any]) -> dict[str, str]:
         return {"id": "alignment", **_line(claim, "not measured", "(no base and tuned alignment by layer)")}
     parts = [f"{n} {m[0]:.3f} ({m[0] - base[0]:+.3f})" for n, m in tuned.items()]
     verdict = "yes" if all(m[0] > base[0] for m in tuned.values()) else "not supported"
-    return {"id": "alignment", **_line(
-        claim, verdict, f"centred cosine en–{an.get('lang')}, layers {base[1]}–{base[2]}: base {base[0]:.3f}, "
-        + ", ".join(parts))}
+    return {
+        "id": "alignment",
+        **_line(
+            claim,
+            verdict,
+            f"centred cosine en–{an.get('lang')}, layers {base[1]}–{base[2]}: base {base[0]:.3f}, " + ", ".join(parts),
+        ),
+    }
 
 
 def _main_metric(m: dict[str, Any]) -> tuple[str, float] | None:
@@ -160,17 +180,26 @@ def qalign_transfers(doc: dict[str, Any]) -> dict[str, str]:
         for (family, metric), vals in sorted(by_task.items()):
             ma, mb = mean(v[0] for v in vals), mean(v[1] for v in vals)
             deltas.append(ma - mb)
-            parts.append(f"{family} {metric} on {len(vals)} unseen languages: base {mb:.2f}, {name} {ma:.2f} "
-                         f"({ma - mb:+.2f})")
+            parts.append(
+                f"{family} {metric} on {len(vals)} unseen languages: base {mb:.2f}, {name} {ma:.2f} ({ma - mb:+.2f})"
+            )
     if not deltas:
-        return {"id": "qalign", **_line(claim, "not measured",
-                                        "(no question-alignment arm evaluated on languages outside its training)")}
+        return {
+            "id": "qalign",
+            **_line(claim, "not measured", "(no question-alignment arm evaluated on languages outside its training)"),
+        }
     verdict = "yes" if all(d > 0 for d in deltas) else "not supported"
     return {"id": "qalign", **_line(claim, verdict, "; ".join(parts))}
 
 
-CLAIMS = (coit_raises_translation, muit_matches_coit, quality_follows_law, planned_beats_uniform,
-          tuning_raises_middle_alignment, qalign_transfers)
+CLAIMS = (
+    coit_raises_translation,
+    muit_matches_coit,
+    quality_follows_law,
+    planned_beats_uniform,
+    tuning_raises_middle_alignment,
+    qalign_transfers,
+)
 
 
 def judge_claims(doc: dict[str, Any]) -> list[dict[str, str]]:

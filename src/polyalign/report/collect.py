@@ -25,14 +25,24 @@ from polyalign.io import InputError, read_json
 
 METRIC_KEYS = ("chrf", "bleu", "accuracy", "exact_match", "f1", "fidelity")
 SIGNATURE_KEYS = ("chrf_signature", "bleu_signature", "n", "num_fewshot", "template")
-TRAIN_KEYS = ("finetuning_type", "steps", "examples", "supervised_tokens", "tokens_per_second", "first_loss",
-              "last_loss", "losses", "train_seconds")
+TRAIN_KEYS = (
+    "finetuning_type",
+    "steps",
+    "examples",
+    "supervised_tokens",
+    "tokens_per_second",
+    "first_loss",
+    "last_loss",
+    "losses",
+    "train_seconds",
+)
 
 
 def is_run(run_dir: Path) -> bool:
     """A folder ``polyalign run`` made: it holds ``config.yaml`` and some evaluation."""
-    return (run_dir / "config.yaml").is_file() and ((run_dir / "eval").is_dir() or (run_dir / "arms").is_dir()
-                                                     or (run_dir / "summary.json").is_file())
+    return (run_dir / "config.yaml").is_file() and (
+        (run_dir / "eval").is_dir() or (run_dir / "arms").is_dir() or (run_dir / "summary.json").is_file()
+    )
 
 
 def pick_metrics(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -64,12 +74,22 @@ def _optional(path: Path) -> Any:
 def _data_counts(manifest: dict[str, Any] | None) -> dict[str, Any] | None:
     if not manifest:
         return None
-    langs = {code: {"train_pairs": info.get("train_pairs", 0), "test_pairs": info.get("test_pairs", 0),
-                    "kept": info.get("counts", {}).get("kept"), "read": info.get("counts", {}).get("read")}
-             for code, info in manifest.get("languages", {}).items()}
+    langs = {
+        code: {
+            "train_pairs": info.get("train_pairs", 0),
+            "test_pairs": info.get("test_pairs", 0),
+            "kept": info.get("counts", {}).get("kept"),
+            "read": info.get("counts", {}).get("read"),
+        }
+        for code, info in manifest.get("languages", {}).items()
+    }
     rows = manifest.get("files", {}).get("train.jsonl", {}).get("rows")
-    return {"builder": manifest.get("builder"), "train_examples": rows, "parts": manifest.get("parts"),
-            "languages": langs}
+    return {
+        "builder": manifest.get("builder"),
+        "train_examples": rows,
+        "parts": manifest.get("parts"),
+        "languages": langs,
+    }
 
 
 def _train(folder: Path) -> dict[str, Any] | None:
@@ -103,18 +123,32 @@ def collect(run_dir: str | Path) -> dict[str, Any]:
         raise InputError("config.yaml is not valid YAML", run_dir / "config.yaml") from None
     if not isinstance(recipe, dict):
         raise InputError("config.yaml is not a recipe", run_dir / "config.yaml")
-    doc: dict[str, Any] = {"name": recipe.get("name", run_dir.name), "model": recipe.get("model", {}).get(
-        "model_name_or_path"), "recipe": recipe, "timings": _optional(run_dir / "timings.json") or {},
-        "base": None, "arms": {}, "analysis": None, "scaling": None, "judge": None, "not_run": {}}
+    doc: dict[str, Any] = {
+        "name": recipe.get("name", run_dir.name),
+        "model": recipe.get("model", {}).get("model_name_or_path"),
+        "recipe": recipe,
+        "timings": _optional(run_dir / "timings.json") or {},
+        "base": None,
+        "arms": {},
+        "analysis": None,
+        "scaling": None,
+        "judge": None,
+        "not_run": {},
+    }
     arms_cfg = {a["name"]: a for a in recipe.get("arms") or [] if isinstance(a, dict) and "name" in a}
     if arms_cfg or (run_dir / "arms").is_dir():
         doc["base"] = _results(run_dir / "eval" / "base")
         for name in arms_cfg or sorted(p.name for p in (run_dir / "arms").iterdir() if p.is_dir()):
             folder = run_dir / "arms" / name
             spec = arms_cfg.get(name, {})
-            arm = {"builder": spec.get("builder"), "languages": spec.get("languages", []),
-                   "allocation": spec.get("allocation", "uniform"), "results": _results(folder / "eval"),
-                   "train": _train(folder), "data": _data_counts(_optional(folder / "data" / "manifest.json"))}
+            arm = {
+                "builder": spec.get("builder"),
+                "languages": spec.get("languages", []),
+                "allocation": spec.get("allocation", "uniform"),
+                "results": _results(folder / "eval"),
+                "train": _train(folder),
+                "data": _data_counts(_optional(folder / "data" / "manifest.json")),
+            }
             if arm["results"] is None and arm["train"] is None:
                 skipped = _optional(folder / "not_run.json")
                 doc["not_run"][name] = (skipped or {}).get("reason", "not run")
@@ -125,16 +159,22 @@ def collect(run_dir: str | Path) -> dict[str, Any]:
     else:  # a plain run: one tuned model in the root
         doc["base"] = _results(run_dir / "eval" / "before")
         data = recipe.get("data", {})
-        arm = {"builder": data.get("builder"), "languages": data.get("languages", []),
-               "allocation": data.get("allocation", "uniform"), "results": _results(run_dir / "eval" / "after"),
-               "train": _train(run_dir), "data": _data_counts(_optional(run_dir / "data" / "manifest.json"))}
+        arm = {
+            "builder": data.get("builder"),
+            "languages": data.get("languages", []),
+            "allocation": data.get("allocation", "uniform"),
+            "results": _results(run_dir / "eval" / "after"),
+            "train": _train(run_dir),
+            "data": _data_counts(_optional(run_dir / "data" / "manifest.json")),
+        }
         if arm["results"] is not None or arm["train"] is not None:
             doc["arms"][f"{arm['builder'] or 'tuned'}-{'-'.join(arm['languages'])}"] = arm
         base_an = _analysis(run_dir / "analysis" / "base")
         arm_an = {n: a for n in doc["arms"] if (a := _analysis(run_dir / "analysis"))}
     if base_an or arm_an:
-        lang = next((d.get("lang") for a in [base_an or {}, *arm_an.values()] for d in a.values() if d.get("lang")),
-                    None)
+        lang = next(
+            (d.get("lang") for a in [base_an or {}, *arm_an.values()] for d in a.values() if d.get("lang")), None
+        )
         doc["analysis"] = {"lang": lang, "base": base_an or {}, "arms": arm_an}
     fits, plan = _optional(run_dir / "scaling" / "fits.json"), _optional(run_dir / "scaling" / "plan.json")
     if fits or plan:

@@ -29,14 +29,18 @@ figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}figcaption{f
 def _table(t: dict[str, Any]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in t["header"])
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in t["rows"])
-    return (f'<table data-table="{html.escape(t["title"])}"><caption>{html.escape(t["title"])}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return (
+        f'<table data-table="{html.escape(t["title"])}"><caption>{html.escape(t["title"])}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
 
 
 def _figure(run_dir: Path, name: str, caption: str) -> str:
     data = base64.b64encode((run_dir / name).read_bytes()).decode("ascii")
-    return (f'<figure><img alt="{html.escape(caption)}" data-file="{html.escape(name)}" '
-            f'src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)}</figcaption></figure>')
+    return (
+        f'<figure><img alt="{html.escape(caption)}" data-file="{html.escape(name)}" '
+        f'src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+    )
 
 
 def _claim(line: str) -> str:
@@ -49,7 +53,7 @@ def render(title: str, sections: list[dict[str, Any]], run_dir: Path) -> str:
     """The whole page as one string."""
     parts = [f"<h1>{html.escape(title)}</h1>"]
     for s in sections:
-        parts.append(f'<section><h2>{html.escape(s["title"])}</h2>')
+        parts.append(f"<section><h2>{html.escape(s['title'])}</h2>")
         if s["missing"]:
             parts.append(f'<p class="missing">{html.escape(s["missing"])}</p>')
         if s["title"] == "Claims":
@@ -59,9 +63,12 @@ def render(title: str, sections: list[dict[str, Any]], run_dir: Path) -> str:
         parts += [_table(t) for t in s["tables"]]
         parts += [_figure(run_dir, n, c) for n, c in s["figures"]]
         parts.append("</section>")
-    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
-            + "\n".join(parts) + "\n</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
+        + "\n".join(parts)
+        + "\n</body></html>\n"
+    )
 
 
 def write_report(path: Path, title: str, sections: list[dict[str, Any]], run_dir: Path) -> None:

@@ -10,11 +10,19 @@ from typing import Any
 
 from polyalign.io import atomic_write
 
-METRICS = (("chrf", "chrF++"), ("bleu", "BLEU"), ("accuracy", "accuracy %"), ("exact_match", "EM"), ("f1", "F1"),
-           ("fidelity", "fidelity %"))
+METRICS = (
+    ("chrf", "chrF++"),
+    ("bleu", "BLEU"),
+    ("accuracy", "accuracy %"),
+    ("exact_match", "EM"),
+    ("f1", "F1"),
+    ("fidelity", "fidelity %"),
+)
 
 
-def comparison_rows(summary: dict[str, dict[str, dict[str, float]]]) -> list[tuple[str, str, float | None, float | None]]:
+def comparison_rows(
+    summary: dict[str, dict[str, dict[str, float]]],
+) -> list[tuple[str, str, float | None, float | None]]:
     """``(task, metric label, before, after)`` for every task and metric in a summary."""
     before, after = summary.get("before", {}), summary.get("after", {})
     rows = []

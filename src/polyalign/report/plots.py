@@ -66,8 +66,9 @@ def arm_losses_plot(losses: dict[str, list[float]], path: Path) -> bool:
     return _save(fig, plt, path)
 
 
-def transfer_heatmap(values: list[list[float | None]], rows: list[str], cols: list[str], tuned: list[set[str]],
-                     title: str, path: Path) -> bool:
+def transfer_heatmap(
+    values: list[list[float | None]], rows: list[str], cols: list[str], tuned: list[set[str]], title: str, path: Path
+) -> bool:
     """Arms × languages heat map (delta against the base); a box marks each arm's tuned languages."""
     plt = _pyplot()
     if plt is None or not rows or not cols:
@@ -83,8 +84,15 @@ def transfer_heatmap(values: list[list[float | None]], rows: list[str], cols: li
     for i, row in enumerate(values):
         for j, v in enumerate(row):
             if v is not None:
-                ax.text(j, i, f"{v:+.1f}", ha="center", va="center", fontsize=6.5,
-                        color="white" if abs(v) > 0.6 * (span or 1) else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{v:+.1f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6.5,
+                    color="white" if abs(v) > 0.6 * (span or 1) else "black",
+                )
             if cols[j] in tuned[i]:
                 ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=2, ec="black"))
     fig.colorbar(im, ax=ax, shrink=0.8, label="Δ vs base")
@@ -121,8 +129,14 @@ def lens_compare_plot(base: dict, tuned: dict[str, dict], path: Path) -> bool:
         if rows and "p_en" in rows[0]:
             ax.plot(xs, [r["p_en"] for r in rows], "--", color=f"C{i % 10}", lw=1.3, label=f"{label}: English")
         if rows and "p_lang" in rows[0]:
-            ax.plot(xs, [r["p_lang"] for r in rows], "-", color=f"C{i % 10}", lw=1.6,
-                    label=f"{label}: {doc.get('lang', 'target')}")
+            ax.plot(
+                xs,
+                [r["p_lang"] for r in rows],
+                "-",
+                color=f"C{i % 10}",
+                lw=1.6,
+                label=f"{label}: {doc.get('lang', 'target')}",
+            )
     ax.set_xlabel("layer (last = the model's output)")
     ax.set_ylabel("probability of the answer")
     ax.grid(alpha=0.3)
@@ -131,7 +145,6 @@ def lens_compare_plot(base: dict, tuned: dict[str, dict], path: Path) -> bool:
 
 
 # --- the scaling pilot's figures ----------------------------------------------------------------
-
 
 
 def scaling_plot(fits: dict, path: Path) -> bool:
@@ -150,8 +163,13 @@ def scaling_plot(fits: dict, path: Path) -> bool:
         lo, hi = (min(sizes), max(sizes)) if sizes else (1.0, 10.0)
         xs = np.geomspace(lo / 1.5, hi * 1.5, 200)
         gamma = f.get("gamma", 1.0)
-        ax.plot(xs, predict(f["form"], f["params"], xs, gamma), color=color, lw=1.6,
-                label=f"{lang}: {f['form']}, R² {f['r2']:.3f}")
+        ax.plot(
+            xs,
+            predict(f["form"], f["params"], xs, gamma),
+            color=color,
+            lw=1.6,
+            label=f"{lang}: {f['form']}, R² {f['r2']:.3f}",
+        )
         draws = predict_draws(f["form"], f.get("bootstrap_draws") or [], xs, gamma)
         if len(draws):
             band = np.nanpercentile(draws, [2.5, 97.5], axis=0)
@@ -180,8 +198,12 @@ def allocation_plot(plan: dict, path: Path) -> bool:
     x = np.arange(len(langs))
     fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(langs) + 2), 3.4), dpi=110)
     ax.bar(x - 0.2, [plan["allocation"][k] for k in langs], 0.4, label=f"planned ({plan['total_predicted']:.2f})")
-    ax.bar(x + 0.2, [plan["uniform"]["allocation"][k] for k in langs], 0.4,
-           label=f"uniform ({plan['uniform']['total_predicted']:.2f})")
+    ax.bar(
+        x + 0.2,
+        [plan["uniform"]["allocation"][k] for k in langs],
+        0.4,
+        label=f"uniform ({plan['uniform']['total_predicted']:.2f})",
+    )
     ax.set_xticks(x, langs)
     ax.set_ylabel("parallel pairs")
     ax.set_title(f"budget {plan['budget']}: predicted gain {plan['gain_over_uniform']:+.2f}", fontsize=10)
@@ -205,8 +227,14 @@ def alignment_plot(doc: dict, path: Path, other: dict | None = None) -> bool:
         return False
     panels = [
         ("cosine (centred)", [("cosine_parallel_centred", "parallel"), ("cosine_random_centred", "mismatched")]),
-        ("top-1 retrieval", [("retrieval_x2en", f"{doc.get('lang', 'x')}→en"), ("retrieval_en2x", f"en→{doc.get('lang', 'x')}"),
-                             ("margin_retrieval_x2en", f"{doc.get('lang', 'x')}→en margin")]),
+        (
+            "top-1 retrieval",
+            [
+                ("retrieval_x2en", f"{doc.get('lang', 'x')}→en"),
+                ("retrieval_en2x", f"en→{doc.get('lang', 'x')}"),
+                ("margin_retrieval_x2en", f"{doc.get('lang', 'x')}→en margin"),
+            ],
+        ),
         ("linear CKA", [("cka", "CKA")]),
     ]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), dpi=110)
@@ -215,14 +243,23 @@ def alignment_plot(doc: dict, path: Path, other: dict | None = None) -> bool:
         for k, (key, name) in enumerate(series):
             for run, style, label in runs:
                 xs = [r["layer"] for r in run["layers"]]
-                ax.plot(xs, [r[key] for r in run["layers"]], style, color=f"C{k}", lw=1.5,
-                        label=f"{name} ({label})" if other else name)
+                ax.plot(
+                    xs,
+                    [r[key] for r in run["layers"]],
+                    style,
+                    color=f"C{k}",
+                    lw=1.5,
+                    label=f"{name} ({label})" if other else name,
+                )
         ax.set_title(title)
         ax.set_xlabel("layer (0 = embeddings)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle(f"{_label(doc)}: {doc.get('en_lang', 'en')}–{doc.get('lang', '')} alignment by layer, "
-                 f"{doc.get('pairs')} pairs, {doc.get('pool')} pooling", fontsize=10)
+    fig.suptitle(
+        f"{_label(doc)}: {doc.get('en_lang', 'en')}–{doc.get('lang', '')} alignment by layer, "
+        f"{doc.get('pairs')} pairs, {doc.get('pool')} pooling",
+        fontsize=10,
+    )
     return _save(fig, plt, path)
 
 
@@ -241,8 +278,10 @@ def lens_plot(doc: dict, path: Path) -> bool:
     top.set_ylim(bottom=0)
     top.legend()
     top.grid(alpha=0.3)
-    top.set_title(f"{_label(doc)}: logit lens, {doc.get('source_lang')}→{doc.get('lang')} words, "
-                  f"{doc.get('items')} items", fontsize=10)
+    top.set_title(
+        f"{_label(doc)}: logit lens, {doc.get('source_lang')}→{doc.get('lang')} words, {doc.get('items')} items",
+        fontsize=10,
+    )
     bottom.plot(xs, [r["entropy"] for r in rows], color="C2", lw=1.6)
     bottom.fill_between(xs, [r["entropy_lo"] for r in rows], [r["entropy_hi"] for r in rows], color="C2", alpha=0.25)
     bottom.set_ylabel("entropy (bits)")
@@ -260,7 +299,7 @@ def pca_plot(doc: dict, path: Path) -> bool:
     cols = min(6, len(rows))
     nrows = -(-len(rows) // cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(2.4 * cols, 2.3 * nrows + 0.6), dpi=100, squeeze=False)
-    for ax in axes.flat[len(rows):]:
+    for ax in axes.flat[len(rows) :]:
         ax.axis("off")
     for ax, r in zip(axes.flat, rows):
         for k, code in enumerate(doc["langs"]):
@@ -271,6 +310,9 @@ def pca_plot(doc: dict, path: Path) -> bool:
         ax.set_yticks([])
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper right", fontsize=8, markerscale=3)
-    fig.suptitle(f"{_label(doc)}: PCA of pooled states by layer ({doc.get('items')} parallel items; "
-                 "r₁ = mean cross-language correlation of PC1)", fontsize=10)
+    fig.suptitle(
+        f"{_label(doc)}: PCA of pooled states by layer ({doc.get('items')} parallel items; "
+        "r₁ = mean cross-language correlation of PC1)",
+        fontsize=10,
+    )
     return _save(fig, plt, path)

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-LABELS = {"chrf": "chrF++", "bleu": "BLEU", "accuracy": "accuracy %", "exact_match": "EM", "f1": "F1",
-          "fidelity": "fidelity %"}
+LABELS = {
+    "chrf": "chrF++",
+    "bleu": "BLEU",
+    "accuracy": "accuracy %",
+    "exact_match": "EM",
+    "f1": "F1",
+    "fidelity": "fidelity %",
+}
 TRANSFER_FAMILIES = ("polysent", "polyqa")
 
 
@@ -59,11 +65,17 @@ def transfer_matrix(doc: dict[str, Any]) -> dict[str, Any] | None:
     if not arms or not base:
         return None
     fams = [f for f in families(doc) if f != "translation"]
-    fams.sort(key=lambda f: (f not in TRANSFER_FAMILIES, TRANSFER_FAMILIES.index(f) if f in TRANSFER_FAMILIES else 0,
-                             -sum(t.startswith(f + "/") for t in base)))
+    fams.sort(
+        key=lambda f: (
+            f not in TRANSFER_FAMILIES,
+            TRANSFER_FAMILIES.index(f) if f in TRANSFER_FAMILIES else 0,
+            -sum(t.startswith(f + "/") for t in base),
+        )
+    )
     family = fams[0] if fams else "translation"
-    tasks = sorted(t for t in base if t.startswith(family + "/") and (family != "translation" or t.startswith(
-        "translation/en-")))
+    tasks = sorted(
+        t for t in base if t.startswith(family + "/") and (family != "translation" or t.startswith("translation/en-"))
+    )
     if not tasks:
         return None
     cols = [t.partition("/")[2].removeprefix("en-") if family == "translation" else t.partition("/")[2] for t in tasks]
@@ -76,8 +88,14 @@ def transfer_matrix(doc: dict[str, Any]) -> dict[str, Any] | None:
             metric = metric or (b[0] if b else None)
             row.append(a[1] - b[1] if a and b and a[0] == b[0] else None)
         values.append(row)
-    return {"family": family, "metric": LABELS.get(metric or "", metric), "rows": list(arms), "cols": cols,
-            "values": values, "tuned": [set(a.get("languages", [])) for a in arms.values()]}
+    return {
+        "family": family,
+        "metric": LABELS.get(metric or "", metric),
+        "rows": list(arms),
+        "cols": cols,
+        "values": values,
+        "tuned": [set(a.get("languages", [])) for a in arms.values()],
+    }
 
 
 def what_ran(doc: dict[str, Any]) -> dict[str, Any]:
@@ -85,14 +103,40 @@ def what_ran(doc: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for name, arm in doc.get("arms", {}).items():
         data, train = arm.get("data") or {}, arm.get("train") or {}
-        loss = (f"{train['first_loss']:.3f} → {train['last_loss']:.3f}" if train.get("first_loss") is not None
-                and train.get("last_loss") is not None else "—")
+        loss = (
+            f"{train['first_loss']:.3f} → {train['last_loss']:.3f}"
+            if train.get("first_loss") is not None and train.get("last_loss") is not None
+            else "—"
+        )
         pairs = sum(v.get("train_pairs", 0) for v in (data.get("languages") or {}).values())
-        rows.append([name, arm.get("builder") or "—", ", ".join(arm.get("languages", [])), arm.get("allocation") or "—",
-                     str(data.get("train_examples", "—")), str(pairs), str(train.get("steps", "—")),
-                     str(train.get("supervised_tokens", "—")), loss])
-    return {"title": "arms", "header": ["arm", "builder", "languages", "allocation", "examples", "parallel pairs",
-                                        "steps", "supervised tokens", "loss first → last"], "rows": rows}
+        rows.append(
+            [
+                name,
+                arm.get("builder") or "—",
+                ", ".join(arm.get("languages", [])),
+                arm.get("allocation") or "—",
+                str(data.get("train_examples", "—")),
+                str(pairs),
+                str(train.get("steps", "—")),
+                str(train.get("supervised_tokens", "—")),
+                loss,
+            ]
+        )
+    return {
+        "title": "arms",
+        "header": [
+            "arm",
+            "builder",
+            "languages",
+            "allocation",
+            "examples",
+            "parallel pairs",
+            "steps",
+            "supervised tokens",
+            "loss first → last",
+        ],
+        "rows": rows,
+    }
 
 
 def timings_table(doc: dict[str, Any]) -> dict[str, Any] | None:
@@ -109,12 +153,24 @@ def scaling_tables(doc: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     fits = (sc.get("fits") or {}).get("fits") or {}
     if fits:
-        out.append({"title": "scaling fits", "header": ["language", "form", "R²", "sizes"],
-                    "rows": [[lang, f.get("form", "?"), fmt(f.get("r2")), ", ".join(str(s) for s in f.get("sizes", []))]
-                             for lang, f in fits.items()]})
+        out.append(
+            {
+                "title": "scaling fits",
+                "header": ["language", "form", "R²", "sizes"],
+                "rows": [
+                    [lang, f.get("form", "?"), fmt(f.get("r2")), ", ".join(str(s) for s in f.get("sizes", []))]
+                    for lang, f in fits.items()
+                ],
+            }
+        )
     plan = sc.get("plan") or {}
     if plan.get("allocation"):
         uni = (plan.get("uniform") or {}).get("allocation", {})
-        out.append({"title": "budget allocation", "header": ["language", "planned pairs", "uniform pairs"],
-                    "rows": [[lang, str(n), str(uni.get(lang, "—"))] for lang, n in plan["allocation"].items()]})
+        out.append(
+            {
+                "title": "budget allocation",
+                "header": ["language", "planned pairs", "uniform pairs"],
+                "rows": [[lang, str(n), str(uni.get(lang, "—"))] for lang, n in plan["allocation"].items()],
+            }
+        )
     return out

@@ -81,8 +81,9 @@ def _improve(x: dict[str, int], curves: dict[str, Curve]) -> dict[str, int]:
     while True:
         at = np.array([x[k] for k in keys])
         cs = [curves[k] for k in keys]
-        gain = np.array([float(c.value(n + 1) - c.value(n)) if c.hi is None or n < c.hi else -np.inf
-                         for c, n in zip(cs, at)])
+        gain = np.array(
+            [float(c.value(n + 1) - c.value(n)) if c.hi is None or n < c.hi else -np.inf for c, n in zip(cs, at)]
+        )
         loss = np.array([float(c.value(n) - c.value(n - 1)) if n > c.lo else np.inf for c, n in zip(cs, at)])
         table = gain[:, None] - loss[None, :]
         np.fill_diagonal(table, -np.inf)
@@ -101,8 +102,10 @@ def _integer(x: dict[str, float], curves: dict[str, Curve], budget: int) -> dict
         best = max(room, key=lambda k: float(curves[k].value(out[k] + 1) - curves[k].value(out[k])))
         out[best] += 1
     while sum(out.values()) > budget:  # floors of clamped values can only overshoot by rounding
-        k = min((k for k in out if out[k] > curves[k].lo),
-                key=lambda k: float(curves[k].value(out[k]) - curves[k].value(out[k] - 1)))
+        k = min(
+            (k for k in out if out[k] > curves[k].lo),
+            key=lambda k: float(curves[k].value(out[k]) - curves[k].value(out[k] - 1)),
+        )
         out[k] -= 1
     return _improve(out, curves)
 
@@ -140,6 +143,7 @@ def discrete_optimum(curves: dict[str, Curve], budget: int) -> tuple[dict[str, i
 
 def _filled(curves: dict[str, Curve], budget: int, base: dict[str, float]) -> dict[str, int]:
     """Integers summing to ``budget`` proportional to ``base`` under the bounds (water-filling)."""
+
     def at(t: float) -> dict[str, float]:
         return {k: _clamp(t * base[k], c) for k, c in curves.items()}
 
@@ -165,23 +169,34 @@ def _filled(curves: dict[str, Curve], budget: int, base: dict[str, float]) -> di
 
 def _describe(curves: dict[str, Curve], alloc: dict[str, int]) -> dict[str, Any]:
     pred = {k: float(c.score(alloc[k])) for k, c in curves.items()}
-    return {"allocation": alloc, "predicted": pred,
-            "total_predicted": float(sum(curves[k].weight * v for k, v in pred.items()))}
+    return {
+        "allocation": alloc,
+        "predicted": pred,
+        "total_predicted": float(sum(curves[k].weight * v for k, v in pred.items())),
+    }
 
 
-def plan(fits: dict[str, Any], budget: int, min_per_lang: int = 1, available: dict[str, int] | None = None,
-         weights: dict[str, float] | None = None) -> dict[str, Any]:
+def plan(
+    fits: dict[str, Any],
+    budget: int,
+    min_per_lang: int = 1,
+    available: dict[str, int] | None = None,
+    weights: dict[str, float] | None = None,
+) -> dict[str, Any]:
     """The budget plan from a fits document's ``fits``: allocation, predictions, baselines, gain."""
     available, weights = dict(available or {}), dict(weights or {})
     for what, table in (("--available", available), ("--weight", weights)):
         unknown = sorted(set(table) - set(fits))
         if unknown:
-            raise InputError(f"{what} names {', '.join(unknown)}, which the fits do not have (fitted: {', '.join(fits)})")
+            raise InputError(
+                f"{what} names {', '.join(unknown)}, which the fits do not have (fitted: {', '.join(fits)})"
+            )
     if min_per_lang < 1:
         raise InputError(f"--min-per-lang must be at least 1 (the laws are defined for sizes > 0), got {min_per_lang}")
     if budget < min_per_lang * len(fits):
-        raise InputError(f"budget {budget} is below the minimum {min_per_lang} × {len(fits)} languages = "
-                         f"{min_per_lang * len(fits)}")
+        raise InputError(
+            f"budget {budget} is below the minimum {min_per_lang} × {len(fits)} languages = {min_per_lang * len(fits)}"
+        )
     for k, n in available.items():
         if n < min_per_lang:
             raise InputError(f"{k} has {n} pairs available, below --min-per-lang {min_per_lang}")
@@ -190,8 +205,10 @@ def plan(fits: dict[str, Any], budget: int, min_per_lang: int = 1, available: di
     for k, w in weights.items():
         if w < 0:
             raise InputError(f"weight of {k} must be >= 0, got {w}")
-    curves = {k: Curve(f["form"], f["params"], f.get("gamma", 1.0), weights.get(k, 1.0), min_per_lang, available.get(k))
-              for k, f in fits.items()}
+    curves = {
+        k: Curve(f["form"], f["params"], f.get("gamma", 1.0), weights.get(k, 1.0), min_per_lang, available.get(k))
+        for k, f in fits.items()
+    }
     non_concave = sorted(k for k, c in curves.items() if not c.concave)
     if non_concave:
         alloc, step = discrete_optimum(curves, budget)
@@ -200,13 +217,24 @@ def plan(fits: dict[str, Any], budget: int, min_per_lang: int = 1, available: di
         alloc = _integer(continuous_optimum(curves, budget), curves, budget)
         method = "exact (equal weighted marginal gains, bisection on the multiplier) + integer rounding"
     uniform = _describe(curves, _filled(curves, budget, {k: 1.0 for k in curves}))
-    proportional = (_describe(curves, _filled(curves, budget, {k: float(available[k]) for k in curves}))
-                    if len(available) == len(fits) else None)
+    proportional = (
+        _describe(curves, _filled(curves, budget, {k: float(available[k]) for k in curves}))
+        if len(available) == len(fits)
+        else None
+    )
     planned = _describe(curves, alloc)
     for base in (uniform, proportional):  # a coarse discrete search must not lose to a baseline
         if base is not None and base["total_predicted"] > planned["total_predicted"]:
             planned = base
-    return {**planned, "uniform": uniform, "proportional": proportional,
-            "gain_over_uniform": planned["total_predicted"] - uniform["total_predicted"],
-            "method": method, "non_concave": non_concave, "budget": budget, "min_per_lang": min_per_lang,
-            "available": available or None, "weights": {k: c.weight for k, c in curves.items()}}
+    return {
+        **planned,
+        "uniform": uniform,
+        "proportional": proportional,
+        "gain_over_uniform": planned["total_predicted"] - uniform["total_predicted"],
+        "method": method,
+        "non_concave": non_concave,
+        "budget": budget,
+        "min_per_lang": min_per_lang,
+        "available": available or None,
+        "weights": {k: c.weight for k, c in curves.items()},
+    }

@@ -97,7 +97,7 @@ def _design(form: str, x: np.ndarray, y: np.ndarray, u: np.ndarray | None, gamma
         return y, [np.ones_like(x), np.log(x)], None
     e = np.exp(u)[:, None]
     if form == "power":  # y = c − a·x^(−b)
-        return y, [np.ones_like(x), -(x ** -e)], 1
+        return y, [np.ones_like(x), -(x**-e)], 1
     return 100.0 - y, [(gamma * x) ** -e], 0  # xllama: 100 − y = α·(γx)^β with β = −e
 
 
@@ -224,16 +224,25 @@ class Fit:
     draws: list[list[float]]
 
     def to_json(self) -> dict[str, Any]:
-        out = {"form": self.form, "params": self.params, "r2": self.r2, "rse": self.rse, "aicc": self.aicc,
-               "ci": self.ci, "n": self.n, "at_bound": self.at_bound}
+        out = {
+            "form": self.form,
+            "params": self.params,
+            "r2": self.r2,
+            "rse": self.rse,
+            "aicc": self.aicc,
+            "ci": self.ci,
+            "n": self.n,
+            "at_bound": self.at_bound,
+        }
         if self.form == "xllama":
             out["gamma"] = self.gamma
         out["bootstrap_draws"] = self.draws
         return out
 
 
-def fit_one(form: Form, x: Any, y: Any, gamma: float = 1.0, bootstrap: int = 1000, seed: int = 0,
-            level: float = 0.95) -> Fit:
+def fit_one(
+    form: Form, x: Any, y: Any, gamma: float = 1.0, bootstrap: int = 1000, seed: int = 0, level: float = 0.95
+) -> Fit:
     """Fit ``form`` to the points ``(x, y)``, with percentile bootstrap intervals over the points.
 
     Resamples with fewer distinct sizes than the form has parameters cannot be fitted and are
@@ -342,7 +351,9 @@ def read_points(path: str) -> tuple[dict[str, Points], list[str]]:
             if sim <= 0:
                 raise InputError(f"similarity must be > 0, got {sim}", path, line)
             if lang in sims and sims[lang][0] != sim:
-                raise InputError(f"similarity of {lang} is {sims[lang][0]} on line {sims[lang][1]}, {sim} here", path, line)
+                raise InputError(
+                    f"similarity of {lang} is {sims[lang][0]} on line {sims[lang][1]}, {sim} here", path, line
+                )
             sims[lang] = (sim, line)
         raw.setdefault(lang, {}).setdefault(size, []).append(score)
     if not raw:
@@ -369,8 +380,14 @@ def _number(text: str, name: str, path: str, line: int) -> float:
     return v
 
 
-def fit_points(points: dict[str, Points], form: str = "auto", bootstrap: int = 1000, seed: int = 0,
-               similarity: dict[str, float] | None = None, source: str | None = None) -> dict[str, Any]:
+def fit_points(
+    points: dict[str, Points],
+    form: str = "auto",
+    bootstrap: int = 1000,
+    seed: int = 0,
+    similarity: dict[str, float] | None = None,
+    source: str | None = None,
+) -> dict[str, Any]:
     """Fit every language; the fits document (``{"fits": {LANG: ...}, "settings": {...}}``).
 
     ``similarity`` gives γ per language where the points do not (the points win); 1 otherwise.
@@ -385,22 +402,37 @@ def fit_points(points: dict[str, Points], form: str = "auto", bootstrap: int = 1
         usable = [f for f in forms if len(pts.sizes) >= len(PARAMS[f])]
         if not usable:
             need = min(len(PARAMS[f]) for f in forms)
-            raise InputError(f"{lang} has {len(pts.sizes)} distinct sizes; the {form} form needs at least {need}", source)
+            raise InputError(
+                f"{lang} has {len(pts.sizes)} distinct sizes; the {form} form needs at least {need}", source
+            )
         cands = {f: fit_one(f, pts.sizes, pts.scores, gamma, bootstrap, seed) for f in usable}
         best = choose(cands) if form == "auto" else cands[form]
         fits[lang] = best.to_json()
         fits[lang]["sizes"], fits[lang]["scores"] = pts.sizes, pts.scores
         if form == "auto":
             fits[lang]["aicc_by_form"] = {f: c.aicc for f, c in cands.items()}
-    settings = {"form": form, "loss": "huber", "huber_k": HUBER_K, "bounds": _bounds_text(), "starts": f"{GRID}-point grid, "
-                f"best {STARTS} refined by golden section", "bootstrap": bootstrap, "seed": seed, "level": 0.95,
-                "interval": "percentile bootstrap over points", "source": source}
+    settings = {
+        "form": form,
+        "loss": "huber",
+        "huber_k": HUBER_K,
+        "bounds": _bounds_text(),
+        "starts": f"{GRID}-point grid, best {STARTS} refined by golden section",
+        "bootstrap": bootstrap,
+        "seed": seed,
+        "level": 0.95,
+        "interval": "percentile bootstrap over points",
+        "source": source,
+    }
     return {"fits": fits, "settings": settings}
 
 
 def _bounds_text() -> dict[str, str]:
     lo, hi = (math.exp(v) for v in EXPONENT["power"])
-    return {"xllama": f"alpha >= 0, {-hi:g} <= beta <= {-lo:g}", "power": f"a >= 0, {lo:g} <= b <= {hi:g}", "log": "none"}
+    return {
+        "xllama": f"alpha >= 0, {-hi:g} <= beta <= {-lo:g}",
+        "power": f"a >= 0, {lo:g} <= b <= {hi:g}",
+        "log": "none",
+    }
 
 
 def load_fits(path: str) -> dict[str, Any]:
@@ -412,8 +444,12 @@ def load_fits(path: str) -> dict[str, Any]:
     if not isinstance(fits, dict) or not fits:
         raise InputError('not a fits file: expected {"fits": {LANG: {"form", "params", ...}}}', path)
     for lang, f in fits.items():
-        if not isinstance(f, dict) or f.get("form") not in FORMS or not isinstance(f.get("params"), dict) \
-                or set(f["params"]) != set(PARAMS[f["form"]]):
+        if (
+            not isinstance(f, dict)
+            or f.get("form") not in FORMS
+            or not isinstance(f.get("params"), dict)
+            or set(f["params"]) != set(PARAMS[f["form"]])
+        ):
             raise InputError(f"fit of {lang!r} needs a form ({', '.join(FORMS)}) and its params", path)
     return doc
 

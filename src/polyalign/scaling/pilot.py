@@ -59,10 +59,16 @@ def pilot_points(cfg: RunConfig) -> list[GridPoint]:
     out = []
     for code in codes:
         for size in sorted(s.sizes):
-            data = replace(data0, builder="coit", languages=[code], max_train_pairs=size, allocation="uniform",
-                           pair_budget=None)
-            point = RunConfig(name=f"{code}-{size}", output_dir=str(cfg.run_dir / "points"), data=data,
-                              eval=replace(cfg.eval, baseline=False, suite=[]), **base)
+            data = replace(
+                data0, builder="coit", languages=[code], max_train_pairs=size, allocation="uniform", pair_budget=None
+            )
+            point = RunConfig(
+                name=f"{code}-{size}",
+                output_dir=str(cfg.run_dir / "points"),
+                data=data,
+                eval=replace(cfg.eval, baseline=False, suite=[]),
+                **base,
+            )
             out.append(GridPoint(point, {"lang": code, "size": size}))
     return out
 
@@ -84,8 +90,9 @@ def point_row(point: GridPoint, summary: dict[str, Any], similarity: dict[str, f
 
 def write_points(path: Path, rows: list[dict[str, Any]]) -> None:
     """Write ``points.csv`` atomically (rebuilt from every finished point, so never duplicated)."""
-    cols = ["lang", "size", "score", "bleu"] + [c for c in ("chrf_x_en", "bleu_x_en", "similarity")
-                                                 if any(c in r for r in rows)]
+    cols = ["lang", "size", "score", "bleu"] + [
+        c for c in ("chrf_x_en", "bleu_x_en", "similarity") if any(c in r for r in rows)
+    ]
     buf = _io.StringIO()
     w = csv.DictWriter(buf, cols, lineterminator="\n")
     w.writeheader()
@@ -115,17 +122,32 @@ def run_pilot(cfg: PilotConfig, log=_log) -> dict[str, Any]:
     points = pilot_points(cfg)
     check_pilot(cfg, points)
     out = run_dir / "scaling"
-    log(f"pilot: {len({p.labels['lang'] for p in points})} languages × {len(cfg.scaling.sizes)} sizes = "
-        f"{len(points)} points, launcher {cfg.scaling.launcher}")
+    log(
+        f"pilot: {len({p.labels['lang'] for p in points})} languages × {len(cfg.scaling.sizes)} sizes = "
+        f"{len(points)} points, launcher {cfg.scaling.launcher}"
+    )
 
     # --- the grid -----------------------------------------------------------------------------
-    summaries = run_grid(points, cfg.scaling.launcher, nproc=cfg.scaling.nproc, folder=run_dir / "submitit",
-                         executor=executor_params(cfg.scaling), cluster=cfg.scaling.cluster, log=log)
+    summaries = run_grid(
+        points,
+        cfg.scaling.launcher,
+        nproc=cfg.scaling.nproc,
+        folder=run_dir / "submitit",
+        executor=executor_params(cfg.scaling),
+        cluster=cfg.scaling.cluster,
+        log=log,
+    )
     return fit_and_plan(cfg, points, summaries, out, log)
 
 
-def fit_and_plan(cfg: RunConfig, points: list[GridPoint], summaries: dict[str, dict[str, Any]], out: Path,
-                 log=_log, budget: int | None = None) -> dict[str, Any]:
+def fit_and_plan(
+    cfg: RunConfig,
+    points: list[GridPoint],
+    summaries: dict[str, dict[str, Any]],
+    out: Path,
+    log=_log,
+    budget: int | None = None,
+) -> dict[str, Any]:
     """``points.csv``, ``fits.json``, ``plan.json`` and their figures in ``out`` from finished points.
 
     ``budget``: pairs to split (default ``scaling.budget``, else the largest size × languages).
@@ -139,8 +161,14 @@ def fit_and_plan(cfg: RunConfig, points: list[GridPoint], summaries: dict[str, d
     write_points(out / "points.csv", rows)
 
     # --- fit, plan, plot ------------------------------------------------------------------------
-    pts = {c: Points([float(r["size"]) for r in rows if r["lang"] == c], [r["score"] for r in rows if r["lang"] == c],
-                     similarity.get(c)) for c in codes}
+    pts = {
+        c: Points(
+            [float(r["size"]) for r in rows if r["lang"] == c],
+            [r["score"] for r in rows if r["lang"] == c],
+            similarity.get(c),
+        )
+        for c in codes
+    }
     fits = fit_points(pts, s.form, s.bootstrap, cfg.seed, similarity, source=str(out / "points.csv"))
     fits["settings"]["score"] = "chrF++ of the held-out En→X test after tuning"
     write_json(out / "fits.json", fits)
@@ -151,7 +179,9 @@ def fit_and_plan(cfg: RunConfig, points: list[GridPoint], summaries: dict[str, d
     plots.allocation_plot(the_plan, out / "plan.png")
     for c, f in fits["fits"].items():
         params = ", ".join(f"{k}={v:.4g}" for k, v in f["params"].items())
-        log(f"pilot: {c}: {f['form']} {params}, R² {f['r2']:.3f}; plan {the_plan['allocation'][c]} pairs "
-            f"(uniform {the_plan['uniform']['allocation'][c]})")
+        log(
+            f"pilot: {c}: {f['form']} {params}, R² {f['r2']:.3f}; plan {the_plan['allocation'][c]} pairs "
+            f"(uniform {the_plan['uniform']['allocation'][c]})"
+        )
     log(f"pilot: predicted gain over uniform {the_plan['gain_over_uniform']:+.3f}; outputs in {out}")
     return {"fits": fits, "plan": the_plan}

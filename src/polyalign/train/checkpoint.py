@@ -127,7 +127,9 @@ def read_weights(path: Path) -> dict[str, torch.Tensor]:
     return weights
 
 
-def load_checkpoint(path: Path, net: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, d: Dist) -> dict[str, Any]:
+def load_checkpoint(
+    path: Path, net: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, d: Dist
+) -> dict[str, Any]:
     """Restore weights, optimizer, scheduler and RNG from ``path``; return its trainer state.
 
     Weights and optimizer state are stored whole, and the data position counts examples of the
@@ -174,7 +176,7 @@ def save_model(folder: Path, net: torch.nn.Module, model: Any, prefix: str, toke
     """
     weights = trainable_state(net)
     if d.is_main:
-        state = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
+        state = {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
         with atomic_dir(folder) as tmp:
             if hasattr(model, "peft_config"):
                 model.save_pretrained(tmp, safe_serialization=True, state_dict=state)

@@ -85,7 +85,9 @@ def gather_objects(obj: Any, d: Dist) -> list[Any]:
     return out
 
 
-def wrap(net: torch.nn.Module, layers: Sequence[torch.nn.Module], strategy: Literal["ddp", "fsdp"], d: Dist) -> torch.nn.Module:
+def wrap(
+    net: torch.nn.Module, layers: Sequence[torch.nn.Module], strategy: Literal["ddp", "fsdp"], d: Dist
+) -> torch.nn.Module:
     """``net`` ready for data-parallel training: unchanged alone, DDP, or FSDP2-sharded.
 
     With FSDP2 every decoder layer in ``layers`` is its own unit (its parameters gathered just
@@ -131,8 +133,16 @@ def launch(nproc: int, argv: Sequence[str]) -> int:
     torchrun's own rendezvous (``--standalone``) picks a free port; for several hosts, run
     ``torchrun`` yourself (README, "Many GPUs and many nodes").
     """
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-           "-m", "polyalign", *argv]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nproc}",
+        "-m",
+        "polyalign",
+        *argv,
+    ]
     env = dict(os.environ)
     if not torch.cuda.is_available():
         # one thread per process on a CPU box, as torchrun would, without its warning

@@ -90,8 +90,14 @@ def _mark(folder: Path, mode: Mode, src: Path, base_name: str | None) -> None:
     write_json(folder / MARKER, {"mode": mode, "source": str(src), "base_model": base_name})
 
 
-def export(source: str | Path, out: str | Path, mode: Mode = "merged", base: str | None = None, dtype: str = "float32",
-           overwrite: bool = False) -> Path:
+def export(
+    source: str | Path,
+    out: str | Path,
+    mode: Mode = "merged",
+    base: str | None = None,
+    dtype: str = "float32",
+    overwrite: bool = False,
+) -> Path:
     """Write the exported model to ``out`` (atomically) and return ``out``.
 
     ``overwrite`` replaces an earlier export of the same ``mode`` at ``out``; anything else

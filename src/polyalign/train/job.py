@@ -56,7 +56,9 @@ def check_output(job: TrainJobConfig) -> None:
     check_new_output_dir(out, "a training output", "choose another output_dir=...")
 
 
-def encode_examples(tokenizer: Any, examples: list[dict], cfg: TrainConfig, source: str | Path) -> tuple[list, dict[str, int]]:
+def encode_examples(
+    tokenizer: Any, examples: list[dict], cfg: TrainConfig, source: str | Path
+) -> tuple[list, dict[str, int]]:
     """Tokenise with prompt masking, applying the truncation policy; refuse an empty result."""
     from polyalign.train.batching import encode_all
 
@@ -64,9 +66,12 @@ def encode_examples(tokenizer: Any, examples: list[dict], cfg: TrainConfig, sour
         raise InputError("no training examples", source)
     encoded, counts = encode_all(tokenizer, examples, cfg.max_seq_length, cfg.truncation)
     if not encoded:
-        raise InputError(f"no training example left: {counts['dropped_too_long']} longer than max_seq_length="
-                         f"{cfg.max_seq_length} (truncation={cfg.truncation}), {counts['dropped_no_target']} with "
-                         "nothing to learn", source)
+        raise InputError(
+            f"no training example left: {counts['dropped_too_long']} longer than max_seq_length="
+            f"{cfg.max_seq_length} (truncation={cfg.truncation}), {counts['dropped_no_target']} with "
+            "nothing to learn",
+            source,
+        )
     return encoded, counts
 
 
@@ -74,7 +79,10 @@ def describe_counts(counts: dict[str, int], cfg: TrainConfig) -> str:
     """One line: how many examples were kept, and what happened to the long ones."""
     long = counts["too_long"]
     what = f"{long} longer than {cfg.max_seq_length} tokens " + (
-        "dropped" if cfg.truncation == "drop" else f"truncated ({counts['dropped_no_target']} of them left nothing to learn)")
+        "dropped"
+        if cfg.truncation == "drop"
+        else f"truncated ({counts['dropped_no_target']} of them left nothing to learn)"
+    )
     return f"{counts['kept']} of {counts['examples']} examples kept; {what}"
 
 
@@ -154,18 +162,31 @@ def train(job: TrainJobConfig) -> dict[str, Any]:
         encoded, counts = encode_examples(tokenizer, examples, job.train, source)
         if d.is_main:
             _log(f"train: {source}: {describe_counts(counts, job.train)}")
-            _log(f"train: {job.train.finetuning_type} on {m.model_name_or_path} (loaded with {attn} attention), "
-                 f"{d.world} process(es) on {d.device.type}" + (f", {job.train.strategy}" if d.world > 1 else ""))
+            _log(
+                f"train: {job.train.finetuning_type} on {m.model_name_or_path} (loaded with {attn} attention), "
+                f"{d.world} process(es) on {d.device.type}" + (f", {job.train.strategy}" if d.world > 1 else "")
+            )
             write_job_config(job, out / JOB_CONFIG)
 
         # --- main -----------------------------------------------------------------------------
-        model, result = fit(model, tokenizer, encoded, job.train, out, job.seed,
-                            resume=job.train.resume_from_checkpoint, d=d, attn_implementation=m.attn_implementation)
+        model, result = fit(
+            model,
+            tokenizer,
+            encoded,
+            job.train,
+            out,
+            job.seed,
+            resume=job.train.resume_from_checkpoint,
+            d=d,
+            attn_implementation=m.attn_implementation,
+        )
         summary = training_summary(job.train, result, counts, d.world)
         if d.is_main:
             write_json(out / "train_summary.json", {**summary, "provenance": provenance()})
-            _log(f"train: {result.steps} steps, loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}; "
-                 f"model saved to {out / 'model'}")
+            _log(
+                f"train: {result.steps} steps, loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}; "
+                f"model saved to {out / 'model'}"
+            )
         return summary
     finally:
         distributed.teardown(d)

@@ -30,8 +30,12 @@ def _fused_lora_forward(self: Any, x: torch.Tensor, *args: Any, **kwargs: Any) -
     y = F.linear(x, base.weight, base.bias)
     a = F.linear(self.lora_dropout[name](x.to(self.lora_A[name].weight.dtype)), self.lora_A[name].weight)
     out = y.shape[-1]
-    flat = torch.addmm(y.reshape(-1, out), a.reshape(-1, a.shape[-1]).to(y.dtype), self.lora_B[name].weight.t().to(y.dtype),
-                       alpha=self.scaling[name])
+    flat = torch.addmm(
+        y.reshape(-1, out),
+        a.reshape(-1, a.shape[-1]).to(y.dtype),
+        self.lora_B[name].weight.t().to(y.dtype),
+        alpha=self.scaling[name],
+    )
     return flat.view(y.shape)
 
 
@@ -50,8 +54,12 @@ def fuse_lora(model: torch.nn.Module) -> int:
         if not isinstance(m, LoraLinear) or len(m.active_adapters) != 1 or m.merged or m.disable_adapters:
             continue
         name = m.active_adapters[0]
-        if (name not in m.lora_A or name in getattr(m, "lora_variant", {}) or getattr(m, "lora_bias", {}).get(name)
-                or type(m.base_layer) is not torch.nn.Linear):
+        if (
+            name not in m.lora_A
+            or name in getattr(m, "lora_variant", {})
+            or getattr(m, "lora_bias", {}).get(name)
+            or type(m.base_layer) is not torch.nn.Linear
+        ):
             continue
         m.forward = types.MethodType(_fused_lora_forward, m)
         n += 1
@@ -89,9 +97,15 @@ def varlen_sdpa(
     outs = []
     for r in rows:
         parts = [
-            F.scaled_dot_product_attention(query[r : r + 1, :, s:e], key[r : r + 1, :, s:e], value[r : r + 1, :, s:e],
-                                           is_causal=True, scale=scaling, dropout_p=dropout if module.training else 0.0,
-                                           enable_gqa=gqa)
+            F.scaled_dot_product_attention(
+                query[r : r + 1, :, s:e],
+                key[r : r + 1, :, s:e],
+                value[r : r + 1, :, s:e],
+                is_causal=True,
+                scale=scaling,
+                dropout_p=dropout if module.training else 0.0,
+                enable_gqa=gqa,
+            )
             for s, e in zip(bounds[:-1], bounds[1:])
         ]
         outs.append(torch.cat(parts, dim=2) if len(parts) > 1 else parts[0])

@@ -66,8 +66,13 @@ def warmup_steps(cfg: TrainConfig, total: int) -> int:
 
 def make_optimizer(params: list[torch.nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
     """AdamW with the recipe's betas, epsilon and decoupled weight decay."""
-    return torch.optim.AdamW(params, lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2),
-                             eps=cfg.adam_epsilon, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(
+        params,
+        lr=cfg.learning_rate,
+        betas=(cfg.adam_beta1, cfg.adam_beta2),
+        eps=cfg.adam_epsilon,
+        weight_decay=cfg.weight_decay,
+    )
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total: int) -> Any:
@@ -75,8 +80,9 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total: in
     (the Trainer's own multipliers, so recipes mean what they mean there)."""
     from transformers import get_scheduler
 
-    return get_scheduler(cfg.lr_scheduler_type, optimizer, num_warmup_steps=warmup_steps(cfg, total),
-                         num_training_steps=total)
+    return get_scheduler(
+        cfg.lr_scheduler_type, optimizer, num_warmup_steps=warmup_steps(cfg, total), num_training_steps=total
+    )
 
 
 def _backbone_and_head(model: Any) -> tuple[Any, Any, float | None]:
@@ -98,15 +104,27 @@ class SupervisedLM(torch.nn.Module):
         super().__init__()
         self.lm = model
 
-    def forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor, targets: torch.Tensor,
-                attention_mask: torch.Tensor | None = None, cu_seq_lens: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        position_ids: torch.Tensor,
+        targets: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        cu_seq_lens: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         body, head, cap = _backbone_and_head(self.lm)
         varlen = {}
         if cu_seq_lens is not None:  # one packed row: example boundaries for varlen kernels
             longest = int((cu_seq_lens[1:] - cu_seq_lens[:-1]).max())
-            varlen = {"cu_seq_lens_q": cu_seq_lens, "cu_seq_lens_k": cu_seq_lens, "max_length_q": longest, "max_length_k": longest}
-        hidden = body(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                      use_cache=False, **varlen).last_hidden_state
+            varlen = {
+                "cu_seq_lens_q": cu_seq_lens,
+                "cu_seq_lens_k": cu_seq_lens,
+                "max_length_q": longest,
+                "max_length_k": longest,
+            }
+        hidden = body(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False, **varlen
+        ).last_hidden_state
         keep = targets != IGNORE
         logits = head(hidden[keep]).float()
         if cap:
@@ -168,8 +186,16 @@ def prepare_model(model: Any, cfg: TrainConfig, attn_implementation: str, d: Dis
     return model, wrap(SupervisedLM(model), list(body.layers), cfg.strategy, d), attn_before
 
 
-def restore(found: Path, net: Any, optimizer: Any, scheduler: Any, result: TrainResult, n_examples: int,
-            global_batch: int, d: Dist) -> int:
+def restore(
+    found: Path,
+    net: Any,
+    optimizer: Any,
+    scheduler: Any,
+    result: TrainResult,
+    n_examples: int,
+    global_batch: int,
+    d: Dist,
+) -> int:
     """Load checkpoint ``found`` into the training state and ``result``; return its step.
 
     A checkpoint resumes on any number of processes at the same global batch; anything else would
@@ -177,12 +203,17 @@ def restore(found: Path, net: Any, optimizer: Any, scheduler: Any, result: Train
     """
     st = ckpt.load_checkpoint(found, net, optimizer, scheduler, d)
     if (st["n_examples"], st["global_batch"]) != (n_examples, global_batch):
-        raise InputError(f"checkpoint was made with {st['n_examples']} examples and global batch {st['global_batch']}, "
-                         f"this run has {n_examples} and {global_batch} (global batch = per_device_train_batch_size × "
-                         "gradient_accumulation_steps × processes)", found)
+        raise InputError(
+            f"checkpoint was made with {st['n_examples']} examples and global batch {st['global_batch']}, "
+            f"this run has {n_examples} and {global_batch} (global batch = per_device_train_batch_size × "
+            "gradient_accumulation_steps × processes)",
+            found,
+        )
     if st.get("world", 1) != d.world and d.is_main:
-        print(f"resuming on {d.world} process(es) a run written by {st.get('world', 1)}: same global batch, same steps",
-              file=sys.stderr)
+        print(
+            f"resuming on {d.world} process(es) a run written by {st.get('world', 1)}: same global batch, same steps",
+            file=sys.stderr,
+        )
     result.resumed_from = int(st["step"])
     result.losses, result.tokens = list(st["losses"]), st["tokens"]
     result.supervised_tokens, result.seconds = st["supervised_tokens"], st["seconds"]
@@ -214,8 +245,10 @@ def fit(
         raise InputError("no training examples")
     output_dir = Path(output_dir)
     if resume is None and ckpt.list_checkpoints(output_dir):
-        raise InputError("has checkpoints of an earlier run: pass resume_from_checkpoint=latest, or use another output_dir",
-                         output_dir)
+        raise InputError(
+            "has checkpoints of an earlier run: pass resume_from_checkpoint=latest, or use another output_dir",
+            output_dir,
+        )
     random.seed(seed)
     torch.manual_seed(seed)
     model, net, attn_before = prepare_model(model, cfg, attn_implementation, d)
@@ -228,16 +261,25 @@ def fit(
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     attn = _backbone_and_head(model)[0].config._attn_implementation or "sdpa"
     row_length = None if attn.startswith("flash_attention") or attn == "polyalign_varlen" else cfg.max_seq_length
-    autocast = (torch.autocast(d.device.type, dtype=torch.bfloat16) if cfg.bf16 else contextlib.nullcontext())
+    autocast = torch.autocast(d.device.type, dtype=torch.bfloat16) if cfg.bf16 else contextlib.nullcontext()
 
     result = TrainResult(steps=total)
     found = ckpt.find_checkpoint(output_dir, resume)
     start = restore(found, net, optimizer, scheduler, result, len(data), per_step, d) if found else 0
 
     def position(step: int) -> dict[str, Any]:
-        return {"losses": result.losses, "tokens": result.tokens, "supervised_tokens": result.supervised_tokens,
-                "seconds": result.seconds, "epoch": step // per_epoch, "step_in_epoch": step % per_epoch,
-                "n_examples": len(data), "global_batch": per_step, "world": d.world, "seed": seed}
+        return {
+            "losses": result.losses,
+            "tokens": result.tokens,
+            "supervised_tokens": result.supervised_tokens,
+            "seconds": result.seconds,
+            "epoch": step // per_epoch,
+            "step_in_epoch": step % per_epoch,
+            "n_examples": len(data),
+            "global_batch": per_step,
+            "world": d.world,
+            "seed": seed,
+        }
 
     # --- main loop ----------------------------------------------------------------------------
     log = _Log(output_dir, start, cfg.report_to, d)
@@ -275,12 +317,24 @@ def fit(
         result.supervised_tokens += n_sup
         result.seconds = seconds0 + time.perf_counter() - t0
         tok_s = (result.tokens - tokens0) / max(time.perf_counter() - t0, 1e-9)
-        log.step({"step": step + 1, "epoch": epoch, "loss": loss_value, "lr": lr, "grad_norm": grad_norm,
-                  "tokens": n_tok, "supervised_tokens": n_sup, "tokens_per_s": round(tok_s, 1),
-                  "elapsed_s": round(result.seconds, 3)})
+        log.step(
+            {
+                "step": step + 1,
+                "epoch": epoch,
+                "loss": loss_value,
+                "lr": lr,
+                "grad_norm": grad_norm,
+                "tokens": n_tok,
+                "supervised_tokens": n_sup,
+                "tokens_per_s": round(tok_s, 1),
+                "elapsed_s": round(result.seconds, 3),
+            }
+        )
         progress.step(step + 1, loss_value, lr, tok_s)
         if cfg.save_steps > 0 and (step + 1) % cfg.save_steps == 0 and step + 1 < total:
-            ckpt.save_checkpoint(output_dir, step + 1, net, optimizer, scheduler, position(step + 1), cfg.save_total_limit, d)
+            ckpt.save_checkpoint(
+                output_dir, step + 1, net, optimizer, scheduler, position(step + 1), cfg.save_total_limit, d
+            )
     progress.close()
     log.close()
 
@@ -301,7 +355,9 @@ class Progress:
     def __init__(self, total: int, start: int, every: int, on: bool):
         self.total, self.every, self.on = total, every, on
         self.live = on and sys.stderr.isatty()
-        self.bar = tqdm(total=total, initial=start, desc="train", unit="step", dynamic_ncols=True) if self.live else None
+        self.bar = (
+            tqdm(total=total, initial=start, desc="train", unit="step", dynamic_ncols=True) if self.live else None
+        )
         self.t0, self.start = time.perf_counter(), start
 
     def step(self, step: int, loss: float, lr: float, tok_s: float) -> None:
@@ -310,8 +366,12 @@ class Progress:
             self.bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{tok_s:.0f}")
         elif self.on and (step % self.every == 0 or step == self.total):
             left = (time.perf_counter() - self.t0) / max(step - self.start, 1) * (self.total - step)
-            print(f"[polyalign] train: step {step}/{self.total} loss {loss:.4f} lr {lr:.2e} "
-                  f"{tok_s:.0f} tok/s, {left:.0f} s left", file=sys.stderr, flush=True)
+            print(
+                f"[polyalign] train: step {step}/{self.total} loss {loss:.4f} lr {lr:.2e} "
+                f"{tok_s:.0f} tok/s, {left:.0f} s left",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def close(self) -> None:
         if self.bar is not None:
@@ -339,15 +399,20 @@ class _Log:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
-            kept = [line for line in self.path.read_text(encoding="utf-8").splitlines()
-                    if line and json.loads(line)["step"] <= start]
+            kept = [
+                line
+                for line in self.path.read_text(encoding="utf-8").splitlines()
+                if line and json.loads(line)["step"] <= start
+            ]
             with atomic_write(self.path) as f:
                 f.writelines(line + "\n" for line in kept)
         if report_to == "tensorboard":
             try:
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError:
-                raise InputError("report_to=tensorboard needs TensorBoard: pip install 'polyalign[tensorboard]'") from None
+                raise InputError(
+                    "report_to=tensorboard needs TensorBoard: pip install 'polyalign[tensorboard]'"
+                ) from None
             self.tb = SummaryWriter(str(output_dir / "runs"), purge_step=start + 1)
 
     def step(self, row: dict[str, Any]) -> None:

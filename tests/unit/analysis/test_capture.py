@@ -8,8 +8,13 @@ import torch
 
 from polyalign.analysis import capture
 
-TEXTS = ["Open the file", "Abrir el archivo seleccionado ahora mismo, por favor", "Hi",
-         "The quick brown fox jumps over the lazy dog", "Guardar"]
+TEXTS = [
+    "Open the file",
+    "Abrir el archivo seleccionado ahora mismo, por favor",
+    "Hi",
+    "The quick brown fox jumps over the lazy dog",
+    "Guardar",
+]
 
 
 def collect(model, tok, texts, **kw):

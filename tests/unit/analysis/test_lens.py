@@ -49,8 +49,10 @@ def block_outputs(model, inputs):
     body = model.base_model
     blocks = body.layers if hasattr(body, "layers") else body.h
     seen = []
-    hooks = [b.register_forward_hook(lambda m, a, out: seen.append((out[0] if isinstance(out, tuple) else out)[:, -1]))
-             for b in blocks]
+    hooks = [
+        b.register_forward_hook(lambda m, a, out: seen.append((out[0] if isinstance(out, tuple) else out)[:, -1]))
+        for b in blocks
+    ]
     with torch.no_grad():
         res = model(**inputs, output_hidden_states=True)
     for h in hooks:

@@ -116,8 +116,9 @@ def test_pca_2d_and_pc1_correlations():
     assert comps.tolist() == [[1.0, 0.0], [0.0, 1.0]]
     assert ratios == pytest.approx([0.8, 0.2])
     assert proj[:, 0].tolist() == [2.0, -2.0, 0.0, 0.0]
-    got = sim.pc1_correlations({"en": np.array([1.0, 2.0, 3.0]), "es": np.array([2.0, 4.0, 6.0]),
-                                "zh": np.array([3.0, 2.0, 1.0])})
+    got = sim.pc1_correlations(
+        {"en": np.array([1.0, 2.0, 3.0]), "es": np.array([2.0, 4.0, 6.0]), "zh": np.array([3.0, 2.0, 1.0])}
+    )
     assert got["matrix"]["en"]["es"] == 1.0 and got["matrix"]["en"]["zh"] == -1.0
     assert got["mean"] == pytest.approx((1 - 1 - 1) / 3)
 

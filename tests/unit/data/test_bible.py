@@ -9,12 +9,15 @@ from polyalign.data.corpora import bible_pairs
 pysword = pytest.importorskip("pysword")
 
 VERSES = {
-    ("Genesis", 1, 1): ("In the beginning God created the heavens and the earth.",
-                        "En el principio creó Dios los cielos y la tierra."),
-    ("Genesis", 1, 3): ("God said, Let there be light, and there was light.",
-                        "Y dijo Dios: Sea la luz: y fué la luz."),
-    ("John", 3, 16): ("For God so loved the world, that he gave his one and only Son.",
-                      "Porque de tal manera amó Dios al mundo, que ha dado á su Hijo unigénito."),
+    ("Genesis", 1, 1): (
+        "In the beginning God created the heavens and the earth.",
+        "En el principio creó Dios los cielos y la tierra.",
+    ),
+    ("Genesis", 1, 3): ("God said, Let there be light, and there was light.", "Y dijo Dios: Sea la luz: y fué la luz."),
+    ("John", 3, 16): (
+        "For God so loved the world, that he gave his one and only Son.",
+        "Porque de tal manera amó Dios al mundo, que ha dado á su Hijo unigénito.",
+    ),
 }
 
 
@@ -27,7 +30,8 @@ def write_module(root, name, side):
     folder.mkdir(parents=True)
     (root / "mods.d").mkdir(exist_ok=True)
     (root / "mods.d" / f"{name.lower()}.conf").write_text(
-        f"[{name}]\nDataPath=./modules/texts/rawtext/{name.lower()}/\nModDrv=RawText\nEncoding=UTF-8\nVersification=KJV\n")
+        f"[{name}]\nDataPath=./modules/texts/rawtext/{name.lower()}/\nModDrv=RawText\nEncoding=UTF-8\nVersification=KJV\n"
+    )
     for testament in ("ot", "nt"):
         entries: dict[int, bytes] = {}
         for (book, chapter, verse), texts in VERSES.items():

@@ -6,16 +6,24 @@ from polyalign.io import InputError
 
 
 def test_read_mo_handles_context_plural_and_untranslated(tmp_path):
-    mo = write_mo(tmp_path / "t.mo", {
-        "Open": "Abrir",
-        "menu\x04Close": "Cerrar",
-        ("%d file", "%d files"): ["%d archivo", "%d archivos"],
-        "Untranslated": "",
-        "Año": "Año",  # non-ASCII survives
-    })
-    assert sorted(read_mo(mo)) == sorted([
-        ("Open", "Abrir"), ("Close", "Cerrar"), ("%d file", "%d archivo"), ("Año", "Año"),
-    ])
+    mo = write_mo(
+        tmp_path / "t.mo",
+        {
+            "Open": "Abrir",
+            "menu\x04Close": "Cerrar",
+            ("%d file", "%d files"): ["%d archivo", "%d archivos"],
+            "Untranslated": "",
+            "Año": "Año",  # non-ASCII survives
+        },
+    )
+    assert sorted(read_mo(mo)) == sorted(
+        [
+            ("Open", "Abrir"),
+            ("Close", "Cerrar"),
+            ("%d file", "%d archivo"),
+            ("Año", "Año"),
+        ]
+    )
 
 
 def test_read_mo_rejects_garbage_with_path(tmp_path):
@@ -39,7 +47,7 @@ def test_gettext_pairs_reads_locale_tree_in_sorted_order_and_skips_broken(tmp_pa
     ]
 
 
-PO = r'''# Spanish translation
+PO = r"""# Spanish translation
 msgid ""
 msgstr ""
 "Content-Type: text/plain; charset=UTF-8\n"
@@ -74,7 +82,7 @@ msgstr ""
 
 #~ msgid "Obsolete"
 #~ msgstr "Obsoleto"
-'''
+"""
 
 
 def test_read_po_handles_fuzzy_context_multiline_plural_obsolete(tmp_path):
@@ -130,11 +138,18 @@ def test_source_pairs_flips_and_filters_file_directions(tmp_path):
     from polyalign.data.corpora import source_pairs
 
     f = tmp_path / "mixed.jsonl"
-    f.write_text("\n".join(json.dumps(r) for r in [
-        {"src": "Hola", "tgt": "Hello", "src_lang": "es", "tgt_lang": "en"},
-        {"src": "Hello", "tgt": "Bonjour", "src_lang": "en", "tgt_lang": "fr"},
-        {"src": "Bye", "tgt": "Adiós", "src_lang": "en", "tgt_lang": "es"},
-    ]) + "\n", encoding="utf-8")
+    f.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"src": "Hola", "tgt": "Hello", "src_lang": "es", "tgt_lang": "en"},
+                {"src": "Hello", "tgt": "Bonjour", "src_lang": "en", "tgt_lang": "fr"},
+                {"src": "Bye", "tgt": "Adiós", "src_lang": "en", "tgt_lang": "es"},
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     assert [(p.src, p.tgt) for p in source_pairs(str(f), "es")] == [("Hello", "Hola"), ("Bye", "Adiós")]
     a, b = tmp_path / "t.en", tmp_path / "t.es"
     a.write_text("Open\n", encoding="utf-8")

@@ -20,10 +20,15 @@ def test_strip_accelerators():
     assert filters.strip_accelerators("_File", "_Archivo") == ("File", "Archivo")
     assert filters.strip_accelerators("Pre_ferences", "Prefere_ncias") == ("Preferences", "Preferencias")
     assert filters.strip_accelerators("&Open", "&Abrir") == ("Open", "Abrir")
-    assert filters.strip_accelerators("Tom & Jerry &amp; co", "Tom & Jerry &amp; co") == ("Tom & Jerry &amp; co", "Tom & Jerry &amp; co")
+    assert filters.strip_accelerators("Tom & Jerry &amp; co", "Tom & Jerry &amp; co") == (
+        "Tom & Jerry &amp; co",
+        "Tom & Jerry &amp; co",
+    )
     # an identifier kept verbatim on both sides is not a mnemonic
     assert filters.strip_accelerators("unknown option user_name", "opción desconocida user_name") == (
-        "unknown option user_name", "opción desconocida user_name")
+        "unknown option user_name",
+        "opción desconocida user_name",
+    )
 
 
 def test_dedup_key_ignores_case_space_and_trailing_punctuation():

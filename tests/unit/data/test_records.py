@@ -19,12 +19,16 @@ def write(path, text, mode="w"):
 
 
 def test_alpaca_jsonl_and_json_array(tmp_path):
-    rows = [{"instruction": "Name a colour.", "input": "", "output": "Blue."},
-            {"instruction": "Add.", "input": "2 + 2", "output": "4", "id": "x7"}]
+    rows = [
+        {"instruction": "Name a colour.", "input": "", "output": "Blue."},
+        {"instruction": "Add.", "input": "2 + 2", "output": "4", "id": "x7"},
+    ]
     jsonl = write(tmp_path / "a.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
     arr = write(tmp_path / "a.json", json.dumps(rows, indent=2))
-    expected = [{"id": "1", "instruction": "Name a colour.", "input": "", "output": "Blue."},
-                {"id": "x7", "instruction": "Add.", "input": "2 + 2", "output": "4"}]
+    expected = [
+        {"id": "1", "instruction": "Name a colour.", "input": "", "output": "Blue."},
+        {"id": "x7", "instruction": "Add.", "input": "2 + 2", "output": "4"},
+    ]
     assert list(records.read_instructions(jsonl, "alpaca")) == expected
     got = list(records.read_instructions(arr, "alpaca"))
     assert [g["instruction"] for g in got] == ["Name a colour.", "Add."] and got[1]["id"] == "x7"
@@ -38,7 +42,9 @@ def test_alpaca_errors_name_the_line(tmp_path):
     broken = write(tmp_path / "c.jsonl", '{"instruction": "a", "output": "b"}\n{"instruction": \n')
     with pytest.raises(InputError, match=r"c\.jsonl:2: invalid JSON"):
         list(records.read_instructions(broken, "alpaca"))
-    latin = write(tmp_path / "d.jsonl", b'{"instruction": "a", "output": "b"}\n{"instruction": "caf\xe9", "output": "x"}\n', "wb")
+    latin = write(
+        tmp_path / "d.jsonl", b'{"instruction": "a", "output": "b"}\n{"instruction": "caf\xe9", "output": "x"}\n', "wb"
+    )
     with pytest.raises(InputError, match=r"d\.jsonl:2: not UTF-8"):
         list(records.read_instructions(latin, "alpaca"))
     arr = write(tmp_path / "e.json", '[\n {"instruction": "a", "output": "b"},\n {"instruction": "c", "output": 3}\n]')
@@ -55,27 +61,57 @@ def test_json_array_is_read_incrementally_across_buffer_boundaries(tmp_path):
 
 
 def test_sharegpt_and_messages(tmp_path):
-    sg = write(tmp_path / "s.jsonl", json.dumps({"system": "Be brief.", "conversations": [
-        {"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"}]}) + "\n")
-    assert list(records.read_instructions(sg, "sharegpt")) == [{"id": "1", "messages": [
-        {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}]
+    sg = write(
+        tmp_path / "s.jsonl",
+        json.dumps(
+            {
+                "system": "Be brief.",
+                "conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"}],
+            }
+        )
+        + "\n",
+    )
+    assert list(records.read_instructions(sg, "sharegpt")) == [
+        {
+            "id": "1",
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hello!"},
+            ],
+        }
+    ]
     bad = write(tmp_path / "s2.jsonl", json.dumps({"conversations": [{"from": "robot", "value": "x"}]}) + "\n")
     with pytest.raises(InputError, match=r"s2\.jsonl:1: conversations\[0\]\.from 'robot' is not one of"):
         list(records.read_instructions(bad, "sharegpt"))
-    msgs = write(tmp_path / "m.jsonl", json.dumps({"id": "a", "messages": [{"role": "user", "content": "Q"},
-                                                                          {"role": "assistant", "content": "A"}]}) + "\n"
-                 + json.dumps({"messages": [{"role": "user", "content": "Q"}]}) + "\n")
+    msgs = write(
+        tmp_path / "m.jsonl",
+        json.dumps({"id": "a", "messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}]})
+        + "\n"
+        + json.dumps({"messages": [{"role": "user", "content": "Q"}]})
+        + "\n",
+    )
     with pytest.raises(InputError, match=r"m\.jsonl:2: no assistant turn to learn from"):
         list(records.read_instructions(msgs, "messages"))
 
 
 def test_parallel_jsonl_tsv_and_two_files(tmp_path):
-    jl = write(tmp_path / "p.jsonl", json.dumps({"src": "Open", "tgt": "Abrir", "src_lang": "en", "tgt_lang": "es"}) + "\n"
-               + json.dumps({"src": "Fermer", "tgt": "Close", "src_lang": "fra_Latn", "tgt_lang": "en"}) + "\n")
-    assert [(p.src, p.src_lang, p.tgt_lang) for p in records.read_parallel(jl)] == [("Open", "en", "es"), ("Fermer", "fr", "en")]
+    jl = write(
+        tmp_path / "p.jsonl",
+        json.dumps({"src": "Open", "tgt": "Abrir", "src_lang": "en", "tgt_lang": "es"})
+        + "\n"
+        + json.dumps({"src": "Fermer", "tgt": "Close", "src_lang": "fra_Latn", "tgt_lang": "en"})
+        + "\n",
+    )
+    assert [(p.src, p.src_lang, p.tgt_lang) for p in records.read_parallel(jl)] == [
+        ("Open", "en", "es"),
+        ("Fermer", "fr", "en"),
+    ]
     tsv = write(tmp_path / "p.tsv", "Open the file\tAbrir el archivo\nSave\tGuardar\n")
     assert list(records.read_parallel(tsv, "en", "es")) == [
-        ParallelPair("Open the file", "Abrir el archivo", "en", "es", "file:p.tsv"), ParallelPair("Save", "Guardar", "en", "es", "file:p.tsv")]
+        ParallelPair("Open the file", "Abrir el archivo", "en", "es", "file:p.tsv"),
+        ParallelPair("Save", "Guardar", "en", "es", "file:p.tsv"),
+    ]
     wm = write(tmp_path / "wm.tsv", "1.07\tHello\tHola\n")
     assert [(p.src, p.tgt) for p in records.read_tsv(wm, "en", "es", 1, 2)] == [("Hello", "Hola")]
     notab = write(tmp_path / "n.tsv", "Open\tAbrir\nSave Guardar\n")
@@ -91,7 +127,9 @@ def test_parallel_jsonl_tsv_and_two_files(tmp_path):
 
 
 def test_parallel_unknown_language_and_missing_fields(tmp_path):
-    bad = write(tmp_path / "p.jsonl", json.dumps({"src": "a", "tgt": "b", "src_lang": "en", "tgt_lang": "klingon"}) + "\n")
+    bad = write(
+        tmp_path / "p.jsonl", json.dumps({"src": "a", "tgt": "b", "src_lang": "en", "tgt_lang": "klingon"}) + "\n"
+    )
     with pytest.raises(InputError, match=r"p\.jsonl:1: tgt_lang: unknown language code 'klingon'"):
         list(records.read_parallel(bad))
     nolang = write(tmp_path / "q.jsonl", json.dumps({"src": "a", "tgt": "b"}) + "\n")
@@ -114,8 +152,9 @@ def test_parquet_arrow_and_column_mapping(tmp_path):
     assert [p.tgt for p in records.read_parallel(tmp_path / "i.arrow", "en", "es", columns=cols)] == ["Abrir", "Cerrar"]
     alp = pa.table({"question": ["Why?"], "answer": ["Because."]})
     pq.write_table(alp, tmp_path / "q.parquet")
-    assert list(records.read_instructions(tmp_path / "q.parquet", "alpaca", {"instruction": "question", "output": "answer"})) == [
-        {"id": "1", "instruction": "Why?", "input": "", "output": "Because."}]
+    assert list(
+        records.read_instructions(tmp_path / "q.parquet", "alpaca", {"instruction": "question", "output": "answer"})
+    ) == [{"id": "1", "instruction": "Why?", "input": "", "output": "Because."}]
     with pytest.raises(InputError, match=r"t\.parquet:1: missing field 'src'"):
         list(records.read_parallel(tmp_path / "t.parquet", "en", "es"))
 
@@ -136,7 +175,9 @@ def test_hf_spec_parsing_and_local_dataset_folder(tmp_path):
 
 
 def test_validate_file(tmp_path):
-    jl = write(tmp_path / "p.jsonl", json.dumps({"src": "Open", "tgt": "Abrir", "src_lang": "en", "tgt_lang": "es"}) + "\n")
+    jl = write(
+        tmp_path / "p.jsonl", json.dumps({"src": "Open", "tgt": "Abrir", "src_lang": "en", "tgt_lang": "es"}) + "\n"
+    )
     assert records.validate_file(jl, "parallel") == {"format": "parallel", "records": 1, "directions": {"en-es": 1}}
     al = write(tmp_path / "a.jsonl", json.dumps({"instruction": "a", "output": "b"}) + "\n")
     assert records.validate_file(al, "alpaca") == {"format": "alpaca", "records": 1}

@@ -33,7 +33,13 @@ def test_shipped_set_is_complete_and_split():
 
 
 def test_scripts_match_languages():
-    ranges = {"zh": (0x4E00, 0x9FFF), "ar": (0x0600, 0x06FF), "ru": (0x0400, 0x04FF), "hi": (0x0900, 0x097F), "el": (0x0370, 0x03FF)}
+    ranges = {
+        "zh": (0x4E00, 0x9FFF),
+        "ar": (0x0600, 0x06FF),
+        "ru": (0x0400, 0x04FF),
+        "hi": (0x0900, 0x097F),
+        "el": (0x0370, 0x03FF),
+    }
     for it in resources.polyinstruct_items():
         for code, (lo, hi) in ranges.items():
             text = it["langs"][code]["instruction"] + it["langs"][code]["output"]
@@ -58,7 +64,9 @@ def test_a_broken_copy_is_an_input_error(tmp_path):
     bad = json.loads(json.dumps(items[0]))
     del bad["langs"]["el"]
     path = tmp_path / "p.jsonl"
-    path.write_text(json.dumps(items[1], ensure_ascii=False) + "\n" + json.dumps(bad, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(items[1], ensure_ascii=False) + "\n" + json.dumps(bad, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     with pytest.raises(InputError) as e:
         resources.polyinstruct_items(path)
     assert str(e.value) == f"{path}:2: language 'el' needs string fields instruction, input, output"
@@ -88,8 +96,16 @@ POLYQA_SHA256 = {
 POLYSENT_SHA256 = "ac86b0e3afd657e93f763c077de2efc1be6f1e6311ef277cd41a77318107b560"
 
 # Letters of each language's text must all be in its script (Latin for the rest); 々 is CJK punctuation-like.
-SCRIPTS = {"el": ("GREEK",), "ru": ("CYRILLIC",), "ar": ("ARABIC",), "th": ("THAI",), "hi": ("DEVANAGARI",),
-           "bn": ("BENGALI",), "zh": ("CJK", "IDEOGRAPHIC"), "ja": ("CJK", "IDEOGRAPHIC", "HIRAGANA", "KATAKANA")}
+SCRIPTS = {
+    "el": ("GREEK",),
+    "ru": ("CYRILLIC",),
+    "ar": ("ARABIC",),
+    "th": ("THAI",),
+    "hi": ("DEVANAGARI",),
+    "bn": ("BENGALI",),
+    "zh": ("CJK", "IDEOGRAPHIC"),
+    "ja": ("CJK", "IDEOGRAPHIC", "HIRAGANA", "KATAKANA"),
+}
 
 # Short questions made mostly of names, which langid (restricted to polyqa's languages) misreads; each was
 # read by hand and is in its language. The test asserts the misreadings are exactly these.
@@ -129,8 +145,9 @@ def misidentified(fields: list[tuple[str, str, str]], languages: tuple[str, ...]
 
 
 def _qa_docs() -> dict[str, dict]:
-    return {code: json.loads(resources.polyqa_path(code).read_text(encoding="utf-8"))
-            for code in resources.POLYQA_LANGUAGES}
+    return {
+        code: json.loads(resources.polyqa_path(code).read_text(encoding="utf-8")) for code in resources.POLYQA_LANGUAGES
+    }
 
 
 def _qa_fields(docs: dict[str, dict]) -> list[tuple[str, str, str, str]]:
@@ -161,14 +178,20 @@ def test_every_answer_is_at_its_answer_start_once():
     for code in resources.POLYQA_LANGUAGES:
         for row in resources.polyqa(code):
             (answer,), (start,) = row["answers"], row["answer_starts"]
-            assert row["context"][start:start + len(answer)] == answer, (row["id"], code)
+            assert row["context"][start : start + len(answer)] == answer, (row["id"], code)
             assert row["context"].count(answer) == 1, (row["id"], code)
 
 
 def test_qa_languages_are_parallel_and_split_alike():
     docs = _qa_docs()
-    shape = {code: [(a["title"], p["id"], p["split"], [(q["id"], len(q["answers"])) for q in p["qas"]])
-                    for a in doc["data"] for p in a["paragraphs"]] for code, doc in docs.items()}
+    shape = {
+        code: [
+            (a["title"], p["id"], p["split"], [(q["id"], len(q["answers"])) for q in p["qas"]])
+            for a in doc["data"]
+            for p in a["paragraphs"]
+        ]
+        for code, doc in docs.items()
+    }
     assert all(shape[code] == shape["en"] for code in resources.POLYQA_LANGUAGES)
     assert {doc["version"] for doc in docs.values()} == {"polyqa_v1"}
     assert "not professional translations" in docs["en"]["provenance"]
@@ -181,8 +204,11 @@ def test_qa_languages_are_parallel_and_split_alike():
     assert {len(qas) for *_, qas in shape["en"]} == {1, 2}
     fields = _qa_fields(docs)
     english = {(kind, key): text for kind, key, code, text in fields if code == "en"}
-    copied = [(kind, key, code) for kind, key, code, text in fields
-              if code != "en" and kind != "answer" and text == english[(kind, key)]]
+    copied = [
+        (kind, key, code)
+        for kind, key, code, text in fields
+        if code != "en" and kind != "answer" and text == english[(kind, key)]
+    ]
     assert copied == []
 
 
@@ -193,8 +219,12 @@ def test_sentiment_items_are_parallel_balanced_and_split():
     items = resources.polysent_items()
     assert [it["id"] for it in items] == [f"ps{i:03d}" for i in range(1, 305)]
     counts = Counter((it["split"], it["label"]) for it in items)
-    assert counts == {("demo", "positive"): 20, ("demo", "negative"): 20,
-                      ("test", "positive"): 132, ("test", "negative"): 132}
+    assert counts == {
+        ("demo", "positive"): 20,
+        ("demo", "negative"): 20,
+        ("test", "positive"): 132,
+        ("test", "negative"): 132,
+    }
     for it in items:
         assert list(it["text"]) == list(resources.POLYSENT_LANGUAGES), it["id"]
         assert all(it["text"][c] != it["text"]["en"] for c in resources.POLYSENT_LANGUAGES[1:]), it["id"]
@@ -202,8 +232,9 @@ def test_sentiment_items_are_parallel_balanced_and_split():
         words = resources.polysent_labels(code)
         assert list(words) == ["positive", "negative"] and words["positive"] != words["negative"], code
         assert not off_script(words["positive"] + words["negative"], code), code
-        assert [r["label"] for r in resources.polysent(code, "demo")] == [it["label"] for it in items
-                                                                           if it["split"] == "demo"]
+        assert [r["label"] for r in resources.polysent(code, "demo")] == [
+            it["label"] for it in items if it["split"] == "demo"
+        ]
 
 
 def test_every_field_is_in_its_languages_script():
@@ -211,20 +242,26 @@ def test_every_field_is_in_its_languages_script():
     fields += [(it["id"], code, text) for it in resources.polysent_items() for code, text in it["text"].items()]
     assert [(key, code, off_script(text, code)) for key, code, text in fields if off_script(text, code)] == []
     kana = ("HIRAGANA", "KATAKANA")
-    assert all(any(unicodedata.name(ch, "?").startswith(kana) for ch in it["text"]["ja"])
-               for it in resources.polysent_items())
+    assert all(
+        any(unicodedata.name(ch, "?").startswith(kana) for ch in it["text"]["ja"]) for it in resources.polysent_items()
+    )
 
 
 def test_language_identification_over_every_field():
-    qa = [(kind, key, code, text) for kind, key, code, text in _qa_fields(_qa_docs())
-          # an answer is a span of its (identified) context, mostly a name or a number: langid judges
-          # only the answers long enough to mean something
-          if kind != "answer" or sum(ch.isalpha() for ch in text) >= 20]
-    wrong = misidentified([(key, code, text) for kind, key, code, text in qa if kind == "context"],
-                          resources.POLYQA_LANGUAGES)
+    qa = [
+        (kind, key, code, text)
+        for kind, key, code, text in _qa_fields(_qa_docs())
+        # an answer is a span of its (identified) context, mostly a name or a number: langid judges
+        # only the answers long enough to mean something
+        if kind != "answer" or sum(ch.isalpha() for ch in text) >= 20
+    ]
+    wrong = misidentified(
+        [(key, code, text) for kind, key, code, text in qa if kind == "context"], resources.POLYQA_LANGUAGES
+    )
     assert wrong == {}
-    wrong = misidentified([(key, code, text) for kind, key, code, text in qa if kind != "context"],
-                          resources.POLYQA_LANGUAGES)
+    wrong = misidentified(
+        [(key, code, text) for kind, key, code, text in qa if kind != "context"], resources.POLYQA_LANGUAGES
+    )
     assert wrong == QUESTIONS_READ_BY_HAND
     sent = [(it["id"], code, text) for it in resources.polysent_items() for code, text in it["text"].items()]
     assert misidentified(sent, resources.POLYSENT_LANGUAGES) == {}
@@ -236,8 +273,10 @@ def test_the_checks_catch_a_pasted_sentence():
     es_ctx = docs["es"]["data"][0]["paragraphs"][0]["context"]
     assert off_script(en_q, "th") == "".join(ch for ch in en_q if ch.isalpha())
     assert off_script(en_q, "en") == ""
-    wrong = misidentified([("pq001-1", "es", en_q), ("pq001", "ro", es_ctx), ("ps001", "fr", "Ce couteau coupe bien.")],
-                          resources.POLYSENT_LANGUAGES)
+    wrong = misidentified(
+        [("pq001-1", "es", en_q), ("pq001", "ro", es_ctx), ("ps001", "fr", "Ce couteau coupe bien.")],
+        resources.POLYSENT_LANGUAGES,
+    )
     assert wrong == {("pq001-1", "es"): "en", ("pq001", "ro"): "es"}
 
 
@@ -268,12 +307,22 @@ def test_qa_loaders():
 
 def test_qa_reads_a_squad_file_of_your_own(tmp_path):
     path = tmp_path / "mine.json"
-    para = {"context": "Oslo is in Norway.", "qas": [{"id": "q1", "question": "Where is Oslo?",
-                                                      "answers": [{"text": "Norway", "answer_start": 11}]}]}
+    para = {
+        "context": "Oslo is in Norway.",
+        "qas": [{"id": "q1", "question": "Where is Oslo?", "answers": [{"text": "Norway", "answer_start": 11}]}],
+    }
     path.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [para]}]}), encoding="utf-8")
-    assert resources.polyqa("nb", path=path) == [{"id": "q1", "title": "t", "split": "test", "context": para["context"],
-                                                  "question": "Where is Oslo?", "answers": ["Norway"],
-                                                  "answer_starts": [11]}]
+    assert resources.polyqa("nb", path=path) == [
+        {
+            "id": "q1",
+            "title": "t",
+            "split": "test",
+            "context": para["context"],
+            "question": "Where is Oslo?",
+            "answers": ["Norway"],
+            "answer_starts": [11],
+        }
+    ]
     assert resources.polyqa("nb", "dev", path=path) == []
     del para["qas"][0]["answers"]
     path.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [para]}]}), encoding="utf-8")
@@ -284,11 +333,15 @@ def test_qa_reads_a_squad_file_of_your_own(tmp_path):
 
 def test_sentiment_reads_a_file_of_your_own(tmp_path):
     path = tmp_path / "mine.jsonl"
-    rows = [{"id": "a", "label": "positive", "text": {"it": "Ottimo."}},
-            {"id": "b", "label": "negative", "split": "demo", "text": {"it": "Pessimo."}}]
+    rows = [
+        {"id": "a", "label": "positive", "text": {"it": "Ottimo."}},
+        {"id": "b", "label": "negative", "split": "demo", "text": {"it": "Pessimo."}},
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    assert resources.polysent("it", path=path) == [{"id": "a", "split": "test", "label": "positive", "text": "Ottimo."},
-                                                  {"id": "b", "split": "demo", "label": "negative", "text": "Pessimo."}]
+    assert resources.polysent("it", path=path) == [
+        {"id": "a", "split": "test", "label": "positive", "text": "Ottimo."},
+        {"id": "b", "split": "demo", "label": "negative", "text": "Pessimo."},
+    ]
     assert resources.polysent_labels("en", path=path) == {"positive": "positive", "negative": "negative"}
     assert resources.polysent_header(path) == {}
     with pytest.raises(InputError) as e:

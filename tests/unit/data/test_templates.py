@@ -70,9 +70,19 @@ def test_coit_fixture_token_ids_are_pinned(tmp_path, default_tokenizer):
     from polyalign.train.batching import encode
 
     locale = spanish_locale(tmp_path / "locale")
-    build_coit(tmp_path / "data", "es", sources=["gettext"], instructions=["polyinstruct"], direction="en-x",
-               template="translate_v1", max_train_pairs=60, test_size=20, seed=0, gettext_dirs=[str(locale)],
-               pair_filter=PairFilter(min_words=3, max_words=30, max_chars=300, max_length_ratio=3.0, language_id=True))
+    build_coit(
+        tmp_path / "data",
+        "es",
+        sources=["gettext"],
+        instructions=["polyinstruct"],
+        direction="en-x",
+        template="translate_v1",
+        max_train_pairs=60,
+        test_size=20,
+        seed=0,
+        gettext_dirs=[str(locale)],
+        pair_filter=PairFilter(min_words=3, max_words=30, max_chars=300, max_length_ratio=3.0, language_id=True),
+    )
     rows = [json.loads(line) for line in (tmp_path / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()]
     h = hashlib.sha256()
     for r in rows:

@@ -18,8 +18,12 @@ from polyalign.data.translate import (
 
 RECORDS = [
     {"id": "1", "instruction": "Open the file 3 times.", "input": "", "output": "Use `open()` with {name}."},
-    {"id": "2", "instruction": "Show the example.", "input": "",
-     "output": "Here it is:\n```python\nprint('hi')\n```\nRun it at https://example.org now."},
+    {
+        "id": "2",
+        "instruction": "Show the example.",
+        "input": "",
+        "output": "Here it is:\n```python\nprint('hi')\n```\nRun it at https://example.org now.",
+    },
     {"id": "3", "instruction": "Open the file 3 times.", "input": "", "output": "Done."},  # repeats a segment
 ]
 
@@ -27,7 +31,10 @@ RECORDS = [
 def test_protect_and_restore_round_trip_and_reject_lost_markers():
     masked, spans = protect("Copy %s to {dest} at 10:30, see `man cp` or www.gnu.org")
     assert masked == "Copy ⟦0⟧ to ⟦1⟧ at ⟦2⟧, see ⟦3⟧ or ⟦4⟧"
-    assert restore(masked.upper().replace("COPY", "Copiar"), spans) == "Copiar %s TO {dest} AT 10:30, SEE `man cp` OR www.gnu.org"
+    assert (
+        restore(masked.upper().replace("COPY", "Copiar"), spans)
+        == "Copiar %s TO {dest} AT 10:30, SEE `man cp` OR www.gnu.org"
+    )
     assert restore("Copiar ⟦0⟧ ⟦0⟧ ⟦1⟧ ⟦2⟧ ⟦3⟧ ⟦4⟧", spans) is None  # repeated
     assert restore("Copiar ⟦0⟧ ⟦1⟧ ⟦2⟧ ⟦3⟧", spans) is None  # lost one
     assert restore("Copiar ⟦0⟧ ⟦1⟧ ⟦2⟧ ⟦3⟧ ⟦4⟧ ⟦5⟧", spans) is None  # invented one
@@ -56,8 +63,9 @@ def test_http_translation_keeps_code_numbers_placeholders_and_reuses_journal(tmp
         assert counts == {"records": 3, "segments": 7, "reused": 0, "sent": 6, "rejected": 0, "written": 3}
         assert out[0]["instruction"] == "<sp> oPEN THE FILE 3 TIMES."
         assert out[0]["output"] == "<sp> uSE `open()` WITH {name}."
-        assert out[1]["output"] == ("<sp> hERE IT IS:\n```python\nprint('hi')\n```\n"
-                                    "<sp> rUN IT AT https://example.org NOW.")
+        assert out[1]["output"] == (
+            "<sp> hERE IT IS:\n```python\nprint('hi')\n```\n<sp> rUN IT AT https://example.org NOW."
+        )
         assert out[0]["id"] == "1" and out[0]["input"] == ""
         # the code, URL, number and placeholder never reached the server
         sent = " ".join(t for _, t in server.texts)
@@ -78,7 +86,9 @@ def test_http_batches_short_texts_and_falls_back_to_single_requests(tmp_path):
         assert [got[i] for i in range(10)] == [fake_translate(t, "French") for t in texts]
         assert server.requests == 3
     long_text = "word " * 300
-    assert HttpTranslator("http://127.0.0.1:9/v1", "m", max_batch=4, batch_chars=1000).batches(["a", long_text, "b"]) == [[1], [0, 2]]
+    assert HttpTranslator("http://127.0.0.1:9/v1", "m", max_batch=4, batch_chars=1000).batches(
+        ["a", long_text, "b"]
+    ) == [[1], [0, 2]]
 
 
 def test_http_retries_429_and_500_with_backoff_then_succeeds():
@@ -131,8 +141,11 @@ def test_http_retries_truncated_garbled_and_null_replies_and_never_keeps_them(tm
         assert all(v != "None" for v in got.values())
         server.null_content = 10
         with pytest.raises(TranslateError, match=r"failed after 2 retries \(malformed response\)"):
-            dict(HttpTranslator(server.url, "m", max_retries=2, backoff=0.001, max_batch=1).translate(
-                ["Never"], "English", "Spanish"))
+            dict(
+                HttpTranslator(server.url, "m", max_retries=2, backoff=0.001, max_batch=1).translate(
+                    ["Never"], "English", "Spanish"
+                )
+            )
 
 
 def test_a_job_survives_thirty_percent_truncated_replies(tmp_path):

@@ -65,13 +65,33 @@ CASES: dict[str, list[tuple[list[str], str | None]]] = {
 
 # (exact_match, f1) in percent from the official script, and each prediction's normalised form.
 OFFICIAL = {
-    "en": (37.5, 52.5, ["eiffel tower", "denver broncos won", "in 1998 it opened", "day apple", "san francisco", "5 million", ""]),
-    "es": (40.0, 89.33333333333334, ["ciudad de méxico", "en ángeles", "200 años aproximadamente", "amazonas río", "quién"]),
+    "en": (
+        37.5,
+        52.5,
+        ["eiffel tower", "denver broncos won", "in 1998 it opened", "day apple", "san francisco", "5 million", ""],
+    ),
+    "es": (
+        40.0,
+        89.33333333333334,
+        ["ciudad de méxico", "en ángeles", "200 años aproximadamente", "amazonas río", "quién"],
+    ),
     "de": (20.0, 45.99999999999999, ["rhein", "strasse", "großes haus", "müller söhne", "kaiser"]),
     "ar": (33.333333333333336, 75.55555555555556, ["قاهرة", "قاهرة", "في عام ١٩٥٢", "ملك فاروق", "اتفاق", "عبد ناصر"]),
     "hi": (20.0, 53.33333333333333, ["भारत की राजधानी", "दिल्ली", "गांधी जी", "सन् 1947 में", "यमुना"]),
     "vi": (60.0, 86.66666666666666, ["thủ đô việt nam", "con mèo", "hà nội", "xe đạp màu đỏ", "1945"]),
-    "zh": (42.857142857142854, 73.85964912280701, ["北 京", "中 华 人 民 共 和 国 成 立 于 1949 年", "红 楼 梦", "2008 年 的 北 京 奥 运 会", "apple 公 司", "黄 河", "孫 中 山"]),
+    "zh": (
+        42.857142857142854,
+        73.85964912280701,
+        [
+            "北 京",
+            "中 华 人 民 共 和 国 成 立 于 1949 年",
+            "红 楼 梦",
+            "2008 年 的 北 京 奥 运 会",
+            "apple 公 司",
+            "黄 河",
+            "孫 中 山",
+        ],
+    ),
 }
 # Per-example (EM, F1) from the official script.
 OFFICIAL_PER_EXAMPLE = {
@@ -83,6 +103,8 @@ OFFICIAL_PER_EXAMPLE = {
 
 def squad(lang: str) -> dict:
     cases = CASES[lang]
-    qas = [{"id": f"{lang}-{i}", "question": "q", "answers": [{"text": g, "answer_start": 0} for g in golds]}
-           for i, (golds, _) in enumerate(cases)]
+    qas = [
+        {"id": f"{lang}-{i}", "question": "q", "answers": [{"text": g, "answer_start": 0} for g in golds]}
+        for i, (golds, _) in enumerate(cases)
+    ]
     return {"version": "1.0", "data": [{"title": "t", "paragraphs": [{"context": "c", "qas": qas}]}]}

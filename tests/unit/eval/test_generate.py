@@ -8,8 +8,13 @@ from transformers import AutoModelForCausalLM
 from polyalign.eval.generate import chat_prompt, cut_at_stop, generate
 from polyalign.models import end_of_turn_ids
 
-QUESTIONS = ["What is 2+2?", "Name a colour of the sky on a clear day, please.", "Hi",
-             "Translate to Spanish: the cat sleeps on the mat all day long.", "Why?"]
+QUESTIONS = [
+    "What is 2+2?",
+    "Name a colour of the sky on a clear day, please.",
+    "Hi",
+    "Translate to Spanish: the cat sleeps on the mat all day long.",
+    "Why?",
+]
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +24,14 @@ def tiny(tiny_model_dir):
 
 def reference(model, tok, prompt, n):
     ids = tok(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
-    out = model.generate(input_ids=ids, max_new_tokens=n, do_sample=False, eos_token_id=end_of_turn_ids(tok),
-                         pad_token_id=tok.pad_token_id)
-    return tok.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+    out = model.generate(
+        input_ids=ids,
+        max_new_tokens=n,
+        do_sample=False,
+        eos_token_id=end_of_turn_ids(tok),
+        pad_token_id=tok.pad_token_id,
+    )
+    return tok.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
 
 
 def test_matches_transformers_generate(tiny, default_tokenizer):

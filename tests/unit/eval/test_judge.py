@@ -49,8 +49,15 @@ class JudgeHandler(BaseHTTPRequestHandler):
             # Quality = number of "good" words; the first answer gets a bonus point (position bias).
             a, b = 4 + 2 * first.count("good") + 1, 4 + 2 * second.count("good")
             text = f"A: {min(a, 10)} B: {min(b, 10)}"
-        self._send(200, {"id": "x", "object": "chat.completion", "model": body["model"],
-                         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]})
+        self._send(
+            200,
+            {
+                "id": "x",
+                "object": "chat.completion",
+                "model": body["model"],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            },
+        )
 
     def _send(self, status, doc):
         data = json.dumps(doc).encode()
@@ -117,16 +124,42 @@ def test_api_key_comes_from_the_named_variable_and_is_never_written(server, monk
     assert JudgeHandler.calls == []
     # A wrong key: the server refuses; the failure is reported without the key.
     monkeypatch.setenv("JUDGE_KEY", "wrong-key")
-    summary, verdicts = compare(Endpoint(server, "j", api_key_env="JUDGE_KEY", retries=0), [{"id": "1", "instruction": "i", "a": "a", "b": "b"}])
+    summary, verdicts = compare(
+        Endpoint(server, "j", api_key_env="JUDGE_KEY", retries=0), [{"id": "1", "instruction": "i", "a": "a", "b": "b"}]
+    )
     assert verdicts[0]["errors"] == ["HTTP 401", "HTTP 401"] and summary["failed_requests"] == 2
 
     monkeypatch.setenv("JUDGE_KEY", KEY)
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    a.write_text("".join(json.dumps({"id": i, "instruction": f"Task {i}", "output": o}) + "\n" for i, o in [("1", "good good"), ("2", "bad")]))
-    b.write_text("".join(json.dumps({"id": i, "output": o}) + "\n" for i, o in [("2", "good"), ("1", "bad"), ("3", "extra")]))
+    a.write_text(
+        "".join(
+            json.dumps({"id": i, "instruction": f"Task {i}", "output": o}) + "\n"
+            for i, o in [("1", "good good"), ("2", "bad")]
+        )
+    )
+    b.write_text(
+        "".join(json.dumps({"id": i, "output": o}) + "\n" for i, o in [("2", "good"), ("1", "bad"), ("3", "extra")])
+    )
     out = tmp_path / "verdicts.jsonl"
-    assert main(["score", "judge", str(a), str(b), "--endpoint", server, "--judge-model", "j",
-                 "--api-key-env", "JUDGE_KEY", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "judge",
+                str(a),
+                str(b),
+                "--endpoint",
+                server,
+                "--judge-model",
+                "j",
+                "--api-key-env",
+                "JUDGE_KEY",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr()
     result = json.loads(printed.out)
     assert (result["wins"], result["losses"], result["only_in_b"]) == (1, 1, 1)

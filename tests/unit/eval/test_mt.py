@@ -29,8 +29,18 @@ def test_scores_identical_to_sacrebleu():
 def test_bootstrap_interval_is_sacrebleus_own():
     from sacrebleu.metrics import BLEU, CHRF
 
-    hyps = ["el gato está en la alfombra", "no se pudo abrir el archivo", "guardar el documento", "abrir la carpeta nueva"]
-    refs = ["el gato está sobre la alfombra", "no se puede abrir el archivo", "guardar el documento", "abrir una carpeta"]
+    hyps = [
+        "el gato está en la alfombra",
+        "no se pudo abrir el archivo",
+        "guardar el documento",
+        "abrir la carpeta nueva",
+    ]
+    refs = [
+        "el gato está sobre la alfombra",
+        "no se puede abrir el archivo",
+        "guardar el documento",
+        "abrir una carpeta",
+    ]
     a = score_corpus(hyps, refs, "es", n_bootstrap=200)
     assert a == score_corpus(hyps, refs, "es", n_bootstrap=200)  # sacrebleu's fixed seed
     assert a["bleu"] == sacrebleu.corpus_bleu(hyps, [refs], tokenize="13a").score

@@ -22,7 +22,12 @@ def recipe(tmp_path: Path, body: str):
 def test_flags_alone(tmp_path):
     req = build_request(None, tasks="xquad, mgsm", langs="es,de", data=["xquad=/d/{lang}.json"], limit=3)
     assert (req.model, req.tasks, req.langs, req.data, req.limit) == (
-        DEFAULT_MODEL, ["xquad", "mgsm"], ["es", "de"], {"xquad": "/d/{lang}.json"}, 3)
+        DEFAULT_MODEL,
+        ["xquad", "mgsm"],
+        ["es", "de"],
+        {"xquad": "/d/{lang}.json"},
+        3,
+    )
     assert req.output == "runs/eval-SmolLM2-135M-Instruct" and req.fidelity_candidates == list(COMMON_LANGUAGES)
     with pytest.raises(InputError, match="name the tasks"):
         build_request(None)
@@ -31,7 +36,9 @@ def test_flags_alone(tmp_path):
 
 
 def test_recipe_then_flags_win(tmp_path):
-    cfg = recipe(tmp_path, f"""
+    cfg = recipe(
+        tmp_path,
+        f"""
 name: r
 output_dir: {tmp_path}
 seed: 7
@@ -43,7 +50,8 @@ eval:
   data_files: ["xquad=/x/{{lang}}.json"]
   num_fewshot: 2
   drift_languages: [fr]
-""")
+""",
+    )
     req = build_request(cfg, num_fewshot=None, limit=5, data=["mgsm=/m"])
     assert (req.tasks, req.langs, req.num_fewshot, req.limit, req.seed) == (["xquad"], ["de"], 2, 5, 7)
     assert req.data == {"xquad": "/x/{lang}.json", "mgsm": "/m"}
@@ -59,7 +67,12 @@ def test_heldout_pairs_are_local_translation_keyed_translation(tmp_path):
     assert req.tasks == ["local_translation"] and req.rename == {"local_translation": "translation"}
     assert req.data == {"local_translation": str(tmp_path / "h" / "data" / "test_{src}-{tgt}.jsonl")}
     assert (req.langs, req.limit, req.max_new_tokens, req.num_fewshot, req.prompt_format) == (
-        ["en-es", "es-en"], 4, 9, 0, "chat")
+        ["en-es", "es-en"],
+        4,
+        9,
+        0,
+        "chat",
+    )
 
 
 def test_request_checks_its_fields():

@@ -20,7 +20,10 @@ def test_score_qa_prints_official_numbers(tmp_path, capsys):
     for lang in ("zh", "ar", "hi"):
         data, preds = tmp_path / f"{lang}.json", tmp_path / f"{lang}-pred.json"
         data.write_text(json.dumps(squad(lang), ensure_ascii=False), encoding="utf-8")
-        preds.write_text(json.dumps({f"{lang}-{i}": p for i, (_, p) in enumerate(CASES[lang]) if p is not None}, ensure_ascii=False), encoding="utf-8")
+        preds.write_text(
+            json.dumps({f"{lang}-{i}": p for i, (_, p) in enumerate(CASES[lang]) if p is not None}, ensure_ascii=False),
+            encoding="utf-8",
+        )
         code, out, _ = run(capsys, "score", "qa", str(data), str(preds), "--lang", lang)
         assert code == 0
         result = json.loads(out)
@@ -30,7 +33,9 @@ def test_score_qa_prints_official_numbers(tmp_path, capsys):
 
 def test_score_qa_bad_input(tmp_path, capsys):
     data = tmp_path / "d.json"
-    data.write_text('{"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "1", "question": "q", "answers": []}]}]}]}')
+    data.write_text(
+        '{"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "1", "question": "q", "answers": []}]}]}]}'
+    )
     preds = tmp_path / "p.json"
     preds.write_text('{"1": "x",\n "2": 3}')
     code, out, err = run(capsys, "score", "qa", str(data), str(preds), "--lang", "en")
@@ -64,19 +69,28 @@ def test_score_mt_is_sacrebleu(tmp_path, capsys):
 
 def test_score_fidelity(tmp_path, capsys):
     outputs = tmp_path / "out.txt"
-    outputs.write_text("\n".join([
-        "Der Zug fährt heute Abend pünktlich vom Hauptbahnhof ab.",
-        "The train leaves the central station on time tonight.",
-        "",
-        "Wir haben gestern den ganzen Tag im Garten gearbeitet.",
-        "Die Kinder spielen nach der Schule gern im Park.",
-    ]) + "\n", encoding="utf-8")
+    outputs.write_text(
+        "\n".join(
+            [
+                "Der Zug fährt heute Abend pünktlich vom Hauptbahnhof ab.",
+                "The train leaves the central station on time tonight.",
+                "",
+                "Wir haben gestern den ganzen Tag im Garten gearbeitet.",
+                "Die Kinder spielen nach der Schule gern im Park.",
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     code, out, _ = run(capsys, "score", "fidelity", str(outputs), "--lang", "de")
     result = json.loads(out)
     assert code == 0
     assert result["on_target_rate"] == 0.75 and result["counts"] == {"de": 3, "en": 1}
     assert (result["n"], result["empty"]) == (4, 1)
-    assert result["signature"].split("|")[3] == "candidates:ar,bn,de,el,en,es,fa,fr,he,hi,id,it,ja,ko,nl,pl,pt,ru,sv,sw,th,tr,uk,ur,vi,zh"
+    assert (
+        result["signature"].split("|")[3]
+        == "candidates:ar,bn,de,el,en,es,fa,fr,he,hi,id,it,ja,ko,nl,pl,pt,ru,sv,sw,th,tr,uk,ur,vi,zh"
+    )
     short = tmp_path / "short.txt"
     short.write_text("Abrir o ficheiro de configuración\nCerrar sesión\n", encoding="utf-8")
     code, out, _ = run(capsys, "score", "fidelity", str(short), "--lang", "es")

@@ -18,7 +18,12 @@ from polyalign.eval.scoring import (
 )
 
 DEMO = "Review: Great phone.\nSentiment: positive\n\nReview: Broke at once.\nSentiment: negative\n\n"
-TEXTS = ["Love it!", "It stopped working after a week and support never answered.", "Fine.", "Worst purchase ever made, sadly."]
+TEXTS = [
+    "Love it!",
+    "It stopped working after a week and support never answered.",
+    "Fine.",
+    "Worst purchase ever made, sadly.",
+]
 PROMPTS = [DEMO + f"Review: {t}\nSentiment:" for t in TEXTS]
 
 
@@ -36,7 +41,10 @@ def plain_next_token_probs(model, tok, prompt):
 def test_label_first_tokens_of_the_default_tokenizer(default_tokenizer):
     tok = default_tokenizer
     for label in ("yes", "no", "positive"):
-        expected = {tok(label, add_special_tokens=False)["input_ids"][0], tok(" " + label, add_special_tokens=False)["input_ids"][0]}
+        expected = {
+            tok(label, add_special_tokens=False)["input_ids"][0],
+            tok(" " + label, add_special_tokens=False)["input_ids"][0],
+        }
         assert set(label_first_tokens(tok, label)) == expected
     assert label_first_tokens(tok, "yes") == [9805, 10407]
     assert not first_tokens_overlap(tok, ["true", "neither", "false"])
@@ -47,7 +55,17 @@ def test_byte_fallback_token_is_a_candidate():
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {"<unk>": 0, **{f"<0x{b:02X}>": 1 + b for b in range(256)}, "▁": 257, "y": 258, "e": 259, "s": 260, "▁yes": 261, "ye": 262, "yes": 263}
+    vocab = {
+        "<unk>": 0,
+        **{f"<0x{b:02X}>": 1 + b for b in range(256)},
+        "▁": 257,
+        "y": 258,
+        "e": 259,
+        "s": 260,
+        "▁yes": 261,
+        "ye": 262,
+        "yes": 263,
+    }
     bpe = models.BPE(vocab=vocab, merges=[("y", "e"), ("ye", "s"), ("▁", "yes")], byte_fallback=True, unk_token="<unk>")
     t = Tokenizer(bpe)
     t.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="never")
@@ -105,10 +123,16 @@ def test_real_model_constrained_sentiment(default_tokenizer):
     from polyalign.models import load_model
 
     model, tok = load_model(DEFAULT_MODEL)
-    reviews = [("I love it, it is wonderful and works perfectly!", 1), ("Terrible. It broke after one day, total waste of money.", 0),
-               ("Absolutely fantastic, best purchase this year.", 1), ("Awful quality, I hate it and want a refund.", 0),
-               ("Great product, very happy with it.", 1), ("Horrible experience, never again.", 0),
-               ("Excellent value, highly recommended!", 1), ("Bad, disappointing and useless.", 0)]
+    reviews = [
+        ("I love it, it is wonderful and works perfectly!", 1),
+        ("Terrible. It broke after one day, total waste of money.", 0),
+        ("Absolutely fantastic, best purchase this year.", 1),
+        ("Awful quality, I hate it and want a refund.", 0),
+        ("Great product, very happy with it.", 1),
+        ("Horrible experience, never again.", 0),
+        ("Excellent value, highly recommended!", 1),
+        ("Bad, disappointing and useless.", 0),
+    ]
     texts = [prompts.build("sentiment", {"text": t}, fmt="raw") for t, _ in reviews]
     preds, _, used = classify(model, tok, texts, prompts.labels("sentiment"), "first_token")
     assert used == "first_token"

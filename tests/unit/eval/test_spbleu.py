@@ -22,8 +22,14 @@ def spm_model(tmp_path_factory):
     corpus = root / "corpus.txt"
     words = " ".join(HYPS + REFS).split()
     corpus.write_text("\n".join(" ".join(words[i:] + words[:i]) for i in range(len(words))) + "\n", encoding="utf-8")
-    spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(root / "tiny"), vocab_size=40,
-                                   model_type="unigram", character_coverage=1.0, minloglevel=2)
+    spm.SentencePieceTrainer.train(
+        input=str(corpus),
+        model_prefix=str(root / "tiny"),
+        vocab_size=40,
+        model_type="unigram",
+        character_coverage=1.0,
+        minloglevel=2,
+    )
     return root / "tiny.model"
 
 
@@ -57,12 +63,16 @@ def test_score_mt_spbleu_and_its_missing_model_is_one_line(tmp_path, monkeypatch
     code = main(["score", "mt", str(hyp), str(ref), "--lang", "es", "--tokenize", "flores200"])
     err = capsys.readouterr().err
     assert code == 2 and err == (
-        "error: spBLEU (flores200) needs its SentencePiece model: download https://tinyurl.com/flores200sacrebleuspm to "
+        "error: spBLEU (flores200) needs its SentencePiece model: download "
+        "https://tinyurl.com/flores200sacrebleuspm to "
         f"{tmp_path / 'empty' / 'models' / 'flores200sacrebleuspm'}, or give its path with --spm-model "
-        "(recipe: eval.spm_model)\n")
+        "(recipe: eval.spm_model)\n"
+    )
     code = main(["score", "mt", str(hyp), str(ref), "--lang", "es", "--spm-model", str(hyp)])
     assert code == 2 and capsys.readouterr().err == "error: --spm-model goes with --tokenize flores101 or flores200\n"
-    code = main(["score", "mt", str(hyp), str(ref), "--lang", "es", "--tokenize", "flores101", "--spm-model", "/no/such"])
+    code = main(
+        ["score", "mt", str(hyp), str(ref), "--lang", "es", "--tokenize", "flores101", "--spm-model", "/no/such"]
+    )
     assert code == 2 and capsys.readouterr().err == "error: /no/such: no such SentencePiece model file\n"
 
 
@@ -70,7 +80,9 @@ def test_score_mt_spbleu_end_to_end(tmp_path, capsys, spm_model):
     hyp, ref = tmp_path / "hyp.txt", tmp_path / "ref.txt"
     hyp.write_text("\n".join(HYPS) + "\n", encoding="utf-8")
     ref.write_text("\n".join(REFS) + "\n", encoding="utf-8")
-    code = main(["score", "mt", str(hyp), str(ref), "--lang", "es", "--tokenize", "flores200", "--spm-model", str(spm_model)])
+    code = main(
+        ["score", "mt", str(hyp), str(ref), "--lang", "es", "--tokenize", "flores200", "--spm-model", str(spm_model)]
+    )
     result = json.loads(capsys.readouterr().out)
     assert code == 0 and "tok:flores200" in result["bleu_signature"]
     assert result["bleu"] == score_corpus(HYPS, REFS, "es", tokenize="flores200", spm_model=str(spm_model))["bleu"]

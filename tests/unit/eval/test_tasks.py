@@ -30,8 +30,12 @@ def test_xquad_native_by_folder_and_placeholder(tmp_path):
     root = write_xquad(tmp_path / "xquad")
     rows = load("xquad", "es", root)
     assert [r["id"] for r in rows] == ["q1", "q2", "q3", "q4"]
-    assert rows[0] == {"id": "q1", "context": "Madrid es la capital de España. Tiene más de tres millones de habitantes.",
-                       "question": "¿Cuál es la capital de España?", "answers": ["Madrid"]}
+    assert rows[0] == {
+        "id": "q1",
+        "context": "Madrid es la capital de España. Tiene más de tres millones de habitantes.",
+        "question": "¿Cuál es la capital de España?",
+        "answers": ["Madrid"],
+    }
     assert load("xquad", "zh", str(root / "xquad.{lang}.json"))[1]["answers"] == ["两千多万"]
     en = load("xquad", "en", root)
     assert en[2]["answers"] == ["into the Atlantic Ocean", "the Atlantic Ocean"]
@@ -59,8 +63,13 @@ def test_flores_plus_jsonl_and_renamed_codes(tmp_path):
     # FLORES+ calls Mandarin cmn_Hans; a folder per split, one file per language.
     (tmp_path / "devtest").mkdir()
     for code, texts in (("eng_Latn", ["One.", "Two."]), ("cmn_Hans", ["一。", "二。"])):
-        (tmp_path / "devtest" / f"{code}.jsonl").write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts)))
-    assert load("flores", "en-zh", tmp_path) == [{"id": "0", "src": "One.", "tgt": "一。"}, {"id": "1", "src": "Two.", "tgt": "二。"}]
+        (tmp_path / "devtest" / f"{code}.jsonl").write_text(
+            "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts))
+        )
+    assert load("flores", "en-zh", tmp_path) == [
+        {"id": "0", "src": "One.", "tgt": "一。"},
+        {"id": "1", "src": "Two.", "tgt": "二。"},
+    ]
 
 
 def test_pawsx_xnli_sentiment_native(tmp_path):
@@ -80,7 +89,13 @@ def test_mgsm_and_polyinstruct_native(tmp_path):
     path = write_polyinstruct(tmp_path / "polyinstruct_v1.jsonl")
     test = load("polyinstruct", "es", path)
     assert [r["id"] for r in test] == ["pi-0002", "pi-0003"]
-    assert test[1] == {"id": "pi-0003", "instruction": "Traduce la palabra al inglés.", "input": "gato", "output": "cat", "category": "general"}
+    assert test[1] == {
+        "id": "pi-0003",
+        "instruction": "Traduce la palabra al inglés.",
+        "input": "gato",
+        "output": "cat",
+        "category": "general",
+    }
     assert [r["id"] for r in load("polyinstruct", "es", path, split="train")] == ["pi-0001"]
 
 
@@ -92,7 +107,11 @@ def test_local_files(tmp_path):
     tsv.write_text("Open\tAbrir\nClose\tCerrar\n")
     assert load("local_translation", "en-es", tsv)[1] == {"id": "2", "src": "Close", "tgt": "Cerrar"}
     cls = tmp_path / "cls.jsonl"
-    cls.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in [("bien", "pos"), ("mal", "neg"), ("genial", "pos")]))
+    cls.write_text(
+        "".join(
+            json.dumps({"text": t, "label": y}) + "\n" for t, y in [("bien", "pos"), ("mal", "neg"), ("genial", "pos")]
+        )
+    )
     rows = load("local_classification", "es", cls)
     assert [r["label"] for r in rows] == [1, 0, 1] and rows[0]["label_names"] == ["neg", "pos"]
 
@@ -119,19 +138,31 @@ def test_bad_native_files_name_the_line(tmp_path):
 
 def test_hf_column_mappings_from_parquet_arrow_and_saved_folder(tmp_path):
     datasets = pytest.importorskip("datasets")
-    xquad = datasets.Dataset.from_dict({
-        "id": ["5726", "5727"], "context": ["Madrid es la capital.", "Lima es la capital de Perú."],
-        "question": ["¿Capital?", "¿Capital de Perú?"],
-        "answers": [{"text": ["Madrid"], "answer_start": [0]}, {"text": ["Lima", "Lima es"], "answer_start": [0, 0]}],
-    })
+    xquad = datasets.Dataset.from_dict(
+        {
+            "id": ["5726", "5727"],
+            "context": ["Madrid es la capital.", "Lima es la capital de Perú."],
+            "question": ["¿Capital?", "¿Capital de Perú?"],
+            "answers": [
+                {"text": ["Madrid"], "answer_start": [0]},
+                {"text": ["Lima", "Lima es"], "answer_start": [0, 0]},
+            ],
+        }
+    )
     xquad.to_parquet(str(tmp_path / "xquad.parquet"))
     assert load("xquad", "es", tmp_path / "xquad.parquet")[1] == {
-        "id": "5727", "context": "Lima es la capital de Perú.", "question": "¿Capital de Perú?", "answers": ["Lima", "Lima es"]}
+        "id": "5727",
+        "context": "Lima es la capital de Perú.",
+        "question": "¿Capital de Perú?",
+        "answers": ["Lima", "Lima es"],
+    }
 
     paws = datasets.Dataset.from_dict({"id": [7, 8], "sentence1": ["a", "b"], "sentence2": ["c", "d"], "label": [1, 0]})
     paws.save_to_disk(str(tmp_path / "paws_saved"))
     assert load("pawsx", "es", tmp_path / "paws_saved") == [
-        {"id": "7", "text": "a", "text_pair": "c", "label": 1}, {"id": "8", "text": "b", "text_pair": "d", "label": 0}]
+        {"id": "7", "text": "a", "text_pair": "c", "label": 1},
+        {"id": "8", "text": "b", "text_pair": "d", "label": 0},
+    ]
 
     xnli = datasets.Dataset.from_dict({"premise": ["p"], "hypothesis": ["h"], "label": [2]})
     xnli.to_parquet(str(tmp_path / "xnli.parquet"))
@@ -141,11 +172,18 @@ def test_hf_column_mappings_from_parquet_arrow_and_saved_folder(tmp_path):
     marc.to_parquet(str(tmp_path / "marc.parquet"))
     assert [(r["id"], r["label"]) for r in load("sentiment", "es", tmp_path / "marc.parquet")] == [("a", 0), ("c", 1)]
 
-    mgsm = datasets.Dataset.from_dict({"question": ["2+2?"], "answer": ["Step: 2+2=4. The answer is 4."],
-                                       "answer_number": [4], "equation_solution": ["2+2=4"]})
+    mgsm = datasets.Dataset.from_dict(
+        {
+            "question": ["2+2?"],
+            "answer": ["Step: 2+2=4. The answer is 4."],
+            "answer_number": [4],
+            "equation_solution": ["2+2=4"],
+        }
+    )
     mgsm.to_parquet(str(tmp_path / "mgsm.parquet"))
     assert load("mgsm", "es", tmp_path / "mgsm.parquet") == [
-        {"id": "0", "question": "2+2?", "answer_number": 4.0, "solution": "Step: 2+2=4. The answer is 4."}]
+        {"id": "0", "question": "2+2?", "answer_number": 4.0, "solution": "Step: 2+2=4. The answer is 4."}
+    ]
 
     flores = datasets.Dataset.from_dict({"id": [1], "sentence_eng_Latn": ["Hi."], "sentence_spa_Latn": ["Hola."]})
     arrow_dir = tmp_path / "flores_saved"
@@ -243,7 +281,9 @@ def test_polysent_from_a_file_of_the_same_format_labels_en_or_target(tmp_path):
     assert kinds.label_names(prep, Target()) == ["negativo", "positivo"]
     path.write_text("".join(line + "\n" for line in path.read_text().splitlines()[1:]))  # no header: no label words
     bare = T.prepare(task, task.parse("es"), str(path))
-    with pytest.raises(InputError, match="polysent/es: the data has no label words in this language; use --label-lang en"):
+    with pytest.raises(
+        InputError, match="polysent/es: the data has no label words in this language; use --label-lang en"
+    ):
         kinds.label_names(bare, Target())
 
 
@@ -255,8 +295,11 @@ def test_polyqa_and_polysent_default_to_the_shipped_sets():
     rows = qa.load(qa.parse("th"), "test", None)
     assert rows == resources.polyqa("th", "test") and len(rows) == len(resources.polyqa("en", "test"))
     prep = T.prepare(sent, sent.parse("sw"), None, num_fewshot=4, seed=1)
-    assert prep.source == "polysent_v1" and prep.excluded == 0 and {d["id"] for d in prep.demos} <= {
-        r["id"] for r in resources.polysent("sw", "demo")}
+    assert (
+        prep.source == "polysent_v1"
+        and prep.excluded == 0
+        and {d["id"] for d in prep.demos} <= {r["id"] for r in resources.polysent("sw", "demo")}
+    )
     assert prep.rows[0]["label_names_native"] == [resources.polysent_labels("sw")[k] for k in ("negative", "positive")]
     with pytest.raises(InputError, match="polyqa has no sw in its shipped set"):
         T.prepare(qa, qa.parse("sw"), None)

@@ -18,7 +18,10 @@ def test_report_from_a_finished_run(tmp_path):
         assert (run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
     md = (run / "report.md").read_text()
     assert "| polysent |" not in md and "| language | metric | base | coit-es | coit-zh | muit-uniform |" in md
-    assert "| en-es | chrF++ | 25.00 | 30.00 (+5.00) | 24.00 (-1.00) | 29.50 (+4.50) | 29.00 (+4.00) | 25.00 (+0.00) |" in md
+    assert (
+        "| en-es | chrF++ | 25.00 | 30.00 (+5.00) | 24.00 (-1.00) | 29.50 (+4.50) | 29.00 (+4.00) | 25.00 (+0.00) |"
+        in md
+    )
     assert "| qalign-zh-de | +6.00 | +2.00 | +2.00 | +2.00 | +2.00 | +6.00 |" in md  # transfer row: de es fr ja ru zh
     assert "- Quality follows the fitted scaling law: yes — es power R² 0.970, zh log R² 0.930 (threshold 0.90)" in md
     assert "Not run: the recipe names no judge endpoint." in md
@@ -43,20 +46,24 @@ def test_a_folder_that_is_not_a_run(tmp_path):
     (tmp_path / "x" / "notes.txt").write_text("mine")
     with pytest.raises(InputError, match="not a polyalign run directory"):
         build_report(tmp_path / "x")
-    proc = subprocess.run([sys.executable, "-m", "polyalign", "report", str(tmp_path / "x")], capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "polyalign", "report", str(tmp_path / "x")], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [f"error: {tmp_path / 'x'}: not a polyalign run directory "
-                                                "(no config.yaml with evaluations beside it)"]
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'x'}: not a polyalign run directory (no config.yaml with evaluations beside it)"
+    ]
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["notes.txt"]
 
 
 def test_report_rebuild_imports_no_model_code(tmp_path):
     run = write_finished_run(tmp_path / "light")
-    code = ("import sys\nfrom polyalign.report.build import build_report\n"
-            f"build_report({str(run)!r})\n"
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'peft')"
-            " or m.startswith(('polyalign.train', 'polyalign.eval'))]\nprint(','.join(bad))\n")
+    code = (
+        "import sys\nfrom polyalign.report.build import build_report\n"
+        f"build_report({str(run)!r})\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'peft')"
+        " or m.startswith(('polyalign.train', 'polyalign.eval'))]\nprint(','.join(bad))\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""

@@ -10,9 +10,11 @@ import pytest
 from polyalign.cli import main
 from polyalign.scaling.allocate import Curve, plan
 
-FITS = {"es": {"form": "xllama", "params": {"alpha": 80.0, "beta": -0.3}, "gamma": 0.9},
-        "fr": {"form": "power", "params": {"a": 60.0, "b": 0.5, "c": 70.0}},
-        "de": {"form": "log", "params": {"a": 5.0, "b": 4.0}}}
+FITS = {
+    "es": {"form": "xllama", "params": {"alpha": 80.0, "beta": -0.3}, "gamma": 0.9},
+    "fr": {"form": "power", "params": {"a": 60.0, "b": 0.5, "c": 70.0}},
+    "de": {"form": "log", "params": {"a": 5.0, "b": 4.0}},
+}
 
 
 def brute_force(fits, budget, lo, hi, weights):
@@ -30,9 +32,15 @@ def brute_force(fits, budget, lo, hi, weights):
     return best
 
 
-@pytest.mark.parametrize("budget, lo, hi, weights", [
-    (30, 1, {}, {}), (45, 2, {"es": 10}, {}), (60, 3, {"fr": 12, "de": 25}, {"de": 4.0}), (12, 4, {}, {"es": 0.5}),
-])
+@pytest.mark.parametrize(
+    "budget, lo, hi, weights",
+    [
+        (30, 1, {}, {}),
+        (45, 2, {"es": 10}, {}),
+        (60, 3, {"fr": 12, "de": 25}, {"de": 4.0}),
+        (12, 4, {}, {"es": 0.5}),
+    ],
+)
 def test_plan_equals_brute_force_and_beats_uniform(budget, lo, hi, weights):
     out = plan(FITS, budget, lo, hi, weights)
     total, _ = brute_force(FITS, budget, lo, hi, weights)
@@ -58,13 +66,21 @@ def test_large_budget_is_exact_to_the_pair():
     assert out["proportional"] is None
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--budget", "5", "--min-per-lang", "2"], "budget 5 is below the minimum 2 × 3 languages = 6"),
-    (["--budget", "100", "--available", "es=10", "--available", "fr=10", "--available", "de=10"],
-     "budget 100 is above the 30 pairs available in all"),
-    (["--budget", "100", "--available", "it=10"], "--available names it, which the fits do not have (fitted: es, fr, de)"),
-    (["--budget", "100", "--weight", "es"], "--weight 'es': expected LANG=VALUE"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--budget", "5", "--min-per-lang", "2"], "budget 5 is below the minimum 2 × 3 languages = 6"),
+        (
+            ["--budget", "100", "--available", "es=10", "--available", "fr=10", "--available", "de=10"],
+            "budget 100 is above the 30 pairs available in all",
+        ),
+        (
+            ["--budget", "100", "--available", "it=10"],
+            "--available names it, which the fits do not have (fitted: es, fr, de)",
+        ),
+        (["--budget", "100", "--weight", "es"], "--weight 'es': expected LANG=VALUE"),
+    ],
+)
 def test_bad_allocation_requests(tmp_path, capsys, argv, expected):
     fits = tmp_path / "fits.json"
     fits.write_text(json.dumps({"fits": FITS}))
@@ -78,8 +94,26 @@ def test_allocate_cli_writes_a_plan_data_build_can_read(tmp_path, capsys):
     fits = tmp_path / "fits.json"
     fits.write_text(json.dumps({"fits": FITS}))
     out = tmp_path / "plan.json"
-    assert main(["scaling", "allocate", str(fits), "--budget", "300", "--out", str(out), "--available", "es=200",
-                 "--available", "fr=200", "--available", "de=200"]) == 0
+    assert (
+        main(
+            [
+                "scaling",
+                "allocate",
+                str(fits),
+                "--budget",
+                "300",
+                "--out",
+                str(out),
+                "--available",
+                "es=200",
+                "--available",
+                "fr=200",
+                "--available",
+                "de=200",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(out.read_text())
     assert doc == json.loads(capsys.readouterr().out)
     assert sum(doc["allocation"].values()) == 300 and sum(doc["proportional"]["allocation"].values()) == 300

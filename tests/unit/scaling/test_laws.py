@@ -76,13 +76,19 @@ def write(tmp_path, text):
 GOOD = "lang,size,score\nes,100,30\nes,200,33\nes,400,36\nes,800,38\nes,1600,40\n"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("lang,score\nes,30\n", ":1: missing column size (need lang,size,score[,similarity])"),
-    ("lang,size,score\nes,100,30\nes,abc,31\n", ":3: size is not a number: 'abc'"),
-    ("lang,size,score\nes,100,30\nes,0,31\n", ":3: size must be > 0, got 0"),
-    ("lang,size,score\nes,100,30\nes,200,nan\n", ":3: score is not a finite number: 'nan'"),
-    ("lang,size,score,similarity\nes,100,30,0.8\nes,200,31,0.9\n", ":3: similarity of es is 0.8 on line 2, 0.9 here"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("lang,score\nes,30\n", ":1: missing column size (need lang,size,score[,similarity])"),
+        ("lang,size,score\nes,100,30\nes,abc,31\n", ":3: size is not a number: 'abc'"),
+        ("lang,size,score\nes,100,30\nes,0,31\n", ":3: size must be > 0, got 0"),
+        ("lang,size,score\nes,100,30\nes,200,nan\n", ":3: score is not a finite number: 'nan'"),
+        (
+            "lang,size,score,similarity\nes,100,30,0.8\nes,200,31,0.9\n",
+            ":3: similarity of es is 0.8 on line 2, 0.9 here",
+        ),
+    ],
+)
 def test_bad_points_are_one_line_with_path_and_line(tmp_path, capsys, text, expected):
     path = write(tmp_path, text)
     assert main(["scaling", "fit", path, "--out", str(tmp_path / "fits.json")]) == 2

@@ -27,7 +27,8 @@ def test_prompt_masking_single_turn_exact_labels(default_tokenizer):
     assert enc.labels[-1] == IGNORE and tok.convert_ids_to_tokens(enc.input_ids[-1]) == "Ċ"
     assert [lab for lab in enc.labels if lab != IGNORE] == enc.input_ids[n - 6 : n - 1]
     assert tok.decode(enc.input_ids) == tok.apply_chat_template(
-        [{"role": "user", "content": "Hi there"}, {"role": "assistant", "content": "Hola amigo"}], tokenize=False)
+        [{"role": "user", "content": "Hi there"}, {"role": "assistant", "content": "Hola amigo"}], tokenize=False
+    )
 
 
 def test_prompt_masking_multi_turn_learns_every_assistant_turn(default_tokenizer):
@@ -48,7 +49,14 @@ def test_encode_all_drops_and_counts_too_long(default_tokenizer):
     long = {"messages": [{"role": "user", "content": "word " * 300}, {"role": "assistant", "content": "b"}]}
     kept, counts = encode_all(default_tokenizer, [short, long, short], max_seq_length=64)
     assert len(kept) == 2
-    assert counts == {"examples": 3, "too_long": 1, "truncated": 0, "dropped_too_long": 1, "dropped_no_target": 0, "kept": 2}
+    assert counts == {
+        "examples": 3,
+        "too_long": 1,
+        "truncated": 0,
+        "dropped_too_long": 1,
+        "dropped_no_target": 0,
+        "kept": 2,
+    }
 
 
 def test_encode_all_truncates_and_counts(default_tokenizer):
@@ -56,7 +64,14 @@ def test_encode_all_truncates_and_counts(default_tokenizer):
     long_reply = {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "word " * 300}]}
     long_prompt = {"messages": [{"role": "user", "content": "word " * 300}, {"role": "assistant", "content": "b"}]}
     kept, counts = encode_all(default_tokenizer, [long_reply, long_prompt], max_seq_length=64, truncation="truncate")
-    assert counts == {"examples": 2, "too_long": 2, "truncated": 2, "dropped_too_long": 0, "dropped_no_target": 1, "kept": 1}
+    assert counts == {
+        "examples": 2,
+        "too_long": 2,
+        "truncated": 2,
+        "dropped_too_long": 0,
+        "dropped_no_target": 1,
+        "kept": 1,
+    }
     full = encode(default_tokenizer, long_reply["messages"])
     assert kept[0] == Encoded(full.input_ids[:64], full.labels[:64])
     assert kept[0].labels[-1] != IGNORE

@@ -42,7 +42,10 @@ def test_export_refuses_a_folder_of_the_users_and_leaves_it_as_it_was(tmp_path, 
     (mine / "notes.txt").write_text("important")
     for flags in ([], ["--overwrite"]):
         assert main(["export", str(run), str(mine), "--mode", "adapter", *flags]) == 2
-        assert _err(capsys) == f"error: {mine}: exists and is not a polyalign export: choose a new folder (nothing was changed)"
+        assert (
+            _err(capsys)
+            == f"error: {mine}: exists and is not a polyalign export: choose a new folder (nothing was changed)"
+        )
         assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
         assert (mine / "notes.txt").read_text() == "important"
 
@@ -64,7 +67,9 @@ def test_export_refuses_the_source_as_its_own_destination(tmp_path, capsys, wher
     out = {"itself": run, "inside": run / "exported", "above": tmp_path / "runs"}[where]
     assert main(["export", str(run), str(out), "--mode", "adapter", "--overwrite"]) == 2
     err = _err(capsys)
-    assert {"itself": "is the source itself", "inside": "is inside the source", "above": "holds the source"}[where] in err
+    assert {"itself": "is the source itself", "inside": "is inside the source", "above": "holds the source"}[
+        where
+    ] in err
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
 
 

@@ -13,8 +13,15 @@ from polyalign.train.loop import fit, make_scheduler, supervised_loss_sum, warmu
 
 def tiny(vocab=97, seed=0):
     torch.manual_seed(seed)
-    cfg = LlamaConfig(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128)
+    cfg = LlamaConfig(
+        vocab_size=vocab,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+    )
     return LlamaForCausalLM(cfg)
 
 
@@ -34,12 +41,26 @@ def data(n=24, seed=0):
 
 
 def cfg(**kw):
-    base = dict(finetuning_type="full", learning_rate=3e-3, per_device_train_batch_size=4, max_steps=6,
-                warmup_steps=0, logging_steps=1)
+    base = dict(
+        finetuning_type="full",
+        learning_rate=3e-3,
+        per_device_train_batch_size=4,
+        max_steps=6,
+        warmup_steps=0,
+        logging_steps=1,
+    )
     return TrainConfig(**{**base, **kw})
 
 
-SCHEDULERS = ["cosine", "linear", "constant", "constant_with_warmup", "polynomial", "inverse_sqrt", "cosine_with_restarts"]
+SCHEDULERS = [
+    "cosine",
+    "linear",
+    "constant",
+    "constant_with_warmup",
+    "polynomial",
+    "inverse_sqrt",
+    "cosine_with_restarts",
+]
 
 
 def _multipliers(scheduler, steps: int) -> list[float]:
@@ -59,11 +80,17 @@ def test_schedule_equals_the_trainers(tmp_path, name, warmup):
     from transformers import TrainingArguments, get_scheduler
 
     total = 25
-    args = TrainingArguments(output_dir=str(tmp_path), lr_scheduler_type=name, warmup_steps=warmup, learning_rate=1e-3,
-                             report_to=[])
+    args = TrainingArguments(
+        output_dir=str(tmp_path), lr_scheduler_type=name, warmup_steps=warmup, learning_rate=1e-3, report_to=[]
+    )
     theirs_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
-    theirs = get_scheduler(args.lr_scheduler_type, theirs_opt, num_warmup_steps=args.get_warmup_steps(total),
-                           num_training_steps=total, scheduler_specific_kwargs=args.lr_scheduler_kwargs)
+    theirs = get_scheduler(
+        args.lr_scheduler_type,
+        theirs_opt,
+        num_warmup_steps=args.get_warmup_steps(total),
+        num_training_steps=total,
+        scheduler_specific_kwargs=args.lr_scheduler_kwargs,
+    )
     ours_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
     ours = make_scheduler(ours_opt, cfg(lr_scheduler_type=name, warmup_steps=warmup, max_steps=total), total)
     assert _multipliers(ours, total) == pytest.approx(_multipliers(theirs, total), abs=1e-12)
@@ -73,8 +100,11 @@ def test_warmup_counts_and_ratios():
     assert warmup_steps(cfg(warmup_steps=0.1), 25) == 3  # ratio, rounded up as transformers does
     assert warmup_steps(cfg(warmup_steps=3), 25) == 3
     assert warmup_steps(cfg(warmup_steps=0.1), 25) == 3  # the alias
-    sched = make_scheduler(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3),
-                           cfg(lr_scheduler_type="linear", warmup_steps=4, max_steps=10), 10)
+    sched = make_scheduler(
+        torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3),
+        cfg(lr_scheduler_type="linear", warmup_steps=4, max_steps=10),
+        10,
+    )
     assert _multipliers(sched, 5) == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0])  # s / w, from 0
 
 
@@ -139,8 +169,15 @@ def test_accumulation_8x1_equals_1x8(tmp_path):
 @pytest.mark.parametrize("attention", ["auto", "sdpa"])  # varlen one row; rows under a block-diagonal mask
 def test_packed_training_follows_the_unpacked_loss_curve(tmp_path, attention):
     _, padded = fit(tiny(), Tok(), data(), cfg(packing=False), tmp_path / "a", seed=0)
-    _, packed = fit(tiny(), Tok(), data(), cfg(packing=True, max_seq_length=40), tmp_path / "b", seed=0,
-                    attn_implementation=attention)
+    _, packed = fit(
+        tiny(),
+        Tok(),
+        data(),
+        cfg(packing=True, max_seq_length=40),
+        tmp_path / "b",
+        seed=0,
+        attn_implementation=attention,
+    )
     assert max(abs(x - y) / y for x, y in zip(padded.losses, packed.losses)) <= 1e-5
     assert packed.tokens == padded.tokens  # padding is not counted as work done
 
@@ -178,7 +215,9 @@ def test_fresh_run_refuses_a_folder_with_checkpoints(tmp_path):
 def test_lora_saves_an_adapter_peft_loads(tmp_path):
     from peft import PeftModel
 
-    trained, _ = fit(tiny(), Tok(), data(), cfg(finetuning_type="lora", lora_rank=4, learning_rate=1e-2), tmp_path, seed=0)
+    trained, _ = fit(
+        tiny(), Tok(), data(), cfg(finetuning_type="lora", lora_rank=4, learning_rate=1e-2), tmp_path, seed=0
+    )
     batch = collate(data(3, seed=9), pad_id=0)
     inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
     loaded = PeftModel.from_pretrained(tiny(), str(tmp_path / "model")).eval()
@@ -215,8 +254,17 @@ def test_tied_embeddings_checkpoint_once_and_resume_exactly(tmp_path):
 
     def tied():
         torch.manual_seed(0)
-        return LlamaForCausalLM(LlamaConfig(vocab_size=97, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                            num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True))
+        return LlamaForCausalLM(
+            LlamaConfig(
+                vocab_size=97,
+                hidden_size=32,
+                intermediate_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                num_key_value_heads=2,
+                tie_word_embeddings=True,
+            )
+        )
 
     c = cfg(max_steps=4, save_steps=2, save_total_limit=3)
     ref, _ = fit(tied(), Tok(), data(), c, tmp_path / "a", seed=0)
