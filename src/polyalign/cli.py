@@ -79,7 +79,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_data_build(args: argparse.Namespace) -> int:
-    from polyalign.run import prepare_run_dir, stage_data
+    from polyalign.stages import prepare_run_dir, stage_data
 
     cfg = _recipe(args)
     manifest = stage_data(cfg, prepare_run_dir(cfg))

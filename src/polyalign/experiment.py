@@ -19,9 +19,9 @@ from typing import Any
 from polyalign import arms as arms_mod
 from polyalign.config import DEFAULT_MODEL, RunConfig
 from polyalign.io import atomic_write, read_json, write_json
+from polyalign.io import log as _log
 from polyalign.recipe import dump_recipe
-from polyalign.run import (
-    _log,
+from polyalign.stages import (
     prepare_run_dir,
     stage,
     stage_data,

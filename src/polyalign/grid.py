@@ -1,7 +1,7 @@
 """A grid of runs — scaling-pilot points, experiment arms — and its launcher: local or submitit.
 
 Each point is a complete run recipe with its own run directory, executed by
-:func:`polyalign.run.run`, which skips finished stages and resumes training from the latest
+:func:`polyalign.stages.run_plain`, which skips finished stages and resumes training from the latest
 checkpoint. So a grid resumes for free: a point with a ``summary.json`` is finished and never run
 again, a point killed mid-training restarts from its checkpoint.
 
@@ -9,21 +9,20 @@ again, a point killed mid-training restarts from its checkpoint.
 * ``slurm``: one job per point through submitit (``AutoExecutor``; ``cluster="local"`` runs the
   jobs as local processes, to try the path on one machine). Jobs run at once, as the cluster allows.
 
-With ``nproc`` > 1 a point's training runs under torchrun (``polyalign train --nproc``) before
-the run evaluates it. This module imports neither torch nor transformers.
+With ``nproc`` > 1 a point's training runs under torchrun, through the same training job as
+``polyalign train --nproc``. This module imports neither torch nor transformers.
 """
 
 from __future__ import annotations
 
-import shutil
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from polyalign.config import RunConfig, TrainJobConfig
-from polyalign.io import InputError, atomic_write, read_json
+from polyalign.config import RunConfig
+from polyalign.io import InputError, read_json
+from polyalign.io import log as io_log
 
 Launcher = Literal["local", "slurm"]
 
@@ -36,7 +35,7 @@ class GridPoint:
     labels: dict[str, Any] = field(default_factory=dict)
     experiment: RunConfig | None = None
     """For an experiment arm: the whole experiment's recipe (the arm is run by
-    :func:`polyalign.run.run_arm`, scored on the experiment's shared tests); ``None``: a plain run."""
+    :func:`polyalign.experiment.run_arm`, scored on the experiment's shared tests); ``None``: a plain run."""
 
     @property
     def name(self) -> str:
@@ -51,52 +50,16 @@ class GridPoint:
         return self.summary_path.is_file()
 
 
-def _log(msg: str) -> None:
-    print(f"[polyalign] {msg}", file=sys.stderr, flush=True)
-
-
 def execute_point(cfg: RunConfig, nproc: int = 1, experiment: RunConfig | None = None) -> dict[str, Any]:
-    """Run one point to its ``summary.json`` (the same call in this process or in a cluster job)."""
-    from polyalign.run import run
-
+    """Run one point to its ``summary.json`` (the same call in this process or in a cluster job);
+    with ``nproc`` > 1 its training runs under torchrun through the one training job."""
     if experiment is not None:
         from polyalign.experiment import run_arm
 
         return run_arm(experiment, cfg.name, nproc)
-    if nproc > 1:
-        _train_distributed(cfg, nproc)
-    return run(cfg)
+    from polyalign.stages import run_plain
 
-
-def _train_distributed(cfg: RunConfig, nproc: int) -> None:
-    """Build the point's data, then train it under torchrun into ``run_dir/train``; the run then
-    finds the trained model (``run_dir/model``) and goes on to evaluation."""
-    import yaml
-
-    from polyalign.recipe import config_to_dict
-    from polyalign.run import prepare_run_dir, stage_data
-    from polyalign.train.distributed import launch
-
-    run_dir = prepare_run_dir(cfg)
-    stage_data(cfg, run_dir)
-    if (run_dir / "train_summary.json").is_file() and (run_dir / "model").is_dir():
-        return
-    out = run_dir / "train"
-    job = TrainJobConfig(
-        train_file=str(run_dir),
-        output_dir=str(out),
-        seed=cfg.seed,
-        model=cfg.model,
-        train=replace(cfg.train, resume_from_checkpoint="latest"),
-    )
-    recipe = out / "job.yaml"
-    with atomic_write(recipe) as f:
-        f.write(yaml.safe_dump(config_to_dict(job), sort_keys=False))
-    if launch(nproc, ["train", str(recipe)]) != 0:
-        raise RuntimeError(f"training {cfg.name} under torchrun failed; see its output above")
-    shutil.copytree(out / "model", run_dir / ".model.tmp", dirs_exist_ok=True)
-    (run_dir / ".model.tmp").rename(run_dir / "model")
-    shutil.copyfile(out / "train_summary.json", run_dir / "train_summary.json")
+    return run_plain(cfg, nproc)
 
 
 def executor_params(scaling: Any) -> dict[str, Any]:
@@ -118,7 +81,7 @@ def run_grid(
     folder: Path | None = None,
     executor: dict[str, Any] | None = None,
     cluster: str = "auto",
-    log: Callable[[str], None] = _log,
+    log: Callable[[str], None] = io_log,
 ) -> dict[str, dict[str, Any]]:
     """Run every unfinished point; return ``{name: summary}`` of every point.
 

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import yaml
 
-from polyalign.config import RunConfig
+from polyalign.config import EvalConfig, RunConfig
 from polyalign.io import InputError
 
 # Keys older recipes may still hold: each is skipped with one line saying why it is gone.
@@ -223,11 +223,24 @@ def build(cls: type, data: Any, lines: dict[str, int], path: Path, prefix: str =
         else:
             kwargs[key] = _coerce(value, tp, dotted, path, line)
     try:
-        return cls(**kwargs)
+        obj = cls(**kwargs)
+        if cls is EvalConfig:
+            check_suite(obj.suite)
+        return obj
     except ValueError as e:  # a check in __post_init__: name the key's origin when the message names the key
         named = [k for k in data if f"{prefix}{k}" in str(e) or re.search(rf"(?<![\w.]){re.escape(str(k))}\b", str(e))]
         origin = _where(path, lines.get(f"{prefix}{named[0]}", where)) if named else _where(path, where)
         raise InputError(str(e), *origin) from None
+
+
+def check_suite(names: list[str]) -> None:
+    """Every ``eval.suite`` name is a task ``polyalign eval`` knows (the names live with the tasks;
+    configs import no evaluation code, so the loader asks)."""
+    from polyalign.eval.tasks import TASKS
+
+    unknown = [t for t in names if t not in TASKS]
+    if unknown:
+        raise ValueError(f"unknown eval.suite task {unknown[0]!r} (known: {', '.join(TASKS)})")
 
 
 def _describe(value: Any) -> str:

@@ -197,3 +197,11 @@ def test_drift_languages_must_be_known_to_the_identifier(tmp_path):
         InputError, match="eval.drift_languages: the language identifier \\(langid\\) does not know 'tlh'"
     ):
         load_recipe(path)
+
+
+def test_an_unknown_suite_task_is_named_at_its_line(tmp_path):
+    path = write(tmp_path, "eval:\n  batch_size: 4\n  suite: [polyqa, squad]\n")
+    with pytest.raises(InputError, match=r"unknown eval.suite task 'squad' \(known: .*polyqa") as e:
+        load_recipe(path)
+    assert e.value.line == 3
+    assert load_recipe(path, ["eval.suite=polyqa,polysent"]).eval.suite == ["polyqa", "polysent"]

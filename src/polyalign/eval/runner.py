@@ -16,7 +16,6 @@ kind's own function (:data:`polyalign.eval.kinds.EVALUATE`) to answer and score.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -30,15 +29,12 @@ from polyalign.eval.request import NO_EFFECT, EvalRequest
 from polyalign.io import (
     InputError,
     check_output_dir,
+    log,
     provenance,
     read_json,
     write_json,
     write_jsonl,
 )
-
-
-def _log(msg: str) -> None:
-    print(f"[polyalign] {msg}", file=sys.stderr, flush=True)
 
 
 class Runner:
@@ -72,7 +68,7 @@ class Runner:
     @property
     def model(self) -> Any:
         if self._pair is None:
-            _log(f"model: loading {self.req.model}" + (f" with adapter {self.req.adapter}" if self.req.adapter else ""))
+            log(f"model: loading {self.req.model}" + (f" with adapter {self.req.adapter}" if self.req.adapter else ""))
             self._pair = self._load()
         return self._pair[0]
 
@@ -188,7 +184,7 @@ def run_eval(
         for raw in specs:
             spec = task.parse(raw)
             if task.languages and spec.lang not in task.languages and name not in req.data:
-                _log(f"{name}: skipping {spec.spec} (not in the dataset; it has {', '.join(task.languages)})")
+                log(f"{name}: skipping {spec.spec} (not in the dataset; it has {', '.join(task.languages)})")
                 continue
             plan.append((task, spec))
     if not plan:
@@ -201,16 +197,16 @@ def run_eval(
         name = req.rename.get(task.name, task.name)
         key = f"{name}/{spec.spec}"
         if key in doc["results"]:
-            _log(f"{key}: already done")
+            log(f"{key}: already done")
             continue
         prep = T.prepare(task, spec, req.data.get(task.name), req.num_fewshot, req.fewshot_lang, req.limit, req.seed)
         if not prep.rows:
             raise InputError(f"{key}: no examples to evaluate", prep.source)
-        _log(f"{key}: {len(prep.rows)} examples, {len(prep.demos)}-shot, {req.prompt_format} prompts")
+        log(f"{key}: {len(prep.rows)} examples, {len(prep.demos)}-shot, {req.prompt_format} prompts")
         t0 = time.perf_counter()
         result, samples, cfg = evaluate_prepared(runner, prep)
         seconds = time.perf_counter() - t0
-        _log(f"{key}: done in {seconds:.1f} s")
+        log(f"{key}: done in {seconds:.1f} s")
         write_jsonl(out / f"samples_{name}_{spec.spec}.jsonl", samples)
         doc["results"][key] = result
         doc["configs"][key] = cfg

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io as _io
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,12 +22,9 @@ from polyalign import langs
 from polyalign.config import PilotConfig, RunConfig  # noqa: F401 (PilotConfig: the pilot recipe type)
 from polyalign.grid import GridPoint, executor_params, run_grid
 from polyalign.io import InputError, atomic_write, write_json
+from polyalign.io import log as io_log
 from polyalign.scaling.allocate import plan as make_plan
 from polyalign.scaling.laws import PARAMS, Points, fit_points
-
-
-def _log(msg: str) -> None:
-    print(f"[polyalign] {msg}", file=sys.stderr, flush=True)
 
 
 def _overridden(cls: type, section: Any, extra: dict[str, Any], where: str) -> Any:
@@ -113,9 +109,9 @@ def check_pilot(cfg: RunConfig, points: list[GridPoint]) -> None:
         raise InputError(f"scaling.sizes has {len(s.sizes)} sizes; the {s.form} form needs at least {k_min}")
 
 
-def run_pilot(cfg: PilotConfig, log=_log) -> dict[str, Any]:
+def run_pilot(cfg: PilotConfig, log=io_log) -> dict[str, Any]:
     """Run (or resume) the grid, then fit, plan and plot; return ``{"fits": ..., "plan": ...}``."""
-    from polyalign.run import prepare_run_dir
+    from polyalign.stages import prepare_run_dir
 
     # --- setup ------------------------------------------------------------------------------
     run_dir = prepare_run_dir(cfg)
@@ -145,7 +141,7 @@ def fit_and_plan(
     points: list[GridPoint],
     summaries: dict[str, dict[str, Any]],
     out: Path,
-    log=_log,
+    log=io_log,
     budget: int | None = None,
 ) -> dict[str, Any]:
     """``points.csv``, ``fits.json``, ``plan.json`` and their figures in ``out`` from finished points.

@@ -11,7 +11,6 @@ process, or under ``torchrun`` with several processes (DDP or FSDP2).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +20,11 @@ from polyalign.io import (
     atomic_write,
     check_new_output_dir,
     check_output_dir,
+    log,
     provenance,
     write_json,
 )
 from polyalign.recipe import config_to_dict
-
-
-def _log(msg: str) -> None:
-    print(f"[polyalign] {msg}", file=sys.stderr, flush=True)
 
 
 def check_inputs(job: TrainJobConfig) -> None:
@@ -161,8 +157,8 @@ def train(job: TrainJobConfig) -> dict[str, Any]:
         model, tokenizer = load_model(m.model_name_or_path, m.dtype, m.trust_remote_code, attn_implementation=attn)
         encoded, counts = encode_examples(tokenizer, examples, job.train, source)
         if d.is_main:
-            _log(f"train: {source}: {describe_counts(counts, job.train)}")
-            _log(
+            log(f"train: {source}: {describe_counts(counts, job.train)}")
+            log(
                 f"train: {job.train.finetuning_type} on {m.model_name_or_path} (loaded with {attn} attention), "
                 f"{d.world} process(es) on {d.device.type}" + (f", {job.train.strategy}" if d.world > 1 else "")
             )
@@ -183,7 +179,7 @@ def train(job: TrainJobConfig) -> dict[str, Any]:
         summary = training_summary(job.train, result, counts, d.world)
         if d.is_main:
             write_json(out / "train_summary.json", {**summary, "provenance": provenance()})
-            _log(
+            log(
                 f"train: {result.steps} steps, loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}; "
                 f"model saved to {out / 'model'}"
             )

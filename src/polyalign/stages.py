@@ -1,0 +1,311 @@
+"""The stages every run shares — run directory, data, evaluation, tuning — and the plain run.
+
+Each stage writes into the run directory and is skipped when its output is already there, so an
+interrupted run, started again with the same recipe, resumes where it stopped (training resumes
+from its latest checkpoint). A run directory holding a different recipe is never overwritten.
+``polyalign run`` (:mod:`polyalign.run`), the experiment's arms and the grid's points all go through
+these functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from polyalign.config import RunConfig
+from polyalign.io import InputError, atomic_write, check_new_output_dir, log, read_json, write_json
+from polyalign.recipe import config_to_dict, drop_retired, dump_recipe
+
+
+@contextlib.contextmanager
+def stage(name: str, run_dir: Path | None = None) -> Iterator[None]:
+    """Log a line when a stage ends, with the time it took; with ``run_dir``, record the time in
+    ``timings.json`` (the first time a stage did its work: a resumed run keeps the real times)."""
+    t0 = time.perf_counter()
+    yield
+    secs = time.perf_counter() - t0
+    log(f"{name}: finished in {_duration(secs)}")
+    if run_dir is not None:
+        path = run_dir / "timings.json"
+        timings = read_json(path) if path.is_file() else {}
+        if secs > timings.get(name, 0.0):
+            write_json(path, {**timings, name: round(secs, 2)})
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``."""
+    m, s = divmod(round(seconds), 60)
+    return f"{m} min {s:02d} s" if m else f"{s} s"
+
+
+# Recipe keys a rerun may change in a run directory: they change no finished stage's result.
+FREE_KEYS = ("eval.batch_size",)
+# ... and those it may change while the stage they belong to has not finished.
+UNFINISHED_KEYS = {
+    "train.max_steps": "train_summary.json",
+    "train.num_train_epochs": "train_summary.json",
+    "train.save_steps": "train_summary.json",
+    "train.save_total_limit": "train_summary.json",
+    "train.logging_steps": "train_summary.json",
+}
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def recipe_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """``{dotted key: (old, new)}`` for every setting that differs between two resolved recipes.
+
+    >>> recipe_changes({"eval": {"batch_size": 8}, "seed": 0}, {"eval": {"batch_size": 16}, "seed": 0})
+    {'eval.batch_size': (8, 16)}
+    """
+    a, b = _flat(old), _flat(new)
+    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+def prepare_run_dir(cfg: RunConfig) -> Path:
+    """Create ``output_dir/name`` with ``config.yaml``; refuse one made by a different recipe.
+
+    A rerun may change what no finished stage depends on (:data:`FREE_KEYS`, and the training
+    length while training has not finished); a run whose first stage never finished may be rerun
+    with any recipe. Anything else names the keys that differ.
+    """
+    run_dir = cfg.run_dir
+    path = run_dir / "config.yaml"
+    if path.is_file():
+        old = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        changes = recipe_changes(drop_retired(old), config_to_dict(cfg))
+        started = (run_dir / "data" / "manifest.json").is_file()
+        blocking = {
+            k: v
+            for k, v in changes.items()
+            if started
+            and k not in FREE_KEYS
+            and not (k in UNFINISHED_KEYS and not (run_dir / UNFINISHED_KEYS[k]).is_file())
+        }
+        if blocking:
+            said = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in list(blocking.items())[:4])
+            more = f" and {len(blocking) - 4} more" if len(blocking) > 4 else ""
+            raise InputError(
+                f"this run directory was made by a different recipe ({said}{more}); "
+                "choose another name=... or remove it",
+                path,
+            )
+        if changes:
+            log(f"run: recipe changed ({', '.join(changes)}); no finished stage depends on it")
+            with atomic_write(path) as f:
+                f.write(dump_recipe(cfg))
+    else:
+        check_new_output_dir(run_dir, "a run directory", "choose another name=... or output_dir=...")
+        with atomic_write(path) as f:
+            f.write(dump_recipe(cfg))
+    return run_dir
+
+
+def stage_data(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    """Build the recipe's alignment data into ``run_dir/data`` (skipped when already built)."""
+    from polyalign.data.mixtures import build_from_config
+
+    manifest_path = run_dir / "data" / "manifest.json"
+    if manifest_path.is_file():
+        log("data: already built")
+        return read_json(manifest_path)
+    d = cfg.data
+    log(
+        f"data: building {d.builder} data for {', '.join(d.languages)} from {', '.join(d.sources)} "
+        f"+ instructions {', '.join(d.instructions) or 'none'}"
+    )
+    manifest = build_from_config(run_dir / "data", d)
+    for code, info in manifest["languages"].items():
+        c = info["counts"]
+        dropped = {k.removeprefix("dropped_"): v for k, v in c.items() if k.startswith("dropped_") and v}
+        log(
+            f"data: {code}: read {c.get('read', 0)} pairs from {len(info['sources'])} sources, kept "
+            f"{c.get('kept', 0)}, "
+            f"train {info['train_pairs']}, test {info['test_pairs']}; dropped {dropped}"
+        )
+    log(f"data: {manifest['files']['train.jsonl']['rows']} training examples: {manifest['parts']}")
+    return manifest
+
+
+def stage_eval(
+    cfg: RunConfig,
+    run_dir: Path,
+    stage: str,
+    load: Callable[[], tuple[Any, Any]],
+    manifest: dict,
+    tuned: Path | None = None,
+    tests_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Evaluate the held-out translation pairs, the ``eval.suite`` when the recipe names one, and
+    the judge's polyinstruct items when the recipe names a judge endpoint.
+
+    Both go through the one evaluation path (:func:`polyalign.eval.runner.run_eval`): the held-out
+    pairs as ``local_translation`` tasks keyed ``translation/<src>-<tgt>`` into ``eval/<stage>/``,
+    the suite into ``eval/<stage>/suite/``. Returns the held-out results document with the suite's
+    results merged into its ``results``. Finished parts are not run again. ``tuned``: the saved
+    result of tuning (a LoRA adapter or a full model), recorded in the requests. ``load()`` gives
+    the ``(model, tokenizer)`` to evaluate; it is called only when something is left to evaluate.
+    ``tests_dir``: the run directory whose ``data/test_*.jsonl`` are scored (an experiment's shared
+    tests); default ``run_dir``.
+    """
+    from polyalign.eval.request import heldout_request, request_from_recipe
+    from polyalign.eval.runner import run_eval
+
+    lora = cfg.train.finetuning_type == "lora"
+    adapter = str(tuned) if tuned and lora else None
+    model = str(tuned) if tuned and not lora else None
+    pair: list[tuple[Any, Any]] = []
+
+    def load_once() -> tuple[Any, Any]:  # one model for both requests (tuning merges an adapter once)
+        if not pair:
+            pair.append(load())
+        return pair[0]
+
+    specs = [task.split("/", 1)[1] for task in manifest["tasks"]]
+    log(f"eval/{stage}: {', '.join(manifest['tasks'])}")
+    doc = run_eval(
+        heldout_request(cfg, tests_dir or run_dir, specs, run_dir / "eval" / stage, adapter, model), load=load_once
+    )
+    if cfg.eval.suite:
+        log(f"eval/{stage}: suite {', '.join(cfg.eval.suite)}")
+        suite = run_eval(
+            request_from_recipe(cfg, run_dir / "eval" / stage / "suite", adapter=adapter, model=model), load=load_once
+        )
+        doc = {**doc, "results": {**doc["results"], **suite["results"]}}
+    if cfg.judge.endpoint:  # answers only: the judge compares them with the base's after every arm
+        from polyalign.eval.request import build_request
+
+        j = cfg.judge
+        log(f"eval/{stage}: polyinstruct answers for the judge ({', '.join(j.languages)})")
+        run_eval(
+            build_request(
+                cfg,
+                tasks=["polyinstruct"],
+                langs=list(j.languages),
+                limit=j.limit,
+                max_new_tokens=j.max_new_tokens,
+                output=str(run_dir / "eval" / stage / "instruct"),
+                adapter=adapter,
+                model=model,
+                backend="hf",
+            ),
+            load=load_once,
+        )
+    return doc
+
+
+def stage_train(cfg: RunConfig, run_dir: Path, nproc: int = 1) -> dict[str, Any]:
+    """Tune with the one training job (``polyalign train``'s), in this process or ``nproc``
+    under torchrun; its output folder is the run directory. Skipped when already done."""
+    from dataclasses import replace
+
+    from polyalign.config import TrainJobConfig
+    from polyalign.train.job import launch_or_train
+
+    info_path = run_dir / "train_summary.json"
+    if info_path.is_file() and (run_dir / "model").is_dir():
+        log("train: already done")
+        return read_json(info_path)
+    job = TrainJobConfig(
+        train_file=str(run_dir / "data" / "train.jsonl"),
+        output_dir=str(run_dir),
+        seed=cfg.seed,
+        model=cfg.model,
+        train=replace(cfg.train, resume_from_checkpoint=cfg.train.resume_from_checkpoint or "latest"),
+    )
+    return launch_or_train(job, nproc)
+
+
+def tuned_model(cfg: RunConfig, run_dir: Path, base: Any) -> Any:
+    """The tuned model for evaluation: the base with the adapter folded in, or the full model."""
+    if cfg.train.finetuning_type == "lora":
+        from polyalign.models import load_adapter
+
+        return load_adapter(base, run_dir / "model").merge_and_unload()  # faster generation
+    from polyalign.models import load_model
+
+    return load_model(str(run_dir / "model"), cfg.model.dtype)[0]
+
+
+SUMMARY_METRICS = ("chrf", "bleu", "accuracy", "exact_match", "f1", "fidelity")
+
+
+def before_after_summary(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``{"before": {TASK: {"chrf", "bleu", "fidelity"}}, "after": {...}}`` from two results documents.
+
+    Translation tasks carry ``chrf``, ``bleu`` and ``fidelity`` (the percent of outputs written in
+    the target language; ``None`` when the language identifier is not installed); suite tasks
+    carry whichever of ``accuracy``, ``exact_match``, ``f1`` and ``fidelity`` they measure.
+    """
+
+    def pick(doc: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+        out = {}
+        for task, m in doc["results"].items():
+            keys = ("chrf", "bleu", "fidelity") if task.startswith("translation/") else SUMMARY_METRICS
+            out[task] = {k: m.get(k) for k in keys if k in m or k == "fidelity"}
+        return out
+
+    return {"before": pick(before), "after": pick(after)}
+
+
+def run_plain(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
+    """Every stage of a recipe without arms; return the summary (also written to ``summary.json``)."""
+    import torch
+
+    from polyalign.models import load_model
+
+    # --- setup ------------------------------------------------------------------------------
+    run_dir = prepare_run_dir(cfg)
+    log(f"run: {run_dir}")
+    with stage("data", run_dir):
+        manifest = stage_data(cfg, run_dir)
+
+    # --- baseline, tuning, evaluation ---------------------------------------------------------
+    loaded: dict[str, Any] = {}
+
+    def base() -> tuple[Any, Any]:  # loaded on first need: nothing to load when every stage is done
+        if not loaded:
+            torch.manual_seed(cfg.seed)
+            log(f"model: loading {cfg.model.model_name_or_path}")
+            loaded["model"], loaded["tokenizer"] = load_model(
+                cfg.model.model_name_or_path, cfg.model.dtype, cfg.model.trust_remote_code
+            )
+        return loaded["model"], loaded["tokenizer"]
+
+    with stage("eval/before", run_dir):
+        before = stage_eval(cfg, run_dir, "before", base, manifest) if cfg.eval.baseline else {"results": {}}
+    with stage("train", run_dir):
+        stage_train(cfg, run_dir, nproc)
+    with stage("eval/after", run_dir):
+        after = stage_eval(
+            cfg,
+            run_dir,
+            "after",
+            lambda: (tuned_model(cfg, run_dir, base()[0]), base()[1]),
+            manifest,
+            tuned=run_dir / "model",
+        )
+
+    # --- report -------------------------------------------------------------------------------
+    summary = before_after_summary(before, after)
+    write_json(run_dir / "summary.json", summary)
+    from polyalign.report import markdown
+    from polyalign.report.build import build_report
+
+    build_report(run_dir)
+    print(markdown.table_text(summary))
+    print(f"\nreport: {run_dir / 'report.html'}\n        {run_dir / 'report.md'}")
+    return summary
