@@ -10,27 +10,6 @@ from pathlib import Path
 from polyalign.io import atomic_write
 
 
-def loss_plot(losses: list[float], path: Path) -> bool:
-    """Save the training-loss curve as a PNG; ``False`` when matplotlib is not installed."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=110)
-    ax.plot(range(1, len(losses) + 1), losses, lw=1.4)
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("loss (supervised tokens)")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    with atomic_write(path, "wb") as f:
-        fig.savefig(f, format="png")
-    plt.close(fig)
-    return True
-
-
 def _pyplot():
     """matplotlib's pyplot on the Agg backend, or ``None`` when matplotlib is not installed."""
     try:
@@ -180,11 +159,7 @@ def scaling_plot(fits: dict, path: Path) -> bool:
     ax.set_ylabel("chrF++ (held-out, after tuning)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_write(path, "wb") as fh:
-        fig.savefig(fh, format="png")
-    plt.close(fig)
-    return True
+    return _save(fig, plt, path)
 
 
 def allocation_plot(plan: dict, path: Path) -> bool:
@@ -208,11 +183,7 @@ def allocation_plot(plan: dict, path: Path) -> bool:
     ax.set_ylabel("parallel pairs")
     ax.set_title(f"budget {plan['budget']}: predicted gain {plan['gain_over_uniform']:+.2f}", fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_write(path, "wb") as fh:
-        fig.savefig(fh, format="png")
-    plt.close(fig)
-    return True
+    return _save(fig, plt, path)
 
 
 def _label(doc: dict) -> str:
