@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"analyze align   {t:7.2f} s, CPU {ct:.2f} s  (31 layers, storage {doc['settings']['storage']})")
     print(f"wall ratio {t / forward:.2f}; the ratio below is of CPU seconds (steadier on a shared machine)")
     print(
-        f"best layer {best['layer']}: retrieval es->en {best['retrieval_x2en']:.3f}, en->es {best['retrieval_en2x']:.3f}"
+        f"best layer {best['layer']}: retrieval es->en {best['retrieval_x2en']:.3f}, "
+        f"en->es {best['retrieval_en2x']:.3f}"
     )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     print(f"ratio {ct / forward_cpu:.2f}")

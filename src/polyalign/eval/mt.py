@@ -218,12 +218,38 @@ def score_corpus(
     if isinstance(bleu.tokenizer, SpmTokenizer):
         out.update(spm_model=str(spm_model_path(bleu.tokenizer.name, spm_model)), spm_sha256=bleu.tokenizer.sha256)
     for name, metric in (("bleu", bleu), ("chrf", CHRF(word_order=2))):
-        score = metric.corpus_score(list(hyps), [list(refs)], n_bootstrap=n_bootstrap)
+        try:
+            score = metric.corpus_score(list(hyps), [list(refs)], n_bootstrap=n_bootstrap)
+        except TypeError:
+            # sacrebleu 2.x: when some resamples score exactly 0 its interval code meets a Python float
+            # beside numpy float32s and fails in statistics.mean; resample through its public API instead.
+            score = metric.corpus_score(list(hyps), [list(refs)])
+            out[name] = score.score
+            out[f"{name}_signature"] = str(metric.get_signature())
+            out[f"{name}_ci"] = resampled_halfwidth(metric, hyps, refs, n_bootstrap)
+            continue
         out[name] = score.score
         out[f"{name}_signature"] = str(metric.get_signature())
         if n_bootstrap > 1:
             out[f"{name}_ci"] = confidence_halfwidth(score, out[f"{name}_signature"])
     return out
+
+
+def resampled_halfwidth(metric: Any, hyps: Sequence[str], refs: Sequence[str], n_bootstrap: int) -> float:
+    """Half-width of the 95% interval as sacrebleu computes it (sorted resample scores, 1/40 from
+    each end), with the resamples scored by ``metric.corpus_score`` itself; seeded as sacrebleu is
+    (12345), so the same corpus gives the same interval."""
+    import numpy as np
+
+    rng = np.random.default_rng(12345)
+    n = len(hyps)
+    scores = []
+    for _ in range(n_bootstrap):
+        idx = rng.integers(0, n, n)
+        scores.append(float(metric.corpus_score([hyps[i] for i in idx], [[refs[i] for i in idx]]).score))
+    scores.sort()
+    low = n_bootstrap // 40
+    return 0.5 * (scores[n_bootstrap - low - 1] - scores[low])
 
 
 def confidence_halfwidth(score: Any, signature: str) -> float:

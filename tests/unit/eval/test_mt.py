@@ -74,3 +74,18 @@ def test_comet_without_package_names_the_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_comet)
     with pytest.raises(InputError, match=r"pip install 'polyalign\[comet\]'"):
         comet_score(["a"], ["b"], ["c"], "/nonexistent.ckpt")
+
+
+def test_interval_when_some_resamples_score_zero():
+    """sacrebleu's own interval code fails on such a corpus (a Python 0.0 among numpy float32s);
+    polyalign resamples through its public API instead: same score, an interval, no crash."""
+    import pytest
+
+    hyps = ["hola mundo", "xyz", "abc", "def", "ghi"]
+    refs = ["hola mundo", "uno dos", "tres", "cuatro", "cinco"]
+    with pytest.raises(TypeError):
+        sacrebleu.metrics.CHRF(word_order=2).corpus_score(hyps, [refs], n_bootstrap=1000)
+    s = score_corpus(hyps, refs, "es")
+    assert s["bleu"] == sacrebleu.corpus_bleu(hyps, [refs], tokenize="13a").score
+    assert s["chrf"] == sacrebleu.corpus_chrf(hyps, [refs], word_order=2).score
+    assert s["chrf_ci"] > 0.0 and s == score_corpus(hyps, refs, "es")  # seeded: the same interval again
