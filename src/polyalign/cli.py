@@ -587,10 +587,10 @@ def cmd_analyze_align(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from polyalign.analysis.align import add_comparison, align_report, read_pairs
-    from polyalign.io import read_json, write_json
+    from polyalign.io import check_output_dir, read_json, write_json
     from polyalign.report.plots import alignment_plot
 
-    out = Path(args.out)
+    out = check_output_dir(args.out)
     pairs = read_pairs(args.pairs, args.src_lang, args.tgt_lang, args.limit)
     other = None
     if args.compare:  # read it before the long part: a bad path fails at once
@@ -627,9 +627,12 @@ def cmd_analyze_align(args: argparse.Namespace) -> int:
 def cmd_analyze_lens(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from polyalign.io import write_json
+    from polyalign import langs
+    from polyalign.io import check_output_dir, write_json
     from polyalign.report.plots import lens_plot
 
+    langs.check_all([args.lang, *([args.source_lang] if args.source_lang else [])], "--lang")
+    check_output_dir(args.out)  # before the model loads
     model, tok = _analysis_model(args)
     from polyalign.analysis.lens import run_lens
 
@@ -662,10 +665,11 @@ def cmd_analyze_pca(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from polyalign.analysis.align import multiway_texts, pca_report
-    from polyalign.io import write_json
+    from polyalign.io import check_output_dir, write_json
     from polyalign.report.plots import pca_plot
 
     texts = multiway_texts([c for c in args.langs.split(",") if c.strip()], args.limit)
+    check_output_dir(args.out)  # before the model loads
     model, tok = _analysis_model(args)
     doc = {**_analysis_header(args), **pca_report(model, tok, texts, args.pool, args.batch_size)}
     out = Path(args.out)

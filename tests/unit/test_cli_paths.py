@@ -23,7 +23,10 @@ def ws(tmp_path, monkeypatch):
     (tmp_path / "adir").mkdir()
     (tmp_path / "good.jsonl").write_text(json.dumps({"instruction": "Hi", "output": "Hello"}) + "\n")
     (tmp_path / "pairs.jsonl").write_text(
-        json.dumps({"src": "Hi", "tgt": "Hola", "src_lang": "en", "tgt_lang": "es"}) + "\n"
+        json.dumps({"src": "Hi", "tgt": "Hola", "src_lang": "en", "tgt_lang": "es"})
+        + "\n"
+        + json.dumps({"src": "Bye", "tgt": "Adiós", "src_lang": "en", "tgt_lang": "es"})
+        + "\n"
     )
     (tmp_path / "hyp.txt").write_text("Hola\n")
     (tmp_path / "recipe.yaml").write_text("name: t\n")
@@ -44,6 +47,8 @@ def ws(tmp_path, monkeypatch):
         )
     )
     (tmp_path / "preds.json").write_text('{"1": "c"}')
+    (tmp_path / "points.csv").write_text("lang,size,score\nes,10,20\nes,20,25\nes,40,28\nes,80,30\n")
+    (tmp_path / "fits.json").write_text(json.dumps({"fits": {}}))
     (tmp_path / "a.jsonl").write_text(json.dumps({"id": "1", "instruction": "Hi", "output": "Hello"}) + "\n")
     model = tmp_path / "trained" / "model"
     model.mkdir(parents=True)
@@ -99,6 +104,16 @@ CASES = [
     (["score", "fidelity", "{P}", "--lang", "es"], INPUTS),
     (["score", "judge", "{P}", "a.jsonl", "--endpoint", "http://127.0.0.1:9/v1", "--judge-model", "m"], INPUTS),
     (["score", "judge", "a.jsonl", "{P}", "--endpoint", "http://127.0.0.1:9/v1", "--judge-model", "m"], INPUTS),
+    (["scaling", "fit", "{P}"], INPUTS),
+    (["scaling", "fit", "points.csv", "--form", "log", "--out", "{P}"], ["folder", "unwritable"]),
+    (["scaling", "predict", "{P}", "--size", "10"], INPUTS),
+    (["scaling", "allocate", "{P}", "--budget", "10"], INPUTS),
+    (["scaling", "pilot", "{P}"], INPUTS),
+    (["analyze", "align", "--pairs", "{P}", "--out", "out"], INPUTS),
+    (["analyze", "align", "--pairs", "pairs.jsonl", "--out", "{P}"], OUTPUTS),
+    (["analyze", "lens", "--lang", "es", "--out", "{P}"], OUTPUTS),
+    (["analyze", "pca", "--langs", "en,es", "--out", "{P}"], OUTPUTS),
+    (["report", "{P}"], INPUTS),
     (
         [
             "score",
