@@ -66,7 +66,7 @@ def write_finished_run(run_dir: Path, scaling: bool = True, analysis: bool = Tru
     """Write the artefacts of a finished five-arm run into ``run_dir``; return it."""
     recipe = {
         "name": run_dir.name,
-        "output_dir": str(run_dir.parent),
+        "runs_dir": str(run_dir.parent),
         "seed": 0,
         "model": {"model_name_or_path": "HuggingFaceTB/SmolLM2-135M-Instruct"},
         "arms": [{"name": n, "builder": b, "languages": ls, "allocation": al} for n, (b, ls, al, _) in ARMS.items()],

@@ -59,7 +59,7 @@ def arm_recipe(cfg: RunConfig, arm: ArmConfig) -> RunConfig:
     return replace(
         cfg,
         name=arm.name,
-        output_dir=str(cfg.run_dir / "arms"),
+        runs_dir=str(cfg.run_dir / "arms"),
         data=data,
         train=arm_train(cfg, arm),
         arms=[],

@@ -449,9 +449,10 @@ class JudgeConfig:
 @dataclass
 class RunConfig:
     name: str = "default"
-    """Run name; outputs go to ``output_dir/name``."""
-    output_dir: str = "runs"
-    """Parent folder of run directories."""
+    """Run name; the run directory is ``runs_dir/name``."""
+    runs_dir: str = "runs"
+    """The folder that holds run directories (``output_dir`` elsewhere in polyalign always names the
+    folder a job writes into: ``polyalign train``'s training output)."""
     seed: int = 0
     """Seed for data order, initialisation and sampling."""
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -486,7 +487,7 @@ class RunConfig:
 
     @property
     def run_dir(self) -> Path:
-        return Path(self.output_dir) / self.name
+        return Path(self.runs_dir) / self.name
 
 
 @dataclass

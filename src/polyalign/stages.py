@@ -108,7 +108,7 @@ def prepare_run_dir(cfg: RunConfig) -> Path:
             with atomic_write(path) as f:
                 f.write(dump_recipe(cfg))
     else:
-        check_new_output_dir(run_dir, "a run directory", "choose another name=... or output_dir=...")
+        check_new_output_dir(run_dir, "a run directory", "choose another name=... or runs_dir=...")
         with atomic_write(path) as f:
             f.write(dump_recipe(cfg))
     return run_dir

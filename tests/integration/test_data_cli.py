@@ -22,7 +22,7 @@ def cli(*args, cwd):
 
 @pytest.mark.slow
 def test_muit_recipe_for_three_languages_from_offline_sources(tmp_path):
-    proc = cli("data", "build", str(ROOT / "recipes" / "muit_offline.yaml"), f"output_dir={tmp_path}", cwd=tmp_path)
+    proc = cli("data", "build", str(ROOT / "recipes" / "muit_offline.yaml"), f"runs_dir={tmp_path}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     manifest = json.loads((tmp_path / "muit-offline" / "data" / "manifest.json").read_text())
     assert manifest["builder"] == "muit" and set(manifest["languages"]) == {"es", "fr", "de"}
@@ -99,7 +99,7 @@ def test_build_errors_leave_nothing_behind(tmp_path):
     proc = cli(
         "data",
         "build",
-        f"output_dir={tmp_path / 'runs'}",
+        f"runs_dir={tmp_path / 'runs'}",
         "name=few",
         f"gettext_dirs=[{locale}]",
         "test_size=1000",
@@ -113,7 +113,7 @@ def test_build_errors_leave_nothing_behind(tmp_path):
     proc = cli(
         "data",
         "build",
-        f"output_dir={tmp_path / 'runs'}",
+        f"runs_dir={tmp_path / 'runs'}",
         "name=plan",
         "builder=muit",
         f"allocation={plan}",

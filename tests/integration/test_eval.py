@@ -152,7 +152,7 @@ def test_eval_from_a_recipe_with_raw_prompts(tmp_path, tiny_model_dir, data, cap
     recipe = tmp_path / "r.yaml"
     recipe.write_text(f"""
 name: suite
-output_dir: {tmp_path / "runs"}
+runs_dir: {tmp_path / "runs"}
 model:
   model_name_or_path: {tiny_model_dir}
 eval:

@@ -198,7 +198,7 @@ data:
   min_words: 2
   test_size: 3
 """)
-    proc = run_cli("data", "build", recipe, f"output_dir={tmp_path / 'runs'}", cwd=tmp_path, hub=hub)
+    proc = run_cli("data", "build", recipe, f"runs_dir={tmp_path / 'runs'}", cwd=tmp_path, hub=hub)
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = tmp_path / "runs" / "hub" / "data"
     manifest = json.loads((data / "manifest.json").read_text())
@@ -217,7 +217,7 @@ data:
         .replace("name: hub", "name: broken")
     )
     recipe.write_text(broken)
-    proc = run_cli("data", "build", recipe, f"output_dir={tmp_path / 'runs'}", cwd=tmp_path, hub=hub)
+    proc = run_cli("data", "build", recipe, f"runs_dir={tmp_path / 'runs'}", cwd=tmp_path, hub=hub)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert proc.stderr.strip().splitlines()[-1].startswith("error: hf:acme/broken@train: cannot ")
     assert not (tmp_path / "runs" / "broken" / "data" / "train.jsonl").exists()

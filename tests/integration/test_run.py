@@ -24,7 +24,7 @@ def test_run_end_to_end_then_resume(tmp_path, tiny_model_dir):
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text(f"""
 name: tiny
-output_dir: {tmp_path / "runs"}
+runs_dir: {tmp_path / "runs"}
 seed: 0
 model:
   model_name_or_path: {tiny_model_dir}
@@ -142,7 +142,7 @@ def test_run_evaluates_the_recipe_suite_before_and_after(tmp_path, tiny_model_di
     recipe = tmp_path / "suite.yaml"
     recipe.write_text(f"""
 name: suite
-output_dir: {tmp_path / "runs"}
+runs_dir: {tmp_path / "runs"}
 model:
   model_name_or_path: {tiny_model_dir}
 data:

@@ -27,7 +27,7 @@ def recipe_text(tmp_path, model, plan, arms_extra="", extra=""):
     plan_line = f"plan: {plan}" if plan else ""
     return f"""
 name: exp
-output_dir: {tmp_path / "runs"}
+runs_dir: {tmp_path / "runs"}
 {plan_line}
 {extra}
 model:
@@ -228,7 +228,7 @@ def test_default_dry_run_plans_the_pilot_and_fits_the_budget(tmp_path):
     """The embedded default: pilot, six arms, the suite; its estimate from the measured CPU rates fits 25 min."""
     import re
 
-    proc = run_cli("run", "--dry-run", f"output_dir={tmp_path / 'runs'}", cwd=tmp_path, timeout=120)
+    proc = run_cli("run", "--dry-run", f"runs_dir={tmp_path / 'runs'}", cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert "polyqa 60 items (12 languages), polysent 80 items (16 languages)" in lines[1]
@@ -279,7 +279,7 @@ def test_real_scale_recipes_load_and_dry_run(tmp_path, name, first, arms):
     path = Path(__file__).resolve().parents[2] / "recipes" / name
     cfg = load_recipe(path)
     assert len(cfg.arms) == arms and cfg.model.dtype == "bfloat16"
-    proc = run_cli("run", str(path), "--dry-run", f"output_dir={tmp_path / 'runs'}", cwd=tmp_path, timeout=120)
+    proc = run_cli("run", str(path), "--dry-run", f"runs_dir={tmp_path / 'runs'}", cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0] == first
     assert "estimated total ~" in proc.stdout.splitlines()[-1]

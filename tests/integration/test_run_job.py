@@ -22,7 +22,7 @@ def run_cli(*args, cwd, env=None):
 def recipe_text(tmp_path, model, sources: str = "gettext") -> str:
     return f"""
 name: job
-output_dir: {tmp_path / "runs"}
+runs_dir: {tmp_path / "runs"}
 model:
   model_name_or_path: {model}
 data:

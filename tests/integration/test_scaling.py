@@ -63,7 +63,7 @@ def cli(*args, cwd):
 def recipe_text(tmp_path, model, sizes="[20, 40, 80, 240]", launcher="local", extra=""):
     return f"""
 name: pilot
-output_dir: {tmp_path / "runs"}
+runs_dir: {tmp_path / "runs"}
 model:
   model_name_or_path: {model}
 data:
@@ -163,7 +163,7 @@ def test_pilot_end_to_end_resumes_after_a_kill_and_plans_a_muit_mixture(tmp_path
     muit = tmp_path / "muit.yaml"
     muit.write_text(f"""
 name: planned
-output_dir: {tmp_path / "runs"}
+runs_dir: {tmp_path / "runs"}
 data:
   builder: muit
   languages: [es, fr]

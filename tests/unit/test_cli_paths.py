@@ -61,11 +61,11 @@ INPUTS = ["folder", "missing", "unwritable"]
 OUTPUTS = ["unwritable", "file"]
 CASES = [
     (["run", "{P}"], INPUTS),
-    (["run", "output_dir={P}"], OUTPUTS),
+    (["run", "runs_dir={P}"], OUTPUTS),
     (["run", "data.sources={P}"], INPUTS),
     (["run", "data.instructions={P}"], INPUTS),
     (["data", "build", "{P}"], INPUTS),
-    (["data", "build", "output_dir={P}"], OUTPUTS),
+    (["data", "build", "runs_dir={P}"], OUTPUTS),
     (["data", "sources", "--gettext-dir", "{P}"], ["missing", "unwritable", "file"]),
     (["data", "validate", "{P}", "--format", "alpaca"], INPUTS),
     (

@@ -123,7 +123,7 @@ def test_cli_bad_recipe_one_line_exit_2_no_traceback(tmp_path, body, expected):
     p.write_text(body)
     out_dir = tmp_path / "runs"
     proc = subprocess.run(
-        [sys.executable, "-m", "polyalign", "run", str(p), f"output_dir={out_dir}"],
+        [sys.executable, "-m", "polyalign", "run", str(p), f"runs_dir={out_dir}"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -205,3 +205,15 @@ def test_an_unknown_suite_task_is_named_at_its_line(tmp_path):
         load_recipe(path)
     assert e.value.line == 3
     assert load_recipe(path, ["eval.suite=polyqa,polysent"]).eval.suite == ["polyqa", "polysent"]
+
+
+def test_output_dir_in_a_run_recipe_is_read_as_runs_dir_with_a_warning(tmp_path, capsys):
+    """One name, one meaning: output_dir is a job's own folder (polyalign train); the folder that
+    holds run directories is runs_dir. An older run recipe still works, and says so."""
+    path = write(tmp_path, "name: old\noutput_dir: elsewhere\n")
+    cfg = load_recipe(path)
+    assert cfg.runs_dir == "elsewhere" and str(cfg.run_dir) == "elsewhere/old"
+    assert f"warning: {path}:2: 'output_dir' is now 'runs_dir'" in capsys.readouterr().err
+    assert load_recipe(None, ["output_dir=x"]).runs_dir == "x"
+    assert "'output_dir' is now 'runs_dir' in a run recipe" in capsys.readouterr().err
+    assert "\noutput_dir:" not in dump_recipe(cfg) and "\nruns_dir: elsewhere" in dump_recipe(cfg)

@@ -281,11 +281,11 @@ def test_run_and_train_never_write_into_a_folder_of_the_users(tmp_path, monkeypa
     mine = tmp_path / "mine"
     (mine / "data").mkdir(parents=True)
     (mine / "data" / "notes.txt").write_text("important")
-    code, _, err = run(capsys, "data", "build", "output_dir=.", "name=mine")
+    code, _, err = run(capsys, "data", "build", "runs_dir=.", "name=mine")
     assert (code, err) == (
         2,
         "error: mine: exists and is not a run directory polyalign made: choose another name=... "
-        "or output_dir=... (nothing was changed)\n",
+        "or runs_dir=... (nothing was changed)\n",
     )
     (tmp_path / "t.jsonl").write_text(json.dumps({"instruction": "Hi", "output": "Hello"}) + "\n")
     code, _, err = run(capsys, "train", "train_file=t.jsonl", "output_dir=mine")

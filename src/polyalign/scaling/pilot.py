@@ -60,7 +60,7 @@ def pilot_points(cfg: RunConfig) -> list[GridPoint]:
             )
             point = RunConfig(
                 name=f"{code}-{size}",
-                output_dir=str(cfg.run_dir / "points"),
+                runs_dir=str(cfg.run_dir / "points"),
                 data=data,
                 eval=replace(cfg.eval, baseline=False, suite=[]),
                 **base,

@@ -40,7 +40,7 @@ def test_recipe_then_flags_win(tmp_path):
         tmp_path,
         f"""
 name: r
-output_dir: {tmp_path}
+runs_dir: {tmp_path}
 seed: 7
 data:
   languages: [de, gl]
@@ -62,7 +62,7 @@ eval:
 
 
 def test_heldout_pairs_are_local_translation_keyed_translation(tmp_path):
-    cfg = recipe(tmp_path, f"name: h\noutput_dir: {tmp_path}\neval:\n  limit: 4\n  max_new_tokens: 9\n")
+    cfg = recipe(tmp_path, f"name: h\nruns_dir: {tmp_path}\neval:\n  limit: 4\n  max_new_tokens: 9\n")
     req = heldout_request(cfg, tmp_path / "h", ["en-es", "es-en"], tmp_path / "h" / "eval" / "before")
     assert req.tasks == ["local_translation"] and req.rename == {"local_translation": "translation"}
     assert req.data == {"local_translation": str(tmp_path / "h" / "data" / "test_{src}-{tgt}.jsonl")}
