@@ -182,13 +182,10 @@ def analysis_pairs_limit(cfg: RunConfig) -> int:
 
 
 def rates_path() -> Path:
-    """``rates.json`` in polyalign's cache (``$POLYALIGN_CACHE``, as :func:`polyalign.models.cache_dir`)."""
-    import os
+    """``rates.json`` in polyalign's cache (:func:`polyalign.io.cache_dir`)."""
+    from polyalign.io import cache_dir
 
-    if os.environ.get("POLYALIGN_CACHE"):
-        return Path(os.environ["POLYALIGN_CACHE"]) / "rates.json"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "polyalign" / "rates.json"
+    return cache_dir() / "rates.json"
 
 
 def measured_rates() -> dict[str, Any]:

@@ -57,6 +57,15 @@ def require_file(path: str | os.PathLike) -> Path:
     return p
 
 
+def cache_dir() -> Path:
+    """polyalign's one cache root: ``$POLYALIGN_CACHE``, else ``$XDG_CACHE_HOME/polyalign``, else
+    ``~/.cache/polyalign`` (converted models, extracted corpora, measured rates)."""
+    if os.environ.get("POLYALIGN_CACHE"):
+        return Path(os.environ["POLYALIGN_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "polyalign"
+
+
 def log(msg: str) -> None:
     """One line of progress for the user, on stderr: ``[polyalign] msg``."""
     print(f"[polyalign] {msg}", file=sys.stderr, flush=True)

