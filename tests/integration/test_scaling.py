@@ -225,3 +225,47 @@ def test_submitit_local_executor_runs_points_at_once_like_the_local_launcher(tmp
             run_grid(points, launcher, folder=tmp_path / launcher / "submitit", cluster="local", log=again.append)
             assert again == ["point 1/2: es-20: done", "point 2/2: fr-20: done"]
     assert results["slurm"] == results["local"]
+
+
+def test_a_killed_submitit_job_resubmitted_resumes_from_its_checkpoint(tmp_path, tiny_model_dir):
+    """A point's cluster job dies mid-training (cancelled); the same grid run again resubmits it, the
+    job resumes from the point's latest checkpoint, and the result equals an uninterrupted local run."""
+    submitit = pytest.importorskip("submitit", reason="submitit is not installed (pip install 'polyalign[cluster]')")
+    from dataclasses import replace
+
+    from polyalign.config import PilotConfig
+    from polyalign.grid import execute_point, run_grid
+    from polyalign.recipe import load_recipe
+    from polyalign.scaling.pilot import pilot_points
+
+    def points(where: str, launcher: str):
+        recipe = tmp_path / f"{where}.yaml"
+        extra = "  cluster: local\n  timeout_min: 10\n"
+        recipe.write_text(recipe_text(tmp_path / where, tiny_model_dir, sizes="[80]", launcher=launcher, extra=extra))
+        cfg = load_recipe(recipe, cls=PilotConfig)
+        cfg = replace(cfg, train=replace(cfg.train, num_train_epochs=12.0, per_device_train_batch_size=4))
+        return [p for p in pilot_points(cfg) if p.name == "es-80"]
+
+    reference = run_grid(points("local", "local"), "local", log=lambda _: None)
+
+    grid = points("slurm", "slurm")
+    run_dir = grid[0].config.run_dir
+    ex = submitit.AutoExecutor(folder=tmp_path / "submitit", cluster="local")
+    ex.update_parameters(timeout_min=10)
+    job = ex.submit(execute_point, grid[0].config)
+    deadline = time.time() + 300
+    while not list((run_dir / "checkpoints").glob("step-*")) and time.time() < deadline and not job.done():
+        time.sleep(0.05)
+    assert not job.done(), "the job finished before it could be killed: give it more steps"
+    job.cancel(check=False)
+    while not job.done():
+        time.sleep(0.1)
+    assert not (run_dir / "train_summary.json").exists()  # killed mid-training
+    killed_at = max(int(p.name.split("-")[1]) for p in (run_dir / "checkpoints").glob("step-*"))
+
+    log: list[str] = []
+    summaries = run_grid(grid, "slurm", folder=tmp_path / "submitit", cluster="local", log=log.append)
+    assert any("submitted as job" in line for line in log)
+    info = json.loads((run_dir / "train_summary.json").read_text())
+    assert info["resumed_from"] is not None and info["resumed_from"] >= killed_at
+    assert summaries["es-80"]["after"] == reference["es-80"]["after"]
