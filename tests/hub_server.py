@@ -6,12 +6,19 @@ It answers what ``huggingface_hub`` asks of a public repository: any file
 missing file is a 404 marked ``EntryNotFound``), the repository's info
 (``/api/{datasets,models}/REPO[/revision/REV]``), its file tree (``.../tree/REV[/PATH]``) and
 ``paths-info``. An unknown repository is a 404 marked ``RepoNotFound``. Each request is kept in
-``requests``. Point a process at it with ``HF_ENDPOINT=server.url`` (and ``HF_HUB_OFFLINE=0``, a
+``requests``.
+
+It also takes what ``huggingface_hub``'s uploads send (``polyalign push``): ``/api/validate-yaml``,
+``/api/repos/create`` (409 when the repository exists), ``preupload`` (every file ``regular``, so
+its bytes travel base64 inside the commit) and the NDJSON ``commit``, which stores the files. Writes
+need ``Authorization: Bearer <token>`` when the hub was made with a ``token``; the headers of every
+write are kept in ``write_headers``. Point a process at it with ``HF_ENDPOINT=server.url`` (and ``HF_HUB_OFFLINE=0``, a
 fresh ``HF_HOME``).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -58,10 +65,17 @@ def model_repo(folder: Any) -> dict[str, bytes]:
 
 class Hub:
     def __init__(
-        self, datasets: dict[str, dict[str, bytes]] | None = None, models: dict[str, dict[str, bytes]] | None = None
+        self,
+        datasets: dict[str, dict[str, bytes]] | None = None,
+        models: dict[str, dict[str, bytes]] | None = None,
+        token: str | None = None,
     ):
         self.repos = {"datasets": datasets or {}, "models": models or {}}
         self.requests: list[str] = []
+        self.token = token
+        self.private: dict[str, bool] = {}
+        self.commits: list[dict[str, Any]] = []
+        self.write_headers: list[dict[str, str]] = []
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -94,6 +108,8 @@ class Hub:
         path = urllib.parse.unquote(url.path)
         self.requests.append(f"{h.command} {path}")
         body = h.rfile.read(int(h.headers.get("Content-Length") or 0)) if h.command == "POST" else b""
+        if h.command == "POST" and self.write(h, path, body):
+            return
 
         m = re.fullmatch(r"(/datasets)?/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path)
         if m:
@@ -151,6 +167,51 @@ class Hub:
                 head,
             )
         return self.send(h, 404, {"error": "Repository not found"}, head, {"X-Error-Code": "RepoNotFound"})
+
+    def write(self, h: BaseHTTPRequestHandler, path: str, body: bytes) -> bool:
+        """Answer the upload protocol's requests; ``False`` for any other POST."""
+        m = re.fullmatch(r"/api/models/([^/]+/[^/]+)/(preupload|commit)/([^/]+)", path)
+        if path not in ("/api/validate-yaml", "/api/repos/create") and not m:
+            return False
+        self.write_headers.append({k.lower(): v for k, v in h.headers.items()})
+        if self.token is not None and h.headers.get("Authorization") != f"Bearer {self.token}":
+            self.send(h, 401, {"error": "Invalid credentials"}, False)
+            return True
+        if path == "/api/validate-yaml":
+            self.send(h, 200, {"errors": [], "warnings": []}, False)
+            return True
+        if path == "/api/repos/create":
+            req = json.loads(body or b"{}")
+            repo = f"{req.get('organization')}/{req['name']}"
+            if repo in self.repos["models"]:
+                self.send(h, 409, {"error": "You already created this model repo", "url": f"{self.url}/{repo}"}, False)
+                return True
+            self.repos["models"][repo] = {}
+            self.private[repo] = req.get("visibility") == "private" or bool(req.get("private"))
+            self.send(h, 200, {"url": f"{self.url}/{repo}", "name": repo}, False)
+            return True
+        repo, what = m.group(1), m.group(2)
+        if repo not in self.repos["models"]:
+            self.send(h, 404, {"error": "Repository not found"}, False, {"X-Error-Code": "RepoNotFound"})
+            return True
+        if what == "preupload":
+            files = json.loads(body)["files"]
+            self.send(
+                h,
+                200,
+                {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]},
+                False,
+            )
+            return True
+        lines = [json.loads(line) for line in body.splitlines() if line.strip()]
+        header = next(x["value"] for x in lines if x["key"] == "header")
+        for x in lines:
+            if x["key"] == "file":
+                self.repos["models"][repo][x["value"]["path"]] = base64.b64decode(x["value"]["content"])
+        oid = hashlib.sha1(body).hexdigest()
+        self.commits.append({"repo": repo, "summary": header.get("summary"), "oid": oid})
+        self.send(h, 200, {"commitUrl": f"{self.url}/{repo}/commit/{oid}", "commitOid": oid}, False)
+        return True
 
     @staticmethod
     def send(

@@ -420,6 +420,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_push(args: argparse.Namespace) -> int:
+    from polyalign.train.push import push
+
+    print(
+        push(args.source, args.repo_id, private=args.private, allow_existing=args.allow_existing, license=args.license)
+    )
+    return 0
+
+
 def _add_train_commands(sub) -> None:
     """``polyalign train`` and ``polyalign export``."""
     t = sub.add_parser(
@@ -463,6 +472,21 @@ def _add_train_commands(sub) -> None:
         "--dtype", choices=["float32", "bfloat16", "float16"], default="float32", help="dtype of the merged weights"
     )
     e.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "push",
+        help="publish an export or a run's tuned model, with its model card, to a Hugging Face Hub repository",
+        description="The token is read from HF_TOKEN only (never printed or written). A repository that exists "
+        "and was not made by polyalign push is refused unless --allow-existing.",
+    )
+    p.add_argument("source", help="an export folder, a run directory or arms/<arm> (its model/), or a model folder")
+    p.add_argument("repo_id", help="OWNER/NAME on the hub (HF_ENDPOINT picks another hub)")
+    p.add_argument("--private", action="store_true", help="create the repository private")
+    p.add_argument(
+        "--allow-existing", action="store_true", help="push into an existing repository not made by polyalign"
+    )
+    p.add_argument("--license", default="other", help="the card's license field (default: other; see the base model's)")
+    p.set_defaults(func=cmd_push)
 
 
 # --- scaling (issue 11) -------------------------------------------------------------------------

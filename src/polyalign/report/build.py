@@ -12,6 +12,7 @@ from typing import Any
 
 from polyalign.report import claims, html, markdown, plots, tables
 from polyalign.report.collect import collect
+from polyalign.report.model_card import write_model_cards
 
 Section = dict[str, Any]
 
@@ -174,4 +175,5 @@ def build_report(run_dir: str | Path) -> dict[str, Any]:
     title = f"polyalign run {doc['name']}"
     markdown.write_report(run_dir / "report.md", title, secs)
     html.write_report(run_dir / "report.html", title, secs, run_dir)
+    write_model_cards(run_dir)  # each tuned model's README.md carries the numbers just reported
     return {"doc": doc, "claims": secs[0]["text"], "markdown": run_dir / "report.md", "html": run_dir / "report.html"}

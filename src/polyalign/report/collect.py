@@ -53,6 +53,7 @@ def pick_metrics(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
             continue
         row = {k: m[k] for k in METRIC_KEYS if m.get(k) is not None}
         row |= {k: m[k] for k in SIGNATURE_KEYS if m.get(k) is not None}
+        row |= {k: v for k, v in m.items() if k.endswith(("_ci", "_stderr")) and v is not None}  # intervals
         if any(k in row for k in METRIC_KEYS):
             out[task] = row
     return out

@@ -87,7 +87,12 @@ def check_destination(src: Path, out: Path, mode: Mode, overwrite: bool = False)
 
 
 def _mark(folder: Path, mode: Mode, src: Path, base_name: str | None) -> None:
+    """The marker (what this export is) and the model card (what was trained and measured)."""
+    from polyalign.report.model_card import CARD, base_of, library_of, model_card
+
     write_json(folder / MARKER, {"mode": mode, "source": str(src), "base_model": base_name})
+    base = base_name or base_of(folder)
+    (folder / CARD).write_text(model_card(src, base, library_of(folder)), encoding="utf-8")
 
 
 def export(

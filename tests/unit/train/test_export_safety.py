@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from polyalign.cli import main
+from polyalign.report.model_card import card_metadata
 from polyalign.train.export import MARKER
 
 
@@ -80,7 +81,14 @@ def test_an_earlier_export_is_replaced_only_with_overwrite_and_only_by_the_same_
     capsys.readouterr()
     marker = json.loads((out / MARKER).read_text())
     assert marker == {"mode": "adapter", "source": str(run), "base_model": "base-x"}
-    assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json", "adapter_model.safetensors", MARKER]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        MARKER,
+    ]
+    card = card_metadata((out / "README.md").read_text())  # the model card: the hub's metadata
+    assert card["base_model"] == "base-x" and card["library_name"] == "peft"
 
     assert main(["export", str(run), str(out), "--mode", "adapter"]) == 2
     assert _err(capsys) == f"error: {out}: holds an earlier adapter export: pass --overwrite to replace it"
@@ -102,7 +110,8 @@ def test_an_empty_folder_or_a_new_path_is_written(tmp_path, capsys):
     assert main(["export", str(full), str(empty)]) == 0
     assert main(["export", str(full), str(tmp_path / "new" / "deeper")]) == 0
     for out in (empty, tmp_path / "new" / "deeper"):
-        assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors", MARKER]
+        assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "model.safetensors", MARKER]
+        assert card_metadata((out / "README.md").read_text())["library_name"] == "transformers"
 
 
 def test_an_unwritable_destination_is_one_line_before_any_work(tmp_path, capsys):

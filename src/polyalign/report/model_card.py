@@ -1,0 +1,286 @@
+"""A Hugging Face model card (``README.md``) for a tuned model, from its run's JSON artefacts alone.
+
+The card holds YAML metadata the hub reads (``base_model``, ``language``, ``library_name``,
+``pipeline_tag``, ``license``, ``tags``, ``datasets``), what was trained (builder, languages, data
+counts per language, steps, tokens, the training settings) and what the run measured for this model:
+the before/after table against the untuned base, with each number's interval where the evaluation
+recorded one, and the experiment's claims with their verdicts. Nothing that was not measured is
+written: a model trained by ``polyalign train`` alone has no evaluation section, and says so.
+
+Pure: JSON and YAML in, text out (no torch). ``export`` and ``push`` write it; ``polyalign run``
+writes one into every tuned model's folder when it builds the report.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from polyalign.io import InputError, read_json
+
+CARD = "README.md"
+NUMBERS = ("chrf", "bleu", "comet", "f1", "exact_match", "accuracy", "fidelity")
+
+
+def locate(source: Path) -> tuple[Path | None, str | None, Path]:
+    """``(run directory, arm name, training folder)`` of a model folder, a run, an arm or a checkpoint.
+
+    The training folder holds ``train_summary.json``; the run directory is the ``polyalign run``
+    folder the model belongs to (``None`` for a ``polyalign train`` output); the arm is ``None`` for a
+    plain run (its one tuned model).
+    """
+    folder = source.resolve()
+    if folder.parent.name == "checkpoints":  # OUTPUT_DIR/checkpoints/step-N
+        folder = folder.parent.parent
+    if folder.name == "model" and not (folder / "train_summary.json").is_file():
+        folder = folder.parent
+    if folder.parent.name == "arms" and (folder.parent.parent / "config.yaml").is_file():
+        return folder.parent.parent, folder.name, folder
+    if (folder / "config.yaml").is_file() and ((folder / "eval").is_dir() or (folder / "arms").is_dir()):
+        return folder, None, folder
+    return None, None, folder
+
+
+def _yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        found = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        found = read_json(path) if path.is_file() else {}
+    except (ValueError, OSError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _number(v: Any) -> str:
+    return f"{v:.2f}" if isinstance(v, (int, float)) else "—"
+
+
+def _interval(m: dict[str, Any], metric: str) -> str:
+    """`` [lo, hi]`` from a result's recorded interval (``<metric>_ci``), else ``± stderr``, else nothing."""
+    ci = m.get(f"{metric}_ci")
+    if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(isinstance(x, (int, float)) for x in ci):
+        return f" [{ci[0]:.2f}, {ci[1]:.2f}]"
+    se = m.get(f"{metric}_stderr")
+    return f" ± {1.96 * se:.2f}" if isinstance(se, (int, float)) else ""
+
+
+def evaluation_rows(base: dict[str, Any] | None, tuned: dict[str, Any] | None) -> list[str]:
+    """Markdown rows ``| task | metric | base | tuned | Δ |`` for every metric measured on the tuned model."""
+    rows = []
+    for task in sorted(tuned or {}):
+        m, b = tuned[task], (base or {}).get(task) or {}
+        for metric in NUMBERS:
+            if not isinstance(m.get(metric), (int, float)):
+                continue
+            after, before = m[metric], b.get(metric)
+            delta = f"{after - before:+.2f}" if isinstance(before, (int, float)) else "—"
+            rows.append(
+                f"| {task} | {metric} | {_number(before)}{_interval(b, metric) if before is not None else ''} "
+                f"| {_number(after)}{_interval(m, metric)} | {delta} |"
+            )
+    return rows
+
+
+def _claims(run_dir: Path) -> list[dict[str, Any]]:
+    """The claims as the run's ``summary.json`` recorded them, else judged afresh from its artefacts."""
+    summary = _json(run_dir / "summary.json")
+    if isinstance(summary.get("claims"), list):
+        return [c for c in summary["claims"] if isinstance(c, dict)]
+    from polyalign.report.claims import judge_claims
+    from polyalign.report.collect import collect
+
+    try:
+        return judge_claims(collect(run_dir))
+    except (InputError, ValueError, OSError):  # a broken run directory: the card judges no claim
+        return []
+
+
+def _data_lines(manifest: dict[str, Any]) -> list[str]:
+    lines = []
+    for code, info in (manifest.get("languages") or {}).items():
+        lines.append(
+            f"| {code} | {info.get('train_pairs', 0)} | {info.get('test_pairs', 0)} | "
+            f"{len(info.get('sources') or {})} |"
+        )
+    return lines
+
+
+def model_card(
+    source: str | Path,
+    base_model: str,
+    library: str,
+    license: str = "other",
+    title: str | None = None,
+) -> str:
+    """The card's text for the model trained in ``source`` (see :func:`locate`)."""
+    run_dir, arm, folder = locate(Path(source))
+    recipe = _yaml(run_dir / "config.yaml") if run_dir else {}
+    train_cfg = _yaml(folder / "train_config.yaml") or recipe
+    train_summary = _json(folder / "train_summary.json")
+    manifest = _json(folder / "data" / "manifest.json")
+    arm_spec = next((a for a in recipe.get("arms") or [] if isinstance(a, dict) and a.get("name") == arm), {})
+    data_cfg = recipe.get("data") or {}
+    builder = arm_spec.get("builder") or manifest.get("builder") or data_cfg.get("builder")
+    languages = list(arm_spec.get("languages") or data_cfg.get("languages") or manifest.get("languages") or [])
+    sources = [str(s) for s in arm_spec.get("sources") or data_cfg.get("sources") or []]
+    instructions = list(data_cfg.get("instructions") or [])
+    train = train_cfg.get("train") or {}
+    lora = train.get("finetuning_type", "lora") == "lora"
+
+    meta = {
+        "base_model": base_model,
+        "language": ["en", *[x for x in languages if x != "en"]],
+        "library_name": library,
+        "pipeline_tag": "text-generation",
+        "license": license,
+        "tags": ["polyalign", *([builder] if builder else []), *(["lora"] if lora else []), "multilingual"],
+        "datasets": [*sources, *instructions] or None,
+    }
+    head = yaml.safe_dump({k: v for k, v in meta.items() if v}, sort_keys=False, allow_unicode=True)
+    name = title or (arm or recipe.get("name") or folder.name)
+    out = ["---", head.rstrip(), "---", "", f"# {name}", ""]
+    out += [
+        f"`{base_model}` tuned with polyalign "
+        f"({builder or 'instruction tuning'}{' on ' + ', '.join(languages) if languages else ''}; "
+        f"{'LoRA' if lora else 'full fine-tuning'}).",
+        "",
+        "## Training",
+        "",
+        "| setting | value |",
+        "|---|---|",
+    ]
+    facts = {
+        "steps": train_summary.get("steps"),
+        "training examples": train_summary.get("examples"),
+        "tokens": train_summary.get("tokens"),
+        "supervised tokens": train_summary.get("supervised_tokens"),
+        "first → last loss": (
+            f"{train_summary['first_loss']:.3f} → {train_summary['last_loss']:.3f}"
+            if isinstance(train_summary.get("first_loss"), (int, float))
+            and isinstance(train_summary.get("last_loss"), (int, float))
+            else None
+        ),
+        "finetuning": train.get("finetuning_type"),
+        "LoRA rank / alpha": f"{train.get('lora_rank')} / {train.get('lora_alpha')}" if lora else None,
+        "learning rate": train.get("learning_rate"),
+        "batch × accumulation": (
+            f"{train.get('per_device_train_batch_size')} × {train.get('gradient_accumulation_steps')}"
+            if train.get("per_device_train_batch_size")
+            else None
+        ),
+        "max sequence length": train.get("max_seq_length"),
+        "seed": train_cfg.get("seed", recipe.get("seed")),
+    }
+    out += [f"| {k} | {v} |" for k, v in facts.items() if v is not None]
+    data_rows = _data_lines(manifest)
+    if data_rows:
+        out += [
+            "",
+            "Parallel pairs per language:",
+            "",
+            "| language | train pairs | test pairs | source files |",
+            "|---|---|---|---|",
+        ]
+        out += data_rows
+
+    out += ["", "## Evaluation", ""]
+    rows: list[str] = []
+    if run_dir is not None:
+        from polyalign.report.collect import collect
+
+        try:
+            doc = collect(run_dir)
+        except (InputError, ValueError, OSError):
+            doc = {}
+        arms = doc.get("arms") or {}
+        mine = arms.get(arm) if arm else next(iter(arms.values()), None)
+        rows = evaluation_rows(doc.get("base"), (mine or {}).get("results"))
+    if rows:
+        out += [
+            "Measured by the run that trained this model, on the same items for the untuned base and this model "
+            "(intervals: 95%, as the evaluation recorded them).",
+            "",
+            "| task | metric | base | this model | Δ |",
+            "|---|---|---|---|---|",
+            *rows,
+        ]
+    else:
+        out += ["This model was not evaluated by the run that trained it: no numbers are claimed."]
+    claims = _claims(run_dir) if run_dir is not None else []
+    if claims:
+        out += ["", "## The experiment's claims", ""]
+        out += [f"- {c.get('line') or c.get('claim')}" for c in claims]
+
+    out += ["", "## Use", "", "```python"]
+    if library == "peft":
+        out += [
+            "from peft import AutoPeftModelForCausalLM",
+            "from transformers import AutoTokenizer",
+            "",
+            'model = AutoPeftModelForCausalLM.from_pretrained("REPO_OR_FOLDER")',
+            f'tokenizer = AutoTokenizer.from_pretrained("{base_model}")',
+        ]
+    else:
+        out += [
+            "from transformers import AutoModelForCausalLM, AutoTokenizer",
+            "",
+            'model = AutoModelForCausalLM.from_pretrained("REPO_OR_FOLDER")',
+            'tokenizer = AutoTokenizer.from_pretrained("REPO_OR_FOLDER")',
+        ]
+    out += ["```", ""]
+    return "\n".join(out)
+
+
+def card_metadata(text: str) -> dict[str, Any]:
+    """The YAML metadata block of a card (what the hub reads); ``{}`` when there is none."""
+    if not text.startswith("---\n"):
+        return {}
+    end = text.find("\n---\n", 4)
+    return yaml.safe_load(text[4:end]) or {} if end > 0 else {}
+
+
+def library_of(folder: Path) -> str:
+    """``peft`` for an adapter folder, ``transformers`` for a full model."""
+    return "peft" if (folder / "adapter_config.json").is_file() else "transformers"
+
+
+def base_of(folder: Path, fallback: str | None = None) -> str:
+    """The base model a model folder names (an adapter's ``base_model_name_or_path``, a model's
+    ``_name_or_path``), else ``fallback``."""
+    for name, key in (("adapter_config.json", "base_model_name_or_path"), ("config.json", "_name_or_path")):
+        path = folder / name
+        if path.is_file():
+            try:
+                value = json.loads(path.read_text(encoding="utf-8")).get(key)
+            except ValueError:
+                value = None
+            if value:
+                return str(value)
+    return fallback or "unknown"
+
+
+def write_model_cards(run_dir: str | Path) -> list[Path]:
+    """A card in every tuned model folder of a run (``model/``, ``arms/<arm>/model/``); their paths."""
+    from polyalign.io import atomic_write
+
+    run_dir = Path(run_dir)
+    base = (_yaml(run_dir / "config.yaml").get("model") or {}).get("model_name_or_path")
+    written = []
+    for folder in [run_dir / "model", *sorted((run_dir / "arms").glob("*/model"))]:
+        if not ((folder / "adapter_config.json").is_file() or (folder / "config.json").is_file()):
+            continue
+        with atomic_write(folder / CARD) as f:
+            f.write(model_card(folder, base or base_of(folder), library_of(folder)))
+        written.append(folder / CARD)
+    return written

@@ -1,0 +1,69 @@
+"""The model card: the hub's metadata and only what the run measured (JSON artefacts in, text out)."""
+
+from __future__ import annotations
+
+import json
+
+from polyalign.report.model_card import card_metadata, locate, model_card, write_model_cards
+from report_fixtures import write_finished_run
+
+
+def _adapter(folder, base="HuggingFaceTB/SmolLM2-135M-Instruct"):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": base, "r": 16}))
+    return folder
+
+
+def test_an_arm_card_carries_metadata_training_and_the_measured_before_after(tmp_path):
+    run = write_finished_run(tmp_path / "demo")
+    model = _adapter(run / "arms" / "coit-es" / "model")
+    assert locate(model) == (run.resolve(), "coit-es", (run / "arms" / "coit-es").resolve())
+
+    text = model_card(model, "HuggingFaceTB/SmolLM2-135M-Instruct", "peft")
+    meta = card_metadata(text)
+    assert meta["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert meta["language"] == ["en", "es"] and meta["library_name"] == "peft"
+    assert meta["pipeline_tag"] == "text-generation" and meta["license"] == "other"
+    assert meta["tags"] == ["polyalign", "coit", "lora", "multilingual"]
+    # The fixture's numbers, as measured: base 25.00 → coit-es 30.00 on en→es chrF++; 20 steps.
+    assert "| translation/en-es | chrf | 25.00 | 30.00 | +5.00 |" in text
+    assert "| polysent/es | accuracy | 40.00 | 46.00 | +6.00 |" in text
+    assert "| steps | 20 |" in text and "| supervised tokens | 9000 |" in text
+    assert "| es | 100 | 40 | 0 |" in text
+    assert "## The experiment's claims" in text and "CoIT raises translation" in text
+
+
+def test_an_interval_the_evaluation_recorded_is_shown_beside_its_number(tmp_path):
+    run = write_finished_run(tmp_path / "demo")
+    res = run / "arms" / "coit-zh" / "eval" / "results.json"
+    doc = json.loads(res.read_text())
+    doc["results"]["translation/en-zh"]["chrf_ci"] = [12.5, 17.25]
+    res.write_text(json.dumps(doc))
+    text = model_card(_adapter(run / "arms" / "coit-zh" / "model"), "base/x", "peft")
+    assert "| translation/en-zh | chrf | 10.00 | 15.00 [12.50, 17.25] | +5.00 |" in text
+
+
+def test_a_model_no_run_evaluated_claims_no_numbers(tmp_path):
+    out = tmp_path / "train-out"
+    (out / "model").mkdir(parents=True)
+    (out / "model" / "config.json").write_text(json.dumps({"_name_or_path": "org/base"}))
+    (out / "train_summary.json").write_text(json.dumps({"steps": 7, "examples": 3}))
+    (out / "train_config.yaml").write_text("seed: 3\ntrain:\n  finetuning_type: full\n  learning_rate: 0.0002\n")
+    text = model_card(out / "model", "org/base", "transformers")
+    assert locate(out / "model") == (None, None, out.resolve())
+    assert "was not evaluated by the run that trained it" in text and "| task |" not in text
+    assert "| steps | 7 |" in text and "| finetuning | full |" in text and "| seed | 3 |" in text
+    assert card_metadata(text)["tags"] == ["polyalign", "multilingual"]
+    assert "## The experiment's claims" not in text
+
+
+def test_the_report_writes_a_card_into_every_tuned_model_folder(tmp_path):
+    run = write_finished_run(tmp_path / "demo")
+    for arm in ("coit-es", "muit-uniform"):
+        _adapter(run / "arms" / arm / "model")
+    written = write_model_cards(run)
+    assert written == [
+        run / "arms" / "coit-es" / "model" / "README.md",
+        run / "arms" / "muit-uniform" / "model" / "README.md",
+    ]
+    assert card_metadata(written[1].read_text())["language"] == ["en", "es", "zh", "ru"]
