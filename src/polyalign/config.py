@@ -198,8 +198,11 @@ class TrainConfig:
     logging_steps: int = 10
     """Refresh the progress bar's loss, learning rate and tokens/s every this many steps
     (the JSONL log gets every step)."""
-    report_to: Literal["none", "tensorboard"] = "none"
-    """Also log to TensorBoard (``output_dir/runs``); needs the ``tensorboard`` extra."""
+    report_to: list[Literal["none", "tensorboard", "mlflow", "wandb"]] = field(default_factory=list)
+    """Also log to these trackers, as Hugging Face's Trainer does (``report_to=mlflow,wandb``): the
+    recipe as parameters, per-step loss, learning rate, gradient norm and tokens/s, and in ``polyalign
+    run`` every model's results, the claims and the report (:mod:`polyalign.tracking`). Each needs its
+    extra (``polyalign[tensorboard]``, ``[mlflow]``, ``[wandb]``)."""
 
     def __post_init__(self) -> None:
         if self.per_device_train_batch_size < 1 or self.gradient_accumulation_steps < 1:

@@ -29,6 +29,7 @@ from polyalign.stages import (
     stage_train,
     tuned_model,
 )
+from polyalign.tracking import track_into, track_results
 
 
 def _same_tests(arm: str, arm_manifest: dict[str, Any], arm_dir: Path, shared: dict[str, Any], run_dir: Path) -> bool:
@@ -228,6 +229,7 @@ def run_arms(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
     # --- setup: every check before any work ------------------------------------------------------
     arms_mod.check_arms(cfg)
     run_dir = prepare_run_dir(cfg)
+    track_into(run_dir, cfg.train.report_to)
     _log(f"run: {run_dir}: {len(cfg.arms)} arms ({', '.join(a.name for a in cfg.arms)}) and the base")
     with stage("data", run_dir):
         shared = stage_data(arms_mod.eval_recipe(cfg), run_dir)
@@ -280,6 +282,7 @@ def run_arms(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
         },
     }
     write_json(run_dir / "summary.json", summary)
+    track_results(run_dir, cfg.train.report_to)
     if cfg.model.model_name_or_path == DEFAULT_MODEL:  # the estimate's rates are the bundled model's
         _record_rates(summary)
     print("\n".join(out["claims"]))

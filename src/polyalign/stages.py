@@ -20,6 +20,7 @@ import yaml
 from polyalign.config import RunConfig
 from polyalign.io import InputError, atomic_write, check_new_output_dir, log, read_json, write_json
 from polyalign.recipe import config_to_dict, drop_retired, dump_recipe
+from polyalign.tracking import track_into, track_results
 
 
 @contextlib.contextmanager
@@ -269,6 +270,7 @@ def run_plain(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
 
     # --- setup ------------------------------------------------------------------------------
     run_dir = prepare_run_dir(cfg)
+    track_into(run_dir, cfg.train.report_to)
     log(f"run: {run_dir}")
     with stage("data", run_dir):
         manifest = stage_data(cfg, run_dir)
@@ -306,6 +308,7 @@ def run_plain(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
     from polyalign.report.build import build_report
 
     build_report(run_dir)
+    track_results(run_dir, cfg.train.report_to)
     print(markdown.table_text(summary))
     print(f"\nreport: {run_dir / 'report.html'}\n        {run_dir / 'report.md'}")
     return summary

@@ -162,7 +162,7 @@ def test_train_job_takes_flat_huggingface_keys():
         3,
     )
     assert (job.train.learning_rate, job.train.strategy, job.train.packing) == (2e-4, "fsdp", False)
-    assert (job.train.resume_from_checkpoint, job.train.report_to) == ("latest", "tensorboard")
+    assert (job.train.resume_from_checkpoint, job.train.report_to) == ("latest", ["tensorboard"])
 
 
 def test_train_job_errors_are_one_line():

@@ -93,10 +93,7 @@ def evaluation_rows(base: dict[str, Any] | None, tuned: dict[str, Any] | None) -
 
 
 def _claims(run_dir: Path) -> list[dict[str, Any]]:
-    """The claims as the run's ``summary.json`` recorded them, else judged afresh from its artefacts."""
-    summary = _json(run_dir / "summary.json")
-    if isinstance(summary.get("claims"), list):
-        return [c for c in summary["claims"] if isinstance(c, dict)]
+    """The claims judged from the run's artefacts, as the report judges them."""
     from polyalign.report.claims import judge_claims
     from polyalign.report.collect import collect
 

@@ -24,7 +24,7 @@ import os
 import random
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from polyalign.config import TrainConfig
 from polyalign.io import InputError, atomic_write
 from polyalign.models import set_trainable
+from polyalign.tracking import Tracker
 from polyalign.train import checkpoint as ckpt
 from polyalign.train.batching import IGNORE, Encoded, epoch_steps, layout, shard_step
 from polyalign.train.distributed import Dist, all_reduce_sum, gradient_sync, wrap
@@ -282,7 +283,7 @@ def fit(
         }
 
     # --- main loop ----------------------------------------------------------------------------
-    log = _Log(output_dir, start, cfg.report_to, d)
+    log = _Log(output_dir, start, cfg, d)
     progress = Progress(total, start, cfg.logging_steps, d.is_main)
     plan_epoch, plan = -1, []
     t0, seconds0, tokens0 = time.perf_counter(), result.seconds, result.tokens
@@ -386,15 +387,15 @@ def _empty(pad_id: int) -> dict[str, torch.Tensor]:
 
 
 class _Log:
-    """The per-step JSONL log (``output_dir/train_log.jsonl``) and TensorBoard, on rank 0.
+    """The per-step JSONL log (``output_dir/train_log.jsonl``) and the trackers of ``report_to``, on rank 0.
 
     A resumed run first drops the entries after its checkpoint, so every step appears once.
     """
 
-    def __init__(self, output_dir: Path, start: int, report_to: str, d: Dist):
+    def __init__(self, output_dir: Path, start: int, cfg: TrainConfig, d: Dist):
         self.path = output_dir / "train_log.jsonl"
         self.on = d.is_main
-        self.tb = None
+        self.tracker = None
         if not self.on:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -406,25 +407,21 @@ class _Log:
             ]
             with atomic_write(self.path) as f:
                 f.writelines(line + "\n" for line in kept)
-        if report_to == "tensorboard":
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:
-                raise InputError(
-                    "report_to=tensorboard needs TensorBoard: pip install 'polyalign[tensorboard]'"
-                ) from None
-            self.tb = SummaryWriter(str(output_dir / "runs"), purge_step=start + 1)
+        if [b for b in cfg.report_to if b != "none"]:
+            group = Path(os.environ.get("POLYALIGN_TRACKING_DIR") or output_dir).name
+            params = {"train": asdict(cfg)}
+            self.tracker = Tracker(cfg.report_to, output_dir, output_dir.name, group, params, start)
 
     def step(self, row: dict[str, Any]) -> None:
         if not self.on:
             return
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
-        if self.tb is not None:
-            for key in ("loss", "lr", "grad_norm", "tokens_per_s"):
-                if row.get(key) is not None:
-                    self.tb.add_scalar(f"train/{key}", row[key], row["step"])
+        if self.tracker is not None:
+            self.tracker.metrics(
+                {f"train/{k}": row.get(k) for k in ("loss", "lr", "grad_norm", "tokens_per_s")}, row["step"]
+            )
 
     def close(self) -> None:
-        if self.tb is not None:
-            self.tb.close()
+        if self.tracker is not None:
+            self.tracker.close()

@@ -1,0 +1,74 @@
+"""Experiment tracking against the real backends, offline: MLflow with a local SQLite store, wandb in
+offline mode, TensorBoard event files."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from polyalign.io import InputError
+from polyalign.tracking import Tracker, ids_of, track_results
+from report_fixtures import write_finished_run
+
+pytestmark = pytest.mark.slow
+
+
+def _mlflow_runs(folder):
+    mlflow = pytest.importorskip("mlflow")
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{folder / 'mlflow.db'}")
+    return client, client.search_runs([e.experiment_id for e in client.search_experiments()])
+
+
+def test_a_resumed_job_continues_its_mlflow_run(tmp_path, monkeypatch):
+    pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("POLYALIGN_TRACKING_DIR", raising=False)
+    first = Tracker(["mlflow"], tmp_path, "coit-es", "demo", {"train": {"learning_rate": 0.001}})
+    for step, loss in enumerate([3.0, 2.5, 2.25], start=1):
+        first.metrics({"train/loss": loss, "train/grad_norm": None}, step)
+    first.close()
+    again = Tracker(["mlflow"], tmp_path, "coit-es", "demo", {"train": {"learning_rate": 0.001}}, start=3)
+    again.metrics({"train/loss": 2.0}, 4)
+    again.close()
+
+    client, runs = _mlflow_runs(tmp_path)
+    assert len(runs) == 1 and runs[0].info.run_id == ids_of(tmp_path)["mlflow"]
+    assert runs[0].data.params == {"train.learning_rate": "0.001"}
+    history = client.get_metric_history(runs[0].info.run_id, "train/loss")
+    assert [(m.step, m.value) for m in history] == [(1, 3.0), (2, 2.5), (3, 2.25), (4, 2.0)]
+    assert "train/grad_norm" not in runs[0].data.metrics  # a value never measured is not logged
+
+
+def test_a_finished_run_sends_results_claims_and_report_to_mlflow_and_wandb(tmp_path, monkeypatch):
+    pytest.importorskip("mlflow")
+    pytest.importorskip("wandb")
+    from polyalign.report.build import build_report
+
+    for var in ("MLFLOW_TRACKING_URI", "WANDB_MODE", "WANDB_API_KEY", "POLYALIGN_TRACKING_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    run = write_finished_run(tmp_path / "demo")
+    build_report(run)
+    track_results(run, ["mlflow", "wandb"])
+
+    client, runs = _mlflow_runs(run)
+    (only,) = runs
+    assert only.info.run_name == "demo/results"
+    assert only.data.metrics["eval/coit-es/translation/en-es/chrf"] == 30.0
+    assert only.data.metrics["eval/base/polysent/de/accuracy"] == 40.0
+    assert only.data.params["arms"].startswith("{'name': 'coit-es'")  # the resolved recipe
+    assert only.data.tags["claim/coit"].startswith("CoIT raises translation")
+    artefacts = {a.path for a in client.list_artifacts(only.info.run_id)}
+    assert {"report.html", "report.md", "config.yaml"} <= artefacts and "transfer.png" in artefacts
+
+    (offline,) = (run / "wandb").glob("offline-run-*/run-*.wandb")  # no key: offline, never a login prompt
+    data = offline.read_bytes()
+    assert b"eval/coit-es/translation/en-es/chrf" in data and b"claim/coit" in data
+
+
+def test_a_missing_backend_is_one_line_naming_its_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "wandb", None)
+    with pytest.raises(InputError) as e:
+        Tracker(["wandb"], tmp_path, "x", "y")
+    assert e.value.format() == "report_to=wandb needs Weights & Biases: pip install 'polyalign[wandb]'"
+    assert Tracker(["none"], tmp_path, "x", "y").backends == {} and not list(tmp_path.iterdir())
