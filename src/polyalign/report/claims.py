@@ -143,62 +143,69 @@ def muit_matches_coit(
         f"{ev.interval(comp.pooled)} chrF++; decided on {_decided(tasks, parts, comp)}{_coverage(measured, missing)}"
         f"{_detect(verdict, max(e.detectable for e in comp.parts.values()), 'chrF++', per_part=True)}"
     )
-    return ev.record(cid, claim, verdict, text, comp, _decided(tasks, parts, comp), "chrF++", missing)
+    decided = _decided(tasks, parts, comp)
+    return ev.record(cid, claim, verdict, text, comp, decided, "chrF++", missing, extra={"margin": tolerance})
 
 
 def _law_facts(f: dict[str, Any]) -> dict[str, Any]:
     """k, distinct sizes, rising and leave-one-size-out RMSE: the fit's own fields when it has them,
-    else computed here from its sizes, scores and parameters."""
+    else computed here from its sizes, scores and form (refitted without bootstrap when the fit
+    carries no parameters)."""
     from polyalign.scaling import laws
 
     sizes, scores = list(f.get("sizes") or []), list(f.get("scores") or [])
-    form, params = f.get("form"), f.get("params") or {}
+    form, params = f.get("form"), dict(f.get("params") or {})
     k = f.get("k") or len(params) or len(laws.PARAMS.get(form, ())) or None
     n_sizes = f.get("n_sizes") or len(set(sizes)) or f.get("n")
     gamma = float(f.get("gamma") or 1.0)
-    rising, loo = f.get("rising"), f.get("loo_rmse")
-    ends = None
-    if sizes and params:
-        try:
+    rising, loo, ends = f.get("rising"), f.get("loo_rmse"), None
+    x, y = np.asarray(sizes, float), np.asarray(scores, float)
+    try:
+        if not params and k and len(set(sizes)) >= k and len(x) == len(y):
+            params = laws.fit_one(form, x, y, gamma, bootstrap=0).params
+        if sizes and params:
             lo, hi = laws.predict(form, params, [min(sizes), max(sizes)], gamma)
             ends = (float(lo), float(hi))
-        except (ValueError, KeyError, TypeError):
-            ends = None
-    if rising is None and ends is not None:
-        rising = ends[1] > ends[0]
-    if "loo_rmse" not in f and k and sizes and len(set(sizes)) - 1 >= k:
-        try:
-            x, y, errs = np.asarray(sizes, float), np.asarray(scores, float), []
+        if "loo_rmse" not in f and k and len(set(sizes)) - 1 >= k and len(x) == len(y):
+            errs: list[float] = []
             for s in sorted(set(sizes)):
                 keep = x != s
                 fit = laws.fit_one(form, x[keep], y[keep], gamma, bootstrap=0)
                 errs += list(y[~keep] - laws.predict(form, fit.params, x[~keep], gamma))
             loo = float(np.sqrt(np.mean(np.square(errs))))
-        except (ValueError, KeyError, TypeError):
-            loo = None
+    except (ValueError, KeyError, TypeError):
+        pass
+    if rising is None and ends is not None:
+        rising = ends[1] > ends[0]
     return {"k": k, "n_sizes": n_sizes, "rising": rising, "loo_rmse": loo, "ends": ends, "sizes": sizes}
 
 
 def _law_one(lang: str, f: dict[str, Any], threshold: float) -> tuple[str, str, dict[str, Any]]:
+    """One language's fit: its verdict, the words that say why, and the facts behind it."""
     facts = _law_facts(f)
     form, r2, k, n = f.get("form", "?"), f.get("r2"), facts["k"], facts["n_sizes"]
     if r2 is None or not n:
-        return "not measured", f"{lang}: no fit", facts
+        return "not measured", f"{lang} not measured (no fit)", facts
     loo = "n/a (too few sizes)" if facts["loo_rmse"] is None else f"{facts['loo_rmse']:.2f}"
     shape = {True: "rises", False: "falls or is flat", None: "direction unknown"}[facts["rising"]]
     if facts["ends"] and facts["sizes"]:
         e, s = facts["ends"], facts["sizes"]
         shape += f" {e[0]:.2f}→{e[1]:.2f} over {min(s):g}–{max(s):g} pairs"
-    text = f"{lang} {form} (k={k}) on {n} sizes, R² {r2:.3f}, {shape}, leave-one-size-out RMSE {loo}"
+    why = ""
     if facts["rising"] is False and n >= 3:
-        return "contradicted", text, facts
-    if k and n < k + 2:
-        return "inconclusive", text + f" — {n} sizes; the {form} form needs ≥ {k + 2}", facts
-    if facts["rising"] is not True:
-        return ("contradicted" if facts["rising"] is False else "inconclusive"), text, facts
-    if r2 < threshold:
-        return "inconclusive", text + f" — R² below {threshold:.2f}", facts
-    return "supported", text, facts
+        verdict = "contradicted"
+    elif k and n < k + 2:
+        verdict, why = "inconclusive", f"; {n} sizes, the {form} form needs ≥ {k + 2}"
+    elif facts["rising"] is None:
+        verdict, why = "inconclusive", "; no curve to read its direction from"
+    elif facts["rising"] is False:
+        verdict = "contradicted"
+    elif r2 < threshold:
+        verdict, why = "inconclusive", f"; R² below {threshold:.2f}"
+    else:
+        verdict = "supported"
+    text = f"{lang} {verdict} ({form}, k={k}, {n} sizes, R² {r2:.3f}, {shape}, leave-one-size-out RMSE {loo}{why})"
+    return verdict, text, facts
 
 
 def quality_follows_law(doc: dict[str, Any], threshold: float = R2_THRESHOLD) -> dict[str, Any]:
@@ -211,7 +218,7 @@ def quality_follows_law(doc: dict[str, Any], threshold: float = R2_THRESHOLD) ->
     wanted = ((doc.get("recipe") or {}).get("scaling") or {}).get("languages") or []
     missing = [x for x in wanted if x not in fits]
     verdict = _partial(decide.combine([v for v, _, _ in judged.values()]), missing)
-    text = "; ".join(f"{t}: {v}" for v, t, _ in judged.values())
+    text = "; ".join(t for _, t, _ in judged.values())
     text += f" (every language must rise, from ≥ k + 2 sizes, with R² ≥ {threshold:.2f})"
     text += _coverage(list(fits), missing)
     langs = {
@@ -263,7 +270,9 @@ def planned_beats_uniform(doc: dict[str, Any], resamples: int = RESAMPLES) -> di
         + f"{predicted}; decided on {_decided(tasks, parts, comp)}{_coverage(list(parts), missing)}"
         + _detect(verdict, union.detectable, unit)
     )
-    return ev.record(cid, claim, verdict, text, comp, _decided(tasks, parts, comp), unit, missing, pooled=union)
+    decided = _decided(tasks, parts, comp)
+    extra = {"pooled_label": "union of items"}
+    return ev.record(cid, claim, verdict, text, comp, decided, unit, missing, pooled=union, extra=extra)
 
 
 def _middle_rows(al: dict[str, Any]) -> list[dict[str, Any]]:
