@@ -119,8 +119,10 @@ def claims_table(judged: list[dict[str, Any]]) -> dict[str, Any]:
     rows = []
     for c in judged:
         p = 3 if "cosine" in (c.get("unit") or "") else 2
-        eff = f"{c['effect']:+.{p}f} [{c['low']:+.{p}f}, {c['high']:+.{p}f}] {c.get('unit') or ''}" if "effect" in c else "—"
-        rows.append([c["claim"], c["verdict"], eff.strip(), c.get("decided_by") or "—"])
+        eff = "—"
+        if "effect" in c:
+            eff = f"{c['effect']:+.{p}f} [{c['low']:+.{p}f}, {c['high']:+.{p}f}] {c.get('unit') or ''}".strip()
+        rows.append([c["claim"], c["verdict"], eff, c.get("decided_by") or "—"])
     return {"title": "claims", "header": ["claim", "verdict", "effect [95% interval]", "decided by"], "rows": rows}
 
 

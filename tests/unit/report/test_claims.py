@@ -193,7 +193,8 @@ def test_planned_against_uniform_over_the_union_of_items():
     c = claims.planned_beats_uniform(plan_doc(2.0))
     assert c["verdict"] == "supported"
     assert c["line"].startswith(
-        "The planned budget beats uniform: supported — muit-planned − muit-uniform En→X over the union of es, zh items (60): +"
+        "The planned budget beats uniform: supported — muit-planned − muit-uniform En→X over the union of "
+        "es, zh items (60): +"
     )
     assert "; predicted gain +0.75; decided on translation sentence chrF++, 30 items per part" in c["line"]
     assert c["pooled"]["n"] == 60
