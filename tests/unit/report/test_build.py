@@ -92,3 +92,21 @@ def test_report_rebuild_imports_no_model_code(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_report_command_prints_every_verdict(tmp_path):
+    run = write_finished_run(tmp_path / "cli")
+    proc = subprocess.run(
+        [sys.executable, "-m", "polyalign", "report", str(run)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [x.split(" — ")[0] for x in lines[:6]] == [
+        "CoIT raises translation: supported",
+        "MuIT within 1 chrF++ of per-language CoIT: inconclusive",
+        "Quality follows the fitted scaling law: inconclusive",
+        "The planned budget beats uniform: inconclusive",
+        "Tuning raises middle-layer alignment: supported",
+        "Question alignment transfers to languages it never saw: supported",
+    ]
+    assert (run / "forest.png").read_bytes()[:4] == b"\x89PNG"
