@@ -98,7 +98,11 @@ def coit_raises_translation(doc: dict[str, Any], resamples: int = RESAMPLES) -> 
             wanted += [(f"{name} {_arrow(s, g)}", name, None, s, g) for s, g in (("en", lang), (lang, "en"))]
     parts, tasks, metric, points = _translation_parts(doc, wanted)
     for name in [n for n in _expected_arms(doc, "coit") if n in arms]:
-        (measured if any(lab.startswith(name + " ") for lab in parts) else missing).append(name)
+        if any(lab.startswith(name + " ") for lab in parts):
+            measured.append(name)
+        else:
+            corpus_only = any(lab.startswith(name + " ") for lab in points)
+            missing.append(f"{name} (no per-item samples)" if corpus_only else name)
     if not parts:
         if points:
             return _no_items(cid, claim, points)
@@ -133,6 +137,13 @@ def muit_matches_coit(
     parts, tasks, _, points = _translation_parts(doc, wanted, allow_comet=False)
     measured = [x for x in langs if any(lab.startswith(x + " ") for lab in parts)]
     missing = [x for x in langs if x not in measured]
+    named = {
+        x
+        for a in (doc.get("recipe") or {}).get("arms") or []
+        if a.get("builder") == "coit"
+        for x in a.get("languages") or []
+    }
+    missing += [f"{x} (its CoIT arm not run)" for x in arms[m].get("languages", []) if x in named and x not in coit]
     if not parts:
         return _no_items(cid, claim, points) if points else ev.record(cid, claim, "not measured", "(no paired items)")
     comp = paired_bootstrap(parts, resamples, _seed(doc))

@@ -296,3 +296,25 @@ def test_every_claim_in_order_on_an_empty_run():
         "Question alignment transfers to languages it never saw",
     ]
     assert all(": not measured (" in x for x in lines)
+
+
+def test_muit_names_a_language_whose_coit_arm_did_not_run():
+    d = muit_doc(0.0, 0.3)
+    d["recipe"] = {
+        "arms": [
+            {"name": "coit-es", "builder": "coit", "languages": ["es"]},
+            {"name": "coit-ru", "builder": "coit", "languages": ["ru"]},
+        ]
+    }
+    c = claims.muit_matches_coit(d)
+    assert c["verdict"] == "inconclusive"
+    assert "; measured for es; ru (its CoIT arm not run) missing" in c["line"]
+
+
+def test_a_coit_arm_with_corpus_scores_only_is_named():
+    d = coit_doc(5.0, 2.0)
+    d["arms"]["coit-ru"] = arm("coit", ["ru"], results={"translation/en-ru": {"chrf": 30.0}})
+    d["base"] = {"translation/en-ru": {"chrf": 20.0}}
+    c = claims.coit_raises_translation(d)
+    assert c["verdict"] == "inconclusive"
+    assert "; measured for coit-es; coit-ru (no per-item samples) missing" in c["line"]
