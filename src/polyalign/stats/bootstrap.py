@@ -8,6 +8,11 @@ score, as sacrebleu's metrics are built (``metric._extract_corpus_statistics`` p
 resample exactly as sacrebleu's own paired bootstrap (``sacrebleu.significance``) does, and a mean
 (F1, accuracy, COMET, a cosine) is the same path with ``(value, 1)`` per item.
 
+``sacrebleu.significance.PairedTest`` itself reports a p-value and each system's own interval, not
+an interval of the *difference*, and it scores one corpus at a time; so the resampling loop is here
+(seeded numpy multinomial counts over items, the same draw for both systems) while every score is
+sacrebleu's.
+
 A claim over several parts (languages, directions, arms) resamples the items of each part apart,
 with one seeded generator, and pools the parts' differences by their mean on every resample.
 
