@@ -45,9 +45,15 @@ def translation_task(doc: dict[str, Any], a: str | None, b: str | None, src: str
     """The first task of :data:`TRANSLATION_FAMILIES` for ``src→tgt`` with paired items of both."""
     for fam in TRANSLATION_FAMILIES:
         task = f"{fam}/{src}-{tgt}"
-        if pair(items(doc, a, task), items(doc, b, task)):
+        rows = pair(items(doc, a, task), items(doc, b, task))
+        if rows and all(_scorable(r) for side in rows for r in side):
             return task
     return None
+
+
+def _scorable(row: dict[str, Any]) -> bool:
+    """A translation item a metric can be read from: its text, or a per-item chrF++."""
+    return ("output" in row and isinstance(row.get("reference"), str)) or "chrf" in row
 
 
 def point_only(doc: dict[str, Any], a: str | None, b: str | None, src: str, tgt: str) -> tuple[str, float] | None:
