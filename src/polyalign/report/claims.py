@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from polyalign.report import evidence as ev
+from polyalign.scaling import laws
 from polyalign.stats import decide
 from polyalign.stats.bootstrap import RESAMPLES, Comparison, Measure, mean_measure, paired_bootstrap
 
@@ -162,8 +163,6 @@ def _law_facts(f: dict[str, Any]) -> dict[str, Any]:
     """k, distinct sizes, rising and leave-one-size-out RMSE: the fit's own fields when it has them,
     else computed here from its sizes, scores and form (refitted without bootstrap when the fit
     carries no parameters)."""
-    from polyalign.scaling import laws
-
     sizes, scores = list(f.get("sizes") or []), list(f.get("scores") or [])
     form, params = f.get("form"), dict(f.get("params") or {})
     k = f.get("k") or len(params) or len(laws.PARAMS.get(form, ())) or None

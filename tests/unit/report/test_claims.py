@@ -272,14 +272,21 @@ def test_qalign_transfer_pooled_over_unseen_languages():
     base["mlqa/en-en"] = [{"id": i, "f1": 0.2} for i in range(10)]
     tuned = {f"polysent/{x}": [{"id": i, "correct": c} for i, c in enumerate(v)] for x, v in better.items()}
     tuned["mlqa/en-en"] = [{"id": i, "f1": 0.9} for i in range(10)]
+    base["mlqa/fr-ja"] = [{"id": f"q{i}", "f1": 0.1, "exact_match": 0.0} for i in range(10)]
+    tuned["mlqa/fr-ja"] = [{"id": f"q{i}", "f1": 0.2, "exact_match": 0.0} for i in range(10)]
     d = doc_of(base, {"qalign-zh-de": tuned}, {"qalign-zh-de": arm("qalign", ["zh", "de"])})
     c = claims.qalign_transfers(d)
-    assert [p["name"] for p in c["parts"]] == ["qalign-zh-de polysent/fr", "qalign-zh-de polysent/ja"]
+    assert [p["name"] for p in c["parts"]] == [
+        "qalign-zh-de mlqa/fr-ja",
+        "qalign-zh-de polysent/fr",
+        "qalign-zh-de polysent/ja",
+    ]
+    assert c["parts"][0]["effect"] == pytest.approx(10.0)  # F1 per item, in points
     assert c["verdict"] == "supported"
     assert c["line"].startswith(
         "Question alignment transfers to languages it never saw: supported — pooled over unseen"
     )
-    assert "decided on 2 unseen tasks, accuracy per item, 1000 paired resamples" in c["line"]
+    assert "decided on 3 unseen tasks, F1/accuracy per item, 1000 paired resamples" in c["line"]
     same = doc_of(base, {"qalign-zh-de": base}, {"qalign-zh-de": arm("qalign", ["zh", "de"])})
     assert claims.qalign_transfers(same)["verdict"] == "inconclusive"
     assert claims.qalign_transfers(doc_of({}, {}, {}))["verdict"] == "not measured"
