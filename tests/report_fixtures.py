@@ -6,6 +6,7 @@ The numbers are invented but shaped as the real files are; the report tests read
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import yaml
@@ -44,12 +45,41 @@ ARMS = {
 BASE_CHRF = {"es": 25.0, "zh": 10.0, "ru": 12.0}
 
 
+ITEMS = 20  # items per translation direction in the samples
+PAIRS = 16  # parallel pairs of the look inside
+
+
+def _centred(n: int, sd: float, seed: str) -> list[float]:
+    """``n`` seeded values of mean exactly 0: the samples' means equal the results' numbers."""
+    rnd = random.Random(seed)
+    v = [rnd.gauss(0.0, sd) for _ in range(n)]
+    m = sum(v) / n
+    return [x - m for x in v]
+
+
+def _write_samples(folder: Path, results: dict, who: str) -> None:
+    """``samples_<task>_<lang>.jsonl`` for every result: per-item chrF++ (base spread shared by every
+    model, plus a small per-model one) or per-item correctness, as ``polyalign eval`` writes them."""
+    for task, m in results["results"].items():
+        if "chrf" in m:
+            spread, own = _centred(ITEMS, 8.0, task), _centred(ITEMS, 2.0, who + task)
+            rows = [{"id": i, "chrf": m["chrf"] + a + b} for i, (a, b) in enumerate(zip(spread, own))]
+        else:
+            right = round(m["accuracy"] * m["n"] / 100)
+            rows = [{"id": i, "correct": i < right} for i in range(m["n"])]
+        path = folder / f"samples_{task.replace('/', '_', 1)}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
 def _layers(offset: float) -> list[dict]:
     return [
         {
             "layer": i,
             "cosine_parallel_centred": 0.1 + 0.05 * min(i, 6 - i) + offset,
             "retrieval_x2en": 0.2 + 0.1 * min(i, 6 - i) + offset,
+            "pairs_cos_centred": [
+                0.1 + 0.05 * min(i, 6 - i) + offset + e for e in _centred(PAIRS, 0.01 if offset else 0.0, f"pairs{i}")
+            ],
         }
         for i in range(7)
     ]
@@ -73,11 +103,15 @@ def write_finished_run(run_dir: Path, scaling: bool = True, analysis: bool = Tru
     }
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
-    _w(run_dir / "eval" / "base" / "results.json", _results(BASE_CHRF, {x: 40.0 for x in SENT_LANGS}))
+    base = _results(BASE_CHRF, {x: 40.0 for x in SENT_LANGS})
+    _w(run_dir / "eval" / "base" / "results.json", base)
+    _write_samples(run_dir / "eval" / "base", base, "base")
     for k, (name, (builder, langs, _, chrf)) in enumerate(ARMS.items()):
         arm = run_dir / "arms" / name
         sent = {x: 40.0 + (6.0 if x in langs else 2.0 if builder == "qalign" else 0.5 * k) for x in SENT_LANGS}
-        _w(arm / "eval" / "results.json", _results(chrf, sent))
+        res = _results(chrf, sent)
+        _w(arm / "eval" / "results.json", res)
+        _write_samples(arm / "eval", res, name)
         _w(
             arm / "train_summary.json",
             {

@@ -323,6 +323,7 @@ def dry_run(cfg: RunConfig) -> str:
             else "not run (no judge.endpoint)"
         )
     )
+    lines += detectable_lines(cfg, arms)
     total = sum(stages.values())
     each = ", ".join(f"{k} {v / 60:.1f}" for k, v in stages.items())
     lines.append(
@@ -332,3 +333,65 @@ def dry_run(cfg: RunConfig) -> str:
         f"forward tokens/s, {rates['source']})"
     )
     return "\n".join(lines)
+
+
+def earlier_spread(cfg: RunConfig) -> dict[str, tuple[float, str]]:
+    """``{claim id: (per-item σ of the paired difference, summary.json it came from)}`` from the newest
+    finished run of the same model under ``runs_dir`` (the claims record ``sd_item`` per part)."""
+    found: list[tuple[float, dict[str, tuple[float, str]]]] = []
+    for path in Path(cfg.runs_dir).glob("*/summary.json"):
+        try:
+            doc = read_json(path)
+        except (InputError, OSError):
+            continue
+        if not isinstance(doc, dict) or doc.get("model") != cfg.model.model_name_or_path:
+            continue
+        sds = {
+            c["id"]: (sorted(x)[len(x) // 2], str(path))
+            for c in doc.get("claims") or []
+            if isinstance(c, dict) and (x := [p["sd_item"] for p in c.get("parts") or [] if p.get("sd_item")])
+        }
+        if sds:
+            found.append((path.stat().st_mtime, sds))
+    return max(found, key=lambda f: f[0])[1] if found else {}
+
+
+def detectable_lines(cfg: RunConfig, arms: list[ArmConfig]) -> list[str]:
+    """Per claim the run can decide, the smallest effect its planned items detect (80% power, 95%
+    two-sided), from the per-item σ of an earlier run of the same model, else a stated default."""
+    from polyalign.stats.power import plan_line
+
+    known = earlier_spread(cfg)
+    d, e = cfg.data, cfg.eval
+    per = min(d.test_size, e.limit or d.test_size)
+    builders = {a.builder for a in arms}
+
+    def line(cid: str, label: str, n: int, unit: str, metric: str) -> str:
+        sd, src = known.get(cid, (None, ""))
+        return "  detectable: " + plan_line(label, n, unit, metric, sd, src)
+
+    out = []
+    if cfg.arms and planned_arms(cfg) and not cfg.plan:
+        sizes = sorted(set(pilot_recipe(cfg).scaling.sizes))
+        out.append(
+            f"  detectable: scaling law: {len(sizes)} pilot sizes {sizes}; a verdict needs a rising fit from ≥ k + 2 "
+            "sizes (k the form's parameters: log and xllama 2, power 3)"
+        )
+    if "coit" in builders:
+        out.append(line("coit", "CoIT", per, "items per direction", "chrF++"))
+    if "muit" in builders and "coit" in builders:
+        out.append(line("muit", "MuIT vs CoIT (equivalence, ±1)", per, "items per direction", "chrF++"))
+    planned = [a for a in arms if a.builder == "muit" and a.allocation == "plan"]
+    uniform = [a for a in arms if a.builder == "muit" and a.allocation == "uniform"]
+    if planned and uniform:
+        shared = [x for x in planned[0].languages if x in uniform[0].languages]
+        out.append(line("plan", "planned vs uniform", per * len(shared), "En→X items (union)", "chrF++"))
+    if cfg.analysis_language and cfg.arms:
+        out.append(line("alignment", "middle-layer alignment", analysis_pairs_limit(cfg), "pairs", "cosine"))
+    if "qalign" in builders and e.suite:
+        seen = {x for a in arms if a.builder == "qalign" for x in a.languages} | {"en"}
+        from polyalign.eval.tasks import TASKS
+
+        n = sum(len([x for x in e.suite_langs or TASKS[t].languages if x not in seen]) for t in e.suite)
+        out.append(line("qalign", "question-alignment transfer", n * (e.limit or 100), "unseen items", "accuracy"))
+    return out

@@ -224,7 +224,6 @@ def run_arms(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
     """Run an experiment (see the module docstring); return the summary (also ``summary.json``)."""
     from polyalign.grid import GridPoint, executor_params, run_grid
     from polyalign.report.build import build_report
-    from polyalign.report.collect import collect
 
     # --- setup: every check before any work ------------------------------------------------------
     arms_mod.check_arms(cfg)
@@ -273,8 +272,7 @@ def run_arms(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
     # --- summary and report ------------------------------------------------------------------------
     out = build_report(run_dir)
     summary = {
-        **collect(run_dir),
-        "claims": out["claims"],
+        **out["summary"],  # the report document less the per-item rows, and each claim's effect, interval, verdict
         "produced_by": {
             "recipe": str(run_dir / "config.yaml"),
             "results": "eval/base/results.json, arms/<arm>/eval/results.json "

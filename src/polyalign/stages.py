@@ -307,7 +307,8 @@ def run_plain(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
     from polyalign.report import markdown
     from polyalign.report.build import build_report
 
-    build_report(run_dir)
+    summary["claims"] = build_report(run_dir)["judged"]  # each claim's effect, interval, verdict, method
+    write_json(run_dir / "summary.json", summary)
     track_results(run_dir, cfg.train.report_to)
     print(markdown.table_text(summary))
     print(f"\nreport: {run_dir / 'report.html'}\n        {run_dir / 'report.md'}")

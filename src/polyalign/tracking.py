@@ -243,7 +243,7 @@ def track_results(run_dir: str | Path, report_to: list[str] | tuple[str, ...]) -
         for c in claims:
             cid = c.get("id", c.get("claim", "claim"))
             texts[f"claim/{cid}"] = str(c.get("line") or c.get("verdict"))
-            for key in ("effect", "lo", "hi"):
+            for key in ("effect", "low", "high"):
                 if isinstance(c.get(key), (int, float)):
                     values[f"claim/{cid}/{key}"] = c[key]
         tracker.metrics(values)

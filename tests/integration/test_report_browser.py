@@ -72,6 +72,7 @@ def test_report_opens_in_chromium_with_every_image_and_table(tmp_path):
     found = probe(run / "report.html")
     assert found["errors"] == []
     assert [i["file"] for i in found["images"]] == [
+        "forest.png",
         "transfer.png",
         "losses.png",
         "alignment_cosine.png",
@@ -80,6 +81,7 @@ def test_report_opens_in_chromium_with_every_image_and_table(tmp_path):
     ]
     assert all(i["ok"] and i["w"] > 0 for i in found["images"]), found["images"]
     assert [(t["name"], t["rows"]) for t in found["tables"]] == [
+        ("claims", 6),
         ("arms", 5),
         ("time per stage", 5),
         ("translation", 18),

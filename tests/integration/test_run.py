@@ -70,7 +70,10 @@ eval:
         assert (run_dir / rel).is_file(), rel
 
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert set(summary) == {"before", "after"}
+    assert set(summary) == {"before", "after", "claims"}
+    coit = summary["claims"][0]  # paired on the same 12 items per direction, with its method
+    assert coit["id"] == "coit" and coit["verdict"] in ("supported", "contradicted", "inconclusive")
+    assert [p["n"] for p in coit["parts"]] == [12, 12] and coit["method"]["resamples"] == 1000
     for stage in ("before", "after"):
         assert set(summary[stage]) == {"translation/en-es", "translation/es-en"}
         doc = json.loads((run_dir / "eval" / stage / "results.json").read_text())["results"]

@@ -169,7 +169,7 @@ def test_quick_runs_every_arm_then_resumes_and_report_rebuilds(tmp_path, tiny_mo
     ]
     assert summary["base"]["polysent/ru"]["n"] == 2
     claims = summary["claims"]
-    assert [c.split(":")[0] for c in claims] == [
+    assert [c["claim"] for c in claims] == [
         "CoIT raises translation",
         "MuIT within 1 chrF++ of per-language CoIT",
         "Quality follows the fitted scaling law",
@@ -177,7 +177,10 @@ def test_quick_runs_every_arm_then_resumes_and_report_rebuilds(tmp_path, tiny_mo
         "Tuning raises middle-layer alignment",
         "Question alignment transfers to languages it never saw",
     ]
-    assert all("not measured" not in c for c in claims), claims
+    assert all(c["verdict"] != "not measured" for c in claims), [c["line"] for c in claims]
+    coit = claims[0]
+    assert coit["method"]["resamples"] == 1000 and coit["low"] <= coit["effect"] <= coit["high"]
+    assert {p["name"] for p in coit["parts"]} == {"coit-es en→es", "coit-es es→en"}
     # the judge: every arm against the base, both orders, on 2 items in each of 2 languages
     judged = json.loads((run / "judge" / "results.json").read_text())
     assert set(judged["arms"]) == set(ARMS)

@@ -115,10 +115,31 @@ def _scaling_section(doc: dict[str, Any], run_dir: Path) -> Section:
     )
 
 
+def claims_table(judged: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row per claim: verdict, effect with its 95% paired interval, what decided it."""
+    rows = []
+    for c in judged:
+        p = 3 if "cosine" in (c.get("unit") or "") else 2
+        eff = "—"
+        if "effect" in c:
+            eff = f"{c['effect']:+.{p}f} [{c['low']:+.{p}f}, {c['high']:+.{p}f}] {c.get('unit') or ''}".strip()
+        rows.append([c["claim"], c["verdict"], eff, c.get("decided_by") or "—"])
+    return {"title": "claims", "header": ["claim", "verdict", "effect [95% interval]", "decided by"], "rows": rows}
+
+
+def _claims_section(judged: list[dict[str, Any]], run_dir: Path) -> Section:
+    text = [c["line"] for c in judged]
+    figs = [("forest.png", "each claim's parts with their 95% paired intervals")]
+    if not plots.forest_plot(judged, run_dir / "forest.png"):
+        figs = []
+    sec = _section("Claims", text, [claims_table(judged)], figs)
+    sec["judged"] = judged
+    return sec
+
+
 def sections(doc: dict[str, Any], run_dir: Path) -> list[Section]:
     """Every section of the report, in reading order (figures are written to ``run_dir`` on the way)."""
-    judged = claims.judge_claims(doc)
-    out = [_section("Claims", [c["line"] for c in judged])]
+    out = [_claims_section(claims.judge_claims(doc), run_dir)]
     ran = [
         f"Model {doc.get('model')}, seed {doc['recipe'].get('seed')}, recipe config.yaml ({len(doc['arms'])} "
         "tuned arms and the untuned base)."
@@ -176,4 +197,17 @@ def build_report(run_dir: str | Path) -> dict[str, Any]:
     markdown.write_report(run_dir / "report.md", title, secs)
     html.write_report(run_dir / "report.html", title, secs, run_dir)
     write_model_cards(run_dir)  # each tuned model's README.md carries the numbers just reported
-    return {"doc": doc, "claims": secs[0]["text"], "markdown": run_dir / "report.md", "html": run_dir / "report.html"}
+    return {
+        "doc": doc,
+        "claims": secs[0]["text"],
+        "judged": secs[0]["judged"],
+        "summary": summary_document(doc, secs[0]["judged"]),
+        "markdown": run_dir / "report.md",
+        "html": run_dir / "report.html",
+    }
+
+
+def summary_document(doc: dict[str, Any], judged: list[dict[str, Any]]) -> dict[str, Any]:
+    """What ``summary.json`` records: the report document without the per-item rows (they stay in
+    the samples), and every claim with its effect, interval, verdict and method."""
+    return {**{k: v for k, v in doc.items() if k != "items"}, "claims": judged}

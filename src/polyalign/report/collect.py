@@ -9,7 +9,12 @@ directory) and a plain run (one tuned model in the run directory root: ``eval/be
      "arms": {ARM: {"builder", "languages", "allocation", "results", "train", "data"}},
      "analysis": {"lang", "base": {"alignment", "lens"}, "arms": {ARM: {...}}} | None,
      "scaling": {"fits", "plan"} | None,
-     "not_run": {ARM: why}}
+     "not_run": {ARM: why},
+     "items": {"base": {TASK: [ITEM]}, "arms": {ARM: {TASK: [ITEM]}}}}
+
+``items`` are the per-item rows of each evaluation's ``samples_<task>_<lang>.jsonl`` (id, output,
+reference and the per-item scores), so every claim compares the base and the arms *paired*, on
+the same items; the metrics keep their intervals (``*_ci``) and standard errors (``*_stderr``).
 
 Nothing here loads a model: JSON and YAML only.
 """
@@ -21,10 +26,13 @@ from typing import Any
 
 import yaml
 
-from polyalign.io import InputError, read_json
+from polyalign.io import InputError, iter_jsonl, read_json
 
-METRIC_KEYS = ("chrf", "bleu", "accuracy", "exact_match", "f1", "fidelity")
-SIGNATURE_KEYS = ("chrf_signature", "bleu_signature", "n", "num_fewshot", "template")
+METRIC_KEYS = ("chrf", "bleu", "comet", "accuracy", "exact_match", "f1", "fidelity")
+SIGNATURE_KEYS = ("chrf_signature", "bleu_signature", "comet_signature", "n", "num_fewshot", "template")
+# Per-item fields kept from the samples: the text a corpus metric is recomputed from, and the scores.
+ITEM_TEXT = ("id", "output", "reference")
+ITEM_SCORES = ("chrf", "comet", "f1", "exact_match", "correct")
 TRAIN_KEYS = (
     "finetuning_type",
     "steps",
@@ -52,6 +60,9 @@ def pick_metrics(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if not isinstance(m, dict):
             continue
         row = {k: m[k] for k in METRIC_KEYS if m.get(k) is not None}
+        row |= {
+            f"{k}_{s}": m[f"{k}_{s}"] for k in METRIC_KEYS for s in ("ci", "stderr") if m.get(f"{k}_{s}") is not None
+        }
         row |= {k: m[k] for k in SIGNATURE_KEYS if m.get(k) is not None}
         row |= {k: v for k, v in m.items() if k.endswith(("_ci", "_stderr")) and v is not None}  # intervals
         if any(k in row for k in METRIC_KEYS):
@@ -65,6 +76,26 @@ def _results(folder: Path) -> dict[str, Any] | None:
     for path in (folder / "results.json", folder / "suite" / "results.json"):
         if path.is_file():
             found = {**(found or {}), **pick_metrics(read_json(path).get("results", {}))}
+    return found
+
+
+def _item(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: row[k] for k in ITEM_TEXT if k in row}
+    out |= {k: float(row[k]) for k in ITEM_SCORES if isinstance(row.get(k), (int, float))}
+    return out
+
+
+def _items(folder: Path) -> dict[str, list[dict[str, Any]]]:
+    """``{task: [item]}`` from the samples beside each results file of an evaluation folder."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for sub in (folder, folder / "suite"):
+        path = sub / "results.json"
+        if not path.is_file():
+            continue
+        for task in read_json(path).get("results", {}):
+            samples = sub / f"samples_{task.replace('/', '_', 1)}.jsonl"
+            if samples.is_file():
+                found[task] = [_item(r) for _, r in iter_jsonl(samples)]
     return found
 
 
@@ -135,10 +166,12 @@ def collect(run_dir: str | Path) -> dict[str, Any]:
         "scaling": None,
         "judge": None,
         "not_run": {},
+        "items": {"base": {}, "arms": {}},
     }
     arms_cfg = {a["name"]: a for a in recipe.get("arms") or [] if isinstance(a, dict) and "name" in a}
     if arms_cfg or (run_dir / "arms").is_dir():
         doc["base"] = _results(run_dir / "eval" / "base")
+        doc["items"]["base"] = _items(run_dir / "eval" / "base")
         for name in arms_cfg or sorted(p.name for p in (run_dir / "arms").iterdir() if p.is_dir()):
             folder = run_dir / "arms" / name
             spec = arms_cfg.get(name, {})
@@ -155,6 +188,7 @@ def collect(run_dir: str | Path) -> dict[str, Any]:
                 doc["not_run"][name] = (skipped or {}).get("reason", "not run")
                 continue
             doc["arms"][name] = arm
+            doc["items"]["arms"][name] = _items(folder / "eval")
         base_an = _analysis(run_dir / "analysis" / "base")
         arm_an = {n: a for n in doc["arms"] if (a := _analysis(run_dir / "arms" / n / "analysis"))}
     else:  # a plain run: one tuned model in the root
@@ -168,8 +202,11 @@ def collect(run_dir: str | Path) -> dict[str, Any]:
             "train": _train(run_dir),
             "data": _data_counts(_optional(run_dir / "data" / "manifest.json")),
         }
+        doc["items"]["base"] = _items(run_dir / "eval" / "before")
         if arm["results"] is not None or arm["train"] is not None:
-            doc["arms"][f"{arm['builder'] or 'tuned'}-{'-'.join(arm['languages'])}"] = arm
+            name = f"{arm['builder'] or 'tuned'}-{'-'.join(arm['languages'])}"
+            doc["arms"][name] = arm
+            doc["items"]["arms"][name] = _items(run_dir / "eval" / "after")
         base_an = _analysis(run_dir / "analysis" / "base")
         arm_an = {n: a for n in doc["arms"] if (a := _analysis(run_dir / "analysis"))}
     if base_an or arm_an:

@@ -21,9 +21,12 @@ table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.86em}
 th,td{border:1px solid #d0d7de;padding:.25em .6em;text-align:right}th{background:#f6f8fa}
 td:first-child,th:first-child{text-align:left}caption{text-align:left;font-weight:600;padding:.3em 0}
 .missing{color:#6a737d;font-style:italic}.claims li{margin:.3em 0}
-.yes{color:#116329}.no{color:#a40e26}.nm{color:#6a737d}
+.yes{color:#116329}.no{color:#a40e26}.inc{color:#9a6700}.nm{color:#6a737d}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:.85em;color:#57606a}
 """
+
+
+VERDICT_CLASS = {"supported": "yes", "contradicted": "no", "inconclusive": "inc", "not measured": "nm"}
 
 
 def _table(t: dict[str, Any]) -> str:
@@ -45,7 +48,7 @@ def _figure(run_dir: Path, name: str, caption: str) -> str:
 
 def _claim(line: str) -> str:
     verdict = line.partition(": ")[2]
-    cls = "yes" if verdict.startswith("yes") else "no" if verdict.startswith("not supported") else "nm"
+    cls = next((c for word, c in VERDICT_CLASS.items() if verdict.startswith(word)), "nm")
     return f'<li class="{cls}">{html.escape(line)}</li>'
 
 

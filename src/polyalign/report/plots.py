@@ -287,3 +287,35 @@ def pca_plot(doc: dict, path: Path) -> bool:
         fontsize=10,
     )
     return _save(fig, plt, path)
+
+
+def forest_plot(judged: list[dict], path: Path) -> bool:
+    """Every claim with parts: each part's effect and 95% paired interval (a bar), the pooled one (a
+    diamond), the line the verdict is read against (0, or the equivalence margin). One panel per
+    claim, since their units differ."""
+    plt = _pyplot()
+    shown = [c for c in judged if c.get("parts")]
+    if plt is None or not shown:
+        return False
+    heights = [len(c["parts"]) + 1.6 for c in shown]
+    fig, axes = plt.subplots(
+        len(shown), 1, figsize=(7.2, 0.9 + 0.32 * sum(heights)), dpi=110, gridspec_kw={"height_ratios": heights}
+    )
+    axes = [axes] if len(shown) == 1 else list(axes)
+    for ax, c in zip(axes, shown):
+        rows = [*c["parts"], {**c["pooled"], "name": c.get("pooled_label", "pooled"), "pooled": True}]
+        ys = list(range(len(rows)))[::-1]
+        for y, r in zip(ys, rows):
+            pooled = r.get("pooled", False)
+            color = "black" if pooled else "C0"
+            ax.plot([r["low"], r["high"]], [y, y], color=color, lw=2.4 if pooled else 1.6)
+            ax.plot([r["effect"]], [y], marker="D" if pooled else "o", color=color, ms=6 if pooled else 4)
+        margin = c.get("margin")
+        for x in [-margin, margin] if margin else [0.0]:
+            ax.axvline(x, color="C3", lw=0.9, ls="--")
+        ax.set_yticks(ys, [r["name"] for r in rows], fontsize=7)
+        ax.set_title(f"{c['claim']}: {c['verdict']}", fontsize=8.5, loc="left")
+        ax.set_xlabel(f"effect ({c.get('unit') or ''}), 95% paired interval", fontsize=7.5)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="x", alpha=0.3)
+    return _save(fig, plt, path)

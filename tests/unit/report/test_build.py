@@ -14,7 +14,14 @@ from report_fixtures import write_finished_run
 def test_report_from_a_finished_run(tmp_path):
     run = write_finished_run(tmp_path / "demo")
     out = build_report(run)
-    for png in ("transfer.png", "losses.png", "alignment_cosine.png", "alignment_retrieval.png", "lens.png"):
+    for png in (
+        "forest.png",
+        "transfer.png",
+        "losses.png",
+        "alignment_cosine.png",
+        "alignment_retrieval.png",
+        "lens.png",
+    ):
         assert (run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
     md = (run / "report.md").read_text()
     assert "| polysent |" not in md and "| language | metric | base | coit-es | coit-zh | muit-uniform |" in md
@@ -23,13 +30,31 @@ def test_report_from_a_finished_run(tmp_path):
         in md
     )
     assert "| qalign-zh-de | +6.00 | +2.00 | +2.00 | +2.00 | +2.00 | +6.00 |" in md  # transfer row: de es fr ja ru zh
-    assert "- Quality follows the fitted scaling law: yes — es power R² 0.970, zh log R² 0.930 (threshold 0.90)" in md
+    assert (
+        "- Quality follows the fitted scaling law: inconclusive — es inconclusive (power, k=3, 3 sizes, R² 0.970, "
+        "rises 26.00→29.50 over 50–200 pairs, leave-one-size-out RMSE n/a (too few sizes); 3 sizes, the power form "
+        "needs ≥ 5); zh inconclusive (log, k=2, 3 sizes, R² 0.930, rises 11.17→14.17 over 50–200 pairs, "
+        "leave-one-size-out RMSE 0.87; 3 sizes, the log form needs ≥ 4)"
+    ) in md
+    assert "| CoIT raises translation | supported | +5.00 [+4.34, +5.63] chrF++ |" in md
+    assert "![each claim's parts with their 95% paired intervals](forest.png)" in md
     assert "Not run: the recipe names no judge endpoint." in md
     page = (run / "report.html").read_text()
-    assert len(re.findall(r'src="data:image/png;base64,', page)) == 5
+    assert len(re.findall(r'src="data:image/png;base64,', page)) == 6
     assert not re.search(r'(src|href)="(http|//)', page)  # self-contained
-    assert page.count("<table") == 7  # arms, time, translation, polysent, transfer, scaling fits, allocation
-    assert out["claims"][0].startswith("CoIT raises translation: yes")
+    assert page.count("<table") == 8  # claims, arms, time, translation, polysent, transfer, scaling fits, allocation
+    assert '<li class="yes">CoIT raises translation: supported — every part above the base (Holm)' in page
+    assert '<li class="inc">MuIT within 1 chrF++ of per-language CoIT: inconclusive' in page
+    assert out["claims"][0].startswith("CoIT raises translation: supported")
+    assert [c["verdict"] for c in out["summary"]["claims"]] == [
+        "supported",
+        "inconclusive",
+        "inconclusive",
+        "inconclusive",
+        "supported",
+        "supported",
+    ]
+    assert "items" not in out["summary"] and out["summary"]["claims"][0]["method"]["resamples"] == 1000
 
 
 def test_sections_say_not_run_when_their_artefacts_are_absent(tmp_path):
@@ -67,3 +92,21 @@ def test_report_rebuild_imports_no_model_code(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_report_command_prints_every_verdict(tmp_path):
+    run = write_finished_run(tmp_path / "cli")
+    proc = subprocess.run(
+        [sys.executable, "-m", "polyalign", "report", str(run)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [x.split(" — ")[0] for x in lines[:6]] == [
+        "CoIT raises translation: supported",
+        "MuIT within 1 chrF++ of per-language CoIT: inconclusive",
+        "Quality follows the fitted scaling law: inconclusive",
+        "The planned budget beats uniform: inconclusive",
+        "Tuning raises middle-layer alignment: supported",
+        "Question alignment transfers to languages it never saw: supported",
+    ]
+    assert (run / "forest.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,63 @@
+"""``polyalign run --dry-run``'s detectable effects: planned items and an earlier run's per-item σ."""
+
+import json
+import subprocess
+import sys
+
+from polyalign import arms
+from polyalign.recipe import load_recipe
+
+
+def test_default_recipe_states_a_default_sigma(tmp_path):
+    cfg = load_recipe(None, [f"runs_dir={tmp_path}", "eval.limit=40", "data.test_size=40"])
+    lines = arms.detectable_lines(cfg, cfg.arms)
+    assert lines[0].startswith("  detectable: scaling law: 3 pilot sizes [8, 24, 72]; a verdict needs a rising fit")
+    assert lines[1] == (
+        "  detectable: CoIT: 40 items per direction, detectable ≥ 4.4 chrF++ (80% power, 95% two-sided; "
+        "per-item σ 10.0 from stated default)"
+    )
+    assert any(x.startswith("  detectable: middle-layer alignment: ") for x in lines)
+
+
+def test_an_earlier_run_of_the_same_model_gives_sigma(tmp_path):
+    cfg = load_recipe(None, [f"runs_dir={tmp_path}", "eval.limit=40", "data.test_size=40"])
+    old = tmp_path / "old" / "summary.json"
+    old.parent.mkdir()
+    claims = [{"id": "coit", "parts": [{"sd_item": 9.0}, {"sd_item": 9.26}, {"sd_item": 12.0}]}]
+    old.write_text(json.dumps({"model": cfg.model.model_name_or_path, "claims": claims}))
+    other = tmp_path / "other" / "summary.json"
+    other.parent.mkdir()
+    other.write_text(json.dumps({"model": "someone/else", "claims": [{"id": "muit", "parts": [{"sd_item": 1.0}]}]}))
+    lines = arms.detectable_lines(cfg, cfg.arms)
+    assert (
+        f"  detectable: CoIT: 40 items per direction, detectable ≥ 4.1 chrF++ (80% power, 95% two-sided; "
+        f"per-item σ 9.3 from {old})" in lines
+    )
+    assert any("MuIT vs CoIT (equivalence, ±1): 40 items per direction" in x and "stated default" in x for x in lines)
+
+
+def test_the_dry_run_prints_them(tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "polyalign",
+            "run",
+            "--dry-run",
+            f"runs_dir={tmp_path / 'runs'}",
+            "eval.limit=40",
+            "data.test_size=40",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.splitlines()
+    assert (
+        "  detectable: CoIT: 40 items per direction, detectable ≥ 4.4 chrF++ (80% power, 95% two-sided; "
+        "per-item σ 10.0 from stated default)" in out
+    )
+    assert out[-1].startswith("  evaluations: ")
+    assert not (tmp_path / "runs").exists()
