@@ -7,6 +7,7 @@ Exit status 1 when a check fails; prints one line per problem and a summary per 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import unicodedata
 from pathlib import Path
@@ -56,6 +57,12 @@ def near_duplicates(texts: list[str], threshold: float = 0.5) -> list[tuple[int,
     return pairs
 
 
+def digit_groups(text: str) -> set[str]:
+    """Numbers in text with thousands and decimal separators removed ("40,000", "40 000" -> "40000")."""
+    joined = re.sub(r"(?<=\d)[.,\u00a0\u202f ](?=\d)", "", text)
+    return set(re.findall(r"\d+", joined))
+
+
 def check(lang: str, en_rows: list[dict], identifier) -> list[str]:
     """Return the problems found in one language file (empty when it passes)."""
     problems = []
@@ -81,6 +88,14 @@ def check(lang: str, en_rows: list[dict], identifier) -> list[str]:
             problems.append(f"{lang}:{i + 1}: script share {script_share(text, SCRIPT[lang]):.2f}")
         if lang == "ja" and script_share(text, "HIRAGANA|KATAKANA") < 0.1:
             problems.append(f"ja:{i + 1}: no kana")
+    if lang != "en":
+        # Alignment hint, not a failure: numbers usually survive translation ("2 billion" may not).
+        missing = [
+            r["id"]
+            for r, e in zip(rows, en_rows)
+            if digit_groups(e["text"]) and not digit_groups(e["text"]) & digit_groups(r.get("text", ""))
+        ]
+        print(f"{lang}: rows whose English numbers are all missing (check by eye): {missing}")
     if lang == "en":
         counts = {d: sum(r["domain"] == d for r in rows) for d in DOMAINS}
         if set(counts.values()) != {N_ROWS // 5}:
