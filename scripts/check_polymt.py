@@ -58,7 +58,8 @@ def near_duplicates(texts: list[str], threshold: float = 0.5) -> list[tuple[int,
 
 
 def digit_groups(text: str) -> set[str]:
-    """Numbers in text with thousands and decimal separators removed ("40,000", "40 000" -> "40000")."""
+    """Numbers in text as ASCII digits, separators removed ("40,000", "40 000", "৪০,০০০" -> "40000")."""
+    text = "".join(str(unicodedata.digit(c, c)) for c in text)
     joined = re.sub(r"(?<=\d)[.,\u00a0\u202f ](?=\d)", "", text)
     return set(re.findall(r"\d+", joined))
 
