@@ -24,7 +24,8 @@ from polyalign.grid import GridPoint, executor_params, run_grid
 from polyalign.io import InputError, atomic_write, write_json
 from polyalign.io import log as io_log
 from polyalign.scaling.allocate import plan as make_plan
-from polyalign.scaling.laws import PARAMS, Points, fit_points
+from polyalign.scaling.fits import fit_points
+from polyalign.scaling.laws import PARAMS, Points
 
 
 def _overridden(cls: type, section: Any, extra: dict[str, Any], where: str) -> Any:
@@ -167,6 +168,8 @@ def fit_and_plan(
     }
     fits = fit_points(pts, s.form, s.bootstrap, cfg.seed, similarity, source=str(out / "points.csv"))
     fits["settings"]["score"] = "chrF++ of the held-out En→X test after tuning"
+    for note in fits["notes"]:
+        log(f"pilot: {note}")
     write_json(out / "fits.json", fits)
     budget = budget if budget is not None else s.budget if s.budget is not None else max(s.sizes) * len(codes)
     the_plan = make_plan(fits["fits"], budget, s.min_per_lang)
@@ -178,6 +181,7 @@ def fit_and_plan(
         log(
             f"pilot: {c}: {f['form']} {params}, R² {f['r2']:.3f}; plan {the_plan['allocation'][c]} pairs "
             f"(uniform {the_plan['uniform']['allocation'][c]})"
+            + (f", {the_plan['extrapolated_note'][c]}" if the_plan["extrapolated"].get(c) else "")
         )
     log(f"pilot: predicted gain over uniform {the_plan['gain_over_uniform']:+.3f}; outputs in {out}")
     return {"fits": fits, "plan": the_plan}
