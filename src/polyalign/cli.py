@@ -499,7 +499,8 @@ def cmd_scaling_fit(args: argparse.Namespace) -> int:
         lang: {k: v for k, v in f.items() if k not in ("bootstrap_draws", "sizes", "scores")}
         for lang, f in doc["fits"].items()
     }
-    print(json.dumps({"fits": shown, "settings": doc["settings"]}, ensure_ascii=False, indent=2))
+    extra = {"shared": doc["shared"]} if "shared" in doc else {}
+    print(json.dumps({"fits": shown, **extra, "settings": doc["settings"]}, ensure_ascii=False, indent=2))
     return 0
 
 

@@ -105,6 +105,8 @@ def check_pilot(cfg: RunConfig, points: list[GridPoint]) -> None:
     unknown = sorted(similarity - {p.labels["lang"] for p in points})
     if unknown:
         raise InputError(f"scaling.similarity names {', '.join(unknown)}, which the grid does not have")
+    if s.fit == "shared" and s.form not in ("auto", "xllama"):
+        raise InputError(f"scaling.fit: shared fits the xllama form; scaling.form is {s.form}")
     k_min = min(len(v) for v in PARAMS.values()) if s.form == "auto" else len(PARAMS[s.form])
     if len(s.sizes) < k_min:
         raise InputError(f"scaling.sizes has {len(s.sizes)} sizes; the {s.form} form needs at least {k_min}")
@@ -166,7 +168,7 @@ def fit_and_plan(
         )
         for c in codes
     }
-    fits = fit_points(pts, s.form, s.bootstrap, cfg.seed, similarity, source=str(out / "points.csv"))
+    fits = fit_points(pts, s.form, s.bootstrap, cfg.seed, similarity, str(out / "points.csv"), s.fit == "shared")
     fits["settings"]["score"] = "chrF++ of the held-out En→X test after tuning"
     for note in fits["notes"]:
         log(f"pilot: {note}")
