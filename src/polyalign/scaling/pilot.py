@@ -180,6 +180,7 @@ def fit_and_plan(
     plots.allocation_plot(the_plan, out / "plan.png")
     for c, f in fits["fits"].items():
         params = ", ".join(f"{k}={v:.4g}" for k, v in f["params"].items())
+        params += f", γ={f['gamma']:.4g} ({f['gamma_source'].split(' ')[0]})" if f.get("fit") == "shared" else ""
         log(
             f"pilot: {c}: {f['form']} {params}, R² {f['r2']:.3f}; plan {the_plan['allocation'][c]} pairs "
             f"(uniform {the_plan['uniform']['allocation'][c]})"
