@@ -56,6 +56,9 @@ def fit_points(
         if form not in ("auto", "xllama"):
             raise InputError(f"the shared fit uses the xllama form (its γ is what languages share); got --form {form}")
         return fit_shared(points, similarity, bootstrap, seed, source)
+    for lang, g in (similarity or {}).items():
+        if not g > 0:
+            raise InputError(f"similarity of {lang} must be > 0, got {g:g}")
     fits: dict[str, Any] = {}
     notes: list[str] = []
     for lang, pts in points.items():
@@ -110,7 +113,7 @@ def fit_shared(
         check_sizes(points[lang].sizes, f"size of {lang}")
     for lang, g in similarity.items():
         if not g > 0:
-            raise InputError(f"similarity of {lang} must be > 0, got {g}")
+            raise InputError(f"similarity of {lang} must be > 0, got {g:g}")
     given = {lang: points[lang].similarity or similarity.get(lang) for lang in langs}
     gamma = {lang: float(g) for lang, g in given.items() if g}
     how = {lang: "given" for lang in gamma}

@@ -206,10 +206,13 @@ def test_sizes_at_or_below_zero_are_refused_by_every_fit_and_predict(call):
             ["allocate", "{fits}", "--budget", "0"],
             "error: budget must be > 0 pairs (the laws are defined for sizes > 0), got 0",
         ),
+        (["fit", "{points}", "--similarity", "es=0"], "error: similarity of es must be > 0, got 0"),
+        (["fit", "{points}", "--shared", "--similarity", "de=-1"], "error: similarity of de must be > 0, got -1"),
     ],
 )
 def test_sizes_at_or_below_zero_are_one_line_on_the_command_line(tmp_path, capsys, argv, expected):
+    (tmp_path / "points.csv").write_text("lang,size,score\nes,100,30\nes,200,33\n")
     fits = tmp_path / "fits.json"
     fits.write_text(json.dumps({"fits": {"es": {"form": "log", "params": {"a": 5.0, "b": 4.0}}}}))
-    assert main(["scaling", *[a.format(fits=fits) for a in argv]]) == 2
+    assert main(["scaling", *[a.format(fits=fits, points=tmp_path / "points.csv") for a in argv]]) == 2
     assert capsys.readouterr().err.strip() == expected
