@@ -4,7 +4,7 @@ Three forms, each linear in all but at most one parameter (its exponent):
 
 * ``xllama`` (the paper's form): S(X) = 100 − α·(γ·X)^β, β < 0, α > 0, where γ is the language's
   similarity to English (an input; 1 when unknown). γ only means something when α and β are
-  **shared** across languages (:func:`polyalign.scaling.fit.fit_shared`): then a language's γ sets
+  **shared** across languages (:func:`polyalign.scaling.fits.fit_shared`): then a language's γ sets
   how far along the shared curve its X pairs sit, and a language with no measured points is
   planned from its similarity alone. In the **per-language** fit γ is absorbed into α, since
   α·(γX)^β = (α·γ^β)·X^β: the fitted curve, and so the plan, is the same for every γ — only the
@@ -13,7 +13,7 @@ Three forms, each linear in all but at most one parameter (its exponent):
 * ``log``: S(X) = a + b·ln X.
 
 Every law is defined for sizes X > 0 only; every entry point refuses a size ≤ 0 with one line.
-Fitting and intervals live in :mod:`polyalign.scaling.fit`. numpy only: no scipy, no torch.
+Fitting and intervals: :mod:`polyalign.scaling.fit`; fits documents: :mod:`polyalign.scaling.fits`. numpy only: no scipy, no torch.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def _number(text: str, name: str, path: str, line: int) -> float:
 
 
 def load_fits(path: str) -> dict[str, Any]:
-    """Read a fits document written by :func:`polyalign.scaling.fit.fit_points`, checking its shape."""
+    """Read a fits document written by :func:`polyalign.scaling.fits.fit_points`, checking its shape."""
     from polyalign.io import InputError, read_json
 
     doc = read_json(path)
