@@ -13,7 +13,8 @@ Three forms, each linear in all but at most one parameter (its exponent):
 * ``log``: S(X) = a + b·ln X.
 
 Every law is defined for sizes X > 0 only; every entry point refuses a size ≤ 0 with one line.
-Fitting and intervals: :mod:`polyalign.scaling.fit`; fits documents: :mod:`polyalign.scaling.fits`. numpy only: no scipy, no torch.
+Fitting and intervals: :mod:`polyalign.scaling.fit`; fits documents: :mod:`polyalign.scaling.fits`.
+numpy only: no scipy, no torch.
 """
 
 from __future__ import annotations
