@@ -507,21 +507,24 @@ def _pairs(items: list[str] | None, flag: str, kind: type) -> dict:
 
 def cmd_scaling_fit(args: argparse.Namespace) -> int:
     from polyalign.io import write_json
-    from polyalign.scaling.laws import fit_points, read_points
+    from polyalign.scaling.fits import fit_points
+    from polyalign.scaling.laws import read_points
 
     points, notes = read_points(args.points)
     for note in notes:
         print(f"[polyalign] {args.points}: {note}", file=sys.stderr)
-    doc = fit_points(
-        points, args.form, args.bootstrap, args.seed, _pairs(args.similarity, "--similarity", float), source=args.points
-    )
+    similarity = _pairs(args.similarity, "--similarity", float)
+    doc = fit_points(points, args.form, args.bootstrap, args.seed, similarity, args.points, args.shared)
+    for note in doc["notes"]:
+        print(f"[polyalign] {note}", file=sys.stderr)
     if args.out:
         write_json(args.out, doc)
     shown = {
         lang: {k: v for k, v in f.items() if k not in ("bootstrap_draws", "sizes", "scores")}
         for lang, f in doc["fits"].items()
     }
-    print(json.dumps({"fits": shown, "settings": doc["settings"]}, ensure_ascii=False, indent=2))
+    extra = {"shared": doc["shared"]} if "shared" in doc else {}
+    print(json.dumps({"fits": shown, **extra, "settings": doc["settings"]}, ensure_ascii=False, indent=2))
     return 0
 
 
@@ -572,6 +575,11 @@ def _add_scaling_commands(sub) -> None:
     f.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
     f.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     f.add_argument("--similarity", action="append", metavar="LANG=GAMMA", help="xllama γ where the CSV has none")
+    f.add_argument(
+        "--shared",
+        action="store_true",
+        help="one α, β for all languages, γ per language (given, else fitted); a --similarity alone plans a language",
+    )
     f.set_defaults(func=cmd_scaling_fit)
     p = ssub.add_parser("predict", help="predicted score per language at the given sizes")
     p.add_argument("fits", help="FITS.json from scaling fit --out")

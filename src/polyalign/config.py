@@ -370,7 +370,10 @@ class ScalingConfig:
     sizes: list[int] = field(default_factory=lambda: [100, 200, 400, 800])
     """Parallel training pairs per point (nested: each smaller set is inside the larger)."""
     form: Literal["auto", "xllama", "power", "log"] = "auto"
-    """Law to fit; ``auto`` picks per language by AICc."""
+    """Law to fit; ``auto`` picks per language by AICc where it is defined (n ≥ k + 3), else says what it took."""
+    fit: Literal["per_language", "shared"] = "per_language"
+    """``per_language``: a law per language (γ absorbed into α); ``shared``: the xllama form with one α, β
+    for every language and γ per language (``similarity`` where given, else fitted)."""
     similarity: list[str] = field(default_factory=list)
     """γ of the ``xllama`` form per language, as ``LANG=VALUE`` (1 for a language not named)."""
     bootstrap: int = 1000

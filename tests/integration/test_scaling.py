@@ -153,7 +153,14 @@ def test_pilot_end_to_end_resumes_after_a_kill_and_plans_a_muit_mixture(tmp_path
     assert [r.get("similarity") for r in rows] == ["0.9"] * 4 + [""] * 4
     fits = json.loads((root / "scaling" / "fits.json").read_text())
     assert set(fits["fits"]) == {"es", "fr"} and all(f["n"] == 4 for f in fits["fits"].values())
+    for lang, f in fits["fits"].items():  # 4 sizes: AICc defined for no form, intervals for the 2-parameter ones
+        assert f["form_choice"].startswith(f"{f['form']}: AICc is undefined for every form with n = 4 points")
+        assert f"pilot: {lang}: auto took {f['form_choice']}" in again.stderr
+        assert (f["ci"] is None) == (f["k"] > 2) and f["n_sizes"] == 4 and isinstance(f["rising"], bool)
     plan = json.loads((root / "scaling" / "plan.json").read_text())
+    for lang, flag in plan["extrapolated"].items():
+        assert flag == (not 20 <= plan["allocation"][lang] <= 240)
+        assert (plan["extrapolated_note"][lang] in again.stderr) if flag else plan["extrapolated_note"][lang] is None
     assert sum(plan["allocation"].values()) == 200
     assert plan["total_predicted"] >= plan["uniform"]["total_predicted"] - 1e-9
     for png in ("fits.png", "plan.png"):
@@ -269,3 +276,34 @@ def test_a_killed_submitit_job_resubmitted_resumes_from_its_checkpoint(tmp_path,
     info = json.loads((run_dir / "train_summary.json").read_text())
     assert info["resumed_from"] is not None and info["resumed_from"] >= killed_at
     assert summaries["es-80"]["after"] == reference["es-80"]["after"]
+
+
+def test_shared_fit_plans_a_language_from_its_similarity_alone_on_the_command_line(tmp_path):
+    """`scaling fit --shared` then `allocate`, through `python -m polyalign`: one α, β; de has no points."""
+    points = tmp_path / "points.csv"
+    rows = ["lang,size,score,similarity"]
+    for lang, gamma in (("es", 0.9), ("fr", 0.6)):
+        for size in (100, 200, 400, 800):
+            rows.append(f"{lang},{size},{100 - 80 * (gamma * size) ** -0.3:.6f},{gamma}")
+    points.write_text("\n".join(rows) + "\n")
+    fits = tmp_path / "fits.json"
+    fit = cli("scaling", "fit", str(points), "--shared", "--similarity", "de=0.2", "--out", str(fits), cwd=tmp_path)
+    assert fit.returncode == 0, fit.stderr
+    assert fit.stderr.startswith("[polyalign] shared fit over es, fr: α 80, β -0.3; γ es 0.9 (given), fr 0.6 (given)")
+    doc = json.loads(fits.read_text())
+    assert doc["settings"]["fit"] == "shared" and doc["shared"]["k"] == 2 and doc["shared"]["n"] == 8
+    assert doc["fits"]["de"]["gamma"] == 0.2 and doc["fits"]["de"]["sizes"] == []
+    plan_path = tmp_path / "plan.json"
+    out = cli("scaling", "allocate", str(fits), "--budget", "3000", "--out", str(plan_path), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    plan = json.loads(out.stdout)
+    assert plan == json.loads(plan_path.read_text()) and sum(plan["allocation"].values()) == 3000
+    assert plan["allocation"]["de"] > plan["allocation"]["fr"] > plan["allocation"]["es"]  # further from English: more
+    assert plan["extrapolated"] == {"es": True, "fr": True, "de": True}
+    assert plan["extrapolated_note"]["de"] == "extrapolated: no measured points (planned from its similarity alone)"
+    bad = cli("scaling", "fit", str(points), "--shared", "--form", "log", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert (
+        bad.stderr.strip()
+        == "error: the shared fit uses the xllama form (its γ is what languages share); got --form log"
+    )

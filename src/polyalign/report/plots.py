@@ -139,7 +139,8 @@ def scaling_plot(fits: dict, path: Path) -> bool:
     for i, (lang, f) in enumerate(fits["fits"].items()):
         color = f"C{i}"
         sizes = f.get("sizes") or []
-        lo, hi = (min(sizes), max(sizes)) if sizes else (1.0, 10.0)
+        every = [v for g in fits["fits"].values() for v in g.get("sizes") or []]  # no points: the others' range
+        lo, hi = (min(sizes), max(sizes)) if sizes else (min(every), max(every)) if every else (1.0, 10.0)
         xs = np.geomspace(lo / 1.5, hi * 1.5, 200)
         gamma = f.get("gamma", 1.0)
         ax.plot(
@@ -147,7 +148,7 @@ def scaling_plot(fits: dict, path: Path) -> bool:
             predict(f["form"], f["params"], xs, gamma),
             color=color,
             lw=1.6,
-            label=f"{lang}: {f['form']}, R² {f['r2']:.3f}",
+            label=f"{lang}: {f['form']}, " + (f"R² {f['r2']:.3f}" if f.get("r2") is not None else "no points"),
         )
         draws = predict_draws(f["form"], f.get("bootstrap_draws") or [], xs, gamma)
         if len(draws):

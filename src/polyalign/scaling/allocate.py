@@ -8,7 +8,17 @@ largest marginal gain, then single-unit transfers while any improves the total (
 concave functions no improving transfer means the integer optimum). A curve that is not concave
 and increasing is reported and the budget is split by dynamic programming over a fine grid of
 sizes instead, finished by the same transfers. ``uniform`` and ``proportional`` (to the pairs
-available) are the baselines, computed under the same bounds.
+available) are the baselines, computed under the same bounds; a plan no better than a baseline is
+replaced by it, and ``method`` / ``replaced_by`` say so.
+
+A language's allocation outside the sizes its fit measured is **extrapolated** (``extrapolated``,
+``extrapolated_note``): the law is then trusted beyond its data. A language with no measured
+points (planned from its similarity alone under the shared fit) is always extrapolated; a fit
+without ``sizes`` (written by hand) has an unknown range and ``extrapolated`` null.
+
+Which curve each language gets depends on the fit: per language, γ is absorbed into α and does
+not change the plan; under the shared fit (one α, β) a language's γ places it on the shared
+curve, so γ moves its allocation.
 """
 
 from __future__ import annotations
@@ -176,6 +186,27 @@ def _describe(curves: dict[str, Curve], alloc: dict[str, int]) -> dict[str, Any]
     }
 
 
+def _extrapolated(fits: dict[str, Any], alloc: dict[str, int]) -> tuple[dict, dict, dict]:
+    """Per language: whether ``alloc`` leaves the measured sizes, a note saying how, the measured range."""
+    flags: dict[str, bool | None] = {}
+    notes: dict[str, str | None] = {}
+    ranges: dict[str, list[float] | None] = {}
+    for lang, f in fits.items():
+        sizes, n = f.get("sizes"), alloc[lang]
+        if sizes is None:
+            flags[lang], notes[lang], ranges[lang] = None, "measured range unknown (the fit has no sizes)", None
+        elif not sizes:
+            flags[lang], ranges[lang] = True, None
+            notes[lang] = "extrapolated: no measured points (planned from its similarity alone)"
+        else:
+            lo, hi = min(sizes), max(sizes)
+            ranges[lang] = [lo, hi]
+            flags[lang] = not lo <= n <= hi
+            where = "above" if n > hi else "below"
+            notes[lang] = f"extrapolated: {n} pairs, {where} the measured {lo:g}–{hi:g}" if flags[lang] else None
+    return flags, notes, ranges
+
+
 def plan(
     fits: dict[str, Any],
     budget: int,
@@ -191,6 +222,8 @@ def plan(
             raise InputError(
                 f"{what} names {', '.join(unknown)}, which the fits do not have (fitted: {', '.join(fits)})"
             )
+    if budget < 1:
+        raise InputError(f"budget must be > 0 pairs (the laws are defined for sizes > 0), got {budget}")
     if min_per_lang < 1:
         raise InputError(f"--min-per-lang must be at least 1 (the laws are defined for sizes > 0), got {min_per_lang}")
     if budget < min_per_lang * len(fits):
@@ -223,15 +256,25 @@ def plan(
         else None
     )
     planned = _describe(curves, alloc)
-    for base in (uniform, proportional):  # a coarse discrete search must not lose to a baseline
+    replaced_by = None
+    for name, base in (("uniform", uniform), ("proportional", proportional)):  # the search must not lose to these
         if base is not None and base["total_predicted"] > planned["total_predicted"]:
-            planned = base
+            method = (
+                f"the {name} baseline: the search ({method}) predicted {planned['total_predicted']:.6g}, "
+                f"below {name}'s {base['total_predicted']:.6g}"
+            )
+            planned, replaced_by = base, name
+    extrapolated, notes, ranges = _extrapolated(fits, planned["allocation"])
     return {
         **planned,
         "uniform": uniform,
         "proportional": proportional,
         "gain_over_uniform": planned["total_predicted"] - uniform["total_predicted"],
         "method": method,
+        "replaced_by": replaced_by,
+        "extrapolated": extrapolated,
+        "extrapolated_note": notes,
+        "measured_range": ranges,
         "non_concave": non_concave,
         "budget": budget,
         "min_per_lang": min_per_lang,

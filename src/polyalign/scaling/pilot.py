@@ -24,7 +24,8 @@ from polyalign.grid import GridPoint, executor_params, run_grid
 from polyalign.io import InputError, atomic_write, write_json
 from polyalign.io import log as io_log
 from polyalign.scaling.allocate import plan as make_plan
-from polyalign.scaling.laws import PARAMS, Points, fit_points
+from polyalign.scaling.fits import fit_points
+from polyalign.scaling.laws import PARAMS, Points
 
 
 def _overridden(cls: type, section: Any, extra: dict[str, Any], where: str) -> Any:
@@ -104,6 +105,8 @@ def check_pilot(cfg: RunConfig, points: list[GridPoint]) -> None:
     unknown = sorted(similarity - {p.labels["lang"] for p in points})
     if unknown:
         raise InputError(f"scaling.similarity names {', '.join(unknown)}, which the grid does not have")
+    if s.fit == "shared" and s.form not in ("auto", "xllama"):
+        raise InputError(f"scaling.fit: shared fits the xllama form; scaling.form is {s.form}")
     k_min = min(len(v) for v in PARAMS.values()) if s.form == "auto" else len(PARAMS[s.form])
     if len(s.sizes) < k_min:
         raise InputError(f"scaling.sizes has {len(s.sizes)} sizes; the {s.form} form needs at least {k_min}")
@@ -165,8 +168,10 @@ def fit_and_plan(
         )
         for c in codes
     }
-    fits = fit_points(pts, s.form, s.bootstrap, cfg.seed, similarity, source=str(out / "points.csv"))
+    fits = fit_points(pts, s.form, s.bootstrap, cfg.seed, similarity, str(out / "points.csv"), s.fit == "shared")
     fits["settings"]["score"] = "chrF++ of the held-out En→X test after tuning"
+    for note in fits["notes"]:
+        log(f"pilot: {note}")
     write_json(out / "fits.json", fits)
     budget = budget if budget is not None else s.budget if s.budget is not None else max(s.sizes) * len(codes)
     the_plan = make_plan(fits["fits"], budget, s.min_per_lang)
@@ -175,9 +180,11 @@ def fit_and_plan(
     plots.allocation_plot(the_plan, out / "plan.png")
     for c, f in fits["fits"].items():
         params = ", ".join(f"{k}={v:.4g}" for k, v in f["params"].items())
+        params += f", γ={f['gamma']:.4g} ({f['gamma_source'].split(' ')[0]})" if f.get("fit") == "shared" else ""
         log(
             f"pilot: {c}: {f['form']} {params}, R² {f['r2']:.3f}; plan {the_plan['allocation'][c]} pairs "
             f"(uniform {the_plan['uniform']['allocation'][c]})"
+            + (f", {the_plan['extrapolated_note'][c]}" if the_plan["extrapolated"].get(c) else "")
         )
     log(f"pilot: predicted gain over uniform {the_plan['gain_over_uniform']:+.3f}; outputs in {out}")
     return {"fits": fits, "plan": the_plan}
