@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from polyalign.io import InputError
 from polyalign.report import evidence as ev
 from polyalign.scaling import laws
+from polyalign.scaling.fit import fit_one
 from polyalign.stats import decide
 from polyalign.stats.bootstrap import RESAMPLES, Comparison, Measure, mean_measure, paired_bootstrap
 
@@ -172,7 +174,7 @@ def _law_facts(f: dict[str, Any]) -> dict[str, Any]:
     x, y = np.asarray(sizes, float), np.asarray(scores, float)
     try:
         if not params and k and len(set(sizes)) >= k and len(x) == len(y):
-            params = laws.fit_one(form, x, y, gamma, bootstrap=0).params
+            params = fit_one(form, x, y, gamma, bootstrap=0).params
         if sizes and params:
             lo, hi = laws.predict(form, params, [min(sizes), max(sizes)], gamma)
             ends = (float(lo), float(hi))
@@ -180,10 +182,10 @@ def _law_facts(f: dict[str, Any]) -> dict[str, Any]:
             errs: list[float] = []
             for s in sorted(set(sizes)):
                 keep = x != s
-                fit = laws.fit_one(form, x[keep], y[keep], gamma, bootstrap=0)
+                fit = fit_one(form, x[keep], y[keep], gamma, bootstrap=0)
                 errs += list(y[~keep] - laws.predict(form, fit.params, x[~keep], gamma))
             loo = float(np.sqrt(np.mean(np.square(errs))))
-    except (ValueError, KeyError, TypeError):
+    except (InputError, ValueError, KeyError, TypeError):  # too few points to refit: facts stay unknown
         pass
     if rising is None and ends is not None:
         rising = ends[1] > ends[0]

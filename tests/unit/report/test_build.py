@@ -33,7 +33,7 @@ def test_report_from_a_finished_run(tmp_path):
     assert (
         "- Quality follows the fitted scaling law: inconclusive — es inconclusive (power, k=3, 3 sizes, R² 0.970, "
         "rises 26.00→29.50 over 50–200 pairs, leave-one-size-out RMSE n/a (too few sizes); 3 sizes, the power form "
-        "needs ≥ 5); zh inconclusive (log, k=2, 3 sizes, R² 0.930, rises 11.17→14.17 over 50–200 pairs, "
+        "needs ≥ 5); zh inconclusive (log, k=2, 3 sizes, R² 0.930, rises 11.00→14.00 over 50–200 pairs, "
         "leave-one-size-out RMSE 0.87; 3 sizes, the log form needs ≥ 4)"
     ) in md
     assert "| CoIT raises translation | supported | +5.00 [+4.34, +5.63] chrF++ |" in md

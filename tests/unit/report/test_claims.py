@@ -157,7 +157,7 @@ def test_law_rising_falling_and_too_few_sizes():
     assert c["verdict"] == "supported"
     assert c["line"].startswith(
         "Quality follows the fitted scaling law: supported — es supported (log, k=2, 5 sizes, R² 0.990, rises "
-        "20.04→32.00 over 50–800 pairs, leave-one-size-out RMSE "
+        "20.01→31.99 over 50–800 pairs, leave-one-size-out RMSE "
     )
     falling = law([50, 100, 200], [50, 46, 42], r2=1.0)
     c = claims.quality_follows_law({"scaling": {"fits": {"fits": {"es": rising, "zh": falling}}}})
