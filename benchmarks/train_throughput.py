@@ -1,4 +1,4 @@
-"""LoRA training throughput: polyalign's trainer against ``transformers.Trainer`` + peft.
+"""LoRA training throughput: polyalign's trainer against ``transformers.Trainer`` + peft and TRL's ``SFTTrainer``.
 
 Both sides tune the default model (``HuggingFaceTB/SmolLM2-135M-Instruct``, float32) with LoRA
 rank 16 on every linear layer, on the same CoIT examples, for one pass, seed 0:
@@ -13,7 +13,13 @@ rank 16 on every linear layer, on the same CoIT examples, for one pass, seed 0:
 * **polyalign**: ``polyalign.train.loop.fit`` (packing, logits only at supervised positions);
 * **Trainer**: ``Trainer`` + ``get_peft_model`` the way the transformers and peft documentation
   show it: tokenised examples with prompt labels set to -100, ``DataCollatorForSeq2Seq``
-  (dynamic padding to the longest of each batch), no packing, ``save_strategy="no"``.
+  (dynamic padding to the longest of each batch), no packing, ``save_strategy="no"``;
+* **TRL** (the stronger peer, when ``trl`` is installed: the ``[bench]`` extra): ``SFTTrainer`` with
+  the same LoRA (``peft_config``) on the same pre-tokenised examples and prompt masks (a ``labels``
+  column), ``packing=True`` with its best-fit-decreasing strategy, which trains padding-free (one
+  flattened row per batch, positions restarting per example); its batch is packed rows of
+  ``MAX_LEN`` tokens, as many per step as carry the same tokens as polyalign's step, so both take
+  about the same number of optimizer steps over one pass.
 
 Each side runs in its own process; its peak resident memory (``ru_maxrss``, model loading
 included for both) is reported. Supervised tokens/s = supervised tokens ÷ the seconds the
@@ -35,6 +41,7 @@ element-wise work and the optimizer are not counted.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -255,6 +262,67 @@ def side_trainer(examples: list[dict], work: Path) -> dict:
     }
 
 
+def side_trl(examples: list[dict], work: Path) -> dict:
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    from polyalign.models import load_tokenizer, resolve
+    from polyalign.train.batching import encode_all
+
+    tok = load_tokenizer(MODEL)
+    encoded, _ = encode_all(tok, examples, MAX_LEN)  # the same tokens and prompt masks
+    dataset = Dataset.from_list([{"input_ids": e.input_ids, "labels": e.labels} for e in encoded])
+    tokens = sum(len(e.input_ids) for e in encoded)
+    rows = max(1, round(BATCH * tokens / len(encoded) / MAX_LEN))  # packed rows carrying one polyalign step
+    model = AutoModelForCausalLM.from_pretrained(resolve(MODEL), dtype=torch.float32)
+    steps = math.ceil(tokens / (rows * MAX_LEN))
+    args = SFTConfig(
+        output_dir=str(work / "trl"),
+        per_device_train_batch_size=rows,
+        num_train_epochs=1,
+        learning_rate=LR,
+        lr_scheduler_type="cosine",
+        warmup_steps=int(0.1 * steps),
+        seed=0,
+        max_length=MAX_LEN,
+        packing=True,
+        packing_strategy="bfd",
+        padding_free=True,
+        gradient_checkpointing=False,  # SFTConfig's default trades speed for memory; neither other side does
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        disable_tqdm=True,
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tok,
+        peft_config=LoraConfig(
+            r=RANK, lora_alpha=ALPHA, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM"
+        ),
+    )
+    t = time.perf_counter()
+    out = trainer.train()
+    seconds = time.perf_counter() - t
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    supervised = sum(int((torch.tensor(r["labels"]) != -100).sum()) for r in trainer.train_dataset)
+    return {
+        "seconds": seconds,
+        "supervised_tokens": supervised,
+        "tokens": tokens,
+        "first_loss": losses[0],
+        "last_loss": losses[-1],
+        "train_loss": out.training_loss,
+        "steps": trainer.state.global_step,
+    }
+
+
 def run_side(name: str, data: Path, work: Path, threads: int | None) -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
     proc = subprocess.run(
@@ -272,7 +340,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--examples", type=int, default=192, help="examples trained on (one pass), sampled from the 2,000+")
     ap.add_argument("--threads", type=int, help="torch threads for both sides and the peak (default: torch's)")
-    ap.add_argument("--side", choices=["polyalign", "trainer"], help=argparse.SUPPRESS)
+    ap.add_argument("--side", choices=["polyalign", "trainer", "trl"], help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     ap.add_argument("--work", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -280,7 +348,8 @@ def main() -> None:
 
     if args.side:  # a child: train one side, print one JSON line
         examples = [json.loads(line) for line in Path(args.data).read_text().splitlines()]
-        out = (side_polyalign if args.side == "polyalign" else side_trainer)(examples, Path(args.work))
+        side = {"polyalign": side_polyalign, "trainer": side_trainer, "trl": side_trl}[args.side]
+        out = side(examples, Path(args.work))
         out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(out))
         return
@@ -303,9 +372,11 @@ def main() -> None:
         peak = matmul_peak()
         mine = run_side("polyalign", data, work, args.threads)
         theirs = run_side("trainer", data, work, args.threads)
+        trl = run_side("trl", data, work, args.threads) if importlib.util.find_spec("trl") else None
         peak = max(peak, matmul_peak())
 
-    for name, r in (("polyalign", mine), ("Trainer+peft", theirs)):
+    sides = [("polyalign", mine), ("Trainer+peft", theirs)] + ([("TRL SFTTrainer", trl)] if trl else [])
+    for name, r in sides:
         print(
             f"{name:13s} {r['supervised_tokens'] / r['seconds']:7.1f} supervised tok/s  "
             f"({r['supervised_tokens']} supervised of {r['tokens']} tokens in {r['seconds']:.1f} s)  "
@@ -319,6 +390,16 @@ def main() -> None:
         f"peak memory: polyalign {mine['peak_rss_mb']:.0f} MB, Trainer {theirs['peak_rss_mb']:.0f} MB "
         f"({'no higher' if mine['peak_rss_mb'] <= theirs['peak_rss_mb'] else 'HIGHER'})"
     )
+    if trl is None:
+        print("TRL: not installed (pip install 'polyalign[bench]'): no TRL ratio")
+    else:
+        assert trl["supervised_tokens"] == mine["supervised_tokens"], "TRL must learn from the same tokens"
+        vs_trl = (mine["supervised_tokens"] / mine["seconds"]) / (trl["supervised_tokens"] / trl["seconds"])
+        print(
+            f"vs TRL: ratio {vs_trl:.2f} (target >= 1.5), peak memory "
+            f"{'no higher' if mine['peak_rss_mb'] <= trl['peak_rss_mb'] else 'HIGHER'} than TRL's, "
+            f"final loss {mine['last_loss']:.3f} vs {trl['last_loss']:.3f} ({trl['steps']} TRL steps)"
+        )
     ratio = (mine["supervised_tokens"] / mine["seconds"]) / (theirs["supervised_tokens"] / theirs["seconds"])
     print(f"ratio {ratio:.2f}")
 
