@@ -75,6 +75,23 @@ def test_align_writes_every_metric_and_compares(tmp_path, tiny_model_dir, tiny_a
         ):
             assert isinstance(row[key], float), key
         assert 0 <= row["retrieval_x2en"] <= 1 and -1 <= row["cosine_random_centred"] <= 1
+        # one centred cosine per pair, in pair order: what the claim's paired bootstrap resamples
+        assert len(row["pairs_cos_centred"]) == 40
+        assert sum(row["pairs_cos_centred"]) / 40 == pytest.approx(row["cosine_parallel_centred"], abs=1e-5)
+        assert row["massive_dropped"] == doc["pooling"]["massive_dropped"][row["layer"]]
+    pooling = doc["pooling"]
+    assert pooling["pool"] == "mean" and pooling["massive_factor"] == 10.0 and "first token" in pooling["rule"]
+    assert pooling["sentences"] == 80 and len(pooling["massive_dropped"]) == 3
+    # the default tokenizer adds no BOS: every sentence of two or more tokens loses its first
+    from polyalign.analysis.align import read_pairs
+    from polyalign.models import load_tokenizer
+
+    tok = load_tokenizer(str(tiny_model_dir))
+    pairs = read_pairs(pairs_tsv)
+    texts = pairs["x"] + pairs["en"]
+    lengths = [len(tok(t)["input_ids"]) for t in texts]
+    assert pooling["first_token_dropped"] == sum(n > 1 for n in lengths)
+    assert pooling["content_tokens"] == sum(lengths) - pooling["first_token_dropped"]
     assert doc["settings"]["storage"] == "float32" and "versions" in doc["provenance"]
     assert (base / "alignment.png").read_bytes().startswith(PNG)
     printed = json.loads(capsys.readouterr().out)
