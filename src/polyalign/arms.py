@@ -173,12 +173,13 @@ def quick(cfg: RunConfig) -> RunConfig:
         train=replace(cfg.train, max_steps=3, save_steps=0, per_device_train_batch_size=4),
         eval=replace(cfg.eval, limit=min(cfg.eval.limit or 2, 2), max_new_tokens=min(cfg.eval.max_new_tokens, 12)),
         arms=arms,
+        analysis_pairs=min(cfg.analysis_pairs, 16),
     )
 
 
 def analysis_pairs_limit(cfg: RunConfig) -> int:
-    """Pairs (and lens words) the look inside reads: 8 × ``eval.limit``, at most 64."""
-    return min(64, 8 * (cfg.eval.limit or 8))
+    """Pairs (and lens words) the look inside reads: the recipe's ``analysis_pairs``."""
+    return cfg.analysis_pairs
 
 
 def rates_path() -> Path:

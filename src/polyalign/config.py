@@ -469,6 +469,11 @@ class RunConfig:
     analysis_language: str | None = None
     """The look inside (alignment by layer, logit lens), base against every tuned arm, for this
     language; ``null``: not run."""
+    analysis_pairs: int = 64
+    """Held-out En-X pairs the look inside reads (the first ones of ``data/test_en-X.jsonl``, the
+    same for the base and every arm, so its claim is paired by pair), and words the logit lens
+    reads. At most the held-out set's size (``data.test_size``); the real-scale recipes read
+    1,000 or more, so that an interval over pairs decides the alignment claim."""
     scaling: ScalingConfig = field(default_factory=ScalingConfig)
     """The scaling pilot (``polyalign scaling pilot``; in ``polyalign run``, before the arms when an
     arm has ``allocation: plan`` and no ``plan`` is given) and the launcher of grid points."""
@@ -484,6 +489,8 @@ class RunConfig:
             raise ValueError(f"two arms share the name {', '.join(twice)}")
         if self.analysis_language:
             _check_langs([self.analysis_language], "analysis_language")
+        if self.analysis_pairs < 2:
+            raise ValueError("analysis_pairs must be at least 2 (a mismatched pair needs two)")
 
     @property
     def run_dir(self) -> Path:
