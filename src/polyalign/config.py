@@ -244,6 +244,11 @@ class EvalConfig:
     from the Hugging Face hub."""
     num_fewshot: int = 0
     """Demonstrations per prompt in suite tasks."""
+    qalign_fewshot: int = 3
+    """Demonstrations per suite prompt, at least, in a run with a question-alignment arm (or a plain
+    ``qalign`` run): the question-alignment paper evaluates few-shot, with constrained decoding
+    over the label words for classification. The base and every arm are evaluated alike, so each
+    comparison stays paired on the same prompts and items; 0 leaves ``num_fewshot`` as it is."""
     fewshot_lang: Literal["target", "en"] = "target"
     """Demonstrations in the evaluated language or in English."""
     prompt_format: Literal["chat", "raw"] = "chat"
@@ -273,6 +278,8 @@ class EvalConfig:
     def __post_init__(self) -> None:  # suite task names are checked by the recipe loader (recipe.py)
         if self.num_fewshot < 0:
             raise ValueError("eval.num_fewshot must be >= 0")
+        if self.qalign_fewshot < 0:
+            raise ValueError("eval.qalign_fewshot must be >= 0")
         _check_langs(self.suite_langs, "eval.suite_langs")
         for code in self.drift_languages:
             if base(code) not in LANGID_CODES:

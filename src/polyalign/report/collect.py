@@ -25,6 +25,9 @@ from polyalign.io import InputError, read_json
 
 METRIC_KEYS = ("chrf", "bleu", "accuracy", "exact_match", "f1", "fidelity")
 SIGNATURE_KEYS = ("chrf_signature", "bleu_signature", "n", "num_fewshot", "template")
+CLASSIFICATION_KEYS = ("majority_baseline", "majority_label", "constant_prediction")
+"""What tells whether a classification accuracy could move: the majority-label baseline of the
+items and the one label a model gave every item (absent when it gave several)."""
 TRAIN_KEYS = (
     "finetuning_type",
     "steps",
@@ -52,7 +55,7 @@ def pick_metrics(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if not isinstance(m, dict):
             continue
         row = {k: m[k] for k in METRIC_KEYS if m.get(k) is not None}
-        row |= {k: m[k] for k in SIGNATURE_KEYS if m.get(k) is not None}
+        row |= {k: m[k] for k in (*SIGNATURE_KEYS, *CLASSIFICATION_KEYS) if m.get(k) is not None}
         if any(k in row for k in METRIC_KEYS):
             out[task] = row
     return out
