@@ -219,13 +219,14 @@ def _steps(train: TrainConfig, examples: int) -> int:
     return max(1, math.ceil(train.num_train_epochs * examples / per_step))
 
 
-def _eval_seconds(items: int, kind: str, max_new: int, rates: dict[str, Any], shots: int = 0) -> float:
-    """Seconds to evaluate ``items`` of a kind: prompts (each demonstration as long as the item) at
-    the forward rate, answers at the generation rate."""
+def _eval_seconds(items: int, kind: str, max_new: int, rates: dict[str, Any], shots: int = 0, groups: int = 1) -> float:
+    """Seconds to evaluate ``items`` of a kind: prompts at the forward rate, answers at the generation
+    rate. ``shots`` demonstrations (each about as long as an item) are read once per group of
+    prompts (a task in one language): they are the prompts' shared prefix, computed once."""
     prompt, answer = ITEM_TOKENS.get(kind, ITEM_TOKENS["other"])
-    prompt *= 1 + shots
     answer = max_new if answer is None else min(answer, max_new)
-    return items * prompt / rates["forward_tokens_per_second"] + items * answer / rates["generate_tokens_per_second"]
+    forward = (items + groups * shots) * prompt
+    return forward / rates["forward_tokens_per_second"] + items * answer / rates["generate_tokens_per_second"]
 
 
 def model_eval_plan(cfg: RunConfig, n_langs: int, rates: dict[str, Any]) -> tuple[list[str], float]:
@@ -241,7 +242,7 @@ def model_eval_plan(cfg: RunConfig, n_langs: int, rates: dict[str, Any]) -> tupl
         n_l = len(e.suite_langs) or len(TASKS[task].languages)
         items = n_l * (e.limit or 100)
         parts.append(f"{task} {items} items ({n_l} languages)")
-        secs += _eval_seconds(items, task, e.max_new_tokens, rates, e.num_fewshot)
+        secs += _eval_seconds(items, task, e.max_new_tokens, rates, e.num_fewshot, n_l)
     if e.suite:
         parts.append(f"suite prompts {e.num_fewshot}-shot for the base and every arm")
     if cfg.judge.endpoint:
