@@ -615,6 +615,7 @@ def cmd_analyze_align(args: argparse.Namespace) -> int:
                 "alignment": str(out / "alignment.json"),
                 "plot": str(out / "alignment.png"),
                 "pairs": doc["pairs"],
+                "pooling": {k: v for k, v in doc["pooling"].items() if k != "rule"},
                 "best_layer": best,
             },
             ensure_ascii=False,

@@ -174,7 +174,18 @@ def align_report(
 
 
 def add_comparison(doc: dict[str, Any], other: dict[str, Any], other_dir: str) -> dict[str, Any]:
-    """``doc`` with ``diff`` (this minus ``other``) in every layer and a ``compare`` header."""
+    """``doc`` with ``diff`` (this minus ``other``) in every layer and a ``compare`` header.
+
+    Both must be pooled by the same rule: an ``alignment.json`` from before content pooling (no
+    ``pooling`` record) measured the attention sink, and a difference with it would measure that.
+    """
+    mine_rule, their_rule = (doc.get("pooling") or {}).get("rule"), (other.get("pooling") or {}).get("rule")
+    if (doc.get("pool"), mine_rule) != (other.get("pool"), their_rule):
+        raise InputError(
+            f"pooled by another rule ({other.get('pool')}: {their_rule or 'not recorded'}) than this run "
+            f"({doc.get('pool')}): run analyze align there again, or here with the same --pool",
+            Path(other_dir) / "alignment.json",
+        )
     if len(doc["layers"]) != len(other.get("layers", [])):
         raise InputError(
             f"{len(other.get('layers', []))} layers there but {len(doc['layers'])} here: "
