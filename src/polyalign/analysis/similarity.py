@@ -48,7 +48,8 @@ def pair_cosines_centred(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     subtracting each side's mean row. Its mean is ``cosine_parallel_centred``; a paired bootstrap
     over pairs resamples these values.
 
-    >>> pair_cosines_centred(np.array([[3., 1], [1, 1], [2, 4]]), np.array([[1., 2], [0, 0], [2, 1]])).round(3).tolist()
+    >>> cos = pair_cosines_centred(np.array([[3.0, 1], [1, 1], [2, 4]]), np.array([[1.0, 2], [0, 0], [2, 1]]))
+    >>> [round(float(c), 3) for c in cos]
     [-0.707, 1.0, 0.0]
     """
     return row_cosines(x - x.mean(axis=0), y - y.mean(axis=0))
