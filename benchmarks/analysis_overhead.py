@@ -102,7 +102,7 @@ def memory_check(n: int, batch_size: int) -> int:
     rng = np.random.default_rng(0)
     shared = rng.normal(size=(layers, 1, dim)).astype(np.float32) * 4
 
-    def fake_batches(model, tokenizer, texts, pool="mean", batch_size=32, max_length=256, padding_side=None):
+    def fake_batches(model, tokenizer, texts, pool="mean", batch_size=32, **_):
         for start in range(0, len(texts), batch_size):
             rows = np.arange(start, min(start + batch_size, len(texts)))
             item = rows % (len(texts) // 2)  # parallel items share a component

@@ -68,6 +68,18 @@ def arm_recipe(cfg: RunConfig, arm: ArmConfig) -> RunConfig:
     )
 
 
+def suite_protocol(cfg: RunConfig) -> RunConfig:
+    """``cfg`` with the suite's protocol for every model it evaluates: with a question-alignment arm
+    (or a plain ``qalign`` run) and a suite, at least ``eval.qalign_fewshot`` demonstrations per
+    prompt (the question-alignment paper's few-shot protocol). Applied to the whole run, so the
+    base and every arm share one protocol on the same items; held-out translation stays 0-shot."""
+    e = cfg.eval
+    qalign = any(a.builder == "qalign" for a in cfg.arms) if cfg.arms else cfg.data.builder == "qalign"
+    if not (qalign and e.suite and e.qalign_fewshot > e.num_fewshot):
+        return cfg
+    return replace(cfg, eval=replace(e, num_fewshot=e.qalign_fewshot))
+
+
 def eval_languages(cfg: RunConfig) -> list[str]:
     """Languages of the shared held-out translation tests: every CoIT/MuIT arm's, in recipe order."""
     out: list[str] = []
@@ -173,12 +185,13 @@ def quick(cfg: RunConfig) -> RunConfig:
         train=replace(cfg.train, max_steps=3, save_steps=0, per_device_train_batch_size=4),
         eval=replace(cfg.eval, limit=min(cfg.eval.limit or 2, 2), max_new_tokens=min(cfg.eval.max_new_tokens, 12)),
         arms=arms,
+        analysis_pairs=min(cfg.analysis_pairs, 16),
     )
 
 
 def analysis_pairs_limit(cfg: RunConfig) -> int:
-    """Pairs (and lens words) the look inside reads: 8 × ``eval.limit``, at most 64."""
-    return min(64, 8 * (cfg.eval.limit or 8))
+    """Pairs (and lens words) the look inside reads: the recipe's ``analysis_pairs``."""
+    return cfg.analysis_pairs
 
 
 def rates_path() -> Path:
@@ -206,11 +219,14 @@ def _steps(train: TrainConfig, examples: int) -> int:
     return max(1, math.ceil(train.num_train_epochs * examples / per_step))
 
 
-def _eval_seconds(items: int, kind: str, max_new: int, rates: dict[str, Any]) -> float:
-    """Seconds to evaluate ``items`` of a kind: prompts at the forward rate, answers at the generation rate."""
+def _eval_seconds(items: int, kind: str, max_new: int, rates: dict[str, Any], shots: int = 0, groups: int = 1) -> float:
+    """Seconds to evaluate ``items`` of a kind: prompts at the forward rate, answers at the generation
+    rate. ``shots`` demonstrations (each about as long as an item) are read once per group of
+    prompts (a task in one language): they are the prompts' shared prefix, computed once."""
     prompt, answer = ITEM_TOKENS.get(kind, ITEM_TOKENS["other"])
     answer = max_new if answer is None else min(answer, max_new)
-    return items * prompt / rates["forward_tokens_per_second"] + items * answer / rates["generate_tokens_per_second"]
+    forward = (items + groups * shots) * prompt
+    return forward / rates["forward_tokens_per_second"] + items * answer / rates["generate_tokens_per_second"]
 
 
 def model_eval_plan(cfg: RunConfig, n_langs: int, rates: dict[str, Any]) -> tuple[list[str], float]:
@@ -226,7 +242,9 @@ def model_eval_plan(cfg: RunConfig, n_langs: int, rates: dict[str, Any]) -> tupl
         n_l = len(e.suite_langs) or len(TASKS[task].languages)
         items = n_l * (e.limit or 100)
         parts.append(f"{task} {items} items ({n_l} languages)")
-        secs += _eval_seconds(items, task, e.max_new_tokens, rates)
+        secs += _eval_seconds(items, task, e.max_new_tokens, rates, e.num_fewshot, n_l)
+    if e.suite:
+        parts.append(f"suite prompts {e.num_fewshot}-shot for the base and every arm")
     if cfg.judge.endpoint:
         items = len(cfg.judge.languages) * cfg.judge.limit
         parts.append(f"polyinstruct {items} answers for the judge")
@@ -249,6 +267,7 @@ def dry_run(cfg: RunConfig) -> str:
     prompts are read at the forward rate and answers written at the generation rate.
     """
     rates = measured_rates()
+    cfg = suite_protocol(cfg)
     d = cfg.data
     arms = cfg.arms or [
         ArmConfig(

@@ -647,6 +647,7 @@ def cmd_analyze_align(args: argparse.Namespace) -> int:
                 "alignment": str(out / "alignment.json"),
                 "plot": str(out / "alignment.png"),
                 "pairs": doc["pairs"],
+                "pooling": {k: v for k, v in doc["pooling"].items() if k != "rule"},
                 "best_layer": best,
             },
             ensure_ascii=False,
@@ -742,7 +743,13 @@ def _add_analyze_commands(sub) -> None:
     al.add_argument(
         "--pairs", required=True, help="TSV (source<TAB>target), JSONL (src, tgt), or a built run directory"
     )
-    al.add_argument("--pool", choices=["mean", "last"], default="mean", help="mean over real tokens, or the last one")
+    al.add_argument(
+        "--pool",
+        choices=["mean", "mean-all", "last"],
+        default="mean",
+        help="mean over content tokens (attention sinks and massive activations left out, counted in "
+        "alignment.json), mean over every real token, or the last one",
+    )
     al.add_argument("--compare", metavar="OTHER_DIR", help="another analyze align output to overlay and subtract")
     al.add_argument("--src-lang", default="en", help="language of the first column when the file does not say")
     al.add_argument("--tgt-lang", default="es", help="language of the second column when the file does not say")
@@ -761,7 +768,7 @@ def _add_analyze_commands(sub) -> None:
     pc = asub.add_parser("pca", help="per-layer 2-D PCA of parallel sentences in several languages")
     common(pc)
     pc.add_argument("--langs", default="en,es,fr,de,zh,ru", help="comma-separated polyinstruct languages")
-    pc.add_argument("--pool", choices=["mean", "last"], default="mean")
+    pc.add_argument("--pool", choices=["mean", "mean-all", "last"], default="mean")
     pc.add_argument("--limit", type=int, help="at most this many items per language")
     pc.set_defaults(func=cmd_analyze_pca)
 

@@ -247,6 +247,11 @@ class EvalConfig:
     from the Hugging Face hub."""
     num_fewshot: int = 0
     """Demonstrations per prompt in suite tasks."""
+    qalign_fewshot: int = 3
+    """Demonstrations per suite prompt, at least, in a run with a question-alignment arm (or a plain
+    ``qalign`` run): the question-alignment paper evaluates few-shot, with constrained decoding
+    over the label words for classification. The base and every arm are evaluated alike, so each
+    comparison stays paired on the same prompts and items; 0 leaves ``num_fewshot`` as it is."""
     fewshot_lang: Literal["target", "en"] = "target"
     """Demonstrations in the evaluated language or in English."""
     prompt_format: Literal["chat", "raw"] = "chat"
@@ -276,6 +281,8 @@ class EvalConfig:
     def __post_init__(self) -> None:  # suite task names are checked by the recipe loader (recipe.py)
         if self.num_fewshot < 0:
             raise ValueError("eval.num_fewshot must be >= 0")
+        if self.qalign_fewshot < 0:
+            raise ValueError("eval.qalign_fewshot must be >= 0")
         _check_langs(self.suite_langs, "eval.suite_langs")
         for code in self.drift_languages:
             if base(code) not in LANGID_CODES:
@@ -475,6 +482,11 @@ class RunConfig:
     analysis_language: str | None = None
     """The look inside (alignment by layer, logit lens), base against every tuned arm, for this
     language; ``null``: not run."""
+    analysis_pairs: int = 64
+    """Held-out En-X pairs the look inside reads (the first ones of ``data/test_en-X.jsonl``, the
+    same for the base and every arm, so its claim is paired by pair), and words the logit lens
+    reads. At most the held-out set's size (``data.test_size``); the real-scale recipes read
+    1,000 or more, so that an interval over pairs decides the alignment claim."""
     scaling: ScalingConfig = field(default_factory=ScalingConfig)
     """The scaling pilot (``polyalign scaling pilot``; in ``polyalign run``, before the arms when an
     arm has ``allocation: plan`` and no ``plan`` is given) and the launcher of grid points."""
@@ -490,6 +502,8 @@ class RunConfig:
             raise ValueError(f"two arms share the name {', '.join(twice)}")
         if self.analysis_language:
             _check_langs([self.analysis_language], "analysis_language")
+        if self.analysis_pairs < 2:
+            raise ValueError("analysis_pairs must be at least 2 (a mismatched pair needs two)")
 
     @property
     def run_dir(self) -> Path:

@@ -70,6 +70,8 @@ def stage_analysis(cfg: RunConfig, out: Path, load: Callable[[], tuple[Any, Any]
     if not (out / "alignment.json").is_file():
         model, tok = load()
         pairs = read_pairs(pairs_dir, "en", lang, limit)
+        if len(pairs["x"]) < limit:
+            _log(f"analysis: {len(pairs['x'])} held-out pairs in {pairs['file']}, fewer than analysis_pairs ({limit})")
         write_json(
             out / "alignment.json",
             {

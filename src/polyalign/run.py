@@ -13,7 +13,14 @@ from polyalign.config import RunConfig
 
 
 def run(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
-    """Run every stage of a recipe; return the summary (also written to ``summary.json``)."""
+    """Run every stage of a recipe; return the summary (also written to ``summary.json``).
+
+    The suite's protocol is settled first (:func:`polyalign.arms.suite_protocol`: few-shot for a
+    question-alignment run), so the resolved ``config.yaml`` records what every model was given.
+    """
+    from polyalign.arms import suite_protocol
+
+    cfg = suite_protocol(cfg)
     if cfg.arms:
         from polyalign.experiment import run_arms
 

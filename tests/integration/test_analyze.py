@@ -75,6 +75,23 @@ def test_align_writes_every_metric_and_compares(tmp_path, tiny_model_dir, tiny_a
         ):
             assert isinstance(row[key], float), key
         assert 0 <= row["retrieval_x2en"] <= 1 and -1 <= row["cosine_random_centred"] <= 1
+        # one centred cosine per pair, in pair order: what the claim's paired bootstrap resamples
+        assert len(row["pairs_cos_centred"]) == 40
+        assert sum(row["pairs_cos_centred"]) / 40 == pytest.approx(row["cosine_parallel_centred"], abs=1e-5)
+        assert row["massive_dropped"] == doc["pooling"]["massive_dropped"][row["layer"]]
+    pooling = doc["pooling"]
+    assert pooling["pool"] == "mean" and pooling["massive_factor"] == 10.0 and "first token" in pooling["rule"]
+    assert pooling["sentences"] == 80 and len(pooling["massive_dropped"]) == 3
+    # the default tokenizer adds no BOS: every sentence of two or more tokens loses its first
+    from polyalign.analysis.align import read_pairs
+    from polyalign.models import load_tokenizer
+
+    tok = load_tokenizer(str(tiny_model_dir))
+    pairs = read_pairs(pairs_tsv)
+    texts = pairs["x"] + pairs["en"]
+    lengths = [len(tok(t)["input_ids"]) for t in texts]
+    assert pooling["first_token_dropped"] == sum(n > 1 for n in lengths)
+    assert pooling["content_tokens"] == sum(lengths) - pooling["first_token_dropped"]
     assert doc["settings"]["storage"] == "float32" and "versions" in doc["provenance"]
     assert (base / "alignment.png").read_bytes().startswith(PNG)
     printed = json.loads(capsys.readouterr().out)
@@ -202,3 +219,30 @@ def test_pca_writes_points_for_every_language(tmp_path, tiny_model_dir):
         assert len(row["points"]["es"][0]) == 2 and row["pc1_correlation"]["en"]["en"] == pytest.approx(1.0)
         assert row["explained"][0] >= row["explained"][1] > 0
     assert (tmp_path / "pca.png").read_bytes().startswith(PNG)
+
+
+def test_a_runs_look_inside_reads_analysis_pairs_the_same_for_base_and_arm(
+    tmp_path, tiny_model_dir, tiny_adapter, pairs_tsv
+):
+    """``polyalign run``'s analysis stage: ``analysis_pairs`` pairs, in the same order for every model."""
+    from polyalign.config import ModelConfig, RunConfig
+    from polyalign.experiment import stage_analysis
+    from polyalign.models import load_model
+
+    cfg = RunConfig(
+        model=ModelConfig(model_name_or_path=str(tiny_model_dir)), analysis_language="es", analysis_pairs=12
+    )
+    docs = {}
+    for name, adapter in (("base", None), ("arm", str(tiny_adapter))):
+        assert stage_analysis(
+            cfg, tmp_path / name, lambda a=adapter: load_model(str(tiny_model_dir), adapter=a), pairs_tsv
+        )
+        docs[name] = json.loads((tmp_path / name / "alignment.json").read_text())
+    for doc in docs.values():
+        assert doc["pairs"] == 12 and doc["pooling"]["sentences"] == 24
+        assert all(len(row["pairs_cos_centred"]) == 12 for row in doc["layers"])
+    base, arm = docs["base"]["layers"], docs["arm"]["layers"]
+    assert base[0]["pairs_cos_centred"] == pytest.approx(
+        arm[0]["pairs_cos_centred"], abs=1e-5
+    )  # LoRA leaves embeddings
+    assert base[-1]["pairs_cos_centred"] != pytest.approx(arm[-1]["pairs_cos_centred"], abs=1e-4)

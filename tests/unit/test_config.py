@@ -217,3 +217,21 @@ def test_output_dir_in_a_run_recipe_is_read_as_runs_dir_with_a_warning(tmp_path,
     assert load_recipe(None, ["output_dir=x"]).runs_dir == "x"
     assert "'output_dir' is now 'runs_dir' in a run recipe" in capsys.readouterr().err
     assert "\noutput_dir:" not in dump_recipe(cfg) and "\nruns_dir: elsewhere" in dump_recipe(cfg)
+
+
+def test_analysis_pairs_is_a_recipe_field_sized_per_recipe(tmp_path):
+    """The look inside reads ``analysis_pairs`` held-out pairs: CPU-sized by default, ≥ 1,000 at real scale."""
+    from pathlib import Path
+
+    from polyalign.arms import analysis_pairs_limit, quick
+
+    default = load_recipe()
+    assert default.analysis_pairs == 40 == default.data.test_size and analysis_pairs_limit(default) == 40
+    assert analysis_pairs_limit(quick(default)) == 16
+    recipes = Path(__file__).resolve().parents[2] / "recipes"
+    for name in ("paper_xllama_7b.yaml", "paper_qalign_lora.yaml"):
+        cfg = load_recipe(recipes / name)
+        assert cfg.analysis_pairs >= 1000 and cfg.data.test_size >= cfg.analysis_pairs, name
+    assert load_recipe(write(tmp_path, "analysis_pairs: 500\n")).analysis_pairs == 500
+    with pytest.raises(InputError, match="analysis_pairs must be at least 2"):
+        load_recipe(write(tmp_path, "analysis_pairs: 1\n"))

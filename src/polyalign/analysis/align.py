@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 
 from polyalign import langs
-from polyalign.analysis.similarity import LayerStore, alignment_metrics, pc1_correlations, pca_2d
+from polyalign.analysis.similarity import (
+    LayerStore,
+    alignment_metrics,
+    pair_cosines_centred,
+    pc1_correlations,
+    pca_2d,
+)
 from polyalign.io import InputError
 
 STORE_BUDGET = 512 << 20
@@ -76,23 +82,46 @@ def read_pairs(
 
 def capture_stores(
     model: Any, tokenizer: Any, groups: list[list[str]], pool: str, batch_size: int, max_length: int = 256
-) -> tuple[list[LayerStore], str]:
-    """One :class:`LayerStore` per group of texts (all groups the same size), filled in one streamed pass."""
-    from polyalign.analysis.capture import hidden_size, num_states, pooled_batches
+) -> tuple[list[LayerStore], str, dict[str, Any]]:
+    """One :class:`LayerStore` per group of texts (all groups the same size), filled in one streamed
+    pass, its storage dtype, and how the tokens were pooled (:func:`pooling_record`)."""
+    from polyalign.analysis.capture import Dropped, hidden_size, num_states, pooled_batches
 
     n, layers, dim = len(groups[0]), num_states(model), hidden_size(model)
     dtype = "float32" if LayerStore.nbytes(layers, n, dim, "float32") * len(groups) <= STORE_BUDGET else "float16"
     stores = [LayerStore(layers, n, dim, dtype) for _ in groups]
     texts = [t for g in groups for t in g]
+    dropped = Dropped()
     for rows, pooled in pooled_batches(
-        model, tokenizer, texts, pool=pool, batch_size=batch_size, max_length=max_length
+        model, tokenizer, texts, pool=pool, batch_size=batch_size, max_length=max_length, dropped=dropped
     ):
         which = rows // n
         for g, store in enumerate(stores):
             sel = np.nonzero(which == g)[0]
             if len(sel):
                 store.add(rows[sel] - g * n, pooled[:, sel])
-    return stores, dtype
+    return stores, dtype, pooling_record(pool, dropped, layers)
+
+
+def pooling_record(pool: str, dropped: Any, layers: int) -> dict[str, Any]:
+    """``alignment.json``'s ``pooling``: the rule that chose the pooled tokens and what it left out.
+
+    ``dropped`` is a :class:`polyalign.analysis.capture.Dropped` (filled by a ``mean`` pass).
+    """
+    from polyalign.analysis.capture import CONTENT_RULE, MASSIVE_FACTOR
+
+    if pool != "mean":
+        rule = "every real token (padding and special tokens left out)" if pool == "mean-all" else "last real token"
+        return {"pool": pool, "rule": rule}
+    return {
+        "pool": pool,
+        "rule": CONTENT_RULE,
+        "massive_factor": MASSIVE_FACTOR,
+        "sentences": dropped.sentences,
+        "content_tokens": dropped.tokens,
+        "first_token_dropped": dropped.first,
+        "massive_dropped": list(dropped.massive) or [0] * layers,
+    }
 
 
 def align_report(
@@ -105,15 +134,28 @@ def align_report(
     k: int = 4,
 ) -> dict[str, Any]:
     """Every per-layer alignment number for ``pairs`` (from :func:`read_pairs`): ``alignment.json``
-    without its header."""
-    (xs, ens), dtype = capture_stores(model, tokenizer, [pairs["x"], pairs["en"]], pool, batch_size)
-    layers = [{"layer": i, **alignment_metrics(xs.layer(i), ens.layer(i), seed=seed, k=k)} for i in range(xs.layers)]
+    without its header.
+
+    Each layer also carries ``pairs_cos_centred``, the centred cosine of every pair in pair order
+    (what a paired bootstrap over pairs resamples), and with ``mean`` pooling ``massive_dropped``,
+    the positions the massive-activation rule left out there; ``pooling`` records the rule.
+    """
+    (xs, ens), dtype, pooling = capture_stores(model, tokenizer, [pairs["x"], pairs["en"]], pool, batch_size)
+    layers = []
+    for i in range(xs.layers):
+        x, y = xs.layer(i), ens.layer(i)
+        row: dict[str, Any] = {"layer": i, **alignment_metrics(x, y, seed=seed, k=k)}
+        if "massive_dropped" in pooling:
+            row["massive_dropped"] = pooling["massive_dropped"][i]
+        row["pairs_cos_centred"] = [round(float(c), 6) for c in pair_cosines_centred(x, y)]
+        layers.append(row)
     best = max(layers, key=lambda r: (r["retrieval_x2en"] + r["retrieval_en2x"]) / 2)
     return {
         "pairs": len(pairs["x"]),
         "lang": pairs["lang"],
         "en_lang": pairs["en_lang"],
         "pool": pool,
+        "pooling": pooling,
         "settings": {
             "batch_size": batch_size,
             "seed": seed,
@@ -132,7 +174,18 @@ def align_report(
 
 
 def add_comparison(doc: dict[str, Any], other: dict[str, Any], other_dir: str) -> dict[str, Any]:
-    """``doc`` with ``diff`` (this minus ``other``) in every layer and a ``compare`` header."""
+    """``doc`` with ``diff`` (this minus ``other``) in every layer and a ``compare`` header.
+
+    Both must be pooled by the same rule: an ``alignment.json`` from before content pooling (no
+    ``pooling`` record) measured the attention sink, and a difference with it would measure that.
+    """
+    mine_rule, their_rule = (doc.get("pooling") or {}).get("rule"), (other.get("pooling") or {}).get("rule")
+    if (doc.get("pool"), mine_rule) != (other.get("pool"), their_rule):
+        raise InputError(
+            f"pooled by another rule ({other.get('pool')}: {their_rule or 'not recorded'}) than this run "
+            f"({doc.get('pool')}): run analyze align there again, or here with the same --pool",
+            Path(other_dir) / "alignment.json",
+        )
     if len(doc["layers"]) != len(other.get("layers", [])):
         raise InputError(
             f"{len(other.get('layers', []))} layers there but {len(doc['layers'])} here: "
@@ -169,7 +222,7 @@ def pca_report(
 ) -> dict[str, Any]:
     """Per layer a 2-D PCA of every language's pooled states (fitted on all together), and PC1 correlations."""
     codes = list(texts)
-    stores, dtype = capture_stores(model, tokenizer, [texts[c] for c in codes], pool, batch_size)
+    stores, dtype, pooling = capture_stores(model, tokenizer, [texts[c] for c in codes], pool, batch_size)
     n, layers = len(texts[codes[0]]), []
     for i in range(stores[0].layers):
         proj, _, ratios = pca_2d(np.concatenate([s.layer(i) for s in stores]))
@@ -188,6 +241,7 @@ def pca_report(
         "langs": codes,
         "items": n,
         "pool": pool,
+        "pooling": pooling,
         "data": "polyinstruct_v1 instructions",
         "settings": {"batch_size": batch_size, "storage": dtype},
         "layers": layers,

@@ -43,6 +43,18 @@ def row_cosines(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (unit_rows(x) * unit_rows(y)).sum(axis=1)
 
 
+def pair_cosines_centred(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The centred cosine of every parallel pair: row ``i`` of ``x`` with row ``i`` of ``y`` after
+    subtracting each side's mean row. Its mean is ``cosine_parallel_centred``; a paired bootstrap
+    over pairs resamples these values.
+
+    >>> cos = pair_cosines_centred(np.array([[3.0, 1], [1, 1], [2, 4]]), np.array([[1.0, 2], [0, 0], [2, 1]]))
+    >>> [round(float(c), 3) for c in cos]
+    [-0.707, 1.0, 0.0]
+    """
+    return row_cosines(x - x.mean(axis=0), y - y.mean(axis=0))
+
+
 def cosine_stats(x: np.ndarray, y: np.ndarray, seed: int = 0) -> dict[str, float]:
     """Mean cosine of parallel rows against mismatched rows (a seeded derangement of ``y``).
 

@@ -154,11 +154,15 @@ def label_names(prep: Prepared, req: Any = None) -> list[str]:
 
 
 def evaluate_labels(model: Answerer, prep: Prepared, texts: list[str], req: Any) -> Scored:
-    """Pick the most likely label (constrained decoding); accuracy. No text, so no fidelity."""
+    """Pick the most likely label (constrained decoding); accuracy beside the majority-label
+    baseline of the same items, and the label predicted for every item when there is one
+    (``constant_prediction``, else ``None``). No text, so no fidelity."""
     names = label_names(prep, req)
     preds, scores, used = model.classify(texts, names, req.label_scoring, desc=f"{prep.task.name}/{prep.spec.spec}")
     result: dict[str, Any] = metrics.accuracy(preds, [r["label"] for r in prep.rows])
     result["signature"] = metrics.signature("acc", method=used, labels=",".join(names))
+    majority = metrics.majority_baseline([names[r["label"]] for r in prep.rows], order=names)
+    result.update(majority, constant_prediction=metrics.constant_prediction([names[p] for p in preds]))
     samples = [
         {
             "text": r["text"],

@@ -278,6 +278,39 @@ def accuracy(predictions: Sequence[Any], golds: Sequence[Any]) -> dict[str, floa
     return {"accuracy": s.score(), "accuracy_stderr": s.stderr(), "n": s.n}
 
 
+def majority_baseline(golds: Sequence[Any], order: Sequence[Any] | None = None) -> dict[str, Any]:
+    """What always answering the most frequent gold label scores on these items: a classification
+    accuracy means something only beside it (5 items of which 3 are positive give 60% to a model
+    that cannot tell the classes apart).
+
+    ``majority_baseline`` is in percent; ``majority_label`` is the label, a tie going to the one
+    first in ``order`` (default: first met in ``golds``).
+
+    >>> majority_baseline(["pos", "neg", "pos", "pos", "neg"])
+    {'majority_baseline': 60.0, 'majority_label': 'pos'}
+    >>> majority_baseline([1, 0, 0, 1], order=[0, 1])["majority_label"]
+    0
+    """
+    if not golds:
+        return {"majority_baseline": None, "majority_label": None}
+    counts = Counter(golds)
+    rank = {g: i for i, g in enumerate(order if order is not None else dict.fromkeys(golds))}
+    label = min(counts, key=lambda g: (-counts[g], rank.get(g, len(rank))))
+    return {"majority_baseline": 100.0 * counts[label] / len(golds), "majority_label": label}
+
+
+def constant_prediction(predictions: Sequence[Any]) -> Any | None:
+    """The one label predicted for every item, when there are two items or more; else ``None``.
+
+    A model that gives every item the same label measures nothing about the items: its accuracy
+    is the share of that label among them, however it was tuned.
+
+    >>> constant_prediction(["pos", "pos", "pos"]), constant_prediction(["pos", "neg"]), constant_prediction(["pos"])
+    ('pos', None, None)
+    """
+    return predictions[0] if len(predictions) >= 2 and len(set(predictions)) == 1 else None
+
+
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
 
 

@@ -273,6 +273,7 @@ def check_request(req: EvalRequest, plan: list[tuple[Any, Any]], resuming: bool)
 # Columns of the printed table: (metric key, header).
 TABLE_METRICS = (
     ("accuracy", "acc"),
+    ("majority_baseline", "majority %"),
     ("exact_match", "EM"),
     ("f1", "F1"),
     ("contains", "contains"),
@@ -285,7 +286,8 @@ TABLE_METRICS = (
 
 def table(results: dict[str, dict[str, Any]]) -> str:
     """Results as an aligned text table, fidelity always shown: value ± its standard error, or for
-    BLEU and chrF++ ± the half-width of sacrebleu's 95% bootstrap interval."""
+    BLEU and chrF++ ± the half-width of sacrebleu's 95% bootstrap interval. Classification shows
+    the majority-label baseline beside accuracy, and ``constant: LABEL`` where every item got one label."""
     cols = [(k, h) for k, h in TABLE_METRICS if k == "fidelity" or any(r.get(k) is not None for r in results.values())]
     rows = [["task/lang", "n"] + [h for _, h in cols]]
     for key, r in results.items():
@@ -293,9 +295,17 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         for k, _ in cols:
             v = r.get(k)
             se = r.get(f"{k}_stderr", r.get(f"{k}_ci"))
-            cells.append("—" if v is None else f"{v:.2f}" + (f" ± {se:.2f}" if se is not None else ""))
+            cells.append(
+                "—" if v is None else f"{v:.2f}" + (f" ± {se:.2f}" if se is not None else "") + _constant(r, k)
+            )
         rows.append(cells)
     return align(rows)
+
+
+def _constant(result: dict[str, Any], key: str) -> str:
+    """`` (constant: LABEL)`` after an accuracy whose model gave every item one label."""
+    label = result.get("constant_prediction") if key == "accuracy" else None
+    return f" (constant: {label})" if label is not None else ""
 
 
 def language_table(results: dict[str, dict[str, Any]]) -> str:
@@ -324,8 +334,9 @@ def language_table(results: dict[str, dict[str, Any]]) -> str:
     for lang in langs_:
         cells = [lang]
         for task, k, _ in cols:
-            v = by_task[task].get(lang, {}).get(k)
-            cells.append("—" if v is None else f"{v:.2f}")
+            r = by_task[task].get(lang, {})
+            v = r.get(k)
+            cells.append("—" if v is None else f"{v:.2f}" + _constant(r, k))
         rows.append(cells)
     return align(rows)
 

@@ -48,14 +48,21 @@ def _results_sections(doc: dict[str, Any], run_dir: Path) -> list[Section]:
         run_dir / "transfer.png",
     ):
         rows = [
-            [arm, *["—" if v is None else f"{v:+.2f}" for v in vals]] for arm, vals in zip(tm["rows"], tm["values"])
+            [arm, *["—" if v is None else f"{v:+.2f}" + (" *" if c else "") for v, c in zip(vals, flags)]]
+            for arm, vals, flags in zip(tm["rows"], tm["values"], tm["constant"])
         ]
         out.append(
             _section(
                 "Transfer matrix",
                 [
                     f"{tm['family']} {tm['metric']}, delta against the base, per arm "
-                    "and language; a box marks the languages the arm was tuned on."
+                    "and language; a box marks the languages the arm was tuned on"
+                    + (
+                        "; * marks a cell where the arm or the base gave every item one label "
+                        "(a measurement that cannot move)."
+                        if any(any(f) for f in tm["constant"])
+                        else "."
+                    )
                 ],
                 [{"title": "transfer", "header": ["arm", *tm["cols"]], "rows": rows}],
                 [("transfer.png", "transfer matrix")],

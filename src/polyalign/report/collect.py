@@ -33,6 +33,9 @@ SIGNATURE_KEYS = ("chrf_signature", "bleu_signature", "comet_signature", "n", "n
 # Per-item fields kept from the samples: the text a corpus metric is recomputed from, and the scores.
 ITEM_TEXT = ("id", "output", "reference")
 ITEM_SCORES = ("chrf", "comet", "f1", "exact_match", "correct")
+CLASSIFICATION_KEYS = ("majority_baseline", "majority_label", "constant_prediction")
+"""What tells whether a classification accuracy could move: the majority-label baseline of the
+items and the one label a model gave every item (absent when it gave several)."""
 TRAIN_KEYS = (
     "finetuning_type",
     "steps",
@@ -60,11 +63,8 @@ def pick_metrics(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if not isinstance(m, dict):
             continue
         row = {k: m[k] for k in METRIC_KEYS if m.get(k) is not None}
-        row |= {
-            f"{k}_{s}": m[f"{k}_{s}"] for k in METRIC_KEYS for s in ("ci", "stderr") if m.get(f"{k}_{s}") is not None
-        }
-        row |= {k: m[k] for k in SIGNATURE_KEYS if m.get(k) is not None}
         row |= {k: v for k, v in m.items() if k.endswith(("_ci", "_stderr")) and v is not None}  # intervals
+        row |= {k: m[k] for k in (*SIGNATURE_KEYS, *CLASSIFICATION_KEYS) if m.get(k) is not None}
         if any(k in row for k in METRIC_KEYS):
             out[task] = row
     return out

@@ -8,6 +8,7 @@ LABELS = {
     "chrf": "chrF++",
     "bleu": "BLEU",
     "accuracy": "accuracy %",
+    "majority_baseline": "majority baseline %",
     "exact_match": "EM",
     "f1": "F1",
     "fidelity": "fidelity %",
@@ -35,8 +36,19 @@ def families(doc: dict[str, Any]) -> list[str]:
     return sorted(fams, key=lambda f: (f != "translation", f))
 
 
+def constant_mark(result: dict[str, Any] | None) -> str:
+    """`` [constant: LABEL]`` when the model gave every item the same label (its accuracy cannot
+    move: it is that label's share of the items), else ``""``."""
+    label = (result or {}).get("constant_prediction")
+    return f" [constant: {label}]" if label is not None else ""
+
+
 def results_table(doc: dict[str, Any], family: str) -> dict[str, Any]:
-    """One table for a task family: a row per task and metric, the base, then every arm with its delta."""
+    """One table for a task family: a row per task and metric, the base, then every arm with its delta.
+
+    Classification shows the majority-label baseline of the items in the row under accuracy, and
+    marks an accuracy cell whose model predicted one label for every item (:func:`constant_mark`).
+    """
     arms = list(doc.get("arms", {}))
     base = doc.get("base") or {}
     tasks = set(t for t in base if t.startswith(family + "/"))
@@ -49,7 +61,12 @@ def results_table(doc: dict[str, Any], family: str) -> dict[str, Any]:
             vals = [(doc["arms"][a].get("results") or {}).get(task, {}).get(key) for a in arms]
             if b is None and all(v is None for v in vals):
                 continue
-            rows.append([task.partition("/")[2], label, fmt(b), *[cell(v, b) for v in vals]])
+            same_items = key == "majority_baseline"  # a property of the items, not of the model: no delta
+            row = [task.partition("/")[2], label, fmt(b), *[fmt(v) if same_items else cell(v, b) for v in vals]]
+            if key == "accuracy":
+                results = [base.get(task), *[(doc["arms"][a].get("results") or {}).get(task) for a in arms]]
+                row[2:] = [c + constant_mark(r) if c != "—" else c for c, r in zip(row[2:], results)]
+            rows.append(row)
     return {"title": family, "header": ["language", "metric", "base", *arms], "rows": rows}
 
 
@@ -59,7 +76,8 @@ def _main(m: dict[str, Any]) -> tuple[str, float] | None:
 
 def transfer_matrix(doc: dict[str, Any]) -> dict[str, Any] | None:
     """Arms × languages of the transfer task (``polysent``, else ``polyqa``, else any suite task with the
-    most languages, else En→X chrF++): values are deltas against the base; ``None`` with no arms."""
+    most languages, else En→X chrF++): values are deltas against the base; ``None`` with no arms.
+    ``constant`` marks the cells where the arm or the base predicted one label for every item."""
     arms = doc.get("arms", {})
     base = doc.get("base") or {}
     if not arms or not base:
@@ -80,20 +98,23 @@ def transfer_matrix(doc: dict[str, Any]) -> dict[str, Any] | None:
         return None
     cols = [t.partition("/")[2].removeprefix("en-") if family == "translation" else t.partition("/")[2] for t in tasks]
     metric = None
-    values = []
+    values, constant = [], []
     for arm in arms.values():
-        row = []
+        row, flags = [], []
         for task in tasks:
             a, b = _main((arm.get("results") or {}).get(task, {})), _main(base.get(task, {}))
             metric = metric or (b[0] if b else None)
             row.append(a[1] - b[1] if a and b and a[0] == b[0] else None)
+            flags.append(bool(constant_mark((arm.get("results") or {}).get(task)) or constant_mark(base.get(task))))
         values.append(row)
+        constant.append(flags)
     return {
         "family": family,
         "metric": LABELS.get(metric or "", metric),
         "rows": list(arms),
         "cols": cols,
         "values": values,
+        "constant": constant,
         "tuned": [set(a.get("languages", [])) for a in arms.values()],
     }
 

@@ -145,3 +145,15 @@ def test_alignment_metrics_keys():
     assert got["retrieval_x2en"] == got["retrieval_en2x"] == 1.0
     assert got["margin_retrieval_x2en"] == got["margin_retrieval_en2x"] == 1.0
     assert got["cka"] > 0.99 and got["cosine_parallel_centred"] > 0.99 > got["cosine_random_centred"]
+
+
+def test_pair_cosines_centred_are_per_pair_and_average_to_the_centred_cosine():
+    x = np.array([[3.0, 1.0], [1.0, 1.0], [2.0, 4.0]])
+    y = np.array([[2.0, 0.0], [0.0, 0.0], [1.0, 3.0]])
+    got = sim.pair_cosines_centred(x, y)
+    # means (2, 2) and (1, 1): centred pairs ((1,-1),(1,-1)), ((-1,-1),(-1,-1)), ((0,2),(0,2))
+    np.testing.assert_allclose(got, [1.0, 1.0, 1.0], atol=1e-6)
+    y2 = np.array([[1.0, 2.0], [0.0, 0.0], [2.0, 1.0]])  # means (1, 1): ((0,1)), ((-1,-1)), ((1,0))
+    got2 = sim.pair_cosines_centred(x, y2)
+    np.testing.assert_allclose(got2, [-np.sqrt(0.5), 1.0, 0.0], atol=1e-6)
+    assert got2.mean() == pytest.approx(sim.cosine_stats(x, y2)["cosine_parallel_centred"], abs=1e-6)

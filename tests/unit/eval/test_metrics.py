@@ -115,3 +115,26 @@ def test_fidelity_with_langid():
     assert r["detected"] == ["es", "en", None, "es"]
     assert r["on_target_rate"] == pytest.approx(2 / 3)
     assert r["counts"] == {"es": 2, "en": 1}
+
+
+def test_majority_baseline_and_constant_prediction():
+    from polyalign.eval.metrics import constant_prediction, majority_baseline
+
+    assert majority_baseline(["positive"] * 3 + ["negative"] * 2) == {
+        "majority_baseline": 60.0,
+        "majority_label": "positive",
+    }
+    # a tie goes to the label first in the task's order, else first met
+    assert majority_baseline(["yes", "no", "no", "yes"], order=["no", "yes"]) == {
+        "majority_baseline": 50.0,
+        "majority_label": "no",
+    }
+    assert majority_baseline(["b", "a", "a", "b", "c"])["majority_label"] == "b"
+    assert majority_baseline(["true", "false", "neither", "false"])["majority_baseline"] == 50.0
+    assert majority_baseline([]) == {"majority_baseline": None, "majority_label": None}
+    assert constant_prediction(["positive"] * 5) == "positive"
+    assert constant_prediction(["positive"] * 4 + ["negative"]) is None
+    assert constant_prediction(["positive"]) is None and constant_prediction([]) is None
+    # the constant predictor scores exactly the share of its label: 60% here, as polysent showed
+    preds, golds = ["positive"] * 5, ["positive"] * 3 + ["negative"] * 2
+    assert accuracy(preds, golds)["accuracy"] == majority_baseline(golds)["majority_baseline"] == 60.0
