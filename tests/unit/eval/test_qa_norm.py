@@ -67,10 +67,7 @@ def mlqa_tokens(text: str, lang: str) -> list[str]:
     language's articles as whole words (Arabic: every "ال", wherever it stands); then whitespace tokens,
     except Chinese, where each character of U+4E00–U+9FA5 (and each punctuation mark) is a token."""
     text = "".join(ch for ch in text.lower() if not _unicode_punct(ch))
-    if lang == "ar":
-        text = text.replace("\u0627\u0644", " ")
-    else:
-        text = _drop_whole_words(text, MLQA_ARTICLES[lang])
+    text = text.replace("ال", " ") if lang == "ar" else _drop_whole_words(text, MLQA_ARTICLES[lang])
     if lang != "zh":
         return text.split()
     tokens, word = [], ""

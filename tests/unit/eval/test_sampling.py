@@ -3,8 +3,8 @@
 from collections import Counter
 
 import pytest
-from eval_fixtures import POLYMT_FIXTURE
 
+from eval_fixtures import POLYMT_FIXTURE
 from polyalign.data import resources
 from polyalign.eval import sampling
 from polyalign.eval import tasks as T
@@ -33,7 +33,7 @@ def test_a_uniform_sample_when_rows_have_no_stratum():
 
 
 def test_the_same_ids_in_every_language_and_for_every_model():
-    en = [{"id": f"pm{i:03d}", "domain": "news science travel".split()[i % 3], "text": f"en {i}"} for i in range(30)]
+    en = [{"id": f"pm{i:03d}", "domain": ["news", "science", "travel"][i % 3], "text": f"en {i}"} for i in range(30)]
     es = [{**r, "text": f"es {i}"} for i, r in enumerate(en)]
     a, b = sampling.sample(en, 6, 4)[1], sampling.sample(es, 6, 4)[1]
     assert a["ids"] == b["ids"] and a["strata"] == {"news": 2, "science": 2, "travel": 2}
