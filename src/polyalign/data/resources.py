@@ -349,6 +349,11 @@ def polymt_file(lang: str, root: str | os.PathLike | None = None) -> tuple[Path,
     return path, header, rows
 
 
+def polymt_header(lang: str, root: str | os.PathLike | None = None) -> dict[str, Any]:
+    """One language file's header (version, lang, provenance); ``{}`` for a file without one."""
+    return polymt_file(lang, root)[1]
+
+
 def polymt(lang: str, split: str | None = None, root: str | os.PathLike | None = None) -> list[dict[str, str]]:
     """Rows ``{"id", "split", "domain", "text"}`` of one language (and split), in file order.
 
