@@ -1,0 +1,120 @@
+"""The repository's data scripts: the shipped polyqa/polysent files rebuild byte for byte from the
+repository alone, and the trivial QA baseline's numbers on polyqa_v1 (issue 20)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from polyalign.data import resources
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+# The trivial baseline's exact match (percent, MLQA normalisation) on all 235 polyqa_v1 questions per language:
+# a reader that understands nothing gets a third to a half right (real XQuAD: 8.3 en, 8.1 es, 3.1 zh).
+TRIVIAL_EM = {
+    "en": 48.5,
+    "es": 45.1,
+    "de": 52.3,
+    "el": 48.9,
+    "ru": 45.1,
+    "tr": 41.7,
+    "ar": 36.6,
+    "vi": 48.1,
+    "th": 30.2,
+    "zh": 38.7,
+    "hi": 39.6,
+    "ro": 48.1,
+}
+
+
+def test_trivial_baseline_on_polyqa_v1_is_pinned(capsys):
+    base = _script("trivial_qa_baseline")
+    assert base.main(["--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {r["lang"]: r["trivial_em"] for r in rows} == TRIVIAL_EM
+    assert {r["bare_numeral_answers"] for r in rows} == {47.7}  # 112 of 235 answers are digits only
+    assert {(r["questions"], r["paragraphs"]) for r in rows} == {(235, 150)}
+    assert {r["lang"]: r["median_sentences"] for r in rows if r["lang"] != "th"} == dict.fromkeys(
+        [c for c in resources.POLYQA_LANGUAGES if c != "th"], 3.0
+    )
+
+
+def test_trivial_baseline_rules():
+    base = _script("trivial_qa_baseline")
+    context = "Oslo is the capital of Norway. In 2020 it had 700,000 people. The Akers River runs through it."
+    assert base.sentences(context, "en")[1] == "In 2020 it had 700,000 people."
+    assert base.predict(context, "How many people lived in Oslo in 2020?", "en") == "700,000"  # not 2020
+    assert base.predict(context, "Which river runs through Oslo?", "en") == "Akers River"
+    assert base.predict(context, "What is Oslo the capital of?", "en") == "Norway"
+    assert base.predict("nothing here at all.", "What?", "en") == ""
+    assert base.sentences("曼谷 เป็น เมือง", "th") == ["曼谷 เป็น เมือง"]
+    rows = [{"context": context, "question": "Which river runs through Oslo?", "answers": ["the Akers River"]}]
+    assert base.evaluate(rows, "en")["trivial_em"] == 100.0  # "the" is an article under either normalisation
+
+
+def test_the_shipped_qa_and_sentiment_files_rebuild_byte_for_byte(capsys):
+    build = _script("build_resources")
+    out = ROOT / "src" / "polyalign" / "resources"
+    assert build.main(["--from-shipped", str(out), "--check", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == "13 of 13 files rebuild byte for byte"
+
+
+def test_edited_drafts_build_into_different_files(tmp_path, capsys):
+    build = _script("build_resources")
+    shipped = ROOT / "src" / "polyalign" / "resources"
+    assert (
+        build.main(["--from-shipped", str(shipped), "--write-drafts", str(tmp_path), "--check", "--out", str(shipped)])
+        == 0
+    )
+    qa = [json.loads(line) for line in (tmp_path / "polyqa.jsonl").read_text(encoding="utf-8").splitlines()]
+    sent = (tmp_path / "polysent.jsonl").read_text(encoding="utf-8").splitlines()
+    assert (
+        len(qa) == 150
+        and len(sent) == 304
+        and qa[0]["id"] == "pq001"
+        and set(qa[0]["context"]) == set(resources.POLYQA_LANGUAGES)
+    )
+    # the drafts rebuild the shipped files through the ordinary path too
+    out = tmp_path / "out"
+    args = ["--polyqa", str(tmp_path / "polyqa.jsonl"), "--polysent", str(tmp_path / "polysent.jsonl")]
+    assert build.main([*args, "--out", str(out)]) == 0
+    assert (out / "polysent_v1.jsonl").read_bytes() == (shipped / "polysent_v1.jsonl").read_bytes()
+    # one edited context is one file that differs
+    qa[0]["context"]["es"] += " Es muy bonita."
+    (tmp_path / "polyqa.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in qa), encoding="utf-8"
+    )
+    capsys.readouterr()
+    assert build.main([*args, "--check", "--out", str(shipped)]) == 1
+    assert capsys.readouterr().err.strip() == f"differs: {shipped / 'polyqa_v1' / 'es.json'}"
+    # a draft whose answer is gone from its context stops the build, with its line
+    qa[0]["context"]["de"] = "Kein Inhalt."
+    (tmp_path / "polyqa.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in qa), encoding="utf-8"
+    )
+    assert build.main([*args, "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'polyqa.jsonl'}:1: pq001-1 de: answer ") and "occurs 0 times" in err
+    assert not (tmp_path / "bad").exists()
+
+
+def test_build_needs_drafts_or_the_shipped_files(capsys):
+    build = _script("build_resources")
+    assert build.main([]) == 2
+    assert capsys.readouterr().err == "error: give --polyqa and --polysent drafts, or --from-shipped\n"
+    with pytest.raises(SystemExit):
+        build.main(["--nonsense"])
