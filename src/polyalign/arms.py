@@ -33,6 +33,7 @@ ITEM_TOKENS = {
     "polyqa": (260, 16),
     "polysent": (70, 0),
     "polyinstruct": (50, None),
+    "polymt": (80, None),  # a 12-35 word sentence to translate; the answer runs to max_new_tokens
     "other": (150, 32),
 }
 
@@ -234,7 +235,8 @@ def model_eval_plan(cfg: RunConfig, n_langs: int, rates: dict[str, Any]) -> tupl
     for task in e.suite:
         n_l = len(specs_for(TASKS[task], e.suite_langs))
         items = n_l * limits.get(task, e.limit or 100)
-        parts.append(f"{task} {items} items ({n_l} languages)")
+        what = "directions" if TASKS[task].kind == "translation" else "languages"
+        parts.append(f"{task} {items} items ({n_l} {what})")
         secs += _eval_seconds(items, task, e.max_new_tokens, rates)
     if cfg.judge.endpoint:
         items = len(cfg.judge.languages) * cfg.judge.limit
