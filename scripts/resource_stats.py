@@ -80,10 +80,11 @@ def polyqa_stats() -> dict[str, Any]:
 def polysent_stats() -> dict[str, Any]:
     items = resources.polysent_items()
     words = [len(it["text"]["en"].split()) for it in items]
+    splits_labels = [(it["split"], it["label"]) for it in items]
     return {
         "items": len(items),
         "languages": len(resources.POLYSENT_LANGUAGES),
-        "splits_labels": {f"{s}/{lab}": n for (s, lab), n in sorted(Counter((it["split"], it["label"]) for it in items).items())},
+        "splits_labels": {f"{s}/{lab}": n for (s, lab), n in sorted(Counter(splits_labels).items())},
         "en_words_min_median_max": [min(words), statistics.median(words), max(words)],
         "near_duplicate_items": near_duplicates({it["id"]: it["text"]["en"] for it in items}),
     }
