@@ -118,3 +118,27 @@ def test_build_needs_drafts_or_the_shipped_files(capsys):
     assert capsys.readouterr().err == "error: give --polyqa and --polysent drafts, or --from-shipped\n"
     with pytest.raises(SystemExit):
         build.main(["--nonsense"])
+
+
+def test_the_numbers_the_data_cards_cite(capsys):
+    stats = _script("resource_stats")
+    assert stats.main(["polyinstruct", "polyqa", "polysent"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    pi, pq, ps = got["polyinstruct"], got["polyqa"], got["polysent"]
+    assert (pi["items"], pi["splits"], pi["categories"], pi["with_input"]) == (110, {"train": 88, "test": 22}, 14, 7)
+    assert (pi["en_instruction_words_median"], pi["en_output_words_median"], pi["en_output_words_max"]) == (8, 19, 38)
+    assert (pq["paragraphs"], pq["questions"], pq["splits"], pq["topics"]) == (150, 235, {"test": 190, "dev": 45}, 26)
+    assert (pq["bare_numeral_answers"], pq["bare_numeral_answers_pct"], pq["en_answer_words_median"]) == (112, 47.7, 1)
+    assert pq["en_sentences_per_paragraph"] == {"2": 1, "3": 149} and pq["en_context_words_median"] == 37
+    assert ps["splits_labels"] == {"demo/negative": 20, "demo/positive": 20, "test/negative": 132, "test/positive": 132}
+    assert ps["en_words_min_median_max"] == [9, 14, 20]
+    cards = ROOT / "src" / "polyalign" / "resources"
+    qa_card = (cards / "polyqa_v1" / "README.md").read_text(encoding="utf-8")
+    assert "112 of 235 answers (47.7%)" in qa_card and "149 of 150 paragraphs have 3 sentences" in qa_card
+    assert all(f"{code} {em}" in qa_card for code, em in TRIVIAL_EM.items())
+    assert "9–20 words (median 14)" in (cards / "polysent_v1_CARD.md").read_text(encoding="utf-8")
+    pi_card = (cards / "polyinstruct_v1_CARD.md").read_text(encoding="utf-8")
+    assert "median of 8 words" in pi_card and "median of 19 words" in pi_card and "7 of 110" in pi_card
+    for card in ("polyqa_v1/README.md", "polysent_v1_CARD.md", "polyinstruct_v1_CARD.md", "polymt_v1/README.md"):
+        assert "Apache-2.0" in (cards / card).read_text(encoding="utf-8"), card
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").lstrip().startswith("Apache License\n")
