@@ -4,6 +4,10 @@ Every claim comes back as ``{"id", "claim", "verdict", "line"}`` with ``verdict`
 ``"yes"``, ``"not supported"`` (the run measured it and the numbers say no) or ``"not measured"``
 (the run lacks what the claim needs). A claim the numbers do not support is said so, never dropped.
 The input is :func:`polyalign.report.collect.collect`'s document.
+
+Translation claims read the shipped general-domain ``polymt`` sentences when the run measured them
+(``polymt/en-es``: the same sentences on every machine), else the run's held-out pairs
+(``translation/en-es``, from the parallel sources found on the machine).
 """
 
 from __future__ import annotations
@@ -15,20 +19,31 @@ MUIT_TOLERANCE = 1.0  # chrF++ points: "MuIT within 1 chrF++ of per-language CoI
 R2_THRESHOLD = 0.9
 ALIGNMENT_KEY = "cosine_parallel_centred"
 MAIN_METRIC = ("f1", "accuracy", "exact_match", "chrf")
+TRANSLATION_FAMILIES = ("polymt", "translation")
+"""Where translation claims read chrF++, first choice first: the shipped set, then the held-out pairs."""
 
 
 def _arrow(task: str) -> str:
-    return task.removeprefix("translation/").replace("-", "→")
+    """``translation/en-es`` → ``en→es``; ``polymt/en-es`` → ``polymt en→es``."""
+    family, _, pair = task.partition("/")
+    return pair.replace("-", "→") if family == "translation" else f"{family} {pair.replace('-', '→')}"
 
 
-def _translation(results: dict[str, Any] | None, lang: str) -> dict[str, float]:
+def _translation(results: dict[str, Any] | None, lang: str, family: str = "translation") -> dict[str, float]:
     """``{task: chrF++}`` of both directions between English and ``lang`` that were measured."""
     out = {}
-    for task in (f"translation/en-{lang}", f"translation/{lang}-en"):
+    for task in (f"{family}/en-{lang}", f"{family}/{lang}-en"):
         v = (results or {}).get(task, {}).get("chrf")
         if v is not None:
             out[task] = float(v)
     return out
+
+
+def _family(lang: str, *results: dict[str, Any] | None) -> str:
+    """The first of :data:`TRANSLATION_FAMILIES` that every one of ``results`` measured for ``lang``."""
+    return next(
+        (f for f in TRANSLATION_FAMILIES if all(_translation(r, lang, f) for r in results)), TRANSLATION_FAMILIES[-1]
+    )
 
 
 def _line(claim: str, verdict: str, evidence: str) -> dict[str, str]:
@@ -44,7 +59,8 @@ def coit_raises_translation(doc: dict[str, Any]) -> dict[str, str]:
         if arm.get("builder") != "coit":
             continue
         for lang in arm.get("languages", []):
-            tuned, base = _translation(arm.get("results"), lang), _translation(doc.get("base"), lang)
+            fam = _family(lang, arm.get("results"), doc.get("base"))
+            tuned, base = _translation(arm.get("results"), lang, fam), _translation(doc.get("base"), lang, fam)
             shown = [
                 f"{_arrow(t)} {base[t]:.2f}→{tuned[t]:.2f} ({tuned[t] - base[t]:+.2f})"
                 for t in sorted(set(tuned) & set(base))
@@ -70,7 +86,9 @@ def muit_matches_coit(doc: dict[str, Any], tolerance: float = MUIT_TOLERANCE) ->
         for lang in arms[name].get("languages", []):
             if lang not in coit:
                 continue
-            m, c = _translation(arms[name].get("results"), lang), _translation(arms[coit[lang]].get("results"), lang)
+            fam = _family(lang, arms[name].get("results"), arms[coit[lang]].get("results"))
+            m = _translation(arms[name].get("results"), lang, fam)
+            c = _translation(arms[coit[lang]].get("results"), lang, fam)
             for task in sorted(set(m) & set(c)):
                 gaps.append(m[task] - c[task])
                 parts.append(f"{_arrow(task)} {m[task]:.2f} vs {c[task]:.2f} ({gaps[-1]:+.2f})")
@@ -102,11 +120,14 @@ def planned_beats_uniform(doc: dict[str, Any]) -> dict[str, str]:
         return {"id": "plan", **_line(claim, "not measured", "(needs a planned and a uniform MuIT arm)")}
     p, u = arms[planned[0]], arms[uniform[0]]
     langs = [x for x in p.get("languages", []) if x in u.get("languages", [])]
+    measured = [set(a.get("results") or {}) for a in (p, u)]
+    both = [f for f in TRANSLATION_FAMILIES if all(f"{f}/en-{x}" in m for m in measured for x in langs)]
+    fam = both[0] if both else "translation"
     pairs = [
         (pv, uv)
         for x in langs
-        if (pv := (p.get("results") or {}).get(f"translation/en-{x}", {}).get("chrf")) is not None
-        and (uv := (u.get("results") or {}).get(f"translation/en-{x}", {}).get("chrf")) is not None
+        if (pv := (p.get("results") or {}).get(f"{fam}/en-{x}", {}).get("chrf")) is not None
+        and (uv := (u.get("results") or {}).get(f"{fam}/en-{x}", {}).get("chrf")) is not None
     ]
     if not pairs:
         return {"id": "plan", **_line(claim, "not measured", "(no En→X chrF++ for both MuIT arms)")}
@@ -121,7 +142,7 @@ def planned_beats_uniform(doc: dict[str, Any]) -> dict[str, str]:
         **_line(
             claim,
             verdict,
-            f"mean chrF++ En→X over {', '.join(langs)}: planned {mp:.2f} vs "
+            f"mean chrF++ En→X{' (polymt)' if fam == 'polymt' else ''} over {', '.join(langs)}: planned {mp:.2f} vs "
             f"uniform {mu:.2f} ({mp - mu:+.2f}){predicted}",
         ),
     }
@@ -175,7 +196,7 @@ def qalign_transfers(doc: dict[str, Any]) -> dict[str, str]:
             if family == "translation" or lang in seen or task not in base:
                 continue
             a, b = _main_metric(m), _main_metric(base[task])
-            if a and b and a[0] == b[0]:
+            if a and b and a[0] == b[0] and a[0] != "chrf":  # QA and classification, not translation (polymt)
                 by_task.setdefault((family, a[0]), []).append((a[1], b[1]))
         for (family, metric), vals in sorted(by_task.items()):
             ma, mb = mean(v[0] for v in vals), mean(v[1] for v in vals)

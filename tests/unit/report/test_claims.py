@@ -122,3 +122,46 @@ def test_every_claim_in_order_on_an_empty_run():
         "Question alignment transfers to languages it never saw",
     ]
     assert all(": not measured (" in x for x in lines)
+
+
+def mt(**chrf):
+    """``mt(en_es=20)`` -> ``{"polymt/en-es": {"chrf": 20}}``: the shipped general-domain set (issue 20)."""
+    return {f"polymt/{k.replace('_', '-')}": {"chrf": v} for k, v in chrf.items()}
+
+
+def test_translation_claims_read_polymt_when_the_run_measured_it():
+    base = {**BASE, **mt(en_es=40.0, es_en=45.0)}
+    doc = {
+        "base": base,
+        "arms": {"coit-es": arm("coit", ["es"], {**tr(en_es=19.0, es_en=29.0), **mt(en_es=42.0, es_en=46.0)})},
+    }
+    assert claims.coit_raises_translation(doc)["line"] == (
+        "CoIT raises translation: yes — chrF++ base→tuned: coit-es polymt en→es 40.00→42.00 (+2.00), "
+        "polymt es→en 45.00→46.00 (+1.00)"
+    )
+    # an arm without polymt falls back to the held-out pairs
+    doc["arms"]["coit-es"]["results"] = tr(en_es=19.0, es_en=29.0)
+    assert claims.coit_raises_translation(doc)["verdict"] == "not supported"
+    arms = {
+        "coit-es": arm("coit", ["es"], mt(en_es=42.0)),
+        "muit-uniform": arm("muit", ["es"], {**tr(en_es=10.0), **mt(en_es=41.5)}),
+        "muit-planned": arm("muit", ["es"], {**tr(en_es=30.0), **mt(en_es=41.0)}, "plan"),
+    }
+    assert claims.muit_matches_coit({"base": base, "arms": arms})["line"] == (
+        "MuIT within 1 chrF++ of per-language CoIT: yes — chrF++ muit-uniform vs CoIT: polymt en→es 41.50 vs 42.00 "
+        "(-0.50)"
+    )
+    assert claims.planned_beats_uniform({"arms": arms})["line"] == (
+        "The planned budget beats uniform: not supported — mean chrF++ En→X (polymt) over es: planned 41.00 vs "
+        "uniform 41.50 (-0.50)"
+    )
+
+
+def test_qalign_transfer_leaves_translation_out():
+    base = {"polysent/fr": {"accuracy": 40.0}, **mt(en_fr=30.0, fr_en=35.0)}
+    tuned = {"polysent/fr": {"accuracy": 45.0}, **mt(en_fr=10.0, fr_en=12.0)}
+    doc = {"base": base, "arms": {"qalign-zh-de": arm("qalign", ["zh", "de"], tuned)}}
+    assert claims.qalign_transfers(doc)["line"] == (
+        "Question alignment transfers to languages it never saw: yes — polysent accuracy on 1 unseen languages: "
+        "base 40.00, qalign-zh-de 45.00 (+5.00)"
+    )
