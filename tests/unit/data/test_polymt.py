@@ -5,12 +5,13 @@ files when this checkout has them (issue 20)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import unicodedata
 from collections import Counter
 
 import pytest
-from test_resources import misidentified, off_script
+from test_resources import SCRIPTS, misidentified, off_script
 
 from eval_fixtures import POLYMT_FIXTURE
 from polyalign.data import resources
@@ -167,14 +168,28 @@ def test_english_sentences_are_12_to_35_words_and_distinct():
     assert copied == []
 
 
+def stray_letters(text: str, lang: str, english: str) -> str:
+    """Letters of ``text`` outside ``lang``'s script that a sentence may not have: none in a Latin-script
+    language; elsewhere only Roman numerals ("XVIII века") and whole Latin words the English sentence
+    also has (names, units, "DNA"), at most a quarter of the letters."""
+    stray = off_script(text, lang)
+    if lang not in SCRIPTS or not stray:
+        return stray
+    words = re.findall(r"[^\W\d_]+", text)
+    foreign = [w for w in words if off_script(w, lang) == w and not re.fullmatch(r"[IVXLCDM]+", w)]
+    unexplained = "".join(w for w in foreign if w not in english)
+    letters = sum(ch.isalpha() for ch in text)
+    return unexplained or (stray if len(stray) > 0.25 * letters else "")
+
+
 @needs_shipped
 def test_every_sentence_is_in_its_languages_script():
+    english = {r["id"]: r["text"] for r in resources.polymt("en")}
     off = {}
     for code in resources.POLYMT_LANGUAGES:
         for r in resources.polymt(code):
-            letters = [ch for ch in r["text"] if ch.isalpha()]
-            stray = off_script(r["text"], code)
-            if len(stray) > 0.1 * len(letters):  # names and units may keep a few Latin letters
+            stray = stray_letters(r["text"], code, english[r["id"]])
+            if stray:
                 off[(r["id"], code)] = stray
     assert off == {}
     kana = ("HIRAGANA", "KATAKANA")
@@ -191,6 +206,11 @@ def test_the_checks_catch_a_pasted_sentence():
     en = resources.polymt("en", root=POLYMT_FIXTURE)[0]["text"]
     es = resources.polymt("es", root=POLYMT_FIXTURE)[0]["text"]
     assert off_script(en, "ru") == "".join(ch for ch in en if ch.isalpha())
+    assert stray_letters(en, "ru", en) == off_script(en, "ru")  # all Latin: more than a quarter of the letters
+    assert stray_letters("ДНК и DNA в клетке", "ru", "DNA in a cell") == ""
+    assert stray_letters("ДНК и RNA в клетке", "ru", "DNA in a cell") == "RNA"
+    assert stray_letters("в конце XVIII века", "ru", "in the late eighteenth century") == ""
+    assert stray_letters("El niño ДНК", "es", "") == "ДНК"
     assert misidentified([("pm001", "fr", es), ("pm001", "es", es)], resources.POLYMT_LANGUAGES) == {
         ("pm001", "fr"): "es"
     }
