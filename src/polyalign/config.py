@@ -233,7 +233,8 @@ class EvalConfig:
     max_new_tokens: int = 96
     """Longest generated answer, in tokens."""
     limit: int | None = None
-    """Evaluate at most this many examples per task and language."""
+    """Evaluate at most this many examples per task and language: a seeded sample stratified over the
+    set's topics, labels or domains, the same for every model of the run (recorded in results.json)."""
     suite: list[str] = field(default_factory=list)
     """Tasks ``polyalign eval RECIPE`` runs: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm,
     polyinstruct, polyqa, polysent, polymt, local_qa, local_translation, local_classification."""
