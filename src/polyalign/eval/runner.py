@@ -183,7 +183,8 @@ def run_eval(
         task = T.get(name)
         for raw in T.specs_for(task, req.langs):
             spec = task.parse(raw)
-            if task.languages and spec.lang not in task.languages and name not in req.data:
+            missing = [c for c in (spec.src, spec.tgt, spec.lang) if c and c not in task.languages]
+            if task.languages and missing and name not in req.data:
                 log(f"{name}: skipping {spec.spec} (not in the dataset; it has {', '.join(task.languages)})")
                 continue
             plan.append((task, spec))
