@@ -66,6 +66,20 @@ def test_trivial_baseline_rules():
     assert base.evaluate(rows, "en")["trivial_em"] == 100.0  # "the" is an article under either normalisation
 
 
+def test_trivial_baseline_on_squad_files_of_your_own(tmp_path, capsys):
+    from eval_fixtures import write_xquad
+
+    base = _script("trivial_qa_baseline")
+    root = write_xquad(tmp_path / "xquad")
+    assert base.main(["--data", str(root / "xquad.{lang}.json"), "--langs", "en,zh", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["lang"], r["questions"], r["paragraphs"]) for r in rows] == [("en", 4, 2), ("zh", 2, 1)]
+    # en: "Brazil" for where the Amazon flows, "Amazon" for which country it crosses, nothing for the rest
+    assert rows[0]["trivial_em"] == 0.0 and rows[0]["bare_numeral_answers"] == 0.0
+    assert base.main(["--data", str(root / "xquad.{lang}.json"), "--langs", "ko"]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {root / 'xquad.ko.json'}")
+
+
 def test_the_shipped_qa_and_sentiment_files_rebuild_byte_for_byte(capsys):
     build = _script("build_resources")
     out = ROOT / "src" / "polyalign" / "resources"
