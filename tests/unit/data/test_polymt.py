@@ -214,3 +214,13 @@ def test_the_checks_catch_a_pasted_sentence():
     assert misidentified([("pm001", "fr", es), ("pm001", "es", es)], resources.POLYMT_LANGUAGES) == {
         ("pm001", "fr"): "es"
     }
+
+
+@needs_shipped
+def test_the_numbers_the_data_card_cites():
+    words = sorted(len(r["text"].split()) for r in resources.polymt("en"))
+    card = (resources.polymt_dir() / "README.md").read_text(encoding="utf-8")
+    assert f"English sentences are {words[0]}–{words[-1]} words (median {words[len(words) // 2]})" in card
+    counts = Counter((r["split"], r["domain"]) for r in resources.polymt("en"))
+    assert sum(n for (s, _), n in counts.items() if s == "dev") == 60 and "`dev` (60" in card
+    assert all(sum(n for (_, d), n in counts.items() if d == dom) == 60 for dom in resources.POLYMT_DOMAINS)
