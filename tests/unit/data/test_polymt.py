@@ -170,16 +170,19 @@ def test_english_sentences_are_12_to_35_words_and_distinct():
 
 def stray_letters(text: str, lang: str, english: str) -> str:
     """Letters of ``text`` outside ``lang``'s script that a sentence may not have: none in a Latin-script
-    language; elsewhere only Roman numerals ("XVIII века") and whole Latin words the English sentence
-    also has (names, units, "DNA"), at most a quarter of the letters."""
+    language; elsewhere only runs of Latin letters that are Roman numerals ("XVIII века"), acronyms
+    ("IT企業", "DNA") or words the English sentence also has (names, units), together at most a quarter
+    of the letters."""
     stray = off_script(text, lang)
     if lang not in SCRIPTS or not stray:
         return stray
-    words = re.findall(r"[^\W\d_]+", text)
-    foreign = [w for w in words if off_script(w, lang) == w and not re.fullmatch(r"[IVXLCDM]+", w)]
-    unexplained = "".join(w for w in foreign if w not in english)
-    letters = sum(ch.isalpha() for ch in text)
-    return unexplained or (stray if len(stray) > 0.25 * letters else "")
+    latin = re.findall(r"[A-Za-z\u00c0-\u024f]+", text)
+    other = "".join(ch for ch in stray if ch not in "".join(latin))
+    allowed = [w for w in latin if re.fullmatch(r"[IVXLCDM]+|[A-Z]{2,5}", w) or re.search(rf"\b{w}\b", english)]
+    unexplained = other + "".join(w for w in latin if w not in allowed)
+    if unexplained:
+        return unexplained
+    return stray if sum(map(len, latin)) > 0.25 * sum(ch.isalpha() for ch in text) else ""
 
 
 @needs_shipped
@@ -208,7 +211,10 @@ def test_the_checks_catch_a_pasted_sentence():
     assert off_script(en, "ru") == "".join(ch for ch in en if ch.isalpha())
     assert stray_letters(en, "ru", en) == off_script(en, "ru")  # all Latin: more than a quarter of the letters
     assert stray_letters("ДНК и DNA в клетке", "ru", "DNA in a cell") == ""
-    assert stray_letters("ДНК и RNA в клетке", "ru", "DNA in a cell") == "RNA"
+    assert stray_letters("ДНК и Rna в клетке", "ru", "DNA in a cell") == "Rna"
+    assert stray_letters("そのIT企業は直近の利益を発表した", "ja", "The technology company") == ""
+    assert stray_letters("DNA携带着遗传指令", "zh", "DNA carries") == ""
+    assert stray_letters("Το κύτταρο ДНК", "el", "The cell") == "ДНК"
     assert stray_letters("в конце XVIII века", "ru", "in the late eighteenth century") == ""
     assert stray_letters("El niño ДНК", "es", "") == "ДНК"
     assert misidentified([("pm001", "fr", es), ("pm001", "es", es)], resources.POLYMT_LANGUAGES) == {
