@@ -213,7 +213,7 @@ def test_the_checks_catch_a_pasted_sentence():
     assert stray_letters("ДНК и DNA в клетке", "ru", "DNA in a cell") == ""
     assert stray_letters("ДНК и Rna в клетке", "ru", "DNA in a cell") == "Rna"
     assert stray_letters("そのIT企業は直近の利益を発表した", "ja", "The technology company") == ""
-    assert stray_letters("DNA携带着遗传指令", "zh", "DNA carries") == ""
+    assert stray_letters("DNA携带着所有生物用来生长的遗传指令", "zh", "DNA carries") == ""
     assert stray_letters("Το κύτταρο ДНК", "el", "The cell") == "ДНК"
     assert stray_letters("в конце XVIII века", "ru", "in the late eighteenth century") == ""
     assert stray_letters("El niño ДНК", "es", "") == "ДНК"
