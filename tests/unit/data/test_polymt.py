@@ -171,8 +171,8 @@ def test_english_sentences_are_12_to_35_words_and_distinct():
 def stray_letters(text: str, lang: str, english: str) -> str:
     """Letters of ``text`` outside ``lang``'s script that a sentence may not have: none in a Latin-script
     language; elsewhere only runs of Latin letters that are Roman numerals ("XVIII века"), acronyms
-    ("IT企業", "DNA") or words the English sentence also has (names, units), together at most a quarter
-    of the letters."""
+    ("IT企業", "DNA") or words the English sentence also has (names, units), the acronyms and words
+    together at most a quarter of the letters."""
     stray = off_script(text, lang)
     if lang not in SCRIPTS or not stray:
         return stray
@@ -182,7 +182,8 @@ def stray_letters(text: str, lang: str, english: str) -> str:
     unexplained = other + "".join(w for w in latin if w not in allowed)
     if unexplained:
         return unexplained
-    return stray if sum(map(len, latin)) > 0.25 * sum(ch.isalpha() for ch in text) else ""
+    words = sum(len(w) for w in latin if not re.fullmatch(r"[IVXLCDM]+", w))  # numerals are not words
+    return stray if words > 0.25 * sum(ch.isalpha() for ch in text) else ""
 
 
 @needs_shipped
