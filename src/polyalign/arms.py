@@ -233,7 +233,10 @@ def model_eval_plan(cfg: RunConfig, n_langs: int, rates: dict[str, Any]) -> tupl
     secs = _eval_seconds(n_langs * directions * per, "translation", e.max_new_tokens, rates)
     limits = parse_limits(e.task_limits)
     for task in e.suite:
-        n_l = len(specs_for(TASKS[task], e.suite_langs))
+        try:
+            n_l = len(specs_for(TASKS[task], e.suite_langs))
+        except InputError:  # a task whose languages must be named (flores): counted as none, as before
+            n_l = 0
         items = n_l * limits.get(task, e.limit or 100)
         what = "directions" if TASKS[task].kind == "translation" else "languages"
         parts.append(f"{task} {items} items ({n_l} {what})")
