@@ -1,13 +1,26 @@
-"""Build the shipped polyqa_v1 and polysent_v1 resources from their parallel drafts.
+"""Build the shipped polyqa_v1 and polysent_v1 resources from their parallel drafts, or check that they rebuild.
 
+    python scripts/build_resources.py --from-shipped --check          # the shipped files rebuild byte for byte
+    python scripts/build_resources.py --from-shipped --write-drafts DIR  # the drafts, to edit for a new version
     python scripts/build_resources.py --polyqa QA1.jsonl QA2.jsonl QA3.jsonl \
         --polysent S1.jsonl S2.jsonl --out src/polyalign/resources
 
-Drafts (kept outside the repository) hold one record a line:
+Drafts hold one record a line:
 
 * QA: ``{"id": "pq001", "topic": ..., "context": {LANG: text},
   "qas": [{"qid": "pq001-1", "question": {LANG: ...}, "answer": {LANG: ...}}]}``
 * sentiment: ``{"id": "ps001", "label": "positive"|"negative", "text": {LANG: ...}}``
+
+The v1 drafts were written outside the repository and are not kept; everything they held is in
+the shipped files (texts, ids, topics, labels), and everything else the build adds lives here
+(provenance, label words, the split rules). ``--from-shipped`` recovers the drafts from the shipped
+files (:func:`drafts_from_shipped`), so the inputs of the build are in the repository and
+``--check`` proves the build reproduces every shipped byte (tests/unit/test_build_resources.py).
+What it cannot recover is how the drafts were first written (an LLM's drafts, edited by hand):
+that is told in each set's data card (``resources/*/README.md``, ``resources/*_CARD.md``).
+
+polyinstruct_v1 and polymt_v1 are not built here: their shipped files are written as they are
+(one JSON record a line) and are themselves the inputs.
 
 The output is deterministic (same drafts, same bytes); the versioned files it writes are committed
 and pinned by tests/unit/data/test_resources.py, so a ``_v1`` file never changes once shipped.
@@ -20,12 +33,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from polyalign.data import resources
-from polyalign.io import InputError, atomic_write, iter_jsonl
+from polyalign.io import InputError, atomic_write, iter_jsonl, read_json
 
 QA_DEV_EVERY = 5
 """Every 5th paragraph (pq005, pq010, ...) is dev: 30 of 150, ten from each draft part."""
@@ -162,24 +176,98 @@ def build_polysent(paths: list[str]) -> list[dict[str, Any]]:
     return [header, *items]
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--polyqa", nargs="+", required=True, help="the QA drafts, in order")
-    ap.add_argument("--polysent", nargs="+", required=True, help="the sentiment drafts, in order")
-    ap.add_argument("--out", default="src/polyalign/resources", help="the package's resources folder")
-    args = ap.parse_args(argv)
-    try:
-        docs = build_polyqa(args.polyqa)
-        sent = build_polysent(args.polysent)
-    except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    out = Path(args.out)
+def drafts_from_shipped(root: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The QA and sentiment drafts, in id order, recovered from the built files under ``root``
+    (a resources folder): every text, id, topic and label the build reads, nothing it adds."""
+    root = Path(root)
+    languages = resources.POLYQA_LANGUAGES
+    docs = {code: read_json(root / resources.POLYQA_VERSION / f"{code}.json") for code in languages}
+    qa: dict[str, dict[str, Any]] = {}
+    for code in languages:
+        for article in docs[code]["data"]:
+            for para in article["paragraphs"]:
+                rec = qa.setdefault(
+                    para["id"],
+                    {
+                        "id": para["id"],
+                        "topic": article["title"],
+                        "context": {},
+                        "qas": [{"qid": q["id"], "question": {}, "answer": {}} for q in para["qas"]],
+                    },
+                )
+                rec["context"][code] = para["context"]
+                for draft, q in zip(rec["qas"], para["qas"]):
+                    draft["question"][code] = q["question"]
+                    draft["answer"][code] = q["answers"][0]["text"]
+    sent = [
+        {"id": rec["id"], "label": rec["label"], "text": rec["text"]}
+        for _, rec in iter_jsonl(root / f"{resources.POLYSENT_VERSION}.jsonl")
+        if rec.get("header") is not True
+    ]
+    return [qa[k] for k in sorted(qa)], sent
+
+
+def render(docs: dict[str, dict[str, Any]], sent: list[dict[str, Any]]) -> dict[str, str]:
+    """``{file name under the resources folder: its text}`` of the built sets."""
     texts = {
         f"{resources.POLYQA_VERSION}/{code}.json": json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
         for code, doc in docs.items()
     }
     texts[f"{resources.POLYSENT_VERSION}.jsonl"] = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in sent)
+    return texts
+
+
+def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    with atomic_write(path) as f:
+        f.write("".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in records))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--polyqa", nargs="+", help="the QA drafts, in order")
+    ap.add_argument("--polysent", nargs="+", help="the sentiment drafts, in order")
+    ap.add_argument(
+        "--from-shipped",
+        nargs="?",
+        const=str(resources.polysent_path().parent),
+        metavar="DIR",
+        help="recover the drafts from the built files in DIR (default: the package's resources folder)",
+    )
+    ap.add_argument("--write-drafts", metavar="DIR", help="write the drafts as polyqa.jsonl and polysent.jsonl")
+    ap.add_argument("--check", action="store_true", help="write nothing: exit 1 unless --out holds exactly the build")
+    ap.add_argument("--out", default="src/polyalign/resources", help="the package's resources folder")
+    args = ap.parse_args(argv)
+    if bool(args.from_shipped) == bool(args.polyqa or args.polysent) or (
+        not args.from_shipped and not (args.polyqa and args.polysent)
+    ):
+        print("error: give --polyqa and --polysent drafts, or --from-shipped", file=sys.stderr)
+        return 2
+    try:
+        if args.from_shipped:
+            qa_drafts, sent_drafts = drafts_from_shipped(args.from_shipped)
+            if args.write_drafts:
+                _write_jsonl(Path(args.write_drafts) / "polyqa.jsonl", qa_drafts)
+                _write_jsonl(Path(args.write_drafts) / "polysent.jsonl", sent_drafts)
+                print(f"drafts: {args.write_drafts}/polyqa.jsonl, {args.write_drafts}/polysent.jsonl")
+            with tempfile.TemporaryDirectory() as tmp:
+                _write_jsonl(Path(tmp) / "qa.jsonl", qa_drafts)
+                _write_jsonl(Path(tmp) / "sent.jsonl", sent_drafts)
+                docs = build_polyqa([str(Path(tmp) / "qa.jsonl")])
+                sent = build_polysent([str(Path(tmp) / "sent.jsonl")])
+        else:
+            docs = build_polyqa(args.polyqa)
+            sent = build_polysent(args.polysent)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    texts = render(docs, sent)
+    if args.check:
+        differ = [n for n, t in texts.items() if not (out / n).is_file() or (out / n).read_bytes() != t.encode()]
+        for name in differ:
+            print(f"differs: {out / name}", file=sys.stderr)
+        print(f"{len(texts) - len(differ)} of {len(texts)} files rebuild byte for byte")
+        return 1 if differ else 0
     for name, text in texts.items():
         with atomic_write(out / name) as f:
             f.write(text)

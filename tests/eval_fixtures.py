@@ -10,6 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+POLYMT_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "polymt"
+"""polymt_v1's format in three languages (en, es, fr) × ten sentences written by hand for the tests:
+pm001–pm010, every 5th dev, the five domains in turn."""
+
 QA = {
     "en": [
         (

@@ -33,6 +33,7 @@ ITEM_TOKENS = {
     "polyqa": (260, 16),
     "polysent": (70, 0),
     "polyinstruct": (50, None),
+    "polymt": (80, None),  # a 12-35 word sentence to translate; the answer runs to max_new_tokens
     "other": (150, 32),
 }
 
@@ -164,6 +165,8 @@ def check_plan(path: Path, arms: list[ArmConfig]) -> None:
 
 def quick(cfg: RunConfig) -> RunConfig:
     """Every stage at toy size (``polyalign run --quick``): few pairs, a few steps, a few test items."""
+    from polyalign.eval.request import parse_limits
+
     tiny = {"max_steps": 3, "save_steps": 0, "logging_steps": 1}
     arms = [replace(a, train={**a.train, **tiny}, pair_budget=min(a.pair_budget or 48, 48)) for a in cfg.arms]
     scaling = replace(
@@ -183,7 +186,12 @@ def quick(cfg: RunConfig) -> RunConfig:
             cfg.data, max_train_pairs=min(cfg.data.max_train_pairs or 24, 24), test_size=min(cfg.data.test_size, 6)
         ),
         train=replace(cfg.train, max_steps=3, save_steps=0, per_device_train_batch_size=4),
-        eval=replace(cfg.eval, limit=min(cfg.eval.limit or 2, 2), max_new_tokens=min(cfg.eval.max_new_tokens, 12)),
+        eval=replace(
+            cfg.eval,
+            limit=min(cfg.eval.limit or 2, 2),
+            task_limits=[f"{t}=2" for t in parse_limits(cfg.eval.task_limits)],
+            max_new_tokens=min(cfg.eval.max_new_tokens, 12),
+        ),
         arms=arms,
         analysis_pairs=min(cfg.analysis_pairs, 16),
     )
@@ -231,17 +239,23 @@ def _eval_seconds(items: int, kind: str, max_new: int, rates: dict[str, Any], sh
 
 def model_eval_plan(cfg: RunConfig, n_langs: int, rates: dict[str, Any]) -> tuple[list[str], float]:
     """What one model's evaluation runs (text parts) and its estimated seconds."""
-    from polyalign.eval.tasks import TASKS
+    from polyalign.eval.request import parse_limits
+    from polyalign.eval.tasks import TASKS, specs_for
 
     e, d = cfg.eval, cfg.data
     directions = 2 if d.direction == "both" else 1
     per = min(d.test_size, e.limit or d.test_size)
     parts = [f"{n_langs * directions * per} translation items ({n_langs} languages × {directions} direction(s))"]
     secs = _eval_seconds(n_langs * directions * per, "translation", e.max_new_tokens, rates)
+    limits = parse_limits(e.task_limits)
     for task in e.suite:
-        n_l = len(e.suite_langs) or len(TASKS[task].languages)
-        items = n_l * (e.limit or 100)
-        parts.append(f"{task} {items} items ({n_l} languages)")
+        try:
+            n_l = len(specs_for(TASKS[task], e.suite_langs))
+        except InputError:  # a task whose languages must be named (flores): counted as none, as before
+            n_l = 0
+        items = n_l * limits.get(task, e.limit or 100)
+        what = "directions" if TASKS[task].kind == "translation" else "languages"
+        parts.append(f"{task} {items} items ({n_l} {what})")
         secs += _eval_seconds(items, task, e.max_new_tokens, rates, e.num_fewshot, n_l)
     if e.suite:
         parts.append(f"suite prompts {e.num_fewshot}-shot for the base and every arm")

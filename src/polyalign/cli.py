@@ -222,7 +222,7 @@ def cmd_score_qa(args: argparse.Namespace) -> int:
     _check_lang(args.lang, "--lang")
     items = read_squad_items(args.dataset)
     predictions = read_predictions(args.predictions)
-    result = evaluate_qa(items, predictions, args.lang)
+    result = evaluate_qa(items, predictions, args.lang, args.qa_norm)
     ids = {qid for qid, _ in items}
     stray = [k for k in predictions if k not in ids]
     result["not_in_dataset"] = len(stray)
@@ -280,6 +280,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         label_lang=args.label_lang,
         tokenize=args.tokenize,
         spm_model=args.spm_model,
+        comet_model=args.comet,
+        qa_norm=args.qa_norm,
         judge_endpoint=args.judge_endpoint,
         judge_model=args.judge_model,
         api_key_env=args.api_key_env,
@@ -322,10 +324,19 @@ def _add_score_commands(sub) -> None:
     sm.add_argument("--batch-size", type=int, default=16, help="COMET batch size")
     sm.set_defaults(func=cmd_score_mt)
 
-    sq = ssub.add_parser("qa", help="exact match, F1 and contains of QA predictions (official MLQA normalisation)")
+    sq = ssub.add_parser(
+        "qa", help="exact match, F1 and contains of QA predictions (official MLQA or SQuAD v1.1 normalisation)"
+    )
     sq.add_argument("dataset", help="SQuAD/MLQA-format dataset JSON (data/paragraphs/qas/answers)")
     sq.add_argument("predictions", help="predictions JSON: {question id: answer text}")
-    sq.add_argument("--lang", required=True, help="answer language (chooses the normalisation)")
+    sq.add_argument("--lang", required=True, help="answer language (chooses MLQA's per-language rules)")
+    sq.add_argument(
+        "--qa-norm",
+        choices=["squad_v1", "mlqa"],
+        default="mlqa",
+        help="answer normalisation: mlqa (MLQA's per-language rules, default) or squad_v1 (the SQuAD v1.1 "
+        "script's, as XQuAD is published)",
+    )
     sq.set_defaults(func=cmd_score_qa)
 
     sf = ssub.add_parser("fidelity", help="share of non-empty lines written in the expected language (offline langid)")
@@ -361,12 +372,12 @@ def _add_eval_commands(sub) -> None:
     e.add_argument(
         "--tasks",
         help="comma-separated: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm, polyinstruct, "
-        "polyqa, polysent, local_qa, local_translation, local_classification",
+        "polyqa, polysent, polymt, local_qa, local_translation, local_classification",
     )
     e.add_argument(
         "--langs",
-        help="comma-separated language codes (flores: pairs such as en-es; mlqa: ctx-question); "
-        "'all' (or none): every language of each task",
+        help="comma-separated language codes (flores, polymt: pairs such as en-es; mlqa: ctx-question); "
+        "TASK/SPEC (polymt/es-en) names one task's only; 'all' (or none): every language of each task",
     )
     e.add_argument(
         "--data",
@@ -380,7 +391,12 @@ def _add_eval_commands(sub) -> None:
         "--fewshot-lang", choices=["target", "en"], help="demonstrations in the target language or in English"
     )
     e.add_argument("--format", choices=["chat", "raw"], help="chat template or raw text prompts")
-    e.add_argument("--limit", type=int, help="at most this many examples per task and language")
+    e.add_argument(
+        "--limit",
+        type=int,
+        help="at most this many examples per task and language: a seeded sample stratified over the set's "
+        "topics, labels or domains, the same for every model (the ids are recorded in results.json)",
+    )
     e.add_argument("--batch-size", type=int, help="prompts per batch")
     e.add_argument("--max-new-tokens", type=int, help="longest generated answer")
     e.add_argument("--backend", choices=["auto", "hf", "vllm"], help="generation backend (vllm: installed and a GPU)")
@@ -396,6 +412,14 @@ def _add_eval_commands(sub) -> None:
     )
     e.add_argument("--tokenize", choices=["flores101", "flores200"], help="translation: spBLEU with this tokenizer")
     e.add_argument("--spm-model", metavar="PATH", help="spBLEU's SentencePiece model (default: sacrebleu's cache)")
+    e.add_argument(
+        "--comet", metavar="MODEL", help="translation: also score COMET with this local checkpoint (polyalign[comet])"
+    )
+    e.add_argument(
+        "--qa-norm",
+        choices=["squad_v1", "mlqa"],
+        help="QA answer normalisation (default: squad_v1 for xquad, as published; mlqa for the other QA tasks)",
+    )
     e.add_argument("--judge-endpoint", help="score polyinstruct against its references with an LLM judge at this URL")
     e.add_argument("--judge-model", help="the judge's model name")
     e.add_argument("--api-key-env", help="environment variable holding the judge's API key")

@@ -24,6 +24,7 @@ def _check_langs(codes: list[str], what: str) -> None:
     from polyalign import langs
 
     for code in codes:
+        code = str(code).split("/", 1)[1] if "/" in str(code) else code  # TASK/SPEC: one task's languages
         for part in str(code).split("-") if "-" in str(code) and "_" not in str(code) else [code]:
             msg = langs.unknown(part)
             if msg is not None:
@@ -235,13 +236,18 @@ class EvalConfig:
     max_new_tokens: int = 96
     """Longest generated answer, in tokens."""
     limit: int | None = None
-    """Evaluate at most this many examples per task and language."""
+    """Evaluate at most this many examples per task and language: a seeded sample stratified over the
+    set's topics, labels or domains, the same for every model of the run (recorded in results.json)."""
     suite: list[str] = field(default_factory=list)
     """Tasks ``polyalign eval RECIPE`` runs: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm,
-    polyinstruct, polyqa, polysent, local_qa, local_translation, local_classification."""
+    polyinstruct, polyqa, polysent, polymt, local_qa, local_translation, local_classification."""
     suite_langs: list[str] = field(default_factory=list)
     """Language specs for the suite (``es``; ``en-es`` for translation; ``es-en`` context-question
-    for MLQA); empty: every language of each task's dataset."""
+    for MLQA); ``TASK/SPEC`` (``polymt/en-es``) names one task's specs only; a task with no spec of
+    its own and no plain one is evaluated in every language of its dataset (a shipped translation
+    set: English into each other language)."""
+    task_limits: list[str] = field(default_factory=list)
+    """Per-task limits as ``TASK=N`` (``polymt=40``): items per language of that task, instead of ``limit``."""
     data_files: list[str] = field(default_factory=list)
     """Local data for suite tasks as ``TASK=PATH`` (PATH may hold ``{lang}``); other tasks load
     from the Hugging Face hub."""
@@ -272,6 +278,12 @@ class EvalConfig:
     language (13a, zh, char); ``flores101`` / ``flores200`` is spBLEU, as the FLORES papers score."""
     spm_model: str | None = None
     """spBLEU's SentencePiece model file; ``null``: sacrebleu's cache (``~/.sacrebleu/models``)."""
+    comet_model: str | None = None
+    """Also score translations (held-out pairs, flores, polymt) with COMET from this local
+    checkpoint (a ``.ckpt``, a model folder or a cached hub id; needs ``polyalign[comet]``)."""
+    qa_norm: Literal["squad_v1", "mlqa"] | None = None
+    """QA answer normalisation: ``squad_v1`` (the SQuAD v1.1 script's, as XQuAD is published) or
+    ``mlqa`` (MLQA's per-language rules); ``null``: squad_v1 for xquad, mlqa for the other QA tasks."""
     drift_languages: list[str] = field(default_factory=lambda: list(COMMON_LANGUAGES))
     """Languages a model may drift into. Language fidelity's identifier chooses among these,
     English, the run's languages and the evaluated language, never among all 97 it knows (which

@@ -250,6 +250,7 @@ def build(cls: type, data: Any, lines: dict[str, int], path: Path, prefix: str =
         obj = cls(**kwargs)
         if cls is EvalConfig:
             check_suite(obj.suite)
+            check_task_limits(obj.task_limits)
         return obj
     except ValueError as e:  # a check in __post_init__: name the key's origin when the message names the key
         named = [k for k in data if f"{prefix}{k}" in str(e) or re.search(rf"(?<![\w.]){re.escape(str(k))}\b", str(e))]
@@ -265,6 +266,18 @@ def check_suite(names: list[str]) -> None:
     unknown = [t for t in names if t not in TASKS]
     if unknown:
         raise ValueError(f"unknown eval.suite task {unknown[0]!r} (known: {', '.join(TASKS)})")
+
+
+def check_task_limits(items: list[str]) -> None:
+    """Every ``eval.task_limits`` item is ``TASK=N``, a known task and a whole number >= 1."""
+    from polyalign.eval.tasks import TASKS
+
+    for item in items:
+        task, sep, n = str(item).partition("=")
+        if not sep or not n.strip().isdigit() or int(n) < 1:
+            raise ValueError(f"eval.task_limits: each item is TASK=N with N >= 1, got {item!r}")
+        if task.strip() not in TASKS:
+            raise ValueError(f"eval.task_limits: unknown task {task.strip()!r} (known: {', '.join(TASKS)})")
 
 
 def _describe(value: Any) -> str:

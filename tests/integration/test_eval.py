@@ -119,7 +119,7 @@ def test_eval_all_tasks_then_resume(tmp_path, tiny_model_dir, data, capsys):
     xq = doc["results"]["xquad/es"]
     rows = samples(out / "samples_xquad_es.jsonl")
     assert xq["f1"] == pytest.approx(100.0 * sum(s["f1"] for s in rows) / len(rows))
-    assert "exact_match_stderr" in xq and xq["signature"].startswith("qa|lang:es|norm:mlqa_v1")
+    assert "exact_match_stderr" in xq and xq["signature"].startswith("qa|lang:es|norm:squad_v1.1")  # issue 20
     assert doc["configs"]["xquad/es"]["excluded_for_demos"] == 1 and len(rows) == 3
     assert doc["configs"]["pawsx/es"]["excluded_for_demos"] == 0  # demonstrations from dev_2k.tsv
     assert doc["configs"]["local_classification/es"]["labels"] == ["bueno", "malo"]
@@ -178,7 +178,7 @@ def test_eval_errors_are_one_line(tmp_path, tiny_model_dir, data, capsys):
         (
             ["--tasks", "squad"],
             "error: unknown task 'squad' (known: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm, "
-            "polyinstruct, polyqa, polysent, local_qa, local_translation, local_classification)",
+            "polyinstruct, polyqa, polysent, polymt, local_qa, local_translation, local_classification)",
         ),
         (
             ["--tasks", "xquad", "--langs", "es", "--data", "xquad=/no/such/dir"],
@@ -235,6 +235,11 @@ def test_eval_shipped_polyqa_polysent_all_languages_one_table(tmp_path, tiny_mod
         r, cfg = doc["results"][f"polysent/{c}"], doc["configs"][f"polysent/{c}"]
         assert r["n"] == 2 and cfg["labels"] == ["negative", "positive"] and cfg["template"] == "eval_v2/polysent"
         assert "fidelity" not in r
+        # --limit 2 draws one item of each label, the same ids in every language (issue 20)
+        rows = samples(out / f"samples_polysent_{c}.jsonl")
+        assert sorted(s["reference"] for s in rows) == ["negative", "positive"]
+        assert cfg["sample"]["ids"] == doc["configs"]["polysent/en"]["sample"]["ids"] == [s["id"] for s in rows]
+        assert cfg["sample"]["stratified_by"] == "label"
     # One table, a row per language: polyqa's columns empty for the four languages only polysent has.
     table = stdout.split("\nresults:")[0].strip().splitlines()
     assert table[0].split() == [

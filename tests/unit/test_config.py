@@ -207,6 +207,27 @@ def test_an_unknown_suite_task_is_named_at_its_line(tmp_path):
     assert load_recipe(path, ["eval.suite=polyqa,polysent"]).eval.suite == ["polyqa", "polysent"]
 
 
+def test_eval_fields_of_issue_20_are_checked_at_their_line(tmp_path):
+    path = write(tmp_path, "eval:\n  suite: [polymt]\n  task_limits: [polymt=0]\n")
+    with pytest.raises(InputError, match=r"eval.task_limits: each item is TASK=N with N >= 1, got 'polymt=0'") as e:
+        load_recipe(path)
+    assert e.value.line == 3
+    path = write(tmp_path, "eval:\n  task_limits: [flores200=4]\n")
+    with pytest.raises(InputError, match=r"eval.task_limits: unknown task 'flores200'"):
+        load_recipe(path)
+    path = write(tmp_path, "eval:\n  qa_norm: squad\n")
+    with pytest.raises(InputError, match="qa_norm"):
+        load_recipe(path)
+    path = write(tmp_path, "eval:\n  suite_langs: [polymt/en-xx]\n")
+    with pytest.raises(InputError, match="eval.suite_langs"):
+        load_recipe(path)
+    path = write(
+        tmp_path, "eval:\n  suite_langs: [polymt/en-es, es]\n  task_limits: [polymt=40]\n  qa_norm: squad_v1\n"
+    )
+    cfg = load_recipe(path).eval
+    assert (cfg.suite_langs, cfg.task_limits, cfg.qa_norm) == (["polymt/en-es", "es"], ["polymt=40"], "squad_v1")
+
+
 def test_output_dir_in_a_run_recipe_is_read_as_runs_dir_with_a_warning(tmp_path, capsys):
     """One name, one meaning: output_dir is a job's own folder (polyalign train); the folder that
     holds run directories is runs_dir. An older run recipe still works, and says so."""

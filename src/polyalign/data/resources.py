@@ -18,7 +18,12 @@ every language. XQuAD readers ignore the extra keys.
 :data:`POLYSENT_LANGUAGES`; a header record (version, provenance, languages, label words per
 language), then one item a line: ``{"id", "split": "demo"|"test", "label", "text": {lang: ...}}``.
 
-Both polyqa and polysent were drafted with an LLM for polyalign (not professional translations);
+**polymt v1** (``resources/polymt_v1/<lang>.jsonl``): general-domain sentences in the style of
+FLORES (news, science, travel, health, daily life) in the sixteen :data:`POLYMT_LANGUAGES`, parallel;
+a header line, then ``{"id", "split": "dev"|"test", "domain", "text"}`` a line, the same ids, splits
+and domains in every language. Any two languages make a translation direction (:func:`polymt_pairs`).
+
+polyqa, polysent and polymt were drafted with an LLM for polyalign (not professional translations);
 each file states its provenance and what was checked. This module imports neither torch nor transformers.
 """
 
@@ -278,6 +283,114 @@ def polysent_labels(lang: str, path: str | os.PathLike | None = None) -> dict[st
         names = dict.fromkeys(rec.get("label") for _, rec in records)
         return {label: label for label in names if isinstance(label, str)}
     raise InputError(f"no label words for {lang!r} in the header", where, 1)
+
+
+# --- polymt v1 ------------------------------------------------------------------------------
+
+POLYMT_VERSION = "polymt_v1"
+POLYMT_LANGUAGES = POLYSENT_LANGUAGES
+"""polysent's sixteen languages, English first: one file each."""
+POLYMT_SPLITS = ("dev", "test")
+POLYMT_DOMAINS = ("news", "science", "travel", "health", "daily")
+"""FLORES-style general domains; every sentence has one."""
+
+
+def polymt_dir() -> Path:
+    """The shipped folder ``resources/polymt_v1/`` (one ``<lang>.jsonl`` per language)."""
+    return Path(str(package_files.files("polyalign") / "resources" / POLYMT_VERSION))
+
+
+def polymt_path(lang: str, root: str | os.PathLike | None = None) -> Path:
+    """The file of one language: ``<root>/<lang>.jsonl`` (``root``: the shipped folder by default).
+
+    ``root`` may also hold ``{lang}``: the path of each language's file.
+    """
+    if root is None:
+        return polymt_dir() / f"{_shipped(lang, POLYMT_LANGUAGES, POLYMT_VERSION)}.jsonl"
+    code = langs.base(lang)
+    text = str(root)
+    return Path(text.format(lang=code)) if "{lang}" in text else Path(text) / f"{code}.jsonl"
+
+
+def polymt_file(lang: str, root: str | os.PathLike | None = None) -> tuple[Path, dict[str, Any], list[dict[str, str]]]:
+    """``(path, header, rows)`` of one language's file, validated.
+
+    The first line is a header ``{"header": true, "version", "lang", "provenance"}`` (optional in a
+    file of your own; when present its ``lang`` must be the file's), then one row a line
+    ``{"id", "split": "dev"|"test", "domain", "text"}`` with unique ids and non-empty text.
+    """
+    path = polymt_path(lang, root)
+    if not path.is_file():
+        where = "is not installed here" if root is None else "has no file for this language"
+        raise InputError(f"{POLYMT_VERSION if root is None else 'the polymt folder'} {where}", path)
+    code = langs.base(lang)
+    header: dict[str, Any] = {}
+    rows: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for line, rec in iter_jsonl(path):
+        if rec.get("header") is True:
+            if line != 1:
+                raise InputError("a header record must be the first line", path, line)
+            if rec.get("lang") not in (None, code):
+                raise InputError(f"the header says lang {rec.get('lang')!r} in the file of {code!r}", path, line)
+            header = rec
+            continue
+        item_id, split, domain, text = (rec.get(k) for k in ("id", "split", "domain", "text"))
+        if not isinstance(item_id, str) or not item_id or item_id in seen:
+            raise InputError(f"missing or repeated id {item_id!r}", path, line)
+        seen.add(item_id)
+        if split not in POLYMT_SPLITS:
+            raise InputError(f"split must be 'dev' or 'test', got {split!r}", path, line)
+        if not isinstance(domain, str) or not domain:
+            raise InputError("missing 'domain'", path, line)
+        if not isinstance(text, str) or not text.strip():
+            raise InputError("missing or empty 'text'", path, line)
+        rows.append({"id": item_id, "split": split, "domain": domain, "text": text})
+    return path, header, rows
+
+
+def polymt_header(lang: str, root: str | os.PathLike | None = None) -> dict[str, Any]:
+    """One language file's header (version, lang, provenance); ``{}`` for a file without one."""
+    return polymt_file(lang, root)[1]
+
+
+def polymt(lang: str, split: str | None = None, root: str | os.PathLike | None = None) -> list[dict[str, str]]:
+    """Rows ``{"id", "split", "domain", "text"}`` of one language (and split), in file order.
+
+    ``root``: a folder of ``<lang>.jsonl`` files in the same format (or a path holding ``{lang}``)
+    instead of the shipped set.
+    """
+    _check_split(split, POLYMT_SPLITS)
+    return [r for r in polymt_file(lang, root)[2] if split is None or r["split"] == split]
+
+
+def polymt_pairs(
+    src: str, tgt: str, split: str | None = None, root: str | os.PathLike | None = None
+) -> list[dict[str, str]]:
+    """Translation rows ``{"id", "src", "tgt", "domain"}`` from ``src`` into ``tgt`` (and one split).
+
+    The two files must be parallel: the same ids in the same order, with the same split and
+    domain each; the first difference is an error naming the target file and line.
+    """
+    _check_split(split, POLYMT_SPLITS)
+    _, _, a = polymt_file(src, root)
+    tgt_path, header, b = polymt_file(tgt, root)
+    first = 2 if header else 1
+    for n, (x, y) in enumerate(zip(a, b)):
+        if (x["id"], x["split"], x["domain"]) != (y["id"], y["split"], y["domain"]):
+            raise InputError(
+                f"not parallel to the {src} file: {y['id']} ({y['split']}, {y['domain']}) where it has "
+                f"{x['id']} ({x['split']}, {x['domain']})",
+                tgt_path,
+                first + n,
+            )
+    if len(a) != len(b):
+        raise InputError(f"{len(b)} rows but the {src} file has {len(a)}", tgt_path, first + min(len(a), len(b)))
+    return [
+        {"id": x["id"], "src": x["text"], "tgt": y["text"], "domain": x["domain"]}
+        for x, y in zip(a, b)
+        if split is None or x["split"] == split
+    ]
 
 
 # --- parallel sentences ---------------------------------------------------------------------

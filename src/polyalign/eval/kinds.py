@@ -81,15 +81,18 @@ def _first_line(text: str) -> str:
 
 
 def evaluate_qa(model: Answerer, prep: Prepared, texts: list[str], req: Any) -> Scored:
-    """Generate an answer; its first line scores EM, F1 and contains (per-language normalisation)."""
+    """Generate an answer; its first line scores EM, F1 and contains, normalised as ``req.qa_norm``
+    says (``None``: the task's own default, SQuAD v1.1's for XQuAD, MLQA's otherwise)."""
     outputs, cfg = _generate(model, prep, texts, req)
+    norm = getattr(req, "qa_norm", None) or prep.task.qa_norm
+    cfg["qa_norm"] = norm
     answers = [_first_line(o) for o in outputs]
-    per = [metrics.qa_scores(a, r["answers"], prep.spec.lang) for a, r in zip(answers, prep.rows)]
+    per = [metrics.qa_scores(a, r["answers"], prep.spec.lang, norm) for a, r in zip(answers, prep.rows)]
     result: dict[str, Any] = {}
     for m in ("exact_match", "f1", "contains"):
         st = metrics.MeanStats.of(p[m] for p in per)
         result[m], result[f"{m}_stderr"] = st.score(), st.stderr()
-    result.update(n=len(per), signature=metrics.qa_signature(prep.spec.lang))
+    result.update(n=len(per), signature=metrics.qa_signature(prep.spec.lang, norm))
     samples = [
         {"question": r["question"], "output": o, "answer": a, "reference": r["answers"], **p}
         for r, o, a, p in zip(prep.rows, outputs, answers, per)
@@ -98,7 +101,8 @@ def evaluate_qa(model: Answerer, prep: Prepared, texts: list[str], req: Any) -> 
 
 
 def evaluate_translation(model: Answerer, prep: Prepared, texts: list[str], req: Any) -> Scored:
-    """Generate a translation; corpus BLEU and chrF++ with sacrebleu's bootstrap intervals."""
+    """Generate a translation; corpus BLEU (spBLEU with ``req.tokenize`` flores101/flores200) and
+    chrF++ with sacrebleu's bootstrap intervals, and COMET when ``req.comet_model`` names a checkpoint."""
     outputs, cfg = _generate(model, prep, texts, req)
     refs = [r["tgt"] for r in prep.rows]
     result = mt.score_corpus(outputs, refs, prep.spec.tgt, tokenize=req.tokenize, spm_model=req.spm_model)
@@ -106,6 +110,12 @@ def evaluate_translation(model: Answerer, prep: Prepared, texts: list[str], req:
         {"source": r["src"], "output": o, "reference": r["tgt"], "chrf": mt.sentence_chrf(o, r["tgt"])}
         for r, o in zip(prep.rows, outputs)
     ]
+    comet_model = getattr(req, "comet_model", None)
+    if comet_model:
+        comet = mt.comet_score([r["src"] for r in prep.rows], outputs, refs, comet_model, batch_size=req.batch_size)
+        result.update({k: v for k, v in comet.items() if k != "comet_segments"})
+        for s, c in zip(samples, comet["comet_segments"]):
+            s["comet"] = c
     return Scored(result, samples, cfg, outputs, refs)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from polyalign import langs
 from polyalign.eval import tasks as T
+from polyalign.eval.metrics import QA_NORMS
 from polyalign.io import InputError
 
 
@@ -45,6 +46,13 @@ class EvalRequest:
     ``flores200`` is spBLEU (needs ``spm_model`` or sacrebleu's cached model)."""
     spm_model: str | None = None
     """spBLEU's SentencePiece model file."""
+    comet_model: str | None = None
+    """Translation tasks: also score COMET with this local checkpoint (needs ``polyalign[comet]``)."""
+    qa_norm: str | None = None
+    """QA answer normalisation, ``squad_v1`` or ``mlqa``; ``None``: each task's own default
+    (``squad_v1`` for xquad, ``mlqa`` for the rest)."""
+    task_limits: dict[str, int] = field(default_factory=dict)
+    """``task → limit`` for tasks whose limit differs from ``limit`` (``polymt: 40``)."""
     fidelity_candidates: list[str] = field(default_factory=lambda: list(langs.COMMON_LANGUAGES))
     """Languages the fidelity identifier chooses among (the evaluated language is always added)."""
     rename: dict[str, str] = field(default_factory=dict)
@@ -73,6 +81,14 @@ class EvalRequest:
             from polyalign.eval.mt import check_tokenizer
 
             check_tokenizer(self.tokenize)
+        if self.qa_norm is not None and self.qa_norm not in QA_NORMS:
+            raise InputError(f"qa_norm must be one of {', '.join(QA_NORMS)}, got {self.qa_norm!r}")
+        for t, n in self.task_limits.items():
+            T.get(t)
+            if not isinstance(n, int) or n < 1:
+                raise InputError(f"the limit of {t} must be a whole number >= 1, got {n!r}")
+        if self.limit is not None and self.limit < 1:
+            raise InputError(f"limit must be >= 1, got {self.limit}")
 
 
 # Settings that change no result: a rerun with another value finds its finished work.
@@ -107,6 +123,9 @@ def build_request(cfg: Any = None, **flags: Any) -> EvalRequest:
             label_lang=e.label_lang,
             tokenize=e.tokenize,
             spm_model=e.spm_model,
+            comet_model=e.comet_model,
+            qa_norm=e.qa_norm,
+            task_limits=parse_limits(e.task_limits),
             seed=cfg.seed,
             dtype=cfg.model.dtype,
             trust_remote_code=cfg.model.trust_remote_code,
@@ -167,10 +186,23 @@ def heldout_request(
         seed=cfg.seed,
         tokenize=e.tokenize,
         spm_model=e.spm_model,
+        comet_model=e.comet_model,
         output=str(output),
         dtype=cfg.model.dtype,
         trust_remote_code=cfg.model.trust_remote_code,
     )
+
+
+def parse_limits(items: list[str]) -> dict[str, int]:
+    """``["polymt=40", ...]`` → ``{"polymt": 40}``; unknown tasks and bad numbers are an :class:`InputError`."""
+    out = {}
+    for item in items:
+        task, sep, n = item.partition("=")
+        if not sep or not n.strip().isdigit() or int(n) < 1:
+            raise InputError(f"a task limit is TASK=N with N >= 1, got {item!r}")
+        T.get(task.strip())
+        out[task.strip()] = int(n)
+    return out
 
 
 def split_list(text: str) -> list[str]:

@@ -143,6 +143,7 @@ def evaluate_prepared(runner: Runner, prep: T.Prepared) -> tuple[dict[str, Any],
         "fewshot_lang": req.fewshot_lang,
         "demo_ids": [d["id"] for d in prep.demos],
         "excluded_for_demos": prep.excluded,
+        "sample": prep.sample,
     }
     scored = kinds.EVALUATE[task.kind](runner, prep, texts, req)
     cfg.update(scored.config)
@@ -180,10 +181,10 @@ def run_eval(
     plan = []
     for name in req.tasks:
         task = T.get(name)
-        specs = T.default_specs(task) if not req.langs or req.langs == ["all"] else req.langs
-        for raw in specs:
+        for raw in T.specs_for(task, req.langs):
             spec = task.parse(raw)
-            if task.languages and spec.lang not in task.languages and name not in req.data:
+            missing = [c for c in (spec.src, spec.tgt, spec.lang) if c and c not in task.languages]
+            if task.languages and missing and name not in req.data:
                 log(f"{name}: skipping {spec.spec} (not in the dataset; it has {', '.join(task.languages)})")
                 continue
             plan.append((task, spec))
@@ -199,7 +200,8 @@ def run_eval(
         if key in doc["results"]:
             log(f"{key}: already done")
             continue
-        prep = T.prepare(task, spec, req.data.get(task.name), req.num_fewshot, req.fewshot_lang, req.limit, req.seed)
+        limit = req.task_limits.get(task.name, req.limit)
+        prep = T.prepare(task, spec, req.data.get(task.name), req.num_fewshot, req.fewshot_lang, limit, req.seed)
         if not prep.rows:
             raise InputError(f"{key}: no examples to evaluate", prep.source)
         log(f"{key}: {len(prep.rows)} examples, {len(prep.demos)}-shot, {req.prompt_format} prompts")
@@ -245,6 +247,11 @@ def check_request(req: EvalRequest, plan: list[tuple[Any, Any]], resuming: bool)
                 "choose another --output",
                 clash[0],
             )
+    if req.comet_model and any(t.kind == "translation" for t, _ in plan):
+        import importlib.util
+
+        if importlib.util.find_spec("comet") is None:
+            raise InputError("COMET needs unbabel-comet: pip install 'polyalign[comet]'")
     if req.adapter:
         adapter = Path(req.adapter)
         if not adapter.is_dir():

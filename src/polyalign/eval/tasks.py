@@ -23,8 +23,9 @@ from typing import Literal
 
 from polyalign import langs
 from polyalign.data import resources
-from polyalign.eval import datasets
+from polyalign.eval import datasets, sampling
 from polyalign.eval.datasets import Row
+from polyalign.eval.metrics import QANorm
 from polyalign.io import InputError
 
 Kind = Literal["qa", "translation", "classification", "math", "instruct"]
@@ -68,6 +69,9 @@ class Task:
     description: str = ""
     shipped: str | None = None
     """The set shipped with polyalign that the task reads when no ``--data`` is given."""
+    qa_norm: QANorm = "mlqa"
+    """QA tasks: the answer normalisation scored by default (``squad_v1`` for XQuAD, as its
+    authors score it; MLQA's per-language one elsewhere); ``--qa-norm`` overrides it."""
 
 
 def _mono(spec: str) -> LangSpec:
@@ -253,6 +257,13 @@ def load_polysent(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     return out
 
 
+def load_polymt(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    """polymt_v1 (shipped), or a folder of ``<lang>.jsonl`` files in its format (or a path holding ``{lang}``)."""
+    if source is not None and "{lang}" not in source and not Path(source).is_dir():
+        raise InputError("polymt reads a folder of <lang>.jsonl files (or a path holding {lang})", source)
+    return resources.polymt_pairs(spec.src or "en", spec.tgt or spec.lang, split, source)
+
+
 def load_local_qa(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     if source is None:
         raise InputError("local_qa needs --data local_qa=PATH")
@@ -289,6 +300,7 @@ TASKS: dict[str, Task] = {
         load_xquad,
         _mono,
         "XQuAD: SQuAD v1.1 dev questions professionally translated into 11 languages",
+        qa_norm="squad_v1",
     ),
     "mlqa": Task(
         "mlqa",
@@ -402,6 +414,20 @@ TASKS: dict[str, Task] = {
         "languages (shipped); labels in English or with --label-lang target",
         shipped=resources.POLYSENT_VERSION,
     ),
+    "polymt": Task(
+        "polymt",
+        "translation",
+        "translation",
+        resources.POLYMT_LANGUAGES,
+        None,
+        "test",
+        "dev",
+        load_polymt,
+        _pair("en"),
+        "polymt_v1: general-domain sentences (news, science, travel, health, daily life) written for "
+        "polyalign, parallel in 16 languages (shipped); any direction, src-tgt",
+        shipped=resources.POLYMT_VERSION,
+    ),
     "local_qa": Task("local_qa", "qa", "qa", (), None, "test", None, load_local_qa, _mono, "any local QA file"),
     "local_translation": Task(
         "local_translation",
@@ -438,10 +464,31 @@ def get(name: str) -> Task:
 
 
 def default_specs(task: Task) -> list[str]:
-    """Language specs evaluated when none are named: every language of the dataset."""
+    """Language specs evaluated when none are named: every language of the dataset (a shipped
+    translation set: English into every other language)."""
     if not task.languages:
         raise InputError(f"{task.name}: name the languages with --langs")
+    if task.kind == "translation":
+        return [f"en-{code}" for code in task.languages if code != "en"]
     return list(task.languages)
+
+
+def specs_for(task: Task, asked: list[str]) -> list[str]:
+    """The specs of ``task`` among the asked ones: ``TASK/SPEC`` items name one task's languages
+    (``polymt/en-es``), plain items every task's; a task with neither gets :func:`default_specs`.
+
+    >>> specs_for(TASKS["polymt"], ["polymt/en-es", "polymt/es-en"])
+    ['en-es', 'es-en']
+    >>> specs_for(TASKS["polysent"], ["polymt/en-es"])[:3]
+    ['en', 'es', 'de']
+    """
+    own = [a.split("/", 1)[1] for a in asked if "/" in a and a.split("/", 1)[0] == task.name]
+    if own:
+        return own
+    plain = [a for a in asked if "/" not in a]
+    if plain and plain != ["all"]:
+        return plain
+    return default_specs(task)
 
 
 @dataclass
@@ -456,6 +503,8 @@ class Prepared:
     split: str
     original_n: int
     excluded: int
+    sample: dict | None = None
+    """What ``limit`` drew (:func:`polyalign.eval.sampling.sample`); ``None``: every row."""
 
 
 def prepare(
@@ -467,16 +516,19 @@ def prepare(
     limit: int | None = None,
     seed: int = 0,
 ) -> Prepared:
-    """Load a task's examples and choose its ``num_fewshot`` demonstrations.
+    """Load a task's examples, choose its ``num_fewshot`` demonstrations, and draw ``limit`` of the rest.
 
+    ``limit`` draws a seeded sample stratified over the rows' topic, label or domain
+    (:mod:`polyalign.eval.sampling`): the same items for every model evaluated with ``seed``.
     Demonstrations come from the task's demonstration split when it has one, otherwise from the
     evaluated split; in that case (and whenever English demonstrations share ids with the
     evaluated examples, as parallel datasets do) those examples are not evaluated. The same seed
     picks the same demonstrations for every language.
     """
-    if task.languages and spec.lang not in task.languages and source is None:
+    missing = [c for c in dict.fromkeys((spec.src, spec.tgt, spec.lang)) if c and c not in task.languages]
+    if task.languages and missing and source is None:
         where = "in its shipped set" if task.shipped else "on the hub"
-        raise InputError(f"{task.name} has no {spec.lang} {where} (it has {', '.join(task.languages)})")
+        raise InputError(f"{task.name} has no {missing[0]} {where} (it has {', '.join(task.languages)})")
     rows = task.load(spec, task.eval_split, source)
     original = len(rows)
     demos: list[Row] = []
@@ -506,7 +558,6 @@ def prepare(
             ids = {d["id"] for d in demos}
             rows = [r for r in rows if r["id"] not in ids]
     excluded = original - len(rows)
-    if limit is not None:
-        rows = rows[:limit]
+    rows, drawn = sampling.sample(rows, limit, seed)
     where = source if source is not None else (task.hf_id or task.shipped or "")
-    return Prepared(task, spec, rows, demos, where, task.eval_split, original, excluded)
+    return Prepared(task, spec, rows, demos, where, task.eval_split, original, excluded, drawn)

@@ -80,3 +80,37 @@ def test_request_checks_its_fields():
         EvalRequest(model="m", tasks=["xquad"], data={"nope": "/p"})
     with pytest.raises(InputError, match="unknown language code 'klingon'"):
         EvalRequest(model="m", tasks=["xquad"], fidelity_candidates=["klingon"])
+
+
+def test_issue_20_fields_from_recipe_and_flags(tmp_path):
+    cfg = recipe(
+        tmp_path,
+        f"""
+name: q
+runs_dir: {tmp_path}
+eval:
+  suite: [xquad, polymt]
+  suite_langs: [polymt/en-es, es]
+  task_limits: [polymt=40]
+  limit: 5
+  qa_norm: mlqa
+  comet_model: /models/comet.ckpt
+""",
+    )
+    req = build_request(cfg)
+    assert (req.qa_norm, req.task_limits, req.comet_model, req.limit) == (
+        "mlqa",
+        {"polymt": 40},
+        "/models/comet.ckpt",
+        5,
+    )
+    assert build_request(cfg, qa_norm="squad_v1").qa_norm == "squad_v1"
+    held = heldout_request(cfg, tmp_path / "q", ["en-es"], tmp_path / "q" / "eval" / "before")
+    assert held.comet_model == "/models/comet.ckpt"
+    assert build_request(None, tasks="xquad").qa_norm is None  # each task's own default
+    with pytest.raises(InputError, match="qa_norm must be one of squad_v1, mlqa, got 'squad'"):
+        build_request(None, tasks="xquad", qa_norm="squad")
+    with pytest.raises(InputError, match="the limit of polymt must be a whole number >= 1, got 0"):
+        EvalRequest(model="m", tasks=["polymt"], task_limits={"polymt": 0})
+    with pytest.raises(InputError, match="limit must be >= 1, got 0"):
+        EvalRequest(model="m", tasks=["polymt"], limit=0)
