@@ -1,0 +1,175 @@
+"""What a finished run measured, as rates for the next estimate, and the estimate beside the measured times.
+
+:func:`record_rates` reads a run directory (``timings.json``, each evaluation's per-task seconds,
+each training's summary) and derives the rates of :mod:`polyalign.estimate` so that
+:func:`polyalign.arms.estimate_stages` of the same recipe gives back the recorded stage times: the
+per-item and per-token rates are measured, the fixed costs are what is left of each stage after them.
+:func:`compare` puts this machine's estimate beside a run's measured times, per stage
+(``python -m polyalign.calibrate RUN_DIR``). Light: no torch.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+from polyalign import arms as A
+from polyalign.estimate import (
+    arm_examples,
+    examples_seen,
+    item_seconds,
+    measured_rates,
+    merge_rates,
+    train_seconds,
+)
+from polyalign.io import read_json
+from polyalign.recipe import load_recipe
+
+
+def _eval_docs(folder: Path) -> list[dict[str, Any]]:
+    """A model's evaluation documents in the order they ran: held-out pairs, the suite, the judge's answers."""
+    out = []
+    for path in (folder / "results.json", folder / "suite" / "results.json", folder / "instruct" / "results.json"):
+        if path.is_file():
+            doc = read_json(path)
+            if isinstance(doc, dict) and doc.get("seconds"):
+                out.append(doc)
+    return out
+
+
+def _items(docs: list[dict[str, Any]]) -> list[tuple[str, str, int, float, bool]]:
+    """``(task, kind, items, seconds, first)`` per task × language; ``first``: the load is in its seconds."""
+    rows = []
+    for i, doc in enumerate(docs):
+        for j, (key, secs) in enumerate(doc["seconds"].items()):
+            task = key.split("/", 1)[0]
+            kind = (doc.get("configs", {}).get(key) or {}).get("kind", "")
+            items = int((doc.get("n-samples", {}).get(key) or {}).get("effective", 0))
+            rows.append((task, kind, items, float(secs), i == 0 and j == 0))
+    return rows
+
+
+def _mean(xs: list[float]) -> float | None:
+    return sum(xs) / len(xs) if xs else None
+
+
+def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
+    """The rates an experiment run in ``run_dir`` measured (only those it measured), derived so that
+    :func:`estimate_stages` of the same recipe gives back its stage times.
+
+    Per-item seconds per task and per task kind from every evaluation's per-task times (the first
+    task of each model is left out: its time holds the model load); the load as what is left of an
+    arm's evaluation stage (the base's, with no arm) after its items; ``converted_here``: the run
+    converted the bundled model, so what the base's stage holds beyond an arm's load is the conversion.
+    """
+    run_dir = Path(run_dir)
+    cfg = load_recipe(run_dir / "config.yaml")
+    timings = read_json(run_dir / "timings.json")
+    models = {"base": run_dir / "eval" / "base"} | {a.name: run_dir / "arms" / a.name / "eval" for a in cfg.arms}
+    points = []
+    if A.planned_arms(cfg) and not cfg.plan:
+        from polyalign.scaling.pilot import pilot_points
+
+        points = [(p, run_dir / "points" / p.name) for p in pilot_points(A.pilot_recipe(cfg))]
+        points = [(p, d) for p, d in points if (d / "timings.json").is_file()]
+    docs = {name: _eval_docs(folder) for name, folder in models.items()}
+    rows = [r for d in docs.values() for r in _items(d)]
+    rows += [r for _, d in points for r in _items(_eval_docs(d / "eval" / "after"))]
+    rates: dict[str, Any] = {"eval_seconds_per_item": {}, "train_tokens_per_example": {}}
+    for key in sorted({r[0] for r in rows} | {r[1] for r in rows if r[1]}):
+        got = [r for r in rows if key in (r[0], r[1]) and not r[4]]
+        if sum(r[2] for r in got):
+            rates["eval_seconds_per_item"][key] = sum(r[3] for r in got) / sum(r[2] for r in got)
+    full = merge_rates(rates)
+
+    def left(name: str) -> float | None:  # an evaluation stage's time beyond its items: the load
+        stage = "eval/base" if name == "base" else f"eval/{name}"
+        if stage not in timings or not docs[name]:
+            return None
+        return timings[stage] - sum(r[2] * item_seconds(r[0], full) for r in _items(docs[name]))
+
+    arm_left = [x for a in cfg.arms if (x := left(a.name)) is not None]
+    load = _mean(arm_left) if arm_left else left("base")
+    if load is not None:
+        rates["model_load_seconds"] = full["model_load_seconds"] = load
+        base_left = left("base")
+        if converted_here and base_left is not None and arm_left:
+            rates["conversion_seconds"] = base_left - load
+
+    summaries = {a.name: run_dir / "arms" / a.name / "train_summary.json" for a in cfg.arms}
+    trained = [(a, read_json(summaries[a.name])) for a in cfg.arms if summaries[a.name].is_file()]
+    pilot = [(p, read_json(d / "train_summary.json")) for p, d in points if (d / "train_summary.json").is_file()]
+    if trained or pilot:
+        everything = [s for _, s in trained + pilot]
+        rates["train_tokens_per_second"] = sum(s["tokens"] for s in everything) / sum(s["seconds"] for s in everything)
+        for builder in {a.builder for a, _ in trained}:
+            mine = [(a, s) for a, s in trained if a.builder == builder]
+            seen = sum(examples_seen(A.arm_train(cfg, a), s["examples"]) for a, s in mine)
+            rates["train_tokens_per_example"][builder] = sum(s["tokens"] for _, s in mine) / seen
+        if pilot:
+            seen = sum(examples_seen(p.config.train, s["examples"]) for p, s in pilot)
+            rates["train_tokens_per_example"]["pilot"] = sum(s["tokens"] for _, s in pilot) / seen
+        full = merge_rates(rates)
+        over = [
+            timings[f"train/{a.name}"]
+            - (
+                train_seconds(A.arm_train(cfg, a), arm_examples(cfg, a), a.builder, full)
+                - full["train_overhead_seconds"]
+            )
+            for a, _ in trained
+            if f"train/{a.name}" in timings
+        ]
+        if over:
+            rates["train_overhead_seconds"] = full["train_overhead_seconds"] = _mean(over)
+
+    if "data" in timings:
+        rates["data_seconds"] = timings["data"]
+    arm_data = [timings[f"data/{a.name}"] for a in cfg.arms if f"data/{a.name}" in timings]
+    if arm_data:
+        rates["arm_data_seconds"] = _mean(arm_data)
+    looks = [timings[k] for k in ["analysis/base"] + [f"analysis/{a.name}" for a in cfg.arms] if k in timings]
+    if looks and cfg.analysis_language:
+        rates["analysis_seconds_per_pair"] = sum(looks) / (len(looks) * A.analysis_pairs_limit(cfg))
+    if "scaling pilot" in timings and A.planned_arms(cfg) and not cfg.plan:
+        n, core = A.pilot_core(cfg, merge_rates(rates))
+        rates["pilot_point_overhead_seconds"] = (timings["scaling pilot"] - core) / n
+    if cfg.judge.endpoint and timings.get("judge") and cfg.arms:
+        rates["judge_seconds_per_item"] = timings["judge"] / (
+            len(cfg.arms) * len(cfg.judge.languages) * cfg.judge.limit
+        )
+    rates = {k: v for k, v in rates.items() if v != {}}
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return {**rates, "measured_at": now, "measured_run": str(run_dir), "model": cfg.model.model_name_or_path}
+
+
+def compare(run_dir: Path, rates: dict[str, Any] | None = None) -> list[tuple[str, float, float | None]]:
+    """``(stage, estimated seconds, measured seconds or None)`` for a finished run's recipe, with
+    ``rates`` (default: this machine's), the last row the total. ``model conversion`` is measured
+    inside ``eval/base``, so it is added to that stage's estimate here."""
+    run_dir = Path(run_dir)
+    cfg = load_recipe(run_dir / "config.yaml")
+    timings = read_json(run_dir / "timings.json")
+    est = (A.estimate_stages if cfg.arms else A.estimate_plain)(cfg, rates or measured_rates())
+    conversion = est.pop("model conversion", 0.0)
+    first = "eval/base" if cfg.arms else ("eval/before" if "eval/before" in est else "eval/after")
+    est[first] += conversion
+    rows: list[tuple[str, float, float | None]] = [(k, v, timings.get(k)) for k, v in est.items()]
+    rows += [(k, 0.0, v) for k, v in timings.items() if k not in est]
+    rows.append(("total", sum(r[1] for r in rows), sum(float(v) for v in timings.values())))
+    return rows
+
+
+def compare_text(run_dir: Path, rates: dict[str, Any] | None = None) -> str:
+    """:func:`compare` as a table: stage, estimate, measured, error in percent of the measured time."""
+    lines = [f"{'stage':<28} {'estimate':>9} {'measured':>9} {'error':>7}"]
+    for stage, e, m in compare(run_dir, rates):
+        err = f"{100 * (e - m) / m:+.0f}%" if m else "-"
+        lines.append(f"{stage:<28} {e:>8.1f}s {'-' if m is None else f'{m:.1f}s':>9} {err:>7}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m polyalign.calibrate RUN_DIR: this machine's estimate against a finished run
+    import sys
+
+    print(compare_text(Path(sys.argv[1])))
