@@ -16,14 +16,16 @@ from typing import Any
 
 from polyalign import arms as A
 from polyalign.estimate import (
+    DEFAULT_RATES,
     arm_examples,
+    converted_during,
     examples_seen,
     item_seconds,
     measured_rates,
     merge_rates,
     train_seconds,
 )
-from polyalign.io import read_json
+from polyalign.io import InputError, read_json
 from polyalign.recipe import load_recipe
 
 
@@ -143,33 +145,58 @@ def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
     return {**rates, "measured_at": now, "measured_run": str(run_dir), "model": cfg.model.model_name_or_path}
 
 
-def compare(run_dir: Path, rates: dict[str, Any] | None = None) -> list[tuple[str, float, float | None]]:
+def compare(
+    run_dir: Path, rates: dict[str, Any] | None = None, converted: bool | None = None
+) -> list[tuple[str, float, float | None]]:
     """``(stage, estimated seconds, measured seconds or None)`` for a finished run's recipe, with
-    ``rates`` (default: this machine's), the last row the total. ``model conversion`` is measured
-    inside ``eval/base``, so it is added to that stage's estimate here."""
+    ``rates`` (default: this machine's), the last row the total of the stages. The bundled model's
+    conversion is measured inside the first evaluation stage: its estimate is added there when
+    ``converted`` (default: the run converted it, :func:`polyalign.estimate.converted_during`)."""
     run_dir = Path(run_dir)
     cfg = load_recipe(run_dir / "config.yaml")
     timings = read_json(run_dir / "timings.json")
-    est = (A.estimate_stages if cfg.arms else A.estimate_plain)(cfg, rates or measured_rates())
-    conversion = est.pop("model conversion", 0.0)
-    first = "eval/base" if cfg.arms else ("eval/before" if "eval/before" in est else "eval/after")
-    est[first] += conversion
+    rates = merge_rates(rates) if rates is not None else measured_rates()
+    est = (A.estimate_stages if cfg.arms else A.estimate_plain)(cfg, rates)
+    est.pop("model conversion", None)
+    if converted if converted is not None else converted_during(run_dir):
+        first = "eval/base" if cfg.arms else ("eval/before" if "eval/before" in est else "eval/after")
+        est[first] += rates["conversion_seconds"]
     rows: list[tuple[str, float, float | None]] = [(k, v, timings.get(k)) for k, v in est.items()]
     rows += [(k, 0.0, v) for k, v in timings.items() if k not in est]
     rows.append(("total", sum(r[1] for r in rows), sum(float(v) for v in timings.values())))
     return rows
 
 
-def compare_text(run_dir: Path, rates: dict[str, Any] | None = None) -> str:
+def compare_text(run_dir: Path, rates: dict[str, Any] | None = None, converted: bool | None = None) -> str:
     """:func:`compare` as a table: stage, estimate, measured, error in percent of the measured time."""
     lines = [f"{'stage':<28} {'estimate':>9} {'measured':>9} {'error':>7}"]
-    for stage, e, m in compare(run_dir, rates):
+    for stage, e, m in compare(run_dir, rates, converted):
         err = f"{100 * (e - m) / m:+.0f}%" if m else "-"
         lines.append(f"{stage:<28} {e:>8.1f}s {'-' if m is None else f'{m:.1f}s':>9} {err:>7}")
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # python -m polyalign.calibrate RUN_DIR: this machine's estimate against a finished run
+def main(argv: list[str] | None = None) -> int:
+    """``python -m polyalign.calibrate RUN_DIR [--rates FILE | --defaults]``: the estimate beside a run's times."""
+    import argparse
     import sys
 
-    print(compare_text(Path(sys.argv[1])))
+    parser = argparse.ArgumentParser(prog="python -m polyalign.calibrate", description=main.__doc__)
+    parser.add_argument("run_dir", type=Path)
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--rates", type=Path, help="a rates.json to estimate with (default: this machine's)")
+    which.add_argument("--defaults", action="store_true", help="estimate with the uncalibrated default rates")
+    args = parser.parse_args(argv)
+    try:
+        rates = DEFAULT_RATES if args.defaults else (read_json(args.rates) if args.rates else None)
+        if rates is not None and not isinstance(rates, dict):
+            raise InputError("expected a JSON object of rates", args.rates)
+        print(compare_text(args.run_dir, rates))
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -123,11 +123,10 @@ def test_recorded_rates_are_the_ones_the_run_was_made_from(tmp_path):
     assert "judge_seconds_per_item" not in rates  # no judge endpoint: nothing measured
 
 
-def test_the_estimate_from_recorded_rates_gives_every_stage_time_back(tmp_path, monkeypatch):
-    monkeypatch.setattr(arms, "needs_conversion", lambda cfg: True)  # as on the run's fresh machine
+def test_the_estimate_from_recorded_rates_gives_every_stage_time_back(tmp_path):
     _, run, t = synthetic_run(tmp_path)
-    rates = estimate.merge_rates(calibrate.record_rates(run, converted_here=True))
-    rows = {stage: (e, m) for stage, e, m in calibrate.compare(run, rates)}
+    rates = calibrate.record_rates(run, converted_here=True)
+    rows = {stage: (e, m) for stage, e, m in calibrate.compare(run, rates, converted=True)}
     assert set(rows) == set(t) | {"total"}
     for stage, measured in t.items():
         want = 0.0 if stage == "judge" else measured  # no endpoint: the judge is not estimated
@@ -138,15 +137,15 @@ def test_the_estimate_from_recorded_rates_gives_every_stage_time_back(tmp_path, 
     assert rows["eval/base"][0] == pytest.approx(30 + 4.5 + 6 + 18 + 8)
 
 
-def test_uncalibrated_defaults_give_the_stated_estimate_and_its_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(arms, "needs_conversion", lambda cfg: True)
+def test_uncalibrated_defaults_give_the_stated_estimate_and_its_error(tmp_path):
     _, run, t = synthetic_run(tmp_path)
-    rows = {stage: (e, m) for stage, e, m in calibrate.compare(run, dict(estimate.DEFAULT_RATES))}
+    rows = {stage: (e, m) for stage, e, m in calibrate.compare(run, estimate.DEFAULT_RATES, converted=True)}
+    assert calibrate.compare(run, estimate.DEFAULT_RATES, converted=False)[1][1] == pytest.approx(88.6 - 35)
     # 35 conversion + 5 load + 12 × 1.15 + 24 × 1.17 + 32 × 0.21
     assert rows["eval/base"] == (pytest.approx(88.6), t["eval/base"])
     # 6 + 96 examples × 100 tokens / 270 tokens/s
     assert rows["train/coit-es"][0] == pytest.approx(6 + 9600 / 270)
-    text = calibrate.compare_text(run, dict(estimate.DEFAULT_RATES))
+    text = calibrate.compare_text(run, estimate.DEFAULT_RATES, converted=True)
     assert text.splitlines()[0].split() == ["stage", "estimate", "measured", "error"]
     assert "eval/base" in text and f"{100 * (88.6 - t['eval/base']) / t['eval/base']:+.0f}%" in text
 
@@ -198,3 +197,38 @@ def test_the_dry_run_prints_the_stages_from_the_recorded_rates(tmp_path):
     assert proc.returncode == 0, proc.stderr
     row = next(x for x in proc.stdout.splitlines() if x.startswith("train/coit-es "))
     assert row.split() == ["train/coit-es", f"{t['train/coit-es']:.1f}s", f"{t['train/coit-es']:.1f}s", "+0%"]
+
+
+def test_calibrate_cli_defaults_and_a_missing_run(tmp_path):
+    _, run, t = synthetic_run(tmp_path)
+    env = {**os.environ, "POLYALIGN_CACHE": str(tmp_path / "cache"), "PYTHONPATH": os.pathsep.join(sys.path)}
+    cmd = [sys.executable, "-m", "polyalign.calibrate"]
+    proc = subprocess.run([*cmd, str(run), "--defaults"], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    row = next(x for x in proc.stdout.splitlines() if x.startswith("train/coit-es "))
+    err = 100 * (6 + 9600 / 270 - t["train/coit-es"]) / t["train/coit-es"]
+    assert row.split() == ["train/coit-es", f"{6 + 9600 / 270:.1f}s", f"{t['train/coit-es']:.1f}s", f"{err:+.0f}%"]
+    proc = subprocess.run([*cmd, str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("error: ") and "nowhere" in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_a_finished_run_adds_its_rates_to_the_earlier_ones(tmp_path, monkeypatch):
+    from polyalign.experiment import _record_rates
+
+    monkeypatch.setenv("POLYALIGN_CACHE", str(tmp_path / "cache"))
+    cfg, run, _ = synthetic_run(tmp_path)
+    old = {"train_tokens_per_second": 1.0, "eval_seconds_per_item": {"mgsm": 9.0, "polyqa": 1.0}, "source": "x"}
+    write_json(tmp_path / "cache" / "rates.json", old)
+    _record_rates(arms.quick(cfg), run)  # a --quick run's toy sizes record nothing
+    assert json.loads((tmp_path / "cache" / "rates.json").read_text()) == old
+    _record_rates(cfg, run)
+    got = json.loads((tmp_path / "cache" / "rates.json").read_text())
+    assert got["train_tokens_per_second"] == pytest.approx(TPS) and "source" not in got
+    assert got["eval_seconds_per_item"]["mgsm"] == 9.0 and got["eval_seconds_per_item"]["polyqa"] == 0.75
+    assert estimate.measured_rates()["source"].startswith(
+        f"measured on this machine at {got['measured_at']} from {run}"
+    )
+    (run / "timings.json").unlink()  # a run without its times: nothing recorded, and no error
+    _record_rates(cfg, run)
+    assert json.loads((tmp_path / "cache" / "rates.json").read_text()) == got
