@@ -214,14 +214,12 @@ def estimate_stages(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
 
 def estimate_plain(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
     """Seconds per stage of a plain run (no arms), keyed as its ``timings.json``."""
-    d = cfg.data
-    arm = ArmConfig(name=cfg.name, builder=d.builder, languages=list(d.languages), pair_budget=d.pair_budget)
     per_model = eval_seconds(eval_items(cfg, len(cfg.data.languages)), rates)
     out = {"model conversion": rates["conversion_seconds"]} if needs_conversion(cfg) else {}
     out["data"] = rates["data_seconds"]
     if cfg.eval.baseline:
         out["eval/before"] = per_model
-    out["train"] = train_seconds(cfg.train, arm_examples(cfg, arm), arm.builder, rates)
+    out["train"] = train_seconds(cfg.train, arm_examples(cfg, cfg.data), cfg.data.builder, rates)
     out["eval/after"] = per_model
     return out
 
@@ -310,9 +308,12 @@ def dry_run(cfg: RunConfig) -> str:
     lines += detectable_lines(cfg, arms)
     lines += stage_lines(cfg, est)
     total = sum(est.values())
+    per_item = rates["eval_seconds_per_item"]
+    used = ", ".join(f"{t} {per_item[t]:.2f}" for t in ["translation", *cfg.eval.suite] if t in per_item)
     lines.append(
-        f"  evaluations: {len(arms) + 1} models; estimated total ~{total / 60:.1f} min on this machine "
-        f"(the report's few seconds not counted; rates: {rates['source']})"
+        f"  evaluations: {len(arms) + 1} models; estimated total ~{total / 60:.1f} min on this machine, the "
+        f"report's few seconds not counted (rates: {rates['source']}: training {rates['train_tokens_per_second']:.0f}"
+        f" tokens/s, model load {rates['model_load_seconds']:.1f} s, s/item {used})"
     )
     return "\n".join(lines)
 
@@ -324,7 +325,7 @@ def stage_lines(cfg: RunConfig, est: dict[str, float]) -> list[str]:
     def minutes(keys: list[str]) -> str:
         return ", ".join(f"{k.split('/')[0]} {est[k] / 60:.1f}" for k in keys if k in est)
 
-    shared = [k for k in est if "/" not in k or k.endswith("/base")]
+    shared = [k for k in est if not cfg.arms or "/" not in k or k.endswith("/base")]
     out = [f"  time per stage (min): {', '.join(f'{k} {est[k] / 60:.1f}' for k in shared)}"]
     for arm in cfg.arms:
         keys = [f"{s}/{arm.name}" for s in ("data", "train", "eval", "analysis")]

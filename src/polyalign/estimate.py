@@ -16,7 +16,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from polyalign.config import DEFAULT_MODEL, RunConfig, TrainConfig
+from polyalign.config import DEFAULT_MODEL, ArmConfig, DataConfig, RunConfig, TrainConfig
 from polyalign.io import InputError
 
 # Calibrated from issue 22's measurements of `make demo` on a fresh clone on 2 quiet CPU cores with
@@ -47,7 +47,7 @@ DEFAULT_RATES: dict[str, Any] = {
     "analysis_seconds_per_pair": 0.2,
     "pilot_point_overhead_seconds": 12.0,
     "judge_seconds_per_item": 3.0,
-    "source": "defaults (issue 22's 2-core measurements; uncalibrated on this machine)",
+    "source": "uncalibrated defaults from 2 quiet CPU cores (no run has recorded this machine's rates yet)",
 }
 RATE_DICTS = ("train_tokens_per_example", "eval_seconds_per_item")
 
@@ -137,8 +137,9 @@ def eval_seconds(items: dict[str, int], rates: dict[str, Any]) -> float:
     return rates["model_load_seconds"] + sum(n * item_seconds(t, rates) for t, n in items.items())
 
 
-def arm_examples(cfg: RunConfig, arm: Any) -> int:
-    """Training examples an arm builds, from the recipe's caps (pairs × directions, plus instructions)."""
+def arm_examples(cfg: RunConfig, arm: ArmConfig | DataConfig) -> int:
+    """Training examples an arm (or a plain run's ``data``) builds, from the recipe's caps: pairs ×
+    directions, plus instructions."""
     d = cfg.data
     cap = d.max_train_pairs or 2000
     pairs = (arm.pair_budget or cap * len(arm.languages)) if arm.builder == "muit" else cap * len(arm.languages)

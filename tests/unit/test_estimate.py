@@ -152,7 +152,7 @@ def test_uncalibrated_defaults_give_the_stated_estimate_and_its_error(tmp_path):
 
 def test_old_rates_files_still_load(tmp_path, monkeypatch):
     monkeypatch.setenv("POLYALIGN_CACHE", str(tmp_path))
-    assert estimate.measured_rates()["source"].startswith("defaults (")
+    assert estimate.measured_rates()["source"].startswith("uncalibrated defaults from 2 quiet CPU cores")
     (tmp_path / "rates.json").write_text(json.dumps({"train_tokens_per_second": 123.0, "model_load_seconds": 5.0}))
     rates = estimate.measured_rates()
     assert rates["train_tokens_per_second"] == 123.0
@@ -188,7 +188,8 @@ def test_the_dry_run_prints_the_stages_from_the_recorded_rates(tmp_path):
         f"eval {t['eval/coit-es'] / 60:.1f}, analysis {1.6 / 60:.1f}"
     )
     assert out[-1].endswith(
-        f"rates: measured on this machine at {rates['measured_at']} from {run} ({cache / 'rates.json'}))"
+        f"rates: measured on this machine at {rates['measured_at']} from {run} ({cache / 'rates.json'}): training "
+        "200 tokens/s, model load 4.5 s, s/item translation 0.50, polyqa 0.75, polysent 0.25)"
     )
 
     proc = subprocess.run(
@@ -232,3 +233,15 @@ def test_a_finished_run_adds_its_rates_to_the_earlier_ones(tmp_path, monkeypatch
     (run / "timings.json").unlink()  # a run without its times: nothing recorded, and no error
     _record_rates(cfg, run)
     assert json.loads((tmp_path / "cache" / "rates.json").read_text()) == got
+
+
+def test_a_plain_recipe_is_estimated_per_stage_of_its_timings(monkeypatch):
+    """muit_offline.yaml: 3 languages × 100 held-out items En→X before and after, 60 steps × 16 examples."""
+    monkeypatch.setattr(arms, "needs_conversion", lambda cfg: False)
+    cfg = load_recipe(Path(__file__).resolve().parents[2] / "recipes" / "muit_offline.yaml")
+    est = arms.estimate_plain(cfg, estimate.DEFAULT_RATES)
+    evaluation = 5.0 + 300 * 1.15
+    assert est == pytest.approx(
+        {"data": 10.0, "eval/before": evaluation, "train": 6.0 + 960 * 100 / 270, "eval/after": evaluation}
+    )
+    assert arms.stage_lines(cfg, est) == ["  time per stage (min): data 0.2, eval/before 5.8, train 6.0, eval/after 5.8"]
