@@ -244,4 +244,5 @@ def test_a_plain_recipe_is_estimated_per_stage_of_its_timings(monkeypatch):
     assert est == pytest.approx(
         {"data": 10.0, "eval/before": evaluation, "train": 6.0 + 960 * 100 / 270, "eval/after": evaluation}
     )
-    assert arms.stage_lines(cfg, est) == ["  time per stage (min): data 0.2, eval/before 5.8, train 6.0, eval/after 5.8"]
+    line = "  time per stage (min): data 0.2, eval/before 5.8, train 6.0, eval/after 5.8"
+    assert arms.stage_lines(cfg, est) == [line]
