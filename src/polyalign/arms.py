@@ -192,10 +192,10 @@ def estimate_stages(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
     if needs_conversion(cfg):
         out["model conversion"] = rates["conversion_seconds"]
     n_eval = len(eval_languages(cfg))
-    per_model = eval_seconds(eval_items(cfg, n_eval), rates)
+    items = eval_items(cfg, n_eval)
     analysis = analysis_pairs_limit(cfg) * rates["analysis_seconds_per_pair"] if cfg.analysis_language else None
     out["data"] = rates["data_seconds"]
-    out["eval/base"] = per_model
+    out["eval/base"] = eval_seconds(items, rates, "base")
     if analysis is not None:
         out["analysis/base"] = analysis
     if planned_arms(cfg) and not cfg.plan:
@@ -203,8 +203,9 @@ def estimate_stages(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
         out["scaling pilot"] = core + n * rates["pilot_point_overhead_seconds"]
     for arm in cfg.arms:
         out[f"data/{arm.name}"] = rates["arm_data_seconds"]
-        out[f"train/{arm.name}"] = train_seconds(arm_train(cfg, arm), arm_examples(cfg, arm), arm.builder, rates)
-        out[f"eval/{arm.name}"] = per_model
+        examples = arm_examples(cfg, arm)
+        out[f"train/{arm.name}"] = train_seconds(arm_train(cfg, arm), examples, arm.builder, rates, arm.name)
+        out[f"eval/{arm.name}"] = eval_seconds(items, rates, arm.name)
         if analysis is not None:
             out[f"analysis/{arm.name}"] = analysis
     if cfg.judge.endpoint:

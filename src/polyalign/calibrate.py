@@ -17,6 +17,7 @@ from typing import Any
 from polyalign import arms as A
 from polyalign.estimate import (
     DEFAULT_RATES,
+    RATE_DICTS,
     arm_examples,
     converted_during,
     examples_seen,
@@ -52,6 +53,18 @@ def _items(docs: list[dict[str, Any]]) -> list[tuple[str, str, int, float, bool]
     return rows
 
 
+def _load(rows: list[tuple[str, str, int, float, bool]], stage: float) -> float | None:
+    """A model's load and what its stage spent outside its tasks: its first task's time beyond its
+    items at the model's own rate for that task (from its other languages), plus the stage's time
+    outside every task; ``None`` without another language of the first task to rate it by."""
+    first = next((r for r in rows if r[4]), None)
+    same = [r for r in rows if first and r[0] == first[0] and not r[4]]
+    if first is None or not sum(r[2] for r in same):
+        return None
+    rate = sum(r[3] for r in same) / sum(r[2] for r in same)
+    return first[3] - first[2] * rate + stage - sum(r[3] for r in rows)
+
+
 def _mean(xs: list[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
@@ -78,26 +91,32 @@ def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
     docs = {name: _eval_docs(folder) for name, folder in models.items()}
     rows = [r for d in docs.values() for r in _items(d)]
     rows += [r for _, d in points for r in _items(_eval_docs(d / "eval" / "after"))]
-    rates: dict[str, Any] = {"eval_seconds_per_item": {}, "train_tokens_per_example": {}}
+    rates: dict[str, Any] = {k: {} for k in RATE_DICTS}
     for key in sorted({r[0] for r in rows} | {r[1] for r in rows if r[1]}):
         got = [r for r in rows if key in (r[0], r[1]) and not r[4]]
         if sum(r[2] for r in got):
             rates["eval_seconds_per_item"][key] = sum(r[3] for r in got) / sum(r[2] for r in got)
     full = merge_rates(rates)
 
-    def left(name: str) -> float | None:  # an evaluation stage's time beyond its items: the load
-        stage = "eval/base" if name == "base" else f"eval/{name}"
-        if stage not in timings or not docs[name]:
-            return None
-        return timings[stage] - sum(r[2] * item_seconds(r[0], full) for r in _items(docs[name]))
+    def items_part(name: str) -> float:  # an evaluation's items at the pooled rates
+        return sum(r[2] * item_seconds(r[0], full) for r in _items(docs[name]))
 
-    arm_left = [x for a in cfg.arms if (x := left(a.name)) is not None]
-    load = _mean(arm_left) if arm_left else left("base")
+    stage = {name: "eval/base" if name == "base" else f"eval/{name}" for name in docs}
+    timed = [name for name in docs if stage[name] in timings and docs[name]]
+    loads = {name: _load(_items(docs[name]), timings[stage[name]]) for name in timed}
+    loads = {name: x if x is not None else timings[stage[name]] - items_part(name) for name, x in loads.items()}
+    arm_loads = [loads[a.name] for a in cfg.arms if a.name in loads]
+    load = _mean(arm_loads) if arm_loads else loads.get("base")
     if load is not None:
-        rates["model_load_seconds"] = full["model_load_seconds"] = load
-        base_left = left("base")
-        if converted_here and base_left is not None and arm_left:
-            rates["conversion_seconds"] = base_left - load
+        rates["model_load_seconds"] = load
+        conversion = 0.0
+        if converted_here and "base" in loads and arm_loads:
+            rates["conversion_seconds"] = conversion = loads["base"] - load
+        rates["model_eval_factor"] = {
+            name: (timings[stage[name]] - load - (conversion if name == "base" else 0.0)) / items_part(name)
+            for name in timed
+            if items_part(name) > 0
+        }
 
     summaries = {a.name: run_dir / "arms" / a.name / "train_summary.json" for a in cfg.arms}
     trained = [(a, read_json(summaries[a.name])) for a in cfg.arms if summaries[a.name].is_file()]
@@ -109,6 +128,8 @@ def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
             mine = [(a, s) for a, s in trained if a.builder == builder]
             seen = sum(examples_seen(A.arm_train(cfg, a), s["examples"]) for a, s in mine)
             rates["train_tokens_per_example"][builder] = sum(s["tokens"] for _, s in mine) / seen
+        for a, s in trained:
+            rates["arm_tokens_per_example"][a.name] = s["tokens"] / examples_seen(A.arm_train(cfg, a), s["examples"])
         if pilot:
             seen = sum(examples_seen(p.config.train, s["examples"]) for p, s in pilot)
             rates["train_tokens_per_example"]["pilot"] = sum(s["tokens"] for _, s in pilot) / seen
@@ -116,7 +137,7 @@ def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
         over = [
             timings[f"train/{a.name}"]
             - (
-                train_seconds(A.arm_train(cfg, a), arm_examples(cfg, a), a.builder, full)
+                train_seconds(A.arm_train(cfg, a), arm_examples(cfg, a), a.builder, full, a.name)
                 - full["train_overhead_seconds"]
             )
             for a, _ in trained

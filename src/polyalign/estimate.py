@@ -40,6 +40,8 @@ DEFAULT_RATES: dict[str, Any] = {
         "instruct": 2.5,
         "math": 2.5,
     },
+    "model_eval_factor": {},  # per model ("base", an arm's name): its evaluation's time over the pooled rates'
+    "arm_tokens_per_example": {},  # per arm's name: its own tokens per example, else its builder's
     "model_load_seconds": 5.0,
     "conversion_seconds": 35.0,
     "data_seconds": 10.0,
@@ -49,7 +51,7 @@ DEFAULT_RATES: dict[str, Any] = {
     "judge_seconds_per_item": 3.0,
     "source": "uncalibrated defaults from 2 quiet CPU cores (no run has recorded this machine's rates yet)",
 }
-RATE_DICTS = ("train_tokens_per_example", "eval_seconds_per_item")
+RATE_DICTS = ("train_tokens_per_example", "eval_seconds_per_item", "model_eval_factor", "arm_tokens_per_example")
 
 
 def rates_path() -> Path:
@@ -100,9 +102,14 @@ def examples_seen(train: TrainConfig, examples: int) -> float:
     return float(train.num_train_epochs * examples)
 
 
-def train_seconds(train: TrainConfig, examples: int, builder: str, rates: dict[str, Any]) -> float:
-    """A training stage: the fixed cost (model load, tokenising, saving) plus tokens at the measured rate."""
-    per = rates["train_tokens_per_example"].get(builder, DEFAULT_RATES["train_tokens_per_example"]["coit"])
+def train_seconds(
+    train: TrainConfig, examples: int, builder: str, rates: dict[str, Any], arm: str | None = None
+) -> float:
+    """A training stage: the fixed cost (model load, tokenising, saving) plus tokens at the measured
+    rate, the tokens per example the arm's last run read (its language's script counts), else its builder's."""
+    per = rates["arm_tokens_per_example"].get(arm) or rates["train_tokens_per_example"].get(
+        builder, DEFAULT_RATES["train_tokens_per_example"]["coit"]
+    )
     return rates["train_overhead_seconds"] + examples_seen(train, examples) * per / rates["train_tokens_per_second"]
 
 
@@ -132,9 +139,11 @@ def eval_items(cfg: RunConfig, n_langs: int, translation: bool = True, suite: bo
     return out
 
 
-def eval_seconds(items: dict[str, int], rates: dict[str, Any]) -> float:
-    """One model's evaluation stage: the load, then every item at its task's rate."""
-    return rates["model_load_seconds"] + sum(n * item_seconds(t, rates) for t, n in items.items())
+def eval_seconds(items: dict[str, int], rates: dict[str, Any], model: str | None = None) -> float:
+    """One model's evaluation stage: the load, then every item at its task's rate, times the model's
+    own factor when its last run measured one (a tuned model that stops early answers faster)."""
+    factor = rates["model_eval_factor"].get(model, 1.0) if model else 1.0
+    return rates["model_load_seconds"] + factor * sum(n * item_seconds(t, rates) for t, n in items.items())
 
 
 def arm_examples(cfg: RunConfig, arm: ArmConfig | DataConfig) -> int:

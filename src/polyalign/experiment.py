@@ -293,7 +293,7 @@ def _record_rates(cfg: RunConfig, run_dir: Path) -> None:
     for the next ``--dry-run``, on top of what earlier runs recorded. A ``--quick`` run's toy sizes
     say nothing about a real run's rates: it records nothing. Never fails the run."""
     from polyalign.calibrate import record_rates
-    from polyalign.estimate import converted_during, rates_path
+    from polyalign.estimate import RATE_DICTS, converted_during, rates_path
 
     if cfg.name.endswith("-quick"):  # arms.quick names the run <name>-quick
         return
@@ -302,7 +302,7 @@ def _record_rates(cfg: RunConfig, run_dir: Path) -> None:
         path = rates_path()
         old = read_json(path) if path.is_file() else {}
         old = old if isinstance(old, dict) else {}
-        for k in ("train_tokens_per_example", "eval_seconds_per_item"):  # per-task tables: merged key by key
+        for k in RATE_DICTS:  # per-task, per-arm tables: merged key by key
             if isinstance(old.get(k), dict) and k in new:
                 new[k] = {**old[k], **new[k]}
         write_json(path, {**{k: v for k, v in old.items() if k != "source"}, **new})

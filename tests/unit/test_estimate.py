@@ -119,6 +119,8 @@ def test_recorded_rates_are_the_ones_the_run_was_made_from(tmp_path):
     assert rates["analysis_seconds_per_pair"] == pytest.approx(PER_PAIR)
     # per point: its data build 0.3 is not in the core (its write is, with the load); 6 points share the fit's 1.0
     assert rates["pilot_point_overhead_seconds"] == pytest.approx(0.3 + FIT / 6)
+    assert rates["model_eval_factor"] == pytest.approx({"base": 1.0} | {a.name: 1.0 for a in recipe(tmp_path).arms})
+    assert rates["arm_tokens_per_example"] == {a.name: float(TPE[a.builder]) for a in recipe(tmp_path).arms}
     assert rates["measured_run"] == str(run) and rates["model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert "judge_seconds_per_item" not in rates  # no judge endpoint: nothing measured
 
@@ -135,6 +137,35 @@ def test_the_estimate_from_recorded_rates_gives_every_stage_time_back(tmp_path):
     # eval/base by hand: conversion 30 + load and write 4.5 + 12 translation × 0.5 + 24 polyqa × 0.75
     # + 32 polysent × 0.25
     assert rows["eval/base"][0] == pytest.approx(30 + 4.5 + 6 + 18 + 8)
+
+
+def test_an_arm_that_answers_slower_and_reads_longer_examples_keeps_its_own_time(tmp_path):
+    """coit-ru: every answer 1.2× slower and 60 tokens per example where the other CoIT arms read 50."""
+    _, run, t = synthetic_run(tmp_path)
+    folder = run / "arms" / "coit-ru"
+    for doc_path in (folder / "eval" / "results.json", folder / "eval" / "suite" / "results.json"):
+        doc = json.loads(doc_path.read_text())
+        first = doc_path.parent.name == "eval"  # the held-out document's first task holds the load
+        doc["seconds"] = {
+            k: 1.2 * (v - LOAD * (first and i == 0)) + LOAD * (first and i == 0)
+            for i, (k, v) in enumerate(doc["seconds"].items())
+        }
+        write_json(doc_path, doc)
+    t["eval/coit-ru"] = 1.2 * (t["eval/coit-ru"] - WRITE - LOAD) + WRITE + LOAD
+    t["train/coit-ru"] = train_summary(folder, 96, "muit")  # 60 tokens per example
+    write_json(run / "timings.json", t)
+    rates = calibrate.record_rates(run, converted_here=True)
+    rows = {stage: (e, m) for stage, e, m in calibrate.compare(run, rates, converted=True)}
+    for stage, measured in t.items():
+        assert rows[stage] == (pytest.approx(0.0 if stage == "judge" else measured), measured), stage
+    factor = rates["model_eval_factor"]
+    assert rates["model_load_seconds"] == pytest.approx(LOAD + WRITE) and rates["conversion_seconds"] == pytest.approx(
+        CONVERT
+    )
+    assert factor["coit-es"] == pytest.approx(factor["base"]) and factor["coit-ru"] == pytest.approx(
+        1.2 * factor["base"]
+    )
+    assert rates["arm_tokens_per_example"]["coit-ru"] == 60.0 and rates["train_tokens_per_example"]["coit"] == 160 / 3
 
 
 def test_uncalibrated_defaults_give_the_stated_estimate_and_its_error(tmp_path):
@@ -164,7 +195,7 @@ def test_the_dry_run_prints_the_stages_from_the_recorded_rates(tmp_path):
     """Through the command line: rates recorded from the run in rates.json, the dry run of the same recipe."""
     _, run, t = synthetic_run(tmp_path)
     cache = tmp_path / "cache"
-    rates = calibrate.record_rates(run)
+    rates = calibrate.record_rates(run, converted_here=True)
     write_json(cache / "rates.json", rates)
     env = {**os.environ, "POLYALIGN_CACHE": str(cache), "PYTHONPATH": os.pathsep.join(sys.path)}
     args = [f"runs_dir={tmp_path / 'runs'}", "eval.limit=2", "data.test_size=4", "scaling.sizes=[8, 24]"]
