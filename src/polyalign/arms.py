@@ -311,10 +311,16 @@ def dry_run(cfg: RunConfig) -> str:
     total = sum(est.values())
     per_item = rates["eval_seconds_per_item"]
     used = ", ".join(f"{t} {per_item[t]:.2f}" for t in ["translation", *cfg.eval.suite] if t in per_item)
+    other = (
+        f", measured with {rates['model']}"
+        if rates.get("model", cfg.model.model_name_or_path) != cfg.model.model_name_or_path
+        else ""
+    )
     lines.append(
         f"  evaluations: {len(arms) + 1} models; estimated total ~{total / 60:.1f} min on this machine, the "
-        f"report's few seconds not counted (rates: {rates['source']}: training {rates['train_tokens_per_second']:.0f}"
-        f" tokens/s, model load {rates['model_load_seconds']:.1f} s, s/item {used})"
+        f"report's few seconds not counted (rates: {rates['source']}{other}: training "
+        f"{rates['train_tokens_per_second']:.0f} tokens/s, model load {rates['model_load_seconds']:.1f} s, "
+        f"s/item {used})"
     )
     return "\n".join(lines)
 

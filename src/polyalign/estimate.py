@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.config import DEFAULT_MODEL, ArmConfig, DataConfig, RunConfig, TrainConfig
-from polyalign.io import InputError
+from polyalign.io import InputError, cache_dir
 
 # Calibrated from issue 22's measurements of `make demo` on a fresh clone on 2 quiet CPU cores with
 # the bundled SmolLM2-135M (default recipe: 30 held-out translation items, 60 polyqa, 80 polysent
@@ -27,9 +27,12 @@ from polyalign.io import InputError
 # × 8 examples; the pilot's 6 min 42 s for 9 points leaves ~12 s per point beyond its training and
 # evaluation. Data builds and the look inside were not measured there: a few seconds, guessed.
 DEFAULT_RATES: dict[str, Any] = {
-    "train_tokens_per_second": 270.0,
+    "train_tokens_per_second": 270.0,  # training throughput, tokens read per second
+    # tokens per example read, per builder ("pilot": the scaling pilot's points) and per arm's name
     "train_tokens_per_example": {"coit": 100.0, "muit": 100.0, "qalign": 120.0, "pilot": 40.0},
-    "train_overhead_seconds": 6.0,
+    "arm_tokens_per_example": {},
+    "train_overhead_seconds": 6.0,  # a training stage beyond its tokens: model load, tokenising, saving
+    # evaluation seconds per item, per task and per task kind (a task the last run did not score uses its kind's)
     "eval_seconds_per_item": {
         "translation": 1.15,
         "polyqa": 1.17,
@@ -40,15 +43,15 @@ DEFAULT_RATES: dict[str, Any] = {
         "instruct": 2.5,
         "math": 2.5,
     },
-    "model_eval_factor": {},  # per model ("base", an arm's name): its evaluation's time over the pooled rates'
-    "arm_tokens_per_example": {},  # per arm's name: its own tokens per example, else its builder's
-    "model_load_seconds": 5.0,
-    "conversion_seconds": 35.0,
-    "data_seconds": 10.0,
-    "arm_data_seconds": 2.0,
-    "analysis_seconds_per_pair": 0.2,
-    "pilot_point_overhead_seconds": 12.0,
-    "judge_seconds_per_item": 3.0,
+    # per model ("base", an arm's name): its evaluation's item time over the pooled per-item rates'
+    "model_eval_factor": {},
+    "model_load_seconds": 5.0,  # an evaluation stage beyond its items: the load (and merge), writing results
+    "conversion_seconds": 35.0,  # converting the bundled GGUF on first use (inside the first evaluation)
+    "data_seconds": 10.0,  # the shared data stage
+    "arm_data_seconds": 2.0,  # an arm's own data build
+    "analysis_seconds_per_pair": 0.2,  # the look inside, per pair read, per model
+    "pilot_point_overhead_seconds": 12.0,  # a pilot point beyond training and evaluation (a residual: may be < 0)
+    "judge_seconds_per_item": 3.0,  # the judge endpoint, per comparison
     "source": "uncalibrated defaults from 2 quiet CPU cores (no run has recorded this machine's rates yet)",
 }
 RATE_DICTS = ("train_tokens_per_example", "eval_seconds_per_item", "model_eval_factor", "arm_tokens_per_example")
@@ -56,8 +59,6 @@ RATE_DICTS = ("train_tokens_per_example", "eval_seconds_per_item", "model_eval_f
 
 def rates_path() -> Path:
     """``rates.json`` in polyalign's cache (:func:`polyalign.io.cache_dir`)."""
-    from polyalign.io import cache_dir
-
     return cache_dir() / "rates.json"
 
 
@@ -166,8 +167,6 @@ def point_examples(point: Any) -> int:
 def converted_dir() -> Path | None:
     """Where the bundled GGUF's conversion is cached (:func:`polyalign.models.bundled_default`); ``None``
     without the bundled copy."""
-    from polyalign.io import cache_dir
-
     try:
         from polyalign.models import bundled_gguf  # light at import: torch only inside the conversion
 

@@ -145,11 +145,10 @@ def test_an_arm_that_answers_slower_and_reads_longer_examples_keeps_its_own_time
     folder = run / "arms" / "coit-ru"
     for doc_path in (folder / "eval" / "results.json", folder / "eval" / "suite" / "results.json"):
         doc = json.loads(doc_path.read_text())
-        first = doc_path.parent.name == "eval"  # the held-out document's first task holds the load
-        doc["seconds"] = {
-            k: 1.2 * (v - LOAD * (first and i == 0)) + LOAD * (first and i == 0)
-            for i, (k, v) in enumerate(doc["seconds"].items())
-        }
+        load = [LOAD if doc_path.parent.name == "eval" else 0.0]  # the held-out document's first task holds it
+        for i, (key, secs) in enumerate(doc["seconds"].items()):
+            held = load[0] if i == 0 else 0.0
+            doc["seconds"][key] = 1.2 * (secs - held) + held
         write_json(doc_path, doc)
     t["eval/coit-ru"] = 1.2 * (t["eval/coit-ru"] - WRITE - LOAD) + WRITE + LOAD
     t["train/coit-ru"] = train_summary(folder, 96, "muit")  # 60 tokens per example
@@ -159,12 +158,10 @@ def test_an_arm_that_answers_slower_and_reads_longer_examples_keeps_its_own_time
     for stage, measured in t.items():
         assert rows[stage] == (pytest.approx(0.0 if stage == "judge" else measured), measured), stage
     factor = rates["model_eval_factor"]
-    assert rates["model_load_seconds"] == pytest.approx(LOAD + WRITE) and rates["conversion_seconds"] == pytest.approx(
-        CONVERT
-    )
-    assert factor["coit-es"] == pytest.approx(factor["base"]) and factor["coit-ru"] == pytest.approx(
-        1.2 * factor["base"]
-    )
+    assert rates["model_load_seconds"] == pytest.approx(LOAD + WRITE)
+    assert rates["conversion_seconds"] == pytest.approx(CONVERT)
+    assert factor["coit-es"] == pytest.approx(factor["base"])
+    assert factor["coit-ru"] == pytest.approx(1.2 * factor["base"])
     assert rates["arm_tokens_per_example"]["coit-ru"] == 60.0 and rates["train_tokens_per_example"]["coit"] == 160 / 3
 
 
