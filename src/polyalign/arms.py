@@ -14,15 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.config import ArmConfig, RunConfig, TrainConfig
-from polyalign.estimate import (  # noqa: F401  (DEFAULT_RATES, measured_rates, rates_path: their old home)
-    DEFAULT_RATES,
+from polyalign.estimate import (
     arm_examples,
     eval_items,
     eval_seconds,
     measured_rates,
     needs_conversion,
     point_examples,
-    rates_path,
     train_seconds,
     train_steps,
 )
@@ -265,12 +263,15 @@ def dry_run(cfg: RunConfig) -> str:
         f"run {cfg.name}: model {cfg.model.model_name_or_path}, {len(arms)} arm(s) + the untuned base",
         f"  evaluation per model: {', '.join(parts)}; ~{per_model / 60:.1f} min (model load included)",
     ]
-    if "scaling pilot" in est:
+    if cfg.arms and planned_arms(cfg) and not cfg.plan:
+        from polyalign.scaling.pilot import pilot_points
+
         pcfg = pilot_recipe(cfg)
+        points = pilot_points(pcfg)
+        psecs = est["scaling pilot"]
         lines.append(
             f"  scaling pilot: {len(pcfg.scaling.languages)} languages × sizes {pcfg.scaling.sizes} = "
-            f"{len(pcfg.scaling.languages) * len(pcfg.scaling.sizes)} points (plain runs: tune, score the held-out "
-            f"pairs), ~{est['scaling pilot'] / 60:.1f} min; "
+            f"{len(points)} points (plain runs: tune, score the held-out pairs), ~{psecs / 60:.1f} min; "
             f"then plan {planned_arms(cfg)[0].pair_budget} pairs over {', '.join(pcfg.scaling.languages)}"
         )
     for arm in arms:
