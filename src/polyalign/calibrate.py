@@ -71,12 +71,16 @@ def _mean(xs: list[float]) -> float | None:
 
 def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
     """The rates an experiment run in ``run_dir`` measured (only those it measured), derived so that
-    :func:`estimate_stages` of the same recipe gives back its stage times.
+    :func:`polyalign.arms.estimate_stages` of the same recipe gives back its stage times.
 
-    Per-item seconds per task and per task kind from every evaluation's per-task times (the first
-    task of each model is left out: its time holds the model load); the load as what is left of an
-    arm's evaluation stage (the base's, with no arm) after its items; ``converted_here``: the run
-    converted the bundled model, so what the base's stage holds beyond an arm's load is the conversion.
+    Per-item seconds per task and per task kind: every evaluation's per-task times pooled (the
+    first task of each model left out: its time holds the model load). The load: a model's first
+    task beyond its items at the model's own rate for that task, plus its stage's time outside its
+    tasks, averaged over the arms (the base's, with no arm). Each model's factor: the rest of its
+    stage over its items at the pooled rates. ``converted_here``: the run converted the bundled
+    model, so the base's load beyond the arms' is the conversion. Training: tokens/s over every
+    training, tokens per example per builder and per arm, the fixed cost as the mean rest; the
+    data builds, the look inside, the pilot's per-point overhead and the judge as what is left.
     """
     run_dir = Path(run_dir)
     cfg = load_recipe(run_dir / "config.yaml")
