@@ -196,7 +196,7 @@ def compare_text(run_dir: Path, rates: dict[str, Any] | None = None, converted: 
     """:func:`compare` as a table: stage, estimate, measured, error in percent of the measured time."""
     lines = [f"{'stage':<28} {'estimate':>9} {'measured':>9} {'error':>7}"]
     for stage, e, m in compare(run_dir, rates, converted):
-        err = f"{100 * (e - m) / m:+.0f}%" if m else "-"
+        err = f"{round(100 * (e - m) / m):+d}%" if m else "-"  # an int: no "-0%"
         lines.append(f"{stage:<28} {e:>8.1f}s {'-' if m is None else f'{m:.1f}s':>9} {err:>7}")
     return "\n".join(lines)
 
@@ -206,7 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
-    parser = argparse.ArgumentParser(prog="python -m polyalign.calibrate", description=main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m polyalign.calibrate",
+        description="The dry run's estimate per stage beside the times a finished run measured.",
+    )
     parser.add_argument("run_dir", type=Path)
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--rates", type=Path, help="a rates.json to estimate with (default: this machine's)")

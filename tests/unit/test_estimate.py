@@ -175,7 +175,7 @@ def test_uncalibrated_defaults_give_the_stated_estimate_and_its_error(tmp_path):
     assert rows["train/coit-es"][0] == pytest.approx(6 + 9600 / 270)
     text = calibrate.compare_text(run, estimate.DEFAULT_RATES, converted=True)
     assert text.splitlines()[0].split() == ["stage", "estimate", "measured", "error"]
-    assert "eval/base" in text and f"{100 * (88.6 - t['eval/base']) / t['eval/base']:+.0f}%" in text
+    assert "eval/base" in text and f"{round(100 * (88.6 - t['eval/base']) / t['eval/base']):+d}%" in text
 
 
 def test_old_rates_files_still_load(tmp_path, monkeypatch):
@@ -235,8 +235,19 @@ def test_calibrate_cli_defaults_and_a_missing_run(tmp_path):
     proc = subprocess.run([*cmd, str(run), "--defaults"], capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
     row = next(x for x in proc.stdout.splitlines() if x.startswith("train/coit-es "))
-    err = 100 * (6 + 9600 / 270 - t["train/coit-es"]) / t["train/coit-es"]
-    assert row.split() == ["train/coit-es", f"{6 + 9600 / 270:.1f}s", f"{t['train/coit-es']:.1f}s", f"{err:+.0f}%"]
+    err = round(100 * (6 + 9600 / 270 - t["train/coit-es"]) / t["train/coit-es"])
+    assert row.split() == ["train/coit-es", f"{6 + 9600 / 270:.1f}s", f"{t['train/coit-es']:.1f}s", f"{err:+d}%"]
+    write_json(tmp_path / "rates.json", calibrate.record_rates(run))
+    proc = subprocess.run(
+        [*cmd, str(run), "--rates", str(tmp_path / "rates.json")], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert next(x for x in proc.stdout.splitlines() if x.startswith("total ")).split()[-1] == "+0%"
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    proc = subprocess.run(
+        [*cmd, str(run), "--rates", str(tmp_path / "bad.json")], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode == 2 and proc.stderr == f"error: {tmp_path / 'bad.json'}: expected a JSON object of rates\n"
     proc = subprocess.run([*cmd, str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("error: ") and "nowhere" in proc.stderr and len(proc.stderr.splitlines()) == 1
