@@ -21,11 +21,13 @@ from polyalign.io import InputError, cache_dir
 
 # Calibrated from issue 22's measurements of `make demo` on a fresh clone on 2 quiet CPU cores with
 # the bundled SmolLM2-135M (default recipe: 30 held-out translation items, 60 polyqa, 80 polysent
-# per model): each arm's evaluation took 1 min 51 s to 2 min 21 s (mean ~126 s, ~5 s of it the load
-# and LoRA merge), split over the tasks in the proportions of their prompt and answer lengths; the
-# base's 2 min 44 s is ~38 s more, the GGUF conversion on first use; training 34-50 s for 12 steps
-# × 8 examples; the pilot's 6 min 42 s for 9 points leaves ~12 s per point beyond its training and
-# evaluation. Data builds and the look inside were not measured there: a few seconds, guessed.
+# per model), fitted to its sum of ~26 min: base 2 min 44 s, pilot 6 min 42 s, six arms each 34-50 s
+# of training (12 steps × 8 examples: 6 s + 96 × 100 tokens at 270 tokens/s ≈ 42 s) and 1 min 51 s
+# to 2 min 21 s of evaluation, ~114 s on average for the sum: 5 s of load and merge, the rest split
+# over the tasks in the proportions of their prompt and answer lengths (translation 60 + 40 tokens,
+# polyqa 260 + 16, polysent 70 + none: constrained); the base's 164 s less that is the conversion;
+# the pilot's 402 s for 9 points leaves ~13 s per point beyond training and held-out items. Data
+# builds and the look inside were not measured there: a few seconds, guessed.
 DEFAULT_RATES: dict[str, Any] = {
     "train_tokens_per_second": 270.0,  # training throughput, tokens read per second
     # tokens per example read, per builder ("pilot": the scaling pilot's points) and per arm's name
@@ -34,23 +36,23 @@ DEFAULT_RATES: dict[str, Any] = {
     "train_overhead_seconds": 6.0,  # a training stage beyond its tokens: model load, tokenising, saving
     # evaluation seconds per item, per task and per task kind (a task the last run did not score uses its kind's)
     "eval_seconds_per_item": {
-        "translation": 1.15,
-        "polyqa": 1.17,
-        "polysent": 0.21,
+        "translation": 1.05,
+        "polyqa": 1.06,
+        "polysent": 0.19,
         "polyinstruct": 2.5,
-        "qa": 1.17,
-        "classification": 0.21,
+        "qa": 1.06,
+        "classification": 0.19,
         "instruct": 2.5,
         "math": 2.5,
     },
     # per model ("base", an arm's name): its evaluation's item time over the pooled per-item rates'
     "model_eval_factor": {},
     "model_load_seconds": 5.0,  # an evaluation stage beyond its items: the load (and merge), writing results
-    "conversion_seconds": 35.0,  # converting the bundled GGUF on first use (inside the first evaluation)
+    "conversion_seconds": 50.0,  # converting the bundled GGUF on first use (inside the first evaluation)
     "data_seconds": 10.0,  # the shared data stage
     "arm_data_seconds": 2.0,  # an arm's own data build
     "analysis_seconds_per_pair": 0.2,  # the look inside, per pair read, per model
-    "pilot_point_overhead_seconds": 12.0,  # a pilot point beyond training and evaluation (a residual: may be < 0)
+    "pilot_point_overhead_seconds": 13.0,  # a pilot point beyond training and evaluation (a residual: may be < 0)
     "judge_seconds_per_item": 3.0,  # the judge endpoint, per comparison
     "source": "uncalibrated defaults from 2 quiet CPU cores (no run has recorded this machine's rates yet)",
 }

@@ -168,14 +168,14 @@ def test_an_arm_that_answers_slower_and_reads_longer_examples_keeps_its_own_time
 def test_uncalibrated_defaults_give_the_stated_estimate_and_its_error(tmp_path):
     _, run, t = synthetic_run(tmp_path)
     rows = {stage: (e, m) for stage, e, m in calibrate.compare(run, estimate.DEFAULT_RATES, converted=True)}
-    assert calibrate.compare(run, estimate.DEFAULT_RATES, converted=False)[1][1] == pytest.approx(88.6 - 35)
-    # 35 conversion + 5 load + 12 × 1.15 + 24 × 1.17 + 32 × 0.21
-    assert rows["eval/base"] == (pytest.approx(88.6), t["eval/base"])
+    assert calibrate.compare(run, estimate.DEFAULT_RATES, converted=False)[1][1] == pytest.approx(99.12 - 50)
+    # 50 conversion + 5 load + 12 × 1.05 + 24 × 1.06 + 32 × 0.19
+    assert rows["eval/base"] == (pytest.approx(99.12), t["eval/base"])
     # 6 + 96 examples × 100 tokens / 270 tokens/s
     assert rows["train/coit-es"][0] == pytest.approx(6 + 9600 / 270)
     text = calibrate.compare_text(run, estimate.DEFAULT_RATES, converted=True)
     assert text.splitlines()[0].split() == ["stage", "estimate", "measured", "error"]
-    assert "eval/base" in text and f"{round(100 * (88.6 - t['eval/base']) / t['eval/base']):+d}%" in text
+    assert "eval/base" in text and f"{round(100 * (99.12 - t['eval/base']) / t['eval/base']):+d}%" in text
 
 
 def test_old_rates_files_still_load(tmp_path, monkeypatch):
@@ -279,9 +279,9 @@ def test_a_plain_recipe_is_estimated_per_stage_of_its_timings(monkeypatch):
     monkeypatch.setattr(arms, "needs_conversion", lambda cfg: False)
     cfg = load_recipe(Path(__file__).resolve().parents[2] / "recipes" / "muit_offline.yaml")
     est = arms.estimate_plain(cfg, estimate.DEFAULT_RATES)
-    evaluation = 5.0 + 300 * 1.15
+    evaluation = 5.0 + 300 * 1.05
     assert est == pytest.approx(
         {"data": 10.0, "eval/before": evaluation, "train": 6.0 + 960 * 100 / 270, "eval/after": evaluation}
     )
-    line = "  time per stage (min): data 0.2, eval/before 5.8, train 6.0, eval/after 5.8"
+    line = "  time per stage (min): data 0.2, eval/before 5.3, train 6.0, eval/after 5.3"
     assert arms.stage_lines(cfg, est) == [line]
