@@ -9,33 +9,23 @@ unchanged. This module imports neither torch nor transformers.
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from polyalign.config import ArmConfig, RunConfig, TrainConfig
+from polyalign.estimate import (
+    arm_examples,
+    eval_items,
+    eval_seconds,
+    measured_rates,
+    needs_conversion,
+    point_examples,
+    suite_languages,
+    train_seconds,
+    train_steps,
+)
 from polyalign.io import InputError, read_json
-
-# Measured with the bundled SmolLM2-135M on 2 quiet CPU cores (LoRA training, greedy generation at
-# batch 8, forward passes); a run replaces the training rate with its own (``rates.json`` in the cache).
-DEFAULT_RATES = {
-    "train_tokens_per_second": 270.0,
-    "generate_tokens_per_second": 80.0,
-    "forward_tokens_per_second": 650.0,
-    "model_load_seconds": 5.0,
-    "source": "SmolLM2-135M on 2 CPU cores",
-}
-# Rough token counts per evaluated item, for the estimate: (prompt tokens, generated tokens at most).
-ITEM_TOKENS = {
-    "translation": (60, 40),
-    "polyqa": (260, 16),
-    "polysent": (70, 0),
-    "polyinstruct": (50, None),
-    "polymt": (80, None),  # a 12-35 word sentence to translate; the answer runs to max_new_tokens
-    "other": (150, 32),
-}
 
 
 def plan_path(cfg: RunConfig) -> Path:
@@ -202,83 +192,66 @@ def analysis_pairs_limit(cfg: RunConfig) -> int:
     return cfg.analysis_pairs
 
 
-def rates_path() -> Path:
-    """``rates.json`` in polyalign's cache (:func:`polyalign.io.cache_dir`)."""
-    from polyalign.io import cache_dir
+def pilot_core(cfg: RunConfig, rates: dict[str, Any]) -> tuple[int, float]:
+    """The pilot's points and their seconds without the per-point overhead: training, load, held-out items."""
+    from polyalign.scaling.pilot import pilot_points
 
-    return cache_dir() / "rates.json"
-
-
-def measured_rates() -> dict[str, Any]:
-    """Training tokens/s and evaluation seconds per item measured by this machine's last run."""
-    path = rates_path()
-    if path.is_file():
-        try:
-            return {**DEFAULT_RATES, **json.loads(path.read_text(encoding="utf-8")), "source": str(path)}
-        except (OSError, ValueError):
-            pass
-    return dict(DEFAULT_RATES)
+    points = pilot_points(pilot_recipe(cfg))
+    secs = 0.0
+    for p in points:
+        secs += train_seconds(p.config.train, point_examples(p), "pilot", rates)
+        secs += eval_seconds(eval_items(p.config, 1, suite=False), rates)
+    return len(points), secs
 
 
-def _steps(train: TrainConfig, examples: int) -> int:
-    if train.max_steps > 0:
-        return train.max_steps
-    per_step = train.per_device_train_batch_size * train.gradient_accumulation_steps
-    return max(1, math.ceil(train.num_train_epochs * examples / per_step))
-
-
-def _eval_seconds(items: int, kind: str, max_new: int, rates: dict[str, Any], shots: int = 0, groups: int = 1) -> float:
-    """Seconds to evaluate ``items`` of a kind: prompts at the forward rate, answers at the generation
-    rate. ``shots`` demonstrations (each about as long as an item) are read once per group of
-    prompts (a task in one language): they are the prompts' shared prefix, computed once."""
-    prompt, answer = ITEM_TOKENS.get(kind, ITEM_TOKENS["other"])
-    answer = max_new if answer is None else min(answer, max_new)
-    forward = (items + groups * shots) * prompt
-    return forward / rates["forward_tokens_per_second"] + items * answer / rates["generate_tokens_per_second"]
-
-
-def model_eval_plan(cfg: RunConfig, n_langs: int, rates: dict[str, Any]) -> tuple[list[str], float]:
-    """What one model's evaluation runs (text parts) and its estimated seconds."""
-    from polyalign.eval.request import parse_limits
-    from polyalign.eval.tasks import TASKS, specs_for
-
-    e, d = cfg.eval, cfg.data
-    directions = 2 if d.direction == "both" else 1
-    per = min(d.test_size, e.limit or d.test_size)
-    parts = [f"{n_langs * directions * per} translation items ({n_langs} languages × {directions} direction(s))"]
-    secs = _eval_seconds(n_langs * directions * per, "translation", e.max_new_tokens, rates)
-    limits = parse_limits(e.task_limits)
-    for task in e.suite:
-        try:
-            n_l = len(specs_for(TASKS[task], e.suite_langs))
-        except InputError:  # a task whose languages must be named (flores): counted as none, as before
-            n_l = 0
-        items = n_l * limits.get(task, e.limit or 100)
-        what = "directions" if TASKS[task].kind == "translation" else "languages"
-        parts.append(f"{task} {items} items ({n_l} {what})")
-        secs += _eval_seconds(items, task, e.max_new_tokens, rates, e.num_fewshot, n_l)
-    if e.suite:
-        parts.append(f"suite prompts {e.num_fewshot}-shot for the base and every arm")
+def estimate_stages(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
+    """Seconds per stage of an experiment run, keyed as its ``timings.json`` (``model conversion``,
+    when the first load will convert the bundled model, is measured inside ``eval/base``)."""
+    out: dict[str, float] = {}
+    if needs_conversion(cfg):
+        out["model conversion"] = rates["conversion_seconds"]
+    n_eval = len(eval_languages(cfg))
+    items = eval_items(cfg, n_eval)
+    analysis = analysis_pairs_limit(cfg) * rates["analysis_seconds_per_pair"] if cfg.analysis_language else None
+    out["data"] = rates["data_seconds"]
+    out["eval/base"] = eval_seconds(items, rates, "base")
+    if analysis is not None:
+        out["analysis/base"] = analysis
+    if planned_arms(cfg) and not cfg.plan:
+        n, core = pilot_core(cfg, rates)
+        out["scaling pilot"] = core + n * rates["pilot_point_overhead_seconds"]
+    for arm in cfg.arms:
+        out[f"data/{arm.name}"] = rates["arm_data_seconds"]
+        examples = arm_examples(cfg, arm)
+        out[f"train/{arm.name}"] = train_seconds(arm_train(cfg, arm), examples, arm.builder, rates, arm.name)
+        out[f"eval/{arm.name}"] = eval_seconds(items, rates, arm.name)
+        if analysis is not None:
+            out[f"analysis/{arm.name}"] = analysis
     if cfg.judge.endpoint:
-        items = len(cfg.judge.languages) * cfg.judge.limit
-        parts.append(f"polyinstruct {items} answers for the judge")
-        secs += _eval_seconds(items, "polyinstruct", cfg.judge.max_new_tokens, rates)
-    return parts, secs + rates["model_load_seconds"]
+        out["judge"] = len(cfg.arms) * len(cfg.judge.languages) * cfg.judge.limit * rates["judge_seconds_per_item"]
+    return out
 
 
-def _train_line(train: TrainConfig, examples: int, rates: dict[str, Any]) -> tuple[int, int, float]:
-    steps = _steps(train, examples)
-    tokens = steps * train.per_device_train_batch_size * train.gradient_accumulation_steps * train.max_seq_length
-    return steps, tokens, tokens / rates["train_tokens_per_second"]
+def estimate_plain(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
+    """Seconds per stage of a plain run (no arms), keyed as its ``timings.json``."""
+    per_model = eval_seconds(eval_items(cfg, len(cfg.data.languages)), rates)
+    out = {"model conversion": rates["conversion_seconds"]} if needs_conversion(cfg) else {}
+    out["data"] = rates["data_seconds"]
+    if cfg.eval.baseline:
+        out["eval/before"] = per_model
+    out["train"] = train_seconds(cfg.train, arm_examples(cfg, cfg.data), cfg.data.builder, rates)
+    out["eval/after"] = per_model
+    return out
 
 
 def dry_run(cfg: RunConfig) -> str:
     """The plan of a run as text: arms, data counts, steps, tokens, evaluations and an estimated time
-    per stage on this machine (:data:`DEFAULT_RATES`, or the rates its last run measured).
+    per stage on this machine (:func:`estimate_stages`, from the rates this machine's last run
+    measured, else :data:`~polyalign.estimate.DEFAULT_RATES`, which it says).
 
     Pair counts are the recipe's caps (``max_train_pairs`` per language, ``pair_budget`` per MuIT
-    arm); tokens are steps × batch × ``max_seq_length`` (an upper bound with packing); evaluation
-    prompts are read at the forward rate and answers written at the generation rate.
+    arm); tokens are steps × batch × ``max_seq_length`` (an upper bound with packing; the time uses
+    the measured tokens per example); evaluation items are timed at each task's measured seconds per item.
     """
     rates = measured_rates()
     cfg = suite_protocol(cfg)
@@ -292,43 +265,47 @@ def dry_run(cfg: RunConfig) -> str:
             pair_budget=d.pair_budget,
         )
     ]
+    est = estimate_stages(cfg, rates) if cfg.arms else estimate_plain(cfg, rates)
     n_eval_langs = len(eval_languages(cfg)) if cfg.arms else len(d.languages)
-    parts, per_model = model_eval_plan(cfg, n_eval_langs, rates)
+    items = eval_items(cfg, n_eval_langs)
+    parts = [
+        f"{items.pop('translation')} translation items ({n_eval_langs} languages × "
+        f"{2 if d.direction == 'both' else 1} direction(s))"
+    ]
+    from polyalign.eval.tasks import TASKS
+
+    for task in cfg.eval.suite:
+        what = "directions" if TASKS[task].kind == "translation" else "languages"
+        parts.append(f"{task} {items[task]} items ({suite_languages(task, cfg.eval.suite_langs)} {what})")
+    if cfg.eval.suite:
+        parts.append(f"suite prompts {cfg.eval.num_fewshot}-shot for the base and every arm")
+    if cfg.judge.endpoint:
+        parts.append(f"polyinstruct {len(cfg.judge.languages) * cfg.judge.limit} answers for the judge")
+    per_model = est["eval/base"] if cfg.arms else est["eval/after"]
     lines = [
         f"run {cfg.name}: model {cfg.model.model_name_or_path}, {len(arms)} arm(s) + the untuned base",
-        f"  evaluation per model: {', '.join(parts)}; ~{per_model / 60:.1f} min",
+        f"  evaluation per model: {', '.join(parts)}; ~{per_model / 60:.1f} min (model load included)",
     ]
-    stages: dict[str, float] = {"evaluation": per_model * (len(arms) + 1)}
     if cfg.arms and planned_arms(cfg) and not cfg.plan:
         from polyalign.scaling.pilot import pilot_points
 
         pcfg = pilot_recipe(cfg)
         points = pilot_points(pcfg)
-        psecs = 0.0
-        for p in points:
-            _, _, t = _train_line(p.config.train, p.labels["size"] + (200 if p.config.data.instructions else 0), rates)
-            ev = _eval_seconds(
-                (2 if d.direction == "both" else 1) * min(d.test_size, cfg.eval.limit or d.test_size),
-                "translation",
-                cfg.eval.max_new_tokens,
-                rates,
-            )
-            psecs += t + ev + rates["model_load_seconds"]
-        stages["scaling pilot"] = psecs
+        psecs = est["scaling pilot"]
         lines.append(
             f"  scaling pilot: {len(pcfg.scaling.languages)} languages × sizes {pcfg.scaling.sizes} = "
             f"{len(points)} points (plain runs: tune, score the held-out pairs), ~{psecs / 60:.1f} min; "
             f"then plan {planned_arms(cfg)[0].pair_budget} pairs over {', '.join(pcfg.scaling.languages)}"
         )
-    train_total = 0.0
     for arm in arms:
         train = arm_train(cfg, arm) if cfg.arms else cfg.train
         cap = d.max_train_pairs or 2000
         pairs = (arm.pair_budget or cap * len(arm.languages)) if arm.builder == "muit" else cap * len(arm.languages)
         if arm.builder == "qalign":
             pairs = 0
-        steps, tokens, secs = _train_line(train, pairs + (200 if d.instructions else 0), rates)
-        train_total += secs
+        steps = train_steps(train, arm_examples(cfg, arm))
+        tokens = steps * train.per_device_train_batch_size * train.gradient_accumulation_steps * train.max_seq_length
+        secs = est[f"train/{arm.name}"] if cfg.arms else est["train"]
         skip = (
             f" — planned by the scaling pilot ({plan_path(cfg)})"
             if cfg.arms and arm.allocation == "plan" and not plan_path(cfg).is_file()
@@ -338,14 +315,11 @@ def dry_run(cfg: RunConfig) -> str:
             f"  arm {arm.name}: {arm.builder} {', '.join(arm.languages)}, allocation {arm.allocation}, "
             f"≤{pairs} parallel pairs, {steps} steps, ≤{tokens} tokens, ~{secs / 60:.1f} min training{skip}"
         )
-    stages["training"] = train_total
     if cfg.analysis_language:
-        n = analysis_pairs_limit(cfg)
-        per = (2 * n * 30 + n * 60) / rates["forward_tokens_per_second"]
-        stages["look inside"] = per * (len(arms) + 1)
+        looks = sum(v for k, v in est.items() if k.startswith("analysis/"))
         lines.append(
             f"  look inside: alignment by layer and logit lens for {cfg.analysis_language}, base and each "
-            f"arm, ~{stages['look inside'] / 60:.1f} min"
+            f"arm, ~{looks / 60:.1f} min"
         )
     lines.append(
         "  judge: "
@@ -357,15 +331,37 @@ def dry_run(cfg: RunConfig) -> str:
         )
     )
     lines += detectable_lines(cfg, arms)
-    total = sum(stages.values())
-    each = ", ".join(f"{k} {v / 60:.1f}" for k, v in stages.items())
+    lines += stage_lines(cfg, est)
+    total = sum(est.values())
+    per_item = rates["eval_seconds_per_item"]
+    used = ", ".join(f"{t} {per_item[t]:.2f}" for t in ["translation", *cfg.eval.suite] if t in per_item)
+    other = (
+        f", measured with {rates['model']}"
+        if rates.get("model", cfg.model.model_name_or_path) != cfg.model.model_name_or_path
+        else ""
+    )
     lines.append(
-        f"  evaluations: {len(arms) + 1} models; estimated total ~{total / 60:.1f} min on this machine "
-        f"({each} min; rates: {rates['train_tokens_per_second']:.0f} train tokens/s, "
-        f"{rates['generate_tokens_per_second']:.0f} generated tokens/s, {rates['forward_tokens_per_second']:.0f} "
-        f"forward tokens/s, {rates['source']})"
+        f"  evaluations: {len(arms) + 1} models; estimated total ~{total / 60:.1f} min on this machine, the "
+        f"report's few seconds not counted (rates: {rates['source']}{other}: training "
+        f"{rates['train_tokens_per_second']:.0f} tokens/s, model load {rates['model_load_seconds']:.1f} s, "
+        f"s/item {used})"
     )
     return "\n".join(lines)
+
+
+def stage_lines(cfg: RunConfig, est: dict[str, float]) -> list[str]:
+    """The estimate per stage, as the run's ``timings.json`` will name them: one line for the shared
+    stages, one per arm."""
+
+    def minutes(keys: list[str]) -> str:
+        return ", ".join(f"{k.split('/')[0]} {est[k] / 60:.1f}" for k in keys if k in est)
+
+    shared = [k for k in est if not cfg.arms or "/" not in k or k.endswith("/base")]
+    out = [f"  time per stage (min): {', '.join(f'{k} {est[k] / 60:.1f}' for k in shared)}"]
+    for arm in cfg.arms:
+        keys = [f"{s}/{arm.name}" for s in ("data", "train", "eval", "analysis")]
+        out.append(f"    arm {arm.name} {sum(est.get(k, 0.0) for k in keys) / 60:.1f}: {minutes(keys)}")
+    return out
 
 
 def earlier_spread(cfg: RunConfig) -> dict[str, tuple[float, str]]:

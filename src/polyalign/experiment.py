@@ -11,14 +11,13 @@ is never run again, a killed one resumes from its checkpoint. Light at import: n
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from polyalign import arms as arms_mod
 from polyalign.config import DEFAULT_MODEL, RunConfig
-from polyalign.io import atomic_write, read_json, write_json
+from polyalign.io import InputError, atomic_write, read_json, write_json
 from polyalign.io import log as _log
 from polyalign.recipe import dump_recipe
 from polyalign.stages import (
@@ -284,22 +283,30 @@ def run_arms(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
     write_json(run_dir / "summary.json", summary)
     track_results(run_dir, cfg.train.report_to)
     if cfg.model.model_name_or_path == DEFAULT_MODEL:  # the estimate's rates are the bundled model's
-        _record_rates(summary)
+        _record_rates(cfg, run_dir)
     print("\n".join(out["claims"]))
     print(f"\nreport: {out['html']}\n        {out['markdown']}")
     return summary
 
 
-def _record_rates(summary: dict[str, Any]) -> None:
-    """Remember this machine's measured training rate (of the bundled model) for the next ``--dry-run``."""
-    from polyalign.arms import rates_path
+def _record_rates(cfg: RunConfig, run_dir: Path) -> None:
+    """Remember what this run measured on this machine (per-item evaluation seconds per task, the
+    model load, training tokens/s, the stages' fixed costs: :func:`polyalign.calibrate.record_rates`)
+    for the next ``--dry-run``, on top of what earlier runs recorded. A ``--quick`` run's toy sizes
+    say nothing about a real run's rates: it records nothing. Never fails the run."""
+    from polyalign.calibrate import record_rates
+    from polyalign.estimate import RATE_DICTS, converted_during, rates_path
 
-    rates = [
-        a["train"]["tokens_per_second"]
-        for a in summary["arms"].values()
-        if (a.get("train") or {}).get("tokens_per_second")
-    ]
-    if rates:
-        with contextlib.suppress(OSError):
-            known = {k: v for k, v in arms_mod.measured_rates().items() if k != "source"}
-            write_json(rates_path(), {**known, "train_tokens_per_second": sum(rates) / len(rates)})
+    if cfg.name.endswith("-quick"):  # arms.quick names the run <name>-quick
+        return
+    try:
+        new = record_rates(run_dir, converted_during(run_dir))
+        path = rates_path()
+        old = read_json(path) if path.is_file() else {}
+        old = old if isinstance(old, dict) else {}
+        for k in RATE_DICTS:  # per-task, per-arm tables: merged key by key
+            if isinstance(old.get(k), dict) and k in new:
+                new[k] = {**old[k], **new[k]}
+        write_json(path, {**{k: v for k, v in old.items() if k != "source"}, **new})
+    except (OSError, InputError, KeyError, TypeError, ValueError, ZeroDivisionError) as e:
+        _log(f"rates: not recorded ({e})")

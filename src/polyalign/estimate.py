@@ -1,0 +1,213 @@
+"""The arithmetic of ``polyalign run --dry-run``'s time estimate, and the rates it uses.
+
+A finished run records the rates it measured (:mod:`polyalign.calibrate`) into ``rates.json`` in
+polyalign's cache: evaluation seconds per item of each task (and of each task kind, for tasks it did
+not run), the time a model takes to load before its first item, tokens per training example per
+builder and training tokens per second, and the fixed costs of the stages (data builds, training's
+load and save, the look inside, a pilot point's overhead). With no ``rates.json`` the estimate uses
+:data:`DEFAULT_RATES` and says it is uncalibrated. The stage plan that applies these functions to a
+recipe is :func:`polyalign.arms.estimate_stages`. Light: no torch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from polyalign.config import DEFAULT_MODEL, ArmConfig, DataConfig, RunConfig, TrainConfig
+from polyalign.io import InputError, cache_dir
+
+# Calibrated from issue 22's measurements of `make demo` on a fresh clone on 2 quiet CPU cores with
+# the bundled SmolLM2-135M (default recipe: 30 held-out translation items, 60 polyqa, 80 polysent
+# per model), fitted to its sum of ~26 min: base 2 min 44 s, pilot 6 min 42 s, six arms each 34-50 s
+# of training (12 steps × 8 examples: 6 s + 96 × 100 tokens at 270 tokens/s ≈ 42 s) and 1 min 51 s
+# to 2 min 21 s of evaluation, ~114 s on average for the sum: 5 s of load and merge, the rest split
+# over the tasks in the proportions of their prompt and answer lengths (translation 60 + 40 tokens,
+# polyqa 260 + 16, polysent 70 + none: constrained); the base's 164 s less that is the conversion;
+# the pilot's 402 s for 9 points leaves ~13 s per point beyond training and held-out items. Data
+# builds and the look inside were not measured there: a few seconds, guessed.
+DEFAULT_RATES: dict[str, Any] = {
+    "train_tokens_per_second": 270.0,  # training throughput, tokens read per second
+    # tokens per example read, per builder ("pilot": the scaling pilot's points) and per arm's name
+    "train_tokens_per_example": {"coit": 100.0, "muit": 100.0, "qalign": 120.0, "pilot": 40.0},
+    "arm_tokens_per_example": {},
+    "train_overhead_seconds": 6.0,  # a training stage beyond its tokens: model load, tokenising, saving
+    # evaluation seconds per item, per task and per task kind (a task the last run did not score uses its kind's)
+    "eval_seconds_per_item": {
+        "translation": 1.05,
+        "polyqa": 1.06,
+        "polysent": 0.19,
+        "polyinstruct": 2.5,
+        "qa": 1.06,
+        "classification": 0.19,
+        "instruct": 2.5,
+        "math": 2.5,
+    },
+    # per model ("base", an arm's name): its evaluation's item time over the pooled per-item rates'
+    "model_eval_factor": {},
+    "model_load_seconds": 5.0,  # an evaluation stage beyond its items: the load (and merge), writing results
+    "conversion_seconds": 50.0,  # converting the bundled GGUF on first use (inside the first evaluation)
+    "data_seconds": 10.0,  # the shared data stage
+    "arm_data_seconds": 2.0,  # an arm's own data build
+    "analysis_seconds_per_pair": 0.2,  # the look inside, per pair read, per model
+    "pilot_point_overhead_seconds": 13.0,  # a pilot point beyond training and evaluation (a residual: may be < 0)
+    "judge_seconds_per_item": 3.0,  # the judge endpoint, per comparison
+    "source": "uncalibrated defaults from 2 quiet CPU cores (no run has recorded this machine's rates yet)",
+}
+RATE_DICTS = ("train_tokens_per_example", "eval_seconds_per_item", "model_eval_factor", "arm_tokens_per_example")
+
+
+def rates_path() -> Path:
+    """``rates.json`` in polyalign's cache (:func:`polyalign.io.cache_dir`)."""
+    return cache_dir() / "rates.json"
+
+
+def merge_rates(known: dict[str, Any]) -> dict[str, Any]:
+    """:data:`DEFAULT_RATES` with ``known`` on top (its per-task and per-builder tables merged key by key)."""
+    out = {**DEFAULT_RATES, **known}
+    for k in RATE_DICTS:
+        out[k] = {**DEFAULT_RATES[k], **(known.get(k) if isinstance(known.get(k), dict) else {})}
+    return out
+
+
+def measured_rates() -> dict[str, Any]:
+    """The rates this machine's last run recorded (``rates.json``, older files included), else the defaults."""
+    path = rates_path()
+    if path.is_file():
+        try:
+            known = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            known = None
+        if isinstance(known, dict):
+            when = f" at {known['measured_at']}" if known.get("measured_at") else ""
+            run = f" from {known['measured_run']}" if known.get("measured_run") else ""
+            return {**merge_rates(known), "source": f"measured on this machine{when}{run} ({path})"}
+    return dict(DEFAULT_RATES)
+
+
+# --- the arithmetic -------------------------------------------------------------------------------
+
+
+def train_steps(train: TrainConfig, examples: int) -> int:
+    """Optimizer steps: ``max_steps``, else the epochs over ``examples``."""
+    if train.max_steps > 0:
+        return train.max_steps
+    per_step = train.per_device_train_batch_size * train.gradient_accumulation_steps
+    return max(1, math.ceil(train.num_train_epochs * examples / per_step))
+
+
+def examples_seen(train: TrainConfig, examples: int) -> float:
+    """Examples one training reads: steps × batch with ``max_steps``, else epochs × examples."""
+    if train.max_steps > 0:
+        return float(train.max_steps * train.per_device_train_batch_size * train.gradient_accumulation_steps)
+    return float(train.num_train_epochs * examples)
+
+
+def train_seconds(
+    train: TrainConfig, examples: int, builder: str, rates: dict[str, Any], arm: str | None = None
+) -> float:
+    """A training stage: the fixed cost (model load, tokenising, saving) plus tokens at the measured
+    rate, the tokens per example the arm's last run read (its language's script counts), else its builder's."""
+    per = rates["arm_tokens_per_example"].get(arm) or rates["train_tokens_per_example"].get(
+        builder, DEFAULT_RATES["train_tokens_per_example"]["coit"]
+    )
+    return rates["train_overhead_seconds"] + examples_seen(train, examples) * per / rates["train_tokens_per_second"]
+
+
+def item_seconds(task: str, rates: dict[str, Any]) -> float:
+    """Seconds per evaluated item of ``task``: its own measured rate, else its kind's."""
+    table = rates["eval_seconds_per_item"]
+    if task in table:
+        return float(table[task])
+    from polyalign.eval.tasks import TASKS
+
+    kind = TASKS[task].kind if task in TASKS else "qa"
+    return float(table.get(kind, table["qa"]))
+
+
+def eval_items(cfg: RunConfig, n_langs: int, translation: bool = True, suite: bool = True) -> dict[str, int]:
+    """Items one model's evaluation scores, per task: held-out translation, the suite, the judge's answers."""
+    from polyalign.eval.request import parse_limits
+
+    e, d = cfg.eval, cfg.data
+    out: dict[str, int] = {}
+    if translation:
+        out["translation"] = n_langs * (2 if d.direction == "both" else 1) * min(d.test_size, e.limit or d.test_size)
+    limits = parse_limits(e.task_limits)
+    for task in e.suite if suite else []:
+        out[task] = suite_languages(task, e.suite_langs) * limits.get(task, e.limit or 100)
+    if suite and cfg.judge.endpoint:
+        out["polyinstruct"] = out.get("polyinstruct", 0) + len(cfg.judge.languages) * cfg.judge.limit
+    return out
+
+
+def suite_languages(task: str, suite_langs: list[str]) -> int:
+    """Languages (directions, for a pair task) a suite task runs: those named for it, else all it has;
+    none for a task whose languages must be named (flores) when none are."""
+    from polyalign.eval.tasks import TASKS, specs_for
+    from polyalign.io import InputError
+
+    try:
+        return len(specs_for(TASKS[task], suite_langs))
+    except InputError:
+        return 0
+
+
+def eval_seconds(items: dict[str, int], rates: dict[str, Any], model: str | None = None) -> float:
+    """One model's evaluation stage: the load, then every item at its task's rate, times the model's
+    own factor when its last run measured one (a tuned model that stops early answers faster)."""
+    factor = rates["model_eval_factor"].get(model, 1.0) if model else 1.0
+    return rates["model_load_seconds"] + factor * sum(n * item_seconds(t, rates) for t, n in items.items())
+
+
+def arm_examples(cfg: RunConfig, arm: ArmConfig | DataConfig) -> int:
+    """Training examples an arm (or a plain run's ``data``) builds, from the recipe's caps: pairs ×
+    directions, plus instructions."""
+    d = cfg.data
+    cap = d.max_train_pairs or 2000
+    pairs = (arm.pair_budget or cap * len(arm.languages)) if arm.builder == "muit" else cap * len(arm.languages)
+    if arm.builder == "qalign":
+        pairs = 0
+    return pairs * (2 if d.direction == "both" else 1) + (200 if d.instructions else 0)
+
+
+def point_examples(point: Any) -> int:
+    """Training examples of a pilot point: its size × directions, plus instructions when it has any."""
+    d = point.config.data
+    return point.labels["size"] * (2 if d.direction == "both" else 1) + (200 if d.instructions else 0)
+
+
+def converted_dir() -> Path | None:
+    """Where the bundled GGUF's conversion is cached (:func:`polyalign.models.bundled_default`); ``None``
+    without the bundled copy."""
+    try:
+        from polyalign.models import bundled_gguf  # light at import: torch only inside the conversion
+
+        gguf = bundled_gguf()
+    except (ImportError, InputError):
+        return None
+    return cache_dir() / "models" / f"SmolLM2-135M-Instruct-{gguf.stat().st_size:x}"
+
+
+def converted_during(run_dir: Path) -> bool:
+    """Whether the bundled model was converted after the run in ``run_dir`` began (its ``config.yaml``)."""
+    out = converted_dir()
+    stamp, start = (out / "polyalign_source.json") if out else None, Path(run_dir) / "config.yaml"
+    return bool(stamp and stamp.is_file() and start.is_file() and stamp.stat().st_mtime >= start.stat().st_mtime)
+
+
+def needs_conversion(cfg: RunConfig) -> bool:
+    """Whether the first load converts the bundled GGUF: the default model, not in the hub cache, not converted."""
+    if cfg.model.model_name_or_path != DEFAULT_MODEL:
+        return False
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        if isinstance(try_to_load_from_cache(DEFAULT_MODEL, "config.json"), str):
+            return False
+    except ImportError:
+        pass
+    out = converted_dir()
+    return out is not None and not (out / "polyalign_source.json").is_file()
