@@ -89,7 +89,9 @@ class Runner:
         assert self._pair is not None
         return self._pair
 
-    def generate(self, prompts_: list[str], max_new_tokens: int, stop: list[str], desc: str) -> list[str]:
+    def generate(
+        self, prompts_: list[str], max_new_tokens: int, stop: list[str], desc: str, first_line: bool = False
+    ) -> list[str]:
         if self.backend == "vllm":
             from polyalign.eval.generate import generate_vllm
 
@@ -103,7 +105,16 @@ class Runner:
                 self.req.adapter,
                 trust_remote_code=self.req.trust_remote_code,
             )
-        return generate(self.model, self.tokenizer, prompts_, self.req.batch_size, max_new_tokens, desc=desc, stop=stop)
+        return generate(
+            self.model,
+            self.tokenizer,
+            prompts_,
+            self.req.batch_size,
+            max_new_tokens,
+            desc=desc,
+            stop=stop,
+            first_line=first_line,
+        )
 
     def classify(
         self, prompts_: list[str], labels: list[str], method: str, desc: str

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from transformers import AutoModelForCausalLM
 
-from polyalign.eval.generate import chat_prompt, cut_at_stop, generate
+from polyalign.eval.generate import chat_prompt, complete_first_line, cut_at_stop, generate, line_safe
+from polyalign.eval.kinds import _first_line
 from polyalign.models import end_of_turn_ids
 
 QUESTIONS = [
@@ -56,3 +58,46 @@ def test_cut_at_stop():
     assert cut_at_stop("a\nb", ["\n"]) == ("a", True)
     assert cut_at_stop("abc", ["x", "c", "b"]) == ("a", True)
     assert cut_at_stop("abc", []) == ("abc", False)
+
+
+def test_complete_first_line():
+    assert complete_first_line("\n Madrid \nQuestion") == "Madrid"
+    assert complete_first_line("\n\nMadrid") is None
+    assert complete_first_line("  \r\n") is None
+    assert complete_first_line("Lisboa\u2028next") == "Lisboa"  # a break str.splitlines knows
+    assert complete_first_line("Lisboa\r") == "Lisboa"
+
+
+def test_line_safe():
+    assert line_safe([]) and line_safe(["\n", "\nQuestion:", "###"])
+    assert not line_safe(["\n\n\n"]) and not line_safe(["a\nb"])
+
+
+@pytest.fixture(scope="module")
+def chatty(tiny_model_dir, default_tokenizer):
+    """The tiny model, untied, each answer's third token outscored by a line-break token (its output
+    row a copy of that token's, a little larger): its answers now break lines."""
+    tok = default_tokenizer
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    breaks = [i for i in range(len(tok)) if "\n" in tok.decode([i])]
+    head = torch.nn.Parameter(model.lm_head.weight.detach().clone())
+    for q, brk in zip(QUESTIONS, breaks):
+        ids = tok(chat_prompt(tok, q), add_special_tokens=False, return_tensors="pt")["input_ids"]
+        out = model.generate(input_ids=ids, max_new_tokens=3, do_sample=False, pad_token_id=tok.pad_token_id)
+        with torch.no_grad():
+            head[brk] = 1.05 * head[int(out[0, -1])]
+    model.lm_head.weight = head
+    return model
+
+
+def test_first_line_stops_at_the_line_the_full_answer_starts_with(chatty, default_tokenizer):
+    tok = default_tokenizer
+    prompts = [chat_prompt(tok, q) for q in QUESTIONS]
+    full = generate(chatty, tok, prompts, batch_size=3, max_new_tokens=16)
+    got = generate(chatty, tok, prompts, batch_size=3, max_new_tokens=16, first_line=True)
+    assert got == [_first_line(f) for f in full]
+    # The test is about early stops: some answers go on after their first line.
+    assert sum(g != f for g, f in zip(got, full)) >= 2, full
+    # With a stop string that could match across a line end, rows run on as before.
+    stop = ["zz\nzz"]
+    assert generate(chatty, tok, prompts, batch_size=3, max_new_tokens=16, stop=stop, first_line=True) == full
