@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from polyalign.eval.prefix import Prefix, call, forward
+from polyalign.eval.prefix import Prefix, PrefixCache, call, forward
 from polyalign.io import progress
 from polyalign.models import end_of_turn_ids
 
@@ -78,15 +78,17 @@ def generate(
     stop: Sequence[str] = (),
     share_prefix: bool = True,
     first_line: bool = False,
+    prefix_cache: PrefixCache | None = None,
 ) -> list[str]:
     """Greedy continuations of ``prompts`` (already formatted), decoded without special tokens.
 
     ``first_line``: stop each row at the end of its first non-empty line and return that line (the
-    same line the full continuation starts with), for answers of which only that line is read."""
+    same line the full continuation starts with), for answers of which only that line is read.
+    ``prefix_cache``: shared prefixes run before for this model (see :class:`PrefixCache`)."""
     eot = end_of_turn_ids(tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eot[0]
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    prefix = Prefix.build(model, encoded) if share_prefix and len(encoded) > 1 else Prefix.empty()
+    prefix = Prefix.build(model, encoded, cache=prefix_cache) if share_prefix and len(encoded) > 1 else Prefix.empty()
     suffixes = [e[prefix.length :] for e in encoded]
     order = sorted(range(len(prompts)), key=lambda i: len(suffixes[i]), reverse=True)
     outputs: list[str] = [""] * len(prompts)

@@ -25,6 +25,7 @@ from typing import Any
 from polyalign.eval import kinds, prompts
 from polyalign.eval import tasks as T
 from polyalign.eval.generate import generate
+from polyalign.eval.prefix import PrefixCache
 from polyalign.eval.request import NO_EFFECT, EvalRequest
 from polyalign.io import (
     InputError,
@@ -64,6 +65,7 @@ class Runner:
         self._tokenizer = tokenizer
         self._load = load or (lambda: load_model(req.model, req.dtype, req.trust_remote_code, adapter=req.adapter))
         self._given = load is not None
+        self.prefixes = PrefixCache()  # prompt prefixes already run on this model, shared by its tasks
 
     @property
     def model(self) -> Any:
@@ -114,6 +116,7 @@ class Runner:
             desc=desc,
             stop=stop,
             first_line=first_line,
+            prefix_cache=self.prefixes,
         )
 
     def classify(
@@ -121,7 +124,16 @@ class Runner:
     ) -> tuple[list[int], list[list[float]], str]:
         from polyalign.eval.scoring import classify
 
-        return classify(self.model, self.tokenizer, prompts_, labels, method, self.req.batch_size, desc=desc)
+        return classify(
+            self.model,
+            self.tokenizer,
+            prompts_,
+            labels,
+            method,
+            self.req.batch_size,
+            desc=desc,
+            prefix_cache=self.prefixes,
+        )
 
 
 def render(tokenizer: Any, prep: T.Prepared, fmt: str, label_names: list[str] | None) -> list[str]:

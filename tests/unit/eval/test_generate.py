@@ -8,6 +8,7 @@ from transformers import AutoModelForCausalLM
 
 from polyalign.eval.generate import chat_prompt, complete_first_line, cut_at_stop, generate, line_safe
 from polyalign.eval.kinds import _first_line
+from polyalign.eval.prefix import Prefix, PrefixCache
 from polyalign.models import end_of_turn_ids
 
 QUESTIONS = [
@@ -101,3 +102,24 @@ def test_first_line_stops_at_the_line_the_full_answer_starts_with(chatty, defaul
     # With a stop string that could match across a line end, rows run on as before.
     stop = ["zz\nzz"]
     assert generate(chatty, tok, prompts, batch_size=3, max_new_tokens=16, stop=stop, first_line=True) == full
+
+
+def test_a_cached_prefix_gives_the_same_text(tiny, default_tokenizer):
+    tok = default_tokenizer
+    prompts = [chat_prompt(tok, q) for q in QUESTIONS]
+    first, second = prompts[:3], prompts[2:]  # two "tasks" that open with the same header
+    cache = PrefixCache()
+    got = [generate(tiny, tok, p, batch_size=2, max_new_tokens=10, prefix_cache=cache) for p in (first, second)]
+    assert len(cache) == 1 and cache.hits == 1
+    assert got == [generate(tiny, tok, p, batch_size=2, max_new_tokens=10) for p in (first, second)]
+
+
+def test_prefix_cache_keeps_the_last_ones():
+    cache = PrefixCache(size=2)
+    a, b, c = Prefix(4, []), Prefix(5, []), Prefix(6, [])
+    cache.put((1, 2, 3, 4), a)
+    cache.put((1, 2, 3, 4, 5), b)
+    assert cache.get((1, 2, 3, 4)) is a  # now the most recent
+    cache.put((9, 9, 9, 9, 9, 9), c)
+    assert cache.get((1, 2, 3, 4, 5)) is None and cache.get((1, 2, 3, 4)) is a and cache.get((9,) * 6) is c
+    assert len(cache) == 2 and cache.hits == 3
