@@ -1,17 +1,23 @@
-"""Evaluation speed where the demo spends it: short-answer QA (polyqa), before and after the early stop.
+"""Evaluation speed where the demo spends it: polyqa and polysent, the plain path against the fast one.
 
 ``polyalign run``'s default recipe evaluates every model on polyqa in 12 languages (5 items each,
-48 new tokens, batch 8, chat prompts). Measured on SmolLM2-135M, CPU, one thread: a polyqa key
-cost about as much as three polysent keys or 1.5 translation directions, and most of it was decoding
-past the answer: only the first non-empty line of an answer is scored, yet rows ran on to the
-end-of-turn token or ``max_new_tokens``.
+48 new tokens, batch 8, chat prompts), polysent in 16 and 6 translation directions. Measured on
+SmolLM2-135M, CPU, one thread, a loaded machine: a polyqa key cost about 15 CPU seconds (the prompt
+forward about 40%, 47 decoding steps about 60%), a translation direction about 9, a polysent key
+about 2.5. Each polyqa batch decoded to ``max_new_tokens``, yet only the first non-empty line of an
+answer is scored, and a decoding step's cost grows with the rows still in the batch.
+
+Each prompt also opened with a chat header and instruction that every language of a task shares,
+and that prefix was run again for every task × language.
 
 Both sides run here in one process on the same prompts and the same model, alternating per
-language: *before* is the plain path (generate the whole continuation, then take its first line, as
-``kinds.evaluate_qa`` did), *after* stops each row at the end of its first line
-(``generate(..., first_line=True)``). The answers must be identical; the script says so and exits 1
-when they are not. Times are CPU seconds of this process (steadier than wall time on a shared
-machine); wall seconds are printed beside them. Last line: ``ratio X`` = before / after.
+key: *before* is the plain path (generate the whole continuation, then take its first line, as
+``kinds.evaluate_qa`` did; classify with the prefix run afresh), *after* stops each QA row at the
+end of its first line (``generate(..., first_line=True)``) and takes shared prefixes from one
+:class:`~polyalign.eval.prefix.PrefixCache` kept across keys, as the evaluation runner keeps one.
+Answers and label scores must be identical; the script says so and exits 1 when they are not.
+Times are CPU seconds of this process (steadier than wall time on a shared machine); wall seconds
+are printed beside them. Last line: ``ratio X`` = before / after.
 
     HF_HUB_OFFLINE=1 python benchmarks/eval_speed.py --threads 1
 """
@@ -22,6 +28,7 @@ import argparse
 import os
 import sys
 import time
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -39,44 +46,59 @@ def main() -> int:
 
     import torch
 
-    from polyalign.eval import runner
+    from polyalign.eval import kinds, runner
     from polyalign.eval import tasks as T
     from polyalign.eval.generate import generate
-    from polyalign.eval.kinds import _first_line
+    from polyalign.eval.prefix import PrefixCache
+    from polyalign.eval.scoring import classify
     from polyalign.models import load_model
 
     if args.threads:
         torch.set_num_threads(args.threads)
     model, tok = load_model(args.model)
-    task = T.get("polyqa")
-    langs = T.default_specs(task) if args.langs == "all" else [s.strip() for s in args.langs.split(",") if s.strip()]
+    qa, sent = T.get("polyqa"), T.get("polysent")
+    langs = T.default_specs(qa) if args.langs == "all" else [s.strip() for s in args.langs.split(",") if s.strip()]
+    cache = PrefixCache()  # the after side's, kept across keys as an evaluation's runner keeps it
 
-    def timed(texts: list[str], first_line: bool, desc: str) -> tuple[list[str], float, float]:
+    def timed(fn: Any) -> tuple[Any, float, float]:
         c, w = time.process_time(), time.perf_counter()
-        out = generate(model, tok, texts, args.batch_size, args.max_new_tokens, desc=desc, first_line=first_line)
+        out = fn()
         return out, time.process_time() - c, time.perf_counter() - w
 
     print(
         f"model {args.model}, torch threads {torch.get_num_threads()}, limit {args.limit}, "
         f"batch {args.batch_size}, max_new_tokens {args.max_new_tokens}"
     )
-    print(f"{'key':<12} {'before cpu s':>12} {'after cpu s':>12} {'before wall':>12} {'after wall':>12}")
+    print(f"{'key':<14} {'before cpu s':>12} {'after cpu s':>12} {'before wall':>12} {'after wall':>12}")
     tot = [0.0, 0.0, 0.0, 0.0]
     same = True
-    for lang in langs:
-        spec = task.parse(lang)
-        prep = T.prepare(task, spec, None, 0, "target", args.limit, 0)
-        texts = runner.render(tok, prep, "chat", None)
-        full, bc, bw = timed(texts, False, f"polyqa/{lang}")
-        fast, ac, aw = timed(texts, True, f"polyqa/{lang}")
-        before = [_first_line(o) for o in full]
-        after = [_first_line(o) for o in fast]
+    keys = [(qa, lang) for lang in langs] + [(sent, lang) for lang in langs if lang in sent.languages]
+    for task, lang in keys:
+        prep = T.prepare(task, task.parse(lang), None, 0, "target", args.limit, 0)
+        bs, n = args.batch_size, args.max_new_tokens
+        if task.kind == "qa":
+            texts = runner.render(tok, prep, "chat", None)
+            full, bc, bw = timed(lambda: generate(model, tok, texts, bs, n, desc="before"))  # noqa: B023
+            fast, ac, aw = timed(
+                lambda: generate(model, tok, texts, bs, n, desc="after", first_line=True, prefix_cache=cache)  # noqa: B023
+            )
+            before = [kinds._first_line(o) for o in full]
+            after = [kinds._first_line(o) for o in fast]
+        else:
+            names = kinds.label_names(prep)
+            texts = runner.render(tok, prep, "chat", names)
+            before, bc, bw = timed(lambda: classify(model, tok, texts, names, "first_token", bs, desc="before"))  # noqa: B023
+            after, ac, aw = timed(
+                lambda: classify(model, tok, texts, names, "first_token", bs, desc="after", prefix_cache=cache)  # noqa: B023
+            )
         same &= before == after
         for i, v in enumerate((bc, ac, bw, aw)):
             tot[i] += v
-        print(f"polyqa/{lang:<5} {bc:12.2f} {ac:12.2f} {bw:12.2f} {aw:12.2f}" + ("" if before == after else "  DIFFER"))
-    print(f"{'total':<12} {tot[0]:12.2f} {tot[1]:12.2f} {tot[2]:12.2f} {tot[3]:12.2f}")
-    print(f"same answers: {same}")
+        key = f"{task.name}/{lang}"
+        print(f"{key:<14} {bc:12.2f} {ac:12.2f} {bw:12.2f} {aw:12.2f}" + ("" if before == after else "  DIFFER"))
+    print(f"{'total':<14} {tot[0]:12.2f} {tot[1]:12.2f} {tot[2]:12.2f} {tot[3]:12.2f}")
+    print(f"prefixes reused: {cache.hits}")
+    print(f"same answers and scores: {same}")
     print(f"wall ratio {tot[2] / max(tot[3], 1e-9):.2f}; the ratio below is of CPU seconds")
     print(f"ratio {tot[0] / max(tot[1], 1e-9):.2f}")
     return 0 if same else 1

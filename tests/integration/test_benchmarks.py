@@ -77,4 +77,5 @@ def test_eval_speed_benchmark_gives_the_same_answers_on_both_sides(tiny_model_di
         "1",
     )
     assert re.search(r"^polyqa/es\s+[\d.]+\s+[\d.]+", out, flags=re.M) and re.search(r"^polyqa/zh ", out, flags=re.M)
-    assert "same answers: True" in out
+    assert re.search(r"^polysent/zh ", out, flags=re.M) and "prefixes reused: 2" in out
+    assert "same answers and scores: True" in out
