@@ -66,3 +66,22 @@ def test_analysis_overhead_benchmark_times_both_sides_on_the_same_sentences():
     assert re.search(r"^forward alone\s+[\d.]+ s", out, flags=re.M) and re.search(
         r"^analyze align\s+[\d.]+ s", out, flags=re.M
     )
+
+
+def test_eval_speed_benchmark_gives_the_same_answers_on_both_sides(tiny_model_dir):
+    out = run_benchmark(
+        "eval_speed.py",
+        "--model",
+        str(tiny_model_dir),
+        "--langs",
+        "es,zh",
+        "--limit",
+        "3",
+        "--max-new-tokens",
+        "8",
+        "--threads",
+        "1",
+    )
+    assert re.search(r"^polyqa/es\s+[\d.]+\s+[\d.]+", out, flags=re.M) and re.search(r"^polyqa/zh ", out, flags=re.M)
+    assert re.search(r"^polysent/zh ", out, flags=re.M) and "prefixes reused: 2" in out
+    assert "same answers and scores: True" in out

@@ -8,7 +8,9 @@ The Hugging Face path is a plain greedy decoding loop with a KV cache:
   and reused by every batch (:mod:`polyalign.eval.prefix`);
 * logits are computed for the last position only;
 * a row stops at an end-of-turn token or when its text contains a stop string, and finished rows
-  leave the batch, so a batch costs what its longest answer costs only while that answer is alone.
+  leave the batch, so a batch costs what its longest answer costs only while that answer is alone;
+* with ``first_line`` (short answers, where only the first non-empty line is read) a row also stops
+  once that line is complete, and its output is that line: decoding on could not change it.
 
 Outputs come back in the caller's order, cut before the first stop string, stripped.
 """
@@ -21,7 +23,7 @@ from typing import Any
 
 import torch
 
-from polyalign.eval.prefix import Prefix, call, forward
+from polyalign.eval.prefix import Prefix, PrefixCache, call, forward
 from polyalign.io import progress
 from polyalign.models import end_of_turn_ids
 
@@ -44,6 +46,27 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     return (text[:cut], True) if cut >= 0 else (text, False)
 
 
+def complete_first_line(text: str) -> str | None:
+    """The first non-empty line of ``text`` (stripped) once a line break ends it, else ``None``.
+
+    Lines are split as :meth:`str.splitlines` splits them, so the line is the one a reader taking
+    ``next(l.strip() for l in out.splitlines() if l.strip())`` of any longer output would get.
+
+    >>> complete_first_line("\\n Madrid \\nQuestion"), complete_first_line("\\nMadrid")
+    ('Madrid', None)
+    """
+    for line in text.splitlines(keepends=True):
+        if line.strip():
+            return line.strip() if line.splitlines()[0] != line else None
+    return None
+
+
+def line_safe(stop: Sequence[str]) -> bool:
+    """Whether no stop string can match across the end of a line and so cut a complete first line
+    short: none holds a line break after its first character."""
+    return all(len(s) < 2 or s[1:].splitlines() == [s[1:]] for s in stop)
+
+
 @torch.inference_mode()
 def generate(
     model: Any,
@@ -54,22 +77,29 @@ def generate(
     desc: str = "generate",
     stop: Sequence[str] = (),
     share_prefix: bool = True,
+    first_line: bool = False,
+    prefix_cache: PrefixCache | None = None,
 ) -> list[str]:
-    """Greedy continuations of ``prompts`` (already formatted), decoded without special tokens."""
+    """Greedy continuations of ``prompts`` (already formatted), decoded without special tokens.
+
+    ``first_line``: stop each row at the end of its first non-empty line and return that line (the
+    same line the full continuation starts with), for answers of which only that line is read.
+    ``prefix_cache``: shared prefixes run before for this model (see :class:`PrefixCache`)."""
     eot = end_of_turn_ids(tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eot[0]
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    prefix = Prefix.build(model, encoded) if share_prefix and len(encoded) > 1 else Prefix.empty()
+    prefix = Prefix.build(model, encoded, cache=prefix_cache) if share_prefix and len(encoded) > 1 else Prefix.empty()
     suffixes = [e[prefix.length :] for e in encoded]
     order = sorted(range(len(prompts)), key=lambda i: len(suffixes[i]), reverse=True)
     outputs: list[str] = [""] * len(prompts)
     eot_t = torch.tensor(eot, device=model.device)
+    first_line = first_line and line_safe(stop)
     model.eval()
     with progress(len(prompts), desc, "ex") as bar:
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             texts = _decode_batch(
-                model, tokenizer, [suffixes[i] for i in idx], prefix, pad_id, eot_t, max_new_tokens, stop
+                model, tokenizer, [suffixes[i] for i in idx], prefix, pad_id, eot_t, max_new_tokens, stop, first_line
             )
             for i, t in zip(idx, texts):
                 outputs[i] = t
@@ -77,7 +107,9 @@ def generate(
     return outputs
 
 
-def _decode_batch(model, tokenizer, suffixes, prefix, pad_id, eot_t, max_new_tokens, stop) -> list[str]:
+def _decode_batch(
+    model, tokenizer, suffixes, prefix, pad_id, eot_t, max_new_tokens, stop, first_line=False
+) -> list[str]:
     logits, cache, mask, pos = forward(model, suffixes, prefix, pad_id, logits_to_keep=1, use_cache=True)
     n = len(suffixes)
     generated: list[list[int]] = [[] for _ in range(n)]
@@ -94,10 +126,14 @@ def _decode_batch(model, tokenizer, suffixes, prefix, pad_id, eot_t, max_new_tok
             if finished[j]:
                 continue
             generated[row].append(tokens[j])
-            if stop:
+            if stop or first_line:
                 text, hit = cut_at_stop(tokenizer.decode(generated[row], skip_special_tokens=True), stop)
                 if hit:
                     texts[row] = text
+                    continue
+                line = complete_first_line(text) if first_line else None
+                if line is not None:
+                    texts[row] = line
                     continue
             keep.append(j)
         if not keep or step == max_new_tokens - 1:

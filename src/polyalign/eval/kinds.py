@@ -24,7 +24,9 @@ class Answerer(Protocol):
 
     backend: str
 
-    def generate(self, prompts_: list[str], max_new_tokens: int, stop: list[str], desc: str) -> list[str]: ...
+    def generate(
+        self, prompts_: list[str], max_new_tokens: int, stop: list[str], desc: str, first_line: bool = False
+    ) -> list[str]: ...
 
     def classify(
         self, prompts_: list[str], labels: list[str], method: str, desc: str
@@ -72,7 +74,9 @@ def _generate(model: Answerer, prep: Prepared, texts: list[str], req: Any) -> tu
     kind = prep.task.kind
     max_new = req.max_new_tokens or MAX_NEW_TOKENS[kind]
     stop = prompts.RAW_STOP.get(kind, []) if req.prompt_format == "raw" else []
-    outputs = model.generate(texts, max_new, stop, desc=f"{prep.task.name}/{prep.spec.spec}")
+    # Only the first line of a short answer is read: the model may stop there (same answer, sooner).
+    first_line = kind == "qa"
+    outputs = model.generate(texts, max_new, stop, desc=f"{prep.task.name}/{prep.spec.spec}", first_line=first_line)
     return outputs, {"max_new_tokens": max_new, "stop": stop, "backend": model.backend, "decoding": "greedy"}
 
 

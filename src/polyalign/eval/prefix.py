@@ -7,6 +7,9 @@ Each row of a batch is laid out as ``[prefix][left padding][own tokens]``, with 
 that hides the padding and position ids that continue the prefix, so the last column of every
 row is its last real token and logits are computed for that column alone.
 
+A :class:`PrefixCache` keeps the last few prefixes by their tokens, so the tasks and languages of
+one evaluation that open alike (the same chat header and instruction) run that prefix once.
+
 Only models whose every layer attends to the full context can reuse a prefix this way; for the
 others (sliding-window layers) the prefix is simply empty and nothing changes but speed.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -95,17 +99,26 @@ class Prefix:
 
     @classmethod
     @torch.inference_mode()
-    def build(cls, model: Any, seqs: Sequence[Sequence[int]], min_len: int = 4) -> Prefix:
-        """Run the prefix shared by ``seqs`` (leaving each at least one own token) once."""
+    def build(
+        cls, model: Any, seqs: Sequence[Sequence[int]], min_len: int = 4, cache: PrefixCache | None = None
+    ) -> Prefix:
+        """Run the prefix shared by ``seqs`` (leaving each at least one own token) once, or take it
+        from ``cache`` when the same tokens were run before."""
         n = min(common_prefix_len(seqs), min(len(s) for s in seqs) - 1) if seqs else 0
         if n < min_len or not full_attention_only(model):
             return cls.empty()
+        key = tuple(seqs[0][:n])
+        if cache is not None and (hit := cache.get(key)) is not None:
+            return hit
         from transformers import DynamicCache
 
-        ids = torch.tensor([list(seqs[0][:n])], device=model.device)
-        cache = DynamicCache()
-        call(model, input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
-        return cls(n, [(layer.keys, layer.values) for layer in cache.layers])
+        ids = torch.tensor([list(key)], device=model.device)
+        kv = DynamicCache()
+        call(model, input_ids=ids, past_key_values=kv, use_cache=True, logits_to_keep=1)
+        prefix = cls(n, [(layer.keys, layer.values) for layer in kv.layers])
+        if cache is not None:
+            cache.put(key, prefix)
+        return prefix
 
     def cache(self, batch: int) -> Any:
         """A fresh cache holding the prefix for ``batch`` rows (``None`` without a prefix)."""
@@ -114,6 +127,35 @@ class Prefix:
         from transformers import DynamicCache
 
         return DynamicCache([(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in self.layers])
+
+
+class PrefixCache:
+    """The last ``size`` prefixes run, by their exact tokens (reused whole, never cut, so a reused
+    prefix gives the very numbers a fresh run would).
+
+    For one model whose weights stay as they are while the cache lives: an evaluation's runner
+    holds one for the model it evaluates."""
+
+    def __init__(self, size: int = 4):
+        self.size = size
+        self._items: OrderedDict[tuple[int, ...], Prefix] = OrderedDict()
+        self.hits = 0
+
+    def get(self, key: tuple[int, ...]) -> Prefix | None:
+        prefix = self._items.get(key)
+        if prefix is not None:
+            self._items.move_to_end(key)
+            self.hits += 1
+        return prefix
+
+    def put(self, key: tuple[int, ...], prefix: Prefix) -> None:
+        self._items[key] = prefix
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def left_pad(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

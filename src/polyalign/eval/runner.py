@@ -25,6 +25,7 @@ from typing import Any
 from polyalign.eval import kinds, prompts
 from polyalign.eval import tasks as T
 from polyalign.eval.generate import generate
+from polyalign.eval.prefix import PrefixCache
 from polyalign.eval.request import NO_EFFECT, EvalRequest
 from polyalign.io import (
     InputError,
@@ -64,6 +65,7 @@ class Runner:
         self._tokenizer = tokenizer
         self._load = load or (lambda: load_model(req.model, req.dtype, req.trust_remote_code, adapter=req.adapter))
         self._given = load is not None
+        self.prefixes = PrefixCache()  # prompt prefixes already run on this model, shared by its tasks
 
     @property
     def model(self) -> Any:
@@ -89,7 +91,9 @@ class Runner:
         assert self._pair is not None
         return self._pair
 
-    def generate(self, prompts_: list[str], max_new_tokens: int, stop: list[str], desc: str) -> list[str]:
+    def generate(
+        self, prompts_: list[str], max_new_tokens: int, stop: list[str], desc: str, first_line: bool = False
+    ) -> list[str]:
         if self.backend == "vllm":
             from polyalign.eval.generate import generate_vllm
 
@@ -103,14 +107,33 @@ class Runner:
                 self.req.adapter,
                 trust_remote_code=self.req.trust_remote_code,
             )
-        return generate(self.model, self.tokenizer, prompts_, self.req.batch_size, max_new_tokens, desc=desc, stop=stop)
+        return generate(
+            self.model,
+            self.tokenizer,
+            prompts_,
+            self.req.batch_size,
+            max_new_tokens,
+            desc=desc,
+            stop=stop,
+            first_line=first_line,
+            prefix_cache=self.prefixes,
+        )
 
     def classify(
         self, prompts_: list[str], labels: list[str], method: str, desc: str
     ) -> tuple[list[int], list[list[float]], str]:
         from polyalign.eval.scoring import classify
 
-        return classify(self.model, self.tokenizer, prompts_, labels, method, self.req.batch_size, desc=desc)
+        return classify(
+            self.model,
+            self.tokenizer,
+            prompts_,
+            labels,
+            method,
+            self.req.batch_size,
+            desc=desc,
+            prefix_cache=self.prefixes,
+        )
 
 
 def render(tokenizer: Any, prep: T.Prepared, fmt: str, label_names: list[str] | None) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import torch
 
-from polyalign.eval.prefix import Prefix, forward
+from polyalign.eval.prefix import Prefix, PrefixCache, forward
 from polyalign.io import progress
 from polyalign.models import end_of_turn_ids
 
@@ -69,6 +69,7 @@ def first_token_scores(
     batch_size: int = 16,
     share_prefix: bool = True,
     desc: str = "score",
+    prefix_cache: PrefixCache | None = None,
 ) -> list[list[float]]:
     """Per prompt, each label's next-token probability mass (one forward pass per prompt)."""
     groups = [label_first_tokens(tokenizer, lab) for lab in labels]
@@ -76,7 +77,7 @@ def first_token_scores(
     col = {int(t): i for i, t in enumerate(flat.tolist())}
     gather = [[col[t] for t in g] for g in groups]
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    prefix = Prefix.build(model, encoded) if share_prefix and len(encoded) > 1 else Prefix.empty()
+    prefix = Prefix.build(model, encoded, cache=prefix_cache) if share_prefix and len(encoded) > 1 else Prefix.empty()
     suffixes = [e[prefix.length :] for e in encoded]
     order = sorted(range(len(prompts)), key=lambda i: len(suffixes[i]), reverse=True)
     out: list[list[float]] = [[] for _ in prompts]
@@ -116,6 +117,7 @@ def loglik_scores(
     normalize: bool = True,
     share_prefix: bool = True,
     desc: str = "score",
+    prefix_cache: PrefixCache | None = None,
 ) -> list[list[float]]:
     """Per prompt, each label's log-likelihood (divided by its token count when ``normalize``)."""
     rows: list[tuple[int, int, list[int], int]] = []  # (prompt, label, ids, continuation length)
@@ -128,7 +130,7 @@ def loglik_scores(
     seqs = [r[2] for r in rows]
     # Leave every row its whole continuation plus the token that predicts its first token.
     prefix = (
-        Prefix.build(model, [s[: len(s) - c] for s, (_, _, _, c) in zip(seqs, rows)])
+        Prefix.build(model, [s[: len(s) - c] for s, (_, _, _, c) in zip(seqs, rows)], cache=prefix_cache)
         if share_prefix
         else Prefix.empty()
     )
@@ -159,6 +161,7 @@ def classify(
     method: Method = "first_token",
     batch_size: int = 16,
     desc: str = "score",
+    prefix_cache: PrefixCache | None = None,
 ) -> tuple[list[int], list[list[float]], str]:
     """Predicted label index per prompt, the label scores, and the method actually used.
 
@@ -168,8 +171,8 @@ def classify(
     if method == "first_token" and first_tokens_overlap(tokenizer, labels):
         used = "loglik"
     if used == "first_token":
-        scores = first_token_scores(model, tokenizer, prompts, labels, batch_size, desc=desc)
+        scores = first_token_scores(model, tokenizer, prompts, labels, batch_size, desc=desc, prefix_cache=prefix_cache)
     else:
-        scores = loglik_scores(model, tokenizer, prompts, labels, batch_size, desc=desc)
+        scores = loglik_scores(model, tokenizer, prompts, labels, batch_size, desc=desc, prefix_cache=prefix_cache)
     preds = [max(range(len(labels)), key=lambda j: s[j]) for s in scores]
     return preds, scores, used

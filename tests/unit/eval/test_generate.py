@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from transformers import AutoModelForCausalLM
 
-from polyalign.eval.generate import chat_prompt, cut_at_stop, generate
+from polyalign.eval.generate import chat_prompt, complete_first_line, cut_at_stop, generate, line_safe
+from polyalign.eval.kinds import _first_line
+from polyalign.eval.prefix import Prefix, PrefixCache
 from polyalign.models import end_of_turn_ids
 
 QUESTIONS = [
@@ -56,3 +59,67 @@ def test_cut_at_stop():
     assert cut_at_stop("a\nb", ["\n"]) == ("a", True)
     assert cut_at_stop("abc", ["x", "c", "b"]) == ("a", True)
     assert cut_at_stop("abc", []) == ("abc", False)
+
+
+def test_complete_first_line():
+    assert complete_first_line("\n Madrid \nQuestion") == "Madrid"
+    assert complete_first_line("\n\nMadrid") is None
+    assert complete_first_line("  \r\n") is None
+    assert complete_first_line("Lisboa\u2028next") == "Lisboa"  # a break str.splitlines knows
+    assert complete_first_line("Lisboa\r") == "Lisboa"
+
+
+def test_line_safe():
+    assert line_safe([]) and line_safe(["\n", "\nQuestion:", "###"])
+    assert not line_safe(["\n\n\n"]) and not line_safe(["a\nb"])
+
+
+@pytest.fixture(scope="module")
+def chatty(tiny_model_dir, default_tokenizer):
+    """The tiny model, untied, each answer's third token outscored by a line-break token (its output
+    row a copy of that token's, a little larger): its answers now break lines."""
+    tok = default_tokenizer
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    breaks = [i for i in range(len(tok)) if "\n" in tok.decode([i])]
+    head = torch.nn.Parameter(model.lm_head.weight.detach().clone())
+    for q, brk in zip(QUESTIONS, breaks):
+        ids = tok(chat_prompt(tok, q), add_special_tokens=False, return_tensors="pt")["input_ids"]
+        out = model.generate(input_ids=ids, max_new_tokens=3, do_sample=False, pad_token_id=tok.pad_token_id)
+        with torch.no_grad():
+            head[brk] = 1.05 * head[int(out[0, -1])]
+    model.lm_head.weight = head
+    return model
+
+
+def test_first_line_stops_at_the_line_the_full_answer_starts_with(chatty, default_tokenizer):
+    tok = default_tokenizer
+    prompts = [chat_prompt(tok, q) for q in QUESTIONS]
+    full = generate(chatty, tok, prompts, batch_size=3, max_new_tokens=16)
+    got = generate(chatty, tok, prompts, batch_size=3, max_new_tokens=16, first_line=True)
+    assert got == [_first_line(f) for f in full]
+    # The test is about early stops: some answers go on after their first line.
+    assert sum(g != f for g, f in zip(got, full)) >= 2, full
+    # With a stop string that could match across a line end, rows run on as before.
+    stop = ["zz\nzz"]
+    assert generate(chatty, tok, prompts, batch_size=3, max_new_tokens=16, stop=stop, first_line=True) == full
+
+
+def test_a_cached_prefix_gives_the_same_text(tiny, default_tokenizer):
+    tok = default_tokenizer
+    prompts = [chat_prompt(tok, q) for q in QUESTIONS]
+    first, second = prompts[:3], prompts[2:]  # two "tasks" that open with the same header
+    cache = PrefixCache()
+    got = [generate(tiny, tok, p, batch_size=2, max_new_tokens=10, prefix_cache=cache) for p in (first, second)]
+    assert len(cache) == 1 and cache.hits == 1
+    assert got == [generate(tiny, tok, p, batch_size=2, max_new_tokens=10) for p in (first, second)]
+
+
+def test_prefix_cache_keeps_the_last_ones():
+    cache = PrefixCache(size=2)
+    a, b, c = Prefix(4, []), Prefix(5, []), Prefix(6, [])
+    cache.put((1, 2, 3, 4), a)
+    cache.put((1, 2, 3, 4, 5), b)
+    assert cache.get((1, 2, 3, 4)) is a  # now the most recent
+    cache.put((9, 9, 9, 9, 9, 9), c)
+    assert cache.get((1, 2, 3, 4, 5)) is None and cache.get((1, 2, 3, 4)) is a and cache.get((9,) * 6) is c
+    assert len(cache) == 2 and cache.hits == 3

@@ -7,7 +7,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from polyalign.eval import prompts
-from polyalign.eval.prefix import Prefix, common_prefix_len
+from polyalign.eval.prefix import Prefix, PrefixCache, common_prefix_len
 from polyalign.eval.scoring import (
     classify,
     continuation_split,
@@ -109,6 +109,16 @@ def test_prefix_is_the_shared_tokens(tiny, default_tokenizer):
     assert prefix.length == common_prefix_len(enc) > 10
     assert prefix.layers[0][0].shape[2] == prefix.length
     assert Prefix.build(tiny, enc[:1] * 2).length == len(enc[0]) - 1  # identical prompts keep one own token
+
+
+@pytest.mark.parametrize("method", ["first_token", "loglik"])
+def test_a_cached_prefix_gives_the_same_scores(tiny, default_tokenizer, method):
+    tok, cache = default_tokenizer, PrefixCache()
+    first, second = PROMPTS[:3], PROMPTS[1:]
+    labels = ["yes", "no"]
+    got = [classify(tiny, tok, p, labels, method, batch_size=2, prefix_cache=cache) for p in (first, second)]
+    assert cache.hits == 1
+    assert got == [classify(tiny, tok, p, labels, method, batch_size=2) for p in (first, second)]
 
 
 def test_classify_falls_back_to_loglik_when_first_tokens_collide(tiny, default_tokenizer):
