@@ -141,6 +141,9 @@ def check_plan(path: Path, arms: list[ArmConfig]) -> None:
     table = plan.get("allocation") if isinstance(plan, dict) else None
     if not isinstance(table, dict):
         raise InputError('a plan file must be {"allocation": {LANG: PAIRS}}', path)
+    for code, n in table.items():  # what the data build would refuse, said before the base evaluation
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise InputError(f"allocation for {code!r} must be a non-negative integer, got {n!r}", path)
     for arm in arms:
         if set(table) != set(arm.languages):
             raise InputError(

@@ -23,11 +23,20 @@ def _check_langs(codes: list[str], what: str) -> None:
     """Every code names a language polyalign knows, before any work (``fr,klingon`` fails at once)."""
     from polyalign import langs
 
-    for code in codes:
-        for part in str(code).split("-") if "-" in str(code) and "_" not in str(code) else [code]:
-            msg = langs.unknown(part)
-            if msg is not None:
-                raise ValueError(f"{what}: {msg}")
+    for i, code in enumerate(codes):
+        text = str(code)
+        parts = text.split("-")
+        if len(parts) == 2 and "_" not in text and all(2 <= len(p) <= 3 for p in parts):  # a pair: en-es
+            for part in parts:
+                msg = langs.unknown(part)
+                if msg is not None:
+                    raise ValueError(f"{what}: {msg}")
+            continue
+        msg = langs.unknown(text)  # the code as written: zh-Hans, pt_BR, spa_Latn
+        if msg is not None:
+            raise ValueError(f"{what}: {msg}")
+        if re.search(r"[-_][A-Za-z]{4}\b", text):  # a script subtag: stored as the one code it maps to
+            codes[i] = langs.normalize(text)
 
 
 @dataclass
@@ -414,6 +423,8 @@ class ScalingConfig:
                 ok = False
             if not ok:
                 raise ValueError(f"scaling.similarity item {item!r} must be LANG=VALUE with VALUE > 0")
+        _check_langs(self.languages, "scaling.languages")
+        _check_langs([k for k in self.similarity_map()], "scaling.similarity")
 
     def similarity_map(self) -> dict[str, float]:
         return {k.strip(): float(v) for k, _, v in (s.partition("=") for s in self.similarity)}

@@ -252,7 +252,7 @@ def build(cls: type, data: Any, lines: dict[str, int], path: Path, prefix: str =
             check_suite(obj.suite)
         return obj
     except ValueError as e:  # a check in __post_init__: name the key's origin when the message names the key
-        named = [k for k in data if f"{prefix}{k}" in str(e) or re.search(rf"(?<![\w.]){re.escape(str(k))}\b", str(e))]
+        named = [k for k in data if re.search(rf"(?<![\w.])({re.escape(prefix)})?{re.escape(str(k))}(?![\w])", str(e))]
         origin = _where(path, lines.get(f"{prefix}{named[0]}", where)) if named else _where(path, where)
         raise InputError(str(e), *origin) from None
 
@@ -301,8 +301,8 @@ def _coerce(value: Any, tp: Any, dotted: str, path: Path, line: int | None) -> A
             return dict(value)
         fail("a mapping")
     if origin is list:
-        if isinstance(value, str):  # "es,fr" on the command line
-            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, str):  # "es,fr" or "50,100,200" on the command line: each item read as YAML
+            value = [_scalar(v.strip()) for v in value.split(",") if v.strip()]
         if not isinstance(value, list):
             fail(f"a list of {_type_name(args[0])}")
         return [_coerce(v, args[0], dotted, path, line) for v in value]
@@ -330,6 +330,15 @@ def _coerce(value: Any, tp: Any, dotted: str, path: Path, line: int | None) -> A
             return str(value)
         fail("a string")
     raise TypeError(f"unsupported config type {tp!r}")  # a programming error, not user input
+
+
+def _scalar(text: str) -> Any:
+    """One item of a comma list as YAML reads it (``50`` an integer, ``es`` a string)."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, (int, float, str, bool)) else text
 
 
 def _type_name(tp: Any) -> str:

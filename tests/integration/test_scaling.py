@@ -220,7 +220,7 @@ def test_submitit_local_executor_runs_points_at_once_like_the_local_launcher(tmp
         )
         results[launcher] = {name: s["after"] for name, s in summaries.items()}
         if launcher == "slurm":
-            assert sum("submitted as job" in line for line in log) == 2
+            assert sum("submitted as local process" in line for line in log) == 2
             again: list[str] = []
             run_grid(points, launcher, folder=tmp_path / launcher / "submitit", cluster="local", log=again.append)
             assert again == ["point 1/2: es-20: done", "point 2/2: fr-20: done"]
@@ -265,7 +265,7 @@ def test_a_killed_submitit_job_resubmitted_resumes_from_its_checkpoint(tmp_path,
 
     log: list[str] = []
     summaries = run_grid(grid, "slurm", folder=tmp_path / "submitit", cluster="local", log=log.append)
-    assert any("submitted as job" in line for line in log)
+    assert any("submitted as local process" in line for line in log)
     info = json.loads((run_dir / "train_summary.json").read_text())
     assert info["resumed_from"] is not None and info["resumed_from"] >= killed_at
     assert summaries["es-80"]["after"] == reference["es-80"]["after"]
