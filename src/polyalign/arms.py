@@ -179,6 +179,20 @@ def quick(cfg: RunConfig) -> RunConfig:
     )
 
 
+def quick_note(before: RunConfig, after: RunConfig) -> str:
+    """What ``--quick`` changed, in one line (it changes settings the user may have chosen)."""
+    steps = f"{after.train.max_steps} training steps per arm"
+    if any(a.allocation == "plan" for a in after.arms):
+        steps += f", {after.scaling.train.get('max_steps')} per scaling-pilot point"
+    saves = [before.train.save_steps, *(a.train.get("save_steps") for a in before.arms)]
+    was = sorted({s for s in saves if s}) if any(saves) else []
+    ckpt = "no checkpoints (save_steps 0" + (f", was {', '.join(map(str, was))})" if was else ")")
+    return (
+        f"--quick: toy sizes into {after.run_dir}: {steps}, {ckpt}, at most {after.data.max_train_pairs} pairs per "
+        f"language, {after.eval.limit} items per task and language, pilot sizes {after.scaling.sizes}"
+    )
+
+
 def analysis_pairs_limit(cfg: RunConfig) -> int:
     """Pairs (and lens words) the look inside reads: 8 × ``eval.limit``, at most 64."""
     return min(64, 8 * (cfg.eval.limit or 8))
@@ -209,6 +223,10 @@ def _steps(train: TrainConfig, examples: int) -> int:
     return max(1, math.ceil(train.num_train_epochs * examples / per_step))
 
 
+def _point_steps(train: TrainConfig) -> str:
+    return f"{train.max_steps} steps" if train.max_steps > 0 else f"{train.num_train_epochs:g} epoch(s)"
+
+
 def _eval_seconds(items: int, kind: str, max_new: int, rates: dict[str, Any]) -> float:
     """Seconds to evaluate ``items`` of a kind: prompts at the forward rate, answers at the generation rate."""
     prompt, answer = ITEM_TOKENS.get(kind, ITEM_TOKENS["other"])
@@ -226,7 +244,8 @@ def model_eval_plan(cfg: RunConfig, n_langs: int, rates: dict[str, Any]) -> tupl
     parts = [f"{n_langs * directions * per} translation items ({n_langs} languages × {directions} direction(s))"]
     secs = _eval_seconds(n_langs * directions * per, "translation", e.max_new_tokens, rates)
     for task in e.suite:
-        n_l = len(e.suite_langs) or len(TASKS[task].languages)
+        known = TASKS[task].languages  # a spec the task has not is skipped, so it is not counted
+        n_l = len([x for x in e.suite_langs if not known or x in known]) if e.suite_langs else len(known)
         items = n_l * (e.limit or 100)
         parts.append(f"{task} {items} items ({n_l} languages)")
         secs += _eval_seconds(items, task, e.max_new_tokens, rates)
@@ -287,7 +306,8 @@ def dry_run(cfg: RunConfig) -> str:
         stages["scaling pilot"] = psecs
         lines.append(
             f"  scaling pilot: {len(pcfg.scaling.languages)} languages × sizes {pcfg.scaling.sizes} = "
-            f"{len(points)} points (plain runs: tune, score the held-out pairs), ~{psecs / 60:.1f} min; "
+            f"{len(points)} points (plain runs: tune {_point_steps(points[0].config.train)}, score the "
+            f"held-out pairs), ~{psecs / 60:.1f} min; "
             f"then plan {planned_arms(cfg)[0].pair_budget} pairs over {', '.join(pcfg.scaling.languages)}"
         )
     train_total = 0.0
@@ -304,9 +324,14 @@ def dry_run(cfg: RunConfig) -> str:
             if cfg.arms and arm.allocation == "plan" and not plan_path(cfg).is_file()
             else ""
         )
+        data = (
+            "polyinstruct questions → English (no parallel pairs)"
+            if arm.builder == "qalign"
+            else f"allocation {arm.allocation}, ≤{pairs} parallel pairs"
+        )
         lines.append(
-            f"  arm {arm.name}: {arm.builder} {', '.join(arm.languages)}, allocation {arm.allocation}, "
-            f"≤{pairs} parallel pairs, {steps} steps, ≤{tokens} tokens, ~{secs / 60:.1f} min training{skip}"
+            f"  arm {arm.name}: {arm.builder} {', '.join(arm.languages)}, {data}, {steps} steps, ≤{tokens} tokens, "
+            f"~{secs / 60:.1f} min training{skip}"
         )
     stages["training"] = train_total
     if cfg.analysis_language:
@@ -325,6 +350,16 @@ def dry_run(cfg: RunConfig) -> str:
             if cfg.judge.endpoint
             else "not run (no judge.endpoint)"
         )
+    )
+    from polyalign.grid import choose_executor
+
+    try:
+        lines.append(f"  launcher: {choose_executor(cfg.scaling.launcher, cfg.scaling.cluster)[1]}")
+    except InputError as e:
+        lines.append(f"  launcher: refused before any work: {e}")
+    lines.append(
+        "  counts marked ≤ are upper bounds (the recipe's caps; the data build keeps what the sources and "
+        "filters give); evaluation items are at most eval.limit per task, language and direction"
     )
     total = sum(stages.values())
     each = ", ".join(f"{k} {v / 60:.1f}" for k, v in stages.items())

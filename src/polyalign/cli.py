@@ -142,9 +142,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = _recipe(args)
     _warn_arm_overrides(args, cfg)
     if args.quick:
-        from polyalign.arms import quick
+        from polyalign.arms import quick, quick_note
 
-        cfg = quick(cfg)
+        cfg, before = quick(cfg), cfg
+        print(f"[polyalign] {quick_note(before, cfg)}", file=sys.stderr)
     _run_inputs_apart(cfg)
     if args.dry_run:
         from polyalign.arms import check_arms, dry_run
@@ -163,7 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from polyalign.report.build import build_report
 
-    out = build_report(args.run_dir)
+    out = build_report(args.run_dir, finished=True)
     print("\n".join(out["claims"]))
     print(f"\nreport: {out['html']}\n        {out['markdown']}")
     return 0
@@ -978,6 +979,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `polyalign run --dry-run | head -3`: the reader has what it wanted
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the exit's flush finds no closed pipe either
+        return 0
     except OSError as e:  # a user's path that is a folder, missing, unwritable, on a full or read-only disk
         err = describe_os_error(e)
         if err is None:
@@ -987,12 +994,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `polyalign run --dry-run | head -3`: the reader has what it wanted
-        import os
-
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # so the exit's flush finds no closed pipe either
-        return 0
 
 
 if __name__ == "__main__":

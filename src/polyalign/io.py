@@ -112,7 +112,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[TextIO]:
         perms = path.stat().st_mode & 0o7777
     except OSError:
         perms = 0o666 & ~umask()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:  # name the user's path, not the temporary one beside it
+        raise InputError(f"cannot be created here ({_reason(e)})", path) from None
     try:
         os.fchmod(fd, perms)
         encoding = None if "b" in mode else "utf-8"
@@ -140,7 +143,10 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     if path.exists() and not path.is_dir():
         raise InputError("is a file, expected a folder", path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as e:  # name the user's path, not the temporary one beside it
+        raise InputError(f"cannot be created here ({_reason(e)})", path) from None
     try:
         tmp.chmod(0o777 & ~umask())
         yield tmp

@@ -249,7 +249,7 @@ def build(cls: type, data: Any, lines: dict[str, int], path: Path, prefix: str =
     try:
         obj = cls(**kwargs)
         if cls is EvalConfig:
-            check_suite(obj.suite)
+            check_suite(obj.suite, obj.suite_langs, [d.partition("=")[0].strip() for d in obj.data_files])
         return obj
     except ValueError as e:  # a check in __post_init__: name the key's origin when the message names the key
         named = [k for k in data if re.search(rf"(?<![\w.])({re.escape(prefix)})?{re.escape(str(k))}(?![\w])", str(e))]
@@ -257,14 +257,36 @@ def build(cls: type, data: Any, lines: dict[str, int], path: Path, prefix: str =
         raise InputError(str(e), *origin) from None
 
 
-def check_suite(names: list[str]) -> None:
+def check_suite(names: list[str], specs: list[str] = (), local: list[str] = ()) -> None:  # type: ignore[assignment]
     """Every ``eval.suite`` name is a task ``polyalign eval`` knows (the names live with the tasks;
-    configs import no evaluation code, so the loader asks)."""
+    configs import no evaluation code, so the loader asks), and every ``eval.suite_langs`` spec is
+    one some task of the suite evaluates: a language it has (or any, for a task read from
+    ``local`` files), a pair key (``en-es``) only for translation and MLQA."""
     from polyalign.eval.tasks import TASKS
 
     unknown = [t for t in names if t not in TASKS]
     if unknown:
         raise ValueError(f"unknown eval.suite task {unknown[0]!r} (known: {', '.join(TASKS)})")
+    for spec in specs:
+        why = []
+        for name in names:
+            task = TASKS[name]
+            paired = task.kind == "translation" or name == "mlqa"
+            if not paired and re.fullmatch(r"[A-Za-z]{2,3}-[A-Za-z]{2,3}", spec):
+                why.append(f"{name} takes single languages, not a pair")
+                continue
+            try:
+                lang = task.parse(spec).lang
+            except InputError as e:
+                why.append(f"{name}: {e.message}")
+                continue
+            if task.languages and lang not in task.languages and name not in local:
+                why.append(f"{name} has no {lang}")
+                continue
+            break
+        else:
+            if names:
+                raise ValueError(f"eval.suite_langs: no task of the suite evaluates {spec!r} ({'; '.join(why)})")
 
 
 def _describe(value: Any) -> str:
