@@ -585,11 +585,11 @@ def _add_train_commands(sub) -> None:
 # --- scaling (issue 11) -------------------------------------------------------------------------
 
 
-def _fitted(table: dict, flag: str, fitted: Sequence[str], what: str) -> dict:
-    """``--similarity``/``--weight``/``--available`` values, each for a language the data has."""
+def _fitted(table: dict, flag: str, fitted: Sequence[str]) -> dict:
+    """``--similarity`` values, each for a language the points have (as ``allocate`` asks of ``--weight``)."""
     stray = sorted(set(table) - set(fitted))
     if stray:
-        raise InputError(f"{flag} names {', '.join(stray)}, which {what} has not (it has {', '.join(fitted)})")
+        raise InputError(f"{flag} names {', '.join(stray)}, which the points do not have (points: {', '.join(fitted)})")
     return table
 
 
@@ -616,7 +616,7 @@ def cmd_scaling_fit(args: argparse.Namespace) -> int:
     check_apart({"points": args.points}, {"--out": args.out})
     points, notes = read_points(args.points)
     _point_langs(args.points, list(points))
-    similarity = _fitted(dict(args.similarity or []), "--similarity", list(points), args.points)
+    similarity = _fitted(dict(args.similarity or []), "--similarity", list(points))
     for note in notes:
         print(f"[polyalign] {args.points}: {note}", file=sys.stderr)
     doc = fit_points(points, args.form, args.bootstrap, args.seed, similarity, source=args.points)
@@ -652,8 +652,8 @@ def cmd_scaling_allocate(args: argparse.Namespace) -> int:
         fits,
         args.budget,
         args.min_per_lang,
-        _fitted(dict(args.available or []), "--available", list(fits), args.fits),
-        _fitted(dict(args.weight or []), "--weight", list(fits), args.fits),
+        dict(args.available or []),
+        dict(args.weight or []),
     )
     if args.out:
         write_json(args.out, doc)
@@ -736,8 +736,8 @@ def _analysis_checks(args: argparse.Namespace, **inputs) -> None:
 
     from polyalign.io import check_apart, check_output_dir
 
-    check_output_dir(args.out)
     check_apart({"--model": args.model, "--adapter": args.adapter, **inputs}, {"--out": args.out}, replaced={"--out"})
+    check_output_dir(args.out)
     if args.adapter:
         adapter = Path(args.adapter)
         if not adapter.is_dir():
@@ -975,7 +975,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             p.error("unrecognized arguments: " + " ".join(extra))
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe is found here, inside the handlers below, not at exit
+        return code
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
