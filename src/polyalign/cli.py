@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
-from typing import NoReturn
+from collections.abc import Sequence
 
 from polyalign import __version__
+from polyalign import cli_checks as checks
 from polyalign.io import InputError, describe_os_error, read_lines
 from polyalign.langs import COMMON_LANGUAGES
 
@@ -43,68 +43,6 @@ def _check_lang(code: str, flag: str) -> str:
     return langs.normalize(code)
 
 
-def _whole(lo: int, why: str = "") -> Callable[[str], int]:
-    """An ``argparse`` type: a whole number ``>= lo``, checked where it is parsed (``--limit -1`` fails at once)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < lo:
-            raise argparse.ArgumentTypeError(f"must be at least {lo}{why}, got {value}")
-        return value
-
-    return parse
-
-
-def _positive(text: str) -> float:
-    """An ``argparse`` type: a finite number above 0."""
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}")
-    return value
-
-
-def _lang_value(kind: type, lo: float, inclusive: bool = True) -> Callable[[str], tuple[str, float]]:
-    """An ``argparse`` type: ``LANG=VALUE`` with a known language and a finite VALUE ``>= lo`` (``> lo``)."""
-    import math
-
-    from polyalign import langs
-
-    def parse(text: str) -> tuple[str, float]:
-        lang, sep, raw = text.partition("=")
-        name = "N" if kind is int else "VALUE"
-        if not sep or not lang.strip():
-            raise argparse.ArgumentTypeError(f"expected LANG={name}, got {text!r}")
-        msg = langs.unknown(lang.strip())
-        if msg is not None:
-            raise argparse.ArgumentTypeError(f"{text!r}: {msg}")
-        try:
-            value = kind(raw)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected LANG={name}, got {text!r}") from None
-        ok = math.isfinite(value) and (value >= lo if inclusive else value > lo)
-        if not ok:
-            raise argparse.ArgumentTypeError(f"{text!r}: {name} must be {'at least' if inclusive else 'above'} {lo}")
-        return langs.normalize(lang.strip()), value
-
-    return parse
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with polyalign's one line for a bad flag: ``error: <command line>: argument --limit: ...``."""
-
-    def error(self, message: str) -> NoReturn:
-        print(f"error: <command line>: {message} (see {self.prog} --help)", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def _check_folder(path: str) -> None:
     import os
 
@@ -114,39 +52,15 @@ def _check_folder(path: str) -> None:
         raise InputError("is a file, expected a folder", path)
 
 
-def _run_inputs_apart(cfg) -> None:
-    """A run's inputs are not its run folder, and none lies in the data/ it rebuilds."""
-    from polyalign.io import check_apart
-
-    inputs = {f"data.sources {x}": x.partition("#")[0] for x in cfg.data.sources if "/" in x or "." in x}
-    inputs |= {f"data.instructions {x}": x.partition("=")[2] or x for x in cfg.data.instructions if x != "polyinstruct"}
-    inputs |= {"model.model_name_or_path": cfg.model.model_name_or_path, "plan": cfg.plan}
-    check_apart(inputs, {"the run folder": cfg.run_dir, "data/": cfg.run_dir / "data"}, replaced={"data/"})
-
-
-def _warn_arm_overrides(args: argparse.Namespace, cfg) -> None:
-    """``polyalign run languages=fr`` on an experiment: its arms name their own languages; say so."""
-    keys = {o.partition("=")[0].strip() for o in args.overrides}
-    ignored = sorted(
-        keys & {"languages", "data.languages", "builder", "data.builder", "pair_budget", "data.pair_budget"}
-    )
-    if cfg.arms and ignored:
-        print(
-            f"[polyalign] <command line>: {', '.join(ignored)}: this recipe's arms set their own builder, "
-            "languages and pair budget (arms=...), so this changes none of them",
-            file=sys.stderr,
-        )
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = _recipe(args)
-    _warn_arm_overrides(args, cfg)
+    checks.warn_arm_overrides(args, cfg)
     if args.quick:
         from polyalign.arms import quick, quick_note
 
         cfg, before = quick(cfg), cfg
         print(f"[polyalign] {quick_note(before, cfg)}", file=sys.stderr)
-    _run_inputs_apart(cfg)
+    checks.run_inputs_apart(cfg)
     if args.dry_run:
         from polyalign.arms import check_arms, dry_run
 
@@ -175,7 +89,7 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     from polyalign.stages import prepare_run_dir, stage_data
 
     cfg = _recipe(args)
-    _run_inputs_apart(cfg)
+    checks.run_inputs_apart(cfg)
     with run_lock(cfg.run_dir):
         manifest = stage_data(cfg, prepare_run_dir(cfg))
     print(
@@ -411,11 +325,18 @@ def _add_score_commands(sub) -> None:
     sm.add_argument("--lang", required=True, help="target language (chooses the BLEU tokenizer)")
     sm.add_argument("--hyp-field", default="output", help="JSON lines: the hypothesis field (default: output)")
     sm.add_argument("--ref-field", default="reference", help="JSON lines: the reference field (default: reference)")
-    sm.add_argument("--hyp-column", type=_whole(1), metavar="N", help="tab-separated hypotheses: use column N (from 1)")
     sm.add_argument(
-        "--ref-column", type=_whole(1), metavar="N", help="tab-separated references: use column N (src<TAB>tgt: 2)"
+        "--hyp-column", type=checks.whole(1), metavar="N", help="tab-separated hypotheses: use column N (from 1)"
     )
-    sm.add_argument("--src-column", type=_whole(1), metavar="N", help="tab-separated sources for COMET: use column N")
+    sm.add_argument(
+        "--ref-column",
+        type=checks.whole(1),
+        metavar="N",
+        help="tab-separated references: use column N (src<TAB>tgt: 2)",
+    )
+    sm.add_argument(
+        "--src-column", type=checks.whole(1), metavar="N", help="tab-separated sources for COMET: use column N"
+    )
     sm.add_argument(
         "--tokenize",
         choices=["13a", "intl", "zh", "char", "none", "ja-mecab", "ko-mecab", "flores101", "flores200"],
@@ -430,7 +351,7 @@ def _add_score_commands(sub) -> None:
         "--comet", metavar="MODEL", help="also score COMET with this local checkpoint (needs polyalign[comet])"
     )
     sm.add_argument("--src", help="source sentences, one a line (COMET needs them)")
-    sm.add_argument("--batch-size", type=_whole(1), default=16, help="COMET batch size")
+    sm.add_argument("--batch-size", type=checks.whole(1), default=16, help="COMET batch size")
     sm.set_defaults(func=cmd_score_mt)
 
     sq = ssub.add_parser("qa", help="exact match, F1 and contains of QA predictions (official MLQA normalisation)")
@@ -458,7 +379,7 @@ def _add_score_commands(sub) -> None:
     sj.add_argument("--endpoint", required=True, help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
     sj.add_argument("--judge-model", required=True, help="model name the endpoint serves")
     sj.add_argument("--api-key-env", help="name of the environment variable holding the API key (never logged)")
-    sj.add_argument("--timeout", type=_positive, default=60.0, help="seconds per request")
+    sj.add_argument("--timeout", type=checks.positive, default=60.0, help="seconds per request")
     sj.add_argument("--out", help="write each verdict to this JSONL file")
     sj.set_defaults(func=cmd_score_judge)
 
@@ -486,14 +407,14 @@ def _add_eval_commands(sub) -> None:
         metavar="TASK=PATH",
         help="read TASK from local files; PATH may hold {lang} (repeatable)",
     )
-    e.add_argument("--num-fewshot", type=_whole(0), help="demonstrations per prompt (default 0)")
+    e.add_argument("--num-fewshot", type=checks.whole(0), help="demonstrations per prompt (default 0)")
     e.add_argument(
         "--fewshot-lang", choices=["target", "en"], help="demonstrations in the target language or in English"
     )
     e.add_argument("--format", choices=["chat", "raw"], help="chat template or raw text prompts")
-    e.add_argument("--limit", type=_whole(1), help="at most this many examples per task and language")
-    e.add_argument("--batch-size", type=_whole(1), help="prompts per batch")
-    e.add_argument("--max-new-tokens", type=_whole(1), help="longest generated answer")
+    e.add_argument("--limit", type=checks.whole(1), help="at most this many examples per task and language")
+    e.add_argument("--batch-size", type=checks.whole(1), help="prompts per batch")
+    e.add_argument("--max-new-tokens", type=checks.whole(1), help="longest generated answer")
     e.add_argument("--backend", choices=["auto", "hf", "vllm"], help="generation backend (vllm: installed and a GPU)")
     e.add_argument(
         "--label-scoring",
@@ -553,7 +474,7 @@ def _add_train_commands(sub) -> None:
     )
     t.add_argument(
         "--nproc",
-        type=_whole(1),
+        type=checks.whole(1),
         default=1,
         help="start N processes on this host under torchrun (DDP, or FSDP2 with strategy=fsdp)",
     )
@@ -585,38 +506,14 @@ def _add_train_commands(sub) -> None:
 # --- scaling (issue 11) -------------------------------------------------------------------------
 
 
-def _fitted(table: dict, flag: str, fitted: Sequence[str]) -> dict:
-    """``--similarity`` values, each for a language the points have (as ``allocate`` asks of ``--weight``)."""
-    stray = sorted(set(table) - set(fitted))
-    if stray:
-        raise InputError(f"{flag} names {', '.join(stray)}, which the points do not have (points: {', '.join(fitted)})")
-    return table
-
-
-def _point_langs(path: str, codes: Sequence[str]) -> None:
-    """Every language of a points CSV is one polyalign knows: ``error: PATH:LINE: unknown language code``."""
-    import csv
-
-    from polyalign import langs
-
-    bad = [c for c in codes if langs.unknown(c) is not None]
-    if not bad:
-        return
-    with open(path, encoding="utf-8", newline="") as f:
-        for line, row in enumerate(csv.reader(f), start=1):
-            if bad[0] in (cell.strip() for cell in row):
-                raise InputError(f"lang: {langs.unknown(bad[0])}", path, line)
-    raise InputError(f"lang: {langs.unknown(bad[0])}", path)
-
-
 def cmd_scaling_fit(args: argparse.Namespace) -> int:
     from polyalign.io import check_apart, write_json
     from polyalign.scaling.laws import fit_points, read_points
 
     check_apart({"points": args.points}, {"--out": args.out})
     points, notes = read_points(args.points)
-    _point_langs(args.points, list(points))
-    similarity = _fitted(dict(args.similarity or []), "--similarity", list(points))
+    checks.point_langs(args.points, list(points))
+    similarity = checks.fitted(dict(args.similarity or []), "--similarity", list(points))
     for note in notes:
         print(f"[polyalign] {args.points}: {note}", file=sys.stderr)
     doc = fit_points(points, args.form, args.bootstrap, args.seed, similarity, source=args.points)
@@ -670,7 +567,7 @@ def cmd_scaling_pilot(args: argparse.Namespace) -> int:
     if args.recipe is None:
         raise InputError("scaling pilot needs a recipe with a scaling: section (see recipes/scaling_pilot.yaml)")
     cfg = _recipe(args, PilotConfig)
-    _run_inputs_apart(cfg)
+    checks.run_inputs_apart(cfg)
     choose_executor(cfg.scaling.launcher, cfg.scaling.cluster)
     with run_lock(cfg.run_dir):
         run_pilot(cfg)
@@ -686,11 +583,11 @@ def _add_scaling_commands(sub) -> None:
     f.add_argument("points", help="CSV with columns lang,size,score and optionally similarity")
     f.add_argument("--form", choices=["xllama", "power", "log", "auto"], default="auto", help="law (auto: by AICc)")
     f.add_argument("--out", help="write the fits (with bootstrap draws, for predict --ci and plots) to this JSON")
-    f.add_argument("--bootstrap", type=_whole(0), default=1000, help="bootstrap resamples for the 95%% intervals")
+    f.add_argument("--bootstrap", type=checks.whole(0), default=1000, help="bootstrap resamples for the 95%% intervals")
     f.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     f.add_argument(
         "--similarity",
-        type=_lang_value(float, 0, inclusive=False),
+        type=checks.lang_value(float, 0, inclusive=False),
         action="append",
         metavar="LANG=GAMMA",
         help="xllama γ where the CSV has none",
@@ -698,23 +595,23 @@ def _add_scaling_commands(sub) -> None:
     f.set_defaults(func=cmd_scaling_fit)
     p = ssub.add_parser("predict", help="predicted score per language at the given sizes")
     p.add_argument("fits", help="FITS.json from scaling fit --out")
-    p.add_argument("--size", type=_positive, action="append", required=True, help="parallel pairs (repeatable)")
+    p.add_argument("--size", type=checks.positive, action="append", required=True, help="parallel pairs (repeatable)")
     p.add_argument("--ci", action="store_true", help="add the 95%% bootstrap interval of each prediction")
     p.set_defaults(func=cmd_scaling_predict)
     a = ssub.add_parser("allocate", help="split a budget of pairs across languages to maximise predicted quality")
     a.add_argument("fits", help="FITS.json from scaling fit --out")
-    a.add_argument("--budget", type=_whole(1), required=True, help="total parallel pairs N")
-    a.add_argument("--min-per-lang", type=_whole(1), default=1, help="fewest pairs per language M")
+    a.add_argument("--budget", type=checks.whole(1), required=True, help="total parallel pairs N")
+    a.add_argument("--min-per-lang", type=checks.whole(1), default=1, help="fewest pairs per language M")
     a.add_argument(
         "--available",
-        type=_lang_value(int, 0),
+        type=checks.lang_value(int, 0),
         action="append",
         metavar="LANG=K",
         help="at most K pairs for LANG (repeatable)",
     )
     a.add_argument(
         "--weight",
-        type=_lang_value(float, 0),
+        type=checks.lang_value(float, 0),
         action="append",
         metavar="LANG=W",
         help="weight of LANG's score (default 1)",
@@ -728,25 +625,6 @@ def _add_scaling_commands(sub) -> None:
 
 
 # --- analyze (issue 12) -----------------------------------------------------------------------
-
-
-def _analysis_checks(args: argparse.Namespace, **inputs) -> None:
-    """What an analyze command can check without a model, checked before one loads."""
-    from pathlib import Path
-
-    from polyalign.io import check_apart, check_output_dir
-
-    check_apart({"--model": args.model, "--adapter": args.adapter, **inputs}, {"--out": args.out}, replaced={"--out"})
-    check_output_dir(args.out)
-    if args.adapter:
-        adapter = Path(args.adapter)
-        if not adapter.is_dir():
-            raise InputError("no such folder" if not adapter.exists() else "is a file, expected a folder", adapter)
-        if not (adapter / "adapter_config.json").is_file():
-            raise InputError(
-                "holds no LoRA adapter (no adapter_config.json): give the folder training saved (OUTPUT_DIR/model)",
-                adapter,
-            )
 
 
 def _analysis_model(args: argparse.Namespace):
@@ -768,7 +646,7 @@ def cmd_analyze_align(args: argparse.Namespace) -> int:
     from polyalign.io import check_output_dir, read_json, write_json
     from polyalign.report.plots import alignment_plot
 
-    _analysis_checks(args, **{"--pairs": args.pairs, "--compare": args.compare})
+    checks.analysis_checks(args, **{"--pairs": args.pairs, "--compare": args.compare})
     out = check_output_dir(args.out)
     pairs = read_pairs(args.pairs, args.src_lang, args.tgt_lang, args.limit)
     other = None
@@ -819,7 +697,7 @@ def cmd_analyze_lens(args: argparse.Namespace) -> int:
             f"{flag}: the lens needs a target ({lang}) and a source ({source}) that differ and are not English "
             "(English is what the lens looks for in the middle layers)"
         )
-    _analysis_checks(args)  # all before the model loads
+    checks.analysis_checks(args)  # all before the model loads
     check_output_dir(args.out)
     model, tok = _analysis_model(args)
     from polyalign.analysis.lens import run_lens
@@ -862,7 +740,7 @@ def cmd_analyze_pca(args: argparse.Namespace) -> int:
     if twice:
         raise InputError(f"--langs: {', '.join(twice)} named twice (pca compares different languages)")
     texts = multiway_texts(codes, args.limit)
-    _analysis_checks(args)  # all before the model loads
+    checks.analysis_checks(args)  # all before the model loads
     check_output_dir(args.out)
     model, tok = _analysis_model(args)
     doc = {**_analysis_header(args), **pca_report(model, tok, texts, args.pool, args.batch_size)}
@@ -895,7 +773,7 @@ def _add_analyze_commands(sub) -> None:
         p.add_argument("--model", default=DEFAULT_MODEL, help="hub id or local folder (default: the bundled SmolLM2)")
         p.add_argument("--adapter", help="LoRA adapter folder to apply (a run's model/ folder)")
         p.add_argument("--out", required=True, help="output folder")
-        p.add_argument("--batch-size", type=_whole(1), default=32, help="sentences per forward pass")
+        p.add_argument("--batch-size", type=checks.whole(1), default=32, help="sentences per forward pass")
         p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32", help="model weights")
         p.add_argument("--seed", type=int, default=0)
 
@@ -908,28 +786,30 @@ def _add_analyze_commands(sub) -> None:
     al.add_argument("--compare", metavar="OTHER_DIR", help="another analyze align output to overlay and subtract")
     al.add_argument("--src-lang", default="en", help="language of the first column when the file does not say")
     al.add_argument("--tgt-lang", default="es", help="language of the second column when the file does not say")
-    al.add_argument("--limit", type=_whole(2, " (pairs to tell apart)"), help="use the first N pairs")
-    al.add_argument("--margin-k", type=_whole(1), default=4, help="neighbours in the ratio margin")
+    al.add_argument("--limit", type=checks.whole(2, " (pairs to tell apart)"), help="use the first N pairs")
+    al.add_argument("--margin-k", type=checks.whole(1), default=4, help="neighbours in the ratio margin")
     al.set_defaults(func=cmd_analyze_align)
 
     le = asub.add_parser("lens", help="logit lens on few-shot word translation into a language")
     common(le)
     le.add_argument("--lang", required=True, help="the language translated into, e.g. es, zh")
     le.add_argument("--source-lang", help="the language translated from (default fr; de when --lang is fr)")
-    le.add_argument("--shots", type=_whole(0), default=5, help="demonstrations per prompt")
-    le.add_argument("--limit", type=_whole(1), default=200, help="at most this many items")
+    le.add_argument("--shots", type=checks.whole(0), default=5, help="demonstrations per prompt")
+    le.add_argument("--limit", type=checks.whole(1), default=200, help="at most this many items")
     le.set_defaults(func=cmd_analyze_lens, batch_size=16)
 
     pc = asub.add_parser("pca", help="per-layer 2-D PCA of parallel sentences in several languages")
     common(pc)
     pc.add_argument("--langs", default="en,es,fr,de,zh,ru", help="comma-separated polyinstruct languages")
     pc.add_argument("--pool", choices=["mean", "last"], default="mean")
-    pc.add_argument("--limit", type=_whole(2, " (items to correlate)"), help="at most this many items per language")
+    pc.add_argument(
+        "--limit", type=checks.whole(2, " (items to correlate)"), help="at most this many items per language"
+    )
     pc.set_defaults(func=cmd_analyze_pca)
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="polyalign", description="Align an English-centric LLM to other languages, and measure it.")
+    p = checks.Parser(prog="polyalign", description="Align an English-centric LLM to other languages, and measure it.")
     p.add_argument("--version", action="version", version=f"polyalign {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -939,7 +819,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe fields, e.g. train.max_steps=10")
     r.add_argument(
         "--nproc",
-        type=_whole(1),
+        type=checks.whole(1),
         default=1,
         help="tune with N processes on this host under torchrun (DDP, or FSDP2 with train.strategy=fsdp)",
     )
