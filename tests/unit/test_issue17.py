@@ -198,3 +198,56 @@ def test_dry_run_into_a_closed_pipe_is_quiet():
     proc.stdout.close()  # the reader is gone before the plan is written (`| head -0`)
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0 and "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_a_plan_with_a_negative_size_is_refused_before_any_evaluation(tmp_path):
+    from polyalign.arms import check_plan
+    from polyalign.config import ArmConfig
+
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"allocation": {"es": -5, "fr": 10}}))
+    arm = ArmConfig(name="m", builder="muit", languages=["es", "fr"], allocation="plan", pair_budget=5)
+    with pytest.raises(InputError, match=r"plan\.json: allocation for 'es' must be a non-negative integer, got -5"):
+        check_plan(plan, [arm])
+
+
+def test_grid_log_lines_name_arms_as_arms(tmp_path):
+    from polyalign.grid import GridPoint, run_grid
+    from polyalign.recipe import load_recipe
+
+    cfg = load_recipe(None, [f"runs_dir={tmp_path}", "name=coit-es", "arms=[]"])
+    (cfg.run_dir).mkdir(parents=True)
+    (cfg.run_dir / "summary.json").write_text("{}")
+    log: list[str] = []
+    run_grid([GridPoint(cfg)], "local", log=log.append, what="arm")
+    assert log == ["arm 1/1: coit-es: done"]
+
+
+def test_slurm_with_no_slurm_stops_the_pilot_before_any_work(tmp_path, capsys, monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r.yaml").write_text("name: t\nscaling: {launcher: slurm}\n")
+    code, _, err = run(capsys, "scaling", "pilot", "r.yaml")
+    assert code == 2 and "no Slurm here (no sbatch on the PATH)" in err and err.count("\n") == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_overriding_languages_on_an_experiment_says_the_arms_keep_theirs(capsys):
+    code, _, err = run(capsys, "run", "--dry-run", "max_steps=80", "languages=fr")
+    assert code == 0
+    assert "[polyalign] <command line>: languages: this recipe's arms set their own builder, languages" in err
+
+
+def test_an_arm_not_run_without_a_reason_is_not_said_twice(tmp_path):
+    from polyalign.report.build import build_report
+    from report_fixtures import write_finished_run
+
+    run_dir = write_finished_run(tmp_path / "demo")
+    import shutil
+
+    shutil.rmtree(run_dir / "arms" / "coit-zh")
+    build_report(run_dir)
+    md = (run_dir / "report.md").read_text()
+    assert "not run (not run)" not in md and "Arm coit-zh: not run (arms/coit-zh/ holds no results yet)." in md
