@@ -230,6 +230,7 @@ def run_lock(folder: str | os.PathLike) -> Iterator[Path]:
     lock is written whole to a temporary name, then linked into place, so it is never half-read.
     """
     folder = check_output_dir(folder)
+    created = [p for p in (folder, *folder.parents) if not p.exists()]  # removed again if left empty
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_NAME
     mine = {"pid": os.getpid(), "host": platform.node(), "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
@@ -274,6 +275,9 @@ def run_lock(folder: str | os.PathLike) -> Iterator[Path]:
         if (_read_lock(path) or {}).get("pid") == mine["pid"]:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
+        for p in created:  # a run refused before any work leaves no folder behind
+            with contextlib.suppress(OSError):
+                p.rmdir()
 
 
 def _read_lock(path: Path) -> dict[str, Any] | None:

@@ -72,7 +72,13 @@ def test_polyalign_run_in_a_locked_folder_exits_2_with_one_line(tmp_path, capsys
     with run_lock(tmp_path / "runs" / "t"):
         code, _, err = run(capsys, "run", "name=t", "arms=[]")
     assert code == 2 and err.count("\n") == 1 and err.startswith("error: runs/t: is in use by another polyalign run")
-    assert sorted(p.name for p in (tmp_path / "runs" / "t").iterdir()) == []  # nothing built, lock released
+    assert not (tmp_path / "runs" / "t" / ".lock").exists() and not (tmp_path / "runs" / "t" / "data").exists()
+
+
+def test_a_run_refused_before_any_work_leaves_no_folder(tmp_path):
+    with pytest.raises(InputError), run_lock(tmp_path / "runs" / "t"):
+        raise InputError("refused")
+    assert not (tmp_path / "runs").exists()
 
 
 # --- the launcher ------------------------------------------------------------------------------
