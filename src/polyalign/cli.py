@@ -452,7 +452,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from polyalign.io import check_apart
     from polyalign.train.export import export
 
-    check_apart({"SOURCE": args.source, "--base": args.base}, {"OUT": args.out}, replaced={"OUT"})
+    check_apart({"--base": args.base}, {"OUT": args.out}, replaced={"OUT"})  # SOURCE: export's own check
     out = export(args.source, args.out, mode=args.mode, base=args.base, dtype=args.dtype, overwrite=args.overwrite)
     print(out)
     return 0

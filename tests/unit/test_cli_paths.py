@@ -252,7 +252,7 @@ APART = [
         "good.jsonl",
     ),
     (["train", "train_file=trained", "output_dir=trained"], "trained"),
-    (["export", "trained", "trained"], "trained"),
+    (["export", "trained", "trained/model", "--base", "trained/model"], "trained/model"),
     (["eval", "--tasks", "flores", "--langs", "en-es", "--adapter", "adir", "-o", "adir"], "adir"),
     (["score", "judge", "a.jsonl", "hyp.txt", "--endpoint", "u", "--judge-model", "m", "--out", "a.jsonl"], "a.jsonl"),
     (["scaling", "fit", "points.csv", "--out", "points.csv"], "points.csv"),
