@@ -310,7 +310,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
     inputs = {"--model": request.model, "--adapter": request.adapter, "--spm-model": request.spm_model}
     inputs |= {f"--data {k}": v for k, v in request.data.items() if "{" not in v}
-    check_apart(inputs, {"--output": request.output}, replaced={"--output"})
+    check_apart(inputs, {"--output": request.output})
     run_eval(request)
     return 0
 
@@ -443,7 +443,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg = _recipe(args, TrainJobConfig)
     inputs = {"train_file": cfg.train_file, "model.model_name_or_path": cfg.model.model_name_or_path}
-    check_apart(inputs, {"output_dir": cfg.output_dir}, replaced={"output_dir"})
+    check_apart(inputs, {"output_dir": cfg.output_dir})
     launch_or_train(cfg, args.nproc)
     return 0
 

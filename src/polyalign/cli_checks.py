@@ -101,11 +101,11 @@ def warn_arm_overrides(args: argparse.Namespace, cfg: Any) -> None:
         )
 
 
-def fitted(table: dict, flag: str, fitted: Sequence[str]) -> dict:
+def fitted(table: dict, flag: str, have: Sequence[str]) -> dict:
     """``--similarity`` values, each for a language the points have (as ``allocate`` asks of ``--weight``)."""
-    stray = sorted(set(table) - set(fitted))
+    stray = sorted(set(table) - set(have))
     if stray:
-        raise InputError(f"{flag} names {', '.join(stray)}, which the points do not have (points: {', '.join(fitted)})")
+        raise InputError(f"{flag} names {', '.join(stray)}, which the points do not have (points: {', '.join(have)})")
     return table
 
 
@@ -131,7 +131,7 @@ def analysis_checks(args: argparse.Namespace, **inputs: str | None) -> None:
 
     from polyalign.io import check_apart, check_output_dir
 
-    check_apart({"--model": args.model, "--adapter": args.adapter, **inputs}, {"--out": args.out}, replaced={"--out"})
+    check_apart({"--model": args.model, "--adapter": args.adapter, **inputs}, {"--out": args.out})
     check_output_dir(args.out)
     if args.adapter:
         adapter = Path(args.adapter)
