@@ -282,6 +282,8 @@ class EvalConfig:
     def __post_init__(self) -> None:  # suite task names are checked by the recipe loader (recipe.py)
         if self.num_fewshot < 0:
             raise ValueError("eval.num_fewshot must be >= 0")
+        if self.limit is not None and self.limit < 1:  # -1 would evaluate all but the last item
+            raise ValueError(f"eval.limit must be at least 1 (null: every item), got {self.limit}")
         _check_langs(self.suite_langs, "eval.suite_langs")
         for code in self.drift_languages:
             if base(code) not in LANGID_CODES:

@@ -151,6 +151,8 @@ def test_override_errors_blame_the_command_line_and_comma_lists_of_numbers_work(
         load_recipe(None, ["eval.suite_langs=xx"])
     assert str(e.value) == "<command line>: eval.suite_langs: unknown language code 'xx'"
     assert load_recipe(None, ["scaling.sizes=50,100,200,400"]).scaling.sizes == [50, 100, 200, 400]
+    with pytest.raises(InputError, match=r"^<command line>: eval.limit must be at least 1 \(null: every item\)"):
+        load_recipe(None, ["eval.limit=-1"])
 
 
 # --- the report of a broken run ------------------------------------------------------------------
