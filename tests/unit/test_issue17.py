@@ -259,3 +259,12 @@ def test_an_arm_not_run_without_a_reason_is_not_said_twice(tmp_path):
     build_report(run_dir)
     md = (run_dir / "report.md").read_text()
     assert "not run (not run)" not in md and "Arm coit-zh: not run (arms/coit-zh/ holds no results yet)." in md
+
+
+def test_a_run_without_a_baseline_by_design_is_not_warned_about(tmp_path, capsys):
+    from polyalign.report.build import gaps
+
+    doc = {"recipe": {"eval": {"baseline": False}}, "base": None, "arms": {}}
+    (tmp_path / "summary.json").write_text("{}")
+    assert gaps(tmp_path, doc) == []
+    assert [p.name for p, _ in gaps(tmp_path, {**doc, "recipe": {}})] == ["results.json"]
