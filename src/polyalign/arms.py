@@ -144,6 +144,9 @@ def check_plan(path: Path, arms: list[ArmConfig]) -> None:
     table = plan.get("allocation") if isinstance(plan, dict) else None
     if not isinstance(table, dict):
         raise InputError('a plan file must be {"allocation": {LANG: PAIRS}}', path)
+    for code, n in table.items():  # what the data build would refuse, said before the base evaluation
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise InputError(f"allocation for {code!r} must be a non-negative integer, got {n!r}", path)
     for arm in arms:
         if set(table) != set(arm.languages):
             raise InputError(
@@ -187,6 +190,20 @@ def quick(cfg: RunConfig) -> RunConfig:
     )
 
 
+def quick_note(before: RunConfig, after: RunConfig) -> str:
+    """What ``--quick`` changed, in one line (it changes settings the user may have chosen)."""
+    steps = f"{after.train.max_steps} training steps per arm"
+    if any(a.allocation == "plan" for a in after.arms):
+        steps += f", {after.scaling.train.get('max_steps')} per scaling-pilot point"
+    saves = [before.train.save_steps, *(a.train.get("save_steps") for a in before.arms)]
+    was = sorted({s for s in saves if s}) if any(saves) else []
+    ckpt = "no checkpoints (save_steps 0" + (f", was {', '.join(map(str, was))})" if was else ")")
+    return (
+        f"--quick: toy sizes into {after.run_dir}: {steps}, {ckpt}, at most {after.data.max_train_pairs} pairs per "
+        f"language, {after.eval.limit} items per task and language, pilot sizes {after.scaling.sizes}"
+    )
+
+
 def analysis_pairs_limit(cfg: RunConfig) -> int:
     """Pairs (and lens words) the look inside reads: the recipe's ``analysis_pairs``."""
     return cfg.analysis_pairs
@@ -202,6 +219,10 @@ def pilot_core(cfg: RunConfig, rates: dict[str, Any]) -> tuple[int, float]:
         secs += train_seconds(p.config.train, point_examples(p), "pilot", rates)
         secs += eval_seconds(eval_items(p.config, 1, suite=False), rates)
     return len(points), secs
+
+
+def _point_steps(train: TrainConfig) -> str:
+    return f"{train.max_steps} steps" if train.max_steps > 0 else f"{train.num_train_epochs:g} epoch(s)"
 
 
 def estimate_stages(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
@@ -294,7 +315,8 @@ def dry_run(cfg: RunConfig) -> str:
         psecs = est["scaling pilot"]
         lines.append(
             f"  scaling pilot: {len(pcfg.scaling.languages)} languages × sizes {pcfg.scaling.sizes} = "
-            f"{len(points)} points (plain runs: tune, score the held-out pairs), ~{psecs / 60:.1f} min; "
+            f"{len(points)} points (plain runs: tune {_point_steps(points[0].config.train)}, score the "
+            f"held-out pairs), ~{psecs / 60:.1f} min; "
             f"then plan {planned_arms(cfg)[0].pair_budget} pairs over {', '.join(pcfg.scaling.languages)}"
         )
     for arm in arms:
@@ -311,9 +333,14 @@ def dry_run(cfg: RunConfig) -> str:
             if cfg.arms and arm.allocation == "plan" and not plan_path(cfg).is_file()
             else ""
         )
+        data = (
+            "polyinstruct questions → English (no parallel pairs)"
+            if arm.builder == "qalign"
+            else f"allocation {arm.allocation}, ≤{pairs} parallel pairs"
+        )
         lines.append(
-            f"  arm {arm.name}: {arm.builder} {', '.join(arm.languages)}, allocation {arm.allocation}, "
-            f"≤{pairs} parallel pairs, {steps} steps, ≤{tokens} tokens, ~{secs / 60:.1f} min training{skip}"
+            f"  arm {arm.name}: {arm.builder} {', '.join(arm.languages)}, {data}, {steps} steps, ≤{tokens} tokens, "
+            f"~{secs / 60:.1f} min training{skip}"
         )
     if cfg.analysis_language:
         looks = sum(v for k, v in est.items() if k.startswith("analysis/"))
@@ -329,6 +356,16 @@ def dry_run(cfg: RunConfig) -> str:
             if cfg.judge.endpoint
             else "not run (no judge.endpoint)"
         )
+    )
+    from polyalign.grid import choose_executor
+
+    try:
+        lines.append(f"  launcher: {choose_executor(cfg.scaling.launcher, cfg.scaling.cluster)[1]}")
+    except InputError as e:
+        lines.append(f"  launcher: refused before any work: {e}")
+    lines.append(
+        "  counts marked ≤ are upper bounds (the recipe's caps; the data build keeps what the sources and "
+        "filters give); evaluation items are at most eval.limit per task, language and direction"
     )
     lines += detectable_lines(cfg, arms)
     lines += stage_lines(cfg, est)

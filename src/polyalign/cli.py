@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from polyalign import __version__
+from polyalign import cli_checks as checks
 from polyalign.io import InputError, describe_os_error, read_lines
 from polyalign.langs import COMMON_LANGUAGES
 
@@ -53,36 +54,44 @@ def _check_folder(path: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = _recipe(args)
+    checks.warn_arm_overrides(args, cfg)
     if args.quick:
-        from polyalign.arms import quick
+        from polyalign.arms import quick, quick_note
 
-        cfg = quick(cfg)
+        cfg, before = quick(cfg), cfg
+        print(f"[polyalign] {quick_note(before, cfg)}", file=sys.stderr)
+    checks.run_inputs_apart(cfg)
     if args.dry_run:
         from polyalign.arms import check_arms, dry_run
 
         check_arms(cfg)
         print(dry_run(cfg))
         return 0
+    from polyalign.io import run_lock
     from polyalign.run import run
 
-    run(cfg, nproc=args.nproc)
+    with run_lock(cfg.run_dir):
+        run(cfg, nproc=args.nproc)
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from polyalign.report.build import build_report
 
-    out = build_report(args.run_dir)
+    out = build_report(args.run_dir, finished=True)
     print("\n".join(out["claims"]))
     print(f"\nreport: {out['html']}\n        {out['markdown']}")
     return 0
 
 
 def cmd_data_build(args: argparse.Namespace) -> int:
+    from polyalign.io import run_lock
     from polyalign.stages import prepare_run_dir, stage_data
 
     cfg = _recipe(args)
-    manifest = stage_data(cfg, prepare_run_dir(cfg))
+    checks.run_inputs_apart(cfg)
+    with run_lock(cfg.run_dir):
+        manifest = stage_data(cfg, prepare_run_dir(cfg))
     print(
         json.dumps(
             {
@@ -142,10 +151,20 @@ def cmd_data_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_data_translate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from polyalign.data.translate import run_translation_job
+    from polyalign.io import check_apart
 
     cfg = _recipe(args)
-    report = run_translation_job(cfg.translate, model_fallback=cfg.model.model_name_or_path)
+    t = cfg.translate
+    stem = Path(t.input).name.rsplit(".", 1)[0] if t.input else ""
+    outputs = {"translate.output_dir": t.output_dir}
+    for lang in t.target_languages:
+        for kind in ("jsonl", "journal.jsonl"):
+            outputs[f"translate.output_dir {stem}.{lang}.{kind}"] = Path(t.output_dir) / f"{stem}.{lang}.{kind}"
+    check_apart({"translate.input": t.input or None}, outputs)
+    report = run_translation_job(t, model_fallback=cfg.model.model_name_or_path)
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return 0
 
@@ -250,7 +269,9 @@ def cmd_score_fidelity(args: argparse.Namespace) -> int:
 
 def cmd_score_judge(args: argparse.Namespace) -> int:
     from polyalign.eval.judge import Endpoint, judge_files
+    from polyalign.io import check_apart
 
+    check_apart({"A": args.a, "B": args.b}, {"--out": args.out})
     endpoint = Endpoint(url=args.endpoint, model=args.judge_model, api_key_env=args.api_key_env, timeout=args.timeout)
     result = judge_files(args.a, args.b, endpoint, out_path=args.out)
     print(json.dumps(result, ensure_ascii=False, indent=2))
@@ -260,6 +281,7 @@ def cmd_score_judge(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from polyalign.eval.request import build_request
     from polyalign.eval.runner import run_eval
+    from polyalign.io import check_apart
 
     recipe = _recipe(args) if args.recipe or args.overrides else None
     request = build_request(
@@ -288,6 +310,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         seed=args.seed,
         output=args.output,
     )
+    inputs = {"--model": request.model, "--adapter": request.adapter, "--spm-model": request.spm_model}
+    inputs |= {f"--data {k}": v for k, v in request.data.items() if "{" not in v}
+    check_apart(inputs, {"--output": request.output})
     run_eval(request)
     return 0
 
@@ -302,11 +327,18 @@ def _add_score_commands(sub) -> None:
     sm.add_argument("--lang", required=True, help="target language (chooses the BLEU tokenizer)")
     sm.add_argument("--hyp-field", default="output", help="JSON lines: the hypothesis field (default: output)")
     sm.add_argument("--ref-field", default="reference", help="JSON lines: the reference field (default: reference)")
-    sm.add_argument("--hyp-column", type=int, metavar="N", help="tab-separated hypotheses: use column N (from 1)")
     sm.add_argument(
-        "--ref-column", type=int, metavar="N", help="tab-separated references: use column N (src<TAB>tgt: 2)"
+        "--hyp-column", type=checks.whole(1), metavar="N", help="tab-separated hypotheses: use column N (from 1)"
     )
-    sm.add_argument("--src-column", type=int, metavar="N", help="tab-separated sources for COMET: use column N")
+    sm.add_argument(
+        "--ref-column",
+        type=checks.whole(1),
+        metavar="N",
+        help="tab-separated references: use column N (src<TAB>tgt: 2)",
+    )
+    sm.add_argument(
+        "--src-column", type=checks.whole(1), metavar="N", help="tab-separated sources for COMET: use column N"
+    )
     sm.add_argument(
         "--tokenize",
         choices=["13a", "intl", "zh", "char", "none", "ja-mecab", "ko-mecab", "flores101", "flores200"],
@@ -321,7 +353,7 @@ def _add_score_commands(sub) -> None:
         "--comet", metavar="MODEL", help="also score COMET with this local checkpoint (needs polyalign[comet])"
     )
     sm.add_argument("--src", help="source sentences, one a line (COMET needs them)")
-    sm.add_argument("--batch-size", type=int, default=16, help="COMET batch size")
+    sm.add_argument("--batch-size", type=checks.whole(1), default=16, help="COMET batch size")
     sm.set_defaults(func=cmd_score_mt)
 
     sq = ssub.add_parser(
@@ -358,7 +390,7 @@ def _add_score_commands(sub) -> None:
     sj.add_argument("--endpoint", required=True, help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
     sj.add_argument("--judge-model", required=True, help="model name the endpoint serves")
     sj.add_argument("--api-key-env", help="name of the environment variable holding the API key (never logged)")
-    sj.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    sj.add_argument("--timeout", type=checks.positive, default=60.0, help="seconds per request")
     sj.add_argument("--out", help="write each verdict to this JSONL file")
     sj.set_defaults(func=cmd_score_judge)
 
@@ -386,19 +418,19 @@ def _add_eval_commands(sub) -> None:
         metavar="TASK=PATH",
         help="read TASK from local files; PATH may hold {lang} (repeatable)",
     )
-    e.add_argument("--num-fewshot", type=int, help="demonstrations per prompt (default 0)")
+    e.add_argument("--num-fewshot", type=checks.whole(0), help="demonstrations per prompt (default 0)")
     e.add_argument(
         "--fewshot-lang", choices=["target", "en"], help="demonstrations in the target language or in English"
     )
     e.add_argument("--format", choices=["chat", "raw"], help="chat template or raw text prompts")
     e.add_argument(
         "--limit",
-        type=int,
+        type=checks.whole(1),
         help="at most this many examples per task and language: a seeded sample stratified over the set's "
         "topics, labels or domains, the same for every model (the ids are recorded in results.json)",
     )
-    e.add_argument("--batch-size", type=int, help="prompts per batch")
-    e.add_argument("--max-new-tokens", type=int, help="longest generated answer")
+    e.add_argument("--batch-size", type=checks.whole(1), help="prompts per batch")
+    e.add_argument("--max-new-tokens", type=checks.whole(1), help="longest generated answer")
     e.add_argument("--backend", choices=["auto", "hf", "vllm"], help="generation backend (vllm: installed and a GPU)")
     e.add_argument(
         "--label-scoring",
@@ -430,15 +462,21 @@ def _add_eval_commands(sub) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from polyalign.config import TrainJobConfig
+    from polyalign.io import check_apart
     from polyalign.train.job import launch_or_train
 
-    launch_or_train(_recipe(args, TrainJobConfig), args.nproc)
+    cfg = _recipe(args, TrainJobConfig)
+    inputs = {"train_file": cfg.train_file, "model.model_name_or_path": cfg.model.model_name_or_path}
+    check_apart(inputs, {"output_dir": cfg.output_dir})
+    launch_or_train(cfg, args.nproc)
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from polyalign.io import check_apart
     from polyalign.train.export import export
 
+    check_apart({"--base": args.base}, {"OUT": args.out}, replaced={"OUT"})  # SOURCE: export's own check
     out = export(args.source, args.out, mode=args.mode, base=args.base, dtype=args.dtype, overwrite=args.overwrite)
     print(out)
     return 0
@@ -469,7 +507,7 @@ def _add_train_commands(sub) -> None:
     )
     t.add_argument(
         "--nproc",
-        type=int,
+        type=checks.whole(1),
         default=1,
         help="start N processes on this host under torchrun (DDP, or FSDP2 with strategy=fsdp)",
     )
@@ -516,28 +554,20 @@ def _add_train_commands(sub) -> None:
 # --- scaling (issue 11) -------------------------------------------------------------------------
 
 
-def _pairs(items: list[str] | None, flag: str, kind: type) -> dict:
-    """``LANG=VALUE`` arguments as a dict; a bad one is one line naming the flag."""
-    out = {}
-    for item in items or []:
-        lang, sep, value = item.partition("=")
-        try:
-            out[lang.strip()] = kind(value)
-            assert sep and lang.strip()
-        except (ValueError, AssertionError):
-            raise InputError(f"{flag} {item!r}: expected LANG={'N' if kind is int else 'VALUE'}") from None
-    return out
-
-
 def cmd_scaling_fit(args: argparse.Namespace) -> int:
-    from polyalign.io import write_json
+    from polyalign.io import check_apart, check_output_file, write_json
     from polyalign.scaling.fits import fit_points
     from polyalign.scaling.laws import read_points
 
+    check_apart({"points": args.points}, {"--out": args.out})
+    check_output_file(args.out)
     points, notes = read_points(args.points)
+    checks.point_langs(args.points, list(points))
+    similarity = dict(args.similarity or [])
+    if not args.shared:  # the shared fit plans a language with no points from its similarity alone
+        checks.fitted(similarity, "--similarity", list(points))
     for note in notes:
         print(f"[polyalign] {args.points}: {note}", file=sys.stderr)
-    similarity = _pairs(args.similarity, "--similarity", float)
     doc = fit_points(points, args.form, args.bootstrap, args.seed, similarity, args.points, args.shared)
     for note in doc["notes"]:
         print(f"[polyalign] {note}", file=sys.stderr)
@@ -560,16 +590,23 @@ def cmd_scaling_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_scaling_allocate(args: argparse.Namespace) -> int:
-    from polyalign.io import write_json
+    from polyalign import langs
+    from polyalign.io import check_apart, check_output_file, write_json
     from polyalign.scaling.allocate import plan
     from polyalign.scaling.laws import load_fits
 
+    check_apart({"fits": args.fits}, {"--out": args.out})
+    check_output_file(args.out)
+    fits = load_fits(args.fits)["fits"]
+    for code in fits:  # a plan for 'french' would only be refused later, by data build
+        if langs.unknown(code) is not None:
+            raise InputError(f"fits: {langs.unknown(code)}", args.fits)
     doc = plan(
-        load_fits(args.fits)["fits"],
+        fits,
         args.budget,
         args.min_per_lang,
-        _pairs(args.available, "--available", int),
-        _pairs(args.weight, "--weight", float),
+        dict(args.available or []),
+        dict(args.weight or []),
     )
     if args.out:
         write_json(args.out, doc)
@@ -579,11 +616,17 @@ def cmd_scaling_allocate(args: argparse.Namespace) -> int:
 
 def cmd_scaling_pilot(args: argparse.Namespace) -> int:
     from polyalign.config import PilotConfig
+    from polyalign.grid import choose_executor
+    from polyalign.io import run_lock
     from polyalign.scaling.pilot import run_pilot
 
     if args.recipe is None:
         raise InputError("scaling pilot needs a recipe with a scaling: section (see recipes/scaling_pilot.yaml)")
-    run_pilot(_recipe(args, PilotConfig))
+    cfg = _recipe(args, PilotConfig)
+    checks.run_inputs_apart(cfg)
+    choose_executor(cfg.scaling.launcher, cfg.scaling.cluster)
+    with run_lock(cfg.run_dir):
+        run_pilot(cfg)
     return 0
 
 
@@ -596,9 +639,15 @@ def _add_scaling_commands(sub) -> None:
     f.add_argument("points", help="CSV with columns lang,size,score and optionally similarity")
     f.add_argument("--form", choices=["xllama", "power", "log", "auto"], default="auto", help="law (auto: by AICc)")
     f.add_argument("--out", help="write the fits (with bootstrap draws, for predict --ci and plots) to this JSON")
-    f.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
+    f.add_argument("--bootstrap", type=checks.whole(0), default=1000, help="bootstrap resamples for the 95%% intervals")
     f.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    f.add_argument("--similarity", action="append", metavar="LANG=GAMMA", help="xllama γ where the CSV has none")
+    f.add_argument(
+        "--similarity",
+        type=checks.lang_value(float, 0, inclusive=False),
+        action="append",
+        metavar="LANG=GAMMA",
+        help="xllama γ where the CSV has none",
+    )
     f.add_argument(
         "--shared",
         action="store_true",
@@ -607,15 +656,27 @@ def _add_scaling_commands(sub) -> None:
     f.set_defaults(func=cmd_scaling_fit)
     p = ssub.add_parser("predict", help="predicted score per language at the given sizes")
     p.add_argument("fits", help="FITS.json from scaling fit --out")
-    p.add_argument("--size", type=float, action="append", required=True, help="parallel pairs (repeatable)")
+    p.add_argument("--size", type=checks.positive, action="append", required=True, help="parallel pairs (repeatable)")
     p.add_argument("--ci", action="store_true", help="add the 95%% bootstrap interval of each prediction")
     p.set_defaults(func=cmd_scaling_predict)
     a = ssub.add_parser("allocate", help="split a budget of pairs across languages to maximise predicted quality")
     a.add_argument("fits", help="FITS.json from scaling fit --out")
-    a.add_argument("--budget", type=int, required=True, help="total parallel pairs N")
-    a.add_argument("--min-per-lang", type=int, default=1, help="fewest pairs per language M")
-    a.add_argument("--available", action="append", metavar="LANG=K", help="at most K pairs for LANG (repeatable)")
-    a.add_argument("--weight", action="append", metavar="LANG=W", help="weight of LANG's score (default 1)")
+    a.add_argument("--budget", type=checks.whole(1), required=True, help="total parallel pairs N")
+    a.add_argument("--min-per-lang", type=checks.whole(1), default=1, help="fewest pairs per language M")
+    a.add_argument(
+        "--available",
+        type=checks.lang_value(int, 0),
+        action="append",
+        metavar="LANG=K",
+        help="at most K pairs for LANG (repeatable)",
+    )
+    a.add_argument(
+        "--weight",
+        type=checks.lang_value(float, 0),
+        action="append",
+        metavar="LANG=W",
+        help="weight of LANG's score (default 1)",
+    )
     a.add_argument("--out", help="also write the plan here (data build reads it as allocation: PLAN.json)")
     a.set_defaults(func=cmd_scaling_allocate)
     pi = ssub.add_parser("pilot", help="run the pilot grid of a recipe's scaling: section, then fit, plan and plot")
@@ -646,6 +707,7 @@ def cmd_analyze_align(args: argparse.Namespace) -> int:
     from polyalign.io import check_output_dir, read_json, write_json
     from polyalign.report.plots import alignment_plot
 
+    checks.analysis_checks(args, **{"--pairs": args.pairs, "--compare": args.compare})
     out = check_output_dir(args.out)
     pairs = read_pairs(args.pairs, args.src_lang, args.tgt_lang, args.limit)
     other = None
@@ -688,8 +750,17 @@ def cmd_analyze_lens(args: argparse.Namespace) -> int:
     from polyalign.io import check_output_dir, write_json
     from polyalign.report.plots import lens_plot
 
-    langs.check_all([args.lang, *([args.source_lang] if args.source_lang else [])], "--lang")
-    check_output_dir(args.out)  # before the model loads
+    lang = langs.base(langs.check_all([args.lang], "--lang")[0])
+    default = "de" if lang == "fr" else "fr"
+    source = langs.base(langs.check_all([args.source_lang], "--source-lang")[0]) if args.source_lang else default
+    if "en" in (lang, source) or lang == source:
+        flag = "--lang" if lang == "en" or not args.source_lang else "--source-lang"
+        raise InputError(
+            f"{flag}: the lens needs a target ({lang}) and a source ({source}) that differ and are not English "
+            "(English is what the lens looks for in the middle layers)"
+        )
+    checks.analysis_checks(args)  # all before the model loads
+    check_output_dir(args.out)
     model, tok = _analysis_model(args)
     from polyalign.analysis.lens import run_lens
 
@@ -721,12 +792,18 @@ def cmd_analyze_lens(args: argparse.Namespace) -> int:
 def cmd_analyze_pca(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from polyalign import langs
     from polyalign.analysis.align import multiway_texts, pca_report
     from polyalign.io import check_output_dir, write_json
     from polyalign.report.plots import pca_plot
 
-    texts = multiway_texts([c for c in args.langs.split(",") if c.strip()], args.limit)
-    check_output_dir(args.out)  # before the model loads
+    codes = [langs.base(c) for c in langs.check_all([c.strip() for c in args.langs.split(",") if c.strip()], "--langs")]
+    twice = sorted({c for c in codes if codes.count(c) > 1})
+    if twice:
+        raise InputError(f"--langs: {', '.join(twice)} named twice (pca compares different languages)")
+    texts = multiway_texts(codes, args.limit)
+    checks.analysis_checks(args)  # all before the model loads
+    check_output_dir(args.out)
     model, tok = _analysis_model(args)
     doc = {**_analysis_header(args), **pca_report(model, tok, texts, args.pool, args.batch_size)}
     out = Path(args.out)
@@ -758,7 +835,7 @@ def _add_analyze_commands(sub) -> None:
         p.add_argument("--model", default=DEFAULT_MODEL, help="hub id or local folder (default: the bundled SmolLM2)")
         p.add_argument("--adapter", help="LoRA adapter folder to apply (a run's model/ folder)")
         p.add_argument("--out", required=True, help="output folder")
-        p.add_argument("--batch-size", type=int, default=32, help="sentences per forward pass")
+        p.add_argument("--batch-size", type=checks.whole(1), default=32, help="sentences per forward pass")
         p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32", help="model weights")
         p.add_argument("--seed", type=int, default=0)
 
@@ -777,30 +854,30 @@ def _add_analyze_commands(sub) -> None:
     al.add_argument("--compare", metavar="OTHER_DIR", help="another analyze align output to overlay and subtract")
     al.add_argument("--src-lang", default="en", help="language of the first column when the file does not say")
     al.add_argument("--tgt-lang", default="es", help="language of the second column when the file does not say")
-    al.add_argument("--limit", type=int, help="use the first N pairs")
-    al.add_argument("--margin-k", type=int, default=4, help="neighbours in the ratio margin")
+    al.add_argument("--limit", type=checks.whole(2, " (pairs to tell apart)"), help="use the first N pairs")
+    al.add_argument("--margin-k", type=checks.whole(1), default=4, help="neighbours in the ratio margin")
     al.set_defaults(func=cmd_analyze_align)
 
     le = asub.add_parser("lens", help="logit lens on few-shot word translation into a language")
     common(le)
     le.add_argument("--lang", required=True, help="the language translated into, e.g. es, zh")
     le.add_argument("--source-lang", help="the language translated from (default fr; de when --lang is fr)")
-    le.add_argument("--shots", type=int, default=5, help="demonstrations per prompt")
-    le.add_argument("--limit", type=int, default=200, help="at most this many items")
+    le.add_argument("--shots", type=checks.whole(0), default=5, help="demonstrations per prompt")
+    le.add_argument("--limit", type=checks.whole(1), default=200, help="at most this many items")
     le.set_defaults(func=cmd_analyze_lens, batch_size=16)
 
     pc = asub.add_parser("pca", help="per-layer 2-D PCA of parallel sentences in several languages")
     common(pc)
     pc.add_argument("--langs", default="en,es,fr,de,zh,ru", help="comma-separated polyinstruct languages")
     pc.add_argument("--pool", choices=["mean", "mean-all", "last"], default="mean")
-    pc.add_argument("--limit", type=int, help="at most this many items per language")
+    pc.add_argument(
+        "--limit", type=checks.whole(2, " (items to correlate)"), help="at most this many items per language"
+    )
     pc.set_defaults(func=cmd_analyze_pca)
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="polyalign", description="Align an English-centric LLM to other languages, and measure it."
-    )
+    p = checks.Parser(prog="polyalign", description="Align an English-centric LLM to other languages, and measure it.")
     p.add_argument("--version", action="version", version=f"polyalign {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -810,7 +887,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe fields, e.g. train.max_steps=10")
     r.add_argument(
         "--nproc",
-        type=int,
+        type=checks.whole(1),
         default=1,
         help="tune with N processes on this host under torchrun (DDP, or FSDP2 with train.strategy=fsdp)",
     )
@@ -846,10 +923,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             p.error("unrecognized arguments: " + " ".join(extra))
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe is found here, inside the handlers below, not at exit
+        return code
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `polyalign run --dry-run | head -3`: the reader has what it wanted
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the exit's flush finds no closed pipe either
+        return 0
     except OSError as e:  # a user's path that is a folder, missing, unwritable, on a full or read-only disk
         err = describe_os_error(e)
         if err is None:

@@ -23,12 +23,21 @@ def _check_langs(codes: list[str], what: str) -> None:
     """Every code names a language polyalign knows, before any work (``fr,klingon`` fails at once)."""
     from polyalign import langs
 
-    for code in codes:
-        code = str(code).split("/", 1)[1] if "/" in str(code) else code  # TASK/SPEC: one task's languages
-        for part in str(code).split("-") if "-" in str(code) and "_" not in str(code) else [code]:
-            msg = langs.unknown(part)
-            if msg is not None:
-                raise ValueError(f"{what}: {msg}")
+    for i, code in enumerate(codes):
+        task, _, spec = str(code).rpartition("/")  # TASK/SPEC: one task's languages
+        text = spec
+        parts = text.split("-")
+        if len(parts) == 2 and "_" not in text and all(2 <= len(p) <= 3 for p in parts):  # a pair: en-es
+            for part in parts:
+                msg = langs.unknown(part)
+                if msg is not None:
+                    raise ValueError(f"{what}: {msg}")
+            continue
+        msg = langs.unknown(text)  # the code as written: zh-Hans, pt_BR, spa_Latn
+        if msg is not None:
+            raise ValueError(f"{what}: {msg}")
+        if re.search(r"[-_][A-Za-z]{4}\b", text):  # a script subtag: stored as the one code it maps to
+            codes[i] = f"{task}/{langs.normalize(text)}" if task else langs.normalize(text)
 
 
 @dataclass
@@ -295,6 +304,8 @@ class EvalConfig:
             raise ValueError("eval.num_fewshot must be >= 0")
         if self.qalign_fewshot < 0:
             raise ValueError("eval.qalign_fewshot must be >= 0")
+        if self.limit is not None and self.limit < 1:  # -1 would evaluate all but the last item
+            raise ValueError(f"eval.limit must be at least 1 (null: every item), got {self.limit}")
         _check_langs(self.suite_langs, "eval.suite_langs")
         for code in self.drift_languages:
             if base(code) not in LANGID_CODES:
@@ -439,6 +450,8 @@ class ScalingConfig:
                 ok = False
             if not ok:
                 raise ValueError(f"scaling.similarity item {item!r} must be LANG=VALUE with VALUE > 0")
+        _check_langs(self.languages, "scaling.languages")
+        _check_langs([k for k in self.similarity_map()], "scaling.similarity")
 
     def similarity_map(self) -> dict[str, float]:
         return {k.strip(): float(v) for k, _, v in (s.partition("=") for s in self.similarity)}

@@ -223,11 +223,12 @@ def stage_judge(cfg: RunConfig, run_dir: Path, names: list[str]) -> dict[str, An
 
 def run_arms(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
     """Run an experiment (see the module docstring); return the summary (also ``summary.json``)."""
-    from polyalign.grid import GridPoint, executor_params, run_grid
+    from polyalign.grid import GridPoint, choose_executor, executor_params, run_grid
     from polyalign.report.build import build_report
 
     # --- setup: every check before any work ------------------------------------------------------
     arms_mod.check_arms(cfg)
+    choose_executor(cfg.scaling.launcher, cfg.scaling.cluster)  # no Slurm for launcher: slurm: said now
     run_dir = prepare_run_dir(cfg)
     track_into(run_dir, cfg.train.report_to)
     _log(f"run: {run_dir}: {len(cfg.arms)} arms ({', '.join(a.name for a in cfg.arms)}) and the base")
@@ -265,7 +266,13 @@ def run_arms(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
         points.append(GridPoint(arms_mod.arm_recipe(cfg, arm), {"arm": arm.name}, experiment=cfg))
     s = cfg.scaling
     run_grid(
-        points, s.launcher, nproc=nproc, folder=run_dir / "submitit", executor=executor_params(s), cluster=s.cluster
+        points,
+        s.launcher,
+        nproc=nproc,
+        folder=run_dir / "submitit",
+        executor=executor_params(s),
+        cluster=s.cluster,
+        what="arm",
     )
     with stage("judge", run_dir):
         stage_judge(cfg, run_dir, [p.name for p in points])

@@ -15,7 +15,9 @@ With ``nproc`` > 1 a point's training runs under torchrun, through the same trai
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -73,6 +75,25 @@ def executor_params(scaling: Any) -> dict[str, Any]:
     }
 
 
+def choose_executor(launcher: str, cluster: str = "auto") -> tuple[str, str]:
+    """Which executor runs a grid, and why: ``("local", ...)`` (in this process), ``("slurm", ...)`` or
+    ``("submitit-local", ...)``. ``launcher: slurm`` with no Slurm here (no ``sbatch`` on the PATH) is
+    refused before any work, never run quietly on this machine instead."""
+    import shutil
+
+    if launcher == "local":
+        return "local", "scaling.launcher: local: one point after another in this process"
+    if cluster == "local":
+        return "submitit-local", "scaling.cluster: local: one submitit job per point, as processes on this machine"
+    sbatch = shutil.which("sbatch")
+    if sbatch is None:
+        raise InputError(
+            f"scaling.launcher: slurm (scaling.cluster: {cluster}), but there is no Slurm here (no sbatch on the "
+            "PATH): set scaling.launcher=local, or scaling.cluster=local to run the jobs as local processes"
+        )
+    return "slurm", f"scaling.launcher: slurm: one Slurm job per point (sbatch: {sbatch})"
+
+
 def run_grid(
     points: list[GridPoint],
     launcher: Launcher = "local",
@@ -82,12 +103,13 @@ def run_grid(
     executor: dict[str, Any] | None = None,
     cluster: str = "auto",
     log: Callable[[str], None] = io_log,
+    what: str = "point",
 ) -> dict[str, dict[str, Any]]:
     """Run every unfinished point; return ``{name: summary}`` of every point.
 
     ``executor``: submitit parameters for ``slurm`` (``timeout_min``, ``slurm_partition``,
     ``gpus_per_node``, ``cpus_per_task``, ``mem_gb``...); ``folder``: where submitit keeps its
-    job files and logs.
+    job files and logs. ``what`` names a point in the log lines (``point 1/9``, ``arm 1/6``).
     """
     names = [p.name for p in points]
     if len(set(names)) != len(names):
@@ -96,16 +118,19 @@ def run_grid(
     todo = []
     for i, p in enumerate(points, 1):
         if p.done:
-            log(f"point {i}/{n}: {p.name}: done")
+            log(f"{what} {i}/{n}: {p.name}: done")
         else:
             todo.append((i, p))
-    if launcher == "local":
+    kind, why = choose_executor(launcher, cluster)
+    if todo:
+        log(f"launcher: {why}")
+    if kind == "local":
         for i, p in todo:
-            log(f"point {i}/{n}: {p.name}: running")
+            log(f"{what} {i}/{n}: {p.name}: running")
             execute_point(p.config, nproc, p.experiment)
-            log(f"point {i}/{n}: {p.name}: done")
+            log(f"{what} {i}/{n}: {p.name}: done")
     elif todo:
-        _submit(todo, n, nproc, folder or Path("submitit"), executor or {}, cluster, log)
+        _submit(todo, n, nproc, folder or Path("submitit"), executor or {}, kind, log, what)
     return {p.name: read_json(p.summary_path) for p in points}
 
 
@@ -115,36 +140,81 @@ def _submit(
     nproc: int,
     folder: Path,
     params: dict[str, Any],
-    cluster: str,
+    kind: str,
     log: Callable[[str], None],
+    what: str = "point",
 ) -> None:
     try:
         import submitit
     except ImportError:
         raise InputError("launcher: slurm needs submitit: pip install 'polyalign[cluster]'") from None
-    ex = submitit.AutoExecutor(folder=folder, cluster=None if cluster == "auto" else cluster)
+    ex = submitit.AutoExecutor(folder=folder, cluster="local" if kind == "submitit-local" else "slurm")
     params = {k: v for k, v in params.items() if v is not None}
     if ex.cluster != "slurm":  # the slurm_* keys mean nothing to other executors
         params = {k: v for k, v in params.items() if not k.startswith("slurm_")}
     ex.update_parameters(name="polyalign-grid", tasks_per_node=1, nodes=1, **params)
-    jobs = []
-    for i, p in todo:
-        job = ex.submit(execute_point, p.config, nproc, p.experiment)
-        log(f"point {i}/{n}: {p.name}: submitted as job {job.job_id} ({ex.cluster})")
-        jobs.append((i, p, job))
+    job_word = "Slurm job" if ex.cluster == "slurm" else "local process"
+    jobs: list[tuple[int, GridPoint, Any]] = []
     failed = []
-    for i, p, job in jobs:
+    with _stop_on_sigterm():
         try:
-            job.result()
-            log(f"point {i}/{n}: {p.name}: done")
-        except Exception as e:  # a failed job is reported by name; the others still finish
-            failed.append(p.name)
-            log(
-                f"point {i}/{n}: {p.name}: job {job.job_id} failed: "
-                f"{str(e).strip().splitlines()[-1] if str(e).strip() else e}"
-            )
+            for i, p in todo:
+                job = ex.submit(execute_point, p.config, nproc, p.experiment)
+                log(f"{what} {i}/{n}: {p.name}: submitted as {job_word} {job.job_id}")
+                jobs.append((i, p, job))
+            for i, p, job in jobs:
+                try:
+                    job.result()
+                    log(f"{what} {i}/{n}: {p.name}: done")
+                except Exception as e:  # a failed job is reported by name; the others still finish
+                    failed.append(p.name)
+                    log(
+                        f"{what} {i}/{n}: {p.name}: job {job.job_id} failed: "
+                        f"{str(e).strip().splitlines()[-1] if str(e).strip() else e}"
+                    )
+        except BaseException:  # Ctrl-C or SIGTERM: the jobs this command started stop with it
+            cancelled = _cancel([job for _, _, job in jobs])
+            if cancelled:
+                log(f"stopped: cancelled {len(cancelled)} {job_word}(es) ({', '.join(cancelled)})")
+            raise
     if failed:
         raise InputError(
             f"{len(failed)} of {len(jobs)} grid jobs failed ({', '.join(failed)}); their logs are under "
             f"{folder}; run the same command again to resume them"
         )
+
+
+def _cancel(jobs: list[Any]) -> list[str]:
+    """Cancel every unfinished job; wait (briefly) for local ones to end. The ids of those cancelled."""
+    cancelled = []
+    for job in jobs:
+        if job.done():
+            continue
+        job.cancel(check=False)
+        cancelled.append(str(job.job_id))
+    for job in jobs:
+        process = getattr(job, "_process", None)  # a local job: its controller process
+        if process is not None:
+            try:
+                process.wait(timeout=15)
+            except Exception:
+                process.kill()
+    return cancelled
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM to this process raises ``KeyboardInterrupt`` while jobs run, so they are cancelled too."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)

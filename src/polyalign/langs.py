@@ -119,6 +119,26 @@ _FLORES_TO_CODE = {v[1]: k for k, v in _LANGS.items()}
 _FLORES_TO_CODE["zho_Hant"] = "zh_TW"
 
 _LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?(@[a-z]+)?$")
+_SCRIPT = re.compile(r"^([A-Za-z]{2,3})_([A-Za-z]{4})(?:_([A-Za-z]{2}))?$")  # BCP 47: zh-Hans, sr-Latn, zh-Hant-TW
+
+
+def _with_script(code: str, c: str) -> str:
+    """The one polyalign code of a BCP 47 tag with a script subtag (``zh-Hans`` → ``zh``, ``sr-Latn`` →
+    ``sr@latin``, ``zh-Hant-HK`` → ``zh_HK``); a script that several codes share is named with them."""
+    m = _SCRIPT.match(c)
+    assert m is not None
+    lang, script, region = m.group(1).lower(), m.group(2).title(), (m.group(3) or "").upper()
+    table = {**_LANGS, **_VARIANTS}
+    same = [k for k, v in table.items() if re.split("[_@]", k)[0] == lang and v[2] == script]
+    if region and f"{lang}_{region}" in same:
+        return f"{lang}_{region}"
+    if lang in same:
+        return lang
+    if len(same) == 1:
+        return same[0]
+    if same:
+        raise InputError(f"unknown language code {code!r} (did you mean {' or '.join(repr(k) for k in same)}?)")
+    raise InputError(f"unknown language code {code!r}")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -132,6 +152,8 @@ def normalize(code: str) -> str:
     if c in _FLORES_TO_CODE:
         return _FLORES_TO_CODE[c]
     c = c.replace("-", "_")
+    if _SCRIPT.match(c):
+        return _with_script(code, c)
     if "_" in c:
         lang, _, region = c.partition("_")
         c = f"{lang.lower()}_{region.upper()}" if "@" not in region else f"{lang.lower()}_{region}"
@@ -154,10 +176,15 @@ def unknown(code: str) -> str | None:
     """
     try:
         c = normalize(code)
-    except InputError:
+    except InputError as e:
+        if _SCRIPT.match(str(code).strip().replace("-", "_")):
+            return e.message
         c = None
     if c is not None:
         b = c.split("_")[0].split("@")[0]
+        region = c.partition("_")[2][:2]
+        if c not in _VARIANTS and region and not _country(region):  # es_EN: a pair written with '_'?
+            return f"unknown language code {code!r} ({region} is no country code; a pair is written src-tgt)"
         if c in _VARIANTS or b in _LANGS:
             return None
         if b in _ALPHA3:  # a three-letter code of a language known by its two-letter one
@@ -213,6 +240,16 @@ _ALPHA3 = {v[1].split("_")[0]: k for k, v in _LANGS.items()}
 for _k in list(_ALPHA3):
     if _k in _LANGS:
         del _ALPHA3[_k]
+
+
+@functools.lru_cache(maxsize=1024)
+def _country(code: str) -> bool:
+    """``code`` is an ISO 3166 country code (every code passes when ``pycountry`` is not installed)."""
+    try:
+        import pycountry
+    except ImportError:
+        return True
+    return pycountry.countries.get(alpha_2=code) is not None
 
 
 @functools.lru_cache(maxsize=1024)

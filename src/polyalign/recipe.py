@@ -249,23 +249,48 @@ def build(cls: type, data: Any, lines: dict[str, int], path: Path, prefix: str =
     try:
         obj = cls(**kwargs)
         if cls is EvalConfig:
-            check_suite(obj.suite)
+            check_suite(obj.suite, obj.suite_langs, [d.partition("=")[0].strip() for d in obj.data_files])
             check_task_limits(obj.task_limits)
         return obj
     except ValueError as e:  # a check in __post_init__: name the key's origin when the message names the key
-        named = [k for k in data if f"{prefix}{k}" in str(e) or re.search(rf"(?<![\w.]){re.escape(str(k))}\b", str(e))]
+        named = [k for k in data if re.search(rf"(?<![\w.])({re.escape(prefix)})?{re.escape(str(k))}(?![\w])", str(e))]
         origin = _where(path, lines.get(f"{prefix}{named[0]}", where)) if named else _where(path, where)
         raise InputError(str(e), *origin) from None
 
 
-def check_suite(names: list[str]) -> None:
+def check_suite(names: list[str], specs: list[str] = (), local: list[str] = ()) -> None:  # type: ignore[assignment]
     """Every ``eval.suite`` name is a task ``polyalign eval`` knows (the names live with the tasks;
-    configs import no evaluation code, so the loader asks)."""
+    configs import no evaluation code, so the loader asks), and every ``eval.suite_langs`` spec is
+    one some task of the suite evaluates: a language it has (or any, for a task read from
+    ``local`` files), a pair key (``en-es``) only for translation and MLQA."""
     from polyalign.eval.tasks import TASKS
 
     unknown = [t for t in names if t not in TASKS]
     if unknown:
         raise ValueError(f"unknown eval.suite task {unknown[0]!r} (known: {', '.join(TASKS)})")
+    for raw in specs:
+        only, _, spec = str(raw).rpartition("/")  # TASK/SPEC names one task's languages
+        if only and only not in TASKS:
+            raise ValueError(f"eval.suite_langs: {raw!r} names an unknown task {only!r} (known: {', '.join(TASKS)})")
+        why = []
+        for name in [only] if only else names:
+            task = TASKS[name]
+            paired = task.kind == "translation" or name == "mlqa"
+            if not paired and re.fullmatch(r"[A-Za-z]{2,3}-[A-Za-z]{2,3}", spec):
+                why.append(f"{name} takes single languages, not a pair")
+                continue
+            try:
+                lang = task.parse(spec).lang
+            except InputError as e:
+                why.append(f"{name}: {e.message}")
+                continue
+            if task.languages and lang not in task.languages and name not in local:
+                why.append(f"{name} has no {lang}")
+                continue
+            break
+        else:
+            if names:
+                raise ValueError(f"eval.suite_langs: no task of the suite evaluates {raw!r} ({'; '.join(why)})")
 
 
 def check_task_limits(items: list[str]) -> None:
@@ -314,8 +339,8 @@ def _coerce(value: Any, tp: Any, dotted: str, path: Path, line: int | None) -> A
             return dict(value)
         fail("a mapping")
     if origin is list:
-        if isinstance(value, str):  # "es,fr" on the command line
-            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, str):  # "es,fr" or "50,100,200" on the command line: each item read as YAML
+            value = [_scalar(v.strip()) for v in value.split(",") if v.strip()]
         if not isinstance(value, list):
             fail(f"a list of {_type_name(args[0])}")
         return [_coerce(v, args[0], dotted, path, line) for v in value]
@@ -343,6 +368,15 @@ def _coerce(value: Any, tp: Any, dotted: str, path: Path, line: int | None) -> A
             return str(value)
         fail("a string")
     raise TypeError(f"unsupported config type {tp!r}")  # a programming error, not user input
+
+
+def _scalar(text: str) -> Any:
+    """One item of a comma list as YAML reads it (``50`` an integer, ``es`` a string)."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, (int, float, str, bool)) else text
 
 
 def _type_name(tp: Any) -> str:

@@ -176,12 +176,13 @@ def stage_eval(
         return pair[0]
 
     specs = [task.split("/", 1)[1] for task in manifest["tasks"]]
-    log(f"eval/{stage}: {', '.join(manifest['tasks'])}")
+    label = f"eval/{run_dir.name}" if stage == "." else f"eval/{stage}"  # an arm evaluates into its own eval/
+    log(f"{label}: {', '.join(manifest['tasks'])}")
     doc = run_eval(
         heldout_request(cfg, tests_dir or run_dir, specs, run_dir / "eval" / stage, adapter, model), load=load_once
     )
     if cfg.eval.suite:
-        log(f"eval/{stage}: suite {', '.join(cfg.eval.suite)}")
+        log(f"{label}: suite {', '.join(cfg.eval.suite)}")
         suite = run_eval(
             request_from_recipe(cfg, run_dir / "eval" / stage / "suite", adapter=adapter, model=model), load=load_once
         )
@@ -190,7 +191,7 @@ def stage_eval(
         from polyalign.eval.request import build_request
 
         j = cfg.judge
-        log(f"eval/{stage}: polyinstruct answers for the judge ({', '.join(j.languages)})")
+        log(f"{label}: polyinstruct answers for the judge ({', '.join(j.languages)})")
         run_eval(
             build_request(
                 cfg,

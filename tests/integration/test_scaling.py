@@ -227,7 +227,7 @@ def test_submitit_local_executor_runs_points_at_once_like_the_local_launcher(tmp
         )
         results[launcher] = {name: s["after"] for name, s in summaries.items()}
         if launcher == "slurm":
-            assert sum("submitted as job" in line for line in log) == 2
+            assert sum("submitted as local process" in line for line in log) == 2
             again: list[str] = []
             run_grid(points, launcher, folder=tmp_path / launcher / "submitit", cluster="local", log=again.append)
             assert again == ["point 1/2: es-20: done", "point 2/2: fr-20: done"]
@@ -272,7 +272,7 @@ def test_a_killed_submitit_job_resubmitted_resumes_from_its_checkpoint(tmp_path,
 
     log: list[str] = []
     summaries = run_grid(grid, "slurm", folder=tmp_path / "submitit", cluster="local", log=log.append)
-    assert any("submitted as job" in line for line in log)
+    assert any("submitted as local process" in line for line in log)
     info = json.loads((run_dir / "train_summary.json").read_text())
     assert info["resumed_from"] is not None and info["resumed_from"] >= killed_at
     assert summaries["es-80"]["after"] == reference["es-80"]["after"]
@@ -307,3 +307,53 @@ def test_shared_fit_plans_a_language_from_its_similarity_alone_on_the_command_li
         bad.stderr.strip()
         == "error: the shared fit uses the xllama form (its γ is what languages share); got --form log"
     )
+
+
+def _processes_naming(text: str) -> list[int]:
+    """Ids of the live processes whose command line holds ``text`` (submitit's jobs name their folder)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{entry}/stat") as f:
+                zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            continue
+        if text in cmdline and not zombie:
+            found.append(int(entry))
+    return found
+
+
+def test_sigterm_to_the_pilot_cancels_the_submitit_jobs_it_started(tmp_path, tiny_model_dir):
+    """Issue 17: stopping the parent stopped nothing: two submitit jobs ran on, ignoring SIGTERM."""
+    pytest.importorskip("submitit", reason="submitit is not installed (pip install 'polyalign[cluster]')")
+    recipe = tmp_path / "pilot.yaml"
+    extra = "  cluster: local\n  timeout_min: 10\n  languages: [es]\n"
+    recipe.write_text(recipe_text(tmp_path, tiny_model_dir, sizes="[120, 240]", launcher="slurm", extra=extra))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "polyalign", "scaling", "pilot", str(recipe)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = []
+    while sum("submitted as local process" in line for line in lines) < 2:
+        line = proc.stderr.readline()
+        assert line, "".join(lines)[-3000:]
+        lines.append(line)
+    folder = str(tmp_path / "runs" / "pilot" / "submitit")
+    assert _processes_naming(folder), "the jobs should be running now"
+    assert any(line.startswith("[polyalign] launcher: scaling.cluster: local: one submitit job") for line in lines)
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 130, rest[-3000:]
+    assert "stopped: cancelled 2 local process(es)" in rest
+    deadline = time.time() + 30
+    while _processes_naming(folder) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not _processes_naming(folder)
+    assert not (tmp_path / "runs" / "pilot" / ".lock").exists()

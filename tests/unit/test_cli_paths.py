@@ -158,3 +158,156 @@ def test_a_bad_path_is_one_line_and_exit_2(ws, capsys, monkeypatch, argv, kind):
     named = lines[0].removeprefix("error: ").split(": ")[0].split(":")[0]
     assert named == bad or bad.startswith(named + "/") or named.startswith(bad + "/"), (bad, err)
     assert (ws / "afile").read_text() == "x\n"
+
+
+# --- numbers and language codes (issue 17): checked where they are parsed, before any work ----------
+
+# (command line, what the one line must say)
+NUMBERS_AND_LANGS = [
+    (["eval", "--tasks", "polyqa", "--limit", "-1"], "argument --limit: must be at least 1, got -1"),
+    (["eval", "--tasks", "polyqa", "--limit", "x"], "argument --limit: expected a whole number, got 'x'"),
+    (["eval", "--tasks", "polyqa", "--num-fewshot", "-2"], "argument --num-fewshot: must be at least 0, got -2"),
+    (["eval", "--tasks", "polyqa", "--batch-size", "0"], "argument --batch-size: must be at least 1, got 0"),
+    (["eval", "--tasks", "polyqa", "--max-new-tokens", "0"], "argument --max-new-tokens: must be at least 1"),
+    (["run", "--nproc", "0"], "argument --nproc: must be at least 1, got 0"),
+    (["train", "--nproc", "-1"], "argument --nproc: must be at least 1, got -1"),
+    (["score", "mt", "hyp.txt", "hyp.txt", "--lang", "es", "--ref-column", "0"], "argument --ref-column"),
+    (["score", "judge", "a.jsonl", "a.jsonl", "--endpoint", "u", "--judge-model", "m", "--timeout", "0"], "--timeout"),
+    (["scaling", "fit", "points.csv", "--bootstrap", "-1"], "argument --bootstrap: must be at least 0, got -1"),
+    (["scaling", "fit", "points.csv", "--similarity", "es=-1"], "'es=-1': VALUE must be above 0"),
+    (["scaling", "fit", "points.csv", "--similarity", "es=0"], "'es=0': VALUE must be above 0"),
+    (["scaling", "fit", "points.csv", "--similarity", "es=nan"], "'es=nan': VALUE must be above 0"),
+    (["scaling", "fit", "points.csv", "--similarity", "french=0.5"], "unknown language code 'french'"),
+    (
+        ["scaling", "fit", "points.csv", "--similarity", "de=0.5"],
+        "--similarity names de, which the points do not have (points: es)",
+    ),
+    (["scaling", "fit", "french.csv"], "french.csv:2: lang: unknown language code 'french' (did you mean 'fr'?)"),
+    (["scaling", "predict", "fits.json", "--size", "-5"], "argument --size: must be a number above 0"),
+    (["scaling", "allocate", "fits.json", "--budget", "0"], "argument --budget: must be at least 1, got 0"),
+    (["scaling", "allocate", "fits.json", "--budget", "10", "--weight", "xx=2"], "unknown language code 'xx'"),
+    (["scaling", "allocate", "fits.json", "--budget", "10", "--weight", "es=-1"], "'es=-1': VALUE must be at least 0"),
+    (["scaling", "allocate", "fits.json", "--budget", "10", "--available", "es=x"], "expected LANG=N"),
+    (["scaling", "allocate", "french.json", "--budget", "10"], "french.json: fits: unknown language code 'french'"),
+    (["scaling", "pilot", "recipe.yaml", "scaling.languages=xx"], "scaling.languages: unknown language code 'xx'"),
+    (["analyze", "lens", "--lang", "es", "--shots", "-1", "--out", "o"], "argument --shots: must be at least 0"),
+    (["analyze", "lens", "--lang", "es", "--limit", "0", "--out", "o"], "argument --limit: must be at least 1, got 0"),
+    (["analyze", "lens", "--lang", "en", "--out", "o"], "differ and are not English"),
+    (["analyze", "lens", "--lang", "es", "--source-lang", "es", "--out", "o"], "--source-lang: the lens needs"),
+    (["analyze", "lens", "--lang", "xx", "--out", "o"], "--lang: unknown language code 'xx'"),
+    (["analyze", "pca", "--langs", "en,en", "--out", "o"], "--langs: en named twice"),
+    (["analyze", "pca", "--langs", "en,xx", "--out", "o"], "--langs: unknown language code 'xx'"),
+    (["analyze", "pca", "--limit", "0", "--out", "o"], "argument --limit: must be at least 2"),
+    (
+        ["analyze", "align", "--pairs", "pairs.jsonl", "--limit", "0", "--out", "o"],
+        "argument --limit: must be at least 2",
+    ),
+    (["analyze", "align", "--pairs", "pairs.jsonl", "--margin-k", "0", "--out", "o"], "argument --margin-k"),
+    (["analyze", "align", "--pairs", "pairs.jsonl", "--batch-size", "0", "--out", "o"], "argument --batch-size"),
+    (["analyze", "align", "--pairs", "pairs.jsonl", "--adapter", "adir", "--out", "o"], "no adapter_config.json"),
+    (["run", "--dry-run", "eval.suite=polyqa", "eval.suite_langs=ja"], "no task of the suite evaluates 'ja'"),
+    (["run", "--dry-run", "eval.suite=polyqa", "eval.suite_langs=en-es"], "takes single languages, not a pair"),
+    (["run", "--dry-run", "eval.suite=polyqa", "eval.suite_langs=es_en"], "'es_en' (EN is no country code"),
+    (["run", "--dry-run", "data.languages=zh-Hant"], "unknown language code 'zh-Hant' (did you mean 'zh_TW' or"),
+]
+
+
+@pytest.mark.parametrize(("argv", "said"), NUMBERS_AND_LANGS, ids=[" ".join(a[:4]) for a, _ in NUMBERS_AND_LANGS])
+def test_a_bad_number_or_language_is_one_line_and_exit_2_before_any_model(ws, capsys, monkeypatch, argv, said):
+    import polyalign.models as models
+
+    def no_load(*a, **k):
+        raise AssertionError("a model was loaded before the bad argument was reported")
+
+    monkeypatch.setattr(models, "load_model", no_load)
+    monkeypatch.setattr(models, "load_tokenizer", no_load)
+    (ws / "french.csv").write_text("lang,size,score\nfrench,10,20\nfrench,20,25\n")
+    (ws / "french.json").write_text(json.dumps({"fits": {"french": {"form": "log", "params": {"a": 1, "b": 1}}}}))
+    (ws / "recipe.yaml").write_text("name: t\n")
+    (ws / "points.bak").write_bytes((ws / "points.csv").read_bytes())
+    assert _code(argv) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if not line.startswith("[polyalign]")]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and said in lines[0], err
+    assert "Traceback" not in err
+    assert not (ws / "o").exists() and (ws / "points.csv").read_bytes() == (ws / "points.bak").read_bytes()
+
+
+def _code(argv: list[str]) -> int:
+    """``main``'s exit status, also when argparse ends the parse (a bad flag is a SystemExit(2))."""
+    try:
+        return main(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+
+
+# --- an output that is one of the inputs (issue 17) -----------------------------------------------
+
+APART = [
+    (["run", "--dry-run", "name=t", "model.model_name_or_path=runs/t"], "runs/t"),
+    (["run", "--dry-run", "name=t", "data.instructions=runs/t/data/train.jsonl"], "runs/t/data/train.jsonl"),
+    (["data", "build", "name=t", "data.sources=runs/t/data/test_en-es.jsonl"], "runs/t/data/test_en-es.jsonl"),
+    (
+        ["data", "translate", "translate.input=good.jsonl", "translate.model=m", "translate.output_dir=good.jsonl"],
+        "good.jsonl",
+    ),
+    (["train", "train_file=trained", "output_dir=trained"], "trained"),
+    (["export", "trained", "trained/model", "--base", "trained/model"], "trained/model"),
+    (["eval", "--tasks", "flores", "--langs", "en-es", "--adapter", "adir", "-o", "adir"], "adir"),
+    (["score", "judge", "a.jsonl", "hyp.txt", "--endpoint", "u", "--judge-model", "m", "--out", "a.jsonl"], "a.jsonl"),
+    (["scaling", "fit", "points.csv", "--out", "points.csv"], "points.csv"),
+    (["scaling", "allocate", "fits.json", "--budget", "10", "--out", "fits.json"], "fits.json"),
+    (["scaling", "pilot", "recipe.yaml", "model.model_name_or_path=runs/t"], "runs/t"),
+    (["analyze", "align", "--pairs", "pairs.jsonl", "--out", "pairs.jsonl"], "pairs.jsonl"),
+    (["analyze", "align", "--pairs", "pairs.jsonl", "--compare", "adir", "--out", "adir"], "adir"),
+    (["analyze", "lens", "--lang", "es", "--model", "trained/model", "--out", "trained/model"], "trained/model"),
+    (["analyze", "pca", "--adapter", "adir", "--out", "adir"], "adir"),
+]
+# Commands that write only into the folder they read, by design: the report of a run goes into the run;
+# and push, which writes nothing on disk (it publishes its source to a hub repository).
+WRITES_INTO_ITS_INPUT = {"report", "push"}
+
+
+def _commands(p=None, prefix=()):
+    """Every command path of the parser and its argument names: (("scaling", "fit"), {"points", "out", ...})."""
+    import argparse
+
+    from polyalign.cli import parser
+
+    p = p or parser()
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _commands(sub, (*prefix, name))
+            return
+    yield prefix, {a.dest for a in p._actions}
+
+
+def test_every_command_that_writes_is_checked_for_an_output_that_is_an_input():
+    writers = {
+        " ".join(path)
+        for path, dests in _commands()
+        if dests & {"out", "output", "recipe", "source"} and " ".join(path) not in WRITES_INTO_ITS_INPUT
+    }
+    missing = sorted(c for c in writers if not any(" ".join(argv).startswith(c + " ") for argv, _ in APART))
+    assert not missing, f"commands with an output not in APART: {missing}"
+    assert {"run", "data build", "train", "eval", "scaling fit", "analyze align", "score judge"} <= writers
+
+
+@pytest.mark.parametrize(("argv", "named"), APART, ids=[" ".join(a[:2]) for a, _ in APART])
+def test_an_output_that_is_an_input_is_refused_before_any_work(ws, capsys, monkeypatch, argv, named):
+    import polyalign.models as models
+
+    def no_load(*a, **k):
+        raise AssertionError("a model was loaded before the clash was reported")
+
+    monkeypatch.setattr(models, "load_model", no_load)
+    monkeypatch.setattr(models, "load_tokenizer", no_load)
+    (ws / "recipe.yaml").write_text("name: t\n")
+    before = {p: p.read_bytes() for p in ws.rglob("*") if p.is_file()}
+    assert _code(argv) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if not line.startswith("[polyalign]")]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {named}: is "), err
+    assert "it would be overwritten" in lines[0] and "nothing was changed" in lines[0]
+    assert {p: p.read_bytes() for p in ws.rglob("*") if p.is_file()} == before

@@ -151,7 +151,10 @@ def sections(doc: dict[str, Any], run_dir: Path) -> list[Section]:
         f"Model {doc.get('model')}, seed {doc['recipe'].get('seed')}, recipe config.yaml ({len(doc['arms'])} "
         "tuned arms and the untuned base)."
     ]
-    ran += [f"Arm {n}: not run ({why})." for n, why in doc.get("not_run", {}).items()]
+    ran += [
+        f"Arm {n}: not run ({why})." if why != "not run" else f"Arm {n}: not run (arms/{n}/ holds no results yet)."
+        for n, why in doc.get("not_run", {}).items()
+    ]
     tabs = [tables.what_ran(doc)] + [t for t in [tables.timings_table(doc)] if t]
     out.append(_section("What was run", ran, tabs))
     out += _results_sections(doc, run_dir)
@@ -195,11 +198,44 @@ def _judge_section(doc: dict[str, Any]) -> Section:
     )
 
 
-def build_report(run_dir: str | Path) -> dict[str, Any]:
-    """Write the figures, ``report.md`` and ``report.html`` of ``run_dir``; return the document and paths."""
+def gaps(run_dir: Path, doc: dict[str, Any], finished: bool = True) -> list[tuple[Path, str]]:
+    """What the run should hold but does not, each as (the file, what the report lacks because of it).
+
+    ``finished``: the run is expected to be over (``polyalign report``), so a missing ``summary.json``
+    counts; a truncated one is an :class:`InputError` naming it (exit 2), never read past.
+    """
+    from polyalign.io import read_json
+
+    out = []
+    summary = run_dir / "summary.json"
+    if summary.is_file():
+        read_json(summary)  # a truncated summary: `error: PATH:LINE: invalid JSON ...`
+    elif finished:
+        out.append((summary, "the run has not finished (or the file was deleted); rerun the same command to finish it"))
+    base = run_dir / "eval" / ("base" if doc["recipe"].get("arms") else "before") / "results.json"
+    if doc["base"] is None and (doc["recipe"].get("eval") or {}).get("baseline", True):  # pilot points skip it
+        out.append((base, "no untuned-base numbers: no deltas, and no claim against the base is judged"))
+    for name, arm in doc["arms"].items():
+        if arm["results"] is None and doc["recipe"].get("arms"):
+            out.append((run_dir / "arms" / name / "eval" / "results.json", f"no evaluation of arm {name}"))
+    return out
+
+
+def build_report(run_dir: str | Path, finished: bool = False) -> dict[str, Any]:
+    """Write the figures, ``report.md`` and ``report.html`` of ``run_dir``; return the document and paths.
+
+    Parts the run lacks (:func:`gaps`) are warned about on stderr, one line each, and named in the
+    report's "What was run"; ``finished``: called on a run that should be over (``polyalign report``).
+    """
+    import sys
+
     run_dir = Path(run_dir)
     doc = collect(run_dir)
+    missing = gaps(run_dir, doc, finished)
+    for path, lack in missing:
+        print(f"warning: {path}: missing: {lack}", file=sys.stderr)
     secs = sections(doc, run_dir)
+    secs[1]["text"] += [f"Missing: {path.relative_to(run_dir)} — {lack}." for path, lack in missing]
     title = f"polyalign run {doc['name']}"
     markdown.write_report(run_dir / "report.md", title, secs)
     html.write_report(run_dir / "report.html", title, secs, run_dir)

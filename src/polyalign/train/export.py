@@ -39,6 +39,13 @@ def find_model_folder(source: str | Path) -> Path:
     for folder in (src / "model", src):
         if (folder / "adapter_config.json").is_file() or (folder / "config.json").is_file():
             return folder
+    arms = sorted(p.name for p in (src / "arms").glob("*") if (p / "model").is_dir()) if (src / "arms").is_dir() else []
+    if arms:  # an experiment: one tuned model per arm
+        raise InputError(
+            f"is an experiment: its tuned models are in arms/<arm>/ ({', '.join(arms)}); export one, e.g. "
+            f"polyalign export {src / 'arms' / arms[0]} OUT",
+            src,
+        )
     raise InputError("holds no trained model (no model/adapter_config.json or model/config.json)", src)
 
 

@@ -24,7 +24,7 @@ class Echo:
     def __init__(self, outputs):
         self.outputs = outputs
 
-    def generate(self, prompts_, max_new_tokens, stop, desc):
+    def generate(self, prompts_, max_new_tokens, stop, desc, first_line=False):
         return list(self.outputs)
 
 

@@ -78,14 +78,21 @@ def test_large_budget_is_exact_to_the_pair():
             ["--budget", "100", "--available", "it=10"],
             "--available names it, which the fits do not have (fitted: es, fr, de)",
         ),
-        (["--budget", "100", "--weight", "es"], "--weight 'es': expected LANG=VALUE"),
+        (  # issue 17: checked where the flag is parsed
+            ["--budget", "100", "--weight", "es"],
+            "<command line>: argument --weight: expected LANG=VALUE, got 'es' (see polyalign scaling allocate --help)",
+        ),
     ],
 )
 def test_bad_allocation_requests(tmp_path, capsys, argv, expected):
     fits = tmp_path / "fits.json"
     fits.write_text(json.dumps({"fits": FITS}))
     out = tmp_path / "plan.json"
-    assert main(["scaling", "allocate", str(fits), *argv, "--out", str(out)]) == 2
+    try:
+        code = main(["scaling", "allocate", str(fits), *argv, "--out", str(out)])
+    except SystemExit as e:
+        code = e.code
+    assert code == 2
     assert capsys.readouterr().err.strip() == f"error: {expected}"
     assert not out.exists()
 

@@ -201,18 +201,22 @@ def test_sizes_at_or_below_zero_are_refused_by_every_fit_and_predict(call):
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["predict", "{fits}", "--size", "0"], "error: --size must be > 0 (the laws are defined for X > 0), got 0"),
+        (["predict", "{fits}", "--size", "0"], "argument --size: must be a number above 0, got '0'"),
+        (["allocate", "{fits}", "--budget", "0"], "argument --budget: must be at least 1, got 0"),
+        (["fit", "{points}", "--similarity", "es=0"], "argument --similarity: 'es=0': VALUE must be above 0"),
         (
-            ["allocate", "{fits}", "--budget", "0"],
-            "error: budget must be > 0 pairs (the laws are defined for sizes > 0), got 0",
+            ["fit", "{points}", "--shared", "--similarity", "de=-1"],
+            "argument --similarity: 'de=-1': VALUE must be above 0",
         ),
-        (["fit", "{points}", "--similarity", "es=0"], "error: similarity of es must be > 0, got 0"),
-        (["fit", "{points}", "--shared", "--similarity", "de=-1"], "error: similarity of de must be > 0, got -1"),
     ],
 )
 def test_sizes_at_or_below_zero_are_one_line_on_the_command_line(tmp_path, capsys, argv, expected):
+    """Checked where the command line is parsed (issue 17): one line, exit 2."""
     (tmp_path / "points.csv").write_text("lang,size,score\nes,100,30\nes,200,33\n")
     fits = tmp_path / "fits.json"
     fits.write_text(json.dumps({"fits": {"es": {"form": "log", "params": {"a": 5.0, "b": 4.0}}}}))
-    assert main(["scaling", *[a.format(fits=fits, points=tmp_path / "points.csv") for a in argv]]) == 2
-    assert capsys.readouterr().err.strip() == expected
+    with pytest.raises(SystemExit) as stop:
+        main(["scaling", *[a.format(fits=fits, points=tmp_path / "points.csv") for a in argv]])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"error: <command line>: {expected}"), err
