@@ -12,12 +12,15 @@ from typing import Any
 from polyalign.config import RunConfig
 
 
-def run(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
-    """Run every stage of a recipe; return the summary (also written to ``summary.json``)."""
+def run(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict[str, Any]:
+    """Run every stage of a recipe; return the summary (also written to ``summary.json``).
+
+    ``refresh_data``: read the sources again instead of the run's frozen pool (refused once
+    anything was built on it; see :func:`polyalign.stages.check_refresh`)."""
     if cfg.arms:
         from polyalign.experiment import run_arms
 
-        return run_arms(cfg, nproc)
+        return run_arms(cfg, nproc, refresh_data)
     from polyalign.stages import run_plain
 
-    return run_plain(cfg, nproc)
+    return run_plain(cfg, nproc, refresh_data)

@@ -56,7 +56,13 @@ def pilot_points(cfg: RunConfig) -> list[GridPoint]:
     for code in codes:
         for size in sorted(s.sizes):
             data = replace(
-                data0, builder="coit", languages=[code], max_train_pairs=size, allocation="uniform", pair_budget=None
+                data0,
+                builder="coit",
+                languages=[code],
+                max_train_pairs=size,
+                allocation="uniform",
+                pair_budget=None,
+                pool=str(cfg.pool_path),  # the run's frozen pool: a point never reads the sources itself
             )
             point = RunConfig(
                 name=f"{code}-{size}",
@@ -111,12 +117,14 @@ def check_pilot(cfg: RunConfig, points: list[GridPoint]) -> None:
 
 def run_pilot(cfg: PilotConfig, log=io_log) -> dict[str, Any]:
     """Run (or resume) the grid, then fit, plan and plot; return ``{"fits": ..., "plan": ...}``."""
-    from polyalign.stages import prepare_run_dir
+    from polyalign.data.pool import cover
+    from polyalign.stages import prepare_run_dir, stage_pool
 
     # --- setup ------------------------------------------------------------------------------
     run_dir = prepare_run_dir(cfg)
     points = pilot_points(cfg)
     check_pilot(cfg, points)
+    stage_pool(cfg, run_dir, cover([p.config.data for p in points]))
     out = run_dir / "scaling"
     log(
         f"pilot: {len({p.labels['lang'] for p in points})} languages × {len(cfg.scaling.sizes)} sizes = "
