@@ -87,9 +87,7 @@ eval:
     shutil.rmtree(arm)
     again = run_cli("run", str(recipe), "--quick", cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert (
-        "data: sources changed since this run started (es: 1 → 2 catalogs); using the frozen pool" in again.stderr
-    )
+    assert "data: sources changed since this run started (es: 1 → 2 catalogs); using the frozen pool" in again.stderr
     assert {p.name: p.read_bytes() for p in (run / "data").glob("test_*.jsonl")} == tests
     assert (arm / "data" / "train.jsonl").read_bytes() == train
     after = json.loads((run / "summary.json").read_text())["arms"]
@@ -98,10 +96,13 @@ eval:
 
     # read afresh, the sources would now give other data: the frozen pool is what kept it the same
     fresh = run_cli(
-        "data", "build", str(recipe), "name=fresh", "builder=muit", "test_size=6", "max_train_pairs=24", cwd=tmp_path
-    )
+        "data", "build", str(recipe), "name=fresh", "builder=muit", "pair_budget=40", "max_train_pairs=24",
+        "test_size=6", cwd=tmp_path,
+    )  # fmt: skip
     assert fresh.returncode == 0, fresh.stderr[-2000:]
-    assert (tmp_path / "runs" / "fresh" / "data" / "test_en-es.jsonl").read_bytes() != tests["test_en-es.jsonl"]
+    rebuilt = json.loads((tmp_path / "runs" / "fresh" / "data" / "manifest.json").read_text())
+    assert rebuilt["languages"]["es"]["counts"]["read"] == 456 and rebuilt["languages"]["es"]["train_pairs"] == 24
+    assert (tmp_path / "runs" / "fresh" / "data" / "train.jsonl").read_bytes() != train
 
     # reading the sources again in this run is refused: its results were built on the frozen data
     refresh = run_cli("run", str(recipe), "--quick", "--refresh-data", cwd=tmp_path, timeout=120)
@@ -120,7 +121,8 @@ def test_one_snapshot_gives_two_machines_the_same_data(tmp_path):
     made = run_cli("data", "snapshot", str(recipe), "-o", str(snap), cwd=tmp_path, timeout=300)
     assert made.returncode == 0, made.stderr[-2000:]
     printed = json.loads(made.stdout)
-    assert printed["pairs"] == {"es": 360} and printed["sha256"] == json.loads((snap / "pool.json").read_text())["sha256"]
+    assert printed["pairs"] == {"es": 360}
+    assert printed["sha256"] == json.loads((snap / "pool.json").read_text())["sha256"]
 
     def build(name, tree, *extra):
         proc = run_cli(
