@@ -119,7 +119,7 @@ def stage_pilot(cfg: RunConfig, run_dir: Path, shared: dict[str, Any]) -> dict[s
         _log("scaling pilot: already done")
         return {"fits": read_json(out / "fits.json"), "plan": read_json(out / "plan.json")}
     pcfg = arms_mod.pilot_recipe(cfg)
-    points = pilot_points(pcfg)
+    points = pilot_points(pcfg, cfg.pool_path)
     _log(
         f"scaling pilot: {len(pcfg.scaling.languages)} languages × {len(pcfg.scaling.sizes)} sizes = {len(points)} "
         f"points, launcher {pcfg.scaling.launcher}"

@@ -38,12 +38,14 @@ def _overridden(cls: type, section: Any, extra: dict[str, Any], where: str) -> A
     return build(cls, {**dataclasses.asdict(section), **extra}, {}, Path(f"<{where}>"), f"{where}.")
 
 
-def pilot_points(cfg: RunConfig) -> list[GridPoint]:
+def pilot_points(cfg: RunConfig, pool: Path | None = None) -> list[GridPoint]:
     """The grid: one derived run recipe per language and size, languages outer, sizes ascending.
 
     A point is an ordinary plain run: CoIT on one language, ``max_train_pairs`` = its size, the
     recipe's ``train`` and ``data`` with ``scaling.train`` / ``scaling.data`` on top, scored on
     its held-out translation pairs only (no baseline, no suite, no judge, no look inside).
+    ``pool``: the run's frozen pool, which every point then reads (``data.pool``) instead of the
+    sources (without it, each point freezes its own).
     """
     from polyalign.config import DataConfig, TrainConfig
 
@@ -62,7 +64,7 @@ def pilot_points(cfg: RunConfig) -> list[GridPoint]:
                 max_train_pairs=size,
                 allocation="uniform",
                 pair_budget=None,
-                pool=str(cfg.pool_path),  # the run's frozen pool: a point never reads the sources itself
+                pool=str(pool) if pool is not None else data0.pool,
             )
             point = RunConfig(
                 name=f"{code}-{size}",
@@ -124,7 +126,8 @@ def run_pilot(cfg: PilotConfig, log=io_log) -> dict[str, Any]:
     run_dir = prepare_run_dir(cfg)
     points = pilot_points(cfg)
     check_pilot(cfg, points)
-    stage_pool(cfg, run_dir, cover([p.config.data for p in points]))
+    pool = stage_pool(cfg, run_dir, cover([p.config.data for p in points]))
+    points = pilot_points(cfg, pool.path)  # every point reads the pool frozen once, here
     out = run_dir / "scaling"
     log(
         f"pilot: {len({p.labels['lang'] for p in points})} languages × {len(cfg.scaling.sizes)} sizes = "
