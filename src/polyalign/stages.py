@@ -236,6 +236,7 @@ def stage_data(
     if d.pool:
         pool = open_pool(d.pool)
     else:
+        shutil.rmtree(staging, ignore_errors=True)  # what a build killed before its end left
         want = want or cover([d])
         if (own / "pool.json").is_file() and not refresh and _covers(open_pool(own), want):
             os.replace(own, staging)
