@@ -82,7 +82,12 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     from polyalign.stages import prepare_run_dir, stage_data
 
     cfg = _recipe(args)
-    manifest = stage_data(cfg, prepare_run_dir(cfg))
+    if cfg.arms:  # the run's frozen pool serves its arms too
+        from polyalign.arms import pool_cover
+
+        manifest = stage_data(cfg, prepare_run_dir(cfg), pool_cover(cfg))
+    else:
+        manifest = stage_data(cfg, prepare_run_dir(cfg))
     print(
         json.dumps(
             {

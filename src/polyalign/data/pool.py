@@ -292,6 +292,8 @@ def freeze(out_dir: str | Path, want: dict[str, Any]) -> dict[str, Any]:
         "gettext_dirs": want["gettext_dirs"],
         "languages": {},
     }
+    # taken before reading: a catalog that changes meanwhile shows as a change on the next run
+    found = fingerprint(want["languages"], want["sources"], want["gettext_dirs"])
     with atomic_dir(out_dir) as tmp:
         for code in want["languages"]:
             per: dict[str, dict[str, Any]] = {}
@@ -321,7 +323,7 @@ def freeze(out_dir: str | Path, want: dict[str, Any]) -> dict[str, Any]:
                 },
             }
         doc["sha256"] = pool_sha256({c: v["sha256"] for c, v in doc["languages"].items()})
-        doc["fingerprint"] = fingerprint(want["languages"], want["sources"], want["gettext_dirs"])
+        doc["fingerprint"] = found
         doc["provenance"] = provenance()
         write_json(tmp / "pool.json", doc)
     return doc
