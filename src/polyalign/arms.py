@@ -45,7 +45,12 @@ def arm_recipe(cfg: RunConfig, arm: ArmConfig) -> RunConfig:
     """A complete run recipe for one arm, its run directory ``runs/<run>/arms/<arm>``."""
     allocation = str(plan_path(cfg)) if arm.allocation == "plan" else arm.allocation
     data = replace(
-        cfg.data, builder=arm.builder, languages=list(arm.languages), allocation=allocation, pair_budget=arm.pair_budget
+        cfg.data,
+        builder=arm.builder,
+        languages=list(arm.languages),
+        allocation=allocation,
+        pair_budget=arm.pair_budget,
+        pool=str(cfg.pool_path),  # the run's frozen pool: an arm never reads the sources itself
     )
     return replace(
         cfg,
@@ -87,6 +92,19 @@ def eval_recipe(cfg: RunConfig) -> RunConfig:
     return replace(cfg, data=data)
 
 
+def pool_cover(cfg: RunConfig) -> dict[str, Any]:
+    """What the run's frozen pool must hold: every language, source and filter of the shared tests,
+    each arm and each pilot point (:func:`polyalign.data.pool.cover`)."""
+    from polyalign.data.pool import cover
+
+    datas = [eval_recipe(cfg).data, *(arm_recipe(cfg, a).data for a in cfg.arms)]
+    if planned_arms(cfg) and not cfg.plan:
+        from polyalign.scaling.pilot import pilot_points
+
+        datas += [p.config.data for p in pilot_points(pilot_recipe(cfg))]
+    return cover(datas)
+
+
 def planned_arms(cfg: RunConfig) -> list[ArmConfig]:
     """The arms whose MuIT budget is split by a plan."""
     return [a for a in cfg.arms if a.allocation == "plan"]
@@ -104,7 +122,14 @@ def check_arms(cfg: RunConfig, offline_sources: bool = True) -> None:
     """Refuse, before any work, an arm naming a language no source has and a plan that does not match."""
     from polyalign.data import resources
 
-    if offline_sources and not any(s.startswith("hf:") or "/" in s or "." in s for s in cfg.data.sources):
+    pool_json = cfg.pool_path / "pool.json"
+    if pool_json.is_file():  # a frozen pool: what it holds, not what the machine has now
+        held = read_json(pool_json).get("languages", {})
+        for code in eval_languages(cfg):
+            if not held.get(code, {}).get("pairs"):
+                arm = next(a.name for a in cfg.arms if code in a.languages)
+                raise InputError(f"arm {arm!r} names {code}, for which the frozen pool has no pairs", pool_json)
+    elif offline_sources and not any(s.startswith("hf:") or "/" in s or "." in s for s in cfg.data.sources):
         from polyalign.data.corpora import (
             available,  # offline corpora only: the hub is not asked here
         )

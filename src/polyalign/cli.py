@@ -71,7 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from polyalign.run import run
 
     with run_lock(cfg.run_dir):
-        run(cfg, nproc=args.nproc)
+        run(cfg, nproc=args.nproc, refresh_data=args.refresh_data)
     return 0
 
 
@@ -91,7 +91,12 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     cfg = _recipe(args)
     checks.run_inputs_apart(cfg)
     with run_lock(cfg.run_dir):
-        manifest = stage_data(cfg, prepare_run_dir(cfg))
+        if cfg.arms:  # the run's frozen pool serves its arms too
+            from polyalign.arms import pool_cover
+
+            manifest = stage_data(cfg, prepare_run_dir(cfg), pool_cover(cfg))
+        else:
+            manifest = stage_data(cfg, prepare_run_dir(cfg))
     print(
         json.dumps(
             {
@@ -169,8 +174,36 @@ def cmd_data_translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_snapshot(args: argparse.Namespace) -> int:
+    from polyalign.data.pool import cover, freeze
+    from polyalign.io import check_apart, check_new_output_dir
+
+    inputs = {f"--gettext-dir {d}": d for d in args.gettext_dir or ()} | {"recipe": args.recipe}
+    check_apart(inputs, {"-o": args.output}, replaced=["-o"])
+    if args.languages:
+        from polyalign.config import DataConfig
+
+        codes = [_check_lang(c.strip(), "--languages") for c in args.languages.split(",") if c.strip()]
+        for folder in args.gettext_dir or ():
+            _check_folder(folder)
+        data = DataConfig(languages=codes, gettext_dirs=list(args.gettext_dir or []))
+        if args.sources:
+            data.sources = [x.strip() for x in args.sources.split(",") if x.strip()]
+        want = cover([data])
+    else:
+        from polyalign.arms import pool_cover
+
+        cfg = _recipe(args)
+        want = pool_cover(cfg) if cfg.arms else cover([cfg.data])
+    check_new_output_dir(args.output, "a frozen pool", "choose another -o")
+    doc = freeze(args.output, want)
+    pairs = {c: v["pairs"] for c, v in doc["languages"].items()}
+    print(json.dumps({"pool": args.output, "sha256": doc["sha256"], "pairs": pairs}, ensure_ascii=False, indent=2))
+    return 0
+
+
 def _add_data_commands(sub: argparse._SubParsersAction) -> None:
-    """``polyalign data build|sources|validate|translate``."""
+    """``polyalign data build|sources|validate|translate|snapshot``."""
     d = sub.add_parser("data", help="build and inspect alignment data")
     dsub = d.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     dsub.required = True
@@ -202,6 +235,15 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
         "overrides", nargs="*", metavar="key=value", help="e.g. translate.backend=http translate.target_languages=es"
     )
     dt.set_defaults(func=cmd_data_translate)
+
+    dp = dsub.add_parser("snapshot", help="freeze a recipe's candidate pairs into a pool a recipe names as data.pool")
+    dp.add_argument("recipe", nargs="?", help="recipe whose languages, sources and filters the pool serves")
+    dp.add_argument("overrides", nargs="*", metavar="key=value")
+    dp.add_argument("--languages", help="instead of a recipe: comma-separated languages (the default sources)")
+    dp.add_argument("--sources", help="with --languages: comma-separated sources (default: gettext)")
+    dp.add_argument("--gettext-dir", action="append", help="with --languages: locale folder to read (repeatable)")
+    dp.add_argument("-o", "--output", required=True, help="the pool folder to write (new or empty)")
+    dp.set_defaults(func=cmd_data_snapshot)
 
 
 # --- score and eval (issue 5) -------------------------------------------------------------------
@@ -897,6 +939,11 @@ def parser() -> argparse.ArgumentParser:
         help="print the plan (arms, data, steps, tokens, evaluations, estimated time) without loading a model",
     )
     r.add_argument("--quick", action="store_true", help="every stage at toy size, into runs/<name>-quick")
+    r.add_argument(
+        "--refresh-data",
+        action="store_true",
+        help="read the sources again instead of the run's frozen pool (refused once results were built on it)",
+    )
     r.set_defaults(func=cmd_run)
 
     rp = sub.add_parser("report", help="rebuild a run's report.html, report.md and figures from its JSON files")

@@ -68,6 +68,10 @@ class DataConfig:
     ``hf:ORG/NAME[:CONFIG][@SPLIT]`` (see ``polyalign data sources``)."""
     gettext_dirs: list[str] = field(default_factory=list)
     """Locale folders to search for ``*.mo`` catalogs; empty means the system's usual places."""
+    pool: str | None = None
+    """A frozen candidate pool (a folder ``polyalign data snapshot`` wrote) to read the pairs from
+    instead of ``sources``, so every machine makes the same selection; ``null``: the run freezes its
+    own from ``sources`` at its first data stage (``runs/<name>/data/pool``)."""
     instructions: list[str] = field(default_factory=lambda: ["polyinstruct"])
     """Instruction sets: ``polyinstruct`` (shipped, all its languages, train split) or files in
     alpaca/sharegpt/messages form, English unless written ``LANG=PATH`` (translated ones)."""
@@ -533,6 +537,11 @@ class RunConfig:
     @property
     def run_dir(self) -> Path:
         return Path(self.runs_dir) / self.name
+
+    @property
+    def pool_path(self) -> Path:
+        """The frozen pool every build of this run reads: ``data.pool``, else the run's own ``data/pool``."""
+        return Path(self.data.pool) if self.data.pool else self.run_dir / "data" / "pool"
 
 
 @dataclass

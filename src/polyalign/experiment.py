@@ -21,6 +21,7 @@ from polyalign.io import InputError, atomic_write, read_json, write_json
 from polyalign.io import log as _log
 from polyalign.recipe import dump_recipe
 from polyalign.stages import (
+    check_refresh,
     prepare_run_dir,
     stage,
     stage_data,
@@ -31,8 +32,8 @@ from polyalign.stages import (
 from polyalign.tracking import track_into, track_results
 
 
-def _same_tests(arm: str, arm_manifest: dict[str, Any], arm_dir: Path, shared: dict[str, Any], run_dir: Path) -> bool:
-    """Whether a run's held-out tests are the shared ones (then none of its training pairs is scored on)."""
+def _differing_test(arm_manifest: dict[str, Any], arm_dir: Path, shared: dict[str, Any], run_dir: Path) -> Path | None:
+    """A held-out test of a run that is not the shared one (else ``None``: none of its training pairs is scored on)."""
     from polyalign.io import sha256_file
 
     for task, fname in arm_manifest.get("tasks", {}).items():
@@ -42,8 +43,13 @@ def _same_tests(arm: str, arm_manifest: dict[str, Any], arm_dir: Path, shared: d
             and mine.is_file()
             and sha256_file(mine) != sha256_file(run_dir / "data" / shared["tasks"][task])
         ):
-            return False
-    return True
+            return mine
+    return None
+
+
+def _same_tests(arm: str, arm_manifest: dict[str, Any], arm_dir: Path, shared: dict[str, Any], run_dir: Path) -> bool:
+    """Whether a run's held-out tests are the shared ones."""
+    return _differing_test(arm_manifest, arm_dir, shared, run_dir) is None
 
 
 def _fresh_base(cfg: RunConfig) -> tuple[Any, Any]:
@@ -115,7 +121,7 @@ def stage_pilot(cfg: RunConfig, run_dir: Path, shared: dict[str, Any]) -> dict[s
         _log("scaling pilot: already done")
         return {"fits": read_json(out / "fits.json"), "plan": read_json(out / "plan.json")}
     pcfg = arms_mod.pilot_recipe(cfg)
-    points = pilot_points(pcfg)
+    points = pilot_points(pcfg, cfg.pool_path)
     _log(
         f"scaling pilot: {len(pcfg.scaling.languages)} languages × {len(pcfg.scaling.sizes)} sizes = {len(points)} "
         f"points, launcher {pcfg.scaling.launcher}"
@@ -146,8 +152,13 @@ def run_arm(cfg: RunConfig, name: str, nproc: int = 1) -> dict[str, Any]:
             f.write(dump_recipe(acfg))
     with stage(f"data/{name}", run_dir):
         manifest = stage_data(acfg, arm_dir)
-    if not _same_tests(name, manifest, arm_dir, shared, run_dir):
-        raise RuntimeError(f"arm {name}: its held-out tests differ from the shared ones in {run_dir / 'data'}")
+    differs = _differing_test(manifest, arm_dir, shared, run_dir)
+    if differs is not None:  # built from other inputs than the shared tests (e.g. by an older polyalign)
+        raise InputError(
+            f"arm {name}'s held-out test differs from the shared one in {run_dir / 'data'}: remove {arm_dir} "
+            "to build the arm again from the run's frozen pool",
+            differs,
+        )
     with stage(f"train/{name}", run_dir):
         train = stage_train(acfg, arm_dir, nproc)
     tuned: dict[str, Any] = {}
@@ -221,19 +232,23 @@ def stage_judge(cfg: RunConfig, run_dir: Path, names: list[str]) -> dict[str, An
     return done
 
 
-def run_arms(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
-    """Run an experiment (see the module docstring); return the summary (also ``summary.json``)."""
+def run_arms(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict[str, Any]:
+    """Run an experiment (see the module docstring); return the summary (also ``summary.json``).
+
+    ``refresh_data``: freeze the sources again (refused once anything was built on the old data)."""
     from polyalign.grid import GridPoint, choose_executor, executor_params, run_grid
     from polyalign.report.build import build_report
 
     # --- setup: every check before any work ------------------------------------------------------
+    if refresh_data:
+        check_refresh(cfg.run_dir)
     arms_mod.check_arms(cfg)
     choose_executor(cfg.scaling.launcher, cfg.scaling.cluster)  # no Slurm for launcher: slurm: said now
     run_dir = prepare_run_dir(cfg)
     track_into(run_dir, cfg.train.report_to)
     _log(f"run: {run_dir}: {len(cfg.arms)} arms ({', '.join(a.name for a in cfg.arms)}) and the base")
     with stage("data", run_dir):
-        shared = stage_data(arms_mod.eval_recipe(cfg), run_dir)
+        shared = stage_data(arms_mod.eval_recipe(cfg), run_dir, arms_mod.pool_cover(cfg), refresh_data)
     tests = {"tasks": {t: str((run_dir / "data" / f).resolve()) for t, f in shared["tasks"].items()}}
 
     # --- the base ---------------------------------------------------------------------------------

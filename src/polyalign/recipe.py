@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import yaml
 
-from polyalign.config import EvalConfig, RunConfig
+from polyalign.config import DataConfig, EvalConfig, RunConfig
 from polyalign.io import InputError
 
 # Keys older recipes may still hold: each is skipped with one line saying why it is gone.
@@ -251,6 +251,8 @@ def build(cls: type, data: Any, lines: dict[str, int], path: Path, prefix: str =
         if cls is EvalConfig:
             check_suite(obj.suite, obj.suite_langs, [d.partition("=")[0].strip() for d in obj.data_files])
             check_task_limits(obj.task_limits)
+        if cls is DataConfig and obj.pool and not (Path(obj.pool) / "pool.json").is_file():
+            raise ValueError(f"data.pool: {obj.pool} is not a frozen pool (make one with polyalign data snapshot)")
         return obj
     except ValueError as e:  # a check in __post_init__: name the key's origin when the message names the key
         named = [k for k in data if re.search(rf"(?<![\w.])({re.escape(prefix)})?{re.escape(str(k))}(?![\w])", str(e))]

@@ -12,11 +12,13 @@ from typing import Any
 from polyalign.config import RunConfig
 
 
-def run(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
+def run(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict[str, Any]:
     """Run every stage of a recipe; return the summary (also written to ``summary.json``).
 
     The suite's protocol is settled first (:func:`polyalign.arms.suite_protocol`: few-shot for a
     question-alignment run), so the resolved ``config.yaml`` records what every model was given.
+    ``refresh_data``: read the sources again instead of the run's frozen pool (refused once
+    anything was built on it; see :func:`polyalign.stages.check_refresh`).
     """
     from polyalign.arms import suite_protocol
 
@@ -24,7 +26,7 @@ def run(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
     if cfg.arms:
         from polyalign.experiment import run_arms
 
-        return run_arms(cfg, nproc)
+        return run_arms(cfg, nproc, refresh_data)
     from polyalign.stages import run_plain
 
-    return run_plain(cfg, nproc)
+    return run_plain(cfg, nproc, refresh_data)

@@ -10,6 +10,8 @@ these functions.
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +20,8 @@ from typing import Any
 import yaml
 
 from polyalign.config import RunConfig
+from polyalign.data.filters import PairFilter
+from polyalign.data.pool import Pool, changed_since, cover, freeze, open_pool, serves
 from polyalign.io import InputError, atomic_write, check_new_output_dir, log, read_json, write_json
 from polyalign.recipe import config_to_dict, drop_retired, dump_recipe
 from polyalign.tracking import track_into, track_results
@@ -115,20 +119,146 @@ def prepare_run_dir(cfg: RunConfig) -> Path:
     return run_dir
 
 
-def stage_data(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
-    """Build the recipe's alignment data into ``run_dir/data`` (skipped when already built)."""
+# What a run builds on its frozen data: --refresh-data refuses while any of these exists.
+BUILT_ON_DATA = (
+    "eval",
+    "arms",
+    "points",
+    "scaling",
+    "analysis",
+    "judge",
+    "checkpoints",
+    "model",
+    "train_summary.json",
+    "summary.json",
+)
+
+
+def check_refresh(run_dir: Path) -> None:
+    """Refuse ``--refresh-data`` when anything in ``run_dir`` was computed from its frozen data.
+
+    Reading the sources again would give new held-out tests and new training pairs, and results
+    already there would no longer match them; polyalign deletes none of them, so it says which."""
+    used = [name for name in BUILT_ON_DATA if (run_dir / name).exists()]
+    if used:
+        raise InputError(
+            f"--refresh-data: {run_dir} already has results built on its frozen data ({', '.join(used)}), which "
+            "new data would not match: start a new run (name=...) to read the sources again (nothing was changed)"
+        )
+
+
+def _log_changes(pool: Pool) -> None:
+    changes = changed_since(pool)
+    if changes:
+        log(f"data: sources changed since this run started ({'; '.join(changes)}); using the frozen pool")
+
+
+def _covers(pool: Pool, want: dict[str, Any]) -> bool:
+    d = pool.doc
+    return (
+        all(c in d["languages"] for c in want["languages"])
+        and all(s in d["sources"] for s in want["sources"])
+        and serves(d["filter"], PairFilter(**want["filter"]))
+    )
+
+
+def stage_pool(cfg: RunConfig, run_dir: Path, want: dict[str, Any] | None = None) -> Pool:
+    """The frozen pool a run's builds read: the recipe's ``data.pool``, else ``run_dir/data/pool``,
+    frozen from the sources when the run has none (``want``: what it must hold, see
+    :func:`polyalign.data.pool.cover`). On a rerun whose sources changed, one line says so."""
+    if cfg.data.pool:
+        return open_pool(cfg.data.pool)
+    want = want or cover([cfg.data])
+    path = run_dir / "data" / "pool"
+    started = (run_dir / "data" / "manifest.json").is_file()
+    if (path / "pool.json").is_file():
+        pool = open_pool(path)
+        if started or _covers(pool, want):
+            _log_changes(pool)
+            return pool
+    if started:
+        log("data: this run has no frozen pool (an older polyalign made it); freezing its sources as they are now")
+    _freeze(path, want)
+    return open_pool(path)
+
+
+def _freeze(path: Path, want: dict[str, Any]) -> None:
+    log(
+        f"data: freezing the candidate pool: {', '.join(want['languages']) or 'no language'} from "
+        f"{', '.join(want['sources'])}"
+    )
+    doc = freeze(path, want)
+    for code, info in doc["languages"].items():
+        log(f"data: pool: {code}: {info['pairs']} pairs from {len(info['sources'])} sources")
+
+
+def _check_built_from(manifest_path: Path, manifest: dict[str, Any], pool: Pool) -> None:
+    """A build records the pool it read; the pool there now must be that one."""
+    rec = manifest.get("pool")
+    if rec and rec["sha256"] != pool.sha256:
+        where = manifest_path.parent.parent
+        raise InputError(
+            f"was built from the frozen pool {rec['path']} (sha256 {rec['sha256'][:12]}), but {pool.path} now holds "
+            f"another (sha256 {pool.sha256[:12]}): restore that pool, or remove {where} to build it again from "
+            "this one (for a whole run: a new name=...)",
+            manifest_path,
+        )
+
+
+def stage_data(
+    cfg: RunConfig, run_dir: Path, want: dict[str, Any] | None = None, refresh: bool = False
+) -> dict[str, Any]:
+    """Build the recipe's alignment data into ``run_dir/data`` (skipped when already built).
+
+    The pairs come from the run's frozen pool (:func:`stage_pool`): ``data.pool`` when the recipe
+    names one (an arm, a pilot point, a shared snapshot), else the pool this first data stage
+    freezes into ``data/pool`` from the sources (``want``: what it must hold for every later
+    build). ``refresh``: read the sources again and build afresh (``polyalign run --refresh-data``).
+    """
     from polyalign.data.mixtures import build_from_config
 
     manifest_path = run_dir / "data" / "manifest.json"
-    if manifest_path.is_file():
+    if manifest_path.is_file() and not refresh:
         log("data: already built")
-        return read_json(manifest_path)
+        manifest = read_json(manifest_path)
+        _check_built_from(manifest_path, manifest, stage_pool(cfg, run_dir, want))
+        return manifest
     d = cfg.data
     log(
-        f"data: building {d.builder} data for {', '.join(d.languages)} from {', '.join(d.sources)} "
+        f"data: building {d.builder} data for {', '.join(d.languages)} from "
+        f"{'the frozen pool ' + d.pool if d.pool else ', '.join(d.sources)} "
         f"+ instructions {', '.join(d.instructions) or 'none'}"
     )
-    manifest = build_from_config(run_dir / "data", d)
+    # The run's own pool is frozen (or kept) beside the build and moved into data/ once the build
+    # is there: a build that fails leaves no data/ behind, and the builder replaces data/ whole.
+    own = run_dir / "data" / "pool"
+    staging = run_dir / ".data-pool"
+    kept = False
+    if d.pool:
+        pool = open_pool(d.pool)
+    else:
+        shutil.rmtree(staging, ignore_errors=True)  # what a build killed before its end left
+        want = want or cover([d])
+        if (own / "pool.json").is_file() and not refresh and _covers(open_pool(own), want):
+            os.replace(own, staging)
+            kept = True
+            _log_changes(open_pool(staging))
+        else:
+            _freeze(staging, want)
+        pool = open_pool(staging)
+    try:
+        manifest = build_from_config(run_dir / "data", d, pool)
+    except BaseException:
+        if kept:
+            os.replace(staging, own)
+        elif not d.pool:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if not d.pool:
+        os.replace(staging, own)
+        if "pool" in manifest:
+            manifest["pool"]["path"] = str(own)
+            write_json(manifest_path, manifest)
     for code, info in manifest["languages"].items():
         c = info["counts"]
         dropped = {k.removeprefix("dropped_"): v for k, v in c.items() if k.startswith("dropped_") and v}
@@ -263,18 +393,22 @@ def before_after_summary(before: dict[str, Any], after: dict[str, Any]) -> dict[
     return {"before": pick(before), "after": pick(after)}
 
 
-def run_plain(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
-    """Every stage of a recipe without arms; return the summary (also written to ``summary.json``)."""
+def run_plain(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict[str, Any]:
+    """Every stage of a recipe without arms; return the summary (also written to ``summary.json``).
+
+    ``refresh_data``: freeze the sources again (refused once anything was built on the old data)."""
     import torch
 
     from polyalign.models import load_model
 
     # --- setup ------------------------------------------------------------------------------
+    if refresh_data:
+        check_refresh(cfg.run_dir)
     run_dir = prepare_run_dir(cfg)
     track_into(run_dir, cfg.train.report_to)
     log(f"run: {run_dir}")
     with stage("data", run_dir):
-        manifest = stage_data(cfg, run_dir)
+        manifest = stage_data(cfg, run_dir, refresh=refresh_data)
 
     # --- baseline, tuning, evaluation ---------------------------------------------------------
     loaded: dict[str, Any] = {}

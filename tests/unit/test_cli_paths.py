@@ -251,6 +251,7 @@ APART = [
         ["data", "translate", "translate.input=good.jsonl", "translate.model=m", "translate.output_dir=good.jsonl"],
         "good.jsonl",
     ),
+    (["data", "snapshot", "--languages", "es", "--gettext-dir", "adir", "-o", "adir"], "adir"),
     (["train", "train_file=trained", "output_dir=trained"], "trained"),
     (["export", "trained", "trained/model", "--base", "trained/model"], "trained/model"),
     (["eval", "--tasks", "flores", "--langs", "en-es", "--adapter", "adir", "-o", "adir"], "adir"),

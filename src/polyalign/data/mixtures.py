@@ -33,7 +33,6 @@ from typing import Any, Literal
 
 from polyalign import io, langs
 from polyalign.data import filters, resources, templates
-from polyalign.data.corpora import source_pairs
 from polyalign.data.pairs import (
     Direction,
     directed,
@@ -42,6 +41,7 @@ from polyalign.data.pairs import (
     task_name,
     translation_examples,
 )
+from polyalign.data.pool import Pool, SourceSupply, Supply, pool_summary
 from polyalign.data.records import ParallelPair, alpaca_user, make_example
 from polyalign.io import (
     InputError,
@@ -152,44 +152,59 @@ def language_pairs(
     f: filters.PairFilter,
     langid: filters.LanguageId | None = None,
     gettext_dirs: list[str] | tuple[str, ...] = (),
+    supply: Supply | None = None,
 ) -> tuple[list[ParallelPair], list[ParallelPair], dict[str, Any]]:
-    """Train and test English→``lang`` pairs from ``sources``, and the language's manifest entry."""
+    """Train and test English→``lang`` pairs and the language's manifest entry.
+
+    The pairs come from ``supply`` (a frozen pool), else from ``sources`` read now; either way the
+    same selection runs over them, and the counts include what the supply left out before.
+    """
+    supply = supply or SourceSupply(sources, gettext_dirs)
     origins: Counter = Counter()
 
     def stream() -> Iterable[ParallelPair]:
         origins.clear()
-        for spec in sources:
-            for p in source_pairs(spec, lang, gettext_dirs):
-                origins[p.origin] += 1
-                yield p
+        for p in supply.pairs(lang):
+            origins[p.origin] += 1
+            yield p
 
     train, test, counts = select_pairs(stream, n_train, n_test, seed, f, langid)
+    extra_origins, extra_counts = supply.left_out(lang)
+    origins.update(extra_origins)
+    counts.update(extra_counts)
     if len(test) < n_test or (n_test > 0 and not train and n_train != 0):
         raise InputError(
-            f"only {counts['kept']} clean English-{lang} pairs found in {', '.join(sources)}"
-            f"{' (' + ', '.join(gettext_dirs) + ')' if gettext_dirs else ''}; need more than test_size={n_test}"
+            f"only {counts['kept']} clean English-{lang} pairs found in {supply.where}; "
+            f"need more than test_size={n_test}"
         )
     info = {
         "name": langs.name(lang),
         "sources": dict(sorted(origins.items())),
-        "counts": dict(counts),
+        "counts": dict(sorted(counts.items(), key=_count_order)),
         "train_pairs": len(train),
         "test_pairs": len(test),
     }
     return train, test, info
 
 
+# read, the per-pair drops (by name), then the selection's counts in the order it makes them
+_COUNT_ORDER = {"read": 0, "kept": 2, "language_checked": 3, "dropped_language": 4, "dropped_similar": 5, "test": 6}
+
+
+def _count_order(kv: tuple[str, int]) -> tuple[int, str]:
+    return _COUNT_ORDER.get(kv[0], 1 if kv[0].startswith("dropped_") else 7), kv[0]
+
+
 def available_clean(
-    lang: str, sources: list[str], f: filters.PairFilter, gettext_dirs: list[str] | tuple[str, ...] = ()
+    lang: str,
+    sources: list[str],
+    f: filters.PairFilter,
+    gettext_dirs: list[str] | tuple[str, ...] = (),
+    supply: Supply | None = None,
 ) -> int:
     """How many clean, de-duplicated pairs ``lang`` has (what ``proportional`` allocates by)."""
-    _, _, counts = select_pairs(
-        lambda: (p for s in sources for p in source_pairs(s, lang, gettext_dirs)),
-        0,
-        0,
-        0,
-        replace(f, language_id=False, max_similarity=None),
-    )
+    supply = supply or SourceSupply(sources, gettext_dirs)
+    _, _, counts = select_pairs(lambda: supply.pairs(lang), 0, 0, 0, replace(f, language_id=False, max_similarity=None))
     return counts["kept"]
 
 
@@ -297,8 +312,11 @@ def build_coit(
     seed: int = 0,
     pair_filter: filters.PairFilter = DEFAULT_FILTER,
     gettext_dirs: list[str] | tuple[str, ...] = (),
+    pool: Pool | None = None,
 ) -> dict[str, Any]:
-    """Build a CoIT mixture for one language; return the manifest (also written to ``out_dir``)."""
+    """Build a CoIT mixture for one language; return the manifest (also written to ``out_dir``).
+
+    ``pool``: read the pairs from this frozen pool instead of ``sources`` (recorded in the manifest)."""
     return build_muit(
         out_dir,
         [lang],
@@ -317,6 +335,7 @@ def build_coit(
         pair_filter=pair_filter,
         gettext_dirs=gettext_dirs,
         builder="coit",
+        pool=pool,
     )
 
 
@@ -339,13 +358,17 @@ def build_muit(
     pair_filter: filters.PairFilter = DEFAULT_FILTER,
     gettext_dirs: list[str] | tuple[str, ...] = (),
     builder: Builder = "muit",
+    pool: Pool | None = None,
 ) -> dict[str, Any]:
-    """Build a MuIT mixture over ``languages``; return the manifest (also written to ``out_dir``)."""
+    """Build a MuIT mixture over ``languages``; return the manifest (also written to ``out_dir``).
+
+    ``pool``: read the pairs from this frozen pool instead of ``sources`` (recorded in the manifest)."""
     codes = [langs.normalize(c) for c in languages]
     langid = filters.LanguageId() if pair_filter.language_id else None
+    supply = pool.view(sources, pair_filter) if pool is not None else SourceSupply(sources, gettext_dirs)
     available = None
     if allocation == "proportional":
-        available = {c: available_clean(c, sources, pair_filter, gettext_dirs) for c in codes}
+        available = {c: available_clean(c, sources, pair_filter, supply=supply) for c in codes}
     plan = allocate(codes, allocation, pair_budget, max_train_pairs, available)
     manifest: dict[str, Any] = {
         "builder": builder,
@@ -359,12 +382,14 @@ def build_muit(
         "instructions": instructions,
         "languages": {},
     }
+    if pool is not None:
+        manifest["pool"] = pool_summary(pool)
     english = instruction_examples(instruction_records(instructions, "en"), "en")
     examples = scale(english, english_ratio, seed, "english")
     tests: dict[str, list[ParallelPair]] = {}
     for code in codes:
         train, test, info = language_pairs(
-            code, sources, plan[code], test_size, seed, pair_filter, langid, gettext_dirs
+            code, sources, plan[code], test_size, seed, pair_filter, langid, supply=supply
         )
         translated = (
             instruction_examples(instruction_records(instructions, code), code) if langs.base(code) != "en" else []
@@ -473,8 +498,9 @@ def _question(r: dict[str, Any]) -> str:
     return r["instruction"] + (f"\n\n{r['input']}" if r.get("input") else "")
 
 
-def build_from_config(out_dir: str | Path, d: Any) -> dict[str, Any]:
-    """Build the data a recipe's ``data`` section asks for (a :class:`~polyalign.config.DataConfig`)."""
+def build_from_config(out_dir: str | Path, d: Any, pool: Pool | None = None) -> dict[str, Any]:
+    """Build the data a recipe's ``data`` section asks for (a :class:`~polyalign.config.DataConfig`),
+    its pairs from ``pool`` when given (question alignment reads none)."""
     common = dict(
         sources=d.sources,
         instructions=d.instructions,
@@ -488,6 +514,7 @@ def build_from_config(out_dir: str | Path, d: Any) -> dict[str, Any]:
         seed=d.split_seed,
         pair_filter=d.pair_filter(),
         gettext_dirs=d.gettext_dirs,
+        pool=pool,
     )
     if d.builder == "coit":
         if len(d.languages) != 1:

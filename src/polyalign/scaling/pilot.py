@@ -39,12 +39,14 @@ def _overridden(cls: type, section: Any, extra: dict[str, Any], where: str) -> A
     return build(cls, {**dataclasses.asdict(section), **extra}, {}, Path(f"<{where}>"), f"{where}.")
 
 
-def pilot_points(cfg: RunConfig) -> list[GridPoint]:
+def pilot_points(cfg: RunConfig, pool: Path | None = None) -> list[GridPoint]:
     """The grid: one derived run recipe per language and size, languages outer, sizes ascending.
 
     A point is an ordinary plain run: CoIT on one language, ``max_train_pairs`` = its size, the
     recipe's ``train`` and ``data`` with ``scaling.train`` / ``scaling.data`` on top, scored on
     its held-out translation pairs only (no baseline, no suite, no judge, no look inside).
+    ``pool``: the run's frozen pool, which every point then reads (``data.pool``) instead of the
+    sources (without it, each point freezes its own).
     """
     from polyalign.config import DataConfig, TrainConfig
 
@@ -57,7 +59,13 @@ def pilot_points(cfg: RunConfig) -> list[GridPoint]:
     for code in codes:
         for size in sorted(s.sizes):
             data = replace(
-                data0, builder="coit", languages=[code], max_train_pairs=size, allocation="uniform", pair_budget=None
+                data0,
+                builder="coit",
+                languages=[code],
+                max_train_pairs=size,
+                allocation="uniform",
+                pair_budget=None,
+                pool=str(pool) if pool is not None else data0.pool,
             )
             point = RunConfig(
                 name=f"{code}-{size}",
@@ -114,12 +122,15 @@ def check_pilot(cfg: RunConfig, points: list[GridPoint]) -> None:
 
 def run_pilot(cfg: PilotConfig, log=io_log) -> dict[str, Any]:
     """Run (or resume) the grid, then fit, plan and plot; return ``{"fits": ..., "plan": ...}``."""
-    from polyalign.stages import prepare_run_dir
+    from polyalign.data.pool import cover
+    from polyalign.stages import prepare_run_dir, stage_pool
 
     # --- setup ------------------------------------------------------------------------------
     run_dir = prepare_run_dir(cfg)
     points = pilot_points(cfg)
     check_pilot(cfg, points)
+    pool = stage_pool(cfg, run_dir, cover([p.config.data for p in points]))
+    points = pilot_points(cfg, pool.path)  # every point reads the pool frozen once, here
     out = run_dir / "scaling"
     log(
         f"pilot: {len({p.labels['lang'] for p in points})} languages × {len(cfg.scaling.sizes)} sizes = "
