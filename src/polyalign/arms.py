@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from polyalign.config import ArmConfig, RunConfig, TrainConfig
+from polyalign.config import ArmConfig, EvalConfig, RunConfig, TrainConfig
 from polyalign.estimate import (
     arm_examples,
     eval_items,
@@ -58,10 +58,36 @@ def arm_recipe(cfg: RunConfig, arm: ArmConfig) -> RunConfig:
         runs_dir=str(cfg.run_dir / "arms"),
         data=data,
         train=arm_train(cfg, arm),
+        eval=arm_eval(cfg, arm),
         arms=[],
         plan=None,
         analysis_language=None,
     )
+
+
+def arm_eval(cfg: RunConfig, arm: ArmConfig) -> EvalConfig:
+    """An arm's evaluation: the recipe's, except that a shipped translation set named direction by
+    direction (``polymt/en-es``) is scored only in the directions of the arm's own languages (the
+    claims compare an arm there, with the base, which is scored on all); a question-alignment arm,
+    whose claim reads QA and classification, is scored on none. Evaluation time goes where the
+    claims need it."""
+    from polyalign.eval.tasks import TASKS
+
+    e = cfg.eval
+    mine = set() if arm.builder == "qalign" else set(arm.languages)
+    keep, suite = [], []
+    for task in e.suite:
+        named = [x for x in e.suite_langs if x.startswith(f"{task}/")]
+        if TASKS[task].kind != "translation" or not named:
+            suite.append(task)
+            continue
+        own = [x for x in named if set(x.split("/", 1)[1].split("-")) & mine]
+        keep += own
+        if own:
+            suite.append(task)
+    langs = [x for x in e.suite_langs if "/" not in x or x in keep or x.split("/", 1)[0] not in e.suite]
+    langs = [x for x in langs if "/" not in x or x.split("/", 1)[0] in suite]
+    return replace(e, suite=suite, suite_langs=langs)
 
 
 def suite_protocol(cfg: RunConfig) -> RunConfig:
@@ -270,7 +296,8 @@ def estimate_stages(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
         out[f"data/{arm.name}"] = rates["arm_data_seconds"]
         examples = arm_examples(cfg, arm)
         out[f"train/{arm.name}"] = train_seconds(arm_train(cfg, arm), examples, arm.builder, rates, arm.name)
-        out[f"eval/{arm.name}"] = eval_seconds(items, rates, arm.name)
+        mine = eval_items(replace(cfg, eval=arm_eval(cfg, arm)), n_eval)  # an arm's own translation directions
+        out[f"eval/{arm.name}"] = eval_seconds(mine, rates, arm.name)
         if analysis is not None:
             out[f"analysis/{arm.name}"] = analysis
     if cfg.judge.endpoint:
@@ -450,11 +477,18 @@ def earlier_spread(cfg: RunConfig) -> dict[str, tuple[float, str]]:
 def detectable_lines(cfg: RunConfig, arms: list[ArmConfig]) -> list[str]:
     """Per claim the run can decide, the smallest effect its planned items detect (80% power, 95%
     two-sided), from the per-item σ of an earlier run of the same model, else a stated default."""
+    from polyalign.eval.request import parse_limits
+    from polyalign.eval.tasks import TASKS, specs_for
     from polyalign.stats.power import plan_line
 
     known = earlier_spread(cfg)
     d, e = cfg.data, cfg.eval
-    per = min(d.test_size, e.limit or d.test_size)
+    per = min(d.test_size, e.limit or d.test_size)  # the held-out pairs, unless a shipped set decides
+    limits = parse_limits(e.task_limits)
+    for family in ("flores", "polymt"):  # the translation claims' order of preference
+        if family in e.suite:
+            per = limits.get(family, e.limit or 100)
+            break
     builders = {a.builder for a in arms}
 
     def line(cid: str, label: str, n: int, unit: str, metric: str) -> str:
@@ -481,8 +515,10 @@ def detectable_lines(cfg: RunConfig, arms: list[ArmConfig]) -> list[str]:
         out.append(line("alignment", "middle-layer alignment", analysis_pairs_limit(cfg), "pairs", "cosine"))
     if "qalign" in builders and e.suite:
         seen = {x for a in arms if a.builder == "qalign" for x in a.languages} | {"en"}
-        from polyalign.eval.tasks import TASKS
-
-        n = sum(len([x for x in e.suite_langs or TASKS[t].languages if x not in seen]) for t in e.suite)
-        out.append(line("qalign", "question-alignment transfer", n * (e.limit or 100), "unseen items", "accuracy"))
+        n = sum(
+            limits.get(t, e.limit or 100) * len([x for x in specs_for(TASKS[t], e.suite_langs) if x not in seen])
+            for t in e.suite
+            if TASKS[t].kind != "translation"  # the transfer claim reads QA and classification only
+        )
+        out.append(line("qalign", "question-alignment transfer", n, "unseen items", "accuracy"))
     return out

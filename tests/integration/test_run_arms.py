@@ -228,17 +228,23 @@ def test_dry_run_loads_no_model(tmp_path, plan):
 
 
 def test_default_dry_run_plans_the_pilot_and_fits_the_budget(tmp_path):
-    """The embedded default: pilot, six arms, the suite; its estimate from the measured CPU rates fits 25 min."""
+    """The embedded default: pilot, six arms, the suite; its estimate from the stated CPU rates.
+
+    The budget is 45 min: the translation claims read 40 polymt sentences per direction (issue 19's
+    floor for a paired interval that can decide), which the 25-min target of issue 22 cannot hold
+    at today's evaluation speed; that target stays open there."""
     import re
 
     proc = run_cli("run", "--dry-run", f"runs_dir={tmp_path / 'runs'}", cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert "polyqa 60 items (12 languages), polysent 80 items (16 languages)" in lines[1]
+    assert (
+        "polyqa 60 items (12 languages), polysent 80 items (16 languages), polymt 240 items (6 directions)" in lines[1]
+    )
     assert lines[2].startswith("  scaling pilot: 3 languages × sizes [8, 24, 72] = 9 points")
     assert sum(x.startswith("  arm ") for x in lines) == 6
     minutes = float(re.search(r"estimated total ~([\d.]+) min", lines[-1]).group(1))
-    assert minutes <= 25, lines[-1]
+    assert minutes <= 45, lines[-1]
     assert not (tmp_path / "runs").exists()
 
 

@@ -1,0 +1,28 @@
+"""Evaluation goes where the claims need it: an arm is scored on a shipped translation set only in its
+own languages' directions; a question-alignment arm on none; the base on all."""
+
+from __future__ import annotations
+
+from polyalign.arms import arm_eval
+from polyalign.recipe import load_recipe
+
+ALL = ["polymt/en-es", "polymt/es-en", "polymt/en-fr", "polymt/fr-en", "polymt/en-ru", "polymt/ru-en"]
+
+
+def test_each_arm_of_the_default_recipe_is_scored_where_its_claims_compare_it():
+    cfg = load_recipe(None, [])
+    assert (cfg.eval.suite, cfg.eval.suite_langs) == (["polyqa", "polysent", "polymt"], ALL)  # the base: all
+    got = {a.name: arm_eval(cfg, a) for a in cfg.arms}
+    assert got["coit-es"].suite == ["polyqa", "polysent", "polymt"]
+    assert got["coit-es"].suite_langs == ["polymt/en-es", "polymt/es-en"]
+    assert got["coit-ru"].suite_langs == ["polymt/en-ru", "polymt/ru-en"]
+    assert got["muit-uniform"].suite_langs == ALL and got["muit-planned"].suite_langs == ALL
+    assert (got["qalign-zh-de"].suite, got["qalign-zh-de"].suite_langs) == (["polyqa", "polysent"], [])
+    assert got["coit-es"].task_limits == cfg.eval.task_limits  # the same items, so the comparison is paired
+
+
+def test_plain_languages_and_tasks_named_without_directions_are_left_alone():
+    cfg = load_recipe(None, ["eval.suite=polyqa,flores", "eval.suite_langs=es,de"])
+    for arm in cfg.arms:
+        e = arm_eval(cfg, arm)
+        assert (e.suite, e.suite_langs) == (["polyqa", "flores"], ["es", "de"])
