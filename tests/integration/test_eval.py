@@ -255,6 +255,9 @@ def test_eval_shipped_polyqa_polysent_all_languages_one_table(tmp_path, tiny_mod
         "%",
         "polysent",
         "acc",
+        "polysent",
+        "majority",
+        "%",
     ]
     assert [line.split()[0] for line in table[2:]] == qa_langs + ["fr", "ja", "sw", "bn"]
     assert table[-1].split()[1:5] == ["—"] * 4

@@ -97,7 +97,7 @@ def test_the_printed_table_marks_a_constant_predictor():
     assert got.splitlines()[2].split() == ["polysent/es", "5", "60.00", "(constant:", "positive)", "60.00", "—"]
 
 
-def test_the_default_dry_run_states_the_few_shot_protocol_and_prices_demonstrations_once_per_language():
+def test_the_default_dry_run_states_the_few_shot_protocol():
     from polyalign.arms import dry_run
     from polyalign.recipe import load_recipe
 
@@ -105,10 +105,5 @@ def test_the_default_dry_run_states_the_few_shot_protocol_and_prices_demonstrati
     zero = dry_run(load_recipe(None, ["eval.qalign_fewshot=0"])).splitlines()[1]
     assert "suite prompts 2-shot for the base and every arm" in few
     assert "suite prompts 0-shot for the base and every arm" in zero
-
-    def minutes(line: str) -> float:
-        return float(line.rsplit("~", 1)[1].split()[0])
-
-    # 2 demonstrations ≈ 2 items more per language (12 polyqa + 16 polysent), read once as the shared prefix
-    extra = (12 * 2 * 260 + 16 * 2 * 70) / 650 / 60
-    assert minutes(few) - minutes(zero) == pytest.approx(extra, abs=0.1)  # each printed to 0.1 min
+    # the time: each task's seconds per item as the last run measured them, demonstrations included
+    # (the shared prefix is read once per language), so the protocol changes the text, not the arithmetic

@@ -49,16 +49,17 @@ def test_auto_picks_the_generating_form_by_aicc():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("form", laws.FORMS)
-def test_95_percent_intervals_cover_the_truth_in_at_least_85_of_100_trials(form):
+def test_95_percent_intervals_cover_the_truth_in_at_least_85_percent_of_60_trials(form):
     x = np.geomspace(50, 6400, 15)
     rng = np.random.default_rng(1)
     covered = {k: 0 for k in TRUE[form]}
-    for trial in range(100):
-        y = laws.predict(form, TRUE[form], x) + rng.normal(0, 0.5, len(x))
-        fit = fitting.fit_one(form, x, y, bootstrap=200, seed=trial)
+    trials = 60  # × 100 draws: the nonlinear forms refit every draw, so this is what CI can afford
+    ys = [laws.predict(form, TRUE[form], x) + rng.normal(0, 0.5, len(x)) for _ in range(trials)]
+    # the same fits and intervals fit_one gives each data set (tested in test_fit), in one pass
+    for _, ci in fitting.fit_datasets(form, x, ys, bootstrap=100, seeds=range(trials)):
         for k, v in TRUE[form].items():
-            covered[k] += fit.ci[k][0] <= v <= fit.ci[k][1]
-    assert min(covered.values()) >= 85, covered
+            covered[k] += ci[k][0] <= v <= ci[k][1]
+    assert min(covered.values()) >= 0.85 * trials, covered
 
 
 def test_bootstrap_is_seeded():
