@@ -74,7 +74,7 @@ def cmd_scaling_pilot(args: argparse.Namespace) -> int:
     from polyalign.config import PilotConfig
     from polyalign.grid import choose_executor
     from polyalign.io import run_lock
-    from polyalign.scaling.pilot import run_pilot
+    from polyalign.pilot import run_pilot
 
     if args.recipe is None:
         raise InputError("scaling pilot needs a recipe with a scaling: section (see recipes/scaling_pilot.yaml)")
