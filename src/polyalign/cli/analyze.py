@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from polyalign.cli import checks
+import polyalign.cli.checks as checks
 from polyalign.io import InputError
 
 

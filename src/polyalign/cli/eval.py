@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from polyalign.cli import checks
+import polyalign.cli.checks as checks
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

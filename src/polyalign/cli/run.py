@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from polyalign.cli import checks
+import polyalign.cli.checks as checks
 
 
 def cmd_run(args: argparse.Namespace) -> int:

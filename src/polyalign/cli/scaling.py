@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from polyalign.cli import checks
+import polyalign.cli.checks as checks
 from polyalign.io import InputError
 
 
