@@ -259,7 +259,7 @@ def test_a_killed_submitit_job_resubmitted_resumes_from_its_checkpoint(tmp_path,
     run_dir = grid[0].config.run_dir
     ex = submitit.AutoExecutor(folder=tmp_path / "submitit", cluster="local")
     ex.update_parameters(timeout_min=10)
-    job = ex.submit(execute_point, grid[0].config)
+    job = ex.submit(execute_point, grid[0])
     deadline = time.time() + 300
     while not list((run_dir / "checkpoints").glob("step-*")) and time.time() < deadline and not job.done():
         time.sleep(0.05)
