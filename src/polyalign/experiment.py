@@ -111,7 +111,7 @@ def stage_pilot(cfg: RunConfig, run_dir: Path, shared: dict[str, Any]) -> dict[s
     (``None``) without a planned arm or with a ``plan`` file given; done once (``scaling/plan.json``).
     """
     from polyalign.grid import executor_params, run_grid
-    from polyalign.scaling.pilot import fit_and_plan, pilot_points
+    from polyalign.pilot import fit_and_plan, pilot_points
 
     planned = arms_mod.planned_arms(cfg)
     if not planned or cfg.plan:
@@ -278,7 +278,7 @@ def run_arms(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict
             _log(f"arm {arm.name}: not run ({why})")
             write_json(cfg.run_dir / "arms" / arm.name / "not_run.json", {"reason": why})
             continue
-        points.append(GridPoint(arms_mod.arm_recipe(cfg, arm), {"arm": arm.name}, experiment=cfg))
+        points.append(GridPoint(arms_mod.arm_recipe(cfg, arm), run_arm, (cfg, arm.name), {"arm": arm.name}))
     s = cfg.scaling
     run_grid(
         points,

@@ -1,9 +1,11 @@
 """A grid of runs — scaling-pilot points, experiment arms — and its launcher: local or submitit.
 
-Each point is a complete run recipe with its own run directory, executed by
-:func:`polyalign.stages.run_plain`, which skips finished stages and resumes training from the latest
-checkpoint. So a grid resumes for free: a point with a ``summary.json`` is finished and never run
-again, a point killed mid-training restarts from its checkpoint.
+Each point is a complete run recipe with its own run directory and the function that runs it (the
+pilot's points :func:`polyalign.stages.run_plain`, an experiment's arms
+:func:`polyalign.experiment.run_arm`; the grid imports neither), which skips finished stages and
+resumes training from the latest checkpoint. So a grid resumes for free: a point with a
+``summary.json`` is finished and never run again, a point killed mid-training restarts from its
+checkpoint.
 
 * ``local``: one point after another in this process.
 * ``slurm``: one job per point through submitit (``AutoExecutor``; ``cluster="local"`` runs the
@@ -31,13 +33,14 @@ Launcher = Literal["local", "slurm"]
 
 @dataclass
 class GridPoint:
-    """One run of a grid: its recipe and the labels it stands for (``{"lang": "es", "size": 100}``)."""
+    """One run of a grid: its recipe, the labels it stands for (``{"lang": "es", "size": 100}``) and
+    what runs it: ``run(*args, nproc=N)``, a module-level function (picklable, so a submitit job can
+    call it) that leaves the point's ``summary.json``. The grid knows nothing of what it launches."""
 
     config: RunConfig
+    run: Callable[..., dict[str, Any]]
+    args: tuple[Any, ...] = ()
     labels: dict[str, Any] = field(default_factory=dict)
-    experiment: RunConfig | None = None
-    """For an experiment arm: the whole experiment's recipe (the arm is run by
-    :func:`polyalign.experiment.run_arm`, scored on the experiment's shared tests); ``None``: a plain run."""
 
     @property
     def name(self) -> str:
@@ -52,16 +55,10 @@ class GridPoint:
         return self.summary_path.is_file()
 
 
-def execute_point(cfg: RunConfig, nproc: int = 1, experiment: RunConfig | None = None) -> dict[str, Any]:
+def execute_point(point: GridPoint, nproc: int = 1) -> dict[str, Any]:
     """Run one point to its ``summary.json`` (the same call in this process or in a cluster job);
     with ``nproc`` > 1 its training runs under torchrun through the one training job."""
-    if experiment is not None:
-        from polyalign.experiment import run_arm
-
-        return run_arm(experiment, cfg.name, nproc)
-    from polyalign.stages import run_plain
-
-    return run_plain(cfg, nproc)
+    return point.run(*point.args, nproc=nproc)
 
 
 def executor_params(scaling: Any) -> dict[str, Any]:
@@ -127,7 +124,7 @@ def run_grid(
     if kind == "local":
         for i, p in todo:
             log(f"{what} {i}/{n}: {p.name}: running")
-            execute_point(p.config, nproc, p.experiment)
+            execute_point(p, nproc)
             log(f"{what} {i}/{n}: {p.name}: done")
     elif todo:
         _submit(todo, n, nproc, folder or Path("submitit"), executor or {}, kind, log, what)
@@ -159,7 +156,7 @@ def _submit(
     with _stop_on_sigterm():
         try:
             for i, p in todo:
-                job = ex.submit(execute_point, p.config, nproc, p.experiment)
+                job = ex.submit(execute_point, p, nproc)
                 log(f"{what} {i}/{n}: {p.name}: submitted as {job_word} {job.job_id}")
                 jobs.append((i, p, job))
             for i, p, job in jobs:

@@ -253,6 +253,25 @@ def set_trainable(model: Any, cfg: TrainConfig) -> Any:
     return model
 
 
+def read_weights(path: Path) -> dict[str, Any]:
+    (
+        """A checkpoint's trainable weights by their names in the training module (aliases restored).
+
+    Reading saved weights is the model side's job: the trainer writes them, ``export`` and
+    ``model_from_checkpoint`` read them back without importing the trainer."""
+        ""
+    )
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    weights = load_file(path / "weights.safetensors")
+    with safe_open(path / "weights.safetensors", "pt") as f:
+        aliases = json.loads((f.metadata() or {}).get("aliases", "{}"))
+    for alias, source in aliases.items():
+        weights[alias] = weights[source]
+    return weights
+
+
 def model_from_checkpoint(path: str | Path, dtype: str | None = None) -> tuple[Any, Any, Any]:
     """The model a training checkpoint holds: ``(model, tokenizer, settings)``.
 
@@ -265,7 +284,6 @@ def model_from_checkpoint(path: str | Path, dtype: str | None = None) -> tuple[A
 
     from polyalign.config import RunConfig, TrainJobConfig
     from polyalign.recipe import load_recipe
-    from polyalign.train.checkpoint import read_weights
 
     path = Path(path)
     job_dir = path.parent.parent

@@ -199,8 +199,8 @@ def test_submitit_local_executor_runs_points_at_once_like_the_local_launcher(tmp
     pytest.importorskip("submitit", reason="submitit is not installed (pip install 'polyalign[cluster]')")
     from polyalign.config import PilotConfig
     from polyalign.grid import run_grid
+    from polyalign.pilot import pilot_points
     from polyalign.recipe import load_recipe
-    from polyalign.scaling.pilot import pilot_points
 
     results = {}
     for launcher in ("local", "slurm"):
@@ -242,8 +242,8 @@ def test_a_killed_submitit_job_resubmitted_resumes_from_its_checkpoint(tmp_path,
 
     from polyalign.config import PilotConfig
     from polyalign.grid import execute_point, run_grid
+    from polyalign.pilot import pilot_points
     from polyalign.recipe import load_recipe
-    from polyalign.scaling.pilot import pilot_points
 
     def points(where: str, launcher: str):
         recipe = tmp_path / f"{where}.yaml"
@@ -259,7 +259,7 @@ def test_a_killed_submitit_job_resubmitted_resumes_from_its_checkpoint(tmp_path,
     run_dir = grid[0].config.run_dir
     ex = submitit.AutoExecutor(folder=tmp_path / "submitit", cluster="local")
     ex.update_parameters(timeout_min=10)
-    job = ex.submit(execute_point, grid[0].config)
+    job = ex.submit(execute_point, grid[0])
     deadline = time.time() + 300
     while not list((run_dir / "checkpoints").glob("step-*")) and time.time() < deadline and not job.done():
         time.sleep(0.05)

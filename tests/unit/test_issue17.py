@@ -222,12 +222,13 @@ def test_a_plan_with_a_negative_size_is_refused_before_any_evaluation(tmp_path):
 def test_grid_log_lines_name_arms_as_arms(tmp_path):
     from polyalign.grid import GridPoint, run_grid
     from polyalign.recipe import load_recipe
+    from polyalign.stages import run_plain
 
     cfg = load_recipe(None, [f"runs_dir={tmp_path}", "name=coit-es", "arms=[]"])
     (cfg.run_dir).mkdir(parents=True)
     (cfg.run_dir / "summary.json").write_text("{}")
     log: list[str] = []
-    run_grid([GridPoint(cfg)], "local", log=log.append, what="arm")
+    run_grid([GridPoint(cfg, run_plain, (cfg,))], "local", log=log.append, what="arm")
     assert log == ["arm 1/1: coit-es: done"]
 
 
@@ -268,3 +269,29 @@ def test_a_run_without_a_baseline_by_design_is_not_warned_about(tmp_path, capsys
     (tmp_path / "summary.json").write_text("{}")
     assert gaps(tmp_path, doc) == []
     assert [p.name for p, _ in gaps(tmp_path, {**doc, "recipe": {}})] == ["results.json"]
+
+
+def test_a_grid_point_runs_the_function_it_carries(tmp_path):
+    """Issue 21: the grid launches callables; it imports nothing of what it launches."""
+    import ast
+    import inspect
+
+    import polyalign.grid as grid
+    from polyalign.grid import GridPoint, run_grid
+    from polyalign.recipe import load_recipe
+
+    imported = {
+        n.module for n in ast.walk(ast.parse(inspect.getsource(grid))) if isinstance(n, ast.ImportFrom) and n.module
+    }
+    assert not imported & {"polyalign.experiment", "polyalign.stages", "polyalign.pilot", "polyalign.arms"}
+    cfg = load_recipe(None, [f"runs_dir={tmp_path}", "name=p", "arms=[]"])
+    got = run_grid([GridPoint(cfg, _leave_summary, (cfg, "hello"))], "local", log=lambda _: None)
+    assert got == {"p": {"said": "hello", "nproc": 1}}
+
+
+def _leave_summary(cfg, said, nproc=1):
+    import json
+
+    cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    (cfg.run_dir / "summary.json").write_text(json.dumps({"said": said, "nproc": nproc}))
+    return {"said": said}

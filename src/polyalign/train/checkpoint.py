@@ -33,6 +33,7 @@ from torch.distributed.checkpoint.state_dict import (
 )
 
 from polyalign.io import InputError, atomic_dir, write_json
+from polyalign.models import read_weights
 from polyalign.train.distributed import Dist, barrier, gather_objects
 
 STATE = "trainer_state.json"
@@ -112,19 +113,6 @@ def save_checkpoint(
             shutil.rmtree(old, ignore_errors=True)
     barrier(d)
     return final
-
-
-def read_weights(path: Path) -> dict[str, torch.Tensor]:
-    """A checkpoint's trainable weights by their names in the training module (aliases restored)."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    weights = load_file(path / "weights.safetensors")
-    with safe_open(path / "weights.safetensors", "pt") as f:
-        aliases = json.loads((f.metadata() or {}).get("aliases", "{}"))
-    for alias, source in aliases.items():
-        weights[alias] = weights[source]
-    return weights
 
 
 def load_checkpoint(

@@ -8,8 +8,8 @@ import pytest
 
 from polyalign.config import PilotConfig
 from polyalign.io import InputError
+from polyalign.pilot import check_pilot, fit_and_plan, pilot_points
 from polyalign.recipe import load_recipe
-from polyalign.scaling.pilot import check_pilot, fit_and_plan, pilot_points
 
 RECIPE = """
 name: pilot

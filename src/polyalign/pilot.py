@@ -26,6 +26,7 @@ from polyalign.io import log as io_log
 from polyalign.scaling.allocate import plan as make_plan
 from polyalign.scaling.fits import fit_points
 from polyalign.scaling.laws import PARAMS, Points
+from polyalign.stages import prepare_run_dir, run_plain, stage_pool
 
 
 def _overridden(cls: type, section: Any, extra: dict[str, Any], where: str) -> Any:
@@ -74,7 +75,7 @@ def pilot_points(cfg: RunConfig, pool: Path | None = None) -> list[GridPoint]:
                 eval=replace(cfg.eval, baseline=False, suite=[]),
                 **base,
             )
-            out.append(GridPoint(point, {"lang": code, "size": size}))
+            out.append(GridPoint(point, run_plain, (point,), {"lang": code, "size": size}))
     return out
 
 
@@ -123,7 +124,6 @@ def check_pilot(cfg: RunConfig, points: list[GridPoint]) -> None:
 def run_pilot(cfg: PilotConfig, log=io_log) -> dict[str, Any]:
     """Run (or resume) the grid, then fit, plan and plot; return ``{"fits": ..., "plan": ...}``."""
     from polyalign.data.pool import cover
-    from polyalign.stages import prepare_run_dir, stage_pool
 
     # --- setup ------------------------------------------------------------------------------
     run_dir = prepare_run_dir(cfg)

@@ -142,3 +142,39 @@ def analysis_checks(args: argparse.Namespace, **inputs: str | None) -> None:
                 "holds no LoRA adapter (no adapter_config.json): give the folder training saved (OUTPUT_DIR/model)",
                 adapter,
             )
+
+
+def args_recipe(args: argparse.Namespace, cls: type | None = None):
+    """The recipe named on the command line (or the default), with its overrides applied.
+
+    ``polyalign run max_steps=5`` has no recipe file: a first argument holding ``=`` is an
+    override when no file of that name exists.
+    """
+    import os
+
+    from polyalign.config import RunConfig
+    from polyalign.recipe import load_recipe
+
+    recipe, overrides = args.recipe, list(args.overrides)
+    if recipe is not None and "=" in recipe and not os.path.exists(recipe):
+        recipe, overrides = None, [recipe, *overrides]
+    return load_recipe(recipe, overrides, cls=cls or RunConfig)
+
+
+def check_lang(code: str, flag: str) -> str:
+    """A language code from a flag, checked before any work: ``error: --lang: unknown language code 'xx'``."""
+    from polyalign import langs
+
+    msg = langs.unknown(code)
+    if msg is not None:
+        raise InputError(f"{flag}: {msg}")
+    return langs.normalize(code)
+
+
+def check_folder(path: str) -> None:
+    import os
+
+    if not os.path.exists(path):
+        raise InputError("no such folder", path)
+    if not os.path.isdir(path):
+        raise InputError("is a file, expected a folder", path)

@@ -1,0 +1,141 @@
+"""``polyalign scaling``: fit the law, predict, allocate a budget, run a pilot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import polyalign.cli.checks as checks
+from polyalign.io import InputError
+
+
+def cmd_scaling_fit(args: argparse.Namespace) -> int:
+    from polyalign.io import check_apart, check_output_file, write_json
+    from polyalign.scaling.fits import fit_points
+    from polyalign.scaling.laws import read_points
+
+    check_apart({"points": args.points}, {"--out": args.out})
+    check_output_file(args.out)
+    points, notes = read_points(args.points)
+    checks.point_langs(args.points, list(points))
+    similarity = dict(args.similarity or [])
+    if not args.shared:  # the shared fit plans a language with no points from its similarity alone
+        checks.fitted(similarity, "--similarity", list(points))
+    for note in notes:
+        print(f"[polyalign] {args.points}: {note}", file=sys.stderr)
+    doc = fit_points(points, args.form, args.bootstrap, args.seed, similarity, args.points, args.shared)
+    for note in doc["notes"]:
+        print(f"[polyalign] {note}", file=sys.stderr)
+    if args.out:
+        write_json(args.out, doc)
+    shown = {
+        lang: {k: v for k, v in f.items() if k not in ("bootstrap_draws", "sizes", "scores")}
+        for lang, f in doc["fits"].items()
+    }
+    extra = {"shared": doc["shared"]} if "shared" in doc else {}
+    print(json.dumps({"fits": shown, **extra, "settings": doc["settings"]}, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_scaling_predict(args: argparse.Namespace) -> int:
+    from polyalign.scaling.laws import load_fits, predict_sizes
+
+    print(json.dumps({"predicted": predict_sizes(load_fits(args.fits)["fits"], args.size, args.ci)}, indent=2))
+    return 0
+
+
+def cmd_scaling_allocate(args: argparse.Namespace) -> int:
+    from polyalign import langs
+    from polyalign.io import check_apart, check_output_file, write_json
+    from polyalign.scaling.allocate import plan
+    from polyalign.scaling.laws import load_fits
+
+    check_apart({"fits": args.fits}, {"--out": args.out})
+    check_output_file(args.out)
+    fits = load_fits(args.fits)["fits"]
+    for code in fits:  # a plan for 'french' would only be refused later, by data build
+        if langs.unknown(code) is not None:
+            raise InputError(f"fits: {langs.unknown(code)}", args.fits)
+    doc = plan(
+        fits,
+        args.budget,
+        args.min_per_lang,
+        dict(args.available or []),
+        dict(args.weight or []),
+    )
+    if args.out:
+        write_json(args.out, doc)
+    print(json.dumps(doc, indent=2))
+    return 0
+
+
+def cmd_scaling_pilot(args: argparse.Namespace) -> int:
+    from polyalign.config import PilotConfig
+    from polyalign.grid import choose_executor
+    from polyalign.io import run_lock
+    from polyalign.pilot import run_pilot
+
+    if args.recipe is None:
+        raise InputError("scaling pilot needs a recipe with a scaling: section (see recipes/scaling_pilot.yaml)")
+    cfg = checks.args_recipe(args, PilotConfig)
+    checks.run_inputs_apart(cfg)
+    choose_executor(cfg.scaling.launcher, cfg.scaling.cluster)
+    with run_lock(cfg.run_dir):
+        run_pilot(cfg)
+    return 0
+
+
+def add_commands(sub) -> None:
+    """``polyalign scaling fit|predict|allocate|pilot``."""
+    s = sub.add_parser("scaling", help="fit quality against parallel-data size, plan a budget, run the pilot grid")
+    ssub = s.add_subparsers(dest="scaling_command", metavar="SUBCOMMAND")
+    ssub.required = True
+    f = ssub.add_parser("fit", help="fit a law per language to lang,size,score[,similarity] points")
+    f.add_argument("points", help="CSV with columns lang,size,score and optionally similarity")
+    f.add_argument("--form", choices=["xllama", "power", "log", "auto"], default="auto", help="law (auto: by AICc)")
+    f.add_argument("--out", help="write the fits (with bootstrap draws, for predict --ci and plots) to this JSON")
+    f.add_argument("--bootstrap", type=checks.whole(0), default=1000, help="bootstrap resamples for the 95%% intervals")
+    f.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    f.add_argument(
+        "--similarity",
+        type=checks.lang_value(float, 0, inclusive=False),
+        action="append",
+        metavar="LANG=GAMMA",
+        help="xllama γ where the CSV has none",
+    )
+    f.add_argument(
+        "--shared",
+        action="store_true",
+        help="one α, β for all languages, γ per language (given, else fitted); a --similarity alone plans a language",
+    )
+    f.set_defaults(func=cmd_scaling_fit)
+    p = ssub.add_parser("predict", help="predicted score per language at the given sizes")
+    p.add_argument("fits", help="FITS.json from scaling fit --out")
+    p.add_argument("--size", type=checks.positive, action="append", required=True, help="parallel pairs (repeatable)")
+    p.add_argument("--ci", action="store_true", help="add the 95%% bootstrap interval of each prediction")
+    p.set_defaults(func=cmd_scaling_predict)
+    a = ssub.add_parser("allocate", help="split a budget of pairs across languages to maximise predicted quality")
+    a.add_argument("fits", help="FITS.json from scaling fit --out")
+    a.add_argument("--budget", type=checks.whole(1), required=True, help="total parallel pairs N")
+    a.add_argument("--min-per-lang", type=checks.whole(1), default=1, help="fewest pairs per language M")
+    a.add_argument(
+        "--available",
+        type=checks.lang_value(int, 0),
+        action="append",
+        metavar="LANG=K",
+        help="at most K pairs for LANG (repeatable)",
+    )
+    a.add_argument(
+        "--weight",
+        type=checks.lang_value(float, 0),
+        action="append",
+        metavar="LANG=W",
+        help="weight of LANG's score (default 1)",
+    )
+    a.add_argument("--out", help="also write the plan here (data build reads it as allocation: PLAN.json)")
+    a.set_defaults(func=cmd_scaling_allocate)
+    pi = ssub.add_parser("pilot", help="run the pilot grid of a recipe's scaling: section, then fit, plan and plot")
+    pi.add_argument("recipe", nargs="?", help="recipe YAML with a scaling: section")
+    pi.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. scaling.sizes=50,100,200,400")
+    pi.set_defaults(func=cmd_scaling_pilot)
