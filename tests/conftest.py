@@ -46,3 +46,22 @@ def tiny_model_dir(tmp_path_factory, default_tokenizer) -> Path:
     LlamaForCausalLM(cfg).save_pretrained(out, safe_serialization=True)
     default_tokenizer.save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_adapter(tmp_path_factory, tiny_model_dir):
+    """A LoRA adapter with non-zero weights, saved the way `polyalign run` saves one."""
+    import torch
+
+    from polyalign.models import attach_lora, load_model
+
+    model, _ = load_model(str(tiny_model_dir))
+    peft_model = attach_lora(model, rank=4, alpha=8, dropout=0.0, target="all-linear")
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, p in peft_model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5)
+    out = tmp_path_factory.mktemp("adapter")
+    peft_model.save_pretrained(out)
+    return out

@@ -22,25 +22,6 @@ def recipe(model: str, tmp_path, arms=None, **eval_kw) -> RunConfig:
 QALIGN = ArmConfig(name="qalign-zh-de", builder="qalign", languages=["zh", "de"])
 
 
-@pytest.fixture(scope="module")
-def tiny_adapter_dir(tmp_path_factory, tiny_model_dir):
-    """A LoRA adapter with non-zero weights on the tiny model: the tuned arm."""
-    import torch
-
-    from polyalign.models import attach_lora, load_model
-
-    model, _ = load_model(str(tiny_model_dir))
-    peft_model = attach_lora(model, rank=4, alpha=8, dropout=0.0, target="all-linear")
-    torch.manual_seed(1)
-    with torch.no_grad():
-        for name, p in peft_model.named_parameters():
-            if "lora_B" in name:
-                p.normal_(0, 0.5)
-    out = tmp_path_factory.mktemp("adapter")
-    peft_model.save_pretrained(out)
-    return out
-
-
 def test_a_qalign_run_evaluates_the_base_and_every_arm_few_shot(tmp_path):
     cfg = suite_protocol(recipe("m", tmp_path, qalign_fewshot=2))
     base = request_from_recipe(cfg, tmp_path / "base")
@@ -57,15 +38,15 @@ def test_a_qalign_run_evaluates_the_base_and_every_arm_few_shot(tmp_path):
     assert suite_protocol(plain).eval.num_fewshot == 3  # the field's default
 
 
-def test_base_and_qalign_arm_share_prompts_items_and_demonstrations(tmp_path, tiny_model_dir, tiny_adapter_dir, capsys):
+def test_base_and_qalign_arm_share_prompts_items_and_demonstrations(tmp_path, tiny_model_dir, tiny_adapter, capsys):
     from polyalign.eval.runner import run_eval
     from polyalign.models import load_model
 
     cfg = suite_protocol(recipe(str(tiny_model_dir), tmp_path, qalign_fewshot=2))
     base_req = request_from_recipe(cfg, tmp_path / "base")
-    arm_req = request_from_recipe(arm_recipe(cfg, QALIGN), tmp_path / "arm", adapter=str(tiny_adapter_dir))
+    arm_req = request_from_recipe(arm_recipe(cfg, QALIGN), tmp_path / "arm", adapter=str(tiny_adapter))
     base = run_eval(base_req, load=lambda: load_model(str(tiny_model_dir)))
-    arm = run_eval(arm_req, load=lambda: load_model(str(tiny_model_dir), adapter=str(tiny_adapter_dir)))
+    arm = run_eval(arm_req, load=lambda: load_model(str(tiny_model_dir), adapter=str(tiny_adapter)))
     for key in ("polysent/es", "polysent/sw"):
         b, a = base["configs"][key], arm["configs"][key]
         assert b["num_fewshot"] == a["num_fewshot"] == 2 and b["demo_ids"] == a["demo_ids"] and len(b["demo_ids"]) == 2
