@@ -88,7 +88,7 @@ def span_problems(answer: str, context: str, lang: str) -> list[str]:
     >>> span_problems("the Tagus", "It lies on the Tagus.", "en")
     ["starts with the article 'the'"]
     >>> span_problems("agus", "It lies on the Tagus.", "en")
-    ['part of a word: ...Tagus...']
+    ['part of a word: ...on the Tagus....']
     """
     out = []
     if answer != answer.strip() or not answer:
@@ -165,7 +165,7 @@ def record_problems(rec: dict[str, Any]) -> list[str]:
             if off_script(q, lang) or off_script(a, lang):
                 out.append(f"{where}: {qid} [{lang}]: letters outside the script: {off_script(q + a, lang)!r}")
             if _DIGITS.findall(a) != en_digits:
-                out.append(f"{where}: {qid} [{lang}]: answer digits {_DIGITS.findall(a)} differ from English {en_digits}")
+                out.append(f"{where}: {qid} [{lang}]: digits {_DIGITS.findall(a)}, English {en_digits}")
             if lang != "en" and q.strip() == qa["question"]["en"].strip():
                 out.append(f"{where}: {qid} [{lang}]: the question is the English text")
     return out
