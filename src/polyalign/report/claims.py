@@ -21,7 +21,7 @@ from polyalign.report import evidence as ev
 from polyalign.scaling import laws
 from polyalign.scaling.fit import fit_one
 from polyalign.stats import decide
-from polyalign.stats.bootstrap import RESAMPLES, Comparison, Measure, mean_measure, paired_bootstrap
+from polyalign.stats.bootstrap import RESAMPLES, Comparison, Effect, Measure, mean_measure, paired_bootstrap
 
 MUIT_TOLERANCE = 1.0  # chrF++ points: "MuIT within 1 chrF++ of per-language CoIT"
 R2_THRESHOLD = 0.9
@@ -47,9 +47,14 @@ def _coverage(measured: list[str], missing: list[str]) -> str:
     return f"; measured for {', '.join(measured)}; {', '.join(missing)} missing" if missing else ""
 
 
-def _detect(verdict: str, value: float, unit: str, prec: int = 2, per_part: bool = False) -> str:
+def _detect(verdict: str, effects: list[Effect], unit: str, prec: int = 2, per_part: bool = False) -> str:
+    """Why an inconclusive verdict could not be decided: too few items, or the effect the run could
+    have detected (the largest over ``effects``, the ones that decided)."""
     if verdict != "inconclusive":
         return ""
+    if (n := decide.too_few(effects)) is not None:
+        return f"; too few items to decide ({n} in a part, fewer than {decide.MIN_ITEMS})"
+    value = max(e.detectable for e in effects)
     return f"; this run could detect ≥ {value:.{prec}f} {unit}{' per part' if per_part else ''} (80% power)"
 
 
@@ -118,7 +123,7 @@ def coit_raises_translation(doc: dict[str, Any], resamples: int = RESAMPLES) -> 
     text = (
         f"{how}: {shown}; pooled {ev.interval(comp.pooled)} {unit}; decided on {_decided(tasks, parts, comp)}"
         f"{_coverage(measured, missing)}"
-        f"{_detect(verdict, max(e.detectable for e in comp.parts.values()), unit, per_part=True)}"
+        f"{_detect(verdict, list(comp.parts.values()), unit, per_part=True)}"
     )
     return ev.record(cid, claim, verdict, text, comp, _decided(tasks, parts, comp), unit, missing)
 
@@ -155,7 +160,7 @@ def muit_matches_coit(
     text = (
         f"{m} − CoIT, every part inside ±{tolerance:g} (two one-sided tests, Holm): {shown}; pooled "
         f"{ev.interval(comp.pooled)} chrF++; decided on {_decided(tasks, parts, comp)}{_coverage(measured, missing)}"
-        f"{_detect(verdict, max(e.detectable for e in comp.parts.values()), 'chrF++', per_part=True)}"
+        f"{_detect(verdict, list(comp.parts.values()), 'chrF++', per_part=True)}"
     )
     decided = _decided(tasks, parts, comp)
     return ev.record(cid, claim, verdict, text, comp, decided, "chrF++", missing, extra={"margin": tolerance})
@@ -280,7 +285,7 @@ def planned_beats_uniform(doc: dict[str, Any], resamples: int = RESAMPLES) -> di
         f"{p} − {u} En→X over the union of {', '.join(parts)} items ({union.n}): {ev.interval(union)} {unit}; "
         + ", ".join(f"{n} {ev.interval(e)}" for n, e in comp.parts.items())
         + f"{predicted}; decided on {_decided(tasks, parts, comp)}{_coverage(list(parts), missing)}"
-        + _detect(verdict, union.detectable, unit)
+        + _detect(verdict, [union], unit)
     )
     decided = _decided(tasks, parts, comp)
     extra = {"pooled_label": "union of items"}
@@ -340,7 +345,7 @@ def tuning_raises_middle_alignment(doc: dict[str, Any], resamples: int = RESAMPL
         f"tuned − base, {'every arm above (Holm)' if len(parts) > 1 else 'paired by pair'}: "
         + ", ".join(f"{n} {ev.interval(e, 3)}" for n, e in comp.parts.items())
         + f"; decided on {decided}{_coverage(list(parts), missing)}"
-        + _detect(verdict, max(e.detectable for e in comp.parts.values()), "cosine", 3, per_part=len(parts) > 1)
+        + _detect(verdict, list(comp.parts.values()), "cosine", 3, per_part=len(parts) > 1)
     )
     return ev.record(cid, claim, verdict, text, comp, decided, "centred cosine", missing)
 
@@ -391,7 +396,7 @@ def qalign_transfers(doc: dict[str, Any], resamples: int = RESAMPLES) -> dict[st
         f"pooled over unseen languages {ev.interval(comp.pooled)} {unit}: "
         + ", ".join(f"{n} {ev.interval(e)}" for n, e in comp.parts.items())
         + f"; decided on {decided}{_coverage(sorted(parts), missing)}"
-        + _detect(verdict, comp.pooled.detectable, unit)
+        + _detect(verdict, [comp.pooled], unit)
     )
     return ev.record(cid, claim, verdict, text, comp, decided, unit, missing)
 

@@ -9,6 +9,11 @@
 A claim that says *every* part (each CoIT arm, each language) is decided by Holm's step-down
 correction over the parts' one-sided bootstrap p-values, so that more parts do not mean more
 chances to be lucky; a claim over a pool is decided by the pooled effect's interval.
+
+An effect measured on fewer than :data:`MIN_ITEMS` items is never decided either way: a percentile
+bootstrap over so few items can only redraw the handful of values they take (two items give three
+possible means), so its "95%" interval covers far less than 95% and a quick run's two items would
+otherwise read as proof. Such a comparison is inconclusive, and the report says it had too few items.
 """
 
 from __future__ import annotations
@@ -20,6 +25,14 @@ from polyalign.stats.bootstrap import Effect
 
 Verdict = Literal["supported", "contradicted", "inconclusive", "not measured"]
 ALPHA = 0.05  # two-sided; each one-sided test runs at ALPHA / 2, as the 95% interval does
+MIN_ITEMS = 10
+"""The fewest items (pairs, sentences, questions) on which an effect is decided."""
+
+
+def too_few(effects: Sequence[Effect]) -> int | None:
+    """The smallest item count among ``effects`` when it is below :data:`MIN_ITEMS`, else None."""
+    n = min((e.n for e in effects), default=MIN_ITEMS)
+    return n if n < MIN_ITEMS else None
 
 
 def above(e: Effect, line: float = 0.0) -> Verdict:
@@ -28,7 +41,11 @@ def above(e: Effect, line: float = 0.0) -> Verdict:
     >>> import numpy as np
     >>> above(Effect(2.0, 0.5, 3.5, 10, 0.8, np.zeros(0)))
     'supported'
+    >>> above(Effect(2.0, 0.5, 3.5, 2, 0.8, np.zeros(0)))  # two items decide nothing
+    'inconclusive'
     """
+    if too_few([e]):
+        return "inconclusive"
     if e.low > line:
         return "supported"
     if e.high < line:
@@ -39,6 +56,8 @@ def above(e: Effect, line: float = 0.0) -> Verdict:
 def equivalent(e: Effect, margin: float) -> Verdict:
     """Is the effect within ±``margin``? Supported when the interval lies inside, contradicted when
     it lies wholly outside, inconclusive when it straddles an edge."""
+    if too_few([e]):
+        return "inconclusive"
     if -margin < e.low and e.high < margin:
         return "supported"
     if e.high < -margin or e.low > margin:
@@ -65,6 +84,8 @@ def every_above(effects: Sequence[Effect], line: float = 0.0, alpha: float = ALP
     """Every part above ``line`` (Holm over the parts): supported when Holm rejects "at most the line"
     for all of them; contradicted when it finds any part below the line; else inconclusive. One part
     is decided by its interval (:func:`above`)."""
+    if too_few(effects):
+        return "inconclusive"
     if len(effects) == 1:
         return above(effects[0], line)
     if all(p < alpha / 2 for p in holm([e.p_above(line) for e in effects])):
@@ -77,6 +98,8 @@ def every_above(effects: Sequence[Effect], line: float = 0.0, alpha: float = ALP
 def every_equivalent(effects: Sequence[Effect], margin: float, alpha: float = ALPHA) -> Verdict:
     """Every part within ±``margin`` (two one-sided tests per part, Holm over the parts); contradicted
     when Holm finds any part wholly outside the margin. One part: :func:`equivalent`."""
+    if too_few(effects):
+        return "inconclusive"
     if len(effects) == 1:
         return equivalent(effects[0], margin)
     inside = holm([max(e.p_above(-margin), e.p_below(margin)) for e in effects])

@@ -54,22 +54,30 @@ def test_a_clear_loss_is_contradicted():
 
 
 def test_a_tiny_effect_with_a_wide_interval_is_inconclusive_and_says_what_it_could_detect():
-    c = claims.coit_raises_translation(coit_doc(0.01, 15.0, n=6))
+    c = claims.coit_raises_translation(coit_doc(0.01, 15.0, n=12))
     assert c["verdict"] == "inconclusive"
     assert c["low"] < 0 < c["high"]
     detect = max(p["detectable"] for p in c["parts"])
     assert c["line"].endswith(f"; this run could detect ≥ {detect:.2f} chrF++ per part (80% power)")
 
 
+def test_fewer_than_ten_items_decide_nothing_however_clear_the_difference():
+    """A quick run's handful of items: even a large, constant gain is inconclusive, and the line says why."""
+    c = claims.coit_raises_translation(coit_doc(5.0, 0.0, n=9))
+    assert (c["verdict"], c["low"] > 0) == ("inconclusive", True)
+    assert c["line"].endswith("; too few items to decide (9 in a part, fewer than 10)")
+    assert claims.coit_raises_translation(coit_doc(5.0, 0.0, n=10))["verdict"] == "supported"
+
+
 def test_a_constant_difference_reads_exactly():
     d = doc_of(
-        {"translation/en-es": rows([20, 30, 40])},
-        {"coit-es": {"translation/en-es": rows([22, 32, 42])}},
+        {"translation/en-es": rows([20, 30, 40] * 4)},
+        {"coit-es": {"translation/en-es": rows([22, 32, 42] * 4)}},
         {"coit-es": arm("coit", ["es"])},
     )
     assert claims.coit_raises_translation(d)["line"] == (
         "CoIT raises translation: supported — tuned − base: coit-es en→es +2.00 [+2.00, +2.00]; pooled "
-        "+2.00 [+2.00, +2.00] chrF++; decided on translation sentence chrF++, 3 items per part, 1000 paired resamples"
+        "+2.00 [+2.00, +2.00] chrF++; decided on translation sentence chrF++, 12 items per part, 1000 paired resamples"
     )
 
 

@@ -77,6 +77,18 @@ def test_equivalence_inside_outside_and_straddling():
     assert decide.equivalent(eff(-2.0, 2.0), 1.0) == "inconclusive"
 
 
+def test_too_few_items_decide_nothing():
+    rng = np.random.default_rng(0)
+    few = effect_of(3.0, rng.normal(3.0, 0.1, 1000), 9)
+    enough = effect_of(3.0, rng.normal(3.0, 0.1, 1000), 10)
+    assert (decide.too_few([few, enough]), decide.too_few([enough])) == (9, None)
+    assert (decide.above(few), decide.above(enough)) == ("inconclusive", "supported")
+    assert (decide.above(effect_of(-3.0, -few.draws, 9)), decide.equivalent(few, 1.0)) == ("inconclusive",) * 2
+    assert decide.equivalent(effect_of(-3.0, -enough.draws, 10), 1.0) == "contradicted"
+    assert (decide.every_above([enough, few]), decide.every_above([enough, enough])) == ("inconclusive", "supported")
+    assert decide.every_equivalent([few, few], 1.0) == "inconclusive"
+
+
 def test_holm_adjusts_step_down():
     assert decide.holm([0.01, 0.04, 0.03]) == [0.03, 0.06, 0.06]
     assert decide.holm([0.2, 0.001, 0.6, 0.01]) == [0.4, 0.004, 0.6, 0.03]
