@@ -1,14 +1,15 @@
-"""Build the shipped polyqa_v1 and polysent_v1 resources from their parallel drafts, or check that they rebuild.
+"""Build the shipped polyqa_v1, polyqa_v2 and polysent_v1 files from their parallel drafts, or check they rebuild.
 
     python scripts/build_resources.py --from-shipped --check          # the shipped files rebuild byte for byte
     python scripts/build_resources.py --from-shipped --write-drafts DIR  # the drafts, to edit for a new version
     python scripts/build_resources.py --polyqa QA1.jsonl QA2.jsonl QA3.jsonl \
-        --polysent S1.jsonl S2.jsonl --out src/polyalign/resources
+        --polyqa2 PART1.jsonl ... PART6.jsonl --polysent S1.jsonl S2.jsonl --out src/polyalign/resources
 
 Drafts hold one record a line:
 
 * QA: ``{"id": "pq001", "topic": ..., "context": {LANG: text},
-  "qas": [{"qid": "pq001-1", "question": {LANG: ...}, "answer": {LANG: ...}}]}``
+  "qas": [{"qid": "pq001-1", "question": {LANG: ...}, "answer": {LANG: ...}}]}`` (polyqa_v2: ids
+  ``v2p001``..., three questions each, checked first by ``scripts/check_polyqa_drafts.py``)
 * sentiment: ``{"id": "ps001", "label": "positive"|"negative", "text": {LANG: ...}}``
 
 The v1 drafts were written outside the repository and are not kept; everything they held is in
@@ -35,6 +36,7 @@ import json
 import sys
 import tempfile
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +58,19 @@ QA_PROVENANCE = (
     "twelve languages) identifies every context and question as its language, except four short questions "
     "dominated by names, read by hand. Split: every 5th paragraph is 'dev' (few-shot demonstrations and "
     "question-alignment training), the rest 'test'; the split is the same in every language."
+)
+QA2_PROVENANCE = (
+    "Written for polyalign by its authors: paragraphs of 4 to 8 sentences in an encyclopedic style on 36 topics, "
+    "mixing general knowledge with invented specifics (people, places, dates, quantities) so that most answers "
+    "cannot be known without the paragraph, three paraphrased extractive questions each; drafted in English and "
+    "translated into the other eleven languages by LLM writing agents following a written brief, then checked "
+    "by scripts/check_polyqa_drafts.py and polyalign's tests: one span convention in every language (the "
+    "shortest phrase of the context that answers, whole words, occurring once, no leading article, no final "
+    "punctuation, numbers with their unit and the same digits in every language); every letter in its "
+    "language's script; langid identifies every context and question; bare-numeral answers at most 15%; a "
+    "trivial reader at most 15% exact match in every language; no near-duplicate paragraphs. Not professional "
+    "translations. Split: every 5th paragraph is 'dev' (few-shot demonstrations), the rest 'test'; the same "
+    "in every language."
 )
 SENT_PROVENANCE = (
     "Written for polyalign by its authors: short product reviews and everyday remarks with a plain positive "
@@ -101,21 +116,47 @@ def _texts(table: Any, languages: tuple[str, ...], what: str, path: str, line: i
     return {code: table[code] for code in languages}
 
 
-def build_polyqa(paths: list[str]) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class QASet:
+    """What differs between the QA versions' builds: ids, questions per paragraph, provenance."""
+
+    version: str
+    prefix: str
+    questions: tuple[int, int]
+    provenance: str
+    consecutive: bool  # v1's ids run pq001, pq002, ... with no gap; v2's only increase
+
+
+def _qa_sets() -> dict[str, QASet]:
+    return {
+        resources.POLYQA_VERSION: QASet(resources.POLYQA_VERSION, "pq", (1, 2), QA_PROVENANCE, True),
+        resources.POLYQA2_VERSION: QASet(resources.POLYQA2_VERSION, "v2p", (3, 3), QA2_PROVENANCE, False),
+    }
+
+
+def build_polyqa(paths: list[str], version: str = resources.POLYQA_VERSION) -> dict[str, dict[str, Any]]:
     """One SQuAD-format document per language, from the QA drafts in order."""
+    qa_set = _qa_sets()[version]
     languages = resources.POLYQA_LANGUAGES
-    docs = {code: {"version": resources.POLYQA_VERSION, "provenance": QA_PROVENANCE, "data": []} for code in languages}
+    docs = {code: {"version": version, "provenance": qa_set.provenance, "data": []} for code in languages}
     articles: dict[str, dict[str, list]] = {code: {} for code in languages}
     seen: set[str] = set()
+    last = 0
     for number, (path, line, rec) in enumerate(_read(paths), start=1):
         pid = rec.get("id")
-        if pid != f"pq{number:03d}" or pid in seen:
-            raise InputError(f"paragraph id {pid!r} out of order: expected pq{number:03d}", path, line)
+        digits = pid[len(qa_set.prefix) :] if isinstance(pid, str) and pid.startswith(qa_set.prefix) else ""
+        ordinal = int(digits) if digits.isdigit() and len(digits) == 3 else 0
+        in_order = ordinal == number if qa_set.consecutive else ordinal > last
+        if not in_order or pid in seen:
+            want = f"{qa_set.prefix}{number:03d}" if qa_set.consecutive else f"an id after {qa_set.prefix}{last:03d}"
+            raise InputError(f"paragraph id {pid!r} out of order: expected {want}", path, line)
         seen.add(pid)
+        last = ordinal
         context = _texts(rec.get("context"), languages, f"{pid} context", path, line)
         qas = rec.get("qas")
-        if not isinstance(qas, list) or not 1 <= len(qas) <= 2:
-            raise InputError(f"{pid}: needs one or two questions", path, line)
+        low, high = qa_set.questions
+        if not isinstance(qas, list) or not low <= len(qas) <= high:
+            raise InputError(f"{pid}: needs {low}{'' if low == high else f' to {high}'} questions", path, line)
         split = "dev" if number % QA_DEV_EVERY == 0 else "test"
         paragraphs = {code: {"id": pid, "split": split, "context": context[code], "qas": []} for code in languages}
         for k, qa in enumerate(qas, start=1):
@@ -176,12 +217,11 @@ def build_polysent(paths: list[str]) -> list[dict[str, Any]]:
     return [header, *items]
 
 
-def drafts_from_shipped(root: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The QA and sentiment drafts, in id order, recovered from the built files under ``root``
-    (a resources folder): every text, id, topic and label the build reads, nothing it adds."""
-    root = Path(root)
+def qa_drafts_from_shipped(root: str | Path, version: str = resources.POLYQA_VERSION) -> list[dict[str, Any]]:
+    """The QA drafts of one version, in id order, recovered from the built files under ``root``
+    (a resources folder): every text, id and topic the build reads, nothing it adds."""
     languages = resources.POLYQA_LANGUAGES
-    docs = {code: read_json(root / resources.POLYQA_VERSION / f"{code}.json") for code in languages}
+    docs = {code: read_json(Path(root) / version / f"{code}.json") for code in languages}
     qa: dict[str, dict[str, Any]] = {}
     for code in languages:
         for article in docs[code]["data"]:
@@ -199,18 +239,23 @@ def drafts_from_shipped(root: str | Path) -> tuple[list[dict[str, Any]], list[di
                 for draft, q in zip(rec["qas"], para["qas"]):
                     draft["question"][code] = q["question"]
                     draft["answer"][code] = q["answers"][0]["text"]
-    sent = [
+    return [qa[k] for k in sorted(qa)]
+
+
+def sent_drafts_from_shipped(root: str | Path) -> list[dict[str, Any]]:
+    """The sentiment drafts, in id order, recovered from the built file under ``root``."""
+    return [
         {"id": rec["id"], "label": rec["label"], "text": rec["text"]}
-        for _, rec in iter_jsonl(root / f"{resources.POLYSENT_VERSION}.jsonl")
+        for _, rec in iter_jsonl(Path(root) / f"{resources.POLYSENT_VERSION}.jsonl")
         if rec.get("header") is not True
     ]
-    return [qa[k] for k in sorted(qa)], sent
 
 
-def render(docs: dict[str, dict[str, Any]], sent: list[dict[str, Any]]) -> dict[str, str]:
-    """``{file name under the resources folder: its text}`` of the built sets."""
+def render(qa_docs: dict[str, dict[str, dict[str, Any]]], sent: list[dict[str, Any]]) -> dict[str, str]:
+    """``{file name under the resources folder: its text}`` of the built sets (``qa_docs``: by version)."""
     texts = {
-        f"{resources.POLYQA_VERSION}/{code}.json": json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+        f"{version}/{code}.json": json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+        for version, docs in qa_docs.items()
         for code, doc in docs.items()
     }
     texts[f"{resources.POLYSENT_VERSION}.jsonl"] = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in sent)
@@ -222,9 +267,28 @@ def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
         f.write("".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in records))
 
 
+def _rebuild_from_shipped(root: str, write_drafts: str | None) -> tuple[dict[str, dict[str, Any]], list]:
+    """Recover every set's drafts from the shipped files, optionally write them, and build them again."""
+    drafts = {v: qa_drafts_from_shipped(root, v) for v in _qa_sets() if (Path(root) / v).is_dir()}
+    sent_drafts = sent_drafts_from_shipped(root)
+    names = {v: "polyqa.jsonl" if v == resources.POLYQA_VERSION else f"{v.replace('_', '')}.jsonl" for v in drafts}
+    if write_drafts:
+        for v, recs in drafts.items():
+            _write_jsonl(Path(write_drafts) / names[v], recs)
+        _write_jsonl(Path(write_drafts) / "polysent.jsonl", sent_drafts)
+        print(f"drafts: {', '.join(str(Path(write_drafts) / n) for n in [*names.values(), 'polysent.jsonl'])}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for v, recs in drafts.items():
+            _write_jsonl(Path(tmp) / names[v], recs)
+        _write_jsonl(Path(tmp) / "sent.jsonl", sent_drafts)
+        qa_docs = {v: build_polyqa([str(Path(tmp) / names[v])], v) for v in drafts}
+        return qa_docs, build_polysent([str(Path(tmp) / "sent.jsonl")])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--polyqa", nargs="+", help="the QA drafts, in order")
+    ap.add_argument("--polyqa", nargs="+", help="the polyqa_v1 drafts, in order")
+    ap.add_argument("--polyqa2", nargs="+", help="the polyqa_v2 drafts, in order (optional)")
     ap.add_argument("--polysent", nargs="+", help="the sentiment drafts, in order")
     ap.add_argument(
         "--from-shipped",
@@ -233,35 +297,27 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="recover the drafts from the built files in DIR (default: the package's resources folder)",
     )
-    ap.add_argument("--write-drafts", metavar="DIR", help="write the drafts as polyqa.jsonl and polysent.jsonl")
+    ap.add_argument("--write-drafts", metavar="DIR", help="write the drafts (polyqa.jsonl, polyqav2.jsonl, ...)")
     ap.add_argument("--check", action="store_true", help="write nothing: exit 1 unless --out holds exactly the build")
     ap.add_argument("--out", default="src/polyalign/resources", help="the package's resources folder")
     args = ap.parse_args(argv)
-    if bool(args.from_shipped) == bool(args.polyqa or args.polysent) or (
-        not args.from_shipped and not (args.polyqa and args.polysent)
-    ):
+    drafted = args.polyqa or args.polysent or args.polyqa2
+    if bool(args.from_shipped) == bool(drafted) or (not args.from_shipped and not (args.polyqa and args.polysent)):
         print("error: give --polyqa and --polysent drafts, or --from-shipped", file=sys.stderr)
         return 2
     try:
         if args.from_shipped:
-            qa_drafts, sent_drafts = drafts_from_shipped(args.from_shipped)
-            if args.write_drafts:
-                _write_jsonl(Path(args.write_drafts) / "polyqa.jsonl", qa_drafts)
-                _write_jsonl(Path(args.write_drafts) / "polysent.jsonl", sent_drafts)
-                print(f"drafts: {args.write_drafts}/polyqa.jsonl, {args.write_drafts}/polysent.jsonl")
-            with tempfile.TemporaryDirectory() as tmp:
-                _write_jsonl(Path(tmp) / "qa.jsonl", qa_drafts)
-                _write_jsonl(Path(tmp) / "sent.jsonl", sent_drafts)
-                docs = build_polyqa([str(Path(tmp) / "qa.jsonl")])
-                sent = build_polysent([str(Path(tmp) / "sent.jsonl")])
+            qa_docs, sent = _rebuild_from_shipped(args.from_shipped, args.write_drafts)
         else:
-            docs = build_polyqa(args.polyqa)
+            qa_docs = {resources.POLYQA_VERSION: build_polyqa(args.polyqa)}
+            if args.polyqa2:
+                qa_docs[resources.POLYQA2_VERSION] = build_polyqa(args.polyqa2, resources.POLYQA2_VERSION)
             sent = build_polysent(args.polysent)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     out = Path(args.out)
-    texts = render(docs, sent)
+    texts = render(qa_docs, sent)
     if args.check:
         differ = [n for n, t in texts.items() if not (out / n).is_file() or (out / n).read_bytes() != t.encode()]
         for name in differ:
@@ -272,8 +328,10 @@ def main(argv: list[str] | None = None) -> int:
         with atomic_write(out / name) as f:
             f.write(text)
         (out / name).chmod(0o644)
-    questions = sum(len(p["qas"]) for a in docs["en"]["data"] for p in a["paragraphs"])
-    print(f"polyqa: {len(docs)} languages, {questions} questions; polysent: {len(sent) - 1} items")
+    for version, docs in qa_docs.items():
+        questions = sum(len(p["qas"]) for a in docs["en"]["data"] for p in a["paragraphs"])
+        print(f"{version}: {len(docs)} languages, {questions} questions")
+    print(f"polysent: {len(sent) - 1} items")
     return 0
 
 

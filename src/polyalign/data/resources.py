@@ -106,6 +106,8 @@ def polyinstruct(lang: str, split: str | None = None, path: str | os.PathLike | 
 # --- polyqa v1 ------------------------------------------------------------------------------
 
 POLYQA_VERSION = "polyqa_v1"
+POLYQA2_VERSION = "polyqa_v2"
+"""The harder successor (issue 20): XQuAD-like paragraphs, phrase answers; v1 stays, pinned, for comparability."""
 POLYQA_LANGUAGES = ("en", "es", "de", "el", "ru", "tr", "ar", "vi", "th", "zh", "hi", "ro")
 """XQuAD's twelve languages, English first: one file each."""
 POLYQA_SPLITS = ("dev", "test")
