@@ -326,7 +326,7 @@ def side_trl(examples: list[dict], work: Path) -> dict:
 def run_side(name: str, data: Path, work: Path, threads: int | None) -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
     proc = subprocess.run(
-        [sys.executable, __file__, "--side", name, "--data", str(data), "--work", str(work)],
+        [sys.executable, __file__, "--side", name, "--data", str(data), "--work", str(work), "--model", MODEL],
         capture_output=True,
         text=True,
         env=env,
@@ -337,13 +337,18 @@ def run_side(name: str, data: Path, work: Path, threads: int | None) -> dict:
 
 
 def main() -> None:
+    global MODEL
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--examples", type=int, default=192, help="examples trained on (one pass), sampled from the 2,000+")
     ap.add_argument("--threads", type=int, help="torch threads for both sides and the peak (default: torch's)")
+    ap.add_argument(
+        "--model", default=MODEL, help="the model both sides tune (default: the bundled one; the tests pass a tiny one)"
+    )
     ap.add_argument("--side", choices=["polyalign", "trainer", "trl"], help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     ap.add_argument("--work", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    MODEL = args.model
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     if args.side:  # a child: train one side, print one JSON line

@@ -35,8 +35,8 @@ def test_data_build_benchmark_selects_the_same_pairs_on_both_sides():
     assert "same selection: True" in out
 
 
-def test_train_throughput_benchmark_trains_both_sides_on_the_same_examples():
-    out = run_benchmark("train_throughput.py", "--examples", "6", "--threads", "1")
+def test_train_throughput_benchmark_trains_both_sides_on_the_same_examples(tiny_model_dir):
+    out = run_benchmark("train_throughput.py", "--examples", "6", "--threads", "1", "--model", str(tiny_model_dir))
     m = re.search(r"data: (\d+) CoIT examples", out)
     assert m and int(m.group(1)) >= 2000, out[:500]
     sides = re.findall(r"^(polyalign|Trainer\+peft)\s+[\d.]+ supervised tok/s\s+\((\d+) supervised of", out, flags=re.M)

@@ -14,6 +14,11 @@ per language of :data:`POLYQA_LANGUAGES` (XQuAD's twelve); each paragraph carrie
 ``split`` (``dev``: few-shot demonstrations and question-alignment training; ``test``), the same in
 every language. XQuAD readers ignore the extra keys.
 
+**polyqa v2** (``resources/polyqa_v2/<lang>.json``): the same format and languages, harder and
+closer to XQuAD (issue 20): paragraphs of 4–8 sentences, three paraphrased questions each, phrase
+answers under one written span convention, few bare numerals; v1 stays as it was, pinned, so old
+runs stay comparable. Its data card (``resources/polyqa_v2/README.md``) gives its numbers.
+
 **polysent v1** (``resources/polysent_v1.jsonl``): binary sentiment in the sixteen
 :data:`POLYSENT_LANGUAGES`; a header record (version, provenance, languages, label words per
 language), then one item a line: ``{"id", "split": "demo"|"test", "label", "text": {lang: ...}}``.
@@ -125,14 +130,18 @@ def _check_split(split: str | None, splits: tuple[str, ...]) -> None:
         raise InputError(f"split must be {' or '.join(repr(s) for s in splits)} or None, got {split!r}")
 
 
-def polyqa_path(lang: str) -> Path:
-    """The shipped SQuAD-format file of one language (``resources/polyqa_v1/<lang>.json``)."""
-    code = _shipped(lang, POLYQA_LANGUAGES, POLYQA_VERSION)
-    return Path(str(package_files.files("polyalign") / "resources" / POLYQA_VERSION / f"{code}.json"))
+def polyqa_path(lang: str, version: str = POLYQA_VERSION) -> Path:
+    """The shipped SQuAD-format file of one language (``resources/<version>/<lang>.json``)."""
+    if version not in (POLYQA_VERSION, POLYQA2_VERSION):
+        raise InputError(f"no shipped polyqa version {version!r}: {POLYQA_VERSION} or {POLYQA2_VERSION}")
+    code = _shipped(lang, POLYQA_LANGUAGES, version)
+    return Path(str(package_files.files("polyalign") / "resources" / version / f"{code}.json"))
 
 
-def polyqa(lang: str, split: str | None = None, path: str | os.PathLike | None = None) -> list[dict[str, Any]]:
-    """QA rows of one language (and split), in file order, validated.
+def polyqa(
+    lang: str, split: str | None = None, path: str | os.PathLike | None = None, version: str = POLYQA_VERSION
+) -> list[dict[str, Any]]:
+    """QA rows of one language (and split) of ``version`` (v1 or v2), in file order, validated.
 
     Each row is ``{"id", "title", "split", "context", "question", "answers", "answer_starts"}``
     (``answers``: the gold texts, as :func:`polyalign.eval.datasets.read_squad` gives them). ``path``
@@ -143,7 +152,7 @@ def polyqa(lang: str, split: str | None = None, path: str | os.PathLike | None =
     True
     """
     _check_split(split, POLYQA_SPLITS)
-    path = Path(path) if path is not None else polyqa_path(lang)
+    path = Path(path) if path is not None else polyqa_path(lang, version)
     doc = read_json(path)
     articles = doc.get("data") if isinstance(doc, dict) else None
     if not isinstance(articles, list):
