@@ -53,13 +53,16 @@ def polyinstruct_stats() -> dict[str, Any]:
     }
 
 
-def polyqa_stats() -> dict[str, Any]:
-    en = resources.polyqa("en")
+def polyqa_stats(version: str = resources.POLYQA_VERSION) -> dict[str, Any]:
+    en = resources.polyqa("en", version=version)
     contexts = {r["id"].rsplit("-", 1)[0]: r["context"] for r in en}
     test_contexts = {r["id"].rsplit("-", 1)[0]: r["context"] for r in en if r["split"] == "test"}
     bare_en = [r["id"] for r in en if _BARE_NUMERAL.match(r["answers"][0].strip())]
     # answers that are a bare number in English but carry more (a unit, a word) in another language
-    other = {c: {r["id"]: r["answers"][0] for r in resources.polyqa(c)} for c in resources.POLYQA_LANGUAGES[1:]}
+    other = {
+        c: {r["id"]: r["answers"][0] for r in resources.polyqa(c, version=version)}
+        for c in resources.POLYQA_LANGUAGES[1:]
+    }
     units = {c: sum(not _BARE_NUMERAL.match(other[c][q].strip()) for q in bare_en) for c in other}
     sentences = [len(re.split(r"(?<=[.!?])\s+", c.strip())) for c in contexts.values()]
     return {
@@ -108,7 +111,17 @@ def polymt_stats() -> dict[str, Any] | None:
     }
 
 
-STATS = {"polyinstruct": polyinstruct_stats, "polyqa": polyqa_stats, "polysent": polysent_stats, "polymt": polymt_stats}
+def polyqa2_stats() -> dict[str, Any]:
+    return polyqa_stats(resources.POLYQA2_VERSION)
+
+
+STATS = {
+    "polyinstruct": polyinstruct_stats,
+    "polyqa": polyqa_stats,
+    "polyqa_v2": polyqa2_stats,
+    "polysent": polysent_stats,
+    "polymt": polymt_stats,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,7 @@
 """How much of an extractive QA set a reader that understands nothing gets right.
 
     python scripts/trivial_qa_baseline.py                      # polyqa_v1, every language
+    python scripts/trivial_qa_baseline.py --set polyqa_v2      # the harder successor
     python scripts/trivial_qa_baseline.py --langs en,es --json
     python scripts/trivial_qa_baseline.py --data 'xquad/xquad.{lang}.json' --langs en,es,zh
 
@@ -108,8 +109,14 @@ def evaluate(rows: list[dict[str, Any]], lang: str, norm: str = "mlqa") -> dict[
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--langs", help="comma-separated languages (default: every language of polyqa_v1)")
-    p.add_argument("--data", help="SQuAD-format file(s) instead of polyqa_v1: a path holding {lang}")
-    p.add_argument("--split", choices=["dev", "test", "all"], default="all", help="polyqa_v1's split (default: all)")
+    p.add_argument("--data", help="SQuAD-format file(s) instead of the shipped set: a path holding {lang}")
+    p.add_argument(
+        "--set",
+        choices=[resources.POLYQA_VERSION, resources.POLYQA2_VERSION],
+        default=resources.POLYQA_VERSION,
+        help="the shipped set (default: polyqa_v1)",
+    )
+    p.add_argument("--split", choices=["dev", "test", "all"], default="all", help="the shipped set's split")
     p.add_argument("--qa-norm", choices=list(metrics.QA_NORMS), default="mlqa", help="answer normalisation")
     p.add_argument("--json", action="store_true", help="one JSON object per language instead of a table")
     args = p.parse_args(argv)
@@ -120,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.data:
                 rows = resources.polyqa(code, None, args.data.format(lang=code))
             else:
-                rows = resources.polyqa(code, None if args.split == "all" else args.split)
+                rows = resources.polyqa(code, None if args.split == "all" else args.split, version=args.set)
             out.append(evaluate(rows, code, args.qa_norm))
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -60,7 +60,7 @@ def cli(*args, cwd):
     )
 
 
-def recipe_text(tmp_path, model, sizes="[20, 40, 80, 240]", launcher="local", extra=""):
+def recipe_text(tmp_path, model, sizes="[10, 20, 40, 80]", launcher="local", extra=""):
     return f"""
 name: pilot
 runs_dir: {tmp_path / "runs"}
@@ -95,7 +95,7 @@ def test_pilot_end_to_end_resumes_after_a_kill_and_plans_a_muit_mixture(tmp_path
     recipe = tmp_path / "pilot.yaml"
     recipe.write_text(recipe_text(tmp_path, tiny_model_dir))
     root = tmp_path / "runs" / "pilot"
-    big = root / "points" / "es-240"
+    big = root / "points" / "es-80"
 
     # Kill the pilot while the largest Spanish point is training (it has a checkpoint, no model yet).
     proc = subprocess.Popen(
@@ -111,14 +111,14 @@ def test_pilot_end_to_end_resumes_after_a_kill_and_plans_a_muit_mixture(tmp_path
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert not (big / "summary.json").exists() and (root / "points" / "es-20" / "summary.json").is_file()
-    finished = {p: (root / "points" / p / "summary.json").stat().st_mtime_ns for p in ("es-20", "es-40", "es-80")}
+    assert not (big / "summary.json").exists() and (root / "points" / "es-10" / "summary.json").is_file()
+    finished = {p: (root / "points" / p / "summary.json").stat().st_mtime_ns for p in ("es-10", "es-20", "es-40")}
 
     again = cli("scaling", "pilot", str(recipe), cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
-    for i, name in enumerate(["es-20", "es-40", "es-80"], 1):
+    for i, name in enumerate(["es-10", "es-20", "es-40"], 1):
         assert f"point {i}/8: {name}: done" in again.stderr
-    assert "point 4/8: es-240: running" in again.stderr and "point 8/8: fr-240: done" in again.stderr
+    assert "point 4/8: es-80: running" in again.stderr and "point 8/8: fr-80: done" in again.stderr
     assert {p: (root / "points" / p / "summary.json").stat().st_mtime_ns for p in finished} == finished  # never re-run
     resumed = json.loads((big / "train_summary.json").read_text())["resumed_from"]
     assert isinstance(resumed, int) and resumed >= 2  # the step of the checkpoint it restarted from
@@ -126,7 +126,7 @@ def test_pilot_end_to_end_resumes_after_a_kill_and_plans_a_muit_mixture(tmp_path
     # Nested training sets, one shared held-out test per language; no baseline evaluation at a point.
     for lang in ("es", "fr"):
         tests = {
-            (root / "points" / f"{lang}-{n}" / "data" / f"test_en-{lang}.jsonl").read_text() for n in (20, 40, 80, 240)
+            (root / "points" / f"{lang}-{n}" / "data" / f"test_en-{lang}.jsonl").read_text() for n in (10, 20, 40, 80)
         }
         assert len(tests) == 1
         trains = [
@@ -134,17 +134,15 @@ def test_pilot_end_to_end_resumes_after_a_kill_and_plans_a_muit_mixture(tmp_path
                 json.loads(line)["messages"][1]["content"]
                 for line in (root / "points" / f"{lang}-{n}" / "data" / "train.jsonl").read_text().splitlines()
             }
-            for n in (20, 40, 80, 240)
+            for n in (10, 20, 40, 80)
         ]
-        assert [len(t) for t in trains] == [20, 40, 80, 240]
+        assert [len(t) for t in trains] == [10, 20, 40, 80]
         assert all(a < b for a, b in zip(trains, trains[1:]))
-    assert not (root / "points" / "es-20" / "eval" / "before").exists()
+    assert not (root / "points" / "es-10" / "eval" / "before").exists()
 
     # points.csv holds each point's measured chrF++ and BLEU; fits and plan follow from it.
     rows = list(csv.DictReader((root / "scaling" / "points.csv").open()))
-    assert [(r["lang"], int(r["size"])) for r in rows] == [
-        (lang, n) for lang in ("es", "fr") for n in (20, 40, 80, 240)
-    ]
+    assert [(r["lang"], int(r["size"])) for r in rows] == [(lang, n) for lang in ("es", "fr") for n in (10, 20, 40, 80)]
     for r in rows:
         summary = json.loads((root / "points" / f"{r['lang']}-{r['size']}" / "summary.json").read_text())
         m = summary["after"][f"translation/en-{r['lang']}"]
@@ -159,7 +157,7 @@ def test_pilot_end_to_end_resumes_after_a_kill_and_plans_a_muit_mixture(tmp_path
         assert (f["ci"] is None) == (f["k"] > 2) and f["n_sizes"] == 4 and isinstance(f["rising"], bool)
     plan = json.loads((root / "scaling" / "plan.json").read_text())
     for lang, flag in plan["extrapolated"].items():
-        assert flag == (not 20 <= plan["allocation"][lang] <= 240)
+        assert flag == (not 10 <= plan["allocation"][lang] <= 80)
         assert (plan["extrapolated_note"][lang] in again.stderr) if flag else plan["extrapolated_note"][lang] is None
     assert sum(plan["allocation"].values()) == 200
     assert plan["total_predicted"] >= plan["uniform"]["total_predicted"] - 1e-9

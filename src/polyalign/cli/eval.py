@@ -55,7 +55,7 @@ def add_commands(sub) -> None:
     e.add_argument(
         "--tasks",
         help="comma-separated: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm, polyinstruct, "
-        "polyqa, polysent, polymt, local_qa, local_translation, local_classification",
+        "polyqa, polyqa_v2, polysent, polymt, local_qa, local_translation, local_classification",
     )
     e.add_argument(
         "--langs",

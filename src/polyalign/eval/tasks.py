@@ -228,6 +228,12 @@ def load_polyqa(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     return resources.polyqa(spec.lang, split, path)
 
 
+def load_polyqa2(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    """polyqa_v2 (shipped), or your SQuAD/XQuAD-format file(s) (``{lang}`` in the path)."""
+    path = None if source is None else _native_path(source, spec, [f"{spec.lang}.json"])
+    return resources.polyqa(spec.lang, split, path, version=resources.POLYQA2_VERSION)
+
+
 def load_polysent(spec: LangSpec, split: str, source: str | None) -> list[Row]:
     """polysent_v1 (shipped), or your file in its format: label ids in the order of the sorted
     English label names, with those names and (when the file's header has them) the language's
@@ -397,8 +403,23 @@ TASKS: dict[str, Task] = {
         "dev",
         load_polyqa,
         _mono,
-        "polyqa_v1: extractive QA written for polyalign, parallel in XQuAD's 12 languages (shipped)",
+        "polyqa_v1: extractive QA written for polyalign, parallel in XQuAD's 12 languages (shipped; "
+        "kept for comparability, easier than XQuAD)",
         shipped=resources.POLYQA_VERSION,
+    ),
+    "polyqa_v2": Task(
+        "polyqa_v2",
+        "qa",
+        "qa",
+        resources.POLYQA_LANGUAGES,
+        None,
+        "test",
+        "dev",
+        load_polyqa2,
+        _mono,
+        "polyqa_v2: harder extractive QA written for polyalign (XQuAD-like paragraphs, phrase answers), "
+        "parallel in XQuAD's 12 languages (shipped)",
+        shipped=resources.POLYQA2_VERSION,
     ),
     "polysent": Task(
         "polysent",
