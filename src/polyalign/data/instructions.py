@@ -9,7 +9,7 @@ after ``#``). :mod:`polyalign.data.mixtures` mixes what these functions return.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def instruction_examples(records: Iterable[dict[str, Any]], lang: str) -> list[d
     return out
 
 
-def question_pairs(instructions: list[str], lang: str, split: str) -> tuple[list[ParallelPair], Counter]:
+def question_pairs(instructions: Sequence[str], lang: str, split: str) -> tuple[list[ParallelPair], Counter]:
     """``(question in lang, English question)`` pairs, matched by record id, de-duplicated."""
     counts: Counter = Counter()
     english = {r["id"]: r for r in instruction_records(instructions, "en", split) if "instruction" in r}
