@@ -6,8 +6,8 @@ A generated English→Spanish JSONL file of ``--pairs`` pairs (with duplicates, 
 empty and identical sides, broken placeholders, length outliers and French "translations" mixed
 in) goes through
 
-* **polyalign**: ``build_coit`` (streams the file; cheap filters and de-duplication on every
-  pair, a bounded heap of the best-ranked candidates, language identification and the fuzzy
+* **polyalign**: ``polyalign.data.mixtures.build`` of a CoIT spec (streams the file; cheap filters
+  and de-duplication on every pair, a bounded heap of the best-ranked candidates, language identification and the fuzzy
   near-copy check (MinHash, ``max_similarity`` 0.8) only on those), writing train.jsonl, the test
   file and the manifest; and
 * **plain Python** (the peer): load every pair into a list, run the same filters over the whole
@@ -246,11 +246,12 @@ FILTER = dict(min_words=3, max_words=30, max_chars=300, max_length_ratio=3.0, la
 
 def run_polyalign(data: Path, out: Path, n_train: int, n_test: int) -> str:
     from polyalign.data.filters import PairFilter
-    from polyalign.data.mixtures import build_coit
+    from polyalign.data.mixture_spec import MixtureSpec
+    from polyalign.data.mixtures import build
 
-    build_coit(
-        out,
-        "es",
+    spec = MixtureSpec(
+        builder="coit",
+        languages=["es"],
         sources=[str(data)],
         instructions=["polyinstruct"],
         max_train_pairs=n_train,
@@ -259,6 +260,7 @@ def run_polyalign(data: Path, out: Path, n_train: int, n_test: int) -> str:
         pair_filter=PairFilter(**FILTER),
         seed=SEED,
     )
+    build(out, spec)
     train = sorted(
         r["id"]
         for r in map(json.loads, (out / "train.jsonl").open(encoding="utf-8"))

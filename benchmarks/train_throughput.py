@@ -3,7 +3,7 @@
 Both sides tune the default model (``HuggingFaceTB/SmolLM2-135M-Instruct``, float32) with LoRA
 rank 16 on every linear layer, on the same CoIT examples, for one pass, seed 0:
 
-* **data**: CoIT mixtures for Spanish and French (``polyalign.data.mixtures.build_coit``):
+* **data**: CoIT mixtures for Spanish and French (``polyalign.data.mixtures.build``):
   gettext pairs wrapped in the versioned translation instructions, in both directions, and the
   shipped ``polyinstruct`` instructions in English and each language; plus instruction
   examples built here from the same strings (translate a numbered list of 2–8 strings; rewrite
@@ -64,15 +64,16 @@ LR, RANK, ALPHA, BATCH, MAX_LEN = 1e-3, 16, 32, 16, 512
 def build_examples(work: Path, seed: int = 0) -> list[dict]:
     from polyalign.data.corpora import gettext_pairs
     from polyalign.data.filters import PairFilter
-    from polyalign.data.mixtures import build_coit
+    from polyalign.data.mixture_spec import MixtureSpec
+    from polyalign.data.mixtures import build
     from polyalign.data.pairs import clean_pairs
     from polyalign.io import iter_jsonl
 
     translations = []
     for lang in ("es", "fr"):
-        build_coit(
-            work / f"coit-{lang}",
-            lang,
+        spec = MixtureSpec(
+            builder="coit",
+            languages=[lang],
             sources=["gettext"],
             instructions=["polyinstruct"],
             direction="both",
@@ -80,6 +81,7 @@ def build_examples(work: Path, seed: int = 0) -> list[dict]:
             test_size=50,
             seed=seed,
         )
+        build(work / f"coit-{lang}", spec)
         translations += [row for _, row in iter_jsonl(work / f"coit-{lang}" / "train.jsonl")]
     rng = random.Random(seed)
     names = {"es": "Spanish", "fr": "French"}

@@ -1,9 +1,10 @@
-"""Experiment arms: each arm's own run recipe, the checks made before any work, ``--quick`` and ``--dry-run``.
+"""Experiment arms: each arm's own run recipe, the checks made before any work, and ``--quick``.
 
 An arm is a data + training variant of the run's base model (``coit-es``, ``muit-uniform``,
-``qalign-zh-de``); :func:`arm_recipes` turns each into a complete :class:`RunConfig` whose run
+``qalign-zh-de``); :func:`arm_recipe` turns each into a complete :class:`RunConfig` whose run
 directory is ``runs/<run>/arms/<arm>``, so the ordinary stages (data, train, eval) serve it
-unchanged. This module imports neither torch nor transformers.
+unchanged. ``--dry-run``'s plan and time per stage are :mod:`polyalign.dry_run`'s. This module
+imports neither torch nor transformers.
 """
 
 from __future__ import annotations
@@ -14,18 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.config import ArmConfig, EvalConfig, RunConfig, TrainConfig
-from polyalign.estimate import (
-    arm_examples,
-    eval_items,
-    eval_seconds,
-    measured_rates,
-    needs_conversion,
-    point_examples,
-    suite_languages,
-    train_seconds,
-    train_steps,
-)
+from polyalign.data import resources
+from polyalign.data.corpora import available
+from polyalign.data.pool import cover
+from polyalign.eval.request import parse_limits
+from polyalign.eval.tasks import TASKS
 from polyalign.io import InputError, read_json
+from polyalign.pilot import check_pilot, pilot_points
+from polyalign.recipe import build
 
 
 def plan_path(cfg: RunConfig) -> Path:
@@ -35,8 +32,6 @@ def plan_path(cfg: RunConfig) -> Path:
 
 def arm_train(cfg: RunConfig, arm: ArmConfig) -> TrainConfig:
     """The recipe's ``train`` section with the arm's overrides on top (unknown keys are an error)."""
-    from polyalign.recipe import build
-
     merged = {**dataclasses.asdict(cfg.train), **arm.train}
     return build(TrainConfig, merged, {}, Path(f"<arm {arm.name}>"), f"arms.{arm.name}.train.")
 
@@ -71,8 +66,6 @@ def arm_eval(cfg: RunConfig, arm: ArmConfig) -> EvalConfig:
     claims compare an arm there, with the base, which is scored on all); a question-alignment arm,
     whose claim reads QA and classification, is scored on none. Evaluation time goes where the
     claims need it."""
-    from polyalign.eval.tasks import TASKS
-
     e = cfg.eval
     mine = set() if arm.builder == "qalign" else set(arm.languages)
     keep, suite = [], []
@@ -121,12 +114,8 @@ def eval_recipe(cfg: RunConfig) -> RunConfig:
 def pool_cover(cfg: RunConfig) -> dict[str, Any]:
     """What the run's frozen pool must hold: every language, source and filter of the shared tests,
     each arm and each pilot point (:func:`polyalign.data.pool.cover`)."""
-    from polyalign.data.pool import cover
-
     datas = [eval_recipe(cfg).data, *(arm_recipe(cfg, a).data for a in cfg.arms)]
     if planned_arms(cfg) and not cfg.plan:
-        from polyalign.pilot import pilot_points
-
         datas += [p.config.data for p in pilot_points(pilot_recipe(cfg))]
     return cover(datas)
 
@@ -146,8 +135,6 @@ def pilot_recipe(cfg: RunConfig) -> RunConfig:
 
 def check_arms(cfg: RunConfig, offline_sources: bool = True) -> None:
     """Refuse, before any work, an arm naming a language no source has and a plan that does not match."""
-    from polyalign.data import resources
-
     pool_json = cfg.pool_path / "pool.json"
     if pool_json.is_file():  # a frozen pool: what it holds, not what the machine has now
         held = read_json(pool_json).get("languages", {})
@@ -156,10 +143,7 @@ def check_arms(cfg: RunConfig, offline_sources: bool = True) -> None:
                 arm = next(a.name for a in cfg.arms if code in a.languages)
                 raise InputError(f"arm {arm!r} names {code}, for which the frozen pool has no pairs", pool_json)
     elif offline_sources and not any(s.startswith("hf:") or "/" in s or "." in s for s in cfg.data.sources):
-        from polyalign.data.corpora import (
-            available,  # offline corpora only: the hub is not asked here
-        )
-
+        # offline corpora only: the hub is not asked here
         for code in eval_languages(cfg):
             rows = [r for r in available(code, cfg.data.gettext_dirs) if r["source"] in cfg.data.sources]
             if not rows:
@@ -177,8 +161,6 @@ def check_arms(cfg: RunConfig, offline_sources: bool = True) -> None:
     if planned and (cfg.plan or plan_path(cfg).is_file()):
         check_plan(plan_path(cfg), planned)
     elif planned:  # the run's own scaling pilot will plan: its grid must be able to
-        from polyalign.pilot import check_pilot, pilot_points
-
         pcfg = pilot_recipe(cfg)
         for arm in planned:
             if set(arm.languages) != set(pcfg.scaling.languages):
@@ -209,8 +191,6 @@ def check_plan(path: Path, arms: list[ArmConfig]) -> None:
 
 def quick(cfg: RunConfig) -> RunConfig:
     """Every stage at toy size (``polyalign run --quick``): few pairs, a few steps, a few test items."""
-    from polyalign.eval.request import parse_limits
-
     tiny = {"max_steps": 3, "save_steps": 0, "logging_steps": 1}
     arms = [replace(a, train={**a.train, **tiny}, pair_budget=min(a.pair_budget or 48, 48)) for a in cfg.arms]
     scaling = replace(
@@ -258,267 +238,3 @@ def quick_note(before: RunConfig, after: RunConfig) -> str:
 def analysis_pairs_limit(cfg: RunConfig) -> int:
     """Pairs (and lens words) the look inside reads: the recipe's ``analysis_pairs``."""
     return cfg.analysis_pairs
-
-
-def pilot_core(cfg: RunConfig, rates: dict[str, Any]) -> tuple[int, float]:
-    """The pilot's points and their seconds without the per-point overhead: training, load, held-out items."""
-    from polyalign.pilot import pilot_points
-
-    points = pilot_points(pilot_recipe(cfg))
-    secs = 0.0
-    for p in points:
-        secs += train_seconds(p.config.train, point_examples(p), "pilot", rates)
-        secs += eval_seconds(eval_items(p.config, 1, suite=False), rates)
-    return len(points), secs
-
-
-def _point_steps(train: TrainConfig) -> str:
-    return f"{train.max_steps} steps" if train.max_steps > 0 else f"{train.num_train_epochs:g} epoch(s)"
-
-
-def estimate_stages(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
-    """Seconds per stage of an experiment run, keyed as its ``timings.json`` (``model conversion``,
-    when the first load will convert the bundled model, is measured inside ``eval/base``)."""
-    out: dict[str, float] = {}
-    if needs_conversion(cfg):
-        out["model conversion"] = rates["conversion_seconds"]
-    n_eval = len(eval_languages(cfg))
-    items = eval_items(cfg, n_eval)
-    analysis = analysis_pairs_limit(cfg) * rates["analysis_seconds_per_pair"] if cfg.analysis_language else None
-    out["data"] = rates["data_seconds"]
-    out["eval/base"] = eval_seconds(items, rates, "base")
-    if analysis is not None:
-        out["analysis/base"] = analysis
-    if planned_arms(cfg) and not cfg.plan:
-        n, core = pilot_core(cfg, rates)
-        out["scaling pilot"] = core + n * rates["pilot_point_overhead_seconds"]
-    for arm in cfg.arms:
-        out[f"data/{arm.name}"] = rates["arm_data_seconds"]
-        examples = arm_examples(cfg, arm)
-        out[f"train/{arm.name}"] = train_seconds(arm_train(cfg, arm), examples, arm.builder, rates, arm.name)
-        mine = eval_items(replace(cfg, eval=arm_eval(cfg, arm)), n_eval)  # an arm's own translation directions
-        out[f"eval/{arm.name}"] = eval_seconds(mine, rates, arm.name)
-        if analysis is not None:
-            out[f"analysis/{arm.name}"] = analysis
-    if cfg.judge.endpoint:
-        out["judge"] = len(cfg.arms) * len(cfg.judge.languages) * cfg.judge.limit * rates["judge_seconds_per_item"]
-    return out
-
-
-def estimate_plain(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
-    """Seconds per stage of a plain run (no arms), keyed as its ``timings.json``."""
-    per_model = eval_seconds(eval_items(cfg, len(cfg.data.languages)), rates)
-    out = {"model conversion": rates["conversion_seconds"]} if needs_conversion(cfg) else {}
-    out["data"] = rates["data_seconds"]
-    if cfg.eval.baseline:
-        out["eval/before"] = per_model
-    out["train"] = train_seconds(cfg.train, arm_examples(cfg, cfg.data), cfg.data.builder, rates)
-    out["eval/after"] = per_model
-    return out
-
-
-def dry_run(cfg: RunConfig) -> str:
-    """The plan of a run as text: arms, data counts, steps, tokens, evaluations and an estimated time
-    per stage on this machine (:func:`estimate_stages`, from the rates this machine's last run
-    measured, else :data:`~polyalign.estimate.DEFAULT_RATES`, which it says).
-
-    Pair counts are the recipe's caps (``max_train_pairs`` per language, ``pair_budget`` per MuIT
-    arm); tokens are steps × batch × ``max_seq_length`` (an upper bound with packing; the time uses
-    the measured tokens per example); evaluation items are timed at each task's measured seconds per item.
-    """
-    rates = measured_rates()
-    cfg = suite_protocol(cfg)
-    d = cfg.data
-    arms = cfg.arms or [
-        ArmConfig(
-            name=cfg.name,
-            builder=d.builder,
-            languages=list(d.languages),
-            allocation="uniform" if d.allocation in ("uniform", "proportional") else "plan",
-            pair_budget=d.pair_budget,
-        )
-    ]
-    est = estimate_stages(cfg, rates) if cfg.arms else estimate_plain(cfg, rates)
-    n_eval_langs = len(eval_languages(cfg)) if cfg.arms else len(d.languages)
-    items = eval_items(cfg, n_eval_langs)
-    parts = [
-        f"{items.pop('translation')} translation items ({n_eval_langs} languages × "
-        f"{2 if d.direction == 'both' else 1} direction(s))"
-    ]
-    from polyalign.eval.tasks import TASKS
-
-    for task in cfg.eval.suite:
-        what = "directions" if TASKS[task].kind == "translation" else "languages"
-        parts.append(f"{task} {items[task]} items ({suite_languages(task, cfg.eval.suite_langs)} {what})")
-    if cfg.eval.suite:
-        parts.append(f"suite prompts {cfg.eval.num_fewshot}-shot for the base and every arm")
-    if cfg.judge.endpoint:
-        parts.append(f"polyinstruct {len(cfg.judge.languages) * cfg.judge.limit} answers for the judge")
-    per_model = est["eval/base"] if cfg.arms else est["eval/after"]
-    lines = [
-        f"run {cfg.name}: model {cfg.model.model_name_or_path}, {len(arms)} arm(s) + the untuned base",
-        f"  evaluation per model: {', '.join(parts)}; ~{per_model / 60:.1f} min (model load included)",
-    ]
-    if cfg.arms and planned_arms(cfg) and not cfg.plan:
-        from polyalign.pilot import pilot_points
-
-        pcfg = pilot_recipe(cfg)
-        points = pilot_points(pcfg)
-        psecs = est["scaling pilot"]
-        lines.append(
-            f"  scaling pilot: {len(pcfg.scaling.languages)} languages × sizes {pcfg.scaling.sizes} = "
-            f"{len(points)} points (plain runs: tune {_point_steps(points[0].config.train)}, score the "
-            f"held-out pairs), ~{psecs / 60:.1f} min; "
-            f"then plan {planned_arms(cfg)[0].pair_budget} pairs over {', '.join(pcfg.scaling.languages)}"
-        )
-    for arm in arms:
-        train = arm_train(cfg, arm) if cfg.arms else cfg.train
-        cap = d.max_train_pairs or 2000
-        pairs = (arm.pair_budget or cap * len(arm.languages)) if arm.builder == "muit" else cap * len(arm.languages)
-        if arm.builder == "qalign":
-            pairs = 0
-        steps = train_steps(train, arm_examples(cfg, arm))
-        tokens = steps * train.per_device_train_batch_size * train.gradient_accumulation_steps * train.max_seq_length
-        secs = est[f"train/{arm.name}"] if cfg.arms else est["train"]
-        skip = (
-            f" — planned by the scaling pilot ({plan_path(cfg)})"
-            if cfg.arms and arm.allocation == "plan" and not plan_path(cfg).is_file()
-            else ""
-        )
-        data = (
-            "polyinstruct questions → English (no parallel pairs)"
-            if arm.builder == "qalign"
-            else f"allocation {arm.allocation}, ≤{pairs} parallel pairs"
-        )
-        lines.append(
-            f"  arm {arm.name}: {arm.builder} {', '.join(arm.languages)}, {data}, {steps} steps, ≤{tokens} tokens, "
-            f"~{secs / 60:.1f} min training{skip}"
-        )
-    if cfg.analysis_language:
-        looks = sum(v for k, v in est.items() if k.startswith("analysis/"))
-        lines.append(
-            f"  look inside: alignment by layer and logit lens for {cfg.analysis_language}, base and each "
-            f"arm, ~{looks / 60:.1f} min"
-        )
-    lines.append(
-        "  judge: "
-        + (
-            f"{cfg.judge.model} at {cfg.judge.endpoint}, each arm against the base on "
-            f"{len(cfg.judge.languages) * cfg.judge.limit} polyinstruct test items"
-            if cfg.judge.endpoint
-            else "not run (no judge.endpoint)"
-        )
-    )
-    from polyalign.grid import choose_executor
-
-    try:
-        lines.append(f"  launcher: {choose_executor(cfg.scaling.launcher, cfg.scaling.cluster)[1]}")
-    except InputError as e:
-        lines.append(f"  launcher: refused before any work: {e}")
-    lines.append(
-        "  counts marked ≤ are upper bounds (the recipe's caps; the data build keeps what the sources and "
-        "filters give); evaluation items are at most eval.limit per task, language and direction"
-    )
-    lines += detectable_lines(cfg, arms)
-    lines += stage_lines(cfg, est)
-    total = sum(est.values())
-    per_item = rates["eval_seconds_per_item"]
-    used = ", ".join(f"{t} {per_item[t]:.2f}" for t in ["translation", *cfg.eval.suite] if t in per_item)
-    other = (
-        f", measured with {rates['model']}"
-        if rates.get("model", cfg.model.model_name_or_path) != cfg.model.model_name_or_path
-        else ""
-    )
-    lines.append(
-        f"  evaluations: {len(arms) + 1} models; estimated total ~{total / 60:.1f} min on this machine, the "
-        f"report's few seconds not counted (rates: {rates['source']}{other}: training "
-        f"{rates['train_tokens_per_second']:.0f} tokens/s, model load {rates['model_load_seconds']:.1f} s, "
-        f"s/item {used})"
-    )
-    return "\n".join(lines)
-
-
-def stage_lines(cfg: RunConfig, est: dict[str, float]) -> list[str]:
-    """The estimate per stage, as the run's ``timings.json`` will name them: one line for the shared
-    stages, one per arm."""
-
-    def minutes(keys: list[str]) -> str:
-        return ", ".join(f"{k.split('/')[0]} {est[k] / 60:.1f}" for k in keys if k in est)
-
-    shared = [k for k in est if not cfg.arms or "/" not in k or k.endswith("/base")]
-    out = [f"  time per stage (min): {', '.join(f'{k} {est[k] / 60:.1f}' for k in shared)}"]
-    for arm in cfg.arms:
-        keys = [f"{s}/{arm.name}" for s in ("data", "train", "eval", "analysis")]
-        out.append(f"    arm {arm.name} {sum(est.get(k, 0.0) for k in keys) / 60:.1f}: {minutes(keys)}")
-    return out
-
-
-def earlier_spread(cfg: RunConfig) -> dict[str, tuple[float, str]]:
-    """``{claim id: (per-item σ of the paired difference, summary.json it came from)}`` from the newest
-    finished run of the same model under ``runs_dir`` (the claims record ``sd_item`` per part)."""
-    found: list[tuple[float, dict[str, tuple[float, str]]]] = []
-    for path in Path(cfg.runs_dir).glob("*/summary.json"):
-        try:
-            doc = read_json(path)
-        except (InputError, OSError):
-            continue
-        if not isinstance(doc, dict) or doc.get("model") != cfg.model.model_name_or_path:
-            continue
-        sds = {
-            c["id"]: (sorted(x)[len(x) // 2], str(path))
-            for c in doc.get("claims") or []
-            if isinstance(c, dict) and (x := [p["sd_item"] for p in c.get("parts") or [] if p.get("sd_item")])
-        }
-        if sds:
-            found.append((path.stat().st_mtime, sds))
-    return max(found, key=lambda f: f[0])[1] if found else {}
-
-
-def detectable_lines(cfg: RunConfig, arms: list[ArmConfig]) -> list[str]:
-    """Per claim the run can decide, the smallest effect its planned items detect (80% power, 95%
-    two-sided), from the per-item σ of an earlier run of the same model, else a stated default."""
-    from polyalign.eval.request import parse_limits
-    from polyalign.eval.tasks import TASKS, specs_for
-    from polyalign.stats.power import plan_line
-
-    known = earlier_spread(cfg)
-    d, e = cfg.data, cfg.eval
-    per = min(d.test_size, e.limit or d.test_size)  # the held-out pairs, unless a shipped set decides
-    limits = parse_limits(e.task_limits)
-    for family in ("flores", "polymt"):  # the translation claims' order of preference
-        if family in e.suite:
-            per = limits.get(family, e.limit or 100)
-            break
-    builders = {a.builder for a in arms}
-
-    def line(cid: str, label: str, n: int, unit: str, metric: str) -> str:
-        sd, src = known.get(cid, (None, ""))
-        return "  detectable: " + plan_line(label, n, unit, metric, sd, src)
-
-    out = []
-    if cfg.arms and planned_arms(cfg) and not cfg.plan:
-        sizes = sorted(set(pilot_recipe(cfg).scaling.sizes))
-        out.append(
-            f"  detectable: scaling law: {len(sizes)} pilot sizes {sizes}; a verdict needs a rising fit from ≥ k + 2 "
-            "sizes (k the form's parameters: log and xllama 2, power 3)"
-        )
-    if "coit" in builders:
-        out.append(line("coit", "CoIT", per, "items per direction", "chrF++"))
-    if "muit" in builders and "coit" in builders:
-        out.append(line("muit", "MuIT vs CoIT (equivalence, ±1)", per, "items per direction", "chrF++"))
-    planned = [a for a in arms if a.builder == "muit" and a.allocation == "plan"]
-    uniform = [a for a in arms if a.builder == "muit" and a.allocation == "uniform"]
-    if planned and uniform:
-        shared = [x for x in planned[0].languages if x in uniform[0].languages]
-        out.append(line("plan", "planned vs uniform", per * len(shared), "En→X items (union)", "chrF++"))
-    if cfg.analysis_language and cfg.arms:
-        out.append(line("alignment", "middle-layer alignment", analysis_pairs_limit(cfg), "pairs", "cosine"))
-    if "qalign" in builders and e.suite:
-        seen = {x for a in arms if a.builder == "qalign" for x in a.languages} | {"en"}
-        n = sum(
-            limits.get(t, e.limit or 100) * len([x for x in specs_for(TASKS[t], e.suite_langs) if x not in seen])
-            for t in e.suite
-            if TASKS[t].kind != "translation"  # the transfer claim reads QA and classification only
-        )
-        out.append(line("qalign", "question-alignment transfer", n, "unseen items", "accuracy"))
-    return out

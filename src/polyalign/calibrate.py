@@ -2,7 +2,7 @@
 
 :func:`record_rates` reads a run directory (``timings.json``, each evaluation's per-task seconds,
 each training's summary) and derives the rates of :mod:`polyalign.estimate` so that
-:func:`polyalign.arms.estimate_stages` of the same recipe gives back the recorded stage times: the
+:func:`polyalign.dry_run.estimate_stages` of the same recipe gives back the recorded stage times: the
 per-item and per-token rates are measured, the fixed costs are what is left of each stage after them.
 :func:`compare` puts this machine's estimate beside a run's measured times, per stage
 (``python -m polyalign.calibrate RUN_DIR``). Light: no torch.
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import arms as A
+from polyalign.dry_run import estimate_plain, estimate_stages, pilot_core
 from polyalign.estimate import (
     DEFAULT_RATES,
     RATE_DICTS,
@@ -27,6 +28,7 @@ from polyalign.estimate import (
     train_seconds,
 )
 from polyalign.io import InputError, read_json
+from polyalign.pilot import pilot_points
 from polyalign.recipe import load_recipe
 
 
@@ -71,7 +73,7 @@ def _mean(xs: list[float]) -> float | None:
 
 def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
     """The rates an experiment run in ``run_dir`` measured (only those it measured), derived so that
-    :func:`polyalign.arms.estimate_stages` of the same recipe gives back its stage times.
+    :func:`polyalign.dry_run.estimate_stages` of the same recipe gives back its stage times.
 
     Per-item seconds per task and per task kind: every evaluation's per-task times pooled (the
     first task of each model left out: its time holds the model load). The load: a model's first
@@ -88,8 +90,6 @@ def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
     models = {"base": run_dir / "eval" / "base"} | {a.name: run_dir / "arms" / a.name / "eval" for a in cfg.arms}
     points = []
     if A.planned_arms(cfg) and not cfg.plan:
-        from polyalign.pilot import pilot_points
-
         points = [(p, run_dir / "points" / p.name) for p in pilot_points(A.pilot_recipe(cfg))]
         points = [(p, d) for p, d in points if (d / "timings.json").is_file()]
     docs = {name: _eval_docs(folder) for name, folder in models.items()}
@@ -159,7 +159,7 @@ def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
     if looks and cfg.analysis_language:
         rates["analysis_seconds_per_pair"] = sum(looks) / (len(looks) * A.analysis_pairs_limit(cfg))
     if "scaling pilot" in timings and A.planned_arms(cfg) and not cfg.plan:
-        n, core = A.pilot_core(cfg, merge_rates(rates))
+        n, core = pilot_core(cfg, merge_rates(rates))
         rates["pilot_point_overhead_seconds"] = (timings["scaling pilot"] - core) / n
     if cfg.judge.endpoint and timings.get("judge") and cfg.arms:
         rates["judge_seconds_per_item"] = timings["judge"] / (
@@ -181,7 +181,7 @@ def compare(
     cfg = load_recipe(run_dir / "config.yaml")
     timings = read_json(run_dir / "timings.json")
     rates = merge_rates(rates) if rates is not None else measured_rates()
-    est = (A.estimate_stages if cfg.arms else A.estimate_plain)(cfg, rates)
+    est = (estimate_stages if cfg.arms else estimate_plain)(cfg, rates)
     est.pop("model conversion", None)
     if converted if converted is not None else converted_during(run_dir):
         first = "eval/base" if cfg.arms else ("eval/before" if "eval/before" in est else "eval/after")

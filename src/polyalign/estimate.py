@@ -6,7 +6,7 @@ not run), the time a model takes to load before its first item, tokens per train
 builder and training tokens per second, and the fixed costs of the stages (data builds, training's
 load and save, the look inside, a pilot point's overhead). With no ``rates.json`` the estimate uses
 :data:`DEFAULT_RATES` and says it is uncalibrated. The stage plan that applies these functions to a
-recipe is :func:`polyalign.arms.estimate_stages`. Light: no torch.
+recipe is :func:`polyalign.dry_run.estimate_stages`. Light: no torch.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ import yaml
 
 from polyalign.config import RunConfig
 from polyalign.data.filters import PairFilter
+from polyalign.data.mixture_spec import MixtureSpec
+from polyalign.data.mixtures import build
 from polyalign.data.pool import Pool, changed_since, cover, freeze, open_pool, serves
 from polyalign.io import InputError, atomic_write, check_new_output_dir, log, read_json, write_json
 from polyalign.recipe import config_to_dict, drop_retired, dump_recipe
@@ -215,8 +217,6 @@ def stage_data(
     freezes into ``data/pool`` from the sources (``want``: what it must hold for every later
     build). ``refresh``: read the sources again and build afresh (``polyalign run --refresh-data``).
     """
-    from polyalign.data.mixtures import build_from_config
-
     manifest_path = run_dir / "data" / "manifest.json"
     if manifest_path.is_file() and not refresh:
         log("data: already built")
@@ -224,6 +224,7 @@ def stage_data(
         _check_built_from(manifest_path, manifest, stage_pool(cfg, run_dir, want))
         return manifest
     d = cfg.data
+    spec = MixtureSpec.from_config(d)  # before anything is frozen: a recipe no builder can make stops here
     log(
         f"data: building {d.builder} data for {', '.join(d.languages)} from "
         f"{'the frozen pool ' + d.pool if d.pool else ', '.join(d.sources)} "
@@ -247,7 +248,7 @@ def stage_data(
             _freeze(staging, want)
         pool = open_pool(staging)
     try:
-        manifest = build_from_config(run_dir / "data", d, pool)
+        manifest = build(run_dir / "data", spec, pool)
     except BaseException:
         if kept:
             os.replace(staging, own)

@@ -79,7 +79,7 @@ def test_the_printed_table_marks_a_constant_predictor():
 
 
 def test_the_default_dry_run_states_the_few_shot_protocol():
-    from polyalign.arms import dry_run
+    from polyalign.dry_run import dry_run
     from polyalign.recipe import load_recipe
 
     few = dry_run(load_recipe()).splitlines()[1]

@@ -18,7 +18,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"[polyalign] {quick_note(before, cfg)}", file=sys.stderr)
     checks.run_inputs_apart(cfg)
     if args.dry_run:
-        from polyalign.arms import check_arms, dry_run
+        from polyalign.arms import check_arms
+        from polyalign.dry_run import dry_run
 
         check_arms(cfg)
         print(dry_run(cfg))

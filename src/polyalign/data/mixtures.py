@@ -17,7 +17,10 @@ translation direction, and ``manifest.json``: what was read from where, what eve
 dropped, what each part contributed, and the sha256 of every file. Files are written
 atomically, so an error leaves nothing half-built.
 
-Library functions take plain arguments; :func:`build_from_config` maps a recipe onto them.
+One frozen :class:`~polyalign.data.mixture_spec.MixtureSpec` holds every setting of a build
+(:meth:`~polyalign.data.mixture_spec.MixtureSpec.from_config` makes it from a recipe);
+:func:`build` takes it whole and records it in the manifest under ``"spec"``. The instruction
+records and question pairs come from :mod:`polyalign.data.instructions`.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from polyalign import io, langs
-from polyalign.data import filters, resources, templates
+from polyalign import langs
+from polyalign.data import filters, templates
+from polyalign.data.instructions import instruction_examples, instruction_records, question_pairs
+from polyalign.data.mixture_spec import MixtureSpec
 from polyalign.data.pairs import (
     Direction,
     directed,
@@ -42,7 +47,7 @@ from polyalign.data.pairs import (
     translation_examples,
 )
 from polyalign.data.pool import Pool, SourceSupply, Supply, pool_summary
-from polyalign.data.records import ParallelPair, alpaca_user, make_example
+from polyalign.data.records import ParallelPair, make_example
 from polyalign.io import (
     InputError,
     atomic_dir,
@@ -53,65 +58,8 @@ from polyalign.io import (
     write_jsonl,
 )
 
-Builder = Literal["coit", "muit", "qalign"]
-
-
 # ---------------------------------------------------------------------------------------------
-# Instructions
-
-
-def instruction_records(specs: Iterable[str], lang: str, split: str = "train") -> list[dict[str, Any]]:
-    """Instruction records in ``lang`` from each spec: ``polyinstruct`` or a file (any format).
-
-    Alpaca records stay ``{"id", "instruction", "input", "output"}``; conversations come back as
-    ``{"id", "messages"}``. For a file, ``spec`` may be ``LANG=PATH``, and only specs of ``lang``
-    (or without a language, for English) are read; a column mapping may follow
-    (``hf:ORG/NAME#instruction=question,output=answer``; alpaca fields then).
-    """
-    from polyalign.data import records
-
-    code = langs.base(lang)
-    out: list[dict[str, Any]] = []
-    for spec in specs:
-        if spec == "polyinstruct":
-            out.extend({**r, "origin": resources.POLYINSTRUCT_VERSION} for r in resources.polyinstruct(code, split))
-            continue
-        source, columns = io.split_columns(spec, code)
-        spec_lang, _, path = source.partition("=") if _has_lang_prefix(source) else ("en", "", source)
-        if langs.base(spec_lang) != code:
-            continue
-        fmt = "alpaca" if columns else records.detect_format(path)
-        before = len(out)
-        for r in records.read_instructions(path, fmt, columns):
-            out.append({**r, "origin": f"file:{Path(path).name}"})
-        if len(out) == before:
-            raise InputError("holds no instruction records (an empty file)", path)
-    return out
-
-
-def _has_lang_prefix(spec: str) -> bool:
-    """``es=path`` names a language; ``path`` alone is English."""
-    head, sep, _ = spec.partition("=")
-    if not sep or "/" in head or "." in head:
-        return False
-    try:
-        langs.normalize(head)
-        return True
-    except InputError:
-        return False
-
-
-def instruction_examples(records: Iterable[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
-    """Chat examples from instruction records: the instruction (and its input) asks, the output answers."""
-    out = []
-    for r in records:
-        meta = {"task": "instruction", "lang": lang, "origin": r.get("origin", "")}
-        if "messages" in r:
-            out.append({"id": f"inst-{lang}-{r['id']}", "messages": r["messages"], "meta": meta})
-            continue
-        user = alpaca_user(r["instruction"], r.get("input", ""))
-        out.append(make_example(f"inst-{lang}-{r['id']}", user, r["output"], meta))
-    return out
+# Mixing
 
 
 def scale(rows: list[dict[str, Any]], ratio: float, seed: int, salt: str) -> list[dict[str, Any]]:
@@ -134,9 +82,6 @@ def _shuffled(rows: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
     rows = list(rows)
     random.Random(seed).shuffle(rows)
     return rows
-
-
-DEFAULT_FILTER = filters.PairFilter()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,162 +241,102 @@ def _collect_tests(tests: dict[str, list[ParallelPair]], pairs: list[ParallelPai
 # Builders
 
 
-def build_coit(
-    out_dir: str | Path,
-    lang: str,
-    *,
-    sources: list[str],
-    instructions: list[str],
-    direction: Direction = "en-x",
-    template: str = "translate_v1",
-    english_ratio: float = 1.0,
-    translated_ratio: float = 1.0,
-    translation_ratio: float = 1.0,
-    max_train_pairs: int | None = 2000,
-    test_size: int = 100,
-    seed: int = 0,
-    pair_filter: filters.PairFilter = DEFAULT_FILTER,
-    gettext_dirs: list[str] | tuple[str, ...] = (),
-    pool: Pool | None = None,
-) -> dict[str, Any]:
-    """Build a CoIT mixture for one language; return the manifest (also written to ``out_dir``).
+def build(out_dir: str | Path, spec: MixtureSpec, pool: Pool | None = None) -> dict[str, Any]:
+    """Build the mixture ``spec`` describes into ``out_dir``; return its manifest (also written there).
 
-    ``pool``: read the pairs from this frozen pool instead of ``sources`` (recorded in the manifest)."""
-    return build_muit(
-        out_dir,
-        [lang],
-        sources=sources,
-        instructions=instructions,
-        direction=direction,
-        template=template,
-        english_ratio=english_ratio,
-        translated_ratio=translated_ratio,
-        translation_ratio=translation_ratio,
-        allocation="uniform",
-        pair_budget=None,
-        max_train_pairs=max_train_pairs,
-        test_size=test_size,
-        seed=seed,
-        pair_filter=pair_filter,
-        gettext_dirs=gettext_dirs,
-        builder="coit",
-        pool=pool,
-    )
+    ``pool``: read the pairs from this frozen pool instead of the spec's sources (recorded in the
+    manifest); question alignment reads no pairs."""
+    if spec.builder == "qalign":
+        return build_qalign(out_dir, spec)
+    return build_pairs(out_dir, spec, pool)
 
 
-def build_muit(
-    out_dir: str | Path,
-    languages: list[str],
-    *,
-    sources: list[str],
-    instructions: list[str],
-    direction: Direction = "en-x",
-    template: str = "translate_v1",
-    english_ratio: float = 1.0,
-    translated_ratio: float = 1.0,
-    translation_ratio: float = 1.0,
-    allocation: str = "uniform",
-    pair_budget: int | None = None,
-    max_train_pairs: int | None = 2000,
-    test_size: int = 100,
-    seed: int = 0,
-    pair_filter: filters.PairFilter = DEFAULT_FILTER,
-    gettext_dirs: list[str] | tuple[str, ...] = (),
-    builder: Builder = "muit",
-    pool: Pool | None = None,
-) -> dict[str, Any]:
-    """Build a MuIT mixture over ``languages``; return the manifest (also written to ``out_dir``).
-
-    ``pool``: read the pairs from this frozen pool instead of ``sources`` (recorded in the manifest)."""
-    codes = [langs.normalize(c) for c in languages]
-    langid = filters.LanguageId() if pair_filter.language_id else None
-    supply = pool.view(sources, pair_filter) if pool is not None else SourceSupply(sources, gettext_dirs)
+def build_pairs(out_dir: str | Path, spec: MixtureSpec, pool: Pool | None = None) -> dict[str, Any]:
+    """A CoIT (one language) or MuIT (several) mixture: English instructions, each language's
+    translated instructions and its translation tasks, each part scaled by its ratio."""
+    s = spec
+    f = s.pair_filter
+    langid = filters.LanguageId() if f.language_id else None
+    sources = list(s.sources)
+    supply = pool.view(sources, f) if pool is not None else SourceSupply(sources, s.gettext_dirs)
     available = None
-    if allocation == "proportional":
-        available = {c: available_clean(c, sources, pair_filter, supply=supply) for c in codes}
-    plan = allocate(codes, allocation, pair_budget, max_train_pairs, available)
+    if s.allocation == "proportional":
+        available = {c: available_clean(c, sources, f, supply=supply) for c in s.languages}
+    plan = allocate(list(s.languages), s.allocation, s.pair_budget, s.max_train_pairs, available)
     manifest: dict[str, Any] = {
-        "builder": builder,
-        "template": template,
-        "direction": direction,
-        "seed": seed,
-        "allocation": allocation,
-        "pair_budget": pair_budget,
-        "ratios": {"english": english_ratio, "translated": translated_ratio, "translation": translation_ratio},
-        "filters": asdict(pair_filter),
-        "instructions": instructions,
+        "builder": s.builder,
+        "template": s.template,
+        "direction": s.direction,
+        "seed": s.seed,
+        "allocation": s.allocation,
+        "pair_budget": s.pair_budget,
+        "ratios": {"english": s.english_ratio, "translated": s.translated_ratio, "translation": s.translation_ratio},
+        "filters": asdict(f),
+        "instructions": list(s.instructions),
+        "spec": s.to_manifest(),
         "languages": {},
     }
     if pool is not None:
         manifest["pool"] = pool_summary(pool)
-    english = instruction_examples(instruction_records(instructions, "en"), "en")
-    examples = scale(english, english_ratio, seed, "english")
+    english = instruction_examples(instruction_records(s.instructions, "en"), "en")
+    examples = scale(english, s.english_ratio, s.seed, "english")
     tests: dict[str, list[ParallelPair]] = {}
-    for code in codes:
-        train, test, info = language_pairs(
-            code, sources, plan[code], test_size, seed, pair_filter, langid, supply=supply
-        )
+    for code in s.languages:
+        train, test, info = language_pairs(code, sources, plan[code], s.test_size, s.seed, f, langid, supply=supply)
         translated = (
-            instruction_examples(instruction_records(instructions, code), code) if langs.base(code) != "en" else []
+            instruction_examples(instruction_records(s.instructions, code), code) if langs.base(code) != "en" else []
         )
-        if instructions and translated_ratio > 0 and not translated and langs.base(code) != "en":
+        if s.instructions and s.translated_ratio > 0 and not translated and langs.base(code) != "en":
             print(
                 f"[polyalign] data: warning: {code}: 0 translated instructions (no data.instructions entry is in "
                 f"{code}: add {code}=PATH, or translate them with `polyalign data translate`)",
                 file=sys.stderr,
                 flush=True,
             )
-        translation = translation_examples(directed(train, direction), template)
+        translation = translation_examples(directed(train, s.direction), s.template)
         info["allocated_pairs"] = plan[code]
         info["parts"] = {
-            "translated": len(part_t := scale(translated, translated_ratio, seed, f"translated-{code}")),
-            "translation": len(part_m := scale(translation, translation_ratio, seed, f"translation-{code}")),
+            "translated": len(part_t := scale(translated, s.translated_ratio, s.seed, f"translated-{code}")),
+            "translation": len(part_m := scale(translation, s.translation_ratio, s.seed, f"translation-{code}")),
         }
         examples += part_t + part_m
         manifest["languages"][code] = info
-        _collect_tests(tests, test, direction)
+        _collect_tests(tests, test, s.direction)
     manifest["english_instructions"] = len(english)
-    return write_build(out_dir, _shuffled(examples, seed), tests, manifest, [template])
+    return write_build(out_dir, _shuffled(examples, s.seed), tests, manifest, [s.template])
 
 
-def build_qalign(
-    out_dir: str | Path,
-    languages: list[str],
-    eval_languages: list[str],
-    *,
-    instructions: list[str],
-    template: str = "qalign_v1",
-    seed: int = 0,
-) -> dict[str, Any]:
+def build_qalign(out_dir: str | Path, spec: MixtureSpec) -> dict[str, Any]:
     """Build question-alignment data: X question → English question, no answers.
 
-    Training questions come from the train split of ``instructions`` in each training language;
-    the test split's questions of each evaluation language become ``test_<lang>-en.jsonl``.
+    Training questions come from the train split of the spec's instructions in each training
+    language; the test split's questions of each evaluation language become ``test_<lang>-en.jsonl``.
     """
-    codes = [langs.normalize(c) for c in languages]
-    eval_codes = [langs.normalize(c) for c in eval_languages] or codes
+    s = spec
+    eval_codes = list(s.eval_languages or s.languages)
     manifest: dict[str, Any] = {
         "builder": "qalign",
-        "template": template,
-        "seed": seed,
+        "template": s.template,
+        "seed": s.seed,
         "direction": "x-en",
-        "instructions": instructions,
+        "instructions": list(s.instructions),
         "eval_languages": eval_codes,
+        "spec": s.to_manifest(),
         "languages": {},
     }
     examples: list[dict[str, Any]] = []
     tests: dict[str, list[ParallelPair]] = {}
-    for code in codes:
-        pairs, counts = question_pairs(instructions, code, "train")
+    for code in s.languages:
+        pairs, counts = question_pairs(s.instructions, code, "train")
         for p in pairs:
-            user = templates.render_qalign(template, p.src, langs.name(code))
+            user = templates.render_qalign(s.template, p.src, langs.name(code))
             digest = hashlib.sha256(f"{code}\x00{p.src}".encode()).hexdigest()[:16]
             examples.append(
                 make_example(
                     f"qa-{code}-{digest}",
                     user,
                     p.tgt,
-                    {"task": "question_alignment", "lang": code, "template": template, "origin": p.origin},
+                    {"task": "question_alignment", "lang": code, "template": s.template, "origin": p.origin},
                 )
             )
         manifest["languages"][code] = {
@@ -462,73 +347,10 @@ def build_qalign(
             "test_pairs": 0,
         }
     for code in eval_codes:
-        pairs, _ = question_pairs(instructions, code, "test")
+        pairs, _ = question_pairs(s.instructions, code, "test")
         tests[f"{code}-en"] = pairs
         manifest["languages"].setdefault(
             code, {"name": langs.name(code), "sources": {}, "counts": {}, "train_pairs": 0}
         )
         manifest["languages"][code]["test_pairs"] = len(pairs)
-    return write_build(out_dir, _shuffled(examples, seed), tests, manifest, [template])
-
-
-def question_pairs(instructions: list[str], lang: str, split: str) -> tuple[list[ParallelPair], Counter]:
-    """``(question in lang, English question)`` pairs, matched by record id, de-duplicated."""
-    counts: Counter = Counter()
-    english = {r["id"]: r for r in instruction_records(instructions, "en", split) if "instruction" in r}
-    seen: set[str] = set()
-    out = []
-    for r in instruction_records(instructions, lang, split):
-        counts["read"] += 1
-        en = english.get(r["id"])
-        if en is None or "instruction" not in r:
-            counts["dropped_unmatched"] += 1
-            continue
-        q = _question(r)
-        key = filters.dedup_key(q)
-        if key in seen:
-            counts["dropped_duplicate"] += 1
-            continue
-        seen.add(key)
-        out.append(ParallelPair(q, _question(en), langs.normalize(lang), "en", r.get("origin", "")))
-    counts["kept"] = len(out)
-    return out, counts
-
-
-def _question(r: dict[str, Any]) -> str:
-    return r["instruction"] + (f"\n\n{r['input']}" if r.get("input") else "")
-
-
-def build_from_config(out_dir: str | Path, d: Any, pool: Pool | None = None) -> dict[str, Any]:
-    """Build the data a recipe's ``data`` section asks for (a :class:`~polyalign.config.DataConfig`),
-    its pairs from ``pool`` when given (question alignment reads none)."""
-    common = dict(
-        sources=d.sources,
-        instructions=d.instructions,
-        direction=d.direction,
-        template=d.template,
-        english_ratio=d.english_ratio,
-        translated_ratio=d.translated_ratio,
-        translation_ratio=d.translation_ratio,
-        max_train_pairs=d.max_train_pairs,
-        test_size=d.test_size,
-        seed=d.split_seed,
-        pair_filter=d.pair_filter(),
-        gettext_dirs=d.gettext_dirs,
-        pool=pool,
-    )
-    if d.builder == "coit":
-        if len(d.languages) != 1:
-            raise InputError(
-                f"builder 'coit' builds one language, data.languages names {len(d.languages)}: use builder: muit"
-            )
-        return build_coit(out_dir, d.languages[0], **common)
-    if d.builder == "muit":
-        return build_muit(out_dir, d.languages, allocation=d.allocation, pair_budget=d.pair_budget, **common)
-    return build_qalign(
-        out_dir,
-        d.languages,
-        d.eval_languages,
-        instructions=d.instructions,
-        template=d.qalign_template,
-        seed=d.split_seed,
-    )
+    return write_build(out_dir, _shuffled(examples, s.seed), tests, manifest, [s.template])

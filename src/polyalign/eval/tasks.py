@@ -5,11 +5,10 @@ a language code for most tasks, a ``src-tgt`` pair for translation (``en-es``; a
 ``en-es``), a ``context-question`` pair for MLQA (``es-en``; a bare ``es`` means ``es-es``).
 
 Each task loads from its Hugging Face dataset by default, or from local files given with
-``--data TASK=PATH``: a file in the benchmark's native format, a path holding ``{lang}`` (or
-``{src}``/``{tgt}``, ``{context}``/``{question}``), a folder searched for the native file names,
-or Hugging Face rows saved locally (``.parquet``, ``.arrow``, a ``save_to_disk`` folder).
+``--data TASK=PATH`` (:mod:`polyalign.eval.loaders`); its language specs are parsed by
+:mod:`polyalign.eval.langspec`.
 
-Light module: no torch; ``datasets`` only when reading from the hub or parquet/arrow.
+Light module: no torch.
 """
 
 from __future__ import annotations
@@ -18,37 +17,16 @@ import random
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
-from polyalign import langs
 from polyalign.data import resources
-from polyalign.eval import datasets, sampling
+from polyalign.eval import loaders, sampling
 from polyalign.eval.datasets import Row
+from polyalign.eval.langspec import LangSpec, pair_parser, parse_mlqa, parse_mono
 from polyalign.eval.metrics import QANorm
 from polyalign.io import InputError
 
 Kind = Literal["qa", "translation", "classification", "math", "instruct"]
-
-
-@dataclass(frozen=True)
-class LangSpec:
-    """One evaluation language setting of a task."""
-
-    spec: str
-    """Canonical name used in results keys (``es``, ``en-es``, ``es-en``)."""
-    lang: str
-    """Language the answer is expected in (scoring normalisation, fidelity)."""
-    src: str | None = None
-    """Translation source / MLQA question language."""
-    tgt: str | None = None
-    """Translation target / MLQA context language."""
-
-    def placeholders(self) -> dict[str, str]:
-        d = {"lang": self.spec}
-        if self.src and self.tgt:
-            d.update(src=self.src, tgt=self.tgt, context=self.tgt, question=self.src)
-        return d
 
 
 @dataclass(frozen=True)
@@ -74,223 +52,6 @@ class Task:
     authors score it; MLQA's per-language one elsewhere); ``--qa-norm`` overrides it."""
 
 
-def _mono(spec: str) -> LangSpec:
-    code = langs.check(spec)
-    return LangSpec(code, code)
-
-
-def _pair(default_src: str) -> Callable[[str], LangSpec]:
-    """Parse ``src-tgt`` (a bare ``tgt`` means ``default_src-tgt``); locales use ``_`` (``en-pt_BR``)."""
-
-    def parse(spec: str) -> LangSpec:
-        a, sep, b = spec.partition("-")
-        if not sep:
-            a, b = default_src, spec
-        a, b = langs.check(a), langs.check(b)
-        return LangSpec(f"{a}-{b}", b, a, b)
-
-    return parse
-
-
-def _mlqa_parse(spec: str) -> LangSpec:
-    """MLQA names a setting ``context-question``; the answer is in the context language."""
-    c, sep, q = spec.partition("-")
-    if not sep:
-        q = c
-    c, q = langs.check(c), langs.check(q)
-    return LangSpec(f"{c}-{q}", c, src=q, tgt=c)
-
-
-def _native_path(source: str, spec: LangSpec, names: list[str]) -> Path:
-    """The native file for ``spec``: a path with placeholders, a file, or a folder to search."""
-    if "{" in source:
-        try:
-            path = Path(source.format(**spec.placeholders()))
-        except KeyError as e:
-            raise InputError(f"unknown placeholder {{{e.args[0]}}} in the data path", source) from None
-        if not path.exists():
-            raise InputError("no such file", path)
-        if path.is_dir():
-            raise InputError("is a folder, expected a file", path)
-        return path
-    path = Path(source)
-    if path.is_file():
-        return path
-    if path.is_dir():
-        if not any(names):
-            raise InputError("is a folder: name the data file itself (the path may hold {lang})", path)
-        for name in names:
-            found = sorted(path.rglob(name))
-            if found:
-                return found[0]
-        raise InputError(f"no {' or '.join(names)} under this folder", path)
-    raise InputError("no such file or folder", path)
-
-
-def _hf_or_file(source: str | None, hf_id: str | None, config: str | None, split: str) -> list[Row] | None:
-    """Hugging Face rows when the source is the hub (None) or a parquet/arrow file; else None."""
-    if source is None:
-        if hf_id is None:
-            raise InputError("this task has no Hugging Face dataset: give its files with --data TASK=PATH")
-        return datasets.hf_rows(hf_id, config, split)
-    if datasets.is_hf_file(source):
-        return datasets.hf_rows(source, config, split)
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Loaders
-
-
-def load_xquad(spec: LangSpec, split: str, source: str | None) -> list[Row]:
-    rows = _hf_or_file(source, "google/xquad", f"xquad.{spec.lang}", split)
-    if rows is not None:
-        return datasets.qa_from_hf(rows)
-    return datasets.read_squad(_native_path(source, spec, [f"xquad.{spec.lang}.json"]))
-
-
-def load_mlqa(spec: LangSpec, split: str, source: str | None) -> list[Row]:
-    rows = _hf_or_file(source, "facebook/mlqa", f"mlqa.{spec.tgt}.{spec.src}", split)
-    if rows is not None:
-        return datasets.qa_from_hf(rows)
-    native = {"validation": "dev"}.get(split, split)
-    return datasets.read_squad(_native_path(source, spec, [f"{native}-context-{spec.tgt}-question-{spec.src}.json"]))
-
-
-def load_flores(spec: LangSpec, split: str, source: str | None) -> list[Row]:
-    s, t = langs.flores(spec.src), langs.flores(spec.tgt)
-    if source is None:
-        src = [r["text"] for r in datasets.hf_rows("openlanguagedata/flores_plus", s, split)]
-        tgt = [r["text"] for r in datasets.hf_rows("openlanguagedata/flores_plus", t, split)]
-        return datasets.flores_pairs(src, tgt)
-    if datasets.is_hf_file(source):  # old facebook/flores rows: sentence_{code} columns
-        return datasets.flores_from_hf(datasets.hf_rows(source, None, split), s, t)
-    if "{" in source:
-        fmt = {"split": split}
-        src_path = Path(source.format(code=s, lang=spec.src, **fmt))
-        tgt_path = Path(source.format(code=t, lang=spec.tgt, **fmt))
-        return datasets.flores_pairs(datasets._read_sentences(src_path), datasets._read_sentences(tgt_path), src_path)
-    return datasets.flores_pairs(
-        datasets.read_flores_side(source, s, split), datasets.read_flores_side(source, t, split), source
-    )
-
-
-_PAWSX_FILES = {"test": ["test_2k.tsv"], "validation": ["dev_2k.tsv"], "train": ["translated_train.tsv", "train.tsv"]}
-
-
-def load_pawsx(spec: LangSpec, split: str, source: str | None) -> list[Row]:
-    rows = _hf_or_file(source, "google-research-datasets/paws-x", spec.lang, split)
-    if rows is not None:
-        return datasets.pawsx_from_hf(rows)
-    if "{" not in source and Path(source).is_dir():
-        lang_dir = next((p for p in sorted(Path(source).rglob(spec.lang)) if p.is_dir()), None)
-        if lang_dir is None:
-            raise InputError(f"no {spec.lang}/ folder (PAWS-X layout x-final/{spec.lang}/) under this folder", source)
-        source = str(lang_dir)
-    return datasets.read_pawsx_tsv(_native_path(source, spec, _PAWSX_FILES[split]))
-
-
-def load_xnli(spec: LangSpec, split: str, source: str | None) -> list[Row]:
-    rows = _hf_or_file(source, "facebook/xnli", spec.lang, split)
-    if rows is not None:
-        return datasets.xnli_from_hf(rows)
-    native = {"validation": "dev"}.get(split, split)
-    return datasets.read_xnli_tsv(_native_path(source, spec, [f"xnli.{native}.tsv"]), spec.lang)
-
-
-def load_sentiment(spec: LangSpec, split: str, source: str | None) -> list[Row]:
-    rows = _hf_or_file(source, "mteb/amazon_reviews_multi", spec.lang, split)
-    if rows is not None:
-        return datasets.marc_from_hf(rows)
-    native = {"validation": "dev"}.get(split, split)
-    return datasets.read_marc_jsonl(
-        _native_path(source, spec, [f"dataset_{spec.lang}_{native}.json", f"dataset_{spec.lang}_{native}.jsonl"])
-    )
-
-
-def load_mgsm(spec: LangSpec, split: str, source: str | None) -> list[Row]:
-    rows = _hf_or_file(source, "juletxara/mgsm", spec.lang, split)
-    if rows is not None:
-        return datasets.mgsm_from_hf(rows)
-    if split != "test":
-        raise InputError("MGSM's native files hold only the test split", source)
-    return datasets.read_mgsm_tsv(_native_path(source, spec, [f"mgsm_{spec.lang}.tsv"]))
-
-
-def load_polyinstruct(spec: LangSpec, split: str, source: str | None) -> list[Row]:
-    path = None if source is None else _native_path(source, spec, ["polyinstruct_v1.jsonl"])
-    return resources.polyinstruct(spec.lang, split, path)
-
-
-def load_polyqa(spec: LangSpec, split: str, source: str | None) -> list[Row]:
-    """polyqa_v1 (shipped), or your SQuAD/XQuAD-format file(s) (``{lang}`` in the path)."""
-    path = None if source is None else _native_path(source, spec, [f"{spec.lang}.json"])
-    return resources.polyqa(spec.lang, split, path)
-
-
-def load_polyqa2(spec: LangSpec, split: str, source: str | None) -> list[Row]:
-    """polyqa_v2 (shipped), or your SQuAD/XQuAD-format file(s) (``{lang}`` in the path)."""
-    path = None if source is None else _native_path(source, spec, [f"{spec.lang}.json"])
-    return resources.polyqa(spec.lang, split, path, version=resources.POLYQA2_VERSION)
-
-
-def load_polysent(spec: LangSpec, split: str, source: str | None) -> list[Row]:
-    """polysent_v1 (shipped), or your file in its format: label ids in the order of the sorted
-    English label names, with those names and (when the file's header has them) the language's
-    own label words."""
-    path = None if source is None else _native_path(source, spec, ["polysent_v1.jsonl"])
-    rows = resources.polysent(spec.lang, split, path)
-    english = sorted(resources.polysent_labels("en", path))
-    try:
-        words = resources.polysent_labels(spec.lang, path)
-        native = [words[label] for label in english]
-    except (InputError, KeyError):
-        native = None  # no label words for this language: English labels only
-    out = []
-    for r in rows:
-        if r["label"] not in english:
-            raise InputError(f"item {r['id']}: label {r['label']!r} is not one of {english}", path)
-        out.append(
-            {
-                "id": r["id"],
-                "text": r["text"],
-                "text_pair": None,
-                "label": english.index(r["label"]),
-                "label_names": english,
-                "label_names_native": native,
-            }
-        )
-    return out
-
-
-def load_polymt(spec: LangSpec, split: str, source: str | None) -> list[Row]:
-    """polymt_v1 (shipped), or a folder of ``<lang>.jsonl`` files in its format (or a path holding ``{lang}``)."""
-    if source is not None and "{lang}" not in source and not Path(source).is_dir():
-        raise InputError("polymt reads a folder of <lang>.jsonl files (or a path holding {lang})", source)
-    return resources.polymt_pairs(spec.src or "en", spec.tgt or spec.lang, split, source)
-
-
-def load_local_qa(spec: LangSpec, split: str, source: str | None) -> list[Row]:
-    if source is None:
-        raise InputError("local_qa needs --data local_qa=PATH")
-    return datasets.read_local_qa(_native_path(source, spec, []))
-
-
-def load_local_translation(spec: LangSpec, split: str, source: str | None) -> list[Row]:
-    if source is None:
-        raise InputError("local_translation needs --data local_translation=PATH")
-    return datasets.read_local_translation(_native_path(source, spec, []))
-
-
-def load_local_classification(spec: LangSpec, split: str, source: str | None) -> list[Row]:
-    if source is None:
-        raise InputError("local_classification needs --data local_classification=PATH")
-    rows, names = datasets.read_local_classification(_native_path(source, spec, []))
-    for r in rows:
-        r["label_names"] = names
-    return rows
-
-
 XQUAD_LANGS = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
 MLQA_LANGS = ("en", "es", "de", "ar", "hi", "vi", "zh")
 
@@ -303,8 +64,8 @@ TASKS: dict[str, Task] = {
         "google/xquad",
         "validation",
         None,
-        load_xquad,
-        _mono,
+        loaders.load_xquad,
+        parse_mono,
         "XQuAD: SQuAD v1.1 dev questions professionally translated into 11 languages",
         qa_norm="squad_v1",
     ),
@@ -316,8 +77,8 @@ TASKS: dict[str, Task] = {
         "facebook/mlqa",
         "test",
         "validation",
-        load_mlqa,
-        _mlqa_parse,
+        loaders.load_mlqa,
+        parse_mlqa,
         "MLQA: extractive QA, context and question in any two of 7 languages",
     ),
     "flores": Task(
@@ -328,8 +89,8 @@ TASKS: dict[str, Task] = {
         "openlanguagedata/flores_plus",
         "devtest",
         "dev",
-        load_flores,
-        _pair("en"),
+        loaders.load_flores,
+        pair_parser("en"),
         "FLORES-200 / FLORES+: 1012 devtest sentences in 200+ languages, any direction",
     ),
     "pawsx": Task(
@@ -340,8 +101,8 @@ TASKS: dict[str, Task] = {
         "google-research-datasets/paws-x",
         "test",
         "validation",
-        load_pawsx,
-        _mono,
+        loaders.load_pawsx,
+        parse_mono,
         "PAWS-X: paraphrase identification (yes/no)",
     ),
     "xnli": Task(
@@ -352,8 +113,8 @@ TASKS: dict[str, Task] = {
         "facebook/xnli",
         "test",
         "validation",
-        load_xnli,
-        _mono,
+        loaders.load_xnli,
+        parse_mono,
         "XNLI: natural language inference (3 labels)",
     ),
     "sentiment": Task(
@@ -364,8 +125,8 @@ TASKS: dict[str, Task] = {
         "mteb/amazon_reviews_multi",
         "test",
         "validation",
-        load_sentiment,
-        _mono,
+        loaders.load_sentiment,
+        parse_mono,
         "MARC product reviews, binarised: 1-2 stars negative, 4-5 positive, 3 dropped",
     ),
     "mgsm": Task(
@@ -376,8 +137,8 @@ TASKS: dict[str, Task] = {
         "juletxara/mgsm",
         "test",
         "train",
-        load_mgsm,
-        _mono,
+        loaders.load_mgsm,
+        parse_mono,
         "MGSM: 250 grade-school math problems; the answer is the last number written",
     ),
     "polyinstruct": Task(
@@ -388,8 +149,8 @@ TASKS: dict[str, Task] = {
         None,
         "test",
         "train",
-        load_polyinstruct,
-        _mono,
+        loaders.load_polyinstruct,
+        parse_mono,
         "polyinstruct_v1: parallel instructions in 11 languages (MI-Eval style)",
         shipped=resources.POLYINSTRUCT_VERSION,
     ),
@@ -401,8 +162,8 @@ TASKS: dict[str, Task] = {
         None,
         "test",
         "dev",
-        load_polyqa,
-        _mono,
+        loaders.load_polyqa,
+        parse_mono,
         "polyqa_v1: extractive QA written for polyalign, parallel in XQuAD's 12 languages (shipped; "
         "kept for comparability, easier than XQuAD)",
         shipped=resources.POLYQA_VERSION,
@@ -415,8 +176,8 @@ TASKS: dict[str, Task] = {
         None,
         "test",
         "dev",
-        load_polyqa2,
-        _mono,
+        loaders.load_polyqa2,
+        parse_mono,
         "polyqa_v2: harder extractive QA written for polyalign (XQuAD-like paragraphs, phrase answers), "
         "parallel in XQuAD's 12 languages (shipped)",
         shipped=resources.POLYQA2_VERSION,
@@ -429,8 +190,8 @@ TASKS: dict[str, Task] = {
         None,
         "test",
         "demo",
-        load_polysent,
-        _mono,
+        loaders.load_polysent,
+        parse_mono,
         "polysent_v1: binary sentiment written for polyalign, parallel in 16 "
         "languages (shipped); labels in English or with --label-lang target",
         shipped=resources.POLYSENT_VERSION,
@@ -443,13 +204,15 @@ TASKS: dict[str, Task] = {
         None,
         "test",
         "dev",
-        load_polymt,
-        _pair("en"),
+        loaders.load_polymt,
+        pair_parser("en"),
         "polymt_v1: general-domain sentences (news, science, travel, health, daily life) written for "
         "polyalign, parallel in 16 languages (shipped); any direction, src-tgt",
         shipped=resources.POLYMT_VERSION,
     ),
-    "local_qa": Task("local_qa", "qa", "qa", (), None, "test", None, load_local_qa, _mono, "any local QA file"),
+    "local_qa": Task(
+        "local_qa", "qa", "qa", (), None, "test", None, loaders.load_local_qa, parse_mono, "any local QA file"
+    ),
     "local_translation": Task(
         "local_translation",
         "translation",
@@ -458,8 +221,8 @@ TASKS: dict[str, Task] = {
         None,
         "test",
         None,
-        load_local_translation,
-        _pair("en"),
+        loaders.load_local_translation,
+        pair_parser("en"),
         "any local translation file",
     ),
     "local_classification": Task(
@@ -470,8 +233,8 @@ TASKS: dict[str, Task] = {
         None,
         "test",
         None,
-        load_local_classification,
-        _mono,
+        loaders.load_local_classification,
+        parse_mono,
         "any local classification file",
     ),
 }

@@ -7,7 +7,8 @@ import pytest
 from helpers import spanish_locale, write_mo
 from polyalign.data import resources
 from polyalign.data.filters import PairFilter
-from polyalign.data.mixtures import allocate, build_coit, build_muit, build_qalign, scale
+from polyalign.data.mixture_spec import MixtureSpec
+from polyalign.data.mixtures import allocate, build, scale
 from polyalign.io import InputError
 
 COMMON = dict(
@@ -24,15 +25,18 @@ def rows(path):
 
 def test_coit_mixes_english_translated_and_translation_parts(tmp_path):
     locale = spanish_locale(tmp_path / "locale")
-    m = build_coit(
+    m = build(
         tmp_path / "data",
-        "es",
-        sources=["gettext"],
-        instructions=["polyinstruct"],
-        direction="both",
-        max_train_pairs=100,
-        gettext_dirs=[str(locale)],
-        **COMMON,
+        MixtureSpec(
+            builder="coit",
+            languages=["es"],
+            sources=["gettext"],
+            instructions=["polyinstruct"],
+            direction="both",
+            max_train_pairs=100,
+            gettext_dirs=[str(locale)],
+            **COMMON,
+        ),
     )
     n_train = len(resources.polyinstruct("es", "train"))
     assert m["builder"] == "coit" and m["languages"]["es"]["train_pairs"] == 100
@@ -59,17 +63,20 @@ def test_coit_mixes_english_translated_and_translation_parts(tmp_path):
 
 def test_coit_ratios_scale_each_part(tmp_path):
     locale = spanish_locale(tmp_path / "locale")
-    m = build_coit(
+    m = build(
         tmp_path / "d",
-        "es",
-        sources=["gettext"],
-        instructions=["polyinstruct"],
-        english_ratio=0.0,
-        translated_ratio=2.0,
-        translation_ratio=0.5,
-        max_train_pairs=100,
-        gettext_dirs=[str(locale)],
-        **COMMON,
+        MixtureSpec(
+            builder="coit",
+            languages=["es"],
+            sources=["gettext"],
+            instructions=["polyinstruct"],
+            english_ratio=0.0,
+            translated_ratio=2.0,
+            translation_ratio=0.5,
+            max_train_pairs=100,
+            gettext_dirs=[str(locale)],
+            **COMMON,
+        ),
     )
     n_train = len(resources.polyinstruct("es", "train"))
     assert m["parts"] == {"instruction": 2 * n_train, "translation": 50}
@@ -88,14 +95,17 @@ def test_coit_with_user_instruction_files(tmp_path):
         ),
         encoding="utf-8",
     )
-    m = build_coit(
+    m = build(
         tmp_path / "d",
-        "es",
-        sources=["gettext"],
-        instructions=[str(en), f"es={es}"],
-        max_train_pairs=10,
-        gettext_dirs=[str(locale)],
-        **COMMON,
+        MixtureSpec(
+            builder="coit",
+            languages=["es"],
+            sources=["gettext"],
+            instructions=[str(en), f"es={es}"],
+            max_train_pairs=10,
+            gettext_dirs=[str(locale)],
+            **COMMON,
+        ),
     )
     out = rows(tmp_path / "d" / "train.jsonl")
     inst = sorted((r["meta"]["lang"], r["messages"][0]["content"]) for r in out if r["meta"]["task"] == "instruction")
@@ -120,14 +130,17 @@ def test_muit_uniform_proportional_and_plan(tmp_path):
         gettext_dirs=[str(loc)],
         **{**COMMON, "test_size": 5},
     )
-    m = build_muit(tmp_path / "u", ["es", "fr"], allocation="uniform", pair_budget=40, **common)
+    m = build(tmp_path / "u", MixtureSpec(builder="muit", languages=["es", "fr"], pair_budget=40, **common))
     assert {c: i["train_pairs"] for c, i in m["languages"].items()} == {"es": 20, "fr": 20}
-    m = build_muit(tmp_path / "p", ["es", "fr"], allocation="proportional", pair_budget=42, **common)
+    m = build(
+        tmp_path / "p",
+        MixtureSpec(builder="muit", languages=["es", "fr"], allocation="proportional", pair_budget=42, **common),
+    )
     alloc = {c: i["allocated_pairs"] for c, i in m["languages"].items()}
     assert alloc == {"es": 36, "fr": 6}  # 360 vs 60 clean pairs
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"allocation": {"es": 7, "fr": 3}}))
-    m = build_muit(tmp_path / "x", ["es", "fr"], allocation=str(plan), pair_budget=None, **common)
+    m = build(tmp_path / "x", MixtureSpec(builder="muit", languages=["es", "fr"], allocation=str(plan), **common))
     assert {c: i["train_pairs"] for c, i in m["languages"].items()} == {"es": 7, "fr": 3}
     out = rows(tmp_path / "x" / "train.jsonl")
     n = len(resources.polyinstruct("en", "train"))
@@ -139,7 +152,7 @@ def test_muit_uniform_proportional_and_plan(tmp_path):
     assert len({r["meta"].get("lang") for r in out[:20]}) == 3  # one shuffled set, not language blocks
     plan.write_text(json.dumps({"allocation": {"es": 7}}))
     with pytest.raises(InputError, match="the plan has no allocation for fr"):
-        build_muit(tmp_path / "y", ["es", "fr"], allocation=str(plan), pair_budget=None, **common)
+        build(tmp_path / "y", MixtureSpec(builder="muit", languages=["es", "fr"], allocation=str(plan), **common))
     assert not (tmp_path / "y").exists()
 
 
@@ -156,7 +169,16 @@ def test_allocate_rules():
 
 
 def test_qalign_pairs_questions_with_english_and_no_answers(tmp_path):
-    m = build_qalign(tmp_path / "q", ["zh", "de"], ["es", "fr"], instructions=["polyinstruct"], seed=0)
+    spec = MixtureSpec(
+        builder="qalign",
+        languages=["zh", "de"],
+        eval_languages=["es", "fr"],
+        instructions=["polyinstruct"],
+        direction="x-en",
+        template="qalign_v1",
+        seed=0,
+    )
+    m = build(tmp_path / "q", spec)
     out = rows(tmp_path / "q" / "train.jsonl")
     n = len(resources.polyinstruct("en", "train"))
     assert len(out) == 2 * n and m["parts"] == {"question_alignment": 2 * n}
@@ -242,9 +264,9 @@ def test_sources_and_instructions_with_column_mappings(tmp_path):
     )
     pq.write_table(pa.table({"q": ["Say hi."], "a": ["Hi!"]}), tmp_path / "inst.parquet")
     source = f"{tmp_path / 'opus.parquet'}#src=translation.en,tgt=translation.{{lang}}"
-    m = build_muit(
-        tmp_path / "d",
-        ["es", "fr"],
+    spec = MixtureSpec(
+        builder="muit",
+        languages=["es", "fr"],
         sources=[source],
         instructions=[f"{tmp_path / 'inst.parquet'}#instruction=q,output=a"],
         allocation="uniform",
@@ -252,6 +274,7 @@ def test_sources_and_instructions_with_column_mappings(tmp_path):
         max_train_pairs=8,
         **{**COMMON, "test_size": 2},
     )
+    m = build(tmp_path / "d", spec)
     assert {c: i["train_pairs"] for c, i in m["languages"].items()} == {"es": 8, "fr": 8}
     out = rows(tmp_path / "d" / "train.jsonl")
     fr_targets = {r["messages"][1]["content"] for r in out if r["meta"].get("tgt_lang") == "fr"}

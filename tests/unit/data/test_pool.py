@@ -10,7 +10,8 @@ import pytest
 from helpers import spanish_locale, spanish_ui_pairs, write_mo
 from polyalign.config import DataConfig
 from polyalign.data.filters import PairFilter
-from polyalign.data.mixtures import build_muit
+from polyalign.data.mixture_spec import MixtureSpec
+from polyalign.data.mixtures import build
 from polyalign.data.pool import (
     changed_since,
     cover,
@@ -194,6 +195,7 @@ def test_pool_bytes_are_deterministic(tmp_path):
 # --- building from a pool -----------------------------------------------------------------------
 
 BUILD = dict(
+    builder="muit",
     sources=["gettext"],
     instructions=[],
     template="translate_v1",
@@ -207,8 +209,8 @@ BUILD = dict(
 def test_a_build_from_the_pool_is_the_build_from_the_sources(tmp_path):
     locale = locale_tree(tmp_path / "locale")
     freeze(tmp_path / "pool", want(locale, min_words=1))  # looser than the build's: it serves it
-    direct = build_muit(tmp_path / "direct", ["es"], gettext_dirs=[str(locale)], **BUILD)
-    pooled = build_muit(tmp_path / "pooled", ["es"], pool=open_pool(tmp_path / "pool"), **BUILD)
+    direct = build(tmp_path / "direct", MixtureSpec(languages=["es"], gettext_dirs=[str(locale)], **BUILD))
+    pooled = build(tmp_path / "pooled", MixtureSpec(languages=["es"], **BUILD), open_pool(tmp_path / "pool"))
     for name in ("train.jsonl", "test_en-es.jsonl"):
         assert (tmp_path / "direct" / name).read_bytes() == (tmp_path / "pooled" / name).read_bytes()
     a, b = direct["languages"]["es"], pooled["languages"]["es"]
@@ -217,7 +219,7 @@ def test_a_build_from_the_pool_is_the_build_from_the_sources(tmp_path):
     assert pooled["pool"]["sha256"] == open_pool(tmp_path / "pool").sha256 and "pool" not in direct
     # the same pool, the catalogs gone: the same build
     (locale / "es" / "LC_MESSAGES" / "demo.mo").unlink()
-    build_muit(tmp_path / "later", ["es"], pool=open_pool(tmp_path / "pool"), **BUILD)
+    build(tmp_path / "later", MixtureSpec(languages=["es"], **BUILD), open_pool(tmp_path / "pool"))
     assert (tmp_path / "later" / "train.jsonl").read_bytes() == (tmp_path / "direct" / "train.jsonl").read_bytes()
 
 
@@ -227,12 +229,12 @@ def test_a_pool_refuses_builds_it_cannot_serve(tmp_path):
     pool = open_pool(tmp_path / "pool")
     index = tmp_path / "pool" / "pool.json"
     with pytest.raises(InputError, match="holds gettext, not babel") as e:
-        build_muit(tmp_path / "a", ["es"], pool=pool, **{**BUILD, "sources": ["gettext", "babel"]})
+        build(tmp_path / "a", MixtureSpec(languages=["es"], **{**BUILD, "sources": ["gettext", "babel"]}), pool)
     assert e.value.path == str(index)
     with pytest.raises(InputError, match="data filters are looser"):
-        build_muit(tmp_path / "b", ["es"], pool=pool, **{**BUILD, "pair_filter": PairFilter(min_words=1)})
+        build(tmp_path / "b", MixtureSpec(languages=["es"], **{**BUILD, "pair_filter": PairFilter(min_words=1)}), pool)
     with pytest.raises(InputError, match=r"has no pairs for fr \(it holds es\)"):
-        build_muit(tmp_path / "c", ["fr"], pool=pool, **BUILD)
+        build(tmp_path / "c", MixtureSpec(languages=["fr"], **BUILD), pool)
     assert not any((tmp_path / x).exists() for x in "abc")
 
 
@@ -246,7 +248,7 @@ def test_a_damaged_pool_file_is_one_error_naming_it(tmp_path):
     data = gz.read_bytes()
     gz.write_bytes(data[: len(data) // 2])  # truncated
     with pytest.raises(InputError) as e:
-        build_muit(tmp_path / "a", ["es"], pool=open_pool(tmp_path / "pool"), **BUILD)
+        build(tmp_path / "a", MixtureSpec(languages=["es"], **BUILD), open_pool(tmp_path / "pool"))
     assert e.value.path == str(gz) and "does not match the sha256 its pool.json records" in str(e.value)
     assert "\n" not in str(e.value)
     # truncated and its pool.json made to agree: gzip itself finds the end missing

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from polyalign.data.mixtures import build_from_config
+from polyalign.data.mixture_spec import MixtureSpec
+from polyalign.data.mixtures import build
 from polyalign.recipe import load_recipe
 
 RECIPES = sorted((Path(__file__).resolve().parents[3] / "recipes").glob("*.yaml"))
@@ -21,6 +22,6 @@ def test_recipe_loads(path):
 
 def test_qalign_recipe_builds(tmp_path):
     cfg = load_recipe(Path(RECIPES[0]).parent / "qalign_zh_de.yaml")
-    m = build_from_config(tmp_path / "data", cfg.data)
+    m = build(tmp_path / "data", MixtureSpec.from_config(cfg.data))
     assert set(m["tasks"]) == {f"translation/{c}-en" for c in ("zh", "de", "es", "fr", "ru")}
     assert m["languages"]["zh"]["train_pairs"] == m["languages"]["de"]["train_pairs"] > 80

@@ -66,13 +66,14 @@ COIT_FIXTURE_TOKENS_SHA256 = "d34ba412ccd56e9a2f7dcadd91fa20874a3a0030456199116a
 
 def test_coit_fixture_token_ids_are_pinned(tmp_path, default_tokenizer):
     from helpers import spanish_locale
-    from polyalign.data.mixtures import build_coit
+    from polyalign.data.mixture_spec import MixtureSpec
+    from polyalign.data.mixtures import build
     from polyalign.train.batching import encode
 
     locale = spanish_locale(tmp_path / "locale")
-    build_coit(
-        tmp_path / "data",
-        "es",
+    spec = MixtureSpec(
+        builder="coit",
+        languages=["es"],
         sources=["gettext"],
         instructions=["polyinstruct"],
         direction="en-x",
@@ -83,6 +84,7 @@ def test_coit_fixture_token_ids_are_pinned(tmp_path, default_tokenizer):
         gettext_dirs=[str(locale)],
         pair_filter=PairFilter(min_words=3, max_words=30, max_chars=300, max_length_ratio=3.0, language_id=True),
     )
+    build(tmp_path / "data", spec)
     rows = [json.loads(line) for line in (tmp_path / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()]
     h = hashlib.sha256()
     for r in rows:

@@ -18,6 +18,7 @@ from eval_fixtures import (
 )
 from polyalign.eval import datasets
 from polyalign.eval import tasks as T
+from polyalign.eval.langspec import LangSpec
 from polyalign.io import InputError
 
 
@@ -229,10 +230,10 @@ def test_demos_from_a_separate_split_leave_the_test_set_whole(tmp_path):
 
 def test_language_specs():
     flores, mlqa, xquad = T.get("flores"), T.get("mlqa"), T.get("xquad")
-    assert flores.parse("zh") == T.LangSpec("en-zh", "zh", "en", "zh")
-    assert flores.parse("en-pt_BR") == T.LangSpec("en-pt_BR", "pt_BR", "en", "pt_BR")
+    assert flores.parse("zh") == LangSpec("en-zh", "zh", "en", "zh")
+    assert flores.parse("en-pt_BR") == LangSpec("en-pt_BR", "pt_BR", "en", "pt_BR")
     assert flores.parse("spa_Latn-eng_Latn").spec == "es-en"
-    assert mlqa.parse("de-vi") == T.LangSpec("de-vi", "de", src="vi", tgt="de")  # context de, question vi
+    assert mlqa.parse("de-vi") == LangSpec("de-vi", "de", src="vi", tgt="de")  # context de, question vi
     assert xquad.parse("ZH").spec == "zh"
     assert T.default_specs(xquad) == list(T.XQUAD_LANGS)
     with pytest.raises(InputError, match="flores: name the languages with --langs"):

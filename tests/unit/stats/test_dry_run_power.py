@@ -4,13 +4,13 @@ import json
 import subprocess
 import sys
 
-from polyalign import arms
+from polyalign import dry_run
 from polyalign.recipe import load_recipe
 
 
 def test_default_recipe_states_a_default_sigma(tmp_path):
     cfg = load_recipe(None, [f"runs_dir={tmp_path}", "eval.limit=40", "data.test_size=40"])
-    lines = arms.detectable_lines(cfg, cfg.arms)
+    lines = dry_run.detectable_lines(cfg, cfg.arms)
     assert lines[0].startswith("  detectable: scaling law: 3 pilot sizes [8, 24, 72]; a verdict needs a rising fit")
     assert lines[1] == (
         "  detectable: CoIT: 40 items per direction, detectable ≥ 4.4 chrF++ (80% power, 95% two-sided; "
@@ -28,7 +28,7 @@ def test_an_earlier_run_of_the_same_model_gives_sigma(tmp_path):
     other = tmp_path / "other" / "summary.json"
     other.parent.mkdir()
     other.write_text(json.dumps({"model": "someone/else", "claims": [{"id": "muit", "parts": [{"sd_item": 1.0}]}]}))
-    lines = arms.detectable_lines(cfg, cfg.arms)
+    lines = dry_run.detectable_lines(cfg, cfg.arms)
     assert (
         f"  detectable: CoIT: 40 items per direction, detectable ≥ 4.1 chrF++ (80% power, 95% two-sided; "
         f"per-item σ 9.3 from {old})" in lines

@@ -1,0 +1,210 @@
+"""Where each evaluation task's rows come from: its Hugging Face dataset, or local files in the
+benchmark's native format (a file, a path holding ``{lang}``, ``{src}``/``{tgt}`` or
+``{context}``/``{question}``, a folder searched for the native names), or Hugging Face rows saved
+locally (``.parquet``, ``.arrow``, a ``save_to_disk`` folder), or the sets shipped with polyalign.
+
+Every loader is ``load(spec, split, source)`` → rows (:data:`polyalign.eval.datasets.Row`), with
+``source`` ``None`` for the hub (or the shipped set); :data:`polyalign.eval.tasks.TASKS` names them.
+Light module: no torch; ``datasets`` only when reading from the hub or parquet/arrow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from polyalign import langs
+from polyalign.data import resources
+from polyalign.eval import datasets
+from polyalign.eval.datasets import Row
+from polyalign.eval.langspec import LangSpec
+from polyalign.io import InputError
+
+
+def _native_path(source: str, spec: LangSpec, names: list[str]) -> Path:
+    """The native file for ``spec``: a path with placeholders, a file, or a folder to search."""
+    if "{" in source:
+        try:
+            path = Path(source.format(**spec.placeholders()))
+        except KeyError as e:
+            raise InputError(f"unknown placeholder {{{e.args[0]}}} in the data path", source) from None
+        if not path.exists():
+            raise InputError("no such file", path)
+        if path.is_dir():
+            raise InputError("is a folder, expected a file", path)
+        return path
+    path = Path(source)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        if not any(names):
+            raise InputError("is a folder: name the data file itself (the path may hold {lang})", path)
+        for name in names:
+            found = sorted(path.rglob(name))
+            if found:
+                return found[0]
+        raise InputError(f"no {' or '.join(names)} under this folder", path)
+    raise InputError("no such file or folder", path)
+
+
+def _hf_or_file(source: str | None, hf_id: str | None, config: str | None, split: str) -> list[Row] | None:
+    """Hugging Face rows when the source is the hub (None) or a parquet/arrow file; else None."""
+    if source is None:
+        if hf_id is None:
+            raise InputError("this task has no Hugging Face dataset: give its files with --data TASK=PATH")
+        return datasets.hf_rows(hf_id, config, split)
+    if datasets.is_hf_file(source):
+        return datasets.hf_rows(source, config, split)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Loaders
+
+
+def load_xquad(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    rows = _hf_or_file(source, "google/xquad", f"xquad.{spec.lang}", split)
+    if rows is not None:
+        return datasets.qa_from_hf(rows)
+    return datasets.read_squad(_native_path(source, spec, [f"xquad.{spec.lang}.json"]))
+
+
+def load_mlqa(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    rows = _hf_or_file(source, "facebook/mlqa", f"mlqa.{spec.tgt}.{spec.src}", split)
+    if rows is not None:
+        return datasets.qa_from_hf(rows)
+    native = {"validation": "dev"}.get(split, split)
+    return datasets.read_squad(_native_path(source, spec, [f"{native}-context-{spec.tgt}-question-{spec.src}.json"]))
+
+
+def load_flores(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    s, t = langs.flores(spec.src), langs.flores(spec.tgt)
+    if source is None:
+        src = [r["text"] for r in datasets.hf_rows("openlanguagedata/flores_plus", s, split)]
+        tgt = [r["text"] for r in datasets.hf_rows("openlanguagedata/flores_plus", t, split)]
+        return datasets.flores_pairs(src, tgt)
+    if datasets.is_hf_file(source):  # old facebook/flores rows: sentence_{code} columns
+        return datasets.flores_from_hf(datasets.hf_rows(source, None, split), s, t)
+    if "{" in source:
+        fmt = {"split": split}
+        src_path = Path(source.format(code=s, lang=spec.src, **fmt))
+        tgt_path = Path(source.format(code=t, lang=spec.tgt, **fmt))
+        return datasets.flores_pairs(datasets._read_sentences(src_path), datasets._read_sentences(tgt_path), src_path)
+    return datasets.flores_pairs(
+        datasets.read_flores_side(source, s, split), datasets.read_flores_side(source, t, split), source
+    )
+
+
+_PAWSX_FILES = {"test": ["test_2k.tsv"], "validation": ["dev_2k.tsv"], "train": ["translated_train.tsv", "train.tsv"]}
+
+
+def load_pawsx(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    rows = _hf_or_file(source, "google-research-datasets/paws-x", spec.lang, split)
+    if rows is not None:
+        return datasets.pawsx_from_hf(rows)
+    if "{" not in source and Path(source).is_dir():
+        lang_dir = next((p for p in sorted(Path(source).rglob(spec.lang)) if p.is_dir()), None)
+        if lang_dir is None:
+            raise InputError(f"no {spec.lang}/ folder (PAWS-X layout x-final/{spec.lang}/) under this folder", source)
+        source = str(lang_dir)
+    return datasets.read_pawsx_tsv(_native_path(source, spec, _PAWSX_FILES[split]))
+
+
+def load_xnli(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    rows = _hf_or_file(source, "facebook/xnli", spec.lang, split)
+    if rows is not None:
+        return datasets.xnli_from_hf(rows)
+    native = {"validation": "dev"}.get(split, split)
+    return datasets.read_xnli_tsv(_native_path(source, spec, [f"xnli.{native}.tsv"]), spec.lang)
+
+
+def load_sentiment(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    rows = _hf_or_file(source, "mteb/amazon_reviews_multi", spec.lang, split)
+    if rows is not None:
+        return datasets.marc_from_hf(rows)
+    native = {"validation": "dev"}.get(split, split)
+    return datasets.read_marc_jsonl(
+        _native_path(source, spec, [f"dataset_{spec.lang}_{native}.json", f"dataset_{spec.lang}_{native}.jsonl"])
+    )
+
+
+def load_mgsm(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    rows = _hf_or_file(source, "juletxara/mgsm", spec.lang, split)
+    if rows is not None:
+        return datasets.mgsm_from_hf(rows)
+    if split != "test":
+        raise InputError("MGSM's native files hold only the test split", source)
+    return datasets.read_mgsm_tsv(_native_path(source, spec, [f"mgsm_{spec.lang}.tsv"]))
+
+
+def load_polyinstruct(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    path = None if source is None else _native_path(source, spec, ["polyinstruct_v1.jsonl"])
+    return resources.polyinstruct(spec.lang, split, path)
+
+
+def load_polyqa(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    """polyqa_v1 (shipped), or your SQuAD/XQuAD-format file(s) (``{lang}`` in the path)."""
+    path = None if source is None else _native_path(source, spec, [f"{spec.lang}.json"])
+    return resources.polyqa(spec.lang, split, path)
+
+
+def load_polyqa2(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    """polyqa_v2 (shipped), or your SQuAD/XQuAD-format file(s) (``{lang}`` in the path)."""
+    path = None if source is None else _native_path(source, spec, [f"{spec.lang}.json"])
+    return resources.polyqa(spec.lang, split, path, version=resources.POLYQA2_VERSION)
+
+
+def load_polysent(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    """polysent_v1 (shipped), or your file in its format: label ids in the order of the sorted
+    English label names, with those names and (when the file's header has them) the language's
+    own label words."""
+    path = None if source is None else _native_path(source, spec, ["polysent_v1.jsonl"])
+    rows = resources.polysent(spec.lang, split, path)
+    english = sorted(resources.polysent_labels("en", path))
+    try:
+        words = resources.polysent_labels(spec.lang, path)
+        native = [words[label] for label in english]
+    except (InputError, KeyError):
+        native = None  # no label words for this language: English labels only
+    out = []
+    for r in rows:
+        if r["label"] not in english:
+            raise InputError(f"item {r['id']}: label {r['label']!r} is not one of {english}", path)
+        out.append(
+            {
+                "id": r["id"],
+                "text": r["text"],
+                "text_pair": None,
+                "label": english.index(r["label"]),
+                "label_names": english,
+                "label_names_native": native,
+            }
+        )
+    return out
+
+
+def load_polymt(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    """polymt_v1 (shipped), or a folder of ``<lang>.jsonl`` files in its format (or a path holding ``{lang}``)."""
+    if source is not None and "{lang}" not in source and not Path(source).is_dir():
+        raise InputError("polymt reads a folder of <lang>.jsonl files (or a path holding {lang})", source)
+    return resources.polymt_pairs(spec.src or "en", spec.tgt or spec.lang, split, source)
+
+
+def load_local_qa(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    if source is None:
+        raise InputError("local_qa needs --data local_qa=PATH")
+    return datasets.read_local_qa(_native_path(source, spec, []))
+
+
+def load_local_translation(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    if source is None:
+        raise InputError("local_translation needs --data local_translation=PATH")
+    return datasets.read_local_translation(_native_path(source, spec, []))
+
+
+def load_local_classification(spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    if source is None:
+        raise InputError("local_classification needs --data local_classification=PATH")
+    rows, names = datasets.read_local_classification(_native_path(source, spec, []))
+    for r in rows:
+        r["label_names"] = names
+    return rows
