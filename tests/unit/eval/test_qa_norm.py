@@ -153,6 +153,7 @@ def test_xquad_defaults_to_squad_and_mlqa_to_its_own():
         "xquad": "squad_v1",
         "mlqa": "mlqa",
         "polyqa": "mlqa",
+        "polyqa_v2": "mlqa",
         "local_qa": "mlqa",
     }
 
