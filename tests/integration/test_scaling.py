@@ -269,7 +269,9 @@ def test_a_killed_submitit_job_resubmitted_resumes_from_its_checkpoint(tmp_path,
     killed_at = max(int(p.name.split("-")[1]) for p in (run_dir / "checkpoints").glob("step-*"))
 
     log: list[str] = []
-    summaries = run_grid(grid, "slurm", folder=tmp_path / "submitit", cluster="local", log=log.append)
+    summaries = run_grid(
+        grid, "slurm", folder=tmp_path / "submitit", cluster="local", executor={"timeout_min": 10}, log=log.append
+    )
     assert any("submitted as local process" in line for line in log)
     info = json.loads((run_dir / "train_summary.json").read_text())
     assert info["resumed_from"] is not None and info["resumed_from"] >= killed_at
