@@ -14,7 +14,8 @@ import pytest
 
 from polyalign import langs
 from polyalign.cli import main
-from polyalign.io import InputError, run_lock
+from polyalign.io import InputError
+from polyalign.outputs import run_lock
 
 
 def run(capsys, *argv):
@@ -35,7 +36,7 @@ def test_a_second_run_in_a_locked_folder_is_refused_naming_the_holder(tmp_path):
             [
                 sys.executable,
                 "-c",
-                f"from polyalign.io import run_lock\nwith run_lock({str(tmp_path / 'runs' / 't')!r}): pass",
+                f"from polyalign.outputs import run_lock\nwith run_lock({str(tmp_path / 'runs' / 't')!r}): pass",
             ],
             capture_output=True,
             text=True,

@@ -25,7 +25,8 @@ def cmd_analyze_align(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from polyalign.analysis.align import add_comparison, align_report, read_pairs
-    from polyalign.io import check_output_dir, read_json, write_json
+    from polyalign.io import read_json, write_json
+    from polyalign.outputs import check_output_dir
     from polyalign.report.plots import alignment_plot
 
     checks.analysis_checks(args, **{"--pairs": args.pairs, "--compare": args.compare})
@@ -68,7 +69,8 @@ def cmd_analyze_lens(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from polyalign import langs
-    from polyalign.io import check_output_dir, write_json
+    from polyalign.io import write_json
+    from polyalign.outputs import check_output_dir
     from polyalign.report.plots import lens_plot
 
     lang = langs.base(langs.check_all([args.lang], "--lang")[0])
@@ -115,7 +117,8 @@ def cmd_analyze_pca(args: argparse.Namespace) -> int:
 
     from polyalign import langs
     from polyalign.analysis.align import multiway_texts, pca_report
-    from polyalign.io import check_output_dir, write_json
+    from polyalign.io import write_json
+    from polyalign.outputs import check_output_dir
     from polyalign.report.plots import pca_plot
 
     codes = [langs.base(c) for c in langs.check_all([c.strip() for c in args.langs.split(",") if c.strip()], "--langs")]

@@ -79,7 +79,7 @@ class Parser(argparse.ArgumentParser):
 
 def run_inputs_apart(cfg: Any) -> None:
     """A run's inputs are not its run folder, and none lies in the data/ it rebuilds."""
-    from polyalign.io import check_apart
+    from polyalign.outputs import check_apart
 
     inputs = {f"data.sources {x}": x.partition("#")[0] for x in cfg.data.sources if "/" in x or "." in x}
     inputs |= {f"data.instructions {x}": x.partition("=")[2] or x for x in cfg.data.instructions if x != "polyinstruct"}
@@ -129,7 +129,7 @@ def analysis_checks(args: argparse.Namespace, **inputs: str | None) -> None:
     """What an analyze command can check without a model, checked before one loads."""
     from pathlib import Path
 
-    from polyalign.io import check_apart, check_output_dir
+    from polyalign.outputs import check_apart, check_output_dir
 
     check_apart({"--model": args.model, "--adapter": args.adapter, **inputs}, {"--out": args.out})
     check_output_dir(args.out)

@@ -9,7 +9,7 @@ import polyalign.cli.checks as checks
 
 
 def cmd_data_build(args: argparse.Namespace) -> int:
-    from polyalign.io import run_lock
+    from polyalign.outputs import run_lock
     from polyalign.stages import prepare_run_dir, stage_data
 
     cfg = checks.args_recipe(args)
@@ -83,7 +83,7 @@ def cmd_data_translate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from polyalign.data.translate import run_translation_job
-    from polyalign.io import check_apart
+    from polyalign.outputs import check_apart
 
     cfg = checks.args_recipe(args)
     t = cfg.translate
@@ -100,7 +100,7 @@ def cmd_data_translate(args: argparse.Namespace) -> int:
 
 def cmd_data_snapshot(args: argparse.Namespace) -> int:
     from polyalign.data.pool import cover, freeze
-    from polyalign.io import check_apart, check_new_output_dir
+    from polyalign.outputs import check_apart, check_new_output_dir
 
     inputs = {f"--gettext-dir {d}": d for d in args.gettext_dir or ()} | {"recipe": args.recipe}
     check_apart(inputs, {"-o": args.output}, replaced=["-o"])

@@ -10,7 +10,7 @@ import polyalign.cli.checks as checks
 def cmd_eval(args: argparse.Namespace) -> int:
     from polyalign.eval.request import build_request
     from polyalign.eval.runner import run_eval
-    from polyalign.io import check_apart
+    from polyalign.outputs import check_apart
 
     recipe = checks.args_recipe(args) if args.recipe or args.overrides else None
     request = build_request(

@@ -23,7 +23,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_arms(cfg)
         print(dry_run(cfg))
         return 0
-    from polyalign.io import run_lock
+    from polyalign.outputs import run_lock
     from polyalign.run import run
 
     with run_lock(cfg.run_dir):
@@ -41,7 +41,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from polyalign.io import check_apart
+    from polyalign.outputs import check_apart
     from polyalign.train.export import export
 
     check_apart({"--base": args.base}, {"OUT": args.out}, replaced={"OUT"})  # SOURCE: export's own check

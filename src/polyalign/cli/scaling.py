@@ -11,7 +11,8 @@ from polyalign.io import InputError
 
 
 def cmd_scaling_fit(args: argparse.Namespace) -> int:
-    from polyalign.io import check_apart, check_output_file, write_json
+    from polyalign.io import write_json
+    from polyalign.outputs import check_apart, check_output_file
     from polyalign.scaling.fits import fit_points
     from polyalign.scaling.laws import read_points
 
@@ -47,7 +48,8 @@ def cmd_scaling_predict(args: argparse.Namespace) -> int:
 
 def cmd_scaling_allocate(args: argparse.Namespace) -> int:
     from polyalign import langs
-    from polyalign.io import check_apart, check_output_file, write_json
+    from polyalign.io import write_json
+    from polyalign.outputs import check_apart, check_output_file
     from polyalign.scaling.allocate import plan
     from polyalign.scaling.laws import load_fits
 
@@ -73,7 +75,7 @@ def cmd_scaling_allocate(args: argparse.Namespace) -> int:
 def cmd_scaling_pilot(args: argparse.Namespace) -> int:
     from polyalign.config import PilotConfig
     from polyalign.grid import choose_executor
-    from polyalign.io import run_lock
+    from polyalign.outputs import run_lock
     from polyalign.pilot import run_pilot
 
     if args.recipe is None:

@@ -73,7 +73,7 @@ def cmd_score_fidelity(args: argparse.Namespace) -> int:
 
 def cmd_score_judge(args: argparse.Namespace) -> int:
     from polyalign.eval.judge import Endpoint, judge_files
-    from polyalign.io import check_apart
+    from polyalign.outputs import check_apart
 
     check_apart({"A": args.a, "B": args.b}, {"--out": args.out})
     endpoint = Endpoint(url=args.endpoint, model=args.judge_model, api_key_env=args.api_key_env, timeout=args.timeout)

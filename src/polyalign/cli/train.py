@@ -9,7 +9,7 @@ import polyalign.cli.checks as checks
 
 def cmd_train(args: argparse.Namespace) -> int:
     from polyalign.config import TrainJobConfig
-    from polyalign.io import check_apart
+    from polyalign.outputs import check_apart
     from polyalign.train.job import launch_or_train
 
     cfg = checks.args_recipe(args, TrainJobConfig)

@@ -31,7 +31,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from polyalign import io, langs
+from polyalign import langs
 from polyalign.data import filters, resources, templates
 from polyalign.data.pairs import (
     Direction,
@@ -52,6 +52,7 @@ from polyalign.io import (
     write_json,
     write_jsonl,
 )
+from polyalign.rows import split_columns
 
 Builder = Literal["coit", "muit", "qalign"]
 
@@ -76,7 +77,7 @@ def instruction_records(specs: Iterable[str], lang: str, split: str = "train") -
         if spec == "polyinstruct":
             out.extend({**r, "origin": resources.POLYINSTRUCT_VERSION} for r in resources.polyinstruct(code, split))
             continue
-        source, columns = io.split_columns(spec, code)
+        source, columns = split_columns(spec, code)
         spec_lang, _, path = source.partition("=") if _has_lang_prefix(source) else ("en", "", source)
         if langs.base(spec_lang) != code:
             continue

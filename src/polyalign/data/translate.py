@@ -35,7 +35,8 @@ from typing import Any, Protocol
 
 from polyalign import langs
 from polyalign.http import EndpointError
-from polyalign.io import InputError, check_output_dir, write_jsonl
+from polyalign.io import InputError, write_jsonl
+from polyalign.outputs import check_output_dir
 
 
 class TranslateError(EndpointError):

@@ -25,7 +25,8 @@ from typing import Any, Literal
 
 import yaml
 
-from polyalign.io import InputError, atomic_dir, check_output_dir, write_json
+from polyalign.io import InputError, atomic_dir, write_json
+from polyalign.outputs import check_output_dir
 
 Mode = Literal["merged", "adapter"]
 MARKER = "polyalign_export.json"  # in every export: what it is, so a later export may replace it

@@ -15,15 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.config import TrainConfig, TrainJobConfig
-from polyalign.io import (
-    InputError,
-    atomic_write,
-    check_new_output_dir,
-    check_output_dir,
-    log,
-    provenance,
-    write_json,
-)
+from polyalign.io import InputError, atomic_write, log, provenance, write_json
+from polyalign.outputs import check_new_output_dir, check_output_dir
 from polyalign.recipe import config_to_dict
 
 
