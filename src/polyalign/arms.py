@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from polyalign.config import ArmConfig, EvalConfig, RunConfig, TrainConfig
+from polyalign.config import EvalConfig, TrainConfig
 from polyalign.estimate import (
     arm_examples,
     eval_items,
@@ -26,6 +26,7 @@ from polyalign.estimate import (
     train_steps,
 )
 from polyalign.io import InputError, read_json
+from polyalign.run_config import ArmConfig, RunConfig
 
 
 def plan_path(cfg: RunConfig) -> Path:

@@ -16,8 +16,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from polyalign.config import DEFAULT_MODEL, ArmConfig, DataConfig, RunConfig, TrainConfig
+from polyalign.config import DEFAULT_MODEL, DataConfig, TrainConfig
 from polyalign.io import InputError, cache_dir
+from polyalign.run_config import ArmConfig, RunConfig
 
 # Calibrated from issue 22's measurements of `make demo` on a fresh clone on 2 quiet CPU cores with
 # the bundled SmolLM2-135M (default recipe: 30 held-out translation items, 60 polyqa, 80 polysent

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import arms as arms_mod
-from polyalign.config import DEFAULT_MODEL, RunConfig
+from polyalign.config import DEFAULT_MODEL
 from polyalign.io import InputError, atomic_write, read_json, write_json
 from polyalign.io import log as _log
 from polyalign.recipe import dump_recipe
+from polyalign.run_config import RunConfig
 from polyalign.stages import (
     check_refresh,
     prepare_run_dir,

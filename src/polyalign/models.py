@@ -282,8 +282,9 @@ def model_from_checkpoint(path: str | Path, dtype: str | None = None) -> tuple[A
     """
     import yaml
 
-    from polyalign.config import RunConfig, TrainJobConfig
+    from polyalign.config import TrainJobConfig
     from polyalign.recipe import load_recipe
+    from polyalign.run_config import RunConfig
 
     path = Path(path)
     job_dir = path.parent.parent

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs
-from polyalign.config import PilotConfig, RunConfig  # noqa: F401 (PilotConfig: the pilot recipe type)
 from polyalign.grid import GridPoint, executor_params, run_grid
 from polyalign.io import InputError, atomic_write, write_json
 from polyalign.io import log as io_log
+from polyalign.run_config import PilotConfig, RunConfig  # noqa: F401 (PilotConfig: the pilot recipe type)
 from polyalign.scaling.allocate import plan as make_plan
 from polyalign.scaling.fits import fit_points
 from polyalign.scaling.laws import PARAMS, Points

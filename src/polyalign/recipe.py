@@ -25,8 +25,9 @@ from typing import Any, Literal
 
 import yaml
 
-from polyalign.config import DataConfig, EvalConfig, RunConfig
+from polyalign.config import DataConfig, EvalConfig
 from polyalign.io import InputError
+from polyalign.run_config import RunConfig
 
 # Keys older recipes may still hold: each is skipped with one line saying why it is gone.
 RETIRED = {"eval.tasks": "the held-out translation pairs are always evaluated; other tasks go in eval.suite"}

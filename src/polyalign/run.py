@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from polyalign.config import RunConfig
+from polyalign.run_config import RunConfig
 
 
 def run(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict[str, Any]:

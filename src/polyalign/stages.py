@@ -19,12 +19,12 @@ from typing import Any
 
 import yaml
 
-from polyalign.config import RunConfig
 from polyalign.data.filters import PairFilter
 from polyalign.data.pool import Pool, changed_since, cover, freeze, open_pool, serves
 from polyalign.io import InputError, atomic_write, log, read_json, write_json
 from polyalign.outputs import check_new_output_dir
 from polyalign.recipe import config_to_dict, drop_retired, dump_recipe
+from polyalign.run_config import RunConfig
 from polyalign.tracking import track_into, track_results
 
 

@@ -211,7 +211,7 @@ def test_dry_run_into_a_closed_pipe_is_quiet():
 
 def test_a_plan_with_a_negative_size_is_refused_before_any_evaluation(tmp_path):
     from polyalign.arms import check_plan
-    from polyalign.config import ArmConfig
+    from polyalign.run_config import ArmConfig
 
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"allocation": {"es": -5, "fr": 10}}))

@@ -152,8 +152,8 @@ def args_recipe(args: argparse.Namespace, cls: type | None = None):
     """
     import os
 
-    from polyalign.config import RunConfig
     from polyalign.recipe import load_recipe
+    from polyalign.run_config import RunConfig
 
     recipe, overrides = args.recipe, list(args.overrides)
     if recipe is not None and "=" in recipe and not os.path.exists(recipe):

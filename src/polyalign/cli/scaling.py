@@ -73,10 +73,10 @@ def cmd_scaling_allocate(args: argparse.Namespace) -> int:
 
 
 def cmd_scaling_pilot(args: argparse.Namespace) -> int:
-    from polyalign.config import PilotConfig
     from polyalign.grid import choose_executor
     from polyalign.outputs import run_lock
     from polyalign.pilot import run_pilot
+    from polyalign.run_config import PilotConfig
 
     if args.recipe is None:
         raise InputError("scaling pilot needs a recipe with a scaling: section (see recipes/scaling_pilot.yaml)")

@@ -96,7 +96,7 @@ NO_EFFECT = ("batch_size", "output")
 
 
 def build_request(cfg: Any = None, **flags: Any) -> EvalRequest:
-    """The request of recipe ``cfg`` (a :class:`~polyalign.config.RunConfig`, or ``None``) with
+    """The request of recipe ``cfg`` (a :class:`~polyalign.run_config.RunConfig`, or ``None``) with
     ``flags`` on top: a flag that is ``None`` (not given) leaves the recipe's value.
 
     ``flags`` use :class:`EvalRequest`'s field names; ``tasks``/``langs`` may be comma-separated

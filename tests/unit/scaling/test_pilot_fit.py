@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from polyalign.config import PilotConfig
 from polyalign.io import InputError
 from polyalign.pilot import check_pilot, fit_and_plan, pilot_points
 from polyalign.recipe import load_recipe
+from polyalign.run_config import PilotConfig
 
 RECIPE = """
 name: pilot
