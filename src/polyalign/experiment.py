@@ -1,6 +1,8 @@
-"""``polyalign run`` with arms: shared tests, the base, the scaling pilot, every arm as a grid point, the judge.
+"""``polyalign run``: a plain recipe is one run (:func:`polyalign.stages.run_plain`); a recipe with
+``arms`` is an experiment (:func:`run_arms`): shared tests, the base, the scaling pilot, every arm as
+a grid point, the judge. Nothing imports this module but the command line.
 
-The order: the shared held-out tests (``data/``), the untuned base (``eval/base/``, and the look
+The experiment's order: the shared held-out tests (``data/``), the untuned base (``eval/base/``, and the look
 inside in ``analysis/base/``), the scaling pilot when an arm has ``allocation: plan`` and the
 recipe gives no ``plan`` (``scaling/``: points are ordinary runs under ``points/``), then the
 arms, each a point of the same grid of runs the pilot uses (:mod:`polyalign.grid`: local, or
@@ -24,6 +26,7 @@ from polyalign.run_config import RunConfig
 from polyalign.stages import (
     check_refresh,
     prepare_run_dir,
+    run_plain,
     stage,
     stage_data,
     stage_eval,
@@ -333,3 +336,17 @@ def _record_rates(cfg: RunConfig, run_dir: Path) -> None:
         write_json(path, {**{k: v for k, v in old.items() if k != "source"}, **new})
     except (OSError, InputError, KeyError, TypeError, ValueError, ZeroDivisionError) as e:
         _log(f"rates: not recorded ({e})")
+
+
+def run(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict[str, Any]:
+    """Run every stage of a recipe; return the summary (also written to ``summary.json``).
+
+    The suite's protocol is settled first (:func:`polyalign.arms.suite_protocol`: few-shot for a
+    question-alignment run), so the resolved ``config.yaml`` records what every model was given.
+    ``refresh_data``: read the sources again instead of the run's frozen pool (refused once
+    anything was built on it; see :func:`polyalign.stages.check_refresh`).
+    """
+    cfg = arms_mod.suite_protocol(cfg)
+    if cfg.arms:
+        return run_arms(cfg, nproc, refresh_data)
+    return run_plain(cfg, nproc, refresh_data)

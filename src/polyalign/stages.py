@@ -3,7 +3,7 @@
 Each stage writes into the run directory and is skipped when its output is already there, so an
 interrupted run, started again with the same recipe, resumes where it stopped (training resumes
 from its latest checkpoint). A run directory holding a different recipe is never overwritten.
-``polyalign run`` (:mod:`polyalign.run`), the experiment's arms and the grid's points all go through
+``polyalign run`` (:func:`polyalign.experiment.run`), the experiment's arms and the grid's points all go through
 these functions.
 """
 

@@ -28,7 +28,6 @@ MAX_LINES = 500
 
 # The experiment: the only part that may know every other.
 EXPERIMENT = (
-    "polyalign.run",
     "polyalign.stages",
     "polyalign.arms",
     "polyalign.pilot",

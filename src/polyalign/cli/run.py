@@ -23,8 +23,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_arms(cfg)
         print(dry_run(cfg))
         return 0
+    from polyalign.experiment import run
     from polyalign.outputs import run_lock
-    from polyalign.run import run
 
     with run_lock(cfg.run_dir):
         run(cfg, nproc=args.nproc, refresh_data=args.refresh_data)
