@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.config import EvalConfig, TrainConfig
+from polyalign.data import resources
+from polyalign.data.corpora import available
 from polyalign.estimate import (
     arm_examples,
     eval_items,
@@ -25,7 +27,11 @@ from polyalign.estimate import (
     train_seconds,
     train_steps,
 )
+from polyalign.eval.request import parse_limits
+from polyalign.eval.tasks import TASKS, specs_for
+from polyalign.grid import choose_executor
 from polyalign.io import InputError, read_json
+from polyalign.recipe import build
 from polyalign.run_config import ArmConfig, RunConfig
 
 
@@ -36,7 +42,6 @@ def plan_path(cfg: RunConfig) -> Path:
 
 def arm_train(cfg: RunConfig, arm: ArmConfig) -> TrainConfig:
     """The recipe's ``train`` section with the arm's overrides on top (unknown keys are an error)."""
-    from polyalign.recipe import build
 
     merged = {**dataclasses.asdict(cfg.train), **arm.train}
     return build(TrainConfig, merged, {}, Path(f"<arm {arm.name}>"), f"arms.{arm.name}.train.")
@@ -72,7 +77,6 @@ def arm_eval(cfg: RunConfig, arm: ArmConfig) -> EvalConfig:
     claims compare an arm there, with the base, which is scored on all); a question-alignment arm,
     whose claim reads QA and classification, is scored on none. Evaluation time goes where the
     claims need it."""
-    from polyalign.eval.tasks import TASKS
 
     e = cfg.eval
     mine = set() if arm.builder == "qalign" else set(arm.languages)
@@ -147,7 +151,6 @@ def pilot_recipe(cfg: RunConfig) -> RunConfig:
 
 def check_arms(cfg: RunConfig, offline_sources: bool = True) -> None:
     """Refuse, before any work, an arm naming a language no source has and a plan that does not match."""
-    from polyalign.data import resources
 
     pool_json = cfg.pool_path / "pool.json"
     if pool_json.is_file():  # a frozen pool: what it holds, not what the machine has now
@@ -157,10 +160,6 @@ def check_arms(cfg: RunConfig, offline_sources: bool = True) -> None:
                 arm = next(a.name for a in cfg.arms if code in a.languages)
                 raise InputError(f"arm {arm!r} names {code}, for which the frozen pool has no pairs", pool_json)
     elif offline_sources and not any(s.startswith("hf:") or "/" in s or "." in s for s in cfg.data.sources):
-        from polyalign.data.corpora import (
-            available,  # offline corpora only: the hub is not asked here
-        )
-
         for code in eval_languages(cfg):
             rows = [r for r in available(code, cfg.data.gettext_dirs) if r["source"] in cfg.data.sources]
             if not rows:
@@ -210,7 +209,6 @@ def check_plan(path: Path, arms: list[ArmConfig]) -> None:
 
 def quick(cfg: RunConfig) -> RunConfig:
     """Every stage at toy size (``polyalign run --quick``): few pairs, a few steps, a few test items."""
-    from polyalign.eval.request import parse_limits
 
     tiny = {"max_steps": 3, "save_steps": 0, "logging_steps": 1}
     arms = [replace(a, train={**a.train, **tiny}, pair_budget=min(a.pair_budget or 48, 48)) for a in cfg.arms]
@@ -346,7 +344,6 @@ def dry_run(cfg: RunConfig) -> str:
         f"{items.pop('translation')} translation items ({n_eval_langs} languages × "
         f"{2 if d.direction == 'both' else 1} direction(s))"
     ]
-    from polyalign.eval.tasks import TASKS
 
     for task in cfg.eval.suite:
         what = "directions" if TASKS[task].kind == "translation" else "languages"
@@ -410,7 +407,6 @@ def dry_run(cfg: RunConfig) -> str:
             else "not run (no judge.endpoint)"
         )
     )
-    from polyalign.grid import choose_executor
 
     try:
         lines.append(f"  launcher: {choose_executor(cfg.scaling.launcher, cfg.scaling.cluster)[1]}")
@@ -478,8 +474,6 @@ def earlier_spread(cfg: RunConfig) -> dict[str, tuple[float, str]]:
 def detectable_lines(cfg: RunConfig, arms: list[ArmConfig]) -> list[str]:
     """Per claim the run can decide, the smallest effect its planned items detect (80% power, 95%
     two-sided), from the per-item σ of an earlier run of the same model, else a stated default."""
-    from polyalign.eval.request import parse_limits
-    from polyalign.eval.tasks import TASKS, specs_for
     from polyalign.stats.power import plan_line
 
     known = earlier_spread(cfg)

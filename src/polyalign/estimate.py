@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.config import DEFAULT_MODEL, DataConfig, TrainConfig
+from polyalign.eval.request import parse_limits
+from polyalign.eval.tasks import TASKS, specs_for
 from polyalign.io import InputError, cache_dir
 from polyalign.run_config import ArmConfig, RunConfig
 
@@ -122,7 +124,6 @@ def item_seconds(task: str, rates: dict[str, Any]) -> float:
     table = rates["eval_seconds_per_item"]
     if task in table:
         return float(table[task])
-    from polyalign.eval.tasks import TASKS
 
     kind = TASKS[task].kind if task in TASKS else "qa"
     return float(table.get(kind, table["qa"]))
@@ -130,7 +131,6 @@ def item_seconds(task: str, rates: dict[str, Any]) -> float:
 
 def eval_items(cfg: RunConfig, n_langs: int, translation: bool = True, suite: bool = True) -> dict[str, int]:
     """Items one model's evaluation scores, per task: held-out translation, the suite, the judge's answers."""
-    from polyalign.eval.request import parse_limits
 
     e, d = cfg.eval, cfg.data
     out: dict[str, int] = {}
@@ -147,8 +147,6 @@ def eval_items(cfg: RunConfig, n_langs: int, translation: bool = True, suite: bo
 def suite_languages(task: str, suite_langs: list[str]) -> int:
     """Languages (directions, for a pair task) a suite task runs: those named for it, else all it has;
     none for a task whose languages must be named (flores) when none are."""
-    from polyalign.eval.tasks import TASKS, specs_for
-    from polyalign.io import InputError
 
     try:
         return len(specs_for(TASKS[task], suite_langs))

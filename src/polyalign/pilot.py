@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs
+from polyalign.config import DataConfig, TrainConfig
 from polyalign.grid import GridPoint, executor_params, run_grid
 from polyalign.io import InputError, atomic_write, write_json
 from polyalign.io import log as io_log
+from polyalign.recipe import build
+from polyalign.report import plots
 from polyalign.run_config import PilotConfig, RunConfig  # noqa: F401 (PilotConfig: the pilot recipe type)
 from polyalign.scaling.allocate import plan as make_plan
 from polyalign.scaling.fits import fit_points
@@ -32,8 +35,6 @@ from polyalign.stages import prepare_run_dir, run_plain, stage_pool
 def _overridden(cls: type, section: Any, extra: dict[str, Any], where: str) -> Any:
     """``section`` with the ``scaling.train`` / ``scaling.data`` overrides on top (unknown keys are an error)."""
     import dataclasses
-
-    from polyalign.recipe import build
 
     if not extra:
         return section
@@ -49,7 +50,6 @@ def pilot_points(cfg: RunConfig, pool: Path | None = None) -> list[GridPoint]:
     ``pool``: the run's frozen pool, which every point then reads (``data.pool``) instead of the
     sources (without it, each point freezes its own).
     """
-    from polyalign.config import DataConfig, TrainConfig
 
     s = cfg.scaling
     codes = [langs.normalize(c) for c in (s.languages or cfg.data.languages)]
@@ -162,7 +162,6 @@ def fit_and_plan(
 
     ``budget``: pairs to split (default ``scaling.budget``, else the largest size × languages).
     """
-    from polyalign.report import plots
 
     s = cfg.scaling
     similarity = {langs.normalize(k): v for k, v in s.similarity_map().items()}

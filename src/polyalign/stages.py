@@ -19,13 +19,17 @@ from typing import Any
 
 import yaml
 
+from polyalign.config import TrainJobConfig
 from polyalign.data.filters import PairFilter
 from polyalign.data.pool import Pool, changed_since, cover, freeze, open_pool, serves
+from polyalign.eval.request import build_request, heldout_request, request_from_recipe
 from polyalign.io import InputError, atomic_write, log, read_json, write_json
 from polyalign.outputs import check_new_output_dir
 from polyalign.recipe import config_to_dict, drop_retired, dump_recipe
+from polyalign.report import markdown
 from polyalign.run_config import RunConfig
 from polyalign.tracking import track_into, track_results
+from polyalign.train.job import launch_or_train
 
 
 @contextlib.contextmanager
@@ -293,7 +297,6 @@ def stage_eval(
     ``tests_dir``: the run directory whose ``data/test_*.jsonl`` are scored (an experiment's shared
     tests); default ``run_dir``.
     """
-    from polyalign.eval.request import heldout_request, request_from_recipe
     from polyalign.eval.runner import run_eval
 
     lora = cfg.train.finetuning_type == "lora"
@@ -319,8 +322,6 @@ def stage_eval(
         )
         doc = {**doc, "results": {**doc["results"], **suite["results"]}}
     if cfg.judge.endpoint:  # answers only: the judge compares them with the base's after every arm
-        from polyalign.eval.request import build_request
-
         j = cfg.judge
         log(f"{label}: polyinstruct answers for the judge ({', '.join(j.languages)})")
         run_eval(
@@ -344,9 +345,6 @@ def stage_train(cfg: RunConfig, run_dir: Path, nproc: int = 1) -> dict[str, Any]
     """Tune with the one training job (``polyalign train``'s), in this process or ``nproc``
     under torchrun; its output folder is the run directory. Skipped when already done."""
     from dataclasses import replace
-
-    from polyalign.config import TrainJobConfig
-    from polyalign.train.job import launch_or_train
 
     info_path = run_dir / "train_summary.json"
     if info_path.is_file() and (run_dir / "model").is_dir():
@@ -440,7 +438,6 @@ def run_plain(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dic
     # --- report -------------------------------------------------------------------------------
     summary = before_after_summary(before, after)
     write_json(run_dir / "summary.json", summary)
-    from polyalign.report import markdown
     from polyalign.report.build import build_report
 
     summary["claims"] = build_report(run_dir)["judged"]  # each claim's effect, interval, verdict, method

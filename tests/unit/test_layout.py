@@ -22,6 +22,8 @@ import ast
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from test_imports import HEAVY as MODEL_CODE  # the modules that exist to run a model
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 MAX_FLOORS = 10
 MAX_LINES = 500
@@ -39,18 +41,13 @@ EXPERIMENT = (
 FOUNDATIONS = ("polyalign.scaling", "polyalign.grid", "polyalign.models", "polyalign.eval", "polyalign.data")
 TRAINER = ("polyalign.train",)
 # Third-party packages too slow to import for ``polyalign --help``: a polyalign module that
-# imports one of these at its top (or a module that does) may be imported inside a function.
+# imports one of these at its top (or imports a module that does), and the model code
+# test_imports.py names, may be imported inside a function; nothing else may.
 HEAVY_DEPS = frozenset(
     {
-        "torch",
-        "transformers",
-        "peft",
-        "datasets",
-        "accelerate",
-        "submitit",
-        "matplotlib",
-        "safetensors",
-        "huggingface_hub",
+        *("torch", "transformers", "peft", "accelerate", "safetensors", "vllm", "comet"),
+        *("datasets", "huggingface_hub", "pyarrow", "submitit", "mlflow", "matplotlib"),
+        *("numpy", "scipy", "sacrebleu", "langid"),
     }
 )
 
@@ -161,11 +158,14 @@ def upward_arrows(graph: Mapping[str, set[str]], low: Iterable[str], high: Itera
     return sorted((a, b) for a, targets in graph.items() if within(a, low) for b in targets if within(b, high))
 
 
-def heavy_rooms(sources: Mapping[str, str], heavy_deps: Iterable[str], package: str = "polyalign") -> set[str]:
-    """Rooms whose import (at module level, through other rooms) pulls in a heavy dependency."""
+def heavy_rooms(
+    sources: Mapping[str, str], heavy_deps: Iterable[str], seeds: Iterable[str] = (), package: str = "polyalign"
+) -> set[str]:
+    """Rooms whose import (at module level, through other rooms) pulls in a heavy dependency or
+    one of ``seeds`` (model code, heavy by what it is for)."""
     rooms, heavy_deps = set(sources), set(heavy_deps)
     top = {room: {n for n, inner in imports(text, rooms, package) if not inner} for room, text in sources.items()}
-    heavy = {room for room, names in top.items() if names & heavy_deps}
+    heavy = {room for room, names in top.items() if names & heavy_deps} | (set(seeds) & rooms)
     grew = True
     while grew:
         new = {room for room, names in top.items() if room not in heavy and names & heavy}
@@ -244,9 +244,16 @@ def test_upward_arrows_and_light_imports_in_functions_are_found():
         ("p.data.x", "p.train.loop"),
         ("p.grid", "p.run"),
     ]
-    heavy = heavy_rooms(sources, {"torch"}, "p")
+    heavy = heavy_rooms(sources, {"torch"}, package="p")
     assert heavy == {"p.train.loop"}
     assert light_imports_in_functions(sources, heavy, "p") == ["p.data.x -> p.lite"]
+    # a seed is heavy, and so is every room that imports it at its top, however far up
+    assert heavy_rooms(sources, {"torch"}, seeds=["p.data.x"], package="p") == {
+        "p.train.loop",
+        "p.data.x",
+        "p.run",
+        "p.grid",
+    }
 
 
 # ---- the real house ------------------------------------------------------------------------------
@@ -284,6 +291,6 @@ def test_no_module_over_500_lines():
 
 
 def test_imports_inside_functions_only_for_heavy_modules():
-    heavy = heavy_rooms(SOURCES, HEAVY_DEPS)
+    heavy = heavy_rooms(SOURCES, HEAVY_DEPS, seeds=MODEL_CODE)
     light = light_imports_in_functions(SOURCES, heavy)
     assert light == [], f"{len(light)} imports of light modules inside functions: " + ", ".join(light)

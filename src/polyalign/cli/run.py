@@ -6,25 +6,22 @@ import argparse
 import sys
 
 import polyalign.cli.checks as checks
+from polyalign.arms import check_arms, dry_run, quick, quick_note
+from polyalign.outputs import check_apart, run_lock
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = checks.args_recipe(args)
     checks.warn_arm_overrides(args, cfg)
     if args.quick:
-        from polyalign.arms import quick, quick_note
-
         cfg, before = quick(cfg), cfg
         print(f"[polyalign] {quick_note(before, cfg)}", file=sys.stderr)
     checks.run_inputs_apart(cfg)
     if args.dry_run:
-        from polyalign.arms import check_arms, dry_run
-
         check_arms(cfg)
         print(dry_run(cfg))
         return 0
     from polyalign.experiment import run
-    from polyalign.outputs import run_lock
 
     with run_lock(cfg.run_dir):
         run(cfg, nproc=args.nproc, refresh_data=args.refresh_data)
@@ -41,7 +38,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from polyalign.outputs import check_apart
     from polyalign.train.export import export
 
     check_apart({"--base": args.base}, {"OUT": args.out}, replaced={"OUT"})  # SOURCE: export's own check

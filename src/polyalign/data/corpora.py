@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs
+from polyalign.data import records
 from polyalign.data.records import ParallelPair
 from polyalign.io import InputError, atomic_write, cache_dir
 from polyalign.rows import split_columns
@@ -342,7 +343,6 @@ def source_pairs(spec: str, lang: str, gettext_dirs: list[str] | tuple[str, ...]
     pairs of other languages skipped. TSV and two-text-file sources are read as English→``lang``.
     A file or dataset may carry a column mapping: ``hf:ORG/NAME#src=translation.en,tgt=translation.{lang}``.
     """
-    from polyalign.data import records
 
     code = langs.normalize(lang)
     if spec == "gettext":

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from polyalign import langs
-from polyalign.data import filters, resources, templates
+from polyalign.data import filters, records, resources, templates
 from polyalign.data.pairs import (
     Direction,
     directed,
@@ -69,7 +69,6 @@ def instruction_records(specs: Iterable[str], lang: str, split: str = "train") -
     (or without a language, for English) are read; a column mapping may follow
     (``hf:ORG/NAME#instruction=question,output=answer``; alpaca fields then).
     """
-    from polyalign.data import records
 
     code = langs.base(lang)
     out: list[dict[str, Any]] = []

@@ -30,6 +30,7 @@ from polyalign.io import InputError, atomic_dir, write_json
 from polyalign.models import load_model, resolve, set_trainable
 from polyalign.outputs import check_output_dir
 from polyalign.recipe import load_recipe
+from polyalign.report.model_card import CARD, base_of, library_of, model_card
 from polyalign.run_config import RunConfig
 
 Mode = Literal["merged", "adapter"]
@@ -100,7 +101,6 @@ def check_destination(src: Path, out: Path, mode: Mode, overwrite: bool = False)
 
 def _mark(folder: Path, mode: Mode, src: Path, base_name: str | None) -> None:
     """The marker (what this export is) and the model card (what was trained and measured)."""
-    from polyalign.report.model_card import CARD, base_of, library_of, model_card
 
     write_json(folder / MARKER, {"mode": mode, "source": str(src), "base_model": base_name})
     base = base_name or base_of(folder)
