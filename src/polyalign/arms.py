@@ -130,7 +130,7 @@ def pool_cover(cfg: RunConfig) -> dict[str, Any]:
 
     datas = [eval_recipe(cfg).data, *(arm_recipe(cfg, a).data for a in cfg.arms)]
     if planned_arms(cfg) and not cfg.plan:
-        from polyalign.pilot import pilot_points
+        from polyalign.stages import pilot_points
 
         datas += [p.config.data for p in pilot_points(pilot_recipe(cfg))]
     return cover(datas)
@@ -177,7 +177,7 @@ def check_arms(cfg: RunConfig, offline_sources: bool = True) -> None:
     if planned and (cfg.plan or plan_path(cfg).is_file()):
         check_plan(plan_path(cfg), planned)
     elif planned:  # the run's own scaling pilot will plan: its grid must be able to
-        from polyalign.pilot import check_pilot, pilot_points
+        from polyalign.stages import check_pilot, pilot_points
 
         pcfg = pilot_recipe(cfg)
         for arm in planned:
@@ -261,7 +261,7 @@ def analysis_pairs_limit(cfg: RunConfig) -> int:
 
 def pilot_core(cfg: RunConfig, rates: dict[str, Any]) -> tuple[int, float]:
     """The pilot's points and their seconds without the per-point overhead: training, load, held-out items."""
-    from polyalign.pilot import pilot_points
+    from polyalign.stages import pilot_points
 
     points = pilot_points(pilot_recipe(cfg))
     secs = 0.0
@@ -358,7 +358,7 @@ def dry_run(cfg: RunConfig) -> str:
         f"  evaluation per model: {', '.join(parts)}; ~{per_model / 60:.1f} min (model load included)",
     ]
     if cfg.arms and planned_arms(cfg) and not cfg.plan:
-        from polyalign.pilot import pilot_points
+        from polyalign.stages import pilot_points
 
         pcfg = pilot_recipe(cfg)
         points = pilot_points(pcfg)

@@ -88,7 +88,7 @@ def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
     models = {"base": run_dir / "eval" / "base"} | {a.name: run_dir / "arms" / a.name / "eval" for a in cfg.arms}
     points = []
     if A.planned_arms(cfg) and not cfg.plan:
-        from polyalign.pilot import pilot_points
+        from polyalign.stages import pilot_points
 
         points = [(p, run_dir / "points" / p.name) for p in pilot_points(A.pilot_recipe(cfg))]
         points = [(p, d) for p, d in points if (d / "timings.json").is_file()]

@@ -27,16 +27,8 @@ from polyalign.io import InputError, atomic_write, iter_jsonl, read_json, sha256
 from polyalign.io import log as _log
 from polyalign.recipe import dump_recipe
 from polyalign.run_config import RunConfig
-from polyalign.stages import (
-    check_refresh,
-    prepare_run_dir,
-    run_plain,
-    stage,
-    stage_data,
-    stage_eval,
-    stage_train,
-    tuned_model,
-)
+from polyalign.run_dir import check_refresh, prepare_run_dir
+from polyalign.stages import run_plain, stage, stage_data, stage_eval, stage_train, tuned_model
 from polyalign.tracking import track_into, track_results
 
 
@@ -117,7 +109,8 @@ def stage_pilot(cfg: RunConfig, run_dir: Path, shared: dict[str, Any]) -> dict[s
     The budget split is ``scaling.budget``, else the first planned arm's ``pair_budget``. Skipped
     (``None``) without a planned arm or with a ``plan`` file given; done once (``scaling/plan.json``).
     """
-    from polyalign.pilot import fit_and_plan, pilot_points
+    from polyalign.pilot import fit_and_plan
+    from polyalign.stages import pilot_points
 
     planned = arms_mod.planned_arms(cfg)
     if not planned or cfg.plan:
@@ -340,7 +333,7 @@ def run(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict[str,
     The suite's protocol is settled first (:func:`polyalign.arms.suite_protocol`: few-shot for a
     question-alignment run), so the resolved ``config.yaml`` records what every model was given.
     ``refresh_data``: read the sources again instead of the run's frozen pool (refused once
-    anything was built on it; see :func:`polyalign.stages.check_refresh`).
+    anything was built on it; see :func:`polyalign.run_dir.check_refresh`).
     """
     cfg = arms_mod.suite_protocol(cfg)
     if cfg.arms:

@@ -27,7 +27,7 @@ from test_imports import HEAVY as MODEL_CODE  # the modules that exist to run a 
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 MAX_FLOORS = 10  # the goal (issue 21)
-FLOORS_NOW = 15  # what the house has today: it may only come down (lower this when it does)
+FLOORS_NOW = 14  # what the house has today: it may only come down (lower this when it does)
 MAX_LINES = 500
 
 # The experiment: the only part that may know every other.
@@ -286,7 +286,7 @@ def test_the_house_grows_no_taller():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="15 floors: __main__ -> cli -> cli.run -> experiment -> calibrate -> arms -> pilot -> stages -> "
+    reason="14 floors: __main__ -> cli -> cli.run -> experiment -> calibrate -> arms -> stages -> "
     "eval.runner -> eval.generate -> models -> config -> data.filters -> langs -> io (issue 21: the goal is 10)",
 )
 def test_at_most_ten_floors():

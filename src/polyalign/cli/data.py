@@ -12,10 +12,11 @@ from polyalign.data.corpora import available
 from polyalign.data.records import validate_file
 from polyalign.data.translate import run_translation_job
 from polyalign.outputs import check_apart, check_new_output_dir, run_lock
+from polyalign.run_dir import prepare_run_dir
 
 
 def cmd_data_build(args: argparse.Namespace) -> int:
-    from polyalign.stages import prepare_run_dir, stage_data
+    from polyalign.stages import stage_data
 
     cfg = checks.args_recipe(args)
     checks.run_inputs_apart(cfg)
