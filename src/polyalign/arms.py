@@ -15,7 +15,7 @@ from typing import Any
 
 from polyalign.config import EvalConfig, TrainConfig
 from polyalign.data import resources
-from polyalign.data.corpora import available
+from polyalign.data.corpora import available  # offline corpora only: the hub is not asked here
 from polyalign.estimate import (
     arm_examples,
     eval_items,

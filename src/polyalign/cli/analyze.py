@@ -20,7 +20,6 @@ def _analysis_model(args: argparse.Namespace):
 
 
 def _analysis_header(args: argparse.Namespace) -> dict:
-
     return {"model": args.model, "adapter": args.adapter, "dtype": args.dtype, "provenance": provenance()}
 
 

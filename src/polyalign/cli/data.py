@@ -48,7 +48,6 @@ def cmd_data_build(args: argparse.Namespace) -> int:
 
 
 def cmd_data_sources(args: argparse.Namespace) -> int:
-
     if args.lang:
         checks.check_lang(args.lang, "--lang")
     for folder in args.gettext_dir or ():
@@ -72,7 +71,6 @@ def cmd_data_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_data_validate(args: argparse.Namespace) -> int:
-
     for code, flag in ((args.src_lang, "--src-lang"), (args.tgt_lang, "--tgt-lang")):
         if code:
             checks.check_lang(code, flag)

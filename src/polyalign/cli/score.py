@@ -18,7 +18,6 @@ from polyalign.outputs import check_apart
 
 
 def cmd_score_mt(args: argparse.Namespace) -> int:
-
     checks.check_lang(args.lang, "--lang")
     hyps = read_segments(args.hyp, args.hyp_field, args.hyp_column)
     refs = read_segments(args.ref, args.ref_field, args.ref_column)
@@ -44,7 +43,6 @@ def cmd_score_mt(args: argparse.Namespace) -> int:
 
 
 def cmd_score_qa(args: argparse.Namespace) -> int:
-
     checks.check_lang(args.lang, "--lang")
     items = read_squad_items(args.dataset)
     predictions = read_predictions(args.predictions)
@@ -63,7 +61,6 @@ def cmd_score_qa(args: argparse.Namespace) -> int:
 
 
 def cmd_score_fidelity(args: argparse.Namespace) -> int:
-
     checks.check_lang(args.lang, "--lang")
     lines = read_lines(args.outputs)
     result = fidelity(lines, args.lang, None if args.candidates == "all" else split_list(args.candidates))
@@ -73,7 +70,6 @@ def cmd_score_fidelity(args: argparse.Namespace) -> int:
 
 
 def cmd_score_judge(args: argparse.Namespace) -> int:
-
     check_apart({"A": args.a, "B": args.b}, {"--out": args.out})
     endpoint = Endpoint(url=args.endpoint, model=args.judge_model, api_key_env=args.api_key_env, timeout=args.timeout)
     result = judge_files(args.a, args.b, endpoint, out_path=args.out)

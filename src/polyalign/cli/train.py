@@ -11,7 +11,6 @@ from polyalign.train.job import launch_or_train
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-
     cfg = checks.args_recipe(args, TrainJobConfig)
     inputs = {"train_file": cfg.train_file, "model.model_name_or_path": cfg.model.model_name_or_path}
     check_apart(inputs, {"output_dir": cfg.output_dir})

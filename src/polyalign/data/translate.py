@@ -309,7 +309,6 @@ class HttpTranslator:
         max_batch: int = 8,
         temperature: float = 0.0,
     ):
-
         self.client = ChatClient(
             base_url,
             model,

@@ -193,7 +193,6 @@ def evaluate_labels(model: Answerer, prep: Prepared, texts: list[str], req: Any)
 
 
 def _judge(req: Any, rows: list[dict[str, Any]], outputs: list[str], samples: list[dict[str, Any]]) -> dict[str, Any]:
-
     if not req.judge_model:
         raise InputError("--judge-endpoint needs --judge-model")
     endpoint = Endpoint(req.judge_endpoint, req.judge_model, req.api_key_env)

@@ -168,7 +168,6 @@ def read_points(path: str) -> tuple[dict[str, Points], list[str]]:
 
 
 def _number(text: str, name: str, path: str, line: int) -> float:
-
     try:
         v = float(text.strip())
     except ValueError:
