@@ -14,15 +14,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from polyalign.config import ArmConfig, EvalConfig, RunConfig, TrainConfig
+from polyalign.config import EvalConfig, TrainConfig
 from polyalign.data import resources
-from polyalign.data.corpora import available
+from polyalign.data.corpora import available  # offline corpora only: the hub is not asked here
 from polyalign.data.pool import cover
 from polyalign.eval.request import parse_limits
 from polyalign.eval.tasks import TASKS
 from polyalign.io import InputError, read_json
-from polyalign.pilot import check_pilot, pilot_points
 from polyalign.recipe import build
+from polyalign.run_config import ArmConfig, RunConfig
+from polyalign.stages import check_pilot, pilot_points
 
 
 def plan_path(cfg: RunConfig) -> Path:
@@ -143,7 +144,6 @@ def check_arms(cfg: RunConfig, offline_sources: bool = True) -> None:
                 arm = next(a.name for a in cfg.arms if code in a.languages)
                 raise InputError(f"arm {arm!r} names {code}, for which the frozen pool has no pairs", pool_json)
     elif offline_sources and not any(s.startswith("hf:") or "/" in s or "." in s for s in cfg.data.sources):
-        # offline corpora only: the hub is not asked here
         for code in eval_languages(cfg):
             rows = [r for r in available(code, cfg.data.gettext_dirs) if r["source"] in cfg.data.sources]
             if not rows:

@@ -28,8 +28,8 @@ from polyalign.estimate import (
     train_seconds,
 )
 from polyalign.io import InputError, read_json
-from polyalign.pilot import pilot_points
 from polyalign.recipe import load_recipe
+from polyalign.stages import pilot_points
 
 
 def _eval_docs(folder: Path) -> list[dict[str, Any]]:

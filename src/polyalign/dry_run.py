@@ -22,7 +22,7 @@ from polyalign.arms import (
     planned_arms,
     suite_protocol,
 )
-from polyalign.config import ArmConfig, RunConfig, TrainConfig
+from polyalign.config import TrainConfig
 from polyalign.estimate import (
     arm_examples,
     eval_items,
@@ -38,7 +38,8 @@ from polyalign.eval.request import parse_limits
 from polyalign.eval.tasks import TASKS, specs_for
 from polyalign.grid import choose_executor
 from polyalign.io import InputError, read_json
-from polyalign.pilot import pilot_points
+from polyalign.run_config import ArmConfig, RunConfig
+from polyalign.stages import pilot_points
 from polyalign.stats.power import plan_line
 
 

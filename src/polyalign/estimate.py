@@ -16,8 +16,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from polyalign.config import DEFAULT_MODEL, ArmConfig, DataConfig, RunConfig, TrainConfig
+from polyalign.config import DEFAULT_MODEL, DataConfig, TrainConfig
+from polyalign.eval.request import parse_limits
+from polyalign.eval.tasks import TASKS, specs_for
 from polyalign.io import InputError, cache_dir
+from polyalign.run_config import ArmConfig, RunConfig
 
 # Calibrated from issue 22's measurements of `make demo` on a fresh clone on 2 quiet CPU cores with
 # the bundled SmolLM2-135M (default recipe: 30 held-out translation items, 60 polyqa, 80 polysent
@@ -121,7 +124,6 @@ def item_seconds(task: str, rates: dict[str, Any]) -> float:
     table = rates["eval_seconds_per_item"]
     if task in table:
         return float(table[task])
-    from polyalign.eval.tasks import TASKS
 
     kind = TASKS[task].kind if task in TASKS else "qa"
     return float(table.get(kind, table["qa"]))
@@ -129,7 +131,6 @@ def item_seconds(task: str, rates: dict[str, Any]) -> float:
 
 def eval_items(cfg: RunConfig, n_langs: int, translation: bool = True, suite: bool = True) -> dict[str, int]:
     """Items one model's evaluation scores, per task: held-out translation, the suite, the judge's answers."""
-    from polyalign.eval.request import parse_limits
 
     e, d = cfg.eval, cfg.data
     out: dict[str, int] = {}
@@ -146,8 +147,6 @@ def eval_items(cfg: RunConfig, n_langs: int, translation: bool = True, suite: bo
 def suite_languages(task: str, suite_langs: list[str]) -> int:
     """Languages (directions, for a pair task) a suite task runs: those named for it, else all it has;
     none for a task whose languages must be named (flores) when none are."""
-    from polyalign.eval.tasks import TASKS, specs_for
-    from polyalign.io import InputError
 
     try:
         return len(specs_for(TASKS[task], suite_langs))

@@ -1,6 +1,8 @@
-"""``polyalign run`` with arms: shared tests, the base, the scaling pilot, every arm as a grid point, the judge.
+"""``polyalign run``: a plain recipe is one run (:func:`polyalign.stages.run_plain`); a recipe with
+``arms`` is an experiment (:func:`run_arms`): shared tests, the base, the scaling pilot, every arm as
+a grid point, the judge. Nothing imports this module but the command line.
 
-The order: the shared held-out tests (``data/``), the untuned base (``eval/base/``, and the look
+The experiment's order: the shared held-out tests (``data/``), the untuned base (``eval/base/``, and the look
 inside in ``analysis/base/``), the scaling pilot when an arm has ``allocation: plan`` and the
 recipe gives no ``plan`` (``scaling/``: points are ordinary runs under ``points/``), then the
 arms, each a point of the same grid of runs the pilot uses (:mod:`polyalign.grid`: local, or
@@ -16,25 +18,22 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import arms as arms_mod
-from polyalign.config import DEFAULT_MODEL, RunConfig
-from polyalign.io import InputError, atomic_write, read_json, write_json
+from polyalign.calibrate import record_rates
+from polyalign.config import DEFAULT_MODEL
+from polyalign.estimate import RATE_DICTS, converted_during, rates_path
+from polyalign.eval.judge import Endpoint, compare
+from polyalign.grid import GridPoint, choose_executor, executor_params, run_grid
+from polyalign.io import InputError, atomic_write, iter_jsonl, read_json, sha256_file, write_json, write_jsonl
 from polyalign.io import log as _log
 from polyalign.recipe import dump_recipe
-from polyalign.stages import (
-    check_refresh,
-    prepare_run_dir,
-    stage,
-    stage_data,
-    stage_eval,
-    stage_train,
-    tuned_model,
-)
+from polyalign.run_config import RunConfig
+from polyalign.run_dir import check_refresh, prepare_run_dir
+from polyalign.stages import run_plain, stage, stage_data, stage_eval, stage_train, tuned_model
 from polyalign.tracking import track_into, track_results
 
 
 def _differing_test(arm_manifest: dict[str, Any], arm_dir: Path, shared: dict[str, Any], run_dir: Path) -> Path | None:
     """A held-out test of a run that is not the shared one (else ``None``: none of its training pairs is scored on)."""
-    from polyalign.io import sha256_file
 
     for task, fname in arm_manifest.get("tasks", {}).items():
         mine = arm_dir / "data" / fname
@@ -110,8 +109,8 @@ def stage_pilot(cfg: RunConfig, run_dir: Path, shared: dict[str, Any]) -> dict[s
     The budget split is ``scaling.budget``, else the first planned arm's ``pair_budget``. Skipped
     (``None``) without a planned arm or with a ``plan`` file given; done once (``scaling/plan.json``).
     """
-    from polyalign.grid import executor_params, run_grid
-    from polyalign.pilot import fit_and_plan, pilot_points
+    from polyalign.pilot import fit_and_plan
+    from polyalign.stages import pilot_points
 
     planned = arms_mod.planned_arms(cfg)
     if not planned or cfg.plan:
@@ -187,8 +186,6 @@ def stage_judge(cfg: RunConfig, run_dir: Path, names: list[str]) -> dict[str, An
     """Each arm against the base, pairwise, on polyinstruct's test items: ``judge/results.json``.
 
     ``None`` without ``judge.endpoint``. Arms already judged are not asked again."""
-    from polyalign.eval.judge import Endpoint, compare
-    from polyalign.io import iter_jsonl
 
     j = cfg.judge
     if not j.endpoint:
@@ -226,7 +223,6 @@ def stage_judge(cfg: RunConfig, run_dir: Path, names: list[str]) -> dict[str, An
         _log(f"judge: {name} vs base: win rate {summary['win_rate']}, {summary['judged']}/{summary['n']} judged")
         done["arms"][name] = summary
         write_json(path, done)
-        from polyalign.io import write_jsonl
 
         write_jsonl(run_dir / "judge" / f"verdicts_{name}.jsonl", verdicts)
     return done
@@ -236,7 +232,6 @@ def run_arms(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict
     """Run an experiment (see the module docstring); return the summary (also ``summary.json``).
 
     ``refresh_data``: freeze the sources again (refused once anything was built on the old data)."""
-    from polyalign.grid import GridPoint, choose_executor, executor_params, run_grid
     from polyalign.report.build import build_report
 
     # --- setup: every check before any work ------------------------------------------------------
@@ -316,8 +311,6 @@ def _record_rates(cfg: RunConfig, run_dir: Path) -> None:
     model load, training tokens/s, the stages' fixed costs: :func:`polyalign.calibrate.record_rates`)
     for the next ``--dry-run``, on top of what earlier runs recorded. A ``--quick`` run's toy sizes
     say nothing about a real run's rates: it records nothing. Never fails the run."""
-    from polyalign.calibrate import record_rates
-    from polyalign.estimate import RATE_DICTS, converted_during, rates_path
 
     if cfg.name.endswith("-quick"):  # arms.quick names the run <name>-quick
         return
@@ -332,3 +325,17 @@ def _record_rates(cfg: RunConfig, run_dir: Path) -> None:
         write_json(path, {**{k: v for k, v in old.items() if k != "source"}, **new})
     except (OSError, InputError, KeyError, TypeError, ValueError, ZeroDivisionError) as e:
         _log(f"rates: not recorded ({e})")
+
+
+def run(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict[str, Any]:
+    """Run every stage of a recipe; return the summary (also written to ``summary.json``).
+
+    The suite's protocol is settled first (:func:`polyalign.arms.suite_protocol`: few-shot for a
+    question-alignment run), so the resolved ``config.yaml`` records what every model was given.
+    ``refresh_data``: read the sources again instead of the run's frozen pool (refused once
+    anything was built on it; see :func:`polyalign.run_dir.check_refresh`).
+    """
+    cfg = arms_mod.suite_protocol(cfg)
+    if cfg.arms:
+        return run_arms(cfg, nproc, refresh_data)
+    return run_plain(cfg, nproc, refresh_data)

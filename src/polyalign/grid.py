@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from polyalign.config import RunConfig
 from polyalign.io import InputError, read_json
 from polyalign.io import log as io_log
+from polyalign.run_config import RunConfig
 
 Launcher = Literal["local", "slurm"]
 

@@ -7,12 +7,12 @@ Two promises hold everywhere:
 * Outputs are written atomically: to a temporary name in the same folder, then renamed, so a
   crash or an error never leaves a half-written file where a finished one is expected.
 
-This module imports neither torch nor transformers.
+Output checks and the run lock are in :mod:`polyalign.outputs`; rows from JSON arrays, tables and
+``hf:`` datasets in :mod:`polyalign.rows`. This module imports neither torch nor transformers.
 """
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import hashlib
 import json
@@ -22,7 +22,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -115,7 +115,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[TextIO]:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:  # name the user's path, not the temporary one beside it
-        raise InputError(f"cannot be created here ({_reason(e)})", path) from None
+        raise InputError(f"cannot be created here ({os_reason(e)})", path) from None
     try:
         os.fchmod(fd, perms)
         encoding = None if "b" in mode else "utf-8"
@@ -146,7 +146,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     except OSError as e:  # name the user's path, not the temporary one beside it
-        raise InputError(f"cannot be created here ({_reason(e)})", path) from None
+        raise InputError(f"cannot be created here ({os_reason(e)})", path) from None
     try:
         tmp.chmod(0o777 & ~umask())
         yield tmp
@@ -162,170 +162,8 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def check_output_file(path: str | os.PathLike | None) -> Path | None:
-    """Refuse, before any work, an output file that cannot be written: a folder, or a place where no
-    file can be created (tried with a temporary file beside it, removed at once). Nothing is left."""
-    if path is None:
-        return None
-    path = Path(path)
-    if path.is_dir():
-        raise InputError("is a folder, expected a file", path)
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise InputError(f"cannot be created here ({parent} is not a folder)", path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    except OSError as e:
-        raise InputError(f"cannot be created here ({_reason(e)})", path) from None
-    os.close(fd)
-    os.unlink(tmp)
-    return path
-
-
-def check_output_dir(path: str | os.PathLike) -> Path:
-    """Check, before any work, that ``path`` is a folder polyalign can create or write into.
-
-    Nothing is created: the nearest existing folder on the way is tried with a temporary folder.
-    A file on the way, or a place where nothing can be written, is an :class:`InputError`.
-    """
-    path = Path(path).expanduser()
-    probe = path
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise InputError("is a file, expected a folder", probe)
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".polyalign-probe.", dir=probe))
-    except OSError as e:
-        raise InputError(f"cannot write here ({_reason(e)})", path) from None
-    return path
-
-
-def check_new_output_dir(path: str | os.PathLike, what: str, advice: str) -> Path:
-    """Check that ``path`` can become ``what`` (a run directory, a training output) without touching
-    anything of the user's: it is new, or an empty folder. Otherwise one line with ``advice``."""
-    path = check_output_dir(path)
-    if path.is_dir() and any(p.name != LOCK_NAME for p in path.iterdir()):
-        raise InputError(f"exists and is not {what} polyalign made: {advice} (nothing was changed)", path)
-    return path
-
-
-def check_apart(inputs: Mapping[str, Any], outputs: Mapping[str, Any], replaced: Iterable[str] = ()) -> None:
-    """Refuse, before any work, an output that is one of the inputs (``scaling fit p.csv --out p.csv``).
-
-    ``inputs`` and ``outputs`` map what the user calls each one (``--out``, ``points``) to its path
-    (``None``: not given). An output equal to an input is refused; so is an input inside an output
-    folder named in ``replaced`` (a folder the command rebuilds, such as a run's ``data/``).
-    """
-    replaced = set(replaced)
-    for out_name, out_path in outputs.items():
-        if out_path is None or str(out_path).startswith("hf:"):
-            continue
-        out = Path(out_path).expanduser().resolve()
-        for in_name, in_path in inputs.items():
-            if in_path is None or str(in_path).startswith("hf:"):
-                continue
-            src = Path(in_path).expanduser().resolve()
-            inside = out_name in replaced and out in src.parents
-            if src == out or inside:
-                where = "is the output" if src == out else "is inside the output folder"
-                raise InputError(
-                    f"{where} {out_name} ({out_path}) and an input ({in_name}): it would be overwritten; "
-                    "choose another output (nothing was changed)",
-                    in_path,
-                )
-
-
-LOCK_NAME = ".lock"
-
-
-@contextlib.contextmanager
-def run_lock(folder: str | os.PathLike) -> Iterator[Path]:
-    """Hold ``folder/.lock`` (process id, host, since when) while a run works in ``folder``.
-
-    A second run in the same folder is an :class:`InputError` naming the holder. A lock left by a
-    process that no longer exists on this host (a killed run) is taken over, with a log line. The
-    lock is written whole to a temporary name, then linked into place, so it is never half-read.
-    """
-    folder = check_output_dir(folder)
-    created = [p for p in (folder, *folder.parents) if not p.exists()]  # removed again if left empty
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / LOCK_NAME
-    mine = {"pid": os.getpid(), "host": platform.node(), "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    fd, tmp = tempfile.mkstemp(prefix=".lock.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(mine, f)
-        for _ in range(3):
-            try:
-                os.link(tmp, path)
-                break
-            except FileExistsError:
-                held = _read_lock(path)
-                if held is None or not _stale(held):
-                    who = (
-                        "another polyalign run"
-                        if held is None
-                        else (
-                            f"another polyalign run (process {held.get('pid')} on {held.get('host')}, "
-                            f"since {held.get('since')})"
-                        )
-                    )
-                    raise InputError(
-                        f"is in use by {who}: wait for it to finish or stop it; a lock left by a run on another "
-                        f"host that is gone can be removed ({path})",
-                        folder,
-                    ) from None
-                log(
-                    f"run: {folder}: taking over the lock of process {held.get('pid')} on {held.get('host')} "
-                    f"(since {held.get('since')}), which is no longer running"
-                )
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
-        else:
-            raise InputError("is in use by another polyalign run (its lock keeps changing)", folder)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    try:
-        yield path
-    finally:
-        if (_read_lock(path) or {}).get("pid") == mine["pid"]:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-        for p in created:  # a run refused before any work leaves no folder behind
-            with contextlib.suppress(OSError):
-                p.rmdir()
-
-
-def _read_lock(path: Path) -> dict[str, Any] | None:
-    try:
-        held = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return held if isinstance(held, dict) else None
-
-
-def _stale(held: dict[str, Any]) -> bool:
-    """The lock's process is gone: it was on this host and no process has its id now."""
-    if held.get("host") != platform.node() or not isinstance(held.get("pid"), int):
-        return False
-    if held["pid"] == os.getpid():
-        return False
-    try:
-        os.kill(held["pid"], 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # alive, another user's
-        return False
-    return False
-
-
-def _reason(e: OSError) -> str:
+def os_reason(e: OSError) -> str:
+    """The system's reason for an ``OSError``, in the words polyalign's one-line errors use."""
     import errno
 
     reasons = {
@@ -362,7 +200,7 @@ def describe_os_error(e: OSError) -> InputError | None:
         return InputError("is a folder, expected a file", path)
     if e.errno == errno.ENOENT and path.parent.is_dir() and not _creatable(path):
         return InputError("cannot be created here (no such file or folder)", path)
-    return InputError(_reason(e), path)
+    return InputError(os_reason(e), path)
 
 
 def _creatable(path: Path) -> bool:
@@ -481,211 +319,3 @@ def provenance() -> dict[str, Any]:
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "argv": sys.argv,
     }
-
-
-# ---------------------------------------------------------------------------------------------
-# Rows: (location, dict) from any container format
-
-
-def iter_json_array(path: str | os.PathLike, chunk: int = 1 << 16) -> Iterator[tuple[int, Any]]:
-    """Yield ``(line, element)`` for each element of a top-level JSON array, incrementally.
-
-    Only one element is held at a time (plus a read buffer), so a multi-gigabyte Alpaca file
-    does not need to fit in memory.
-    """
-    path = Path(path)
-    decoder = json.JSONDecoder()
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    with open(path, "rb") as f:
-        buf, line, eof = "", 1, False
-
-        def more() -> bool:
-            nonlocal buf, eof
-            if eof:
-                return False
-            block = f.read(chunk)
-            eof = not block
-            try:
-                buf += utf8.decode(block, final=eof)
-            except UnicodeDecodeError:
-                raise InputError("not UTF-8", path, line + buf.count("\n")) from None
-            return not eof
-
-        def skip_ws() -> None:
-            nonlocal buf, line
-            while True:
-                stripped = buf.lstrip("\ufeff \t\r\n")
-                line += buf[: len(buf) - len(stripped)].count("\n")
-                buf = stripped
-                if buf or not more():
-                    return
-
-        skip_ws()
-        if not buf.startswith("["):
-            raise InputError("expected a JSON array of records", path, line)
-        buf = buf[1:]
-        first = True
-        while True:
-            skip_ws()
-            if not buf:
-                raise InputError("unexpected end of file inside the JSON array", path, line)
-            if buf[0] == "]":
-                buf = buf[1:]
-                skip_ws()
-                if buf:
-                    raise InputError("unexpected data after the JSON array", path, line)
-                return
-            if not first:
-                if buf[0] != ",":
-                    raise InputError("expected ',' or ']' between records", path, line)
-                buf = buf[1:]
-                skip_ws()
-            first = False
-            while True:
-                try:
-                    obj, end = decoder.raw_decode(buf)
-                    break
-                except json.JSONDecodeError as e:
-                    # An element cut by the read buffer fails near the end: read more, try again.
-                    if not eof and more():
-                        continue
-                    raise InputError(f"invalid JSON: {e.msg}", path, line + buf[: e.pos].count("\n")) from None
-            yield line, obj
-            line += buf[:end].count("\n")
-            buf = buf[end:]
-
-
-def iter_table(path: str | os.PathLike, batch_size: int = 4096) -> Iterator[tuple[int, dict]]:
-    """Yield ``(row, record)`` from a Parquet or Arrow (IPC file or stream) table, batch by batch."""
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise ImportError("reading Parquet/Arrow needs pyarrow: pip install 'polyalign[hf]'") from None
-    path = require_file(path)
-    if path.suffix == ".parquet":
-        try:
-            batches = pq.ParquetFile(path).iter_batches(batch_size=batch_size)
-        except (pa.ArrowInvalid, OSError) as e:
-            raise InputError(f"not a readable Parquet file ({e})", path) from None
-    else:
-        batches = _arrow_batches(path)
-    row = 0
-    for batch in batches:
-        for rec in batch.to_pylist():
-            row += 1
-            yield row, rec
-
-
-def _arrow_batches(path: Path) -> Iterator[Any]:
-    import pyarrow as pa
-
-    source = pa.memory_map(str(path))
-    try:
-        reader = pa.ipc.open_file(source)
-        for i in range(reader.num_record_batches):
-            yield reader.get_batch(i)
-        return
-    except pa.ArrowInvalid:
-        source.seek(0)
-    try:
-        yield from pa.ipc.open_stream(source)  # what `datasets` writes
-    except pa.ArrowInvalid as e:
-        raise InputError(f"not a readable Arrow file ({e})", path) from None
-
-
-def parse_hf(spec: str) -> tuple[str, str | None, str]:
-    """Split ``hf:ORG/NAME[:CONFIG][@SPLIT]`` into ``(name, config, split)``; split defaults to train.
-
-    >>> parse_hf("hf:Helsinki-NLP/opus-100:en-es@validation")
-    ('Helsinki-NLP/opus-100', 'en-es', 'validation')
-    >>> parse_hf("hf:tatsu-lab/alpaca")
-    ('tatsu-lab/alpaca', None, 'train')
-    """
-    body = spec.removeprefix("hf:")
-    body, _, split = body.partition("@")
-    name, _, config = body.partition(":")
-    if not name:
-        raise InputError(f"{spec!r} names no dataset: use hf:ORG/NAME[:CONFIG][@SPLIT]")
-    return name, config or None, split or "train"
-
-
-def iter_hf(spec: str) -> Iterator[tuple[int, dict]]:
-    """Stream rows of a Hugging Face dataset (a hub id, or a local dataset folder) as ``(row, record)``."""
-    try:
-        import datasets
-    except ImportError:
-        raise ImportError("reading hf: datasets needs the datasets library: pip install 'polyalign[hf]'") from None
-    name, config, split = parse_hf(spec)
-    try:
-        ds = datasets.load_dataset(name, config, split=split, streaming=True)
-    except Exception as e:  # offline, no such dataset/config/split: one line for the user
-        raise InputError(f"cannot load dataset ({first_line(e)})", spec) from None
-    n = 0
-    try:
-        for n, row in enumerate(ds, start=1):
-            yield n, row
-    except Exception as e:  # a download or a schema that breaks mid-stream: also one line
-        raise InputError(f"cannot read row {n + 1} of the dataset ({first_line(e)})", spec) from None
-
-
-def iter_rows(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
-    """``(line or row, record)`` from JSONL, a JSON array, Parquet, Arrow, or ``hf:...``."""
-    spec = str(path)
-    if spec.startswith("hf:"):
-        yield from iter_hf(spec)
-        return
-    p = require_file(spec)
-    suffix = p.suffix.lower()
-    if suffix in (".parquet", ".arrow"):
-        yield from iter_table(p)
-    elif suffix == ".json" and _first_char(p) == "[":
-        yield from iter_json_array(p)
-    else:
-        yield from iter_jsonl(p, objects_only=False)
-
-
-def _first_char(path: Path) -> str:
-    with open(path, "rb") as f:
-        head = f.read(4096).decode("utf-8", "ignore").lstrip("\ufeff \t\r\n")
-    return head[:1]
-
-
-def split_columns(spec: str, lang: str | None = None) -> tuple[str, dict[str, str] | None]:
-    """Split ``SOURCE#ours=theirs,...`` into the source and its column mapping.
-
-    A recipe names a source and its columns in one string; ``{lang}`` in a column stands for the
-    language being built, so one spec serves every language of a MuIT recipe.
-
-    >>> split_columns("hf:Helsinki-NLP/opus-100:en-es#src=translation.en,tgt=translation.{lang}", "es")
-    ('hf:Helsinki-NLP/opus-100:en-es', {'src': 'translation.en', 'tgt': 'translation.es'})
-    >>> split_columns("data/pairs.jsonl")
-    ('data/pairs.jsonl', None)
-    """
-    if "#" not in spec:
-        return spec, None
-    source, _, mapping = spec.rpartition("#")
-    columns = {}
-    for item in mapping.split(","):
-        ours, sep, theirs = item.partition("=")
-        if not sep or not ours.strip() or not theirs.strip():
-            raise InputError(f"{spec!r}: a column mapping is #ours=theirs,ours=theirs")
-        columns[ours.strip()] = theirs.strip().replace("{lang}", lang or "{lang}")
-    return source, columns
-
-
-def remap(rec: Any, columns: Mapping[str, str] | None) -> Any:
-    """Rename a record's fields by ``{our_field: their_column}``; ``a.b`` reaches into nested dicts.
-
-    >>> remap({"translation": {"en": "Hi", "es": "Hola"}}, {"src": "translation.en", "tgt": "translation.es"})
-    {'src': 'Hi', 'tgt': 'Hola'}
-    """
-    if not columns or not isinstance(rec, dict):
-        return rec
-    out = {}
-    for ours, theirs in columns.items():
-        value: Any = rec
-        for part in theirs.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        out[ours] = value
-    return out

@@ -1,82 +1,33 @@
 """The scaling pilot: a grid of (language, size) runs → ``points.csv`` → fits → a budget plan.
 
-Each point is the recipe's run with one language (CoIT) and ``max_train_pairs`` set to its size,
-under ``runs/<name>/points/<lang>-<size>/``. The pair selection ranks pairs by a seeded hash and
-takes the held-out test first, then training pairs in rank order, so every size's training pairs
-are a prefix of the larger sizes' (nested) and the test set is the same for every size. The
-untuned baseline is not evaluated at each point (``eval.baseline: false``). Points run through
-:mod:`polyalign.grid` (local, or submitit), so a finished point is never run again and a killed
-one resumes from its checkpoint. Outputs in ``runs/<name>/scaling/``: ``points.csv``,
-``fits.json``, ``plan.json``, ``fits.png``, ``plan.png``.
+Each point (:func:`polyalign.stages.pilot_points`) is the recipe's run with one language (CoIT)
+and ``max_train_pairs`` set to its size, under ``runs/<name>/points/<lang>-<size>/``. The pair
+selection ranks pairs by a seeded hash and takes the held-out test first, then training pairs in
+rank order, so every size's training pairs are a prefix of the larger sizes' (nested) and the
+test set is the same for every size. The untuned baseline is not evaluated at each point
+(``eval.baseline: false``). Points run through :mod:`polyalign.grid` (local, or submitit), so a
+finished point is never run again and a killed one resumes from its checkpoint. Outputs in
+``runs/<name>/scaling/``: ``points.csv``, ``fits.json``, ``plan.json``, ``fits.png``, ``plan.png``.
 """
 
 from __future__ import annotations
 
 import csv
 import io as _io
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from polyalign import langs
-from polyalign.config import PilotConfig, RunConfig  # noqa: F401 (PilotConfig: the pilot recipe type)
 from polyalign.grid import GridPoint, executor_params, run_grid
 from polyalign.io import InputError, atomic_write, write_json
 from polyalign.io import log as io_log
+from polyalign.report import plots
+from polyalign.run_config import PilotConfig, RunConfig  # noqa: F401 (PilotConfig: the pilot recipe type)
+from polyalign.run_dir import prepare_run_dir
 from polyalign.scaling.allocate import plan as make_plan
 from polyalign.scaling.fits import fit_points
-from polyalign.scaling.laws import PARAMS, Points
-from polyalign.stages import prepare_run_dir, run_plain, stage_pool
-
-
-def _overridden(cls: type, section: Any, extra: dict[str, Any], where: str) -> Any:
-    """``section`` with the ``scaling.train`` / ``scaling.data`` overrides on top (unknown keys are an error)."""
-    import dataclasses
-
-    from polyalign.recipe import build
-
-    if not extra:
-        return section
-    return build(cls, {**dataclasses.asdict(section), **extra}, {}, Path(f"<{where}>"), f"{where}.")
-
-
-def pilot_points(cfg: RunConfig, pool: Path | None = None) -> list[GridPoint]:
-    """The grid: one derived run recipe per language and size, languages outer, sizes ascending.
-
-    A point is an ordinary plain run: CoIT on one language, ``max_train_pairs`` = its size, the
-    recipe's ``train`` and ``data`` with ``scaling.train`` / ``scaling.data`` on top, scored on
-    its held-out translation pairs only (no baseline, no suite, no judge, no look inside).
-    ``pool``: the run's frozen pool, which every point then reads (``data.pool``) instead of the
-    sources (without it, each point freezes its own).
-    """
-    from polyalign.config import DataConfig, TrainConfig
-
-    s = cfg.scaling
-    codes = [langs.normalize(c) for c in (s.languages or cfg.data.languages)]
-    train = _overridden(TrainConfig, cfg.train, s.train, "scaling.train")
-    data0 = _overridden(DataConfig, cfg.data, s.data, "scaling.data")
-    base = {"seed": cfg.seed, "model": cfg.model, "train": train, "translate": cfg.translate}
-    out = []
-    for code in codes:
-        for size in sorted(s.sizes):
-            data = replace(
-                data0,
-                builder="coit",
-                languages=[code],
-                max_train_pairs=size,
-                allocation="uniform",
-                pair_budget=None,
-                pool=str(pool) if pool is not None else data0.pool,
-            )
-            point = RunConfig(
-                name=f"{code}-{size}",
-                runs_dir=str(cfg.run_dir / "points"),
-                data=data,
-                eval=replace(cfg.eval, baseline=False, suite=[]),
-                **base,
-            )
-            out.append(GridPoint(point, run_plain, (point,), {"lang": code, "size": size}))
-    return out
+from polyalign.scaling.laws import Points
+from polyalign.stages import check_pilot, pilot_points, stage_pool
 
 
 def point_row(point: GridPoint, summary: dict[str, Any], similarity: dict[str, float]) -> dict[str, Any]:
@@ -105,20 +56,6 @@ def write_points(path: Path, rows: list[dict[str, Any]]) -> None:
     w.writerows(rows)
     with atomic_write(path) as f:
         f.write(buf.getvalue())
-
-
-def check_pilot(cfg: RunConfig, points: list[GridPoint]) -> None:
-    """Refuse, before any work, similarity for a language outside the grid and too few sizes for the form."""
-    s = cfg.scaling
-    similarity = {langs.normalize(k) for k in s.similarity_map()}
-    unknown = sorted(similarity - {p.labels["lang"] for p in points})
-    if unknown:
-        raise InputError(f"scaling.similarity names {', '.join(unknown)}, which the grid does not have")
-    if s.fit == "shared" and s.form not in ("auto", "xllama"):
-        raise InputError(f"scaling.fit: shared fits the xllama form; scaling.form is {s.form}")
-    k_min = min(len(v) for v in PARAMS.values()) if s.form == "auto" else len(PARAMS[s.form])
-    if len(s.sizes) < k_min:
-        raise InputError(f"scaling.sizes has {len(s.sizes)} sizes; the {s.form} form needs at least {k_min}")
 
 
 def run_pilot(cfg: PilotConfig, log=io_log) -> dict[str, Any]:
@@ -162,7 +99,6 @@ def fit_and_plan(
 
     ``budget``: pairs to split (default ``scaling.budget``, else the largest size × languages).
     """
-    from polyalign.report import plots
 
     s = cfg.scaling
     similarity = {langs.normalize(k): v for k, v in s.similarity_map().items()}

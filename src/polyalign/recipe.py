@@ -25,8 +25,10 @@ from typing import Any, Literal
 
 import yaml
 
-from polyalign.config import DataConfig, EvalConfig, RunConfig
+from polyalign.config import DataConfig, EvalConfig
+from polyalign.eval.tasks import TASKS
 from polyalign.io import InputError
+from polyalign.run_config import RunConfig
 
 # Keys older recipes may still hold: each is skipped with one line saying why it is gone.
 RETIRED = {"eval.tasks": "the held-out translation pairs are always evaluated; other tasks go in eval.suite"}
@@ -265,7 +267,6 @@ def check_suite(names: list[str], specs: list[str] = (), local: list[str] = ()) 
     configs import no evaluation code, so the loader asks), and every ``eval.suite_langs`` spec is
     one some task of the suite evaluates: a language it has (or any, for a task read from
     ``local`` files), a pair key (``en-es``) only for translation and MLQA."""
-    from polyalign.eval.tasks import TASKS
 
     unknown = [t for t in names if t not in TASKS]
     if unknown:
@@ -297,7 +298,6 @@ def check_suite(names: list[str], specs: list[str] = (), local: list[str] = ()) 
 
 def check_task_limits(items: list[str]) -> None:
     """Every ``eval.task_limits`` item is ``TASK=N``, a known task and a whole number >= 1."""
-    from polyalign.eval.tasks import TASKS
 
     for item in items:
         task, sep, n = str(item).partition("=")

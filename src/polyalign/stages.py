@@ -1,10 +1,11 @@
-"""The stages every run shares — run directory, data, evaluation, tuning — and the plain run.
+"""The stages every run shares — data, evaluation, tuning — the plain run, and the pilot's points.
 
-Each stage writes into the run directory and is skipped when its output is already there, so an
-interrupted run, started again with the same recipe, resumes where it stopped (training resumes
-from its latest checkpoint). A run directory holding a different recipe is never overwritten.
-``polyalign run`` (:mod:`polyalign.run`), the experiment's arms and the grid's points all go through
-these functions.
+Each stage writes into the run directory (:mod:`polyalign.run_dir`) and is skipped when its output
+is already there, so an interrupted run, started again with the same recipe, resumes where it
+stopped (training resumes from its latest checkpoint). ``polyalign run``
+(:func:`polyalign.experiment.run`), the experiment's arms and the grid's points all go through
+these functions; the scaling pilot's points (:func:`pilot_points`) are plain runs of one language
+and size, each carrying :func:`run_plain` for the grid.
 """
 
 from __future__ import annotations
@@ -14,19 +15,26 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from polyalign.config import RunConfig
+from polyalign import langs
+from polyalign.config import DataConfig, TrainConfig, TrainJobConfig
+from polyalign.data import mixtures
 from polyalign.data.filters import PairFilter
 from polyalign.data.mixture_spec import MixtureSpec
-from polyalign.data.mixtures import build
 from polyalign.data.pool import Pool, changed_since, cover, freeze, open_pool, serves
-from polyalign.io import InputError, atomic_write, check_new_output_dir, log, read_json, write_json
-from polyalign.recipe import config_to_dict, drop_retired, dump_recipe
+from polyalign.eval.request import build_request, heldout_request, request_from_recipe
+from polyalign.grid import GridPoint
+from polyalign.io import InputError, log, read_json, write_json
+from polyalign.recipe import build
+from polyalign.report import markdown
+from polyalign.run_config import RunConfig
+from polyalign.run_dir import check_refresh, prepare_run_dir
+from polyalign.scaling.laws import PARAMS
 from polyalign.tracking import track_into, track_results
+from polyalign.train.job import launch_or_train
 
 
 @contextlib.contextmanager
@@ -48,105 +56,6 @@ def _duration(seconds: float) -> str:
     """``42 s``, ``3 min 05 s``."""
     m, s = divmod(round(seconds), 60)
     return f"{m} min {s:02d} s" if m else f"{s} s"
-
-
-# Recipe keys a rerun may change in a run directory: they change no finished stage's result.
-FREE_KEYS = ("eval.batch_size",)
-# ... and those it may change while the stage they belong to has not finished.
-UNFINISHED_KEYS = {
-    "train.max_steps": "train_summary.json",
-    "train.num_train_epochs": "train_summary.json",
-    "train.save_steps": "train_summary.json",
-    "train.save_total_limit": "train_summary.json",
-    "train.logging_steps": "train_summary.json",
-}
-
-
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
-def recipe_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """``{dotted key: (old, new)}`` for every setting that differs between two resolved recipes.
-
-    >>> recipe_changes({"eval": {"batch_size": 8}, "seed": 0}, {"eval": {"batch_size": 16}, "seed": 0})
-    {'eval.batch_size': (8, 16)}
-    """
-    a, b = _flat(old), _flat(new)
-    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
-
-
-def prepare_run_dir(cfg: RunConfig) -> Path:
-    """Create ``output_dir/name`` with ``config.yaml``; refuse one made by a different recipe.
-
-    A rerun may change what no finished stage depends on (:data:`FREE_KEYS`, and the training
-    length while training has not finished); a run whose first stage never finished may be rerun
-    with any recipe. Anything else names the keys that differ.
-    """
-    run_dir = cfg.run_dir
-    path = run_dir / "config.yaml"
-    if path.is_file():
-        old = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        changes = recipe_changes(drop_retired(old), config_to_dict(cfg))
-        started = (run_dir / "data" / "manifest.json").is_file()
-        blocking = {
-            k: v
-            for k, v in changes.items()
-            if started
-            and k not in FREE_KEYS
-            and not (k in UNFINISHED_KEYS and not (run_dir / UNFINISHED_KEYS[k]).is_file())
-        }
-        if blocking:
-            said = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in list(blocking.items())[:4])
-            more = f" and {len(blocking) - 4} more" if len(blocking) > 4 else ""
-            raise InputError(
-                f"this run directory was made by a different recipe ({said}{more}); "
-                "choose another name=... or remove it",
-                path,
-            )
-        if changes:
-            log(f"run: recipe changed ({', '.join(changes)}); no finished stage depends on it")
-            with atomic_write(path) as f:
-                f.write(dump_recipe(cfg))
-    else:
-        check_new_output_dir(run_dir, "a run directory", "choose another name=... or runs_dir=...")
-        with atomic_write(path) as f:
-            f.write(dump_recipe(cfg))
-    return run_dir
-
-
-# What a run builds on its frozen data: --refresh-data refuses while any of these exists.
-BUILT_ON_DATA = (
-    "eval",
-    "arms",
-    "points",
-    "scaling",
-    "analysis",
-    "judge",
-    "checkpoints",
-    "model",
-    "train_summary.json",
-    "summary.json",
-)
-
-
-def check_refresh(run_dir: Path) -> None:
-    """Refuse ``--refresh-data`` when anything in ``run_dir`` was computed from its frozen data.
-
-    Reading the sources again would give new held-out tests and new training pairs, and results
-    already there would no longer match them; polyalign deletes none of them, so it says which."""
-    used = [name for name in BUILT_ON_DATA if (run_dir / name).exists()]
-    if used:
-        raise InputError(
-            f"--refresh-data: {run_dir} already has results built on its frozen data ({', '.join(used)}), which "
-            "new data would not match: start a new run (name=...) to read the sources again (nothing was changed)"
-        )
 
 
 def _log_changes(pool: Pool) -> None:
@@ -248,7 +157,7 @@ def stage_data(
             _freeze(staging, want)
         pool = open_pool(staging)
     try:
-        manifest = build(run_dir / "data", spec, pool)
+        manifest = mixtures.build(run_dir / "data", spec, pool)
     except BaseException:
         if kept:
             os.replace(staging, own)
@@ -293,7 +202,6 @@ def stage_eval(
     ``tests_dir``: the run directory whose ``data/test_*.jsonl`` are scored (an experiment's shared
     tests); default ``run_dir``.
     """
-    from polyalign.eval.request import heldout_request, request_from_recipe
     from polyalign.eval.runner import run_eval
 
     lora = cfg.train.finetuning_type == "lora"
@@ -319,8 +227,6 @@ def stage_eval(
         )
         doc = {**doc, "results": {**doc["results"], **suite["results"]}}
     if cfg.judge.endpoint:  # answers only: the judge compares them with the base's after every arm
-        from polyalign.eval.request import build_request
-
         j = cfg.judge
         log(f"{label}: polyinstruct answers for the judge ({', '.join(j.languages)})")
         run_eval(
@@ -344,9 +250,6 @@ def stage_train(cfg: RunConfig, run_dir: Path, nproc: int = 1) -> dict[str, Any]
     """Tune with the one training job (``polyalign train``'s), in this process or ``nproc``
     under torchrun; its output folder is the run directory. Skipped when already done."""
     from dataclasses import replace
-
-    from polyalign.config import TrainJobConfig
-    from polyalign.train.job import launch_or_train
 
     info_path = run_dir / "train_summary.json"
     if info_path.is_file() and (run_dir / "model").is_dir():
@@ -440,7 +343,6 @@ def run_plain(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dic
     # --- report -------------------------------------------------------------------------------
     summary = before_after_summary(before, after)
     write_json(run_dir / "summary.json", summary)
-    from polyalign.report import markdown
     from polyalign.report.build import build_report
 
     summary["claims"] = build_report(run_dir)["judged"]  # each claim's effect, interval, verdict, method
@@ -449,3 +351,68 @@ def run_plain(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dic
     print(markdown.table_text(summary))
     print(f"\nreport: {run_dir / 'report.html'}\n        {run_dir / 'report.md'}")
     return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# The scaling pilot's points: plain runs of one language and size, for the grid
+
+
+def _overridden(cls: type, section: Any, extra: dict[str, Any], where: str) -> Any:
+    """``section`` with the ``scaling.train`` / ``scaling.data`` overrides on top (unknown keys are an error)."""
+    import dataclasses
+
+    if not extra:
+        return section
+    return build(cls, {**dataclasses.asdict(section), **extra}, {}, Path(f"<{where}>"), f"{where}.")
+
+
+def pilot_points(cfg: RunConfig, pool: Path | None = None) -> list[GridPoint]:
+    """The grid: one derived run recipe per language and size, languages outer, sizes ascending.
+
+    A point is an ordinary plain run: CoIT on one language, ``max_train_pairs`` = its size, the
+    recipe's ``train`` and ``data`` with ``scaling.train`` / ``scaling.data`` on top, scored on
+    its held-out translation pairs only (no baseline, no suite, no judge, no look inside).
+    ``pool``: the run's frozen pool, which every point then reads (``data.pool``) instead of the
+    sources (without it, each point freezes its own).
+    """
+
+    s = cfg.scaling
+    codes = [langs.normalize(c) for c in (s.languages or cfg.data.languages)]
+    train = _overridden(TrainConfig, cfg.train, s.train, "scaling.train")
+    data0 = _overridden(DataConfig, cfg.data, s.data, "scaling.data")
+    base = {"seed": cfg.seed, "model": cfg.model, "train": train, "translate": cfg.translate}
+    out = []
+    for code in codes:
+        for size in sorted(s.sizes):
+            data = replace(
+                data0,
+                builder="coit",
+                languages=[code],
+                max_train_pairs=size,
+                allocation="uniform",
+                pair_budget=None,
+                pool=str(pool) if pool is not None else data0.pool,
+            )
+            point = RunConfig(
+                name=f"{code}-{size}",
+                runs_dir=str(cfg.run_dir / "points"),
+                data=data,
+                eval=replace(cfg.eval, baseline=False, suite=[]),
+                **base,
+            )
+            out.append(GridPoint(point, run_plain, (point,), {"lang": code, "size": size}))
+    return out
+
+
+def check_pilot(cfg: RunConfig, points: list[GridPoint]) -> None:
+    """Refuse, before any work, similarity for a language outside the grid and too few sizes for the form."""
+    s = cfg.scaling
+    similarity = {langs.normalize(k) for k in s.similarity_map()}
+    unknown = sorted(similarity - {p.labels["lang"] for p in points})
+    if unknown:
+        raise InputError(f"scaling.similarity names {', '.join(unknown)}, which the grid does not have")
+    if s.fit == "shared" and s.form not in ("auto", "xllama"):
+        raise InputError(f"scaling.fit: shared fits the xllama form; scaling.form is {s.form}")
+    k_min = min(len(v) for v in PARAMS.values()) if s.form == "auto" else len(PARAMS[s.form])
+    if len(s.sizes) < k_min:
+        raise InputError(f"scaling.sizes has {len(s.sizes)} sizes; the {s.form} form needs at least {k_min}")

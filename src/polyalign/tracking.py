@@ -27,7 +27,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from polyalign.io import InputError, log, read_json
+from polyalign.io import InputError, log, read_json, write_json
+from polyalign.report.collect import collect
 
 BACKENDS = ("tensorboard", "mlflow", "wandb")
 IDS = "tracking.json"
@@ -187,8 +188,6 @@ class Tracker:
         self.backends = {b: OPEN[b](self.folder, name, group, flat, resume, start) for b in wanted}
         ids = {b: t.id for b, t in self.backends.items() if t.id}
         if ids:
-            from polyalign.io import write_json
-
             write_json(ids_path, ids)
 
     def __bool__(self) -> bool:
@@ -226,7 +225,6 @@ def track_results(run_dir: str | Path, report_to: list[str] | tuple[str, ...]) -
     if not [b for b in report_to if b != "none"]:
         return
     from polyalign.report.claims import judge_claims
-    from polyalign.report.collect import collect
 
     run_dir = Path(run_dir)
     doc = collect(run_dir)

@@ -206,9 +206,10 @@ def test_a_runs_look_inside_reads_analysis_pairs_the_same_for_base_and_arm(
     tmp_path, tiny_model_dir, tiny_adapter, pairs_tsv
 ):
     """``polyalign run``'s analysis stage: ``analysis_pairs`` pairs, in the same order for every model."""
-    from polyalign.config import ModelConfig, RunConfig
+    from polyalign.config import ModelConfig
     from polyalign.experiment import stage_analysis
     from polyalign.models import load_model
+    from polyalign.run_config import RunConfig
 
     cfg = RunConfig(
         model=ModelConfig(model_name_or_path=str(tiny_model_dir)), analysis_language="es", analysis_pairs=12

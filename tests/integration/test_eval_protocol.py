@@ -9,8 +9,9 @@ import json
 import pytest
 
 from polyalign.arms import arm_recipe, suite_protocol
-from polyalign.config import ArmConfig, DataConfig, EvalConfig, ModelConfig, RunConfig
+from polyalign.config import DataConfig, EvalConfig, ModelConfig
 from polyalign.eval.request import request_from_recipe
+from polyalign.run_config import ArmConfig, RunConfig
 
 
 def recipe(model: str, tmp_path, arms=None, **eval_kw) -> RunConfig:

@@ -195,10 +195,10 @@ data:
 
 def test_submitit_local_executor_runs_points_at_once_like_the_local_launcher(tmp_path, tiny_model_dir):
     pytest.importorskip("submitit", reason="submitit is not installed (pip install 'polyalign[cluster]')")
-    from polyalign.config import PilotConfig
     from polyalign.grid import run_grid
-    from polyalign.pilot import pilot_points
     from polyalign.recipe import load_recipe
+    from polyalign.run_config import PilotConfig
+    from polyalign.stages import pilot_points
 
     results = {}
     for launcher in ("local", "slurm"):
@@ -238,10 +238,10 @@ def test_a_killed_submitit_job_resubmitted_resumes_from_its_checkpoint(tmp_path,
     submitit = pytest.importorskip("submitit", reason="submitit is not installed (pip install 'polyalign[cluster]')")
     from dataclasses import replace
 
-    from polyalign.config import PilotConfig
     from polyalign.grid import execute_point, run_grid
-    from polyalign.pilot import pilot_points
     from polyalign.recipe import load_recipe
+    from polyalign.run_config import PilotConfig
+    from polyalign.stages import pilot_points
 
     def points(where: str, launcher: str):
         recipe = tmp_path / f"{where}.yaml"

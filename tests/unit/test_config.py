@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from polyalign.config import RunConfig
 from polyalign.io import InputError
 from polyalign.recipe import dump_recipe, load_recipe
+from polyalign.run_config import RunConfig
 
 
 def write(tmp_path, text):

@@ -8,14 +8,8 @@ import stat
 
 import pytest
 
-from polyalign.io import (
-    InputError,
-    atomic_dir,
-    atomic_write,
-    check_output_dir,
-    describe_os_error,
-    write_json,
-)
+from polyalign.io import InputError, atomic_dir, atomic_write, describe_os_error, write_json
+from polyalign.outputs import check_output_dir
 
 
 @pytest.fixture

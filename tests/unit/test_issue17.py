@@ -14,7 +14,8 @@ import pytest
 
 from polyalign import langs
 from polyalign.cli import main
-from polyalign.io import InputError, run_lock
+from polyalign.io import InputError
+from polyalign.outputs import run_lock
 
 
 def run(capsys, *argv):
@@ -35,7 +36,7 @@ def test_a_second_run_in_a_locked_folder_is_refused_naming_the_holder(tmp_path):
             [
                 sys.executable,
                 "-c",
-                f"from polyalign.io import run_lock\nwith run_lock({str(tmp_path / 'runs' / 't')!r}): pass",
+                f"from polyalign.outputs import run_lock\nwith run_lock({str(tmp_path / 'runs' / 't')!r}): pass",
             ],
             capture_output=True,
             text=True,
@@ -210,7 +211,7 @@ def test_dry_run_into_a_closed_pipe_is_quiet():
 
 def test_a_plan_with_a_negative_size_is_refused_before_any_evaluation(tmp_path):
     from polyalign.arms import check_plan
-    from polyalign.config import ArmConfig
+    from polyalign.run_config import ArmConfig
 
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"allocation": {"es": -5, "fr": 10}}))

@@ -6,10 +6,12 @@ from dataclasses import replace
 import pytest
 
 from helpers import spanish_locale, write_mo
-from polyalign.config import DataConfig, RunConfig
+from polyalign.config import DataConfig
 from polyalign.data.pool import cover, freeze
 from polyalign.io import InputError
-from polyalign.stages import check_refresh, prepare_run_dir, stage_data
+from polyalign.run_config import RunConfig
+from polyalign.run_dir import check_refresh, prepare_run_dir
+from polyalign.stages import stage_data
 
 
 def recipe(tmp_path, locale, **data):

@@ -21,6 +21,8 @@ from polyalign.analysis.similarity import (
     pc1_correlations,
     pca_2d,
 )
+from polyalign.data.records import read_parallel
+from polyalign.data.resources import POLYINSTRUCT_LANGUAGES, polyinstruct_items
 from polyalign.io import InputError
 
 STORE_BUDGET = 512 << 20
@@ -60,7 +62,6 @@ def read_pairs(
     The English side goes to ``en`` whichever side it is on; with no English side the source
     takes its place. Fewer than 2 pairs is an error (nothing to mismatch).
     """
-    from polyalign.data.records import read_parallel
 
     f = pairs_file(path)
     x, en, lang, en_lang = [], [], None, None
@@ -207,7 +208,6 @@ def add_comparison(doc: dict[str, Any], other: dict[str, Any], other_dir: str) -
 
 def multiway_texts(langs_list: list[str], limit: int | None = None) -> dict[str, list[str]]:
     """Parallel instructions of polyinstruct in every language asked for (the same items, same order)."""
-    from polyalign.data.resources import POLYINSTRUCT_LANGUAGES, polyinstruct_items
 
     codes = [langs.base(langs.normalize(c)) for c in langs_list]
     missing = [c for c in codes if c not in POLYINSTRUCT_LANGUAGES]

@@ -23,6 +23,7 @@ import torch
 
 from polyalign import langs
 from polyalign.analysis.capture import batch_inputs
+from polyalign.data.corpora import babel_pairs
 from polyalign.io import InputError
 
 _WORD = re.compile(r"^[^\s\"'()\[\],.;:/-]+$")
@@ -34,7 +35,6 @@ def word_items(lang: str, source_lang: str) -> list[dict[str, str]]:
     Words with spaces or punctuation, and items where any two of the three words are equal, are
     left out. Order is that of the CLDR tables (deterministic).
     """
-    from polyalign.data.corpora import babel_pairs
 
     def table(code: str) -> dict[tuple[str, str], str]:
         return {(p.origin, p.src): p.tgt for p in babel_pairs(code)}

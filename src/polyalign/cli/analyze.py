@@ -6,7 +6,11 @@ import argparse
 import json
 
 import polyalign.cli.checks as checks
-from polyalign.io import InputError
+from polyalign import langs
+from polyalign.config import DEFAULT_MODEL
+from polyalign.io import InputError, provenance, read_json, write_json
+from polyalign.outputs import check_output_dir
+from polyalign.report.plots import alignment_plot, lens_plot, pca_plot
 
 
 def _analysis_model(args: argparse.Namespace):
@@ -16,8 +20,6 @@ def _analysis_model(args: argparse.Namespace):
 
 
 def _analysis_header(args: argparse.Namespace) -> dict:
-    from polyalign.io import provenance
-
     return {"model": args.model, "adapter": args.adapter, "dtype": args.dtype, "provenance": provenance()}
 
 
@@ -25,8 +27,6 @@ def cmd_analyze_align(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from polyalign.analysis.align import add_comparison, align_report, read_pairs
-    from polyalign.io import check_output_dir, read_json, write_json
-    from polyalign.report.plots import alignment_plot
 
     checks.analysis_checks(args, **{"--pairs": args.pairs, "--compare": args.compare})
     out = check_output_dir(args.out)
@@ -66,10 +66,6 @@ def cmd_analyze_align(args: argparse.Namespace) -> int:
 
 def cmd_analyze_lens(args: argparse.Namespace) -> int:
     from pathlib import Path
-
-    from polyalign import langs
-    from polyalign.io import check_output_dir, write_json
-    from polyalign.report.plots import lens_plot
 
     lang = langs.base(langs.check_all([args.lang], "--lang")[0])
     default = "de" if lang == "fr" else "fr"
@@ -113,10 +109,7 @@ def cmd_analyze_lens(args: argparse.Namespace) -> int:
 def cmd_analyze_pca(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from polyalign import langs
     from polyalign.analysis.align import multiway_texts, pca_report
-    from polyalign.io import check_output_dir, write_json
-    from polyalign.report.plots import pca_plot
 
     codes = [langs.base(c) for c in langs.check_all([c.strip() for c in args.langs.split(",") if c.strip()], "--langs")]
     twice = sorted({c for c in codes if codes.count(c) > 1})
@@ -146,7 +139,6 @@ def cmd_analyze_pca(args: argparse.Namespace) -> int:
 
 def add_commands(sub) -> None:
     """``polyalign analyze align|lens|pca``."""
-    from polyalign.config import DEFAULT_MODEL
 
     a = sub.add_parser("analyze", help="look inside: layer-wise cross-lingual alignment, the logit lens, PCA")
     asub = a.add_subparsers(dest="analyze_command", metavar="SUBCOMMAND")

@@ -12,7 +12,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
+from polyalign import langs
 from polyalign.io import InputError
+from polyalign.outputs import check_apart, check_output_dir
+from polyalign.recipe import load_recipe
+from polyalign.run_config import RunConfig
 
 
 def whole(lo: int, why: str = "") -> Callable[[str], int]:
@@ -47,8 +51,6 @@ def lang_value(kind: type, lo: float, inclusive: bool = True) -> Callable[[str],
     """An ``argparse`` type: ``LANG=VALUE`` with a known language and a finite VALUE ``>= lo`` (``> lo``)."""
     import math
 
-    from polyalign import langs
-
     def parse(text: str) -> tuple[str, float]:
         lang, sep, raw = text.partition("=")
         name = "N" if kind is int else "VALUE"
@@ -79,7 +81,6 @@ class Parser(argparse.ArgumentParser):
 
 def run_inputs_apart(cfg: Any) -> None:
     """A run's inputs are not its run folder, and none lies in the data/ it rebuilds."""
-    from polyalign.io import check_apart
 
     inputs = {f"data.sources {x}": x.partition("#")[0] for x in cfg.data.sources if "/" in x or "." in x}
     inputs |= {f"data.instructions {x}": x.partition("=")[2] or x for x in cfg.data.instructions if x != "polyinstruct"}
@@ -113,8 +114,6 @@ def point_langs(path: str, codes: Sequence[str]) -> None:
     """Every language of a points CSV is one polyalign knows: ``error: PATH:LINE: unknown language code``."""
     import csv
 
-    from polyalign import langs
-
     bad = [c for c in codes if langs.unknown(c) is not None]
     if not bad:
         return
@@ -128,8 +127,6 @@ def point_langs(path: str, codes: Sequence[str]) -> None:
 def analysis_checks(args: argparse.Namespace, **inputs: str | None) -> None:
     """What an analyze command can check without a model, checked before one loads."""
     from pathlib import Path
-
-    from polyalign.io import check_apart, check_output_dir
 
     check_apart({"--model": args.model, "--adapter": args.adapter, **inputs}, {"--out": args.out})
     check_output_dir(args.out)
@@ -152,9 +149,6 @@ def args_recipe(args: argparse.Namespace, cls: type | None = None):
     """
     import os
 
-    from polyalign.config import RunConfig
-    from polyalign.recipe import load_recipe
-
     recipe, overrides = args.recipe, list(args.overrides)
     if recipe is not None and "=" in recipe and not os.path.exists(recipe):
         recipe, overrides = None, [recipe, *overrides]
@@ -163,7 +157,6 @@ def args_recipe(args: argparse.Namespace, cls: type | None = None):
 
 def check_lang(code: str, flag: str) -> str:
     """A language code from a flag, checked before any work: ``error: --lang: unknown language code 'xx'``."""
-    from polyalign import langs
 
     msg = langs.unknown(code)
     if msg is not None:

@@ -6,18 +6,22 @@ import argparse
 import json
 
 import polyalign.cli.checks as checks
+from polyalign.arms import pool_cover
+from polyalign.config import DataConfig
+from polyalign.data.corpora import available
+from polyalign.data.records import validate_file
+from polyalign.data.translate import run_translation_job
+from polyalign.outputs import check_apart, check_new_output_dir, run_lock
+from polyalign.run_dir import prepare_run_dir
 
 
 def cmd_data_build(args: argparse.Namespace) -> int:
-    from polyalign.io import run_lock
-    from polyalign.stages import prepare_run_dir, stage_data
+    from polyalign.stages import stage_data
 
     cfg = checks.args_recipe(args)
     checks.run_inputs_apart(cfg)
     with run_lock(cfg.run_dir):
         if cfg.arms:  # the run's frozen pool serves its arms too
-            from polyalign.arms import pool_cover
-
             manifest = stage_data(cfg, prepare_run_dir(cfg), pool_cover(cfg))
         else:
             manifest = stage_data(cfg, prepare_run_dir(cfg))
@@ -44,8 +48,6 @@ def cmd_data_build(args: argparse.Namespace) -> int:
 
 
 def cmd_data_sources(args: argparse.Namespace) -> int:
-    from polyalign.data.corpora import available
-
     if args.lang:
         checks.check_lang(args.lang, "--lang")
     for folder in args.gettext_dir or ():
@@ -69,8 +71,6 @@ def cmd_data_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_data_validate(args: argparse.Namespace) -> int:
-    from polyalign.data.records import validate_file
-
     for code, flag in ((args.src_lang, "--src-lang"), (args.tgt_lang, "--tgt-lang")):
         if code:
             checks.check_lang(code, flag)
@@ -81,9 +81,6 @@ def cmd_data_validate(args: argparse.Namespace) -> int:
 
 def cmd_data_translate(args: argparse.Namespace) -> int:
     from pathlib import Path
-
-    from polyalign.data.translate import run_translation_job
-    from polyalign.io import check_apart
 
     cfg = checks.args_recipe(args)
     t = cfg.translate
@@ -100,13 +97,10 @@ def cmd_data_translate(args: argparse.Namespace) -> int:
 
 def cmd_data_snapshot(args: argparse.Namespace) -> int:
     from polyalign.data.pool import cover, freeze
-    from polyalign.io import check_apart, check_new_output_dir
 
     inputs = {f"--gettext-dir {d}": d for d in args.gettext_dir or ()} | {"recipe": args.recipe}
     check_apart(inputs, {"-o": args.output}, replaced=["-o"])
     if args.languages:
-        from polyalign.config import DataConfig
-
         codes = [checks.check_lang(c.strip(), "--languages") for c in args.languages.split(",") if c.strip()]
         for folder in args.gettext_dir or ():
             checks.check_folder(folder)
@@ -115,8 +109,6 @@ def cmd_data_snapshot(args: argparse.Namespace) -> int:
             data.sources = [x.strip() for x in args.sources.split(",") if x.strip()]
         want = cover([data])
     else:
-        from polyalign.arms import pool_cover
-
         cfg = checks.args_recipe(args)
         want = pool_cover(cfg) if cfg.arms else cover([cfg.data])
     check_new_output_dir(args.output, "a frozen pool", "choose another -o")

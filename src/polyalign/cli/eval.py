@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 
 import polyalign.cli.checks as checks
+from polyalign.eval.request import build_request
+from polyalign.outputs import check_apart
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from polyalign.eval.request import build_request
     from polyalign.eval.runner import run_eval
-    from polyalign.io import check_apart
 
     recipe = checks.args_recipe(args) if args.recipe or args.overrides else None
     request = build_request(

@@ -6,26 +6,23 @@ import argparse
 import sys
 
 import polyalign.cli.checks as checks
+from polyalign.arms import check_arms, quick, quick_note
+from polyalign.dry_run import dry_run
+from polyalign.outputs import check_apart, run_lock
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = checks.args_recipe(args)
     checks.warn_arm_overrides(args, cfg)
     if args.quick:
-        from polyalign.arms import quick, quick_note
-
         cfg, before = quick(cfg), cfg
         print(f"[polyalign] {quick_note(before, cfg)}", file=sys.stderr)
     checks.run_inputs_apart(cfg)
     if args.dry_run:
-        from polyalign.arms import check_arms
-        from polyalign.dry_run import dry_run
-
         check_arms(cfg)
         print(dry_run(cfg))
         return 0
-    from polyalign.io import run_lock
-    from polyalign.run import run
+    from polyalign.experiment import run
 
     with run_lock(cfg.run_dir):
         run(cfg, nproc=args.nproc, refresh_data=args.refresh_data)
@@ -42,7 +39,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from polyalign.io import check_apart
     from polyalign.train.export import export
 
     check_apart({"--base": args.base}, {"OUT": args.out}, replaced={"OUT"})  # SOURCE: export's own check

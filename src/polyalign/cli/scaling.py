@@ -7,11 +7,14 @@ import json
 import sys
 
 import polyalign.cli.checks as checks
-from polyalign.io import InputError
+from polyalign import langs
+from polyalign.grid import choose_executor
+from polyalign.io import InputError, write_json
+from polyalign.outputs import check_apart, check_output_file, run_lock
+from polyalign.run_config import PilotConfig
 
 
 def cmd_scaling_fit(args: argparse.Namespace) -> int:
-    from polyalign.io import check_apart, check_output_file, write_json
     from polyalign.scaling.fits import fit_points
     from polyalign.scaling.laws import read_points
 
@@ -46,8 +49,6 @@ def cmd_scaling_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_scaling_allocate(args: argparse.Namespace) -> int:
-    from polyalign import langs
-    from polyalign.io import check_apart, check_output_file, write_json
     from polyalign.scaling.allocate import plan
     from polyalign.scaling.laws import load_fits
 
@@ -71,9 +72,6 @@ def cmd_scaling_allocate(args: argparse.Namespace) -> int:
 
 
 def cmd_scaling_pilot(args: argparse.Namespace) -> int:
-    from polyalign.config import PilotConfig
-    from polyalign.grid import choose_executor
-    from polyalign.io import run_lock
     from polyalign.pilot import run_pilot
 
     if args.recipe is None:

@@ -7,13 +7,17 @@ import json
 import sys
 
 import polyalign.cli.checks as checks
+from polyalign.eval.datasets import read_predictions, read_squad_items
+from polyalign.eval.judge import Endpoint, judge_files
+from polyalign.eval.metrics import evaluate_qa, fidelity
+from polyalign.eval.mt import comet_score, read_segments, score_corpus
+from polyalign.eval.request import split_list
 from polyalign.io import InputError, read_lines
 from polyalign.langs import COMMON_LANGUAGES
+from polyalign.outputs import check_apart
 
 
 def cmd_score_mt(args: argparse.Namespace) -> int:
-    from polyalign.eval.mt import comet_score, read_segments, score_corpus
-
     checks.check_lang(args.lang, "--lang")
     hyps = read_segments(args.hyp, args.hyp_field, args.hyp_column)
     refs = read_segments(args.ref, args.ref_field, args.ref_column)
@@ -39,9 +43,6 @@ def cmd_score_mt(args: argparse.Namespace) -> int:
 
 
 def cmd_score_qa(args: argparse.Namespace) -> int:
-    from polyalign.eval.datasets import read_predictions, read_squad_items
-    from polyalign.eval.metrics import evaluate_qa
-
     checks.check_lang(args.lang, "--lang")
     items = read_squad_items(args.dataset)
     predictions = read_predictions(args.predictions)
@@ -60,9 +61,6 @@ def cmd_score_qa(args: argparse.Namespace) -> int:
 
 
 def cmd_score_fidelity(args: argparse.Namespace) -> int:
-    from polyalign.eval.metrics import fidelity
-    from polyalign.eval.request import split_list
-
     checks.check_lang(args.lang, "--lang")
     lines = read_lines(args.outputs)
     result = fidelity(lines, args.lang, None if args.candidates == "all" else split_list(args.candidates))
@@ -72,9 +70,6 @@ def cmd_score_fidelity(args: argparse.Namespace) -> int:
 
 
 def cmd_score_judge(args: argparse.Namespace) -> int:
-    from polyalign.eval.judge import Endpoint, judge_files
-    from polyalign.io import check_apart
-
     check_apart({"A": args.a, "B": args.b}, {"--out": args.out})
     endpoint = Endpoint(url=args.endpoint, model=args.judge_model, api_key_env=args.api_key_env, timeout=args.timeout)
     result = judge_files(args.a, args.b, endpoint, out_path=args.out)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 
 import polyalign.cli.checks as checks
+from polyalign.config import TrainJobConfig
+from polyalign.outputs import check_apart
+from polyalign.train.job import launch_or_train
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from polyalign.config import TrainJobConfig
-    from polyalign.io import check_apart
-    from polyalign.train.job import launch_or_train
-
     cfg = checks.args_recipe(args, TrainJobConfig)
     inputs = {"train_file": cfg.train_file, "model.model_name_or_path": cfg.model.model_name_or_path}
     check_apart(inputs, {"output_dir": cfg.output_dir})

@@ -33,9 +33,11 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from polyalign import io, langs
+from polyalign import langs
+from polyalign.data import records
 from polyalign.data.records import ParallelPair
 from polyalign.io import InputError, atomic_write, cache_dir
+from polyalign.rows import split_columns
 
 DEFAULT_LOCALE_DIRS = ("/usr/share/locale", "/usr/local/share/locale", "/usr/share/locale-langpack")
 
@@ -341,7 +343,6 @@ def source_pairs(spec: str, lang: str, gettext_dirs: list[str] | tuple[str, ...]
     pairs of other languages skipped. TSV and two-text-file sources are read as English→``lang``.
     A file or dataset may carry a column mapping: ``hf:ORG/NAME#src=translation.en,tgt=translation.{lang}``.
     """
-    from polyalign.data import records
 
     code = langs.normalize(lang)
     if spec == "gettext":
@@ -359,7 +360,7 @@ def source_pairs(spec: str, lang: str, gettext_dirs: list[str] | tuple[str, ...]
             raise InputError(f"{spec!r}: use text:SRC_FILE,TGT_FILE")
         yield from records.read_two_files(parts[0], parts[1], "en", code)
         return
-    spec, columns = io.split_columns(spec, langs.base(code))
+    spec, columns = split_columns(spec, langs.base(code))
     if not spec.startswith("hf:") and not Path(spec).exists():
         if "/" in spec or Path(spec).suffix.lower() in (
             ".tsv",

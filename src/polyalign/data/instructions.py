@@ -13,10 +13,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from polyalign import io, langs
+from polyalign import langs
 from polyalign.data import filters, resources
 from polyalign.data.records import ParallelPair, alpaca_user, detect_format, make_example, read_instructions
 from polyalign.io import InputError
+from polyalign.rows import split_columns
 
 
 def instruction_records(specs: Iterable[str], lang: str, split: str = "train") -> list[dict[str, Any]]:
@@ -33,7 +34,7 @@ def instruction_records(specs: Iterable[str], lang: str, split: str = "train") -
         if spec == "polyinstruct":
             out.extend({**r, "origin": resources.POLYINSTRUCT_VERSION} for r in resources.polyinstruct(code, split))
             continue
-        source, columns = io.split_columns(spec, code)
+        source, columns = split_columns(spec, code)
         spec_lang, _, path = source.partition("=") if _has_lang_prefix(source) else ("en", "", source)
         if langs.base(spec_lang) != code:
             continue

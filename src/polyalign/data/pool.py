@@ -31,12 +31,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from polyalign import io, langs
+from polyalign import langs
 from polyalign.data import corpora
 from polyalign.data.filters import PairFilter
 from polyalign.data.pairs import check_pair
 from polyalign.data.records import ParallelPair
 from polyalign.io import InputError, atomic_dir, provenance, read_json, sha256_file, write_json
+from polyalign.rows import split_columns
 
 FORMAT = "polyalign-pool/1"
 PACKAGES = ("polyalign", "pycountry", "babel", "django", "pysword", "datasets")
@@ -162,7 +163,7 @@ def source_files(spec: str, lang: str, gettext_dirs: list[str] | tuple[str, ...]
         return [path]
     if spec.startswith("text:"):
         return [Path(p) for p in spec[5:].split(",")]
-    return [Path(io.split_columns(spec, langs.base(code))[0])]
+    return [Path(split_columns(spec, langs.base(code))[0])]
 
 
 def package_versions() -> dict[str, str | None]:

@@ -30,12 +30,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from polyalign import langs
-from polyalign.io import (
-    InputError,
-    iter_rows,
-    remap,
-    require_file,
-)
+from polyalign.io import InputError, require_file
+from polyalign.rows import iter_rows, remap
 
 ROLES = ("system", "user", "assistant")
 

@@ -34,8 +34,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from polyalign import langs
-from polyalign.http import EndpointError
-from polyalign.io import InputError, check_output_dir, write_jsonl
+from polyalign.data.records import detect_format, read_instructions_as_written
+from polyalign.http import ChatClient, EndpointError
+from polyalign.io import InputError, write_jsonl
+from polyalign.outputs import check_output_dir
 
 
 class TranslateError(EndpointError):
@@ -307,8 +309,6 @@ class HttpTranslator:
         max_batch: int = 8,
         temperature: float = 0.0,
     ):
-        from polyalign.http import ChatClient
-
         self.client = ChatClient(
             base_url,
             model,
@@ -412,16 +412,15 @@ def make_translator(t: Any, model_fallback: str) -> Translator:
 
 def run_translation_job(t: Any, model_fallback: str) -> dict[str, Any]:
     """Translate ``t.input`` into every target language; write outputs; return a report."""
-    from polyalign.data import records
 
     if not t.input:
         raise InputError("translate.input names no file to translate")
     fmt = t.format
     if fmt == "auto":
-        fmt = records.detect_format(t.input)
+        fmt = detect_format(t.input)
     src = langs.check(t.source_language)
     targets = [langs.check(lang) for lang in t.target_languages]  # every code, before any work
-    records = list(records.read_instructions_as_written(t.input, fmt))
+    records = list(read_instructions_as_written(t.input, fmt))
     if not records:
         raise InputError("holds no records to translate (an empty file)", t.input)
     out_dir = check_output_dir(t.output_dir)

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from polyalign import langs
+from polyalign.data import resources
 
 Convention = Literal["auto", "m2m100", "nllb", "marian", "t5", "none"]
 
@@ -167,7 +168,6 @@ class SelfTranslator:
 
     def examples(self, src: str, tgt: str) -> list[tuple[str, str]]:
         """Up to ``shots`` (source, target) example pairs for the prompt."""
-        from polyalign.data import resources
 
         s, t = _NAME_TO_CODE.get(src, src), _NAME_TO_CODE.get(tgt, tgt)
         if (

@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from polyalign import io
 from polyalign.io import InputError, iter_jsonl, read_json, read_lines
+from polyalign.rows import iter_hf, iter_table
 
 Row = dict[str, Any]
 
@@ -329,10 +329,10 @@ def hf_rows(source: str, config: str | None, split: str) -> list[Row]:
     if path.exists():
         if path.suffix not in (".parquet", ".arrow"):
             raise InputError("expected a .parquet or .arrow file or a saved dataset folder", path)
-        return [row for _, row in io.iter_table(path)]
+        return [row for _, row in iter_table(path)]
     spec = f"hf:{source}" + (f":{config}" if config else "") + f"@{split}"
     try:
-        return [dict(row) for _, row in io.iter_hf(spec)]
+        return [dict(row) for _, row in iter_hf(spec)]
     except InputError as e:
         raise InputError(
             f"cannot load {source} ({config}, {split}) from the hub: {e.message}; "

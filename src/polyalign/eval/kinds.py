@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from polyalign.eval import metrics, mt, prompts
+from polyalign.eval.judge import Endpoint, compare
 from polyalign.eval.tasks import Prepared
 from polyalign.io import InputError
 
@@ -192,8 +193,6 @@ def evaluate_labels(model: Answerer, prep: Prepared, texts: list[str], req: Any)
 
 
 def _judge(req: Any, rows: list[dict[str, Any]], outputs: list[str], samples: list[dict[str, Any]]) -> dict[str, Any]:
-    from polyalign.eval.judge import Endpoint, compare
-
     if not req.judge_model:
         raise InputError("--judge-endpoint needs --judge-model")
     endpoint = Endpoint(req.judge_endpoint, req.judge_model, req.api_key_env)

@@ -63,6 +63,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from polyalign import langs
+from polyalign.io import InputError
 
 QA_NORMALIZATION_VERSION = "mlqa_v1+polyalign_v1"
 SQUAD_NORMALIZATION_VERSION = "squad_v1.1"
@@ -447,8 +448,6 @@ def fidelity(
     """
     target = langs.base(lang)
     if target not in langs.langid_languages():
-        from polyalign.io import InputError
-
         raise InputError(f"the language identifier (langid) does not know {lang!r}")
     among = fidelity_candidates(lang, candidates)
     stripped = [o.strip() for o in outputs]

@@ -112,15 +112,12 @@ BLEU_TOKENIZERS = ("13a", "intl", "zh", "char", "none", "ja-mecab", "ko-mecab", 
 def check_tokenizer(name: str) -> None:
     """An :class:`~polyalign.io.InputError` unless ``name`` is a BLEU tokenizer polyalign offers."""
     if name not in BLEU_TOKENIZERS:
-        from polyalign.io import InputError
-
         raise InputError(f"unknown BLEU tokenizer {name!r} (known: {', '.join(BLEU_TOKENIZERS)})")
 
 
 def spm_model_path(tokenize: str, spm_model: str | None = None) -> Path:
     """The SentencePiece model file of spBLEU tokenizer ``tokenize``: ``spm_model`` when given,
     else sacrebleu's cached copy (``$SACREBLEU`` or ``~/.sacrebleu``, then ``models/``)."""
-    from polyalign.io import InputError
 
     if spm_model is not None:
         path = Path(spm_model).expanduser()
@@ -145,8 +142,6 @@ class SpmTokenizer:
         try:
             import sentencepiece
         except ImportError:
-            from polyalign.io import InputError
-
             raise InputError("spBLEU needs sentencepiece: pip install 'polyalign[spbleu]'") from None
         self.name = tokenize
         self.sp = sentencepiece.SentencePieceProcessor()
@@ -171,8 +166,6 @@ def bleu_metric(lang: str, tokenize: str | None = None, spm_model: str | None = 
     from sacrebleu.metrics import BLEU
 
     if spm_model is not None and tokenize not in SPM_MODELS:
-        from polyalign.io import InputError
-
         raise InputError(f"--spm-model goes with --tokenize {' or '.join(SPM_MODELS)}")
     if tokenize in SPM_MODELS:
         bleu = BLEU(tokenize="none")
@@ -282,8 +275,6 @@ def comet_score(
     """
     import os
     from pathlib import Path
-
-    from polyalign.io import InputError
 
     try:
         import comet

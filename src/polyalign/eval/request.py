@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs
+from polyalign.config import DEFAULT_MODEL
 from polyalign.eval import tasks as T
 from polyalign.eval.metrics import QA_NORMS
+from polyalign.eval.mt import check_tokenizer
 from polyalign.io import InputError
 
 
@@ -78,8 +80,6 @@ class EvalRequest:
         if self.label_lang not in ("en", "target"):
             raise InputError(f"label_lang must be 'en' or 'target', got {self.label_lang!r}")
         if self.tokenize is not None:
-            from polyalign.eval.mt import check_tokenizer
-
             check_tokenizer(self.tokenize)
         if self.qa_norm is not None and self.qa_norm not in QA_NORMS:
             raise InputError(f"qa_norm must be one of {', '.join(QA_NORMS)}, got {self.qa_norm!r}")
@@ -96,13 +96,12 @@ NO_EFFECT = ("batch_size", "output")
 
 
 def build_request(cfg: Any = None, **flags: Any) -> EvalRequest:
-    """The request of recipe ``cfg`` (a :class:`~polyalign.config.RunConfig`, or ``None``) with
+    """The request of recipe ``cfg`` (a :class:`~polyalign.run_config.RunConfig`, or ``None``) with
     ``flags`` on top: a flag that is ``None`` (not given) leaves the recipe's value.
 
     ``flags`` use :class:`EvalRequest`'s field names; ``tasks``/``langs`` may be comma-separated
     strings and ``data`` a list of ``TASK=PATH`` items (added to the recipe's ``eval.data_files``).
     """
-    from polyalign.config import DEFAULT_MODEL
 
     values: dict[str, Any] = {"model": DEFAULT_MODEL, "tasks": []}
     if cfg is not None:

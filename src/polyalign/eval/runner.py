@@ -27,15 +27,8 @@ from polyalign.eval import tasks as T
 from polyalign.eval.generate import generate
 from polyalign.eval.prefix import PrefixCache
 from polyalign.eval.request import NO_EFFECT, EvalRequest
-from polyalign.io import (
-    InputError,
-    check_output_dir,
-    log,
-    provenance,
-    read_json,
-    write_json,
-    write_jsonl,
-)
+from polyalign.io import InputError, log, provenance, read_json, write_json, write_jsonl
+from polyalign.outputs import check_output_dir
 
 
 class Runner:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from polyalign.io import read_json
 from polyalign.report import claims, html, markdown, plots, tables
 from polyalign.report.collect import collect
 from polyalign.report.model_card import write_model_cards
@@ -204,7 +205,6 @@ def gaps(run_dir: Path, doc: dict[str, Any], finished: bool = True) -> list[tupl
     ``finished``: the run is expected to be over (``polyalign report``), so a missing ``summary.json``
     counts; a truncated one is an :class:`InputError` naming it (exit 2), never read past.
     """
-    from polyalign.io import read_json
 
     out = []
     summary = run_dir / "summary.json"

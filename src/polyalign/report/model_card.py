@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from polyalign.io import InputError, read_json
+from polyalign.io import InputError, atomic_write, read_json
+from polyalign.report.collect import collect
 
 CARD = "README.md"
 NUMBERS = ("chrf", "bleu", "comet", "f1", "exact_match", "accuracy", "fidelity")
@@ -95,7 +96,6 @@ def evaluation_rows(base: dict[str, Any] | None, tuned: dict[str, Any] | None) -
 def _claims(run_dir: Path) -> list[dict[str, Any]]:
     """The claims judged from the run's artefacts, as the report judges them."""
     from polyalign.report.claims import judge_claims
-    from polyalign.report.collect import collect
 
     try:
         return judge_claims(collect(run_dir))
@@ -194,8 +194,6 @@ def model_card(
     out += ["", "## Evaluation", ""]
     rows: list[str] = []
     if run_dir is not None:
-        from polyalign.report.collect import collect
-
         try:
             doc = collect(run_dir)
         except (InputError, ValueError, OSError):
@@ -269,7 +267,6 @@ def base_of(folder: Path, fallback: str | None = None) -> str:
 
 def write_model_cards(run_dir: str | Path) -> list[Path]:
     """A card in every tuned model folder of a run (``model/``, ``arms/<arm>/model/``); their paths."""
-    from polyalign.io import atomic_write
 
     run_dir = Path(run_dir)
     base = (_yaml(run_dir / "config.yaml").get("model") or {}).get("model_name_or_path")

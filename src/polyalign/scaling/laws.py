@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from polyalign.io import InputError, read_json
+
 Form = Literal["xllama", "power", "log"]
 FORMS: tuple[Form, ...] = ("xllama", "power", "log")
 PARAMS: dict[str, tuple[str, ...]] = {"xllama": ("alpha", "beta"), "power": ("a", "b", "c"), "log": ("a", "b")}
@@ -39,8 +41,6 @@ def check_sizes(x: Any, what: str = "size") -> np.ndarray:
     flat = np.ravel(arr)
     bad = flat[~(flat > 0)]
     if len(bad):
-        from polyalign.io import InputError
-
         raise InputError(f"{what} must be > 0 (the laws are defined for X > 0), got {float(bad[0]):g}")
     return arr
 
@@ -120,8 +120,6 @@ def read_points(path: str) -> tuple[dict[str, Points], list[str]]:
     """
     import csv
 
-    from polyalign.io import InputError
-
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -170,8 +168,6 @@ def read_points(path: str) -> tuple[dict[str, Points], list[str]]:
 
 
 def _number(text: str, name: str, path: str, line: int) -> float:
-    from polyalign.io import InputError
-
     try:
         v = float(text.strip())
     except ValueError:
@@ -183,7 +179,6 @@ def _number(text: str, name: str, path: str, line: int) -> float:
 
 def load_fits(path: str) -> dict[str, Any]:
     """Read a fits document written by :func:`polyalign.scaling.fits.fit_points`, checking its shape."""
-    from polyalign.io import InputError, read_json
 
     doc = read_json(path)
     fits = doc.get("fits") if isinstance(doc, dict) else None
@@ -209,7 +204,6 @@ def load_fits(path: str) -> dict[str, Any]:
 def predict_sizes(fits: dict[str, Any], sizes: list[float], ci: bool = False, level: float = 0.95) -> dict[str, Any]:
     """``{LANG: score}`` for one size, ``{LANG: {SIZE: score}}`` for several; with ``ci`` each score
     becomes ``{"score", "ci": [lo, hi]}`` (percentiles of the bootstrap draws' predictions)."""
-    from polyalign.io import InputError
 
     check_sizes(sizes, "--size")
     out: dict[str, Any] = {}

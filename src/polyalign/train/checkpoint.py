@@ -33,7 +33,6 @@ from torch.distributed.checkpoint.state_dict import (
 )
 
 from polyalign.io import InputError, atomic_dir, write_json
-from polyalign.models import read_weights
 from polyalign.train.distributed import Dist, barrier, gather_objects
 
 STATE = "trainer_state.json"
@@ -135,6 +134,20 @@ def load_checkpoint(
     ranks = torch.load(path / "rng.pt", weights_only=True)["ranks"]
     _set_rng_state(ranks[d.rank % len(ranks)])
     return st
+
+
+def read_weights(path: Path) -> dict[str, Any]:
+    """A checkpoint's trainable weights by their names in the training module (aliases restored):
+    what :func:`save_checkpoint` wrote, read back by resuming and by ``polyalign export`` of a checkpoint."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    weights = load_file(path / "weights.safetensors")
+    with safe_open(path / "weights.safetensors", "pt") as f:
+        aliases = json.loads((f.metadata() or {}).get("aliases", "{}"))
+    for alias, source in aliases.items():
+        weights[alias] = weights[source]
+    return weights
 
 
 def _dedupe(weights: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -25,7 +25,13 @@ from typing import Any, Literal
 
 import yaml
 
-from polyalign.io import InputError, atomic_dir, check_output_dir, write_json
+from polyalign.config import TrainJobConfig
+from polyalign.io import InputError, atomic_dir, write_json
+from polyalign.models import load_model, resolve, set_trainable
+from polyalign.outputs import check_output_dir
+from polyalign.recipe import load_recipe
+from polyalign.report.model_card import CARD, base_of, library_of, model_card
+from polyalign.run_config import RunConfig
 
 Mode = Literal["merged", "adapter"]
 MARKER = "polyalign_export.json"  # in every export: what it is, so a later export may replace it
@@ -95,7 +101,6 @@ def check_destination(src: Path, out: Path, mode: Mode, overwrite: bool = False)
 
 def _mark(folder: Path, mode: Mode, src: Path, base_name: str | None) -> None:
     """The marker (what this export is) and the model card (what was trained and measured)."""
-    from polyalign.report.model_card import CARD, base_of, library_of, model_card
 
     write_json(folder / MARKER, {"mode": mode, "source": str(src), "base_model": base_name})
     base = base_name or base_of(folder)
@@ -115,8 +120,6 @@ def export(
     ``overwrite`` replaces an earlier export of the same ``mode`` at ``out``; anything else
     already at ``out`` is refused before any work.
     """
-    from polyalign.models import load_model, resolve
-
     src = Path(source).expanduser()
     out = Path(out).expanduser()
     check_destination(src, out, mode, overwrite)
@@ -148,8 +151,6 @@ def export(
 
 
 def _export_checkpoint(src: Path, out: Path, mode: Mode, base: str | None, dtype: str) -> Path:
-    from polyalign.models import model_from_checkpoint
-
     model, tokenizer, settings = model_from_checkpoint(src, dtype)
     base_name = base or settings.model.model_name_or_path
     is_adapter = hasattr(model, "peft_config")
@@ -179,3 +180,44 @@ def _save_merged(model: Any, tokenizer: Any, base_name: str, out: Path, src: Pat
         tokenizer.save_pretrained(tmp)
         _mark(tmp, "merged", src, base_name)
     return out
+
+
+def model_from_checkpoint(path: str | Path, dtype: str | None = None) -> tuple[Any, Any, Any]:
+    """The model a training checkpoint holds: ``(model, tokenizer, settings)``.
+
+    The base model and the training settings come from the settings file of the training job the
+    checkpoint belongs to (``<output_dir>/checkpoints/step-N``): ``train_config.yaml``, or the
+    ``config.yaml`` of runs made before it existed; the trained weights are put back into it.
+    LoRA gives a peft model, a full fine-tune a plain ``transformers`` model.
+    """
+    from polyalign.train.checkpoint import read_weights  # torch
+
+    path = Path(path)
+    job_dir = path.parent.parent
+    config = next((c for c in (job_dir / "train_config.yaml", job_dir / "config.yaml") if c.is_file()), None)
+    if config is None:
+        raise InputError(
+            f"no train_config.yaml of its run at {job_dir / 'train_config.yaml'}: cannot tell the base "
+            "model and settings",
+            path,
+        )
+    recorded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    settings = load_recipe(config, cls=TrainJobConfig if "train_file" in recorded else RunConfig)
+    model, tokenizer = load_model(
+        settings.model.model_name_or_path, dtype or settings.model.dtype, settings.model.trust_remote_code
+    )
+    model = set_trainable(model, settings.train)
+    if not (path / "weights.safetensors").is_file():
+        raise InputError("not a checkpoint: no weights.safetensors", path)
+    # Checkpoints name parameters as the training module does: the model sits under "lm.".
+    weights = {k.removeprefix("lm."): v for k, v in read_weights(path).items()}
+    expected = {name for name, p in model.named_parameters() if p.requires_grad}
+    if not expected <= set(weights):
+        missing = sorted(expected - set(weights))
+        raise InputError(
+            f"does not match the settings in {config}: {len(missing)} trained weights missing (e.g. {missing[0]})", path
+        )
+    own = model.state_dict()
+    model.load_state_dict({**own, **{k: v.to(own[k].dtype) for k, v in weights.items() if k in own}})
+    model.eval()
+    return model, tokenizer, settings

@@ -15,21 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.config import TrainConfig, TrainJobConfig
-from polyalign.io import (
-    InputError,
-    atomic_write,
-    check_new_output_dir,
-    check_output_dir,
-    log,
-    provenance,
-    write_json,
-)
+from polyalign.data.records import read_train_file, resolve_train_file
+from polyalign.io import InputError, atomic_write, log, provenance, read_json, write_json
+from polyalign.outputs import check_new_output_dir, check_output_dir
 from polyalign.recipe import config_to_dict
 
 
 def check_inputs(job: TrainJobConfig) -> None:
     """Fail early, with one line, on a missing or malformed train file or an unknown model."""
-    from polyalign.data.records import read_train_file
     from polyalign.models import resolve
 
     if not read_train_file(job.train_file):
@@ -122,7 +115,6 @@ def launch_or_train(job: TrainJobConfig, nproc: int = 1) -> dict[str, Any]:
 
     if nproc <= 1 or "WORLD_SIZE" in os.environ:
         return train(job)
-    from polyalign.io import read_json
     from polyalign.train.distributed import launch
 
     check_inputs(job)  # one clear line here rather than one per process
@@ -139,7 +131,6 @@ def train(job: TrainJobConfig) -> dict[str, Any]:
     """Run ``polyalign train`` in this process (alone, or as one rank under torchrun)."""
     import torch
 
-    from polyalign.data.records import read_train_file, resolve_train_file
     from polyalign.models import load_model, pick_attention
     from polyalign.train import distributed
     from polyalign.train.loop import fit

@@ -13,7 +13,7 @@ RECIPES = sorted((Path(__file__).resolve().parents[3] / "recipes").glob("*.yaml"
 
 @pytest.mark.parametrize("path", RECIPES, ids=[p.stem for p in RECIPES])
 def test_recipe_loads(path):
-    from polyalign.config import PilotConfig, RunConfig
+    from polyalign.run_config import PilotConfig, RunConfig
 
     pilot = "\nscaling:" in path.read_text()  # a scaling pilot's recipe: a run recipe + a scaling section
     cfg = load_recipe(path, cls=PilotConfig if pilot else RunConfig)

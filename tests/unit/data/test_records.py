@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from polyalign import io
 from polyalign.data import records
 from polyalign.data.records import ParallelPair
 from polyalign.io import InputError
+from polyalign.rows import iter_json_array, parse_hf
 
 
 def write(path, text, mode="w"):
@@ -55,7 +55,7 @@ def test_alpaca_errors_name_the_line(tmp_path):
 def test_json_array_is_read_incrementally_across_buffer_boundaries(tmp_path):
     rows = [{"instruction": f"Say {i} ñ 中文", "output": "x" * i} for i in range(200)]
     path = write(tmp_path / "big.json", json.dumps(rows, indent=1, ensure_ascii=False))
-    got = list(io.iter_json_array(path, chunk=7))
+    got = list(iter_json_array(path, chunk=7))
     assert [r for _, r in got] == rows
     assert got[0][0] == 2 and got[1][0] == 6  # each record's first line
 
@@ -160,7 +160,7 @@ def test_parquet_arrow_and_column_mapping(tmp_path):
 
 
 def test_hf_spec_parsing_and_local_dataset_folder(tmp_path):
-    assert io.parse_hf("hf:org/name:cfg@test") == ("org/name", "cfg", "test")
+    assert parse_hf("hf:org/name:cfg@test") == ("org/name", "cfg", "test")
     pytest.importorskip("datasets")
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from polyalign.config import PilotConfig
 from polyalign.io import InputError
-from polyalign.pilot import check_pilot, fit_and_plan, pilot_points
+from polyalign.pilot import fit_and_plan
 from polyalign.recipe import load_recipe
+from polyalign.run_config import PilotConfig
+from polyalign.stages import check_pilot, pilot_points
 
 RECIPE = """
 name: pilot
