@@ -256,7 +256,7 @@ class EvalConfig:
     set's topics, labels or domains, the same for every model of the run (recorded in results.json)."""
     suite: list[str] = field(default_factory=list)
     """Tasks ``polyalign eval RECIPE`` runs: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm,
-    polyinstruct, polyqa, polysent, polymt, local_qa, local_translation, local_classification."""
+    polyinstruct, polyqa, polyqa_v2, polysent, polymt, local_qa, local_translation, local_classification."""
     suite_langs: list[str] = field(default_factory=list)
     """Language specs for the suite (``es``; ``en-es`` for translation; ``es-en`` context-question
     for MLQA); ``TASK/SPEC`` (``polymt/en-es``) names one task's specs only; a task with no spec of

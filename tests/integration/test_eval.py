@@ -178,7 +178,7 @@ def test_eval_errors_are_one_line(tmp_path, tiny_model_dir, data, capsys):
         (
             ["--tasks", "squad"],
             "error: unknown task 'squad' (known: xquad, mlqa, flores, pawsx, xnli, sentiment, mgsm, "
-            "polyinstruct, polyqa, polysent, polymt, local_qa, local_translation, local_classification)",
+            "polyinstruct, polyqa, polyqa_v2, polysent, polymt, local_qa, local_translation, local_classification)",
         ),
         (
             ["--tasks", "xquad", "--langs", "es", "--data", "xquad=/no/such/dir"],

@@ -126,7 +126,11 @@ def test_sigterm_while_jobs_run_cancels_them(tmp_path):
     while job.state not in ("RUNNING",):
         time.sleep(0.1)
     assert _cancel([job]) == [str(job.job_id)]
-    assert job.done() and job._process.poll() is not None
+    assert job._process.poll() is not None  # _cancel waited for the job's process to end
+    deadline = time.time() + 10  # submitit reads a job's state at most once a second or so
+    while not job.done() and time.time() < deadline:
+        time.sleep(0.2)
+    assert job.done()
 
 
 # --- languages, overrides ------------------------------------------------------------------------
