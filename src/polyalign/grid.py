@@ -194,8 +194,9 @@ def _cancel(jobs: list[Any]) -> list[str]:
         if process is not None:
             try:
                 process.wait(timeout=15)
-            except Exception:
+            except Exception:  # it ignored the cancel: kill it, and reap it so it is gone when we return
                 process.kill()
+                process.wait(timeout=15)
     return cancelled
 
 
