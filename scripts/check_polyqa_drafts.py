@@ -57,7 +57,9 @@ SCRIPTS = {
     "ar": ("ARABIC",),
     "th": ("THAI",),
     "hi": ("DEVANAGARI",),
+    "bn": ("BENGALI",),
     "zh": ("CJK", "IDEOGRAPHIC"),
+    "ja": ("CJK", "IDEOGRAPHIC", "HIRAGANA", "KATAKANA"),
 }
 ARTICLES = {
     "en": {"the", "a", "an"},

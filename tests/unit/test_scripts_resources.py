@@ -3,24 +3,15 @@ repository alone, and the trivial QA baseline's numbers on polyqa_v1 (issue 20).
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import load_script
 from polyalign.data import resources
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 # The trivial baseline's exact match (percent, MLQA normalisation) on all 235 polyqa_v1 questions per language:
@@ -42,7 +33,7 @@ TRIVIAL_EM = {
 
 
 def test_trivial_baseline_on_polyqa_v1_is_pinned(capsys):
-    base = _script("trivial_qa_baseline")
+    base = load_script("trivial_qa_baseline")
     assert base.main(["--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {r["lang"]: r["trivial_em"] for r in rows} == TRIVIAL_EM
@@ -54,7 +45,7 @@ def test_trivial_baseline_on_polyqa_v1_is_pinned(capsys):
 
 
 def test_trivial_baseline_rules():
-    base = _script("trivial_qa_baseline")
+    base = load_script("trivial_qa_baseline")
     context = "Oslo is the capital of Norway. In 2020 it had 700,000 people. The Akers River runs through it."
     assert base.sentences(context, "en")[1] == "In 2020 it had 700,000 people."
     assert base.predict(context, "How many people lived in Oslo in 2020?", "en") == "700,000"  # not 2020
@@ -69,7 +60,7 @@ def test_trivial_baseline_rules():
 def test_trivial_baseline_on_squad_files_of_your_own(tmp_path, capsys):
     from eval_fixtures import write_xquad
 
-    base = _script("trivial_qa_baseline")
+    base = load_script("trivial_qa_baseline")
     root = write_xquad(tmp_path / "xquad")
     assert base.main(["--data", str(root / "xquad.{lang}.json"), "--langs", "en,zh", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -81,14 +72,14 @@ def test_trivial_baseline_on_squad_files_of_your_own(tmp_path, capsys):
 
 
 def test_the_shipped_qa_and_sentiment_files_rebuild_byte_for_byte(capsys):
-    build = _script("build_resources")
+    build = load_script("build_resources")
     out = ROOT / "src" / "polyalign" / "resources"
     assert build.main(["--from-shipped", str(out), "--check", "--out", str(out)]) == 0
     assert capsys.readouterr().out.strip() == "25 of 25 files rebuild byte for byte"
 
 
 def test_edited_drafts_build_into_different_files(tmp_path, capsys):
-    build = _script("build_resources")
+    build = load_script("build_resources")
     shipped = ROOT / "src" / "polyalign" / "resources"
     assert (
         build.main(["--from-shipped", str(shipped), "--write-drafts", str(tmp_path), "--check", "--out", str(shipped)])
@@ -127,7 +118,7 @@ def test_edited_drafts_build_into_different_files(tmp_path, capsys):
 
 
 def test_build_needs_drafts_or_the_shipped_files(capsys):
-    build = _script("build_resources")
+    build = load_script("build_resources")
     assert build.main([]) == 2
     assert capsys.readouterr().err == "error: give --polyqa and --polysent drafts, or --from-shipped\n"
     with pytest.raises(SystemExit):
@@ -135,7 +126,7 @@ def test_build_needs_drafts_or_the_shipped_files(capsys):
 
 
 def test_the_numbers_the_data_cards_cite(capsys):
-    stats = _script("resource_stats")
+    stats = load_script("resource_stats")
     assert stats.main(["polyinstruct", "polyqa", "polysent"]) == 0
     got = json.loads(capsys.readouterr().out)
     pi, pq, ps = got["polyinstruct"], got["polyqa"], got["polysent"]

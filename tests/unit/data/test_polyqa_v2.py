@@ -5,9 +5,7 @@ trivial reader near zero, no near-duplicate paragraphs (MinHash)."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import statistics
-import sys
 import zlib
 from itertools import combinations
 from pathlib import Path
@@ -15,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import load_script
 from polyalign.data import resources
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -36,18 +35,10 @@ POLYQA2_SHA256 = {
 }
 
 
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def drafts():
     """Every paragraph in all twelve languages, as the build reads them (recovered from the shipped files)."""
-    build = _script("build_resources")
+    build = load_script("build_resources")
     records = build.qa_drafts_from_shipped(SHIPPED, resources.POLYQA2_VERSION)
     for rec in records:
         rec["_where"] = rec["id"]
@@ -77,18 +68,18 @@ def test_sizes_splits_and_parallel_ids():
 
 
 def test_every_paragraph_and_answer_keeps_the_written_rules(drafts):
-    check = _script("check_polyqa_drafts")
+    check = load_script("check_polyqa_drafts")
     assert [p for rec in drafts for p in check.record_problems(rec)] == []
 
 
 def test_language_identity_of_every_context_and_question(drafts):
     pytest.importorskip("langid")
-    check = _script("check_polyqa_drafts")
+    check = load_script("check_polyqa_drafts")
     assert check.langid_problems(drafts) == []
 
 
 def test_set_level_numbers_the_card_states(drafts):
-    check = _script("check_polyqa_drafts")
+    check = load_script("check_polyqa_drafts")
     lines, problems = check.summary(drafts)
     assert problems == []
     assert lines[1] == "English: median 5.0 sentences a paragraph, bare-numeral answers 0.0%, median answer 4.0 words"
@@ -97,7 +88,7 @@ def test_set_level_numbers_the_card_states(drafts):
 
 
 def test_span_convention_catches_what_it_forbids():
-    check = _script("check_polyqa_drafts")
+    check = load_script("check_polyqa_drafts")
     ctx = "The ferry left Bursa'da at dawn and carried 12 fishing boats."
     assert check.span_problems("12 fishing boats", ctx, "en") == []
     assert check.span_problems("the ferry", "Then the ferry left.", "en") == ["starts with the article 'the'"]

@@ -10,8 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import load_script
 from polyalign.data import resources
 from polyalign.io import InputError
+
+off_script = load_script("check_polyqa_drafts").off_script
 
 
 def test_shipped_set_is_complete_and_split():
@@ -95,17 +98,6 @@ POLYQA_SHA256 = {
 }
 POLYSENT_SHA256 = "ac86b0e3afd657e93f763c077de2efc1be6f1e6311ef277cd41a77318107b560"
 
-# Letters of each language's text must all be in its script (Latin for the rest); 々 is CJK punctuation-like.
-SCRIPTS = {
-    "el": ("GREEK",),
-    "ru": ("CYRILLIC",),
-    "ar": ("ARABIC",),
-    "th": ("THAI",),
-    "hi": ("DEVANAGARI",),
-    "bn": ("BENGALI",),
-    "zh": ("CJK", "IDEOGRAPHIC"),
-    "ja": ("CJK", "IDEOGRAPHIC", "HIRAGANA", "KATAKANA"),
-}
 
 # Short questions made mostly of names, which langid (restricted to polyqa's languages) misreads; each was
 # read by hand and is in its language. The test asserts the misreadings are exactly these.
@@ -115,12 +107,6 @@ QUESTIONS_READ_BY_HAND = {
     ("pq120-1", "tr"): "de",  # Karl Weber'in bisikleti ne renkti?
     ("pq142-1", "en"): "es",  # How many trees did Teodor Lupu plant?
 }
-
-
-def off_script(text: str, lang: str) -> str:
-    """The letters of ``text`` outside ``lang``'s script ('' when none)."""
-    want = SCRIPTS.get(lang, ("LATIN",))
-    return "".join(ch for ch in text if ch.isalpha() and not unicodedata.name(ch, "?").startswith(want))
 
 
 @functools.lru_cache(maxsize=1)
