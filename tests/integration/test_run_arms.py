@@ -241,7 +241,7 @@ def test_default_dry_run_plans_the_pilot_and_fits_the_budget(tmp_path):
     assert (
         "polyqa 60 items (12 languages), polysent 80 items (16 languages), polymt 240 items (6 directions)" in lines[1]
     )
-    assert lines[2].startswith("  scaling pilot: 3 languages × sizes [8, 24, 72] = 9 points")
+    assert lines[2].startswith("  scaling pilot: 3 languages × sizes [8, 16, 32, 64] = 12 points")
     assert sum(x.startswith("  arm ") for x in lines) == 6
     minutes = float(re.search(r"estimated total ~([\d.]+) min", lines[-1]).group(1))
     assert minutes <= 45, lines[-1]
