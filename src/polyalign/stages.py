@@ -30,10 +30,11 @@ from polyalign.grid import GridPoint
 from polyalign.io import InputError, log, read_json, write_json
 from polyalign.recipe import build
 from polyalign.report import markdown
+from polyalign.report.collect import collect
 from polyalign.run_config import RunConfig
 from polyalign.run_dir import check_refresh, prepare_run_dir
 from polyalign.scaling.laws import PARAMS
-from polyalign.tracking import track_into, track_results
+from polyalign.tracking import Tracker, track_into
 from polyalign.train.job import launch_or_train
 
 
@@ -351,6 +352,41 @@ def run_plain(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dic
     print(markdown.table_text(summary))
     print(f"\nreport: {run_dir / 'report.html'}\n        {run_dir / 'report.md'}")
     return summary
+
+
+def track_results(run_dir: str | Path, report_to: list[str] | tuple[str, ...]) -> None:
+    """One tracked run, ``<name>/results``, with a finished run's numbers, claims and report files."""
+    if not [b for b in report_to if b != "none"]:
+        return
+    from polyalign.report.claims import judge_claims
+
+    run_dir = Path(run_dir)
+    doc = collect(run_dir)
+    tracker = Tracker(report_to, run_dir, f"{doc['name']}/results", doc["name"], doc.get("recipe"))
+    try:
+        values: dict[str, float | None] = {}
+        for model, results in [("base", doc.get("base") or {})] + [
+            (arm, a.get("results") or {}) for arm, a in (doc.get("arms") or {}).items()
+        ]:
+            for task, m in results.items():
+                values.update({f"eval/{model}/{task}/{k}": v for k, v in m.items() if isinstance(v, (int, float))})
+        claims = judge_claims(doc)
+        texts = {}
+        for c in claims:
+            cid = c.get("id", c.get("claim", "claim"))
+            texts[f"claim/{cid}"] = str(c.get("line") or c.get("verdict"))
+            for key in ("effect", "low", "high"):
+                if isinstance(c.get(key), (int, float)):
+                    values[f"claim/{cid}/{key}"] = c[key]
+        tracker.metrics(values)
+        tracker.summary(texts)
+        for name in ("report.html", "report.md", "summary.json", "config.yaml"):
+            tracker.artifact(run_dir / name)
+        for png in sorted(run_dir.glob("*.png")):
+            tracker.artifact(png)
+    finally:
+        tracker.close()
+    log(f"tracking: results, claims and report sent to {', '.join(b for b in report_to if b != 'none')}")
 
 
 # ---------------------------------------------------------------------------------------------
