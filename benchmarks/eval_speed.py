@@ -46,7 +46,7 @@ def main() -> int:
 
     import torch
 
-    from polyalign.eval import kinds, runner
+    from polyalign.eval import kinds, loaders, runner
     from polyalign.eval import tasks as T
     from polyalign.eval.generate import generate
     from polyalign.eval.prefix import PrefixCache
@@ -74,7 +74,7 @@ def main() -> int:
     same = True
     keys = [(qa, lang) for lang in langs] + [(sent, lang) for lang in langs if lang in sent.languages]
     for task, lang in keys:
-        prep = T.prepare(task, task.parse(lang), None, 0, "target", args.limit, 0)
+        prep = loaders.prepare(task, task.parse(lang), None, 0, "target", args.limit, 0)
         bs, n = args.batch_size, args.max_new_tokens
         if task.kind == "qa":
             texts = runner.render(tok, prep, "chat", None)

@@ -12,7 +12,7 @@ translations; nothing is downloaded):
     ``ignore_punctuation``, the same rule on both sides).
 
 polyalign runs them through its own task path (``local_classification`` and
-``local_translation`` from JSONL files, demonstrations drawn by ``tasks.prepare``); the prompts it
+``local_translation`` from JSONL files, demonstrations drawn by ``loaders.prepare``); the prompts it
 renders are written to JSON and lm-eval runs them from a task YAML over those local files
 (``dataset_path: json``), HF backend, the same model object, the same batch size. Timed: from data
 file on disk and model in memory to accuracy (lm-eval's task indexing, done once beforehand, is
@@ -104,12 +104,13 @@ def exact_match(pred: str, gold: str) -> bool:
 
 def polyalign_task(runner, task_name: str, spec: str, source: Path, shots: int, seed: int):
     """Run one task through polyalign's own path; return (prepared, metrics, samples, prompts, seconds)."""
+    from polyalign.eval import loaders
     from polyalign.eval import tasks as T
     from polyalign.eval.runner import evaluate_prepared
 
     t0 = time.perf_counter()
     task = T.get(task_name)
-    prep = T.prepare(task, task.parse(spec), str(source), num_fewshot=shots, seed=seed)
+    prep = loaders.prepare(task, task.parse(spec), str(source), num_fewshot=shots, seed=seed)
     result, samples, _ = evaluate_prepared(runner, prep)
     seconds = time.perf_counter() - t0
     return prep, result, samples, [s["prompt"] for s in samples], seconds

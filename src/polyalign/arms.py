@@ -3,8 +3,10 @@
 An arm is a data + training variant of the run's base model (``coit-es``, ``muit-uniform``,
 ``qalign-zh-de``); :func:`arm_recipe` turns each into a complete :class:`RunConfig` whose run
 directory is ``runs/<run>/arms/<arm>``, so the ordinary stages (data, train, eval) serve it
-unchanged. ``--dry-run``'s plan and time per stage are :mod:`polyalign.dry_run`'s. This module
-imports neither torch nor transformers.
+unchanged. The scaling pilot's points are run recipes too (:func:`pilot_recipes`: one plain run
+per language and size), which :func:`polyalign.stages.pilot_points` hands to the grid.
+``--dry-run``'s plan is :mod:`polyalign.dry_run`'s, its time per stage :mod:`polyalign.estimate`'s.
+This module imports neither torch nor transformers.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from polyalign.config import EvalConfig, TrainConfig
+from polyalign import langs
+from polyalign.config import DataConfig, EvalConfig, TrainConfig
 from polyalign.data import resources
 from polyalign.data.corpora import available  # offline corpora only: the hub is not asked here
 from polyalign.data.pool import cover
@@ -23,7 +26,7 @@ from polyalign.eval.tasks import TASKS
 from polyalign.io import InputError, read_json
 from polyalign.recipe import build
 from polyalign.run_config import ArmConfig, RunConfig
-from polyalign.stages import check_pilot, pilot_points
+from polyalign.scaling.laws import PARAMS
 
 
 def plan_path(cfg: RunConfig) -> Path:
@@ -117,7 +120,7 @@ def pool_cover(cfg: RunConfig) -> dict[str, Any]:
     each arm and each pilot point (:func:`polyalign.data.pool.cover`)."""
     datas = [eval_recipe(cfg).data, *(arm_recipe(cfg, a).data for a in cfg.arms)]
     if planned_arms(cfg) and not cfg.plan:
-        datas += [p.config.data for p in pilot_points(pilot_recipe(cfg))]
+        datas += [r.data for r in pilot_recipes(pilot_recipe(cfg))]
     return cover(datas)
 
 
@@ -168,7 +171,7 @@ def check_arms(cfg: RunConfig, offline_sources: bool = True) -> None:
                     f"scaling.languages ({', '.join(pcfg.scaling.languages)}) differ from the languages "
                     f"of arm {arm.name!r} ({', '.join(arm.languages)}), which the pilot's plan is for"
                 )
-        check_pilot(pcfg, pilot_points(pcfg))
+        check_pilot(pcfg, pilot_recipes(pcfg))
 
 
 def check_plan(path: Path, arms: list[ArmConfig]) -> None:
@@ -238,3 +241,72 @@ def quick_note(before: RunConfig, after: RunConfig) -> str:
 def analysis_pairs_limit(cfg: RunConfig) -> int:
     """Pairs (and lens words) the look inside reads: the recipe's ``analysis_pairs``."""
     return cfg.analysis_pairs
+
+
+# ---------------------------------------------------------------------------------------------
+# The scaling pilot's points: plain runs of one language and size
+
+
+def _overridden(cls: type, section: Any, extra: dict[str, Any], where: str) -> Any:
+    """``section`` with the ``scaling.train`` / ``scaling.data`` overrides on top (unknown keys are an error)."""
+    if not extra:
+        return section
+    return build(cls, {**dataclasses.asdict(section), **extra}, {}, Path(f"<{where}>"), f"{where}.")
+
+
+def pilot_recipes(cfg: RunConfig, pool: Path | None = None) -> list[RunConfig]:
+    """The grid's run recipes: one per language and size, languages outer, sizes ascending.
+
+    A point is an ordinary plain run: CoIT on one language, ``max_train_pairs`` = its size, the
+    recipe's ``train`` and ``data`` with ``scaling.train`` / ``scaling.data`` on top, scored on
+    its held-out translation pairs only (no baseline, no suite, no judge, no look inside).
+    ``pool``: the run's frozen pool, which every point then reads (``data.pool``) instead of the
+    sources (without it, each point freezes its own).
+    """
+    s = cfg.scaling
+    codes = [langs.normalize(c) for c in (s.languages or cfg.data.languages)]
+    train = _overridden(TrainConfig, cfg.train, s.train, "scaling.train")
+    data0 = _overridden(DataConfig, cfg.data, s.data, "scaling.data")
+    base = {"seed": cfg.seed, "model": cfg.model, "train": train, "translate": cfg.translate}
+    out = []
+    for code in codes:
+        for size in sorted(s.sizes):
+            data = replace(
+                data0,
+                builder="coit",
+                languages=[code],
+                max_train_pairs=size,
+                allocation="uniform",
+                pair_budget=None,
+                pool=str(pool) if pool is not None else data0.pool,
+            )
+            out.append(
+                RunConfig(
+                    name=f"{code}-{size}",
+                    runs_dir=str(cfg.run_dir / "points"),
+                    data=data,
+                    eval=replace(cfg.eval, baseline=False, suite=[]),
+                    **base,
+                )
+            )
+    return out
+
+
+def point_labels(recipe: RunConfig) -> dict[str, Any]:
+    """What a pilot point stands for: ``{"lang": "es", "size": 100}``."""
+    return {"lang": recipe.data.languages[0], "size": recipe.data.max_train_pairs}
+
+
+def check_pilot(cfg: RunConfig, recipes: list[RunConfig]) -> None:
+    """Refuse, before any work, similarity for a language outside the grid (``recipes``:
+    :func:`pilot_recipes`) and too few sizes for the form."""
+    s = cfg.scaling
+    similarity = {langs.normalize(k) for k in s.similarity_map()}
+    unknown = sorted(similarity - {point_labels(r)["lang"] for r in recipes})
+    if unknown:
+        raise InputError(f"scaling.similarity names {', '.join(unknown)}, which the grid does not have")
+    if s.fit == "shared" and s.form not in ("auto", "xllama"):
+        raise InputError(f"scaling.fit: shared fits the xllama form; scaling.form is {s.form}")
+    k_min = min(len(v) for v in PARAMS.values()) if s.form == "auto" else len(PARAMS[s.form])
+    if len(s.sizes) < k_min:
+        raise InputError(f"scaling.sizes has {len(s.sizes)} sizes; the {s.form} form needs at least {k_min}")

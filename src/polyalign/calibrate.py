@@ -2,7 +2,7 @@
 
 :func:`record_rates` reads a run directory (``timings.json``, each evaluation's per-task seconds,
 each training's summary) and derives the rates of :mod:`polyalign.estimate` so that
-:func:`polyalign.dry_run.estimate_stages` of the same recipe gives back the recorded stage times: the
+:func:`polyalign.estimate.estimate_stages` of the same recipe gives back the recorded stage times: the
 per-item and per-token rates are measured, the fixed costs are what is left of each stage after them.
 :func:`compare` puts this machine's estimate beside a run's measured times, per stage
 (``python -m polyalign.calibrate RUN_DIR``). Light: no torch.
@@ -15,21 +15,22 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import arms as A
-from polyalign.dry_run import estimate_plain, estimate_stages, pilot_core
 from polyalign.estimate import (
     DEFAULT_RATES,
     RATE_DICTS,
     arm_examples,
     converted_during,
+    estimate_plain,
+    estimate_stages,
     examples_seen,
     item_seconds,
     measured_rates,
     merge_rates,
+    pilot_core,
     train_seconds,
 )
 from polyalign.io import InputError, read_json
 from polyalign.recipe import load_recipe
-from polyalign.stages import pilot_points
 
 
 def _eval_docs(folder: Path) -> list[dict[str, Any]]:
@@ -73,7 +74,7 @@ def _mean(xs: list[float]) -> float | None:
 
 def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
     """The rates an experiment run in ``run_dir`` measured (only those it measured), derived so that
-    :func:`polyalign.dry_run.estimate_stages` of the same recipe gives back its stage times.
+    :func:`polyalign.estimate.estimate_stages` of the same recipe gives back its stage times.
 
     Per-item seconds per task and per task kind: every evaluation's per-task times pooled (the
     first task of each model left out: its time holds the model load). The load: a model's first
@@ -90,7 +91,7 @@ def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
     models = {"base": run_dir / "eval" / "base"} | {a.name: run_dir / "arms" / a.name / "eval" for a in cfg.arms}
     points = []
     if A.planned_arms(cfg) and not cfg.plan:
-        points = [(p, run_dir / "points" / p.name) for p in pilot_points(A.pilot_recipe(cfg))]
+        points = [(p, run_dir / "points" / p.name) for p in A.pilot_recipes(A.pilot_recipe(cfg))]
         points = [(p, d) for p, d in points if (d / "timings.json").is_file()]
     docs = {name: _eval_docs(folder) for name, folder in models.items()}
     rows = [r for d in docs.values() for r in _items(d)]
@@ -135,7 +136,7 @@ def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
         for a, s in trained:
             rates["arm_tokens_per_example"][a.name] = s["tokens"] / examples_seen(A.arm_train(cfg, a), s["examples"])
         if pilot:
-            seen = sum(examples_seen(p.config.train, s["examples"]) for p, s in pilot)
+            seen = sum(examples_seen(p.train, s["examples"]) for p, s in pilot)
             rates["train_tokens_per_example"]["pilot"] = sum(s["tokens"] for _, s in pilot) / seen
         full = merge_rates(rates)
         over = [

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from polyalign import langs
 from polyalign.langs import COMMON_LANGUAGES, LANGID_CODES, base
@@ -116,19 +116,6 @@ class DataConfig:
     """Held-out pairs per language, disjoint from training by English source string."""
     split_seed: int = 0
     """Seed of the deterministic train/test split, of the samples and of the mixture's order."""
-
-    def pair_filter(self) -> Any:
-        """The :class:`~polyalign.data.filters.PairFilter` these settings describe."""
-        from polyalign.data.filters import PairFilter
-
-        return PairFilter(
-            min_words=self.min_words,
-            max_words=self.max_words,
-            max_chars=self.max_chars,
-            max_length_ratio=self.max_length_ratio,
-            language_id=self.language_id,
-            max_similarity=self.max_similarity,
-        )
 
     def __post_init__(self) -> None:
         if not self.languages:

@@ -8,16 +8,14 @@ loaded or run. This module imports neither torch nor transformers.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from polyalign.arms import (
     analysis_pairs_limit,
-    arm_eval,
     arm_train,
     eval_languages,
     pilot_recipe,
+    pilot_recipes,
     plan_path,
     planned_arms,
     suite_protocol,
@@ -25,13 +23,11 @@ from polyalign.arms import (
 from polyalign.config import TrainConfig
 from polyalign.estimate import (
     arm_examples,
+    estimate_plain,
+    estimate_stages,
     eval_items,
-    eval_seconds,
     measured_rates,
-    needs_conversion,
-    point_examples,
     suite_languages,
-    train_seconds,
     train_steps,
 )
 from polyalign.eval.request import parse_limits
@@ -39,63 +35,11 @@ from polyalign.eval.tasks import TASKS, specs_for
 from polyalign.grid import choose_executor
 from polyalign.io import InputError, read_json
 from polyalign.run_config import ArmConfig, RunConfig
-from polyalign.stages import pilot_points
 from polyalign.stats.power import plan_line
-
-
-def pilot_core(cfg: RunConfig, rates: dict[str, Any]) -> tuple[int, float]:
-    """The pilot's points and their seconds without the per-point overhead: training, load, held-out items."""
-    points = pilot_points(pilot_recipe(cfg))
-    secs = 0.0
-    for p in points:
-        secs += train_seconds(p.config.train, point_examples(p), "pilot", rates)
-        secs += eval_seconds(eval_items(p.config, 1, suite=False), rates)
-    return len(points), secs
 
 
 def _point_steps(train: TrainConfig) -> str:
     return f"{train.max_steps} steps" if train.max_steps > 0 else f"{train.num_train_epochs:g} epoch(s)"
-
-
-def estimate_stages(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
-    """Seconds per stage of an experiment run, keyed as its ``timings.json`` (``model conversion``,
-    when the first load will convert the bundled model, is measured inside ``eval/base``)."""
-    out: dict[str, float] = {}
-    if needs_conversion(cfg):
-        out["model conversion"] = rates["conversion_seconds"]
-    n_eval = len(eval_languages(cfg))
-    items = eval_items(cfg, n_eval)
-    analysis = analysis_pairs_limit(cfg) * rates["analysis_seconds_per_pair"] if cfg.analysis_language else None
-    out["data"] = rates["data_seconds"]
-    out["eval/base"] = eval_seconds(items, rates, "base")
-    if analysis is not None:
-        out["analysis/base"] = analysis
-    if planned_arms(cfg) and not cfg.plan:
-        n, core = pilot_core(cfg, rates)
-        out["scaling pilot"] = core + n * rates["pilot_point_overhead_seconds"]
-    for arm in cfg.arms:
-        out[f"data/{arm.name}"] = rates["arm_data_seconds"]
-        examples = arm_examples(cfg, arm)
-        out[f"train/{arm.name}"] = train_seconds(arm_train(cfg, arm), examples, arm.builder, rates, arm.name)
-        mine = eval_items(replace(cfg, eval=arm_eval(cfg, arm)), n_eval)  # an arm's own translation directions
-        out[f"eval/{arm.name}"] = eval_seconds(mine, rates, arm.name)
-        if analysis is not None:
-            out[f"analysis/{arm.name}"] = analysis
-    if cfg.judge.endpoint:
-        out["judge"] = len(cfg.arms) * len(cfg.judge.languages) * cfg.judge.limit * rates["judge_seconds_per_item"]
-    return out
-
-
-def estimate_plain(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
-    """Seconds per stage of a plain run (no arms), keyed as its ``timings.json``."""
-    per_model = eval_seconds(eval_items(cfg, len(cfg.data.languages)), rates)
-    out = {"model conversion": rates["conversion_seconds"]} if needs_conversion(cfg) else {}
-    out["data"] = rates["data_seconds"]
-    if cfg.eval.baseline:
-        out["eval/before"] = per_model
-    out["train"] = train_seconds(cfg.train, arm_examples(cfg, cfg.data), cfg.data.builder, rates)
-    out["eval/after"] = per_model
-    return out
 
 
 def dry_run(cfg: RunConfig) -> str:
@@ -140,11 +84,11 @@ def dry_run(cfg: RunConfig) -> str:
     ]
     if cfg.arms and planned_arms(cfg) and not cfg.plan:
         pcfg = pilot_recipe(cfg)
-        points = pilot_points(pcfg)
+        points = pilot_recipes(pcfg)
         psecs = est["scaling pilot"]
         lines.append(
             f"  scaling pilot: {len(pcfg.scaling.languages)} languages × sizes {pcfg.scaling.sizes} = "
-            f"{len(points)} points (plain runs: tune {_point_steps(points[0].config.train)}, score the "
+            f"{len(points)} points (plain runs: tune {_point_steps(points[0].train)}, score the "
             f"held-out pairs), ~{psecs / 60:.1f} min; "
             f"then plan {planned_arms(cfg)[0].pair_budget} pairs over {', '.join(pcfg.scaling.languages)}"
         )

@@ -6,16 +6,28 @@ not run), the time a model takes to load before its first item, tokens per train
 builder and training tokens per second, and the fixed costs of the stages (data builds, training's
 load and save, the look inside, a pilot point's overhead). With no ``rates.json`` the estimate uses
 :data:`DEFAULT_RATES` and says it is uncalibrated. The stage plan that applies these functions to a
-recipe is :func:`polyalign.dry_run.estimate_stages`. Light: no torch.
+recipe is :func:`estimate_stages` (a run with arms) or :func:`estimate_plain`; ``--dry-run`` prints it
+(:mod:`polyalign.dry_run`) and :mod:`polyalign.calibrate` fits the rates so it gives back a run's
+measured times. Light: no torch.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from polyalign.arms import (
+    analysis_pairs_limit,
+    arm_eval,
+    arm_train,
+    eval_languages,
+    pilot_recipe,
+    pilot_recipes,
+    planned_arms,
+)
 from polyalign.config import DEFAULT_MODEL, DataConfig, TrainConfig
 from polyalign.eval.request import parse_limits
 from polyalign.eval.tasks import TASKS, specs_for
@@ -172,10 +184,11 @@ def arm_examples(cfg: RunConfig, arm: ArmConfig | DataConfig) -> int:
     return pairs * (2 if d.direction == "both" else 1) + (200 if d.instructions else 0)
 
 
-def point_examples(point: Any) -> int:
-    """Training examples of a pilot point: its size × directions, plus instructions when it has any."""
-    d = point.config.data
-    return point.labels["size"] * (2 if d.direction == "both" else 1) + (200 if d.instructions else 0)
+def point_examples(recipe: RunConfig) -> int:
+    """Training examples of a pilot point (:func:`polyalign.arms.pilot_recipes`): its size ×
+    directions, plus instructions when it has any."""
+    d = recipe.data
+    return d.max_train_pairs * (2 if d.direction == "both" else 1) + (200 if d.instructions else 0)
 
 
 def converted_dir() -> Path | None:
@@ -210,3 +223,58 @@ def needs_conversion(cfg: RunConfig) -> bool:
         pass
     out = converted_dir()
     return out is not None and not (out / "polyalign_source.json").is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan of a run: seconds per stage, keyed as its ``timings.json``
+
+
+def pilot_core(cfg: RunConfig, rates: dict[str, Any]) -> tuple[int, float]:
+    """The pilot's points and their seconds without the per-point overhead: training, load, held-out items."""
+    points = pilot_recipes(pilot_recipe(cfg))
+    secs = 0.0
+    for p in points:
+        secs += train_seconds(p.train, point_examples(p), "pilot", rates)
+        secs += eval_seconds(eval_items(p, 1, suite=False), rates)
+    return len(points), secs
+
+
+def estimate_stages(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
+    """Seconds per stage of an experiment run, keyed as its ``timings.json`` (``model conversion``,
+    when the first load will convert the bundled model, is measured inside ``eval/base``)."""
+    out: dict[str, float] = {}
+    if needs_conversion(cfg):
+        out["model conversion"] = rates["conversion_seconds"]
+    n_eval = len(eval_languages(cfg))
+    items = eval_items(cfg, n_eval)
+    analysis = analysis_pairs_limit(cfg) * rates["analysis_seconds_per_pair"] if cfg.analysis_language else None
+    out["data"] = rates["data_seconds"]
+    out["eval/base"] = eval_seconds(items, rates, "base")
+    if analysis is not None:
+        out["analysis/base"] = analysis
+    if planned_arms(cfg) and not cfg.plan:
+        n, core = pilot_core(cfg, rates)
+        out["scaling pilot"] = core + n * rates["pilot_point_overhead_seconds"]
+    for arm in cfg.arms:
+        out[f"data/{arm.name}"] = rates["arm_data_seconds"]
+        examples = arm_examples(cfg, arm)
+        out[f"train/{arm.name}"] = train_seconds(arm_train(cfg, arm), examples, arm.builder, rates, arm.name)
+        mine = eval_items(replace(cfg, eval=arm_eval(cfg, arm)), n_eval)  # an arm's own translation directions
+        out[f"eval/{arm.name}"] = eval_seconds(mine, rates, arm.name)
+        if analysis is not None:
+            out[f"analysis/{arm.name}"] = analysis
+    if cfg.judge.endpoint:
+        out["judge"] = len(cfg.arms) * len(cfg.judge.languages) * cfg.judge.limit * rates["judge_seconds_per_item"]
+    return out
+
+
+def estimate_plain(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
+    """Seconds per stage of a plain run (no arms), keyed as its ``timings.json``."""
+    per_model = eval_seconds(eval_items(cfg, len(cfg.data.languages)), rates)
+    out = {"model conversion": rates["conversion_seconds"]} if needs_conversion(cfg) else {}
+    out["data"] = rates["data_seconds"]
+    if cfg.eval.baseline:
+        out["eval/before"] = per_model
+    out["train"] = train_seconds(cfg.train, arm_examples(cfg, cfg.data), cfg.data.builder, rates)
+    out["eval/after"] = per_model
+    return out

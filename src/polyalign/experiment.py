@@ -28,8 +28,8 @@ from polyalign.io import log as _log
 from polyalign.recipe import dump_recipe
 from polyalign.run_config import RunConfig
 from polyalign.run_dir import check_refresh, prepare_run_dir
-from polyalign.stages import run_plain, stage, stage_data, stage_eval, stage_train, tuned_model
-from polyalign.tracking import track_into, track_results
+from polyalign.stages import run_plain, stage, stage_data, stage_eval, stage_train, track_results, tuned_model
+from polyalign.tracking import track_into
 
 
 def _differing_test(arm_manifest: dict[str, Any], arm_dir: Path, shared: dict[str, Any], run_dir: Path) -> Path | None:

@@ -1,13 +1,14 @@
 """The scaling pilot: a grid of (language, size) runs → ``points.csv`` → fits → a budget plan.
 
-Each point (:func:`polyalign.stages.pilot_points`) is the recipe's run with one language (CoIT)
-and ``max_train_pairs`` set to its size, under ``runs/<name>/points/<lang>-<size>/``. The pair
-selection ranks pairs by a seeded hash and takes the held-out test first, then training pairs in
-rank order, so every size's training pairs are a prefix of the larger sizes' (nested) and the
-test set is the same for every size. The untuned baseline is not evaluated at each point
-(``eval.baseline: false``). Points run through :mod:`polyalign.grid` (local, or submitit), so a
-finished point is never run again and a killed one resumes from its checkpoint. Outputs in
-``runs/<name>/scaling/``: ``points.csv``, ``fits.json``, ``plan.json``, ``fits.png``, ``plan.png``.
+Each point (:func:`polyalign.arms.pilot_recipes`, run by :func:`polyalign.stages.pilot_points`) is
+the recipe's run with one language (CoIT) and ``max_train_pairs`` set to its size, under
+``runs/<name>/points/<lang>-<size>/``. The pair selection ranks pairs by a seeded hash and takes the
+held-out test first, then training pairs in rank order, so every size's training pairs are a prefix
+of the larger sizes' (nested) and the test set is the same for every size. The untuned baseline is
+not evaluated at each point (``eval.baseline: false``). Points run through :mod:`polyalign.grid`
+(local, or submitit), so a finished point is never run again and a killed one resumes from its
+checkpoint. Outputs in ``runs/<name>/scaling/``: ``points.csv``, ``fits.json``, ``plan.json``,
+``fits.png``, ``plan.png``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs
+from polyalign.arms import check_pilot
 from polyalign.grid import GridPoint, executor_params, run_grid
 from polyalign.io import InputError, atomic_write, write_json
 from polyalign.io import log as io_log
@@ -27,7 +29,7 @@ from polyalign.run_dir import prepare_run_dir
 from polyalign.scaling.allocate import plan as make_plan
 from polyalign.scaling.fits import fit_points
 from polyalign.scaling.laws import Points
-from polyalign.stages import check_pilot, pilot_points, stage_pool
+from polyalign.stages import pilot_points, stage_pool
 
 
 def point_row(point: GridPoint, summary: dict[str, Any], similarity: dict[str, float]) -> dict[str, Any]:
@@ -65,7 +67,7 @@ def run_pilot(cfg: PilotConfig, log=io_log) -> dict[str, Any]:
     # --- setup ------------------------------------------------------------------------------
     run_dir = prepare_run_dir(cfg)
     points = pilot_points(cfg)
-    check_pilot(cfg, points)
+    check_pilot(cfg, [p.config for p in points])
     pool = stage_pool(cfg, run_dir, cover([p.config.data for p in points]))
     points = pilot_points(cfg, pool.path)  # every point reads the pool frozen once, here
     out = run_dir / "scaling"

@@ -19,8 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from polyalign import langs
-from polyalign.config import DataConfig, TrainConfig, TrainJobConfig
+from polyalign.arms import pilot_recipes, point_labels
+from polyalign.config import TrainJobConfig
 from polyalign.data import mixtures
 from polyalign.data.filters import PairFilter
 from polyalign.data.mixture_spec import MixtureSpec
@@ -28,12 +28,11 @@ from polyalign.data.pool import Pool, changed_since, cover, freeze, open_pool, s
 from polyalign.eval.request import build_request, heldout_request, request_from_recipe
 from polyalign.grid import GridPoint
 from polyalign.io import InputError, log, read_json, write_json
-from polyalign.recipe import build
 from polyalign.report import markdown
+from polyalign.report.collect import collect
 from polyalign.run_config import RunConfig
 from polyalign.run_dir import check_refresh, prepare_run_dir
-from polyalign.scaling.laws import PARAMS
-from polyalign.tracking import track_into, track_results
+from polyalign.tracking import Tracker, track_into
 from polyalign.train.job import launch_or_train
 
 
@@ -249,7 +248,6 @@ def stage_eval(
 def stage_train(cfg: RunConfig, run_dir: Path, nproc: int = 1) -> dict[str, Any]:
     """Tune with the one training job (``polyalign train``'s), in this process or ``nproc``
     under torchrun; its output folder is the run directory. Skipped when already done."""
-    from dataclasses import replace
 
     info_path = run_dir / "train_summary.json"
     if info_path.is_file() and (run_dir / "model").is_dir():
@@ -353,66 +351,46 @@ def run_plain(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dic
     return summary
 
 
+def track_results(run_dir: str | Path, report_to: list[str] | tuple[str, ...]) -> None:
+    """One tracked run, ``<name>/results``, with a finished run's numbers, claims and report files."""
+    if not [b for b in report_to if b != "none"]:
+        return
+    from polyalign.report.claims import judge_claims
+
+    run_dir = Path(run_dir)
+    doc = collect(run_dir)
+    tracker = Tracker(report_to, run_dir, f"{doc['name']}/results", doc["name"], doc.get("recipe"))
+    try:
+        values: dict[str, float | None] = {}
+        for model, results in [("base", doc.get("base") or {})] + [
+            (arm, a.get("results") or {}) for arm, a in (doc.get("arms") or {}).items()
+        ]:
+            for task, m in results.items():
+                values.update({f"eval/{model}/{task}/{k}": v for k, v in m.items() if isinstance(v, (int, float))})
+        claims = judge_claims(doc)
+        texts = {}
+        for c in claims:
+            cid = c.get("id", c.get("claim", "claim"))
+            texts[f"claim/{cid}"] = str(c.get("line") or c.get("verdict"))
+            for key in ("effect", "low", "high"):
+                if isinstance(c.get(key), (int, float)):
+                    values[f"claim/{cid}/{key}"] = c[key]
+        tracker.metrics(values)
+        tracker.summary(texts)
+        for name in ("report.html", "report.md", "summary.json", "config.yaml"):
+            tracker.artifact(run_dir / name)
+        for png in sorted(run_dir.glob("*.png")):
+            tracker.artifact(png)
+    finally:
+        tracker.close()
+    log(f"tracking: results, claims and report sent to {', '.join(b for b in report_to if b != 'none')}")
+
+
 # ---------------------------------------------------------------------------------------------
 # The scaling pilot's points: plain runs of one language and size, for the grid
 
 
-def _overridden(cls: type, section: Any, extra: dict[str, Any], where: str) -> Any:
-    """``section`` with the ``scaling.train`` / ``scaling.data`` overrides on top (unknown keys are an error)."""
-    import dataclasses
-
-    if not extra:
-        return section
-    return build(cls, {**dataclasses.asdict(section), **extra}, {}, Path(f"<{where}>"), f"{where}.")
-
-
 def pilot_points(cfg: RunConfig, pool: Path | None = None) -> list[GridPoint]:
-    """The grid: one derived run recipe per language and size, languages outer, sizes ascending.
-
-    A point is an ordinary plain run: CoIT on one language, ``max_train_pairs`` = its size, the
-    recipe's ``train`` and ``data`` with ``scaling.train`` / ``scaling.data`` on top, scored on
-    its held-out translation pairs only (no baseline, no suite, no judge, no look inside).
-    ``pool``: the run's frozen pool, which every point then reads (``data.pool``) instead of the
-    sources (without it, each point freezes its own).
-    """
-
-    s = cfg.scaling
-    codes = [langs.normalize(c) for c in (s.languages or cfg.data.languages)]
-    train = _overridden(TrainConfig, cfg.train, s.train, "scaling.train")
-    data0 = _overridden(DataConfig, cfg.data, s.data, "scaling.data")
-    base = {"seed": cfg.seed, "model": cfg.model, "train": train, "translate": cfg.translate}
-    out = []
-    for code in codes:
-        for size in sorted(s.sizes):
-            data = replace(
-                data0,
-                builder="coit",
-                languages=[code],
-                max_train_pairs=size,
-                allocation="uniform",
-                pair_budget=None,
-                pool=str(pool) if pool is not None else data0.pool,
-            )
-            point = RunConfig(
-                name=f"{code}-{size}",
-                runs_dir=str(cfg.run_dir / "points"),
-                data=data,
-                eval=replace(cfg.eval, baseline=False, suite=[]),
-                **base,
-            )
-            out.append(GridPoint(point, run_plain, (point,), {"lang": code, "size": size}))
-    return out
-
-
-def check_pilot(cfg: RunConfig, points: list[GridPoint]) -> None:
-    """Refuse, before any work, similarity for a language outside the grid and too few sizes for the form."""
-    s = cfg.scaling
-    similarity = {langs.normalize(k) for k in s.similarity_map()}
-    unknown = sorted(similarity - {p.labels["lang"] for p in points})
-    if unknown:
-        raise InputError(f"scaling.similarity names {', '.join(unknown)}, which the grid does not have")
-    if s.fit == "shared" and s.form not in ("auto", "xllama"):
-        raise InputError(f"scaling.fit: shared fits the xllama form; scaling.form is {s.form}")
-    k_min = min(len(v) for v in PARAMS.values()) if s.form == "auto" else len(PARAMS[s.form])
-    if len(s.sizes) < k_min:
-        raise InputError(f"scaling.sizes has {len(s.sizes)} sizes; the {s.form} form needs at least {k_min}")
+    """The scaling pilot's grid: each of :func:`polyalign.arms.pilot_recipes` as a plain run
+    (:func:`run_plain`), labelled with its language and size."""
+    return [GridPoint(r, run_plain, (r,), point_labels(r)) for r in pilot_recipes(cfg, pool)]

@@ -4,7 +4,7 @@ One :class:`Tracker` fans every call out to the backends a recipe names (``train
 wandb]``). Training logs the resolved recipe as parameters and per-step loss, learning rate, gradient
 norm and tokens/s; ``polyalign run`` adds one more tracked run at its end with every model's evaluation
 results, each claim's effect, interval and verdict, and the report, its figures and ``summary.json``
-as artefacts (:func:`track_results`).
+as artefacts (:func:`polyalign.stages.track_results`).
 
 Where the records go, unless the standard environment variables say otherwise:
 
@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.io import InputError, log, read_json, write_json
-from polyalign.report.collect import collect
 
 BACKENDS = ("tensorboard", "mlflow", "wandb")
 IDS = "tracking.json"
@@ -218,41 +217,6 @@ def track_into(run_dir: str | Path, report_to: list[str] | tuple[str, ...]) -> N
     the run directory's stores, as one experiment named after the run."""
     if [b for b in report_to if b != "none"]:
         os.environ["POLYALIGN_TRACKING_DIR"] = str(Path(run_dir).resolve())
-
-
-def track_results(run_dir: str | Path, report_to: list[str] | tuple[str, ...]) -> None:
-    """One tracked run, ``<name>/results``, with a finished run's numbers, claims and report files."""
-    if not [b for b in report_to if b != "none"]:
-        return
-    from polyalign.report.claims import judge_claims
-
-    run_dir = Path(run_dir)
-    doc = collect(run_dir)
-    tracker = Tracker(report_to, run_dir, f"{doc['name']}/results", doc["name"], doc.get("recipe"))
-    try:
-        values: dict[str, float | None] = {}
-        for model, results in [("base", doc.get("base") or {})] + [
-            (arm, a.get("results") or {}) for arm, a in (doc.get("arms") or {}).items()
-        ]:
-            for task, m in results.items():
-                values.update({f"eval/{model}/{task}/{k}": v for k, v in m.items() if isinstance(v, (int, float))})
-        claims = judge_claims(doc)
-        texts = {}
-        for c in claims:
-            cid = c.get("id", c.get("claim", "claim"))
-            texts[f"claim/{cid}"] = str(c.get("line") or c.get("verdict"))
-            for key in ("effect", "low", "high"):
-                if isinstance(c.get(key), (int, float)):
-                    values[f"claim/{cid}/{key}"] = c[key]
-        tracker.metrics(values)
-        tracker.summary(texts)
-        for name in ("report.html", "report.md", "summary.json", "config.yaml"):
-            tracker.artifact(run_dir / name)
-        for png in sorted(run_dir.glob("*.png")):
-            tracker.artifact(png)
-    finally:
-        tracker.close()
-    log(f"tracking: results, claims and report sent to {', '.join(b for b in report_to if b != 'none')}")
 
 
 def ids_of(folder: str | Path) -> dict[str, str]:

@@ -287,9 +287,9 @@ def test_a_finished_run_adds_its_rates_to_the_earlier_ones(tmp_path, monkeypatch
 
 def test_a_plain_recipe_is_estimated_per_stage_of_its_timings(monkeypatch):
     """muit_offline.yaml: 3 languages × 100 held-out items En→X before and after, 60 steps × 16 examples."""
-    monkeypatch.setattr(dry_run, "needs_conversion", lambda cfg: False)
+    monkeypatch.setattr(estimate, "needs_conversion", lambda cfg: False)
     cfg = load_recipe(Path(__file__).resolve().parents[2] / "recipes" / "muit_offline.yaml")
-    est = dry_run.estimate_plain(cfg, estimate.DEFAULT_RATES)
+    est = estimate.estimate_plain(cfg, estimate.DEFAULT_RATES)
     evaluation = 5.0 + 300 * 1.05
     assert est == pytest.approx(
         {"data": 10.0, "eval/before": evaluation, "train": 6.0 + 960 * 100 / 270, "eval/after": evaluation}

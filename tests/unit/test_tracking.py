@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from polyalign.io import InputError
-from polyalign.tracking import Tracker, ids_of, track_results
+from polyalign.stages import track_results
+from polyalign.tracking import Tracker, ids_of
 from report_fixtures import write_finished_run
 
 pytestmark = pytest.mark.slow

@@ -11,6 +11,7 @@ import unicodedata
 import zlib
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from polyalign import langs
 class PairFilter:
     """Every setting that decides whether a parallel pair is clean enough to use.
 
-    Built once from the recipe's ``data`` section (:meth:`polyalign.config.DataConfig.pair_filter`),
+    Built once from the recipe's ``data`` section (:meth:`from_config`),
     passed whole through selection and the builders, and written to the manifest as it is.
     """
 
@@ -40,6 +41,18 @@ class PairFilter:
     (``None``: off), so no held-out source has a near-copy in training."""
     placeholders: bool = True
     """Require both sides to carry the same format placeholders (``%s``, ``{name}``...)."""
+
+    @classmethod
+    def from_config(cls, data: Any) -> PairFilter:
+        """The filter a recipe's ``data`` section (:class:`~polyalign.config.DataConfig`) describes."""
+        return cls(
+            min_words=data.min_words,
+            max_words=data.max_words,
+            max_chars=data.max_chars,
+            max_length_ratio=data.max_length_ratio,
+            language_id=data.language_id,
+            max_similarity=data.max_similarity,
+        )
 
 
 # printf conversions (%s, %5.2f, %ld, %1$s, %'d), Python %(name)s, and brace fields ({0}, {name},

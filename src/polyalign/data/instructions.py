@@ -95,5 +95,23 @@ def question_pairs(instructions: Sequence[str], lang: str, split: str) -> tuple[
     return out, counts
 
 
+def polyqa_questions(lang: str, split: str = "dev") -> list[ParallelPair]:
+    """Question-alignment pairs: each ``split`` question in ``lang`` with its English question, no answers.
+
+    >>> pair = polyqa_questions("es")[0]
+    >>> (pair.src_lang, pair.tgt_lang, pair.origin)
+    ('es', 'en', 'polyqa_v1:dev')
+    """
+    code = resources.shipped_code(lang, resources.POLYQA_LANGUAGES, resources.POLYQA_VERSION)
+    if code == "en":
+        raise InputError("question-alignment pairs go from another language into English: 'en' has none")
+    english = {r["id"]: r["question"] for r in resources.polyqa("en", split)}
+    origin = f"{resources.POLYQA_VERSION}:{split}"
+    return [
+        ParallelPair(r["question"], english[r["id"]], code, "en", origin, {"id": r["id"]})
+        for r in resources.polyqa(code, split)
+    ]
+
+
 def _question(r: dict[str, Any]) -> str:
     return r["instruction"] + (f"\n\n{r['input']}" if r.get("input") else "")

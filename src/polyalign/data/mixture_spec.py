@@ -119,7 +119,7 @@ class MixtureSpec:
             max_train_pairs=d.max_train_pairs,
             test_size=d.test_size,
             seed=d.split_seed,
-            pair_filter=d.pair_filter(),
+            pair_filter=PairFilter.from_config(d),
         )
 
     def to_manifest(self) -> dict[str, Any]:

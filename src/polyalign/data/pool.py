@@ -126,7 +126,7 @@ def cover(datas: Iterable[Any]) -> dict[str, Any]:
         sources += [s for s in d.sources if s not in sources]
         if list(d.gettext_dirs) not in dirs:
             dirs.append(list(d.gettext_dirs))
-        filters.append(d.pair_filter())
+        filters.append(PairFilter.from_config(d))
     if len(dirs) > 1:
         raise InputError("the run's builds read gettext from different folders; give one data.gettext_dirs")
     f = loosest(filters) if filters else PairFilter()

@@ -41,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs
-from polyalign.data.records import ParallelPair
 from polyalign.io import InputError, iter_jsonl, read_json
 
 POLYINSTRUCT_LANGUAGES = ("en", "es", "fr", "de", "zh", "ar", "ru", "hi", "vi", "tr", "el")
@@ -118,7 +117,8 @@ POLYQA_LANGUAGES = ("en", "es", "de", "el", "ru", "tr", "ar", "vi", "th", "zh", 
 POLYQA_SPLITS = ("dev", "test")
 
 
-def _shipped(lang: str, languages: tuple[str, ...], version: str) -> str:
+def shipped_code(lang: str, languages: tuple[str, ...], version: str) -> str:
+    """The base code of ``lang`` when the shipped set ``version`` has it; else an :class:`InputError`."""
     code = langs.base(lang)
     if code not in languages:
         raise InputError(f"{version} has no {lang!r}: it has {', '.join(languages)}")
@@ -134,7 +134,7 @@ def polyqa_path(lang: str, version: str = POLYQA_VERSION) -> Path:
     """The shipped SQuAD-format file of one language (``resources/<version>/<lang>.json``)."""
     if version not in (POLYQA_VERSION, POLYQA2_VERSION):
         raise InputError(f"no shipped polyqa version {version!r}: {POLYQA_VERSION} or {POLYQA2_VERSION}")
-    code = _shipped(lang, POLYQA_LANGUAGES, version)
+    code = shipped_code(lang, POLYQA_LANGUAGES, version)
     return Path(str(package_files.files("polyalign") / "resources" / version / f"{code}.json"))
 
 
@@ -181,23 +181,6 @@ def polyqa(
                         }
                     )
     return rows
-
-
-def polyqa_questions(lang: str, split: str = "dev") -> list[ParallelPair]:
-    """Question-alignment pairs: each ``split`` question in ``lang`` with its English question, no answers.
-
-    >>> pair = polyqa_questions("es")[0]
-    >>> (pair.src_lang, pair.tgt_lang, pair.origin)
-    ('es', 'en', 'polyqa_v1:dev')
-    """
-    code = _shipped(lang, POLYQA_LANGUAGES, POLYQA_VERSION)
-    if code == "en":
-        raise InputError("question-alignment pairs go from another language into English: 'en' has none")
-    english = {r["id"]: r["question"] for r in polyqa("en", split)}
-    return [
-        ParallelPair(r["question"], english[r["id"]], code, "en", f"{POLYQA_VERSION}:{split}", {"id": r["id"]})
-        for r in polyqa(code, split)
-    ]
 
 
 # --- polysent v1 ----------------------------------------------------------------------------
@@ -270,7 +253,7 @@ def polysent(lang: str, split: str | None = None, path: str | os.PathLike | None
     >>> len(rows), sorted({r["label"] for r in rows})
     (40, ['negative', 'positive'])
     """
-    code = langs.base(lang) if path is not None else _shipped(lang, POLYSENT_LANGUAGES, POLYSENT_VERSION)
+    code = langs.base(lang) if path is not None else shipped_code(lang, POLYSENT_LANGUAGES, POLYSENT_VERSION)
     return [
         {"id": it["id"], "split": it["split"], "label": it["label"], "text": it["text"][code]}
         for it in polysent_items(split, path, languages=(code,))
@@ -285,7 +268,7 @@ def polysent_labels(lang: str, path: str | os.PathLike | None = None) -> dict[st
     >>> polysent_labels("es")
     {'positive': 'positivo', 'negative': 'negativo'}
     """
-    code = langs.base(lang) if path is not None else _shipped(lang, POLYSENT_LANGUAGES, POLYSENT_VERSION)
+    code = langs.base(lang) if path is not None else shipped_code(lang, POLYSENT_LANGUAGES, POLYSENT_VERSION)
     where, header, records = _polysent_records(path)
     words = header.get("labels", {}).get(code)
     if isinstance(words, dict):
@@ -317,7 +300,7 @@ def polymt_path(lang: str, root: str | os.PathLike | None = None) -> Path:
     ``root`` may also hold ``{lang}``: the path of each language's file.
     """
     if root is None:
-        return polymt_dir() / f"{_shipped(lang, POLYMT_LANGUAGES, POLYMT_VERSION)}.jsonl"
+        return polymt_dir() / f"{shipped_code(lang, POLYMT_LANGUAGES, POLYMT_VERSION)}.jsonl"
     code = langs.base(lang)
     text = str(root)
     return Path(text.format(lang=code)) if "{lang}" in text else Path(text) / f"{code}.jsonl"
@@ -420,10 +403,10 @@ def parallel_sentences(
     (40, ['en', 'ja'])
     """
     if source == "polysent":
-        codes = [_shipped(c, POLYSENT_LANGUAGES, POLYSENT_VERSION) for c in languages]
+        codes = [shipped_code(c, POLYSENT_LANGUAGES, POLYSENT_VERSION) for c in languages]
         return [{c: it["text"][c] for c in codes} for it in polysent_items(split, languages=codes)]
     if source == "polyqa":
-        codes = [_shipped(c, POLYQA_LANGUAGES, POLYQA_VERSION) for c in languages]
+        codes = [shipped_code(c, POLYQA_LANGUAGES, POLYQA_VERSION) for c in languages]
         columns = [polyqa(c, split) for c in codes]
         return [{c: row["question"] for c, row in zip(codes, rows)} for rows in zip(*columns)]
     raise InputError(f"source must be 'polysent' or 'polyqa', got {source!r}")

@@ -4,19 +4,26 @@ benchmark's native format (a file, a path holding ``{lang}``, ``{src}``/``{tgt}`
 locally (``.parquet``, ``.arrow``, a ``save_to_disk`` folder), or the sets shipped with polyalign.
 
 Every loader is ``load(spec, split, source)`` → rows (:data:`polyalign.eval.datasets.Row`), with
-``source`` ``None`` for the hub (or the shipped set); :data:`polyalign.eval.tasks.TASKS` names them.
+``source`` ``None`` for the hub (or the shipped set); :data:`LOADERS` gives each task of
+:data:`polyalign.eval.tasks.TASKS` its loader, and :func:`prepare` loads a task's rows, chooses its
+demonstrations and draws its sample.
 Light module: no torch; ``datasets`` only when reading from the hub or parquet/arrow.
 """
 
 from __future__ import annotations
 
+import random
+import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from polyalign import langs
 from polyalign.data import resources
-from polyalign.eval import datasets
+from polyalign.eval import datasets, sampling
 from polyalign.eval.datasets import Row
 from polyalign.eval.langspec import LangSpec
+from polyalign.eval.tasks import Prepared, Task
 from polyalign.io import InputError
 
 
@@ -208,3 +215,86 @@ def load_local_classification(spec: LangSpec, split: str, source: str | None) ->
     for r in rows:
         r["label_names"] = names
     return rows
+
+
+Loader = Callable[[LangSpec, str, str | None], list[Row]]
+"""``load(spec, split, source)``: rows; ``source`` None means the Hugging Face dataset (or the shipped set)."""
+
+LOADERS: dict[str, Loader] = {
+    "xquad": load_xquad,
+    "mlqa": load_mlqa,
+    "flores": load_flores,
+    "pawsx": load_pawsx,
+    "xnli": load_xnli,
+    "sentiment": load_sentiment,
+    "mgsm": load_mgsm,
+    "polyinstruct": load_polyinstruct,
+    "polyqa": load_polyqa,
+    "polyqa_v2": load_polyqa2,
+    "polysent": load_polysent,
+    "polymt": load_polymt,
+    "local_qa": load_local_qa,
+    "local_translation": load_local_translation,
+    "local_classification": load_local_classification,
+}
+
+
+def load(task: Task, spec: LangSpec, split: str, source: str | None) -> list[Row]:
+    """The rows of ``task`` for ``spec`` in ``split``, from ``source`` (``None``: its dataset or shipped set)."""
+    return LOADERS[task.name](spec, split, source)
+
+
+def prepare(
+    task: Task,
+    spec: LangSpec,
+    source: str | None,
+    num_fewshot: int = 0,
+    fewshot_lang: Literal["target", "en"] = "target",
+    limit: int | None = None,
+    seed: int = 0,
+) -> Prepared:
+    """Load a task's examples, choose its ``num_fewshot`` demonstrations, and draw ``limit`` of the rest.
+
+    ``limit`` draws a seeded sample stratified over the rows' topic, label or domain
+    (:mod:`polyalign.eval.sampling`): the same items for every model evaluated with ``seed``.
+    Demonstrations come from the task's demonstration split when it has one, otherwise from the
+    evaluated split; in that case (and whenever English demonstrations share ids with the
+    evaluated examples, as parallel datasets do) those examples are not evaluated. The same seed
+    picks the same demonstrations for every language.
+    """
+    missing = [c for c in dict.fromkeys((spec.src, spec.tgt, spec.lang)) if c and c not in task.languages]
+    if task.languages and missing and source is None:
+        where = "in its shipped set" if task.shipped else "on the hub"
+        raise InputError(f"{task.name} has no {missing[0]} {where} (it has {', '.join(task.languages)})")
+    rows = load(task, spec, task.eval_split, source)
+    original = len(rows)
+    demos: list[Row] = []
+    if num_fewshot > 0:
+        demo_spec = spec
+        if fewshot_lang == "en" and task.kind != "translation":
+            demo_spec = task.parse("en-en" if task.name == "mlqa" else "en")
+        pool = None
+        if task.demo_split is not None:
+            try:
+                pool = load(task, demo_spec, task.demo_split, source)
+            except InputError:
+                pool = None  # no such split locally: fall back to the evaluated one
+            if not pool:
+                pool = None
+        same_split = pool is None
+        if pool is None:
+            pool = rows if demo_spec == spec else load(task, demo_spec, task.eval_split, source)
+        if same_split and len(pool) <= num_fewshot:
+            raise InputError(
+                f"{task.name}/{spec.spec}: {len(pool)} examples leave none to evaluate after {num_fewshot} "
+                "demonstrations"
+            )
+        rng = random.Random(seed * 1_000_003 + zlib.crc32(task.name.encode()))
+        demos = rng.sample(pool, min(num_fewshot, len(pool)))
+        if same_split:  # the demonstrations (or their parallel versions) are not evaluated
+            ids = {d["id"] for d in demos}
+            rows = [r for r in rows if r["id"] not in ids]
+    excluded = original - len(rows)
+    rows, drawn = sampling.sample(rows, limit, seed)
+    where = source if source is not None else (task.hf_id or task.shipped or "")
+    return Prepared(task, spec, rows, demos, where, task.eval_split, original, excluded, drawn)

@@ -22,7 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from polyalign.eval import kinds, prompts
+from polyalign.eval import kinds, loaders, prompts
 from polyalign.eval import tasks as T
 from polyalign.eval.generate import generate
 from polyalign.eval.prefix import PrefixCache
@@ -217,7 +217,7 @@ def run_eval(
             log(f"{key}: already done")
             continue
         limit = req.task_limits.get(task.name, req.limit)
-        prep = T.prepare(task, spec, req.data.get(task.name), req.num_fewshot, req.fewshot_lang, limit, req.seed)
+        prep = loaders.prepare(task, spec, req.data.get(task.name), req.num_fewshot, req.fewshot_lang, limit, req.seed)
         if not prep.rows:
             raise InputError(f"{key}: no examples to evaluate", prep.source)
         log(f"{key}: {len(prep.rows)} examples, {len(prep.demos)}-shot, {req.prompt_format} prompts")

@@ -5,22 +5,20 @@ a language code for most tasks, a ``src-tgt`` pair for translation (``en-es``; a
 ``en-es``), a ``context-question`` pair for MLQA (``es-en``; a bare ``es`` means ``es-es``).
 
 Each task loads from its Hugging Face dataset by default, or from local files given with
-``--data TASK=PATH`` (:mod:`polyalign.eval.loaders`); its language specs are parsed by
-:mod:`polyalign.eval.langspec`.
+``--data TASK=PATH``: :mod:`polyalign.eval.loaders` reads its rows and prepares them
+(:func:`polyalign.eval.loaders.prepare`); its language specs are parsed by :mod:`polyalign.eval.langspec`.
+This table is what each task is, nothing of how its files are read.
 
 Light module: no torch.
 """
 
 from __future__ import annotations
 
-import random
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from polyalign.data import resources
-from polyalign.eval import loaders, sampling
 from polyalign.eval.datasets import Row
 from polyalign.eval.langspec import LangSpec, pair_parser, parse_mlqa, parse_mono
 from polyalign.eval.metrics import QANorm
@@ -41,8 +39,6 @@ class Task:
     eval_split: str
     demo_split: str | None
     """Split demonstrations come from; ``None``: from the evaluated split, those examples excluded."""
-    load: Callable[[LangSpec, str, str | None], list[Row]] = field(repr=False)
-    """``load(spec, split, source)``: rows; ``source`` None means the Hugging Face dataset."""
     parse: Callable[[str], LangSpec] = field(repr=False)
     description: str = ""
     shipped: str | None = None
@@ -64,7 +60,6 @@ TASKS: dict[str, Task] = {
         "google/xquad",
         "validation",
         None,
-        loaders.load_xquad,
         parse_mono,
         "XQuAD: SQuAD v1.1 dev questions professionally translated into 11 languages",
         qa_norm="squad_v1",
@@ -77,7 +72,6 @@ TASKS: dict[str, Task] = {
         "facebook/mlqa",
         "test",
         "validation",
-        loaders.load_mlqa,
         parse_mlqa,
         "MLQA: extractive QA, context and question in any two of 7 languages",
     ),
@@ -89,7 +83,6 @@ TASKS: dict[str, Task] = {
         "openlanguagedata/flores_plus",
         "devtest",
         "dev",
-        loaders.load_flores,
         pair_parser("en"),
         "FLORES-200 / FLORES+: 1012 devtest sentences in 200+ languages, any direction",
     ),
@@ -101,7 +94,6 @@ TASKS: dict[str, Task] = {
         "google-research-datasets/paws-x",
         "test",
         "validation",
-        loaders.load_pawsx,
         parse_mono,
         "PAWS-X: paraphrase identification (yes/no)",
     ),
@@ -113,7 +105,6 @@ TASKS: dict[str, Task] = {
         "facebook/xnli",
         "test",
         "validation",
-        loaders.load_xnli,
         parse_mono,
         "XNLI: natural language inference (3 labels)",
     ),
@@ -125,7 +116,6 @@ TASKS: dict[str, Task] = {
         "mteb/amazon_reviews_multi",
         "test",
         "validation",
-        loaders.load_sentiment,
         parse_mono,
         "MARC product reviews, binarised: 1-2 stars negative, 4-5 positive, 3 dropped",
     ),
@@ -137,7 +127,6 @@ TASKS: dict[str, Task] = {
         "juletxara/mgsm",
         "test",
         "train",
-        loaders.load_mgsm,
         parse_mono,
         "MGSM: 250 grade-school math problems; the answer is the last number written",
     ),
@@ -149,7 +138,6 @@ TASKS: dict[str, Task] = {
         None,
         "test",
         "train",
-        loaders.load_polyinstruct,
         parse_mono,
         "polyinstruct_v1: parallel instructions in 11 languages (MI-Eval style)",
         shipped=resources.POLYINSTRUCT_VERSION,
@@ -162,7 +150,6 @@ TASKS: dict[str, Task] = {
         None,
         "test",
         "dev",
-        loaders.load_polyqa,
         parse_mono,
         "polyqa_v1: extractive QA written for polyalign, parallel in XQuAD's 12 languages (shipped; "
         "kept for comparability, easier than XQuAD)",
@@ -176,7 +163,6 @@ TASKS: dict[str, Task] = {
         None,
         "test",
         "dev",
-        loaders.load_polyqa2,
         parse_mono,
         "polyqa_v2: harder extractive QA written for polyalign (XQuAD-like paragraphs, phrase answers), "
         "parallel in XQuAD's 12 languages (shipped)",
@@ -190,7 +176,6 @@ TASKS: dict[str, Task] = {
         None,
         "test",
         "demo",
-        loaders.load_polysent,
         parse_mono,
         "polysent_v1: binary sentiment written for polyalign, parallel in 16 "
         "languages (shipped); labels in English or with --label-lang target",
@@ -204,15 +189,12 @@ TASKS: dict[str, Task] = {
         None,
         "test",
         "dev",
-        loaders.load_polymt,
         pair_parser("en"),
         "polymt_v1: general-domain sentences (news, science, travel, health, daily life) written for "
         "polyalign, parallel in 16 languages (shipped); any direction, src-tgt",
         shipped=resources.POLYMT_VERSION,
     ),
-    "local_qa": Task(
-        "local_qa", "qa", "qa", (), None, "test", None, loaders.load_local_qa, parse_mono, "any local QA file"
-    ),
+    "local_qa": Task("local_qa", "qa", "qa", (), None, "test", None, parse_mono, "any local QA file"),
     "local_translation": Task(
         "local_translation",
         "translation",
@@ -221,7 +203,6 @@ TASKS: dict[str, Task] = {
         None,
         "test",
         None,
-        loaders.load_local_translation,
         pair_parser("en"),
         "any local translation file",
     ),
@@ -233,7 +214,6 @@ TASKS: dict[str, Task] = {
         None,
         "test",
         None,
-        loaders.load_local_classification,
         parse_mono,
         "any local classification file",
     ),
@@ -289,59 +269,3 @@ class Prepared:
     excluded: int
     sample: dict | None = None
     """What ``limit`` drew (:func:`polyalign.eval.sampling.sample`); ``None``: every row."""
-
-
-def prepare(
-    task: Task,
-    spec: LangSpec,
-    source: str | None,
-    num_fewshot: int = 0,
-    fewshot_lang: Literal["target", "en"] = "target",
-    limit: int | None = None,
-    seed: int = 0,
-) -> Prepared:
-    """Load a task's examples, choose its ``num_fewshot`` demonstrations, and draw ``limit`` of the rest.
-
-    ``limit`` draws a seeded sample stratified over the rows' topic, label or domain
-    (:mod:`polyalign.eval.sampling`): the same items for every model evaluated with ``seed``.
-    Demonstrations come from the task's demonstration split when it has one, otherwise from the
-    evaluated split; in that case (and whenever English demonstrations share ids with the
-    evaluated examples, as parallel datasets do) those examples are not evaluated. The same seed
-    picks the same demonstrations for every language.
-    """
-    missing = [c for c in dict.fromkeys((spec.src, spec.tgt, spec.lang)) if c and c not in task.languages]
-    if task.languages and missing and source is None:
-        where = "in its shipped set" if task.shipped else "on the hub"
-        raise InputError(f"{task.name} has no {missing[0]} {where} (it has {', '.join(task.languages)})")
-    rows = task.load(spec, task.eval_split, source)
-    original = len(rows)
-    demos: list[Row] = []
-    if num_fewshot > 0:
-        demo_spec = spec
-        if fewshot_lang == "en" and task.kind != "translation":
-            demo_spec = task.parse("en-en" if task.name == "mlqa" else "en")
-        pool = None
-        if task.demo_split is not None:
-            try:
-                pool = task.load(demo_spec, task.demo_split, source)
-            except InputError:
-                pool = None  # no such split locally: fall back to the evaluated one
-            if not pool:
-                pool = None
-        same_split = pool is None
-        if pool is None:
-            pool = rows if demo_spec == spec else task.load(demo_spec, task.eval_split, source)
-        if same_split and len(pool) <= num_fewshot:
-            raise InputError(
-                f"{task.name}/{spec.spec}: {len(pool)} examples leave none to evaluate after {num_fewshot} "
-                "demonstrations"
-            )
-        rng = random.Random(seed * 1_000_003 + zlib.crc32(task.name.encode()))
-        demos = rng.sample(pool, min(num_fewshot, len(pool)))
-        if same_split:  # the demonstrations (or their parallel versions) are not evaluated
-            ids = {d["id"] for d in demos}
-            rows = [r for r in rows if r["id"] not in ids]
-    excluded = original - len(rows)
-    rows, drawn = sampling.sample(rows, limit, seed)
-    where = source if source is not None else (task.hf_id or task.shipped or "")
-    return Prepared(task, spec, rows, demos, where, task.eval_split, original, excluded, drawn)

@@ -130,7 +130,7 @@ def test_from_config_takes_each_builder_s_settings():
     coit = MixtureSpec.from_config(d)
     assert (coit.builder, coit.allocation, coit.pair_budget, coit.english_ratio) == ("coit", "uniform", None, 0.5)
     assert (coit.sources, coit.max_train_pairs, coit.test_size, coit.seed) == (("gettext", "babel"), 24, 6, 4)
-    assert coit.pair_filter == d.pair_filter() and coit.direction == "both"
+    assert coit.pair_filter == PairFilter.from_config(d) and coit.direction == "both"
     muit = MixtureSpec.from_config(dataclasses.replace(d, builder="muit", languages=["es", "fr"]))
     assert (muit.allocation, muit.pair_budget, muit.languages) == ("proportional", 48, ("es", "fr"))
     qd = dataclasses.replace(d, builder="qalign", languages=["zh", "de"], eval_languages=["es"], instructions=["q"])

@@ -15,6 +15,7 @@ from test_resources import SCRIPTS, misidentified, off_script
 
 from eval_fixtures import POLYMT_FIXTURE
 from polyalign.data import resources
+from polyalign.eval import loaders
 from polyalign.eval import tasks as T
 from polyalign.io import InputError
 
@@ -99,14 +100,14 @@ def test_the_polymt_task():
     assert (spec.spec, spec.src, spec.tgt, spec.lang) == ("fr-es", "fr", "es", "es")
     assert task.parse("ja").spec == "en-ja"
     assert T.default_specs(task) == [f"en-{c}" for c in resources.POLYMT_LANGUAGES[1:]]
-    rows = task.load(spec, "test", str(POLYMT_FIXTURE))
+    rows = loaders.load(task, spec, "test", str(POLYMT_FIXTURE))
     assert rows[0]["src"].startswith("Mardi") and rows[0]["tgt"].startswith("El ayuntamiento")
-    prep = T.prepare(task, task.parse("en-fr"), str(POLYMT_FIXTURE), num_fewshot=2, seed=0)
+    prep = loaders.prepare(task, task.parse("en-fr"), str(POLYMT_FIXTURE), num_fewshot=2, seed=0)
     assert {d["id"] for d in prep.demos} == {"pm005", "pm010"} and len(prep.rows) == 8 and prep.excluded == 0
     with pytest.raises(InputError, match=r"polymt has no ko in its shipped set \(it has en, es"):
-        T.prepare(task, task.parse("ko-en"), None)
+        loaders.prepare(task, task.parse("ko-en"), None)
     with pytest.raises(InputError) as e:
-        task.load(spec, "test", str(POLYMT_FIXTURE / "en.jsonl"))
+        loaders.load(task, spec, "test", str(POLYMT_FIXTURE / "en.jsonl"))
     assert (
         str(e.value)
         == f"{POLYMT_FIXTURE / 'en.jsonl'}: polymt reads a folder of <lang>.jsonl files (or a path holding {{lang}})"

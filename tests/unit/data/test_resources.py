@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from helpers import load_script
-from polyalign.data import resources
+from polyalign.data import instructions, resources
 from polyalign.io import InputError
 
 off_script = load_script("check_polyqa_drafts").off_script
@@ -271,13 +271,13 @@ def test_qa_loaders():
     assert set(rows[0]) == {"id", "title", "split", "context", "question", "answers", "answer_starts"}
     assert [r["id"] for r in rows] == [r["id"] for r in resources.polyqa("en", "dev")]
     assert {r["split"] for r in rows} == {"dev"}
-    pairs = resources.polyqa_questions("th")
+    pairs = instructions.polyqa_questions("th")
     assert len(pairs) == 45
     en = {r["id"]: r["question"] for r in resources.polyqa("en", "dev")}
     th = {r["id"]: r["question"] for r in resources.polyqa("th", "dev")}
     assert all(p.src == th[p.meta["id"]] and p.tgt == en[p.meta["id"]] for p in pairs)
     assert (pairs[0].src_lang, pairs[0].tgt_lang, pairs[0].origin) == ("th", "en", "polyqa_v1:dev")
-    assert len(resources.polyqa_questions("ro", "test")) == 190
+    assert len(instructions.polyqa_questions("ro", "test")) == 190
     table = resources.parallel_sentences(["en", "hi", "ru"], source="polyqa", split="test")
     assert len(table) == 190 and table[0]["hi"] == resources.polyqa("hi", "test")[0]["question"]
     assert len(resources.parallel_sentences(["en", "bn", "sw"])) == 304
@@ -286,7 +286,7 @@ def test_qa_loaders():
     with pytest.raises(InputError, match="split must be 'dev' or 'test'"):
         resources.polyqa("en", "train")
     with pytest.raises(InputError, match="into English"):
-        resources.polyqa_questions("en")
+        instructions.polyqa_questions("en")
     with pytest.raises(InputError, match="source must be"):
         resources.parallel_sentences(["en"], source="flores")
 

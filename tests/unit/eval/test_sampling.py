@@ -6,7 +6,7 @@ import pytest
 
 from eval_fixtures import POLYMT_FIXTURE
 from polyalign.data import resources
-from polyalign.eval import sampling
+from polyalign.eval import loaders, sampling
 from polyalign.eval import tasks as T
 
 
@@ -45,12 +45,12 @@ def test_quick_draws_one_positive_and_one_negative_polysent_item_in_every_langua
     for seed in range(5):
         ids = None
         for code in resources.POLYSENT_LANGUAGES:
-            prep = T.prepare(task, task.parse(code), None, limit=2, seed=seed)
+            prep = loaders.prepare(task, task.parse(code), None, limit=2, seed=seed)
             assert sorted(r["label"] for r in prep.rows) == [0, 1], (seed, code)
             assert prep.sample["stratified_by"] == "label"
             ids = ids or prep.sample["ids"]
             assert prep.sample["ids"] == ids, (seed, code)
-    prep = T.prepare(task, task.parse("sw"), None, limit=2, seed=0)
+    prep = loaders.prepare(task, task.parse("sw"), None, limit=2, seed=0)
     assert prep.sample["ids"] == ["ps021", "ps279"]
 
 
@@ -58,17 +58,17 @@ def test_polyqa_limit_covers_the_topics_not_the_first_block():
     first = {r["title"] for r in resources.polyqa("en", "test")[:32]}
     assert sorted(first) == ["cities", "food", "mountains", "rivers"]  # what `rows[:32]` used to evaluate
     task = T.get("polyqa")
-    prep = T.prepare(task, task.parse("en"), None, limit=32, seed=0)
+    prep = loaders.prepare(task, task.parse("en"), None, limit=32, seed=0)
     topics = Counter(r["title"] for r in prep.rows)
     assert len(prep.rows) == 32 and len(topics) == 23 and max(topics.values()) == 3
     assert prep.sample["stratified_by"] == "title" and prep.sample["strata"] == dict(topics)
-    th = T.prepare(task, task.parse("th"), None, limit=32, seed=0)
+    th = loaders.prepare(task, task.parse("th"), None, limit=32, seed=0)
     assert [r["id"] for r in th.rows] == [r["id"] for r in prep.rows]
 
 
 def test_demonstrations_are_excluded_before_the_sample_is_drawn():
     task = T.get("polymt")
-    prep = T.prepare(task, task.parse("es-fr"), str(POLYMT_FIXTURE), num_fewshot=1, limit=4, seed=1)
+    prep = loaders.prepare(task, task.parse("es-fr"), str(POLYMT_FIXTURE), num_fewshot=1, limit=4, seed=1)
     assert [d["id"] for d in prep.demos] == ["pm005"]  # from the dev split
     assert prep.sample["ids"] == ["pm002", "pm003", "pm004", "pm006"]
     assert prep.sample["strata"] == {"news": 1, "science": 1, "travel": 1, "health": 1}

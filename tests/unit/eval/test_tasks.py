@@ -16,7 +16,7 @@ from eval_fixtures import (
     write_xnli,
     write_xquad,
 )
-from polyalign.eval import datasets
+from polyalign.eval import datasets, loaders
 from polyalign.eval import tasks as T
 from polyalign.eval.langspec import LangSpec
 from polyalign.io import InputError
@@ -24,7 +24,12 @@ from polyalign.io import InputError
 
 def load(name, spec, source, split=None):
     task = T.get(name)
-    return task.load(task.parse(spec), split or task.eval_split, str(source))
+    return loaders.load(task, task.parse(spec), split or task.eval_split, str(source))
+
+
+def test_every_task_has_a_loader_and_only_they():
+    assert list(loaders.LOADERS) == list(T.TASKS)
+    assert loaders.LOADERS["polyqa_v2"] is loaders.load_polyqa2
 
 
 def test_xquad_native_by_folder_and_placeholder(tmp_path):
@@ -199,7 +204,7 @@ def test_hub_unreachable_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     task = T.get("xquad")
     with pytest.raises(InputError, match="cannot load google/xquad .* pass local files with --data TASK=PATH"):
-        task.load(task.parse("es"), "validation", None)
+        loaders.load(task, task.parse("es"), "validation", None)
 
 
 # --- demonstrations ---------------------------------------------------------------------------
@@ -208,13 +213,13 @@ def test_hub_unreachable_is_one_clear_error(monkeypatch):
 def test_demos_from_the_evaluated_split_are_excluded(tmp_path):
     root = write_xquad(tmp_path / "xquad")
     task = T.get("xquad")
-    prep = T.prepare(task, task.parse("es"), str(root), num_fewshot=2, seed=3)
+    prep = loaders.prepare(task, task.parse("es"), str(root), num_fewshot=2, seed=3)
     assert len(prep.demos) == 2 and prep.excluded == 2 and len(prep.rows) == 2
     assert not {d["id"] for d in prep.demos} & {r["id"] for r in prep.rows}
-    again = T.prepare(task, task.parse("es"), str(root), num_fewshot=2, seed=3)
+    again = loaders.prepare(task, task.parse("es"), str(root), num_fewshot=2, seed=3)
     assert [d["id"] for d in again.demos] == [d["id"] for d in prep.demos]
     # English demonstrations of a parallel dataset: the same ids, so the same questions leave.
-    en = T.prepare(task, task.parse("es"), str(root), num_fewshot=2, fewshot_lang="en", seed=3)
+    en = loaders.prepare(task, task.parse("es"), str(root), num_fewshot=2, fewshot_lang="en", seed=3)
     assert [d["id"] for d in en.demos] == [d["id"] for d in prep.demos]
     assert en.demos[0]["context"].startswith(("Madrid is", "The Amazon"))
     assert [r["id"] for r in en.rows] == [r["id"] for r in prep.rows]
@@ -223,9 +228,9 @@ def test_demos_from_the_evaluated_split_are_excluded(tmp_path):
 def test_demos_from_a_separate_split_leave_the_test_set_whole(tmp_path):
     root = write_pawsx(tmp_path / "paws")
     task = T.get("pawsx")
-    prep = T.prepare(task, task.parse("es"), str(root), num_fewshot=1, seed=0)
+    prep = loaders.prepare(task, task.parse("es"), str(root), num_fewshot=1, seed=0)
     assert prep.excluded == 0 and len(prep.rows) == 4 and prep.demos[0]["id"] in {"1", "2"}
-    assert len(T.prepare(task, task.parse("es"), str(root), limit=3).rows) == 3
+    assert len(loaders.prepare(task, task.parse("es"), str(root), limit=3).rows) == 3
 
 
 def test_language_specs():
@@ -246,7 +251,7 @@ def test_polyinstruct_default_is_the_shipped_file():
     from polyalign.data import resources
 
     task = T.get("polyinstruct")
-    rows = task.load(task.parse("es"), "test", None)
+    rows = loaders.load(task, task.parse("es"), "test", None)
     assert rows == resources.polyinstruct("es", "test")
     assert len(rows) >= 20 and all(set(r) >= {"id", "instruction", "input", "output"} for r in rows)
 
@@ -256,12 +261,12 @@ def test_polyqa_from_files_of_the_same_format(tmp_path):
 
     root = write_polyqa(tmp_path / "pq")
     task = T.get("polyqa")
-    rows = task.load(task.parse("es"), "test", str(root / "{lang}.json"))
+    rows = loaders.load(task, task.parse("es"), "test", str(root / "{lang}.json"))
     assert [(r["id"], r["answers"]) for r in rows] == [("q1", ["cada domingo por la mañana"]), ("q2", ["siete"])]
-    assert rows == task.load(task.parse("es"), "test", str(root))  # a folder holding es.json works too
-    prep = T.prepare(task, task.parse("es"), str(root), num_fewshot=1)
+    assert rows == loaders.load(task, task.parse("es"), "test", str(root))  # a folder holding es.json works too
+    prep = loaders.prepare(task, task.parse("es"), str(root), num_fewshot=1)
     assert [d["id"] for d in prep.demos] == ["q0"] and prep.excluded == 0 and len(prep.rows) == 2  # dev demos
-    en = T.prepare(task, task.parse("es"), str(root), num_fewshot=1, fewshot_lang="en")
+    en = loaders.prepare(task, task.parse("es"), str(root), num_fewshot=1, fewshot_lang="en")
     assert en.demos[0]["question"] == "Where does the Tajo reach the sea?" and en.source == str(root)
 
 
@@ -271,7 +276,7 @@ def test_polysent_from_a_file_of_the_same_format_labels_en_or_target(tmp_path):
 
     path = write_polysent(tmp_path / "ps.jsonl")
     task = T.get("polysent")
-    prep = T.prepare(task, task.parse("es"), str(path), num_fewshot=2)
+    prep = loaders.prepare(task, task.parse("es"), str(path), num_fewshot=2)
     assert [(r["id"], r["label"]) for r in prep.rows] == [("s3", 1), ("s4", 0), ("s5", 0)]
     assert {d["id"] for d in prep.demos} == {"s1", "s2"} and prep.rows[0]["text"] == "Café estupendo, fresco y fuerte."
 
@@ -281,7 +286,7 @@ def test_polysent_from_a_file_of_the_same_format_labels_en_or_target(tmp_path):
     assert kinds.label_names(prep) == ["negative", "positive"]
     assert kinds.label_names(prep, Target()) == ["negativo", "positivo"]
     path.write_text("".join(line + "\n" for line in path.read_text().splitlines()[1:]))  # no header: no label words
-    bare = T.prepare(task, task.parse("es"), str(path))
+    bare = loaders.prepare(task, task.parse("es"), str(path))
     with pytest.raises(
         InputError, match="polysent/es: the data has no label words in this language; use --label-lang en"
     ):
@@ -293,9 +298,9 @@ def test_polyqa_and_polysent_default_to_the_shipped_sets():
 
     qa, sent = T.get("polyqa"), T.get("polysent")
     assert T.default_specs(qa) == list(resources.POLYQA_LANGUAGES) and len(T.default_specs(sent)) == 16
-    rows = qa.load(qa.parse("th"), "test", None)
+    rows = loaders.load(qa, qa.parse("th"), "test", None)
     assert rows == resources.polyqa("th", "test") and len(rows) == len(resources.polyqa("en", "test"))
-    prep = T.prepare(sent, sent.parse("sw"), None, num_fewshot=4, seed=1)
+    prep = loaders.prepare(sent, sent.parse("sw"), None, num_fewshot=4, seed=1)
     assert (
         prep.source == "polysent_v1"
         and prep.excluded == 0
@@ -303,4 +308,4 @@ def test_polyqa_and_polysent_default_to_the_shipped_sets():
     )
     assert prep.rows[0]["label_names_native"] == [resources.polysent_labels("sw")[k] for k in ("negative", "positive")]
     with pytest.raises(InputError, match="polyqa has no sw in its shipped set"):
-        T.prepare(qa, qa.parse("sw"), None)
+        loaders.prepare(qa, qa.parse("sw"), None)

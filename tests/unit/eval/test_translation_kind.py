@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from eval_fixtures import POLYMT_FIXTURE
-from polyalign.eval import kinds, mt
+from polyalign.eval import kinds, loaders, mt
 from polyalign.eval import tasks as T
 
 
@@ -35,7 +35,7 @@ def _req(**kw):
 
 def test_translation_scores_polymt_rows_and_places_comet(monkeypatch):
     task = T.get("polymt")
-    prep = T.prepare(task, task.parse("en-fr"), str(POLYMT_FIXTURE), limit=3, seed=0)
+    prep = loaders.prepare(task, task.parse("en-fr"), str(POLYMT_FIXTURE), limit=3, seed=0)
     outputs = [r["tgt"] for r in prep.rows[:2]] + ["rien"]
     scored = kinds.evaluate_translation(Echo(outputs), prep, ["p"] * 3, _req())
     expected = mt.score_corpus(outputs, [r["tgt"] for r in prep.rows], "fr")

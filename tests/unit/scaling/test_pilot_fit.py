@@ -6,11 +6,12 @@ import json
 
 import pytest
 
+from polyalign.arms import check_pilot, pilot_recipes
 from polyalign.io import InputError
 from polyalign.pilot import fit_and_plan
 from polyalign.recipe import load_recipe
 from polyalign.run_config import PilotConfig
-from polyalign.stages import check_pilot, pilot_points
+from polyalign.stages import pilot_points
 
 RECIPE = """
 name: pilot
@@ -38,7 +39,7 @@ def config(tmp_path, fit="shared", form="auto"):
 def test_recipe_fit_shared_fits_one_alpha_beta_and_fits_the_missing_gamma(tmp_path):
     cfg = config(tmp_path)
     points = pilot_points(cfg)
-    check_pilot(cfg, points)
+    check_pilot(cfg, pilot_recipes(cfg))
     gamma = {"es": 0.9, "fr": 0.5}
     summaries = {
         p.name: {
@@ -65,4 +66,4 @@ def test_recipe_fit_shared_fits_one_alpha_beta_and_fits_the_missing_gamma(tmp_pa
 def test_recipe_fit_shared_with_another_form_is_refused_before_any_work(tmp_path):
     cfg = config(tmp_path, form="log")
     with pytest.raises(InputError, match="^scaling.fit: shared fits the xllama form; scaling.form is log$"):
-        check_pilot(cfg, pilot_points(cfg))
+        check_pilot(cfg, pilot_recipes(cfg))
