@@ -24,8 +24,11 @@ $(STAMP): pyproject.toml Makefile
 demo: install
 	$(BIN)/polyalign run
 
+# Two workers on the tests that share a machine well (one torch thread each, so the two do not
+# oversubscribe the cores), then the few that kill, signal or time processes, alone.
 test: install lint
-	$(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 -m "not serial"
+	$(BIN)/python -m pytest -q -m serial
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -107,6 +107,7 @@ def differences(got: Any, want: Any, where: str = "summary") -> list[str]:
     return [] if got == want else [f"{where}: {got!r} != pinned {want!r}"]
 
 
+@pytest.mark.serial
 def test_quick_summary_equals_the_pinned_one(tmp_path, tiny_model_dir):
     recipe = tmp_path / "pin.yaml"
     recipe.write_text(recipe_text(tmp_path, tiny_model_dir))

@@ -91,6 +91,7 @@ scaling:
 {extra}"""
 
 
+@pytest.mark.serial
 def test_pilot_end_to_end_resumes_after_a_kill_and_plans_a_muit_mixture(tmp_path, tiny_model_dir):
     recipe = tmp_path / "pilot.yaml"
     recipe.write_text(recipe_text(tmp_path, tiny_model_dir))
@@ -193,6 +194,7 @@ data:
     assert not (tmp_path / "runs" / "only-es" / "data").exists()
 
 
+@pytest.mark.serial
 def test_submitit_local_executor_runs_points_at_once_like_the_local_launcher(tmp_path, tiny_model_dir):
     pytest.importorskip("submitit", reason="submitit is not installed (pip install 'polyalign[cluster]')")
     from polyalign.grid import run_grid
@@ -236,6 +238,7 @@ def test_submitit_local_executor_runs_points_at_once_like_the_local_launcher(tmp
     reason="2026-12-06: on a quiet serial run the cancelled local submitit job finished its training anyway "
     "(train_summary.json written); passes on its own and under other loads: a race to find, see stop 24's note"
 )
+@pytest.mark.serial
 def test_a_killed_submitit_job_resubmitted_resumes_from_its_checkpoint(tmp_path, tiny_model_dir):
     """A point's cluster job dies mid-training (cancelled); the same grid run again resubmits it, the
     job resumes from the point's latest checkpoint, and the result equals an uninterrupted local run."""
@@ -331,6 +334,7 @@ def _processes_naming(text: str) -> list[int]:
     return found
 
 
+@pytest.mark.serial
 def test_sigterm_to_the_pilot_cancels_the_submitit_jobs_it_started(tmp_path, tiny_model_dir):
     """Issue 17: stopping the parent stopped nothing: two submitit jobs ran on, ignoring SIGTERM."""
     pytest.importorskip("submitit", reason="submitit is not installed (pip install 'polyalign[cluster]')")

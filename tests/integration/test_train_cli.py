@@ -175,6 +175,7 @@ def test_full_fine_tune_checkpoint_exports_as_a_transformers_model(tmp_path, tin
     assert torch.equal(final, exported)
 
 
+@pytest.mark.serial
 def test_sigkilled_run_resumed_from_latest_ends_with_identical_weights(tmp_path, tiny_model_dir, train_file):
     args = [
         *common(tiny_model_dir, train_file),
@@ -217,6 +218,7 @@ def test_sigkilled_run_resumed_from_latest_ends_with_identical_weights(tmp_path,
     assert sorted(p.name for p in (killed / "checkpoints").iterdir()) == ["step-35", "step-40"]
 
 
+@pytest.mark.serial
 def test_two_processes_ddp_and_fsdp2_reproduce_one_process_loss_curve(tmp_path, tiny_model_dir, train_file):
     base = [*common(tiny_model_dir, train_file), "max_steps=6", "gradient_accumulation_steps=2"]
     cli("train", *base, "per_device_train_batch_size=8", f"output_dir={tmp_path / 'one'}", cwd=tmp_path)

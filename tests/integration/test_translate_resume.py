@@ -53,6 +53,7 @@ def _cli(recipe, cwd):
     return [sys.executable, "-m", "polyalign", "data", "translate", str(recipe)]
 
 
+@pytest.mark.serial
 def test_sigkill_then_resume_sends_only_missing_and_matches_uninterrupted_run(tmp_path):
     with ChatServer(delay=0.02) as server:
         # Reference: an uninterrupted run.

@@ -112,6 +112,7 @@ def test_dry_run_names_the_launcher_and_says_counts_are_maxima(capsys):
     )
 
 
+@pytest.mark.serial
 def test_sigterm_while_jobs_run_cancels_them(tmp_path):
     submitit = pytest.importorskip("submitit")
     import time
