@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +58,13 @@ class GridPoint:
 
 def execute_point(point: GridPoint, nproc: int = 1) -> dict[str, Any]:
     """Run one point to its ``summary.json`` (the same call in this process or in a cluster job);
-    with ``nproc`` > 1 its training runs under torchrun through the one training job."""
+    with ``nproc`` > 1 its training runs under torchrun through the one training job.
+
+    A process started in the background by a shell without job control inherits SIGINT ignored, and
+    a submitit local job cancels with SIGINT: the point restores Python's handler so that a cancel
+    stops it (else the "cancelled" job trains on to the end)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     return point.run(*point.args, nproc=nproc)
 
 

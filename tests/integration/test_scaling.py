@@ -234,10 +234,6 @@ def test_submitit_local_executor_runs_points_at_once_like_the_local_launcher(tmp
     assert results["slurm"] == results["local"]
 
 
-@pytest.mark.skip(
-    reason="2026-12-06: on a quiet serial run the cancelled local submitit job finished its training anyway "
-    "(train_summary.json written); passes on its own and under other loads: a race to find, see stop 24's note"
-)
 @pytest.mark.serial
 def test_a_killed_submitit_job_resubmitted_resumes_from_its_checkpoint(tmp_path, tiny_model_dir):
     """A point's cluster job dies mid-training (cancelled); the same grid run again resubmits it, the

@@ -301,3 +301,46 @@ def _leave_summary(cfg, said, nproc=1):
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     (cfg.run_dir / "summary.json").write_text(json.dumps({"said": said, "nproc": nproc}))
     return {"said": said}
+
+
+def _wait_for_sigint(cfg, ready, nproc=1):
+    """A point that says it has started, then waits: only a signal ends it early."""
+    import time
+    from pathlib import Path
+
+    Path(ready).write_text("started")
+    time.sleep(60)
+    return {}
+
+
+_POINT_IN_BACKGROUND = """
+import signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell without job control starts a background job
+sys.path.insert(0, {tests!r})
+from test_issue17 import _wait_for_sigint
+from polyalign.grid import GridPoint, execute_point
+from polyalign.recipe import load_recipe
+cfg = load_recipe(None, ["runs_dir={tmp}", "name=p", "arms=[]"])
+try:
+    execute_point(GridPoint(cfg, _wait_for_sigint, (cfg, {ready!r})))
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+@pytest.mark.serial
+def test_a_point_started_with_sigint_ignored_still_stops_on_a_cancel(tmp_path):
+    """A submitit local job cancels with SIGINT; a process started in the background inherits SIGINT ignored,
+    so a cancelled point trained on to its end. The point restores Python's handler and stops."""
+    import time
+    from pathlib import Path
+
+    ready = tmp_path / "ready"
+    code = _POINT_IN_BACKGROUND.format(tests=str(Path(__file__).parent), tmp=tmp_path, ready=str(ready))
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.time() + 120
+    while not ready.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert ready.exists(), "the point never started"
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
