@@ -20,6 +20,7 @@ from typing import Any
 
 from polyalign import langs
 from polyalign.arms import check_pilot
+from polyalign.data.filters import cover
 from polyalign.grid import GridPoint, executor_params, run_grid
 from polyalign.io import InputError, atomic_write, write_json
 from polyalign.io import log as io_log
@@ -62,8 +63,6 @@ def write_points(path: Path, rows: list[dict[str, Any]]) -> None:
 
 def run_pilot(cfg: PilotConfig, log=io_log) -> dict[str, Any]:
     """Run (or resume) the grid, then fit, plan and plot; return ``{"fits": ..., "plan": ...}``."""
-    from polyalign.data.pool import cover
-
     # --- setup ------------------------------------------------------------------------------
     run_dir = prepare_run_dir(cfg)
     points = pilot_points(cfg)

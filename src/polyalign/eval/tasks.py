@@ -227,6 +227,18 @@ def get(name: str) -> Task:
     return TASKS[name]
 
 
+def parse_limits(items: list[str]) -> dict[str, int]:
+    """``["polymt=40", ...]`` → ``{"polymt": 40}``; unknown tasks and bad numbers are an :class:`InputError`."""
+    out = {}
+    for item in items:
+        task, sep, n = item.partition("=")
+        if not sep or not n.strip().isdigit() or int(n) < 1:
+            raise InputError(f"a task limit is TASK=N with N >= 1, got {item!r}")
+        get(task.strip())
+        out[task.strip()] = int(n)
+    return out
+
+
 def default_specs(task: Task) -> list[str]:
     """Language specs evaluated when none are named: every language of the dataset (a shipped
     translation set: English into every other language)."""
