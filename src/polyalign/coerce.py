@@ -5,6 +5,7 @@ are read with: an unknown key or a wrong type is an :class:`~polyalign.io.InputE
 file and line (or the command line) the key came from, and the obvious safe conversions are made
 (``1e-4`` read as a string by YAML 1.1 is a number, ``es,fr`` on the command line a list).
 
+And back: :func:`config_to_dict` and :func:`dump_recipe` (a resolved recipe's ``config.yaml``).
 Knows no recipe section: the checks that need more than a type (a suite's task names) are passed in.
 This module imports neither torch nor transformers.
 """
@@ -93,6 +94,16 @@ def build(
         named = [k for k in data if re.search(rf"(?<![\w.])({re.escape(prefix)})?{re.escape(str(k))}(?![\w])", str(e))]
         origin = _where(path, lines.get(f"{prefix}{named[0]}", where)) if named else _where(path, where)
         raise InputError(str(e), *origin) from None
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    """A config dataclass as plain data (what :func:`build` reads back)."""
+    return dataclasses.asdict(cfg)
+
+
+def dump_recipe(cfg: Any) -> str:
+    """The resolved recipe as YAML (what ``runs/<name>/config.yaml`` holds)."""
+    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True)
 
 
 def _describe(value: Any) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from polyalign import arms as arms_mod
 from polyalign.calibrate import record_rates
+from polyalign.coerce import dump_recipe
 from polyalign.config import DEFAULT_MODEL
 from polyalign.data.filters import cover
 from polyalign.estimate import RATE_DICTS, converted_during, rates_path
@@ -28,7 +29,6 @@ from polyalign.grid import GridPoint, choose_executor, executor_params, run_grid
 from polyalign.io import InputError, atomic_write, iter_jsonl, read_json, sha256_file, write_json, write_jsonl
 from polyalign.io import log as _log
 from polyalign.pilot import fit_and_plan
-from polyalign.recipe import dump_recipe
 from polyalign.run_config import PilotConfig, RunConfig
 from polyalign.run_dir import check_refresh, prepare_run_dir
 from polyalign.stages import (

@@ -108,15 +108,6 @@ def load_recipe(
     return build(cls, data, lines, path)
 
 
-def config_to_dict(cfg: Any) -> dict[str, Any]:
-    return dataclasses.asdict(cfg)
-
-
-def dump_recipe(cfg: RunConfig) -> str:
-    """The resolved recipe as YAML (what ``runs/<name>/config.yaml`` holds)."""
-    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True)
-
-
 def _parse_yaml(text: str, path: Path) -> tuple[dict, dict[str, int]]:
     """Parse YAML, returning the mapping and the line number of every dotted key."""
     try:
