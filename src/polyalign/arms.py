@@ -17,16 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs
+from polyalign.coerce import build
 from polyalign.config import DataConfig, EvalConfig, TrainConfig
 from polyalign.data import resources
 from polyalign.data.corpora import available  # offline corpora only: the hub is not asked here
-from polyalign.data.pool import cover
-from polyalign.eval.request import parse_limits
-from polyalign.eval.tasks import TASKS
+from polyalign.data.filters import cover
+from polyalign.eval.tasks import TASKS, parse_limits
 from polyalign.io import InputError, read_json
-from polyalign.recipe import build
 from polyalign.run_config import ArmConfig, RunConfig
 from polyalign.scaling.laws import PARAMS
+
+CHECKS = {DataConfig: DataConfig.check_pool}
+"""What an override of a recipe section is checked for beyond its types (an arm's or the pilot's
+``train`` / ``data``; the suite checks of :mod:`polyalign.recipe` need no override here)."""
 
 
 def plan_path(cfg: RunConfig) -> Path:
@@ -37,7 +40,7 @@ def plan_path(cfg: RunConfig) -> Path:
 def arm_train(cfg: RunConfig, arm: ArmConfig) -> TrainConfig:
     """The recipe's ``train`` section with the arm's overrides on top (unknown keys are an error)."""
     merged = {**dataclasses.asdict(cfg.train), **arm.train}
-    return build(TrainConfig, merged, {}, Path(f"<arm {arm.name}>"), f"arms.{arm.name}.train.")
+    return build(TrainConfig, merged, {}, Path(f"<arm {arm.name}>"), f"arms.{arm.name}.train.", CHECKS)
 
 
 def arm_recipe(cfg: RunConfig, arm: ArmConfig) -> RunConfig:
@@ -117,7 +120,7 @@ def eval_recipe(cfg: RunConfig) -> RunConfig:
 
 def pool_cover(cfg: RunConfig) -> dict[str, Any]:
     """What the run's frozen pool must hold: every language, source and filter of the shared tests,
-    each arm and each pilot point (:func:`polyalign.data.pool.cover`)."""
+    each arm and each pilot point (:func:`polyalign.data.filters.cover`)."""
     datas = [eval_recipe(cfg).data, *(arm_recipe(cfg, a).data for a in cfg.arms)]
     if planned_arms(cfg) and not cfg.plan:
         datas += [r.data for r in pilot_recipes(pilot_recipe(cfg))]
@@ -251,7 +254,7 @@ def _overridden(cls: type, section: Any, extra: dict[str, Any], where: str) -> A
     """``section`` with the ``scaling.train`` / ``scaling.data`` overrides on top (unknown keys are an error)."""
     if not extra:
         return section
-    return build(cls, {**dataclasses.asdict(section), **extra}, {}, Path(f"<{where}>"), f"{where}.")
+    return build(cls, {**dataclasses.asdict(section), **extra}, {}, Path(f"<{where}>"), f"{where}.", CHECKS)
 
 
 def pilot_recipes(cfg: RunConfig, pool: Path | None = None) -> list[RunConfig]:

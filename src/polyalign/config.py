@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from polyalign import langs
@@ -134,6 +135,12 @@ class DataConfig:
             raise ValueError("data.max_similarity must be in (0, 1]")
         if self.pair_budget is not None and self.pair_budget < 0:
             raise ValueError("data.pair_budget cannot be negative")
+
+    def check_pool(self) -> None:
+        """``data.pool`` names a frozen pool (a folder with ``pool.json``): checked when a recipe is
+        read, not in ``__post_init__``, since a run fills ``pool`` in before its pool is frozen."""
+        if self.pool and not (Path(self.pool) / "pool.json").is_file():
+            raise ValueError(f"data.pool: {self.pool} is not a frozen pool (make one with polyalign data snapshot)")
 
 
 @dataclass

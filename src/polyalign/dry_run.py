@@ -30,8 +30,7 @@ from polyalign.estimate import (
     suite_languages,
     train_steps,
 )
-from polyalign.eval.request import parse_limits
-from polyalign.eval.tasks import TASKS, specs_for
+from polyalign.eval.tasks import TASKS, parse_limits, specs_for
 from polyalign.grid import choose_executor
 from polyalign.io import InputError, read_json
 from polyalign.run_config import ArmConfig, RunConfig

@@ -29,8 +29,7 @@ from polyalign.arms import (
     planned_arms,
 )
 from polyalign.config import DEFAULT_MODEL, DataConfig, TrainConfig
-from polyalign.eval.request import parse_limits
-from polyalign.eval.tasks import TASKS, specs_for
+from polyalign.eval.tasks import TASKS, parse_limits, specs_for
 from polyalign.io import InputError, cache_dir
 from polyalign.run_config import ArmConfig, RunConfig
 

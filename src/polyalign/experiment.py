@@ -1,6 +1,7 @@
 """``polyalign run``: a plain recipe is one run (:func:`polyalign.stages.run_plain`); a recipe with
 ``arms`` is an experiment (:func:`run_arms`): shared tests, the base, the scaling pilot, every arm as
-a grid point, the judge. Nothing imports this module but the command line.
+a grid point, the judge; ``polyalign scaling pilot`` runs the pilot on its own (:func:`run_pilot`).
+Nothing imports this module but the command line.
 
 The experiment's order: the shared held-out tests (``data/``), the untuned base (``eval/base/``, and the look
 inside in ``analysis/base/``), the scaling pilot when an arm has ``allocation: plan`` and the
@@ -19,16 +20,28 @@ from typing import Any
 
 from polyalign import arms as arms_mod
 from polyalign.calibrate import record_rates
+from polyalign.coerce import dump_recipe
 from polyalign.config import DEFAULT_MODEL
+from polyalign.data.filters import cover
 from polyalign.estimate import RATE_DICTS, converted_during, rates_path
 from polyalign.eval.judge import Endpoint, compare
 from polyalign.grid import GridPoint, choose_executor, executor_params, run_grid
 from polyalign.io import InputError, atomic_write, iter_jsonl, read_json, sha256_file, write_json, write_jsonl
 from polyalign.io import log as _log
-from polyalign.recipe import dump_recipe
-from polyalign.run_config import RunConfig
+from polyalign.pilot import fit_and_plan
+from polyalign.run_config import PilotConfig, RunConfig
 from polyalign.run_dir import check_refresh, prepare_run_dir
-from polyalign.stages import run_plain, stage, stage_data, stage_eval, stage_train, track_results, tuned_model
+from polyalign.stages import (
+    pilot_points,
+    run_plain,
+    stage,
+    stage_data,
+    stage_eval,
+    stage_pool,
+    stage_train,
+    track_results,
+    tuned_model,
+)
 from polyalign.tracking import track_into
 
 
@@ -109,9 +122,6 @@ def stage_pilot(cfg: RunConfig, run_dir: Path, shared: dict[str, Any]) -> dict[s
     The budget split is ``scaling.budget``, else the first planned arm's ``pair_budget``. Skipped
     (``None``) without a planned arm or with a ``plan`` file given; done once (``scaling/plan.json``).
     """
-    from polyalign.pilot import fit_and_plan
-    from polyalign.stages import pilot_points
-
     planned = arms_mod.planned_arms(cfg)
     if not planned or cfg.plan:
         return None
@@ -135,6 +145,34 @@ def stage_pilot(cfg: RunConfig, run_dir: Path, shared: dict[str, Any]) -> dict[s
             _log(f"scaling pilot: point {p.name}: its held-out test differs from the shared one (its own is used)")
     budget = s.budget if s.budget is not None else planned[0].pair_budget
     return fit_and_plan(pcfg, points, summaries, out, _log, budget)
+
+
+def run_pilot(cfg: PilotConfig, log=_log) -> dict[str, Any]:
+    """``polyalign scaling pilot``: run (or resume) the pilot's grid on its own, then fit, plan and plot
+    (:func:`polyalign.pilot.fit_and_plan`); return ``{"fits": ..., "plan": ...}``."""
+    # --- setup ------------------------------------------------------------------------------
+    run_dir = prepare_run_dir(cfg)
+    points = pilot_points(cfg)
+    arms_mod.check_pilot(cfg, [p.config for p in points])
+    pool = stage_pool(cfg, run_dir, cover([p.config.data for p in points]))
+    points = pilot_points(cfg, pool.path)  # every point reads the pool frozen once, here
+    out = run_dir / "scaling"
+    log(
+        f"pilot: {len({p.labels['lang'] for p in points})} languages × {len(cfg.scaling.sizes)} sizes = "
+        f"{len(points)} points, launcher {cfg.scaling.launcher}"
+    )
+
+    # --- the grid -----------------------------------------------------------------------------
+    summaries = run_grid(
+        points,
+        cfg.scaling.launcher,
+        nproc=cfg.scaling.nproc,
+        folder=run_dir / "submitit",
+        executor=executor_params(cfg.scaling),
+        cluster=cfg.scaling.cluster,
+        log=log,
+    )
+    return fit_and_plan(cfg, points, summaries, out, log)
 
 
 def run_arm(cfg: RunConfig, name: str, nproc: int = 1) -> dict[str, Any]:

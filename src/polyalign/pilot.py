@@ -1,4 +1,4 @@
-"""The scaling pilot: a grid of (language, size) runs → ``points.csv`` → fits → a budget plan.
+"""The scaling pilot's results: a grid of (language, size) runs → ``points.csv`` → fits → a budget plan.
 
 Each point (:func:`polyalign.arms.pilot_recipes`, run by :func:`polyalign.stages.pilot_points`) is
 the recipe's run with one language (CoIT) and ``max_train_pairs`` set to its size, under
@@ -9,6 +9,10 @@ not evaluated at each point (``eval.baseline: false``). Points run through :mod:
 (local, or submitit), so a finished point is never run again and a killed one resumes from its
 checkpoint. Outputs in ``runs/<name>/scaling/``: ``points.csv``, ``fits.json``, ``plan.json``,
 ``fits.png``, ``plan.png``.
+
+This module turns finished points into those files (:func:`fit_and_plan`); running the grid is the
+experiment's (:func:`polyalign.experiment.run_pilot` for ``polyalign scaling pilot``,
+:func:`polyalign.experiment.stage_pilot` inside a run), so nothing here launches or stages a run.
 """
 
 from __future__ import annotations
@@ -19,17 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs
-from polyalign.arms import check_pilot
-from polyalign.grid import GridPoint, executor_params, run_grid
+from polyalign.grid import GridPoint
 from polyalign.io import InputError, atomic_write, write_json
 from polyalign.io import log as io_log
 from polyalign.report import plots
-from polyalign.run_config import PilotConfig, RunConfig  # noqa: F401 (PilotConfig: the pilot recipe type)
-from polyalign.run_dir import prepare_run_dir
+from polyalign.run_config import RunConfig
 from polyalign.scaling.allocate import plan as make_plan
 from polyalign.scaling.fits import fit_points
 from polyalign.scaling.laws import Points
-from polyalign.stages import pilot_points, stage_pool
 
 
 def point_row(point: GridPoint, summary: dict[str, Any], similarity: dict[str, float]) -> dict[str, Any]:
@@ -58,35 +59,6 @@ def write_points(path: Path, rows: list[dict[str, Any]]) -> None:
     w.writerows(rows)
     with atomic_write(path) as f:
         f.write(buf.getvalue())
-
-
-def run_pilot(cfg: PilotConfig, log=io_log) -> dict[str, Any]:
-    """Run (or resume) the grid, then fit, plan and plot; return ``{"fits": ..., "plan": ...}``."""
-    from polyalign.data.pool import cover
-
-    # --- setup ------------------------------------------------------------------------------
-    run_dir = prepare_run_dir(cfg)
-    points = pilot_points(cfg)
-    check_pilot(cfg, [p.config for p in points])
-    pool = stage_pool(cfg, run_dir, cover([p.config.data for p in points]))
-    points = pilot_points(cfg, pool.path)  # every point reads the pool frozen once, here
-    out = run_dir / "scaling"
-    log(
-        f"pilot: {len({p.labels['lang'] for p in points})} languages × {len(cfg.scaling.sizes)} sizes = "
-        f"{len(points)} points, launcher {cfg.scaling.launcher}"
-    )
-
-    # --- the grid -----------------------------------------------------------------------------
-    summaries = run_grid(
-        points,
-        cfg.scaling.launcher,
-        nproc=cfg.scaling.nproc,
-        folder=run_dir / "submitit",
-        executor=executor_params(cfg.scaling),
-        cluster=cfg.scaling.cluster,
-        log=log,
-    )
-    return fit_and_plan(cfg, points, summaries, out, log)
 
 
 def fit_and_plan(

@@ -17,14 +17,14 @@ import dataclasses
 import difflib
 import re
 import sys
-import types
-import typing
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
+from polyalign import coerce
+from polyalign.coerce import FROM_COMMAND_LINE
 from polyalign.config import DataConfig, EvalConfig
 from polyalign.eval.tasks import TASKS
 from polyalign.io import InputError
@@ -108,15 +108,6 @@ def load_recipe(
     return build(cls, data, lines, path)
 
 
-def config_to_dict(cfg: Any) -> dict[str, Any]:
-    return dataclasses.asdict(cfg)
-
-
-def dump_recipe(cfg: RunConfig) -> str:
-    """The resolved recipe as YAML (what ``runs/<name>/config.yaml`` holds)."""
-    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True)
-
-
 def _parse_yaml(text: str, path: Path) -> tuple[dict, dict[str, int]]:
     """Parse YAML, returning the mapping and the line number of every dotted key."""
     try:
@@ -178,8 +169,8 @@ def _resolve_key(key: str, cls: type) -> str:
         f.name
         for f in dataclasses.fields(cls)
         if f.name not in dotted_only
-        and dataclasses.is_dataclass(_field_type(cls, f.name))
-        and key in {g.name for g in dataclasses.fields(_field_type(cls, f.name))}
+        and dataclasses.is_dataclass(coerce.field_type(cls, f.name))
+        and key in {g.name for g in dataclasses.fields(coerce.field_type(cls, f.name))}
     ]
     if len(owners) == 1:
         return f"{owners[0]}.{key}"
@@ -188,8 +179,8 @@ def _resolve_key(key: str, cls: type) -> str:
     known = top | {
         g.name
         for f in dataclasses.fields(cls)
-        if dataclasses.is_dataclass(_field_type(cls, f.name))
-        for g in dataclasses.fields(_field_type(cls, f.name))
+        if dataclasses.is_dataclass(coerce.field_type(cls, f.name))
+        for g in dataclasses.fields(coerce.field_type(cls, f.name))
     }
     close = difflib.get_close_matches(key, sorted(known), n=1)
     if close:
@@ -208,58 +199,19 @@ def _set_dotted(data: dict, lines: dict, dotted: str, value: Any, where: int | N
     lines[dotted] = FROM_COMMAND_LINE  # an override has no line in the file: errors name the command line
 
 
-FROM_COMMAND_LINE = 0  # the "line" of a key given as key=value on the command line
+def _check_eval(e: EvalConfig) -> None:
+    check_suite(e.suite, e.suite_langs, [d.partition("=")[0].strip() for d in e.data_files])
+    check_task_limits(e.task_limits)
 
 
-def _where(path: Path, line: int | None) -> tuple[Path | str, int | None]:
-    """Where a key came from: the recipe file and its line, or the command line."""
-    return ("<command line>", None) if line == FROM_COMMAND_LINE else (path, line)
-
-
-def _field_type(cls: type, name: str) -> Any:
-    return typing.get_type_hints(cls)[name]
+CHECKS = {EvalConfig: _check_eval, DataConfig: DataConfig.check_pool}
+"""The checks of a recipe's sections that a type cannot say (run by :func:`build` on each one built)."""
 
 
 def build(cls: type, data: Any, lines: dict[str, int], path: Path, prefix: str = "") -> Any:
-    """Build dataclass ``cls`` from ``data``, checking every key and type."""
-    where = lines.get(prefix.rstrip(".")) if prefix else None
-    if not isinstance(data, dict):
-        raise InputError(f"'{prefix.rstrip('.')}' must be a mapping, got {_describe(data)}", path, where)
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    kwargs = {}
-    for key, value in data.items():
-        dotted = f"{prefix}{key}"
-        line = lines.get(dotted)
-        if dotted in RETIRED and key not in hints:
-            where_ = f"{path}:{line}: " if line else ""
-            print(f"warning: {where_}'{dotted}' is gone: {RETIRED[dotted]}; ignored", file=sys.stderr)
-            continue
-        if key not in hints:
-            close = difflib.get_close_matches(str(key), names, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(names)})"
-            raise InputError(f"unknown key '{dotted}'{hint}", *_where(path, line))
-        tp = hints[key]
-        if dataclasses.is_dataclass(tp):
-            kwargs[key] = build(tp, value if value is not None else {}, lines, path, dotted + ".")
-        elif typing.get_origin(tp) is list and dataclasses.is_dataclass(typing.get_args(tp)[0]):
-            if not isinstance(value, list):
-                raise InputError(f"'{dotted}' must be a list of mappings, got {_describe(value)}", path, line)
-            kwargs[key] = [build(typing.get_args(tp)[0], v, lines, path, f"{dotted}.{i}.") for i, v in enumerate(value)]
-        else:
-            kwargs[key] = _coerce(value, tp, dotted, path, line)
-    try:
-        obj = cls(**kwargs)
-        if cls is EvalConfig:
-            check_suite(obj.suite, obj.suite_langs, [d.partition("=")[0].strip() for d in obj.data_files])
-            check_task_limits(obj.task_limits)
-        if cls is DataConfig and obj.pool and not (Path(obj.pool) / "pool.json").is_file():
-            raise ValueError(f"data.pool: {obj.pool} is not a frozen pool (make one with polyalign data snapshot)")
-        return obj
-    except ValueError as e:  # a check in __post_init__: name the key's origin when the message names the key
-        named = [k for k in data if re.search(rf"(?<![\w.])({re.escape(prefix)})?{re.escape(str(k))}(?![\w])", str(e))]
-        origin = _where(path, lines.get(f"{prefix}{named[0]}", where)) if named else _where(path, where)
-        raise InputError(str(e), *origin) from None
+    """Build dataclass ``cls`` from recipe ``data``, checking every key and type
+    (:func:`polyalign.coerce.build`) and the sections' :data:`CHECKS`; :data:`RETIRED` keys are skipped."""
+    return coerce.build(cls, data, lines, path, prefix, checks=CHECKS, retired=RETIRED)
 
 
 def check_suite(names: list[str], specs: list[str] = (), local: list[str] = ()) -> None:  # type: ignore[assignment]
@@ -305,87 +257,3 @@ def check_task_limits(items: list[str]) -> None:
             raise ValueError(f"eval.task_limits: each item is TASK=N with N >= 1, got {item!r}")
         if task.strip() not in TASKS:
             raise ValueError(f"eval.task_limits: unknown task {task.strip()!r} (known: {', '.join(TASKS)})")
-
-
-def _describe(value: Any) -> str:
-    return "null" if value is None else f"{type(value).__name__} {value!r}"
-
-
-def _coerce(value: Any, tp: Any, dotted: str, path: Path, line: int | None) -> Any:
-    """Check ``value`` against annotation ``tp``; accept the obvious safe conversions."""
-
-    def fail(expected: str) -> typing.NoReturn:
-        raise InputError(f"'{dotted}' must be {expected}, got {_describe(value)}", *_where(path, line))
-
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        rest = [a for a in args if a is not type(None)]
-        errors = []
-        for a in rest:
-            try:
-                return _coerce(value, a, dotted, path, line)
-            except InputError as e:
-                errors.append(e)
-        if len(errors) == 1:
-            raise errors[0]
-        fail(" or ".join(_type_name(a) for a in args))
-    if origin is Literal:
-        if value in args:
-            return value
-        fail("one of " + ", ".join(repr(a) for a in args))
-    if tp is dict:
-        if isinstance(value, dict):
-            return dict(value)
-        fail("a mapping")
-    if origin is list:
-        if isinstance(value, str):  # "es,fr" or "50,100,200" on the command line: each item read as YAML
-            value = [_scalar(v.strip()) for v in value.split(",") if v.strip()]
-        if not isinstance(value, list):
-            fail(f"a list of {_type_name(args[0])}")
-        return [_coerce(v, args[0], dotted, path, line) for v in value]
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        fail("true or false")
-    if tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        fail("an integer")
-    if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads 1e-4 as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        fail("a number")
-    if tp is str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)
-        fail("a string")
-    raise TypeError(f"unsupported config type {tp!r}")  # a programming error, not user input
-
-
-def _scalar(text: str) -> Any:
-    """One item of a comma list as YAML reads it (``50`` an integer, ``es`` a string)."""
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    return value if isinstance(value, (int, float, str, bool)) else text
-
-
-def _type_name(tp: Any) -> str:
-    if tp is type(None):
-        return "null"
-    if typing.get_origin(tp) is Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
-    if typing.get_origin(tp) is list:
-        return f"a list of {_type_name(typing.get_args(tp)[0])}"
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(tp, str(tp))

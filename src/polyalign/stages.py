@@ -22,9 +22,9 @@ from typing import Any
 from polyalign.arms import pilot_recipes, point_labels
 from polyalign.config import TrainJobConfig
 from polyalign.data import mixtures
-from polyalign.data.filters import PairFilter
+from polyalign.data.filters import PairFilter, cover, serves
 from polyalign.data.mixture_spec import MixtureSpec
-from polyalign.data.pool import Pool, changed_since, cover, freeze, open_pool, serves
+from polyalign.data.pool import Pool, changed_since, freeze, open_pool
 from polyalign.eval.request import build_request, heldout_request, request_from_recipe
 from polyalign.grid import GridPoint
 from polyalign.io import InputError, log, read_json, write_json
@@ -75,7 +75,7 @@ def _covers(pool: Pool, want: dict[str, Any]) -> bool:
 def stage_pool(cfg: RunConfig, run_dir: Path, want: dict[str, Any] | None = None) -> Pool:
     """The frozen pool a run's builds read: the recipe's ``data.pool``, else ``run_dir/data/pool``,
     frozen from the sources when the run has none (``want``: what it must hold, see
-    :func:`polyalign.data.pool.cover`). On a rerun whose sources changed, one line says so."""
+    :func:`polyalign.data.filters.cover`). On a rerun whose sources changed, one line says so."""
     if cfg.data.pool:
         return open_pool(cfg.data.pool)
     want = want or cover([cfg.data])

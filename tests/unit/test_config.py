@@ -6,8 +6,9 @@ import textwrap
 
 import pytest
 
+from polyalign.coerce import dump_recipe
 from polyalign.io import InputError
-from polyalign.recipe import dump_recipe, load_recipe
+from polyalign.recipe import load_recipe
 from polyalign.run_config import RunConfig
 
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from polyalign import arms, calibrate, dry_run, estimate
+from polyalign.coerce import dump_recipe
 from polyalign.eval.tasks import TASKS
 from polyalign.io import write_json
-from polyalign.recipe import dump_recipe, load_recipe
+from polyalign.recipe import load_recipe
 
 # The "true" rates the synthetic run is made from.
 LOAD, WRITE, CONVERT = 4.0, 0.5, 30.0  # load before the first item; writing files after; the GGUF conversion

@@ -7,7 +7,8 @@ import pytest
 
 from helpers import spanish_locale, write_mo
 from polyalign.config import DataConfig
-from polyalign.data.pool import cover, freeze
+from polyalign.data.filters import cover
+from polyalign.data.pool import freeze
 from polyalign.io import InputError
 from polyalign.run_config import RunConfig
 from polyalign.run_dir import check_refresh, prepare_run_dir

@@ -96,7 +96,8 @@ def cmd_data_translate(args: argparse.Namespace) -> int:
 
 
 def cmd_data_snapshot(args: argparse.Namespace) -> int:
-    from polyalign.data.pool import cover, freeze
+    from polyalign.data.filters import cover
+    from polyalign.data.pool import freeze
 
     inputs = {f"--gettext-dir {d}": d for d in args.gettext_dir or ()} | {"recipe": args.recipe}
     check_apart(inputs, {"-o": args.output}, replaced=["-o"])

@@ -72,7 +72,7 @@ def cmd_scaling_allocate(args: argparse.Namespace) -> int:
 
 
 def cmd_scaling_pilot(args: argparse.Namespace) -> int:
-    from polyalign.pilot import run_pilot
+    from polyalign.experiment import run_pilot
 
     if args.recipe is None:
         raise InputError("scaling pilot needs a recipe with a scaling: section (see recipes/scaling_pilot.yaml)")

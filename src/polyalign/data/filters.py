@@ -2,6 +2,9 @@
 
 Each filter answers one question about a pair and the builder counts how many pairs each one
 removed, so a manifest shows exactly what cleaning did.
+
+Filters also combine: :func:`loosest` passes what any of several passes, and :func:`cover` says
+what one frozen pool (:mod:`polyalign.data.pool`) must hold for every build of a run.
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ import re
 import unicodedata
 import zlib
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from polyalign import langs
+from polyalign.io import InputError
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,66 @@ class PairFilter:
             language_id=data.language_id,
             max_similarity=data.max_similarity,
         )
+
+
+CHEAP = ("min_words", "max_words", "max_chars", "max_length_ratio", "placeholders")
+"""The :class:`PairFilter` settings the pool applies (the per-pair checks); the others run on every build."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Which pairs a run needs (what one frozen pool must hold: polyalign.data.pool)
+
+
+def loosest(filters: Iterable[PairFilter]) -> PairFilter:
+    """A filter that passes every pair any of ``filters`` passes (in the :data:`CHEAP` settings).
+
+    >>> f = loosest([PairFilter(min_words=3, max_length_ratio=3.0), PairFilter(min_words=1, max_length_ratio=None)])
+    >>> f.min_words, f.max_words, f.max_length_ratio
+    (1, 40, None)
+    """
+    fs = list(filters)
+    ratios = [f.max_length_ratio for f in fs]
+    return PairFilter(
+        min_words=min(f.min_words for f in fs),
+        max_words=max(f.max_words for f in fs),
+        max_chars=max(f.max_chars for f in fs),
+        max_length_ratio=None if None in ratios else max(r for r in ratios if r is not None),
+        placeholders=all(f.placeholders for f in fs),
+    )
+
+
+def serves(pool: dict[str, Any], f: PairFilter) -> bool:
+    """Whether a pool frozen with ``pool`` settings holds every pair ``f`` would pass."""
+    return loosest([PairFilter(**pool), f]) == loosest([PairFilter(**pool)])
+
+
+def cover(datas: Iterable[Any]) -> dict[str, Any]:
+    """What one pool must hold for every build of a run: ``{"languages", "sources", "gettext_dirs", "filter"}``.
+
+    ``datas``: the :class:`~polyalign.config.DataConfig` of each build (the run's, each arm's, each
+    pilot point's); question alignment reads no pairs. Sources and languages keep first-seen order.
+    """
+    codes: list[str] = []
+    sources: list[str] = []
+    dirs: list[list[str]] = []
+    filters: list[PairFilter] = []
+    for d in datas:
+        if d.builder == "qalign":
+            continue
+        codes += [c for c in map(langs.normalize, d.languages) if c not in codes]
+        sources += [s for s in d.sources if s not in sources]
+        if list(d.gettext_dirs) not in dirs:
+            dirs.append(list(d.gettext_dirs))
+        filters.append(PairFilter.from_config(d))
+    if len(dirs) > 1:
+        raise InputError("the run's builds read gettext from different folders; give one data.gettext_dirs")
+    f = loosest(filters) if filters else PairFilter()
+    return {
+        "languages": codes,
+        "sources": sources,
+        "gettext_dirs": dirs[0] if dirs else [],
+        "filter": {k: getattr(f, k) for k in CHEAP},
+    }
 
 
 # printf conversions (%s, %5.2f, %ld, %1$s, %'d), Python %(name)s, and brace fields ({0}, {name},

@@ -3,7 +3,7 @@
 What the sources hold depends on the machine: installing a program adds gettext catalogs, an
 upgrade changes pycountry or Django. So a run reads its sources once, at its first data stage,
 keeps every pair that passes the cheap filters (:func:`polyalign.data.pairs.check_pair` with the
-loosest settings any of its builds uses), and writes them into ``data/pool/``:
+loosest settings any of its builds uses, :func:`polyalign.data.filters.cover`), and writes them into ``data/pool/``:
 
 * ``<lang>.jsonl.gz``: the pairs as they were read (the raw strings, in source order, each row
   naming its source spec), gzip with no timestamp, so the same pairs give the same bytes;
@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 from polyalign import langs
 from polyalign.data import corpora
-from polyalign.data.filters import PairFilter
+from polyalign.data.filters import CHEAP, PairFilter, serves
 from polyalign.data.pairs import check_pair
 from polyalign.data.records import ParallelPair
 from polyalign.io import InputError, atomic_dir, provenance, read_json, sha256_file, write_json
@@ -42,8 +42,6 @@ from polyalign.rows import split_columns
 FORMAT = "polyalign-pool/1"
 PACKAGES = ("polyalign", "pycountry", "babel", "django", "pysword", "datasets")
 """Packages whose installed version decides what a source yields (their data ships inside them)."""
-CHEAP = ("min_words", "max_words", "max_chars", "max_length_ratio", "placeholders")
-"""The :class:`PairFilter` settings the pool applies (the per-pair checks); the others run on every build."""
 DAMAGED = "restore it, or make it again (a new run, or polyalign data snapshot)"
 
 
@@ -80,62 +78,6 @@ class SourceSupply:
 
     def left_out(self, lang: str) -> tuple[Counter, Counter]:
         return Counter(), Counter()
-
-
-# ---------------------------------------------------------------------------------------------
-# Which pairs a run needs
-
-
-def loosest(filters: Iterable[PairFilter]) -> PairFilter:
-    """A filter that passes every pair any of ``filters`` passes (in the :data:`CHEAP` settings).
-
-    >>> f = loosest([PairFilter(min_words=3, max_length_ratio=3.0), PairFilter(min_words=1, max_length_ratio=None)])
-    >>> f.min_words, f.max_words, f.max_length_ratio
-    (1, 40, None)
-    """
-    fs = list(filters)
-    ratios = [f.max_length_ratio for f in fs]
-    return PairFilter(
-        min_words=min(f.min_words for f in fs),
-        max_words=max(f.max_words for f in fs),
-        max_chars=max(f.max_chars for f in fs),
-        max_length_ratio=None if None in ratios else max(r for r in ratios if r is not None),
-        placeholders=all(f.placeholders for f in fs),
-    )
-
-
-def serves(pool: dict[str, Any], f: PairFilter) -> bool:
-    """Whether a pool frozen with ``pool`` settings holds every pair ``f`` would pass."""
-    return loosest([PairFilter(**pool), f]) == loosest([PairFilter(**pool)])
-
-
-def cover(datas: Iterable[Any]) -> dict[str, Any]:
-    """What one pool must hold for every build of a run: ``{"languages", "sources", "gettext_dirs", "filter"}``.
-
-    ``datas``: the :class:`~polyalign.config.DataConfig` of each build (the run's, each arm's, each
-    pilot point's); question alignment reads no pairs. Sources and languages keep first-seen order.
-    """
-    codes: list[str] = []
-    sources: list[str] = []
-    dirs: list[list[str]] = []
-    filters: list[PairFilter] = []
-    for d in datas:
-        if d.builder == "qalign":
-            continue
-        codes += [c for c in map(langs.normalize, d.languages) if c not in codes]
-        sources += [s for s in d.sources if s not in sources]
-        if list(d.gettext_dirs) not in dirs:
-            dirs.append(list(d.gettext_dirs))
-        filters.append(PairFilter.from_config(d))
-    if len(dirs) > 1:
-        raise InputError("the run's builds read gettext from different folders; give one data.gettext_dirs")
-    f = loosest(filters) if filters else PairFilter()
-    return {
-        "languages": codes,
-        "sources": sources,
-        "gettext_dirs": dirs[0] if dirs else [],
-        "filter": {k: getattr(f, k) for k in CHEAP},
-    }
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,8 +22,7 @@ from polyalign import langs
 from polyalign.data import resources
 from polyalign.eval import datasets, sampling
 from polyalign.eval.datasets import Row
-from polyalign.eval.langspec import LangSpec
-from polyalign.eval.tasks import Prepared, Task
+from polyalign.eval.tasks import LangSpec, Prepared, Task
 from polyalign.io import InputError
 
 

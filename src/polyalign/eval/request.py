@@ -124,7 +124,7 @@ def build_request(cfg: Any = None, **flags: Any) -> EvalRequest:
             spm_model=e.spm_model,
             comet_model=e.comet_model,
             qa_norm=e.qa_norm,
-            task_limits=parse_limits(e.task_limits),
+            task_limits=T.parse_limits(e.task_limits),
             seed=cfg.seed,
             dtype=cfg.model.dtype,
             trust_remote_code=cfg.model.trust_remote_code,
@@ -190,18 +190,6 @@ def heldout_request(
         dtype=cfg.model.dtype,
         trust_remote_code=cfg.model.trust_remote_code,
     )
-
-
-def parse_limits(items: list[str]) -> dict[str, int]:
-    """``["polymt=40", ...]`` → ``{"polymt": 40}``; unknown tasks and bad numbers are an :class:`InputError`."""
-    out = {}
-    for item in items:
-        task, sep, n = item.partition("=")
-        if not sep or not n.strip().isdigit() or int(n) < 1:
-            raise InputError(f"a task limit is TASK=N with N >= 1, got {item!r}")
-        T.get(task.strip())
-        out[task.strip()] = int(n)
-    return out
 
 
 def split_list(text: str) -> list[str]:

@@ -6,7 +6,8 @@ a language code for most tasks, a ``src-tgt`` pair for translation (``en-es``; a
 
 Each task loads from its Hugging Face dataset by default, or from local files given with
 ``--data TASK=PATH``: :mod:`polyalign.eval.loaders` reads its rows and prepares them
-(:func:`polyalign.eval.loaders.prepare`); its language specs are parsed by :mod:`polyalign.eval.langspec`.
+(:func:`polyalign.eval.loaders.prepare`). Each task parses its language specs (:class:`LangSpec`: the
+codes checked and made canonical).
 This table is what each task is, nothing of how its files are read.
 
 Light module: no torch.
@@ -18,13 +19,69 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from polyalign import langs
 from polyalign.data import resources
 from polyalign.eval.datasets import Row
-from polyalign.eval.langspec import LangSpec, pair_parser, parse_mlqa, parse_mono
 from polyalign.eval.metrics import QANorm
 from polyalign.io import InputError
 
 Kind = Literal["qa", "translation", "classification", "math", "instruct"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Language specs: one evaluated language setting, and how each kind of task writes it
+
+
+@dataclass(frozen=True)
+class LangSpec:
+    """One evaluation language setting of a task."""
+
+    spec: str
+    """Canonical name used in results keys (``es``, ``en-es``, ``es-en``)."""
+    lang: str
+    """Language the answer is expected in (scoring normalisation, fidelity)."""
+    src: str | None = None
+    """Translation source / MLQA question language."""
+    tgt: str | None = None
+    """Translation target / MLQA context language."""
+
+    def placeholders(self) -> dict[str, str]:
+        d = {"lang": self.spec}
+        if self.src and self.tgt:
+            d.update(src=self.src, tgt=self.tgt, context=self.tgt, question=self.src)
+        return d
+
+
+def parse_mono(spec: str) -> LangSpec:
+    """A one-language spec (``es``), the language checked and made canonical."""
+    code = langs.check(spec)
+    return LangSpec(code, code)
+
+
+def pair_parser(default_src: str) -> Callable[[str], LangSpec]:
+    """Parse ``src-tgt`` (a bare ``tgt`` means ``default_src-tgt``); locales use ``_`` (``en-pt_BR``)."""
+
+    def parse(spec: str) -> LangSpec:
+        a, sep, b = spec.partition("-")
+        if not sep:
+            a, b = default_src, spec
+        a, b = langs.check(a), langs.check(b)
+        return LangSpec(f"{a}-{b}", b, a, b)
+
+    return parse
+
+
+def parse_mlqa(spec: str) -> LangSpec:
+    """MLQA names a setting ``context-question``; the answer is in the context language."""
+    c, sep, q = spec.partition("-")
+    if not sep:
+        q = c
+    c, q = langs.check(c), langs.check(q)
+    return LangSpec(f"{c}-{q}", c, src=q, tgt=c)
+
+
+# ---------------------------------------------------------------------------------------------
+# The tasks
 
 
 @dataclass(frozen=True)
@@ -225,6 +282,18 @@ def get(name: str) -> Task:
     if name not in TASKS:
         raise InputError(f"unknown task {name!r} (known: {', '.join(TASKS)})")
     return TASKS[name]
+
+
+def parse_limits(items: list[str]) -> dict[str, int]:
+    """``["polymt=40", ...]`` → ``{"polymt": 40}``; unknown tasks and bad numbers are an :class:`InputError`."""
+    out = {}
+    for item in items:
+        task, sep, n = item.partition("=")
+        if not sep or not n.strip().isdigit() or int(n) < 1:
+            raise InputError(f"a task limit is TASK=N with N >= 1, got {item!r}")
+        get(task.strip())
+        out[task.strip()] = int(n)
+    return out
 
 
 def default_specs(task: Task) -> list[str]:

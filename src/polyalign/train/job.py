@@ -14,11 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from polyalign.coerce import config_to_dict
 from polyalign.config import TrainConfig, TrainJobConfig
 from polyalign.data.records import read_train_file, resolve_train_file
 from polyalign.io import InputError, atomic_write, log, provenance, read_json, write_json
 from polyalign.outputs import check_new_output_dir, check_output_dir
-from polyalign.recipe import config_to_dict
 
 
 def check_inputs(job: TrainJobConfig) -> None:

@@ -9,18 +9,15 @@ import pytest
 
 from helpers import spanish_locale, spanish_ui_pairs, write_mo
 from polyalign.config import DataConfig
-from polyalign.data.filters import PairFilter
+from polyalign.data.filters import PairFilter, cover, loosest, serves
 from polyalign.data.mixture_spec import MixtureSpec
 from polyalign.data.mixtures import build
 from polyalign.data.pool import (
     changed_since,
-    cover,
     fingerprint,
     fingerprint_changes,
     freeze,
-    loosest,
     open_pool,
-    serves,
 )
 from polyalign.io import InputError
 

@@ -18,7 +18,7 @@ from eval_fixtures import (
 )
 from polyalign.eval import datasets, loaders
 from polyalign.eval import tasks as T
-from polyalign.eval.langspec import LangSpec
+from polyalign.eval.tasks import LangSpec
 from polyalign.io import InputError
 
 
