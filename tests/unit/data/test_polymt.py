@@ -11,13 +11,17 @@ import unicodedata
 from collections import Counter
 
 import pytest
-from test_resources import SCRIPTS, misidentified, off_script
+from test_resources import misidentified
 
 from eval_fixtures import POLYMT_FIXTURE
+from helpers import load_script
 from polyalign.data import resources
 from polyalign.eval import loaders
 from polyalign.eval import tasks as T
 from polyalign.io import InputError
+
+_drafts = load_script("check_polyqa_drafts")
+SCRIPTS, off_script = _drafts.SCRIPTS, _drafts.off_script
 
 # --- the loader and the task, on the fixture ------------------------------------------------------
 
