@@ -4,6 +4,7 @@
 each training's summary) and derives the rates of :mod:`polyalign.estimate` so that
 :func:`polyalign.estimate.estimate_stages` of the same recipe gives back the recorded stage times: the
 per-item and per-token rates are measured, the fixed costs are what is left of each stage after them.
+:func:`remember_rates` adds a finished experiment's rates to this machine's (after ``polyalign run``).
 :func:`compare` puts this machine's estimate beside a run's measured times, per stage
 (``python -m polyalign.calibrate RUN_DIR``). Light: no torch.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import arms as A
+from polyalign.config import DEFAULT_MODEL
 from polyalign.estimate import (
     DEFAULT_RATES,
     RATE_DICTS,
@@ -27,10 +29,12 @@ from polyalign.estimate import (
     measured_rates,
     merge_rates,
     pilot_core,
+    rates_path,
     train_seconds,
 )
-from polyalign.io import InputError, read_json
+from polyalign.io import InputError, log, read_json, write_json
 from polyalign.recipe import load_recipe
+from polyalign.run_config import RunConfig
 
 
 def _eval_docs(folder: Path) -> list[dict[str, Any]]:
@@ -169,6 +173,31 @@ def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
     rates = {k: v for k, v in rates.items() if v != {}}
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return {**rates, "measured_at": now, "measured_run": str(run_dir), "model": cfg.model.model_name_or_path}
+
+
+def remember_rates(cfg: RunConfig, run_dir: Path) -> None:
+    """After a finished experiment (a recipe with ``arms``) on the bundled model, remember what it
+    measured on this machine (per-item evaluation seconds per task, the model load, training
+    tokens/s, the stages' fixed costs: :func:`record_rates`) for the next ``--dry-run``, on top of
+    what earlier runs recorded. The estimate's rates are the bundled model's: another model, a plain
+    run, or a ``--quick`` run (whose toy sizes say nothing about a real run's rates) records nothing.
+    Never fails the run: ``polyalign run`` calls it once the experiment has returned."""
+
+    if not cfg.arms or cfg.model.model_name_or_path != DEFAULT_MODEL:
+        return
+    if cfg.name.endswith("-quick"):  # arms.quick names the run <name>-quick
+        return
+    try:
+        new = record_rates(run_dir, converted_during(run_dir))
+        path = rates_path()
+        old = read_json(path) if path.is_file() else {}
+        old = old if isinstance(old, dict) else {}
+        for k in RATE_DICTS:  # per-task, per-arm tables: merged key by key
+            if isinstance(old.get(k), dict) and k in new:
+                new[k] = {**old[k], **new[k]}
+        write_json(path, {**{k: v for k, v in old.items() if k != "source"}, **new})
+    except (OSError, InputError, KeyError, TypeError, ValueError, ZeroDivisionError) as e:
+        log(f"rates: not recorded ({e})")
 
 
 def compare(

@@ -19,11 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import arms as arms_mod
-from polyalign.calibrate import record_rates
 from polyalign.coerce import dump_recipe
-from polyalign.config import DEFAULT_MODEL
 from polyalign.data.filters import cover
-from polyalign.estimate import RATE_DICTS, converted_during, rates_path
 from polyalign.eval.judge import Endpoint, compare
 from polyalign.grid import GridPoint, choose_executor, executor_params, run_grid
 from polyalign.io import InputError, atomic_write, iter_jsonl, read_json, sha256_file, write_json, write_jsonl
@@ -337,32 +334,9 @@ def run_arms(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict
     }
     write_json(run_dir / "summary.json", summary)
     track_results(run_dir, cfg.train.report_to)
-    if cfg.model.model_name_or_path == DEFAULT_MODEL:  # the estimate's rates are the bundled model's
-        _record_rates(cfg, run_dir)
     print("\n".join(out["claims"]))
     print(f"\nreport: {out['html']}\n        {out['markdown']}")
     return summary
-
-
-def _record_rates(cfg: RunConfig, run_dir: Path) -> None:
-    """Remember what this run measured on this machine (per-item evaluation seconds per task, the
-    model load, training tokens/s, the stages' fixed costs: :func:`polyalign.calibrate.record_rates`)
-    for the next ``--dry-run``, on top of what earlier runs recorded. A ``--quick`` run's toy sizes
-    say nothing about a real run's rates: it records nothing. Never fails the run."""
-
-    if cfg.name.endswith("-quick"):  # arms.quick names the run <name>-quick
-        return
-    try:
-        new = record_rates(run_dir, converted_during(run_dir))
-        path = rates_path()
-        old = read_json(path) if path.is_file() else {}
-        old = old if isinstance(old, dict) else {}
-        for k in RATE_DICTS:  # per-task, per-arm tables: merged key by key
-            if isinstance(old.get(k), dict) and k in new:
-                new[k] = {**old[k], **new[k]}
-        write_json(path, {**{k: v for k, v in old.items() if k != "source"}, **new})
-    except (OSError, InputError, KeyError, TypeError, ValueError, ZeroDivisionError) as e:
-        _log(f"rates: not recorded ({e})")
 
 
 def run(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict[str, Any]:

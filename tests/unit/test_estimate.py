@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -266,15 +267,15 @@ def test_calibrate_cli_defaults_and_a_missing_run(tmp_path):
 
 
 def test_a_finished_run_adds_its_rates_to_the_earlier_ones(tmp_path, monkeypatch):
-    from polyalign.experiment import _record_rates
-
     monkeypatch.setenv("POLYALIGN_CACHE", str(tmp_path / "cache"))
     cfg, run, _ = synthetic_run(tmp_path)
     old = {"train_tokens_per_second": 1.0, "eval_seconds_per_item": {"mgsm": 9.0, "polyqa": 1.0}, "source": "x"}
     write_json(tmp_path / "cache" / "rates.json", old)
-    _record_rates(arms.quick(cfg), run)  # a --quick run's toy sizes record nothing
-    assert json.loads((tmp_path / "cache" / "rates.json").read_text()) == old
-    _record_rates(cfg, run)
+    other_model = replace(cfg, model=replace(cfg.model, model_name_or_path="gpt2"))
+    for not_these in (arms.quick(cfg), replace(cfg, arms=[]), other_model):  # toy sizes, a plain run, another model
+        calibrate.remember_rates(not_these, run)  # record nothing: the rates are the bundled model's experiments'
+        assert json.loads((tmp_path / "cache" / "rates.json").read_text()) == old
+    calibrate.remember_rates(cfg, run)
     got = json.loads((tmp_path / "cache" / "rates.json").read_text())
     assert got["train_tokens_per_second"] == pytest.approx(TPS) and "source" not in got
     assert got["eval_seconds_per_item"]["mgsm"] == 9.0 and got["eval_seconds_per_item"]["polyqa"] == 0.75
@@ -282,7 +283,7 @@ def test_a_finished_run_adds_its_rates_to_the_earlier_ones(tmp_path, monkeypatch
         f"measured on this machine at {got['measured_at']} from {run}"
     )
     (run / "timings.json").unlink()  # a run without its times: nothing recorded, and no error
-    _record_rates(cfg, run)
+    calibrate.remember_rates(cfg, run)
     assert json.loads((tmp_path / "cache" / "rates.json").read_text()) == got
 
 

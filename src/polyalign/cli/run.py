@@ -7,6 +7,7 @@ import sys
 
 import polyalign.cli.checks as checks
 from polyalign.arms import check_arms, quick, quick_note
+from polyalign.calibrate import remember_rates
 from polyalign.dry_run import dry_run
 from polyalign.outputs import check_apart, run_lock
 
@@ -26,6 +27,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     with run_lock(cfg.run_dir):
         run(cfg, nproc=args.nproc, refresh_data=args.refresh_data)
+        remember_rates(cfg, cfg.run_dir)  # this machine's rates, for the next --dry-run
     return 0
 
 
