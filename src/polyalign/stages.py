@@ -23,8 +23,9 @@ from polyalign.arms import pilot_recipes, point_labels
 from polyalign.config import TrainJobConfig
 from polyalign.data import mixtures
 from polyalign.data.filters import PairFilter, cover, serves
+from polyalign.data.frozen import Pool, open_pool
 from polyalign.data.mixture_spec import MixtureSpec
-from polyalign.data.pool import Pool, changed_since, freeze, open_pool
+from polyalign.data.pool import changed_since, freeze
 from polyalign.eval.request import build_request, heldout_request, request_from_recipe
 from polyalign.grid import GridPoint
 from polyalign.io import InputError, log, read_json, write_json

@@ -14,7 +14,9 @@ Offline sources, by name:
 A recipe may also name ``po:PATH`` (a ``.po``/``.mo`` file, or a folder such as a Django locale
 tree), a parallel file (JSONL, JSON, TSV, Parquet, Arrow; see :mod:`polyalign.data.records`),
 ``text:SRC_FILE,TGT_FILE`` (two aligned text files) or ``hf:ORG/NAME[:CONFIG][@SPLIT]``.
-:func:`source_pairs` turns any of these into English→X pairs. Which catalogs and packages exist
+:func:`source_pairs` turns any of these into English→X pairs; a build reads them through a
+:class:`Supply` (:class:`SourceSupply`: the sources now; :class:`~polyalign.data.frozen.PoolView`: a
+frozen pool of them). Which catalogs and packages exist
 depends on the machine, so everything reports what it found rather than assuming
 (:func:`available`, ``polyalign data sources``).
 
@@ -29,9 +31,11 @@ import importlib.util
 import json
 import os
 import struct
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from polyalign import langs
 from polyalign.data import records
@@ -379,6 +383,41 @@ def source_pairs(spec: str, lang: str, gettext_dirs: list[str] | tuple[str, ...]
             yield p
         elif p.tgt_lang == "en" and langs.base(p.src_lang) == langs.base(code):
             yield p.flipped()
+
+
+class Supply(Protocol):
+    """Where a build's English→X pairs come from (sources read now, or a frozen pool)."""
+
+    where: str
+    """How an error names it."""
+
+    def pairs(self, lang: str) -> Iterable[ParallelPair]:
+        """The candidate pairs of ``lang``, in a fixed order; may be called more than once."""
+        ...
+
+    def left_out(self, lang: str) -> tuple[Counter, Counter]:
+        """``(origins, counts)`` of pairs read but not supplied (the pool's cheap filters)."""
+        ...
+
+
+@dataclass
+class SourceSupply:
+    """Pairs read from the sources now (``polyalign data`` on its own, and a pool being frozen)."""
+
+    sources: list[str]
+    gettext_dirs: list[str] | tuple[str, ...] = ()
+
+    @property
+    def where(self) -> str:
+        dirs = f" ({', '.join(self.gettext_dirs)})" if self.gettext_dirs else ""
+        return f"{', '.join(self.sources)}{dirs}"
+
+    def pairs(self, lang: str) -> Iterator[ParallelPair]:
+        for spec in self.sources:
+            yield from source_pairs(spec, lang, self.gettext_dirs)
+
+    def left_out(self, lang: str) -> tuple[Counter, Counter]:
+        return Counter(), Counter()
 
 
 def available(lang: str | None = None, gettext_dirs: list[str] | tuple[str, ...] = ()) -> list[dict[str, Any]]:

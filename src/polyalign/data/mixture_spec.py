@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from polyalign import langs
 from polyalign.data.filters import PairFilter
-from polyalign.data.pairs import Direction
+from polyalign.data.records import Direction
 from polyalign.data.templates import TEMPLATES
 from polyalign.io import InputError
 

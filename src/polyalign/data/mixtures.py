@@ -36,18 +36,18 @@ from typing import Any
 
 from polyalign import langs
 from polyalign.data import filters, templates
+from polyalign.data.corpora import SourceSupply, Supply
+from polyalign.data.frozen import Pool, pool_summary
 from polyalign.data.instructions import instruction_examples, instruction_records, question_pairs
 from polyalign.data.mixture_spec import MixtureSpec
 from polyalign.data.pairs import (
-    Direction,
     directed,
     seeded_rank,
     select_pairs,
     task_name,
     translation_examples,
 )
-from polyalign.data.pool import Pool, SourceSupply, Supply, pool_summary
-from polyalign.data.records import ParallelPair, make_example
+from polyalign.data.records import Direction, ParallelPair, make_example
 from polyalign.io import (
     InputError,
     atomic_dir,

@@ -13,13 +13,11 @@ import hashlib
 import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import Any
 
 from polyalign import langs
 from polyalign.data import filters, templates
-from polyalign.data.records import ParallelPair, make_example
-
-Direction = Literal["en-x", "x-en", "both"]
+from polyalign.data.records import Direction, ParallelPair, make_example
 
 
 def check_pair(p: ParallelPair, f: filters.PairFilter) -> tuple[str | None, ParallelPair]:

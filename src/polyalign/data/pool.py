@@ -13,71 +13,34 @@ loosest settings any of its builds uses, :func:`polyalign.data.filters.cover`), 
   sha256) and the versions of the packages whose data is read (:data:`PACKAGES`).
 
 Every later build (the pilot's points, the arms, a resume, ``--quick``) reads the pool, never the
-sources: the builders take a :class:`Supply` (:class:`SourceSupply` reads sources, a
-:class:`PoolView` a pool) and run the same selection over its pairs, so a build from a pool
-is the build from the sources the pool was frozen from. ``polyalign data snapshot`` writes a pool
-any recipe can name (``data.pool``) to get the same selection on every machine.
+sources: the builders take a :class:`~polyalign.data.corpora.Supply`
+(:class:`~polyalign.data.corpora.SourceSupply` reads sources, a
+:class:`~polyalign.data.frozen.PoolView` a pool) and run the same selection over its pairs, so a
+build from a pool is the build from the sources the pool was frozen from. ``polyalign data snapshot``
+writes a pool any recipe can name (``data.pool``) to get the same selection on every machine.
+This module freezes a pool and tells what changed since; reading one is :mod:`polyalign.data.frozen`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import hashlib
 import json
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from polyalign import langs
 from polyalign.data import corpora
-from polyalign.data.filters import CHEAP, PairFilter, serves
+from polyalign.data.filters import PairFilter
+from polyalign.data.frozen import FORMAT, Pool
 from polyalign.data.pairs import check_pair
-from polyalign.data.records import ParallelPair
-from polyalign.io import InputError, atomic_dir, provenance, read_json, sha256_file, write_json
+from polyalign.io import atomic_dir, provenance, sha256_file, write_json
 from polyalign.rows import split_columns
 
-FORMAT = "polyalign-pool/1"
 PACKAGES = ("polyalign", "pycountry", "babel", "django", "pysword", "datasets")
 """Packages whose installed version decides what a source yields (their data ships inside them)."""
-DAMAGED = "restore it, or make it again (a new run, or polyalign data snapshot)"
-
-
-class Supply(Protocol):
-    """Where a build's English→X pairs come from (sources read now, or a frozen pool)."""
-
-    where: str
-    """How an error names it."""
-
-    def pairs(self, lang: str) -> Iterable[ParallelPair]:
-        """The candidate pairs of ``lang``, in a fixed order; may be called more than once."""
-        ...
-
-    def left_out(self, lang: str) -> tuple[Counter, Counter]:
-        """``(origins, counts)`` of pairs read but not supplied (the pool's cheap filters)."""
-        ...
-
-
-@dataclasses.dataclass
-class SourceSupply:
-    """Pairs read from the sources now (``polyalign data`` on its own, and a pool being frozen)."""
-
-    sources: list[str]
-    gettext_dirs: list[str] | tuple[str, ...] = ()
-
-    @property
-    def where(self) -> str:
-        dirs = f" ({', '.join(self.gettext_dirs)})" if self.gettext_dirs else ""
-        return f"{', '.join(self.sources)}{dirs}"
-
-    def pairs(self, lang: str) -> Iterator[ParallelPair]:
-        for spec in self.sources:
-            yield from corpora.source_pairs(spec, lang, self.gettext_dirs)
-
-    def left_out(self, lang: str) -> tuple[Counter, Counter]:
-        return Counter(), Counter()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,7 +163,7 @@ def fingerprint_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Freezing and reading
+# Freezing
 
 
 def _gz_rows(path: Path, rows: Iterable[dict[str, Any]]) -> int:
@@ -270,127 +233,6 @@ def freeze(out_dir: str | Path, want: dict[str, Any]) -> dict[str, Any]:
         doc["provenance"] = provenance()
         write_json(tmp / "pool.json", doc)
     return doc
-
-
-@dataclasses.dataclass
-class Pool:
-    """A frozen pool on disk (``open_pool``); each language's file is checked against its sha256 once."""
-
-    path: Path
-    doc: dict[str, Any]
-    _checked: set[str] = dataclasses.field(default_factory=set)
-
-    @property
-    def sha256(self) -> str:
-        return self.doc["sha256"]
-
-    def rows(self, code: str) -> Iterator[dict[str, Any]]:
-        """The rows of ``code``'s file; a damaged file is one :class:`InputError` naming it."""
-        info = self.doc["languages"][code]
-        path = self.path / info["file"]
-        if code not in self._checked:
-            if not path.is_file():
-                raise InputError(f"missing from the frozen pool: {DAMAGED}", path)
-            if sha256_file(path) != info["sha256"]:
-                raise InputError(f"does not match the sha256 its pool.json records (a damaged copy?): {DAMAGED}", path)
-            self._checked.add(code)
-        n = 0
-        try:
-            with gzip.open(path, "rt", encoding="utf-8") as f:
-                for line in f:
-                    n += 1
-                    yield json.loads(line)
-        except (OSError, EOFError, zlib.error, UnicodeDecodeError, json.JSONDecodeError) as e:
-            line_no = n if isinstance(e, json.JSONDecodeError) else None
-            raise InputError(f"unreadable pool file ({type(e).__name__}: {e}): {DAMAGED}", path, line_no) from None
-
-    def view(self, sources: list[str], f: PairFilter) -> PoolView:
-        """The pool as a build with these settings sees it; one that it cannot serve is refused.
-
-        Where the pool's pairs came from (``data.gettext_dirs``, this machine's packages) no longer
-        matters: that is the point of a pool."""
-        d = self.doc
-        missing = [s for s in sources if s not in d["sources"]]
-        if missing:
-            raise InputError(
-                f"the frozen pool holds {', '.join(d['sources'])}, not {', '.join(missing)} (named in data.sources); "
-                "freeze a pool with these sources (a new run, or polyalign data snapshot)",
-                self.path / "pool.json",
-            )
-        if not serves(d["filter"], f):
-            said = ", ".join(f"{k}={d['filter'][k]}" for k in CHEAP)
-            raise InputError(
-                f"the frozen pool kept pairs passing {said}; this recipe's data filters are looser: "
-                "freeze a pool with these settings (a new run, or polyalign data snapshot)",
-                self.path / "pool.json",
-            )
-        return PoolView(self, list(sources))
-
-
-@dataclasses.dataclass
-class PoolView:
-    """A :class:`Supply` over a frozen pool: a build's sources, in its order."""
-
-    pool: Pool
-    sources: list[str]
-
-    @property
-    def where(self) -> str:
-        return f"{', '.join(self.sources)} (the frozen pool {self.pool.path})"
-
-    def _info(self, lang: str) -> dict[str, Any]:
-        code = langs.normalize(lang)
-        info = self.pool.doc["languages"].get(code)
-        if info is None:
-            held = ", ".join(self.pool.doc["languages"]) or "no language"
-            raise InputError(
-                f"the frozen pool has no pairs for {code} (it holds {held}); freeze one that names {code} "
-                "(a new run, or polyalign data snapshot --languages)",
-                self.pool.path / "pool.json",
-            )
-        return info
-
-    def pairs(self, lang: str) -> Iterator[ParallelPair]:
-        code = langs.normalize(lang)
-        self._info(code)
-        for spec in self.sources:  # the build's order: the first of two duplicates wins, as when reading sources
-            for r in self.pool.rows(code):
-                if r.get("source") == spec:
-                    yield ParallelPair(r["src"], r["tgt"], r["src_lang"], r["tgt_lang"], r.get("origin", ""))
-
-    def left_out(self, lang: str) -> tuple[Counter, Counter]:
-        info = self._info(lang)
-        origins: Counter = Counter()
-        counts: Counter = Counter()
-        for spec in self.sources:
-            s = info["sources"].get(spec, {})
-            counts["read"] += s.get("read", 0) - s.get("kept", 0)
-            counts.update(s.get("dropped", {}))
-            origins.update(s.get("origins_dropped", {}))
-        return origins, counts
-
-
-def open_pool(path: str | Path) -> Pool:
-    """Read a pool's ``pool.json``; a folder that is not a pool is one :class:`InputError`."""
-    path = Path(path)
-    index = path / "pool.json"
-    if not index.is_file():
-        raise InputError("no frozen pool here (no pool.json; make one with polyalign data snapshot)", path)
-    doc = read_json(index)
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("languages"), dict):
-        raise InputError(f"not a {FORMAT} pool.json: {DAMAGED}", index)
-    return Pool(path, doc)
-
-
-def pool_summary(pool: Pool) -> dict[str, Any]:
-    """What a data manifest records of the pool it was built from."""
-    d = pool.doc
-    return {
-        "path": str(pool.path),
-        "sha256": pool.sha256,
-        "sources": d["sources"],
-        "languages": {c: {"pairs": v["pairs"], "sha256": v["sha256"]} for c, v in d["languages"].items()},
-    }
 
 
 def changed_since(pool: Pool) -> list[str]:

@@ -35,6 +35,9 @@ from polyalign.rows import iter_rows, remap
 
 ROLES = ("system", "user", "assistant")
 
+Direction = Literal["en-x", "x-en", "both"]
+"""Which way parallel pairs are read: English→X, X→English, or both (each pair and its :meth:`ParallelPair.flipped`)."""
+
 
 @dataclass(frozen=True)
 class ParallelPair:

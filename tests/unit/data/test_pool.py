@@ -10,15 +10,10 @@ import pytest
 from helpers import spanish_locale, spanish_ui_pairs, write_mo
 from polyalign.config import DataConfig
 from polyalign.data.filters import PairFilter, cover, loosest, serves
+from polyalign.data.frozen import open_pool
 from polyalign.data.mixture_spec import MixtureSpec
 from polyalign.data.mixtures import build
-from polyalign.data.pool import (
-    changed_since,
-    fingerprint,
-    fingerprint_changes,
-    freeze,
-    open_pool,
-)
+from polyalign.data.pool import changed_since, fingerprint, fingerprint_changes, freeze
 from polyalign.io import InputError
 
 CHEAP = {"min_words": 3, "max_words": 40, "max_chars": 400, "max_length_ratio": 3.0, "placeholders": True}
