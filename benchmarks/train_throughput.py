@@ -216,7 +216,8 @@ def side_trainer(examples: list[dict], work: Path) -> dict:
         TrainingArguments,
     )
 
-    from polyalign.models import load_tokenizer, resolve
+    from polyalign.hub import resolve
+    from polyalign.models import load_tokenizer
     from polyalign.train.batching import encode_all
 
     tok = load_tokenizer(MODEL)
@@ -271,7 +272,8 @@ def side_trl(examples: list[dict], work: Path) -> dict:
     from transformers import AutoModelForCausalLM
     from trl import SFTConfig, SFTTrainer
 
-    from polyalign.models import load_tokenizer, resolve
+    from polyalign.hub import resolve
+    from polyalign.models import load_tokenizer
     from polyalign.train.batching import encode_all
 
     tok = load_tokenizer(MODEL)

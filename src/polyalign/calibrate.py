@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import arms as A
-from polyalign.config import DEFAULT_MODEL
 from polyalign.estimate import (
     DEFAULT_RATES,
     RATE_DICTS,
@@ -32,6 +31,7 @@ from polyalign.estimate import (
     rates_path,
     train_seconds,
 )
+from polyalign.hub import DEFAULT_MODEL
 from polyalign.io import InputError, log, read_json, write_json
 from polyalign.recipe import load_recipe
 from polyalign.run_config import RunConfig

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Literal
 
 from polyalign import langs
+from polyalign.hub import DEFAULT_MODEL
 from polyalign.langs import COMMON_LANGUAGES, LANGID_CODES, base
-
-DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
 def check_langs(codes: list[str], what: str) -> None:

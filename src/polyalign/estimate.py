@@ -28,8 +28,9 @@ from polyalign.arms import (
     pilot_recipes,
     planned_arms,
 )
-from polyalign.config import DEFAULT_MODEL, DataConfig, TrainConfig
+from polyalign.config import DataConfig, TrainConfig
 from polyalign.eval.tasks import TASKS, parse_limits, specs_for
+from polyalign.hub import DEFAULT_MODEL, bundled_gguf
 from polyalign.io import InputError, cache_dir
 from polyalign.run_config import ArmConfig, RunConfig
 
@@ -161,7 +162,7 @@ def suite_languages(task: str, suite_langs: list[str]) -> int:
 
     try:
         return len(specs_for(TASKS[task], suite_langs))
-    except InputError:
+    except (ImportError, InputError):
         return 0
 
 
@@ -191,13 +192,11 @@ def point_examples(recipe: RunConfig) -> int:
 
 
 def converted_dir() -> Path | None:
-    """Where the bundled GGUF's conversion is cached (:func:`polyalign.models.bundled_default`); ``None``
+    """Where the bundled GGUF's conversion is cached (:func:`polyalign.hub.bundled_default`); ``None``
     without the bundled copy."""
     try:
-        from polyalign.models import bundled_gguf  # light at import: torch only inside the conversion
-
         gguf = bundled_gguf()
-    except (ImportError, InputError):
+    except InputError:
         return None
     return cache_dir() / "models" / f"SmolLM2-135M-Instruct-{gguf.stat().st_size:x}"
 

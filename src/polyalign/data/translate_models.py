@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from polyalign import langs
 from polyalign.data import resources
+from polyalign.hub import resolve
 
 Convention = Literal["auto", "m2m100", "nllb", "marian", "t5", "none"]
 
@@ -73,7 +74,7 @@ class Seq2SeqTranslator:
         import torch
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-        from polyalign.models import require_safetensors, resolve
+        from polyalign.models import require_safetensors
 
         path = require_safetensors(resolve(model_name_or_path), model_name_or_path)
         self.tokenizer = AutoTokenizer.from_pretrained(path)

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs
-from polyalign.config import DEFAULT_MODEL
 from polyalign.eval import tasks as T
 from polyalign.eval.metrics import QA_NORMS
 from polyalign.eval.mt import check_tokenizer
+from polyalign.hub import DEFAULT_MODEL
 from polyalign.io import InputError
 
 

@@ -27,6 +27,7 @@ from polyalign.eval import tasks as T
 from polyalign.eval.generate import generate
 from polyalign.eval.prefix import PrefixCache
 from polyalign.eval.request import NO_EFFECT, EvalRequest
+from polyalign.hub import resolve
 from polyalign.io import InputError, log, provenance, read_json, write_json, write_jsonl
 from polyalign.outputs import check_output_dir
 
@@ -47,7 +48,7 @@ class Runner:
         """``model``/``tokenizer``: a pair already loaded; ``load``: how to get the pair when first
         needed (``polyalign run`` passes its base or tuned model); else ``req.model`` is loaded."""
         from polyalign.eval.generate import vllm_available
-        from polyalign.models import load_model, resolve
+        from polyalign.models import load_model
 
         self.req = req
         if req.backend == "vllm" and not vllm_available():

