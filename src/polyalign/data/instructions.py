@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs
-from polyalign.data import filters, resources
+from polyalign.data import filters, resources, shipped
 from polyalign.data.records import ParallelPair, alpaca_user, detect_format, make_example, read_instructions
 from polyalign.io import InputError
 from polyalign.rows import split_columns
@@ -32,7 +32,7 @@ def instruction_records(specs: Iterable[str], lang: str, split: str = "train") -
     out: list[dict[str, Any]] = []
     for spec in specs:
         if spec == "polyinstruct":
-            out.extend({**r, "origin": resources.POLYINSTRUCT_VERSION} for r in resources.polyinstruct(code, split))
+            out.extend({**r, "origin": shipped.POLYINSTRUCT_VERSION} for r in resources.polyinstruct(code, split))
             continue
         source, columns = split_columns(spec, code)
         spec_lang, _, path = source.partition("=") if _has_lang_prefix(source) else ("en", "", source)

@@ -41,12 +41,18 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs
+from polyalign.data.shipped import (
+    POLYINSTRUCT_LANGUAGES,
+    POLYMT_LANGUAGES,
+    POLYMT_VERSION,
+    POLYQA2_VERSION,
+    POLYQA_LANGUAGES,
+    POLYQA_VERSION,
+    POLYSENT_LANGUAGES,
+    POLYSENT_VERSION,
+)
 from polyalign.io import InputError, iter_jsonl, read_json
 
-POLYINSTRUCT_LANGUAGES = ("en", "es", "fr", "de", "zh", "ar", "ru", "hi", "vi", "tr", "el")
-"""Every language of polyinstruct v1, English first."""
-
-POLYINSTRUCT_VERSION = "polyinstruct_v1"
 FIELDS = ("instruction", "input", "output")
 
 
@@ -109,11 +115,6 @@ def polyinstruct(lang: str, split: str | None = None, path: str | os.PathLike | 
 
 # --- polyqa v1 ------------------------------------------------------------------------------
 
-POLYQA_VERSION = "polyqa_v1"
-POLYQA2_VERSION = "polyqa_v2"
-"""The harder successor (issue 20): XQuAD-like paragraphs, phrase answers; v1 stays, pinned, for comparability."""
-POLYQA_LANGUAGES = ("en", "es", "de", "el", "ru", "tr", "ar", "vi", "th", "zh", "hi", "ro")
-"""XQuAD's twelve languages, English first: one file each."""
 POLYQA_SPLITS = ("dev", "test")
 
 
@@ -185,9 +186,6 @@ def polyqa(
 
 # --- polysent v1 ----------------------------------------------------------------------------
 
-POLYSENT_VERSION = "polysent_v1"
-POLYSENT_LANGUAGES = POLYQA_LANGUAGES + ("fr", "ja", "sw", "bn")
-"""polyqa's twelve, then four more (fr, ja, sw, bn) far from what a run usually tunes on."""
 POLYSENT_SPLITS = ("demo", "test")
 
 
@@ -281,9 +279,6 @@ def polysent_labels(lang: str, path: str | os.PathLike | None = None) -> dict[st
 
 # --- polymt v1 ------------------------------------------------------------------------------
 
-POLYMT_VERSION = "polymt_v1"
-POLYMT_LANGUAGES = POLYSENT_LANGUAGES
-"""polysent's sixteen languages, English first: one file each."""
 POLYMT_SPLITS = ("dev", "test")
 POLYMT_DOMAINS = ("news", "science", "travel", "health", "daily")
 """FLORES-style general domains; every sentence has one."""

@@ -23,11 +23,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from polyalign.eval.types import Row
 from polyalign.io import InputError, iter_jsonl, read_json, read_lines
 from polyalign.rows import iter_hf, iter_table
-
-Row = dict[str, Any]
-
 
 # ---------------------------------------------------------------------------------------------
 # QA: SQuAD / XQuAD / MLQA

@@ -3,7 +3,7 @@ benchmark's native format (a file, a path holding ``{lang}``, ``{src}``/``{tgt}`
 ``{context}``/``{question}``, a folder searched for the native names), or Hugging Face rows saved
 locally (``.parquet``, ``.arrow``, a ``save_to_disk`` folder), or the sets shipped with polyalign.
 
-Every loader is ``load(spec, split, source)`` → rows (:data:`polyalign.eval.datasets.Row`), with
+Every loader is ``load(spec, split, source)`` → rows (:data:`polyalign.eval.types.Row`), with
 ``source`` ``None`` for the hub (or the shipped set); :data:`LOADERS` gives each task of
 :data:`polyalign.eval.tasks.TASKS` its loader, and :func:`prepare` loads a task's rows, chooses its
 demonstrations and draws its sample.
@@ -21,8 +21,8 @@ from typing import Literal
 from polyalign import langs
 from polyalign.data import resources
 from polyalign.eval import datasets, sampling
-from polyalign.eval.datasets import Row
 from polyalign.eval.tasks import LangSpec, Prepared, Task
+from polyalign.eval.types import Row
 from polyalign.io import InputError
 
 

@@ -60,16 +60,14 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from polyalign import langs
+from polyalign.eval.types import QA_NORMS, QANorm
 from polyalign.io import InputError
 
 QA_NORMALIZATION_VERSION = "mlqa_v1+polyalign_v1"
 SQUAD_NORMALIZATION_VERSION = "squad_v1.1"
-QANorm = Literal["squad_v1", "mlqa"]
-QA_NORMS: tuple[str, ...] = ("squad_v1", "mlqa")
-"""The QA answer normalisations: SQuAD v1.1's (English rules for every language) and MLQA's per-language one."""
 _SQUAD_ARTICLES = re.compile(r"\b(a|an|the)\b")
 
 _ASCII_PUNCT = frozenset(string.punctuation)

@@ -13,8 +13,8 @@ from typing import Any
 
 from polyalign import langs
 from polyalign.eval import tasks as T
-from polyalign.eval.metrics import QA_NORMS
 from polyalign.eval.mt import check_tokenizer
+from polyalign.eval.types import QA_NORMS
 from polyalign.hub import DEFAULT_MODEL
 from polyalign.io import InputError
 

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from polyalign import langs
-from polyalign.data import resources
-from polyalign.eval.datasets import Row
-from polyalign.eval.metrics import QANorm
+from polyalign.data import shipped
+from polyalign.eval.types import QANorm, Row
 from polyalign.io import InputError
 
 Kind = Literal["qa", "translation", "classification", "math", "instruct"]
@@ -191,65 +190,65 @@ TASKS: dict[str, Task] = {
         "polyinstruct",
         "instruct",
         "instruct",
-        resources.POLYINSTRUCT_LANGUAGES,
+        shipped.POLYINSTRUCT_LANGUAGES,
         None,
         "test",
         "train",
         parse_mono,
         "polyinstruct_v1: parallel instructions in 11 languages (MI-Eval style)",
-        shipped=resources.POLYINSTRUCT_VERSION,
+        shipped=shipped.POLYINSTRUCT_VERSION,
     ),
     "polyqa": Task(
         "polyqa",
         "qa",
         "qa",
-        resources.POLYQA_LANGUAGES,
+        shipped.POLYQA_LANGUAGES,
         None,
         "test",
         "dev",
         parse_mono,
         "polyqa_v1: extractive QA written for polyalign, parallel in XQuAD's 12 languages (shipped; "
         "kept for comparability, easier than XQuAD)",
-        shipped=resources.POLYQA_VERSION,
+        shipped=shipped.POLYQA_VERSION,
     ),
     "polyqa_v2": Task(
         "polyqa_v2",
         "qa",
         "qa",
-        resources.POLYQA_LANGUAGES,
+        shipped.POLYQA_LANGUAGES,
         None,
         "test",
         "dev",
         parse_mono,
         "polyqa_v2: harder extractive QA written for polyalign (XQuAD-like paragraphs, phrase answers), "
         "parallel in XQuAD's 12 languages (shipped)",
-        shipped=resources.POLYQA2_VERSION,
+        shipped=shipped.POLYQA2_VERSION,
     ),
     "polysent": Task(
         "polysent",
         "classification",
         "polysent",
-        resources.POLYSENT_LANGUAGES,
+        shipped.POLYSENT_LANGUAGES,
         None,
         "test",
         "demo",
         parse_mono,
         "polysent_v1: binary sentiment written for polyalign, parallel in 16 "
         "languages (shipped); labels in English or with --label-lang target",
-        shipped=resources.POLYSENT_VERSION,
+        shipped=shipped.POLYSENT_VERSION,
     ),
     "polymt": Task(
         "polymt",
         "translation",
         "translation",
-        resources.POLYMT_LANGUAGES,
+        shipped.POLYMT_LANGUAGES,
         None,
         "test",
         "dev",
         pair_parser("en"),
         "polymt_v1: general-domain sentences (news, science, travel, health, daily life) written for "
         "polyalign, parallel in 16 languages (shipped); any direction, src-tgt",
-        shipped=resources.POLYMT_VERSION,
+        shipped=shipped.POLYMT_VERSION,
     ),
     "local_qa": Task("local_qa", "qa", "qa", (), None, "test", None, parse_mono, "any local QA file"),
     "local_translation": Task(
