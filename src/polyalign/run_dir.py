@@ -15,8 +15,8 @@ import yaml
 
 from polyalign.coerce import config_to_dict, dump_recipe
 from polyalign.io import InputError, atomic_write, log
+from polyalign.old_keys import drop_retired
 from polyalign.outputs import check_new_output_dir
-from polyalign.recipe import drop_retired
 from polyalign.run_config import RunConfig
 
 # Recipe keys a rerun may change in a run directory: they change no finished stage's result.
