@@ -239,7 +239,8 @@ def build_report(run_dir: str | Path, finished: bool = False) -> dict[str, Any]:
     title = f"polyalign run {doc['name']}"
     markdown.write_report(run_dir / "report.md", title, secs)
     html.write_report(run_dir / "report.html", title, secs, run_dir)
-    write_model_cards(run_dir)  # each tuned model's README.md carries the numbers just reported
+    # each tuned model's README.md carries the numbers just reported, and the claims
+    write_model_cards(run_dir, claims.run_claims(run_dir))
     return {
         "doc": doc,
         "claims": secs[0]["text"],

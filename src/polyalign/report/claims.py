@@ -11,6 +11,7 @@ document, whose ``items`` hold the samples' per-item scores.
 
 from __future__ import annotations
 
+from pathlib import Path
 from statistics import mean
 from typing import Any
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from polyalign.io import InputError
 from polyalign.report import evidence as ev
+from polyalign.report.collect import collect
 from polyalign.scaling import laws
 from polyalign.scaling.fit import fit_one
 from polyalign.stats import decide
@@ -414,3 +416,15 @@ CLAIMS = (
 def judge_claims(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """Every claim, in the papers' order."""
     return [c(doc) for c in CLAIMS]
+
+
+def run_claims(run_dir: Path | None) -> list[str]:
+    """The claims judged from a run's artefacts as its report judges them, one line each (what a
+    model card lists); none without a run, or for a broken run directory."""
+    if run_dir is None:
+        return []
+    try:
+        judged = judge_claims(collect(run_dir))
+    except (InputError, ValueError, OSError):  # a broken run directory: the card judges no claim
+        return []
+    return [c.get("line") or c.get("claim") for c in judged]

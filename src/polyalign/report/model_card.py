@@ -14,6 +14,7 @@ writes one into every tuned model's folder when it builds the report.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,16 +94,6 @@ def evaluation_rows(base: dict[str, Any] | None, tuned: dict[str, Any] | None) -
     return rows
 
 
-def _claims(run_dir: Path) -> list[dict[str, Any]]:
-    """The claims judged from the run's artefacts, as the report judges them."""
-    from polyalign.report.claims import judge_claims
-
-    try:
-        return judge_claims(collect(run_dir))
-    except (InputError, ValueError, OSError):  # a broken run directory: the card judges no claim
-        return []
-
-
 def _data_lines(manifest: dict[str, Any]) -> list[str]:
     lines = []
     for code, info in (manifest.get("languages") or {}).items():
@@ -119,8 +110,11 @@ def model_card(
     library: str,
     license: str = "other",
     title: str | None = None,
+    claims: Sequence[str] = (),
 ) -> str:
-    """The card's text for the model trained in ``source`` (see :func:`locate`)."""
+    """The card's text for the model trained in ``source`` (see :func:`locate`); ``claims``: the
+    experiment's claims with their verdicts, one line each, as its report judged them
+    (:func:`polyalign.report.claims.run_claims`)."""
     run_dir, arm, folder = locate(Path(source))
     recipe = _yaml(run_dir / "config.yaml") if run_dir else {}
     train_cfg = _yaml(folder / "train_config.yaml") or recipe
@@ -212,10 +206,9 @@ def model_card(
         ]
     else:
         out += ["This model was not evaluated by the run that trained it: no numbers are claimed."]
-    claims = _claims(run_dir) if run_dir is not None else []
     if claims:
         out += ["", "## The experiment's claims", ""]
-        out += [f"- {c.get('line') or c.get('claim')}" for c in claims]
+        out += [f"- {line}" for line in claims]
 
     out += ["", "## Use", "", "```python"]
     if library == "peft":
@@ -265,8 +258,9 @@ def base_of(folder: Path, fallback: str | None = None) -> str:
     return fallback or "unknown"
 
 
-def write_model_cards(run_dir: str | Path) -> list[Path]:
-    """A card in every tuned model folder of a run (``model/``, ``arms/<arm>/model/``); their paths."""
+def write_model_cards(run_dir: str | Path, claims: Sequence[str] = ()) -> list[Path]:
+    """A card in every tuned model folder of a run (``model/``, ``arms/<arm>/model/``), each with the
+    run's ``claims`` (see :func:`model_card`); their paths."""
 
     run_dir = Path(run_dir)
     base = (_yaml(run_dir / "config.yaml").get("model") or {}).get("model_name_or_path")
@@ -275,6 +269,6 @@ def write_model_cards(run_dir: str | Path) -> list[Path]:
         if not ((folder / "adapter_config.json").is_file() or (folder / "config.json").is_file()):
             continue
         with atomic_write(folder / CARD) as f:
-            f.write(model_card(folder, base or base_of(folder), library_of(folder)))
+            f.write(model_card(folder, base or base_of(folder), library_of(folder), claims=claims))
         written.append(folder / CARD)
     return written

@@ -31,7 +31,8 @@ from polyalign.io import InputError, atomic_dir, write_json
 from polyalign.models import load_model, set_trainable
 from polyalign.outputs import check_output_dir
 from polyalign.recipe import load_recipe
-from polyalign.report.model_card import CARD, base_of, library_of, model_card
+from polyalign.report.claims import run_claims
+from polyalign.report.model_card import CARD, base_of, library_of, locate, model_card
 from polyalign.run_config import RunConfig
 
 Mode = Literal["merged", "adapter"]
@@ -105,7 +106,8 @@ def _mark(folder: Path, mode: Mode, src: Path, base_name: str | None) -> None:
 
     write_json(folder / MARKER, {"mode": mode, "source": str(src), "base_model": base_name})
     base = base_name or base_of(folder)
-    (folder / CARD).write_text(model_card(src, base, library_of(folder)), encoding="utf-8")
+    card = model_card(src, base, library_of(folder), claims=run_claims(locate(src)[0]))
+    (folder / CARD).write_text(card, encoding="utf-8")
 
 
 def export(

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.io import InputError, log
-from polyalign.report.model_card import CARD, base_of, library_of, model_card
+from polyalign.report.claims import run_claims
+from polyalign.report.model_card import CARD, base_of, library_of, locate, model_card
 from polyalign.train.export import MARKER, find_model_folder
 
 REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
@@ -78,7 +79,7 @@ def push(
     card = (
         (folder / CARD).read_text(encoding="utf-8")
         if (folder / CARD).is_file() and (folder / MARKER).is_file()
-        else model_card(src, base, library_of(folder), license=license)
+        else model_card(src, base, library_of(folder), license=license, claims=run_claims(locate(src)[0]))
     )
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in SKIP and p.name not in (CARD, MARKER))
     ops = [CommitOperationAdd(p.relative_to(folder).as_posix(), str(p)) for p in files]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from polyalign.report.claims import run_claims
 from polyalign.report.model_card import card_metadata, locate, model_card, write_model_cards
 from report_fixtures import write_finished_run
 
@@ -19,7 +20,7 @@ def test_an_arm_card_carries_metadata_training_and_the_measured_before_after(tmp
     model = _adapter(run / "arms" / "coit-es" / "model")
     assert locate(model) == (run.resolve(), "coit-es", (run / "arms" / "coit-es").resolve())
 
-    text = model_card(model, "HuggingFaceTB/SmolLM2-135M-Instruct", "peft")
+    text = model_card(model, "HuggingFaceTB/SmolLM2-135M-Instruct", "peft", claims=run_claims(run))
     meta = card_metadata(text)
     assert meta["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert meta["language"] == ["en", "es"] and meta["library_name"] == "peft"
