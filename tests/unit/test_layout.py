@@ -22,7 +22,6 @@ import ast
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import pytest
 from test_imports import HEAVY as MODEL_CODE  # the modules that exist to run a model
 
 SRC = Path(__file__).resolve().parents[2] / "src"
