@@ -34,42 +34,38 @@ from polyalign.hub import DEFAULT_MODEL, bundled_gguf
 from polyalign.io import InputError, cache_dir
 from polyalign.run_config import ArmConfig, RunConfig
 
-# Calibrated from issue 22's measurements of `make demo` on a fresh clone on 2 quiet CPU cores with
-# the bundled SmolLM2-135M (default recipe: 30 held-out translation items, 60 polyqa, 80 polysent
-# per model), fitted to its sum of ~26 min: base 2 min 44 s, pilot 6 min 42 s, six arms each 34-50 s
-# of training (12 steps × 8 examples: 6 s + 96 × 100 tokens at 270 tokens/s ≈ 42 s) and 1 min 51 s
-# to 2 min 21 s of evaluation, ~114 s on average for the sum: 5 s of load and merge, the rest split
-# over the tasks in the proportions of their prompt and answer lengths (translation 60 + 40 tokens,
-# polyqa 260 + 16, polysent 70 + none: constrained); the base's 164 s less that is the conversion;
-# the pilot's 402 s for 9 points leaves ~13 s per point beyond training and held-out items. Data
-# builds and the look inside were not measured there: a few seconds, guessed.
+# The rates `make demo` recorded on 2 CPU cores (2026-12-07, the bundled SmolLM2-135M, the default
+# recipe: 30 held-out translation items, 60 polyqa, 80 polysent and 240 polymt items per model,
+# 2-shot, batches of 32; a 12-point pilot; six arms of 12 steps): its 66 min are what these give
+# (BENCHMARKS.md, issue 22). A machine's own run replaces them (``rates.json``).
 DEFAULT_RATES: dict[str, Any] = {
-    "train_tokens_per_second": 270.0,  # training throughput, tokens read per second
+    "train_tokens_per_second": 100.0,  # training throughput, tokens read per second (model load included)
     # tokens per example read, per builder ("pilot": the scaling pilot's points) and per arm's name
-    "train_tokens_per_example": {"coit": 100.0, "muit": 100.0, "qalign": 120.0, "pilot": 40.0},
+    "train_tokens_per_example": {"coit": 81.0, "muit": 87.0, "qalign": 76.0, "pilot": 74.0},
     "arm_tokens_per_example": {},
-    "train_overhead_seconds": 6.0,  # a training stage beyond its tokens: model load, tokenising, saving
+    "train_overhead_seconds": 1.0,  # a training stage beyond its tokens: tokenising, saving
     # evaluation seconds per item, per task and per task kind (a task the last run did not score uses its kind's)
     "eval_seconds_per_item": {
-        "translation": 1.05,
-        "polyqa": 1.06,
-        "polysent": 0.19,
+        "translation": 0.96,
+        "polymt": 0.91,
+        "polyqa": 2.42,
+        "polysent": 0.57,
         "polyinstruct": 2.5,
-        "qa": 1.06,
-        "classification": 0.19,
+        "qa": 2.42,
+        "classification": 0.57,
         "instruct": 2.5,
         "math": 2.5,
     },
     # per model ("base", an arm's name): its evaluation's item time over the pooled per-item rates'
     "model_eval_factor": {},
-    "model_load_seconds": 5.0,  # an evaluation stage beyond its items: the load (and merge), writing results
-    "conversion_seconds": 50.0,  # converting the bundled GGUF on first use (inside the first evaluation)
-    "data_seconds": 10.0,  # the shared data stage
-    "arm_data_seconds": 2.0,  # an arm's own data build
-    "analysis_seconds_per_pair": 0.2,  # the look inside, per pair read, per model
-    "pilot_point_overhead_seconds": 13.0,  # a pilot point beyond training and evaluation (a residual: may be < 0)
-    "judge_seconds_per_item": 3.0,  # the judge endpoint, per comparison
-    "source": "uncalibrated defaults from 2 quiet CPU cores (no run has recorded this machine's rates yet)",
+    "model_load_seconds": 4.2,  # an evaluation stage beyond its items: the load (and merge), writing results
+    "conversion_seconds": 36.0,  # converting the bundled GGUF on first use (inside the first evaluation)
+    "data_seconds": 17.0,  # the shared data stage (the pool frozen)
+    "arm_data_seconds": 3.7,  # an arm's own data build
+    "analysis_seconds_per_pair": 0.53,  # the look inside, per pair read, per model
+    "pilot_point_overhead_seconds": 3.0,  # a pilot point beyond training and evaluation (a residual: may be < 0)
+    "judge_seconds_per_item": 3.0,  # the judge endpoint, per comparison (not measured: a guess)
+    "source": "uncalibrated defaults from make demo on 2 CPU cores (no run has recorded this machine's rates yet)",
 }
 RATE_DICTS = ("train_tokens_per_example", "eval_seconds_per_item", "model_eval_factor", "arm_tokens_per_example")
 

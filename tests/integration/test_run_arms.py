@@ -244,7 +244,9 @@ def test_default_dry_run_plans_the_pilot_and_fits_the_budget(tmp_path):
     assert lines[2].startswith("  scaling pilot: 3 languages × sizes [8, 16, 32, 64] = 12 points")
     assert sum(x.startswith("  arm ") for x in lines) == 6
     minutes = float(re.search(r"estimated total ~([\d.]+) min", lines[-1]).group(1))
-    assert minutes <= 45, lines[-1]
+    # make demo measured 66 min on 2 cores (BENCHMARKS.md, issue 22) and the defaults are its rates: the estimate
+    # must say so, neither the 25 minutes issue 22 asks for nor the 45 the defaults said before polymt
+    assert 55 <= minutes <= 75, lines[-1]
     assert not (tmp_path / "runs").exists()
 
 
