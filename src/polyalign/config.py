@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from polyalign import langs
 from polyalign.hub import DEFAULT_MODEL
@@ -233,6 +233,17 @@ class TrainConfig:
             raise ValueError("max_seq_length must be at least 2")
         if self.save_steps < 0 or self.save_total_limit < 1 or self.logging_steps < 1:
             raise ValueError("need save_steps >= 0, save_total_limit >= 1, logging_steps >= 1")
+
+    def trainable(self) -> dict[str, Any]:
+        """What :func:`polyalign.models.set_trainable` needs of these settings, as its arguments."""
+        return {
+            "finetuning_type": self.finetuning_type,
+            "lora_rank": self.lora_rank,
+            "lora_alpha": self.lora_alpha,
+            "lora_dropout": self.lora_dropout,
+            "lora_target": self.lora_target,
+            "gradient_checkpointing": self.gradient_checkpointing,
+        }
 
 
 @dataclass

@@ -209,16 +209,7 @@ def model_from_checkpoint(path: str | Path, dtype: str | None = None) -> tuple[A
     model, tokenizer = load_model(
         settings.model.model_name_or_path, dtype or settings.model.dtype, settings.model.trust_remote_code
     )
-    t = settings.train
-    model = set_trainable(
-        model,
-        t.finetuning_type,
-        lora_rank=t.lora_rank,
-        lora_alpha=t.lora_alpha,
-        lora_dropout=t.lora_dropout,
-        lora_target=t.lora_target,
-        gradient_checkpointing=t.gradient_checkpointing,
-    )
+    model = set_trainable(model, **settings.train.trainable())
     if not (path / "weights.safetensors").is_file():
         raise InputError("not a checkpoint: no weights.safetensors", path)
     # Checkpoints name parameters as the training module does: the model sits under "lm.".

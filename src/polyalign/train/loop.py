@@ -175,15 +175,7 @@ def prepare_model(model: Any, cfg: TrainConfig, attn_implementation: str, d: Dis
 
     Returns ``(model, net, attention it had before)``: ``net`` is what runs the forward passes.
     """
-    model = set_trainable(
-        model,
-        cfg.finetuning_type,
-        lora_rank=cfg.lora_rank,
-        lora_alpha=cfg.lora_alpha,
-        lora_dropout=cfg.lora_dropout,
-        lora_target=cfg.lora_target,
-        gradient_checkpointing=cfg.gradient_checkpointing,
-    )
+    model = set_trainable(model, **cfg.trainable())
     if cfg.finetuning_type == "lora":
         from polyalign.train.kernels import fuse_lora
 
