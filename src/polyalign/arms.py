@@ -68,18 +68,27 @@ def arm_recipe(cfg: RunConfig, arm: ArmConfig) -> RunConfig:
 
 
 def arm_eval(cfg: RunConfig, arm: ArmConfig) -> EvalConfig:
-    """An arm's evaluation: the recipe's, except that a shipped translation set named direction by
-    direction (``polymt/en-es``) is scored only in the directions of the arm's own languages (the
-    claims compare an arm there, with the base, which is scored on all); a question-alignment arm,
-    whose claim reads QA and classification, is scored on none. Evaluation time goes where the
-    claims need it."""
+    """An arm's evaluation: the recipe's, with ``eval.arm_tasks: claims`` (the default) cut to what the
+    arm's claims read, since the base is scored on everything they are compared with. A CoIT or MuIT
+    arm keeps a shipped translation set named direction by direction (``polymt/en-es``) in the
+    directions of its own languages only, and no QA or classification task (only question
+    alignment's transfer claim reads those); a question-alignment arm keeps QA and classification
+    and no translation direction. Evaluation time goes where the claims need it."""
     e = cfg.eval
-    mine = set() if arm.builder == "qalign" else set(arm.languages)
+    if e.arm_tasks == "all":
+        return e
+    qalign = arm.builder == "qalign"
+    mine = set() if qalign else set(arm.languages)
     keep, suite = [], []
     for task in e.suite:
         named = [x for x in e.suite_langs if x.startswith(f"{task}/")]
-        if TASKS[task].kind != "translation" or not named:
-            suite.append(task)
+        if TASKS[task].kind != "translation":
+            if qalign:
+                suite.append(task)
+            continue
+        if not named:
+            if not qalign:
+                suite.append(task)
             continue
         own = [x for x in named if set(x.split("/", 1)[1].split("-")) & mine]
         keep += own
@@ -205,6 +214,7 @@ def quick(cfg: RunConfig) -> RunConfig:
         bootstrap=min(cfg.scaling.bootstrap, 20),
         budget=None,
         train={**cfg.scaling.train, "max_steps": 2, "save_steps": 0, "per_device_train_batch_size": 4},
+        eval={**cfg.scaling.eval, "limit": 2} if "limit" in cfg.scaling.eval else cfg.scaling.eval,
     )
     judge = replace(cfg.judge, limit=min(cfg.judge.limit, 2), max_new_tokens=min(cfg.judge.max_new_tokens, 12))
     return replace(
@@ -251,7 +261,8 @@ def analysis_pairs_limit(cfg: RunConfig) -> int:
 
 
 def _overridden(cls: type, section: Any, extra: dict[str, Any], where: str) -> Any:
-    """``section`` with the ``scaling.train`` / ``scaling.data`` overrides on top (unknown keys are an error)."""
+    """``section`` with the ``scaling.train`` / ``scaling.data`` / ``scaling.eval`` overrides on top
+    (unknown keys are an error)."""
     if not extra:
         return section
     return build(cls, {**dataclasses.asdict(section), **extra}, {}, Path(f"<{where}>"), f"{where}.", CHECKS)
@@ -262,7 +273,8 @@ def pilot_recipes(cfg: RunConfig, pool: Path | None = None) -> list[RunConfig]:
 
     A point is an ordinary plain run: CoIT on one language, ``max_train_pairs`` = its size, the
     recipe's ``train`` and ``data`` with ``scaling.train`` / ``scaling.data`` on top, scored on
-    its held-out translation pairs only (no baseline, no suite, no judge, no look inside).
+    its held-out English→X pairs only, with ``scaling.eval`` on top (no baseline, no suite, no judge, no
+    look inside).
     ``pool``: the run's frozen pool, which every point then reads (``data.pool``) instead of the
     sources (without it, each point freezes its own).
     """
@@ -270,6 +282,8 @@ def pilot_recipes(cfg: RunConfig, pool: Path | None = None) -> list[RunConfig]:
     codes = [langs.normalize(c) for c in (s.languages or cfg.data.languages)]
     train = _overridden(TrainConfig, cfg.train, s.train, "scaling.train")
     data0 = _overridden(DataConfig, cfg.data, s.data, "scaling.data")
+    point_eval = replace(cfg.eval, heldout="from_en", baseline=False, suite=[])
+    point_eval = replace(_overridden(EvalConfig, point_eval, s.eval, "scaling.eval"), baseline=False, suite=[])
     base = {"seed": cfg.seed, "model": cfg.model, "train": train, "translate": cfg.translate}
     out = []
     for code in codes:
@@ -288,7 +302,7 @@ def pilot_recipes(cfg: RunConfig, pool: Path | None = None) -> list[RunConfig]:
                     name=f"{code}-{size}",
                     runs_dir=str(cfg.run_dir / "points"),
                     data=data,
-                    eval=replace(cfg.eval, baseline=False, suite=[]),
+                    eval=point_eval,
                     **base,
                 )
             )

@@ -287,6 +287,15 @@ class EvalConfig:
     label_scoring: Literal["first_token", "loglik"] = "first_token"
     """Classification: first-token probability mass of each label (one forward pass per example),
     or length-normalised log-likelihood of the full label strings."""
+    heldout: Literal["both", "from_en", "none"] = "both"
+    """Which of the run's held-out translation directions (``data/test_*.jsonl``) are scored: ``both``;
+    ``from_en``, English into each language only (what a scaling pilot's law reads); ``none``, when
+    the suite scores the claims' directions on a shipped set (polymt) instead."""
+    arm_tasks: Literal["claims", "all"] = "claims"
+    """Suite tasks an experiment's arms are scored on (the base is scored on all of them): ``claims``,
+    what each arm's claims read (a CoIT or MuIT arm: the translation directions of its own languages
+    when the suite names directions; a question-alignment arm: QA and classification, not
+    translation); ``all``: the whole suite for every arm (the full transfer matrix, at its cost)."""
     baseline: bool = True
     """Also evaluate the untuned model (``eval/before``). A scaling pilot turns it off in its
     points: they share one base model and the same held-out test, so one baseline would do."""

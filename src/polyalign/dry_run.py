@@ -26,6 +26,7 @@ from polyalign.estimate import (
     estimate_plain,
     estimate_stages,
     eval_items,
+    heldout_directions,
     measured_rates,
     suite_languages,
     train_steps,
@@ -65,9 +66,11 @@ def dry_run(cfg: RunConfig) -> str:
     est = estimate_stages(cfg, rates) if cfg.arms else estimate_plain(cfg, rates)
     n_eval_langs = len(eval_languages(cfg)) if cfg.arms else len(d.languages)
     items = eval_items(cfg, n_eval_langs)
+    n_heldout = items.pop("translation")
     parts = [
-        f"{items.pop('translation')} translation items ({n_eval_langs} languages × "
-        f"{2 if d.direction == 'both' else 1} direction(s))"
+        f"{n_heldout} held-out translation items ({n_eval_langs} languages × {heldout_directions(cfg)} direction(s))"
+        if n_heldout
+        else "no held-out translation items (eval.heldout: none)"
     ]
     for task in cfg.eval.suite:
         what = "directions" if TASKS[task].kind == "translation" else "languages"
@@ -79,7 +82,7 @@ def dry_run(cfg: RunConfig) -> str:
     per_model = est["eval/base"] if cfg.arms else est["eval/after"]
     lines = [
         f"run {cfg.name}: model {cfg.model.model_name_or_path}, {len(arms)} arm(s) + the untuned base",
-        f"  evaluation per model: {', '.join(parts)}; ~{per_model / 60:.1f} min (model load included)",
+        f"  evaluation of the base (an arm: what its claims read, below): {', '.join(parts)}; ~{per_model / 60:.1f} min (model load included)",
     ]
     if cfg.arms and planned_arms(cfg) and not cfg.plan:
         pcfg = pilot_recipe(cfg)
@@ -87,8 +90,8 @@ def dry_run(cfg: RunConfig) -> str:
         psecs = est["scaling pilot"]
         lines.append(
             f"  scaling pilot: {len(pcfg.scaling.languages)} languages × sizes {pcfg.scaling.sizes} = "
-            f"{len(points)} points (plain runs: tune {_point_steps(points[0].train)}, score the "
-            f"held-out pairs), ~{psecs / 60:.1f} min; "
+            f"{len(points)} points (plain runs: tune {_point_steps(points[0].train)}, score "
+            f"{eval_items(points[0], 1, suite=False)['translation']} held-out pairs), ~{psecs / 60:.1f} min; "
             f"then plan {planned_arms(cfg)[0].pair_budget} pairs over {', '.join(pcfg.scaling.languages)}"
         )
     for arm in arms:

@@ -143,13 +143,19 @@ def eval_items(cfg: RunConfig, n_langs: int, translation: bool = True, suite: bo
     e, d = cfg.eval, cfg.data
     out: dict[str, int] = {}
     if translation:
-        out["translation"] = n_langs * (2 if d.direction == "both" else 1) * min(d.test_size, e.limit or d.test_size)
+        out["translation"] = n_langs * heldout_directions(cfg) * min(d.test_size, e.limit or d.test_size)
     limits = parse_limits(e.task_limits)
     for task in e.suite if suite else []:
         out[task] = suite_languages(task, e.suite_langs) * limits.get(task, e.limit or 100)
     if suite and cfg.judge.endpoint:
         out["polyinstruct"] = out.get("polyinstruct", 0) + len(cfg.judge.languages) * cfg.judge.limit
     return out
+
+
+def heldout_directions(cfg: RunConfig) -> int:
+    """Held-out directions scored per language: those the data builds that ``eval.heldout`` keeps."""
+    built = {"both": {"en-x", "x-en"}, "en-x": {"en-x"}, "x-en": {"x-en"}}[cfg.data.direction]
+    return len(built & {"none": set(), "from_en": {"en-x"}, "both": {"en-x", "x-en"}}[cfg.eval.heldout])
 
 
 def suite_languages(task: str, suite_langs: list[str]) -> int:

@@ -68,6 +68,10 @@ class ScalingConfig:
     """Training settings of every pilot point that differ from the recipe's ``train`` (e.g. ``{max_steps: 8}``)."""
     data: dict = field(default_factory=dict)
     """Data settings of every pilot point that differ from the recipe's ``data`` (e.g. ``{instructions: []}``)."""
+    eval: dict = field(default_factory=dict)
+    """Evaluation settings of every pilot point that differ from the recipe's ``eval`` (e.g. ``{limit: 40}``:
+    held-out items per point). A point is scored on its held-out English→X pairs only (what the law
+    reads; ``{heldout: both}`` adds X→English), with no baseline and no suite."""
     launcher: Literal["local", "slurm"] = "local"
     """``local``: grid points (pilot points and a run's experiment arms) one after another in this process;
     ``slurm``: one job per point through submitit."""

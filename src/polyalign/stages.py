@@ -214,12 +214,14 @@ def stage_eval(
             pair.append(load())
         return pair[0]
 
-    specs = [task.split("/", 1)[1] for task in manifest["tasks"]]
+    specs = heldout_specs(manifest["tasks"], cfg.eval.heldout)
     label = f"eval/{run_dir.name}" if stage == "." else f"eval/{stage}"  # an arm evaluates into its own eval/
-    log(f"{label}: {', '.join(manifest['tasks'])}")
-    doc = run_eval(
-        heldout_request(cfg, tests_dir or run_dir, specs, run_dir / "eval" / stage, adapter, model), load=load_once
-    )
+    doc: dict[str, Any] = {"results": {}}
+    if specs:
+        log(f"{label}: {', '.join('translation/' + x for x in specs)}")
+        doc = run_eval(
+            heldout_request(cfg, tests_dir or run_dir, specs, run_dir / "eval" / stage, adapter, model), load=load_once
+        )
     if cfg.eval.suite:
         log(f"{label}: suite {', '.join(cfg.eval.suite)}")
         suite = run_eval(
@@ -244,6 +246,18 @@ def stage_eval(
             load=load_once,
         )
     return doc
+
+
+def heldout_specs(tasks: list[str], which: str) -> list[str]:
+    """The held-out directions ``eval.heldout`` scores, of a manifest's ``translation/<src>-<tgt>`` tasks.
+
+    >>> heldout_specs(["translation/en-es", "translation/es-en"], "from_en")
+    ['en-es']
+    """
+    specs = [task.split("/", 1)[1] for task in tasks]
+    if which == "none":
+        return []
+    return [x for x in specs if which == "both" or x.startswith("en-")]
 
 
 def stage_train(cfg: RunConfig, run_dir: Path, nproc: int = 1) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Evaluation goes where the claims need it: an arm is scored on a shipped translation set only in its
-own languages' directions; a question-alignment arm on none; the base on all."""
+"""Evaluation goes where the claims need it: a CoIT/MuIT arm is scored on a shipped translation set only in
+its own languages' directions and on no QA or classification task; a question-alignment arm on QA and
+classification only; the base on all. ``eval.arm_tasks: all`` scores every arm on everything."""
 
 from __future__ import annotations
 
@@ -13,16 +14,24 @@ def test_each_arm_of_the_default_recipe_is_scored_where_its_claims_compare_it():
     cfg = load_recipe(None, [])
     assert (cfg.eval.suite, cfg.eval.suite_langs) == (["polyqa", "polysent", "polymt"], ALL)  # the base: all
     got = {a.name: arm_eval(cfg, a) for a in cfg.arms}
-    assert got["coit-es"].suite == ["polyqa", "polysent", "polymt"]
+    assert got["coit-es"].suite == ["polymt"]  # only the transfer claim (question alignment) reads QA
     assert got["coit-es"].suite_langs == ["polymt/en-es", "polymt/es-en"]
     assert got["coit-ru"].suite_langs == ["polymt/en-ru", "polymt/ru-en"]
     assert got["muit-uniform"].suite_langs == ALL and got["muit-planned"].suite_langs == ALL
+    assert got["muit-uniform"].suite == ["polymt"]
     assert (got["qalign-zh-de"].suite, got["qalign-zh-de"].suite_langs) == (["polyqa", "polysent"], [])
     assert got["coit-es"].task_limits == cfg.eval.task_limits  # the same items, so the comparison is paired
 
 
-def test_plain_languages_and_tasks_named_without_directions_are_left_alone():
+def test_tasks_named_without_directions_go_to_the_arms_whose_claims_read_them():
     cfg = load_recipe(None, ["eval.suite=polyqa,flores", "eval.suite_langs=es,de"])
     for arm in cfg.arms:
         e = arm_eval(cfg, arm)
-        assert (e.suite, e.suite_langs) == (["polyqa", "flores"], ["es", "de"])
+        want = ["polyqa"] if arm.builder == "qalign" else ["flores"]
+        assert (e.suite, e.suite_langs) == (want, ["es", "de"])
+
+
+def test_arm_tasks_all_scores_every_arm_on_the_whole_suite():
+    cfg = load_recipe(None, ["eval.arm_tasks=all"])
+    for arm in cfg.arms:
+        assert arm_eval(cfg, arm) == cfg.eval

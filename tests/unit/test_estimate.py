@@ -41,6 +41,12 @@ def overrides(tmp_path: Path) -> list[str]:
         "eval.suite_langs=",
         "eval.task_limits=",
         "analysis_pairs=16",
+        # the protocol this synthetic run was timed under: held-out pairs both ways, every arm on the whole
+        # suite, pilot points trained and scored both ways on eval.limit items
+        "eval.heldout=both",
+        "eval.arm_tasks=all",
+        "scaling.data={instructions: []}",
+        "scaling.eval={heldout: both}",
     ]
 
 
