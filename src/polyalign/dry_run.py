@@ -82,7 +82,8 @@ def dry_run(cfg: RunConfig) -> str:
     per_model = est["eval/base"] if cfg.arms else est["eval/after"]
     lines = [
         f"run {cfg.name}: model {cfg.model.model_name_or_path}, {len(arms)} arm(s) + the untuned base",
-        f"  evaluation of the base (an arm: what its claims read, below): {', '.join(parts)}; ~{per_model / 60:.1f} min (model load included)",
+        f"  evaluation of the base (an arm: what its claims read, below): {', '.join(parts)}; "
+        f"~{per_model / 60:.1f} min (model load included)",
     ]
     if cfg.arms and planned_arms(cfg) and not cfg.plan:
         pcfg = pilot_recipe(cfg)
