@@ -4,7 +4,10 @@ classification only; the base on all. ``eval.arm_tasks: all`` scores every arm o
 
 from __future__ import annotations
 
-from polyalign.arms import arm_eval
+import pytest
+
+from polyalign.arms import arm_eval, pilot_recipe, pilot_recipes
+from polyalign.io import InputError
 from polyalign.recipe import load_recipe
 
 ALL = ["polymt/en-es", "polymt/es-en", "polymt/en-fr", "polymt/fr-en", "polymt/en-ru", "polymt/ru-en"]
@@ -35,3 +38,21 @@ def test_arm_tasks_all_scores_every_arm_on_the_whole_suite():
     cfg = load_recipe(None, ["eval.arm_tasks=all"])
     for arm in cfg.arms:
         assert arm_eval(cfg, arm) == cfg.eval
+
+
+def test_pilot_points_are_scored_on_what_the_law_reads():
+    """The default pilot trains and scores En→X only, on all 40 held-out pairs of its language."""
+    cfg = load_recipe(None, [])
+    points = pilot_recipes(pilot_recipe(cfg))
+    assert len(points) == 12
+    for p in points:
+        e = p.eval
+        assert (e.heldout, e.limit, e.suite, e.baseline) == ("from_en", 40, [], False)
+        assert p.data.direction == "en-x" and p.data.instructions == []
+    both = pilot_recipes(pilot_recipe(load_recipe(None, ["scaling.eval={heldout: both, limit: 8}"])))
+    assert {(p.eval.heldout, p.eval.limit) for p in both} == {("both", 8)}
+
+
+def test_an_unknown_pilot_eval_setting_is_refused_in_one_line():
+    with pytest.raises((InputError, ValueError), match="scaling.eval.limt"):
+        pilot_recipes(pilot_recipe(load_recipe(None, ["scaling.eval={limt: 8}"])))
