@@ -252,8 +252,8 @@ def test_default_dry_run_plans_the_pilot_and_fits_the_budget(tmp_path):
     assert sum(x.startswith("  arm ") for x in lines) == 6
     minutes = float(re.search(r"estimated total ~([\d.]+) min", lines[-1]).group(1))
     # the defaults are the rates make demo recorded on 2 cores (BENCHMARKS.md, issue 22): the estimate is that
-    # run's time, not the 25 minutes issue 22 asks for
-    assert 35 <= minutes <= 55, lines[-1]
+    # run's 40 min, within 20%, not the 25 minutes issue 22 asks for
+    assert 32 <= minutes <= 48, lines[-1]
     assert not (tmp_path / "runs").exists()
 
 
