@@ -24,12 +24,18 @@ QALIGN = ArmConfig(name="qalign-zh-de", builder="qalign", languages=["zh", "de"]
 
 
 def test_a_qalign_run_evaluates_the_base_and_every_arm_few_shot(tmp_path):
-    cfg = suite_protocol(recipe("m", tmp_path, qalign_fewshot=2))
+    cfg = suite_protocol(recipe("m", tmp_path, qalign_fewshot=2, arm_tasks="all"))
     base = request_from_recipe(cfg, tmp_path / "base")
     arms = {a.name: request_from_recipe(arm_recipe(cfg, a), tmp_path / a.name) for a in cfg.arms}
     assert base.num_fewshot == 2 and all(r.num_fewshot == 2 for r in arms.values())
     for req in arms.values():  # one protocol: the requests differ only in where they write
         assert dataclasses.replace(req, output="") == dataclasses.replace(base, output="")
+    # the default, arm_tasks: claims: the CoIT arm's claims read no classification, so it is not scored on
+    # polysent; the question-alignment arm is, with the base's very protocol
+    claims = suite_protocol(recipe("m", tmp_path, qalign_fewshot=2))
+    assert arm_recipe(claims, claims.arms[0]).eval.suite == []
+    qalign = request_from_recipe(arm_recipe(claims, QALIGN), tmp_path / "q")
+    assert dataclasses.replace(qalign, output="") == dataclasses.replace(base, output="")
     # no qalign arm, qalign_fewshot 0, or more shots asked already: the recipe's num_fewshot stands
     coit_only = recipe("m", tmp_path, arms=[ArmConfig(name="coit-es", builder="coit", languages=["es"])])
     assert suite_protocol(coit_only).eval.num_fewshot == 0
