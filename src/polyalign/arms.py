@@ -282,8 +282,8 @@ def pilot_recipes(cfg: RunConfig, pool: Path | None = None) -> list[RunConfig]:
     codes = [langs.normalize(c) for c in (s.languages or cfg.data.languages)]
     train = _overridden(TrainConfig, cfg.train, s.train, "scaling.train")
     data0 = _overridden(DataConfig, cfg.data, s.data, "scaling.data")
-    point_eval = replace(cfg.eval, heldout="from_en", baseline=False, suite=[])
-    point_eval = replace(_overridden(EvalConfig, point_eval, s.eval, "scaling.eval"), baseline=False, suite=[])
+    point_eval = _overridden(EvalConfig, replace(cfg.eval, heldout="from_en"), s.eval, "scaling.eval")
+    point_eval = replace(point_eval, baseline=False, suite=[])
     base = {"seed": cfg.seed, "model": cfg.model, "train": train, "translate": cfg.translate}
     out = []
     for code in codes:

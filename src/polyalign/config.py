@@ -331,6 +331,11 @@ class EvalConfig:
             if base(code) not in LANGID_CODES:
                 raise ValueError(f"eval.drift_languages: the language identifier (langid) does not know {code!r}")
 
+    def scores_heldout(self, src: str) -> bool:
+        """Whether ``heldout`` scores a held-out direction that translates out of ``src`` (``en``, or the
+        other language)."""
+        return self.heldout == "both" or (self.heldout == "from_en" and src == "en")
+
 
 @dataclass
 class TranslateConfig:

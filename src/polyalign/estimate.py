@@ -157,8 +157,8 @@ def eval_items(cfg: RunConfig, n_langs: int, translation: bool = True, suite: bo
 
 def heldout_directions(cfg: RunConfig) -> int:
     """Held-out directions scored per language: those the data builds that ``eval.heldout`` keeps."""
-    built = {"both": {"en-x", "x-en"}, "en-x": {"en-x"}, "x-en": {"x-en"}}[cfg.data.direction]
-    return len(built & {"none": set(), "from_en": {"en-x"}, "both": {"en-x", "x-en"}}[cfg.eval.heldout])
+    sources = {"both": ["en", "x"], "en-x": ["en"], "x-en": ["x"]}[cfg.data.direction]
+    return sum(cfg.eval.scores_heldout(src) for src in sources)
 
 
 def suite_languages(task: str, suite_langs: list[str]) -> int:

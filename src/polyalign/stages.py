@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign.arms import pilot_recipes, point_labels
-from polyalign.config import TrainJobConfig
+from polyalign.config import EvalConfig, TrainJobConfig
 from polyalign.data import mixtures
 from polyalign.data.filters import PairFilter, cover, serves
 from polyalign.data.frozen import Pool, open_pool
@@ -214,7 +214,7 @@ def stage_eval(
             pair.append(load())
         return pair[0]
 
-    specs = heldout_specs(manifest["tasks"], cfg.eval.heldout)
+    specs = heldout_specs(manifest["tasks"], cfg.eval)
     label = f"eval/{run_dir.name}" if stage == "." else f"eval/{stage}"  # an arm evaluates into its own eval/
     doc: dict[str, Any] = {"results": {}}
     if specs:
@@ -248,16 +248,14 @@ def stage_eval(
     return doc
 
 
-def heldout_specs(tasks: list[str], which: str) -> list[str]:
+def heldout_specs(tasks: list[str], e: EvalConfig) -> list[str]:
     """The held-out directions ``eval.heldout`` scores, of a manifest's ``translation/<src>-<tgt>`` tasks.
 
-    >>> heldout_specs(["translation/en-es", "translation/es-en"], "from_en")
+    >>> heldout_specs(["translation/en-es", "translation/es-en"], EvalConfig(heldout="from_en"))
     ['en-es']
     """
     specs = [task.split("/", 1)[1] for task in tasks]
-    if which == "none":
-        return []
-    return [x for x in specs if which == "both" or x.startswith("en-")]
+    return [x for x in specs if e.scores_heldout(x.split("-", 1)[0])]
 
 
 def stage_train(cfg: RunConfig, run_dir: Path, nproc: int = 1) -> dict[str, Any]:
