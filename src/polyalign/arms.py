@@ -72,13 +72,16 @@ def arm_eval(cfg: RunConfig, arm: ArmConfig) -> EvalConfig:
     arm's claims read, since the base is scored on everything they are compared with. A CoIT or MuIT
     arm keeps a shipped translation set named direction by direction (``polymt/en-es``) in the
     directions of its own languages only, and no QA or classification task (only question
-    alignment's transfer claim reads those); a question-alignment arm keeps QA and classification
-    and no translation direction. Evaluation time goes where the claims need it."""
+    alignment's transfer claim reads those); a planned MuIT arm beside a uniform one keeps the
+    En→X directions only (the plan claim reads En→X; the MuIT claim reads the uniform arm); a
+    question-alignment arm keeps QA and classification and no translation direction. Evaluation
+    time goes where the claims need it."""
     e = cfg.eval
     if e.arm_tasks == "all":
         return e
     qalign = arm.builder == "qalign"
     mine = set() if qalign else set(arm.languages)
+    into_only = planned_beside_uniform(cfg, arm)
     keep, suite = [], []
     for task in e.suite:
         named = [x for x in e.suite_langs if x.startswith(f"{task}/")]
@@ -91,12 +94,26 @@ def arm_eval(cfg: RunConfig, arm: ArmConfig) -> EvalConfig:
                 suite.append(task)
             continue
         own = [x for x in named if set(x.split("/", 1)[1].split("-")) & mine]
+        if into_only:
+            own = [x for x in own if x.split("/", 1)[1].split("-")[0] == "en"]
         keep += own
         if own:
             suite.append(task)
     langs = [x for x in e.suite_langs if "/" not in x or x in keep or x.split("/", 1)[0] not in e.suite]
     langs = [x for x in langs if "/" not in x or x.split("/", 1)[0] in suite]
-    return replace(e, suite=suite, suite_langs=langs)
+    heldout = "from_en" if into_only and e.heldout == "both" else e.heldout
+    return replace(e, suite=suite, suite_langs=langs, heldout=heldout)
+
+
+def planned_beside_uniform(cfg: RunConfig, arm: ArmConfig) -> bool:
+    """Whether ``arm`` is a planned MuIT arm whose languages a uniform MuIT arm of the run shares: the
+    claims read it En→X only (planned against uniform), never X→En (the MuIT claim reads the uniform
+    arm, as :func:`polyalign.report.claims.muit_matches_coit` picks it)."""
+    if arm.builder != "muit" or arm.allocation != "plan":
+        return False
+    return any(
+        a.builder == "muit" and a.allocation == "uniform" and set(arm.languages) & set(a.languages) for a in cfg.arms
+    )
 
 
 def suite_protocol(cfg: RunConfig) -> RunConfig:

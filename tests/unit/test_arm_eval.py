@@ -4,6 +4,8 @@ classification only; the base on all. ``eval.arm_tasks: all`` scores every arm o
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from polyalign.arms import arm_eval, pilot_recipe, pilot_recipes
@@ -20,10 +22,22 @@ def test_each_arm_of_the_default_recipe_is_scored_where_its_claims_compare_it():
     assert got["coit-es"].suite == ["polymt"]  # only the transfer claim (question alignment) reads QA
     assert got["coit-es"].suite_langs == ["polymt/en-es", "polymt/es-en"]
     assert got["coit-ru"].suite_langs == ["polymt/en-ru", "polymt/ru-en"]
-    assert got["muit-uniform"].suite_langs == ALL and got["muit-planned"].suite_langs == ALL
+    assert got["muit-uniform"].suite_langs == ALL
+    # the planned arm is read En→X only (planned − uniform); the MuIT claim reads the uniform arm
+    assert got["muit-planned"].suite_langs == ["polymt/en-es", "polymt/en-fr", "polymt/en-ru"]
     assert got["muit-uniform"].suite == ["polymt"]
     assert (got["qalign-zh-de"].suite, got["qalign-zh-de"].suite_langs) == (["polyqa", "polysent"], [])
     assert got["coit-es"].task_limits == cfg.eval.task_limits  # the same items, so the comparison is paired
+
+
+def test_a_planned_arm_is_scored_into_its_languages_only_beside_a_uniform_one():
+    cfg = load_recipe(None, ["eval.heldout=both"])
+    planned = next(a for a in cfg.arms if a.allocation == "plan")
+    assert arm_eval(cfg, planned).heldout == "from_en"  # held-out pairs, too: En→X only
+    alone = load_recipe(None, ["eval.heldout=both"])
+    alone = replace(alone, arms=[a for a in alone.arms if a.allocation != "uniform"])
+    e = arm_eval(alone, planned)  # no uniform arm: the MuIT claim reads this one, both ways
+    assert (e.suite_langs, e.heldout) == (ALL, "both")
 
 
 def test_tasks_named_without_directions_go_to_the_arms_whose_claims_read_them():

@@ -7,6 +7,8 @@ The Hugging Face path is a plain greedy decoding loop with a KV cache:
 * the prefix all prompts share (chat header, instruction, few-shot demonstrations) is computed once
   and reused by every batch (:mod:`polyalign.eval.prefix`);
 * logits are computed for the last position only;
+* each step writes its keys and values into room reserved after the prefill, instead of copying the
+  whole cache to append one column (:func:`polyalign.eval.prefix.reserve`);
 * a row stops at an end-of-turn token or when its text contains a stop string, and finished rows
   leave the batch, so a batch costs what its longest answer costs only while that answer is alone;
 * with ``first_line`` (short answers, where only the first non-empty line is read) a row also stops
@@ -23,7 +25,7 @@ from typing import Any
 
 import torch
 
-from polyalign.eval.prefix import Prefix, PrefixCache, call, forward
+from polyalign.eval.prefix import Prefix, PrefixCache, call, forward, reserve
 from polyalign.io import progress
 from polyalign.models import end_of_turn_ids
 
@@ -111,6 +113,7 @@ def _decode_batch(
     model, tokenizer, suffixes, prefix, pad_id, eot_t, max_new_tokens, stop, first_line=False
 ) -> list[str]:
     logits, cache, mask, pos = forward(model, suffixes, prefix, pad_id, logits_to_keep=1, use_cache=True)
+    cache = reserve(cache, max_new_tokens)
     n = len(suffixes)
     generated: list[list[int]] = [[] for _ in range(n)]
     texts = [""] * n

@@ -158,6 +158,69 @@ class PrefixCache:
         return len(self._items)
 
 
+@functools.cache
+def reserved_layer_class() -> type:
+    """A dynamic cache layer whose keys and values are views into buffers with room to grow.
+
+    transformers' dynamic layer concatenates each new step onto the whole cache, copying every key
+    and value of the batch at every step (a sixth of a CPU decoding step at 40 rows). This one
+    writes a step's column in place; the views the model reads hold exactly the positions written,
+    so attention sees the same numbers. Out of room, it grows by half at once. Built on first use:
+    transformers is heavy to import."""
+    from transformers.cache_utils import DynamicLayer
+
+    class ReservedLayer(DynamicLayer):
+        @classmethod
+        def holding(cls, keys: torch.Tensor, values: torch.Tensor, extra: int) -> ReservedLayer:
+            layer = cls()
+            layer.device, layer.is_initialized, layer._n = keys.device, True, keys.shape[-2]
+            layer._k = keys.new_empty(*keys.shape[:2], keys.shape[-2] + extra, keys.shape[-1])
+            layer._v = torch.empty_like(layer._k)
+            layer._k[:, :, : layer._n] = keys
+            layer._v[:, :, : layer._n] = values
+            layer._views()
+            return layer
+
+        def _views(self) -> None:
+            self.keys, self.values = self._k[:, :, : self._n], self._v[:, :, : self._n]
+
+        def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any):
+            end = self._n + key_states.shape[-2]
+            if end > self._k.shape[-2]:
+                grow = max(end - self._k.shape[-2], self._k.shape[-2] // 2)
+                more = self._k.new_empty(*self._k.shape[:2], grow, self._k.shape[-1])
+                self._k, self._v = torch.cat([self._k, more], dim=-2), torch.cat([self._v, more], dim=-2)
+            self._k[:, :, self._n : end] = key_states
+            self._v[:, :, self._n : end] = value_states
+            self._n = end
+            self._views()
+            return self.keys, self.values
+
+        def batch_select_indices(self, indices: torch.Tensor) -> None:
+            self._k, self._v = self._k[indices], self._v[indices]
+            self._views()
+
+        def crop(self, tokens_to_remove: int) -> None:
+            raise NotImplementedError("a reserved decoding cache is not cropped")
+
+    return ReservedLayer
+
+
+def reserve(cache: Any, extra: int) -> Any:
+    """``cache`` (a dynamic cache after its prefill) with room for ``extra`` more positions in each
+    full-attention layer (:func:`reserved_layer_class`); layers of other kinds stay as they are."""
+    from transformers.cache_utils import DynamicLayer
+
+    layers = getattr(cache, "layers", None)
+    if layers:
+        cls = reserved_layer_class()
+        cache.layers = [
+            cls.holding(x.keys, x.values, extra) if type(x) is DynamicLayer and x.get_seq_length() else x
+            for x in layers
+        ]
+    return cache
+
+
 def left_pad(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(ids, mask)`` with every sequence padded on the left to the longest."""
     width = max(len(s) for s in seqs)

@@ -8,7 +8,7 @@ from transformers import AutoModelForCausalLM
 
 from polyalign.eval.generate import chat_prompt, complete_first_line, cut_at_stop, generate, line_safe
 from polyalign.eval.kinds import _first_line
-from polyalign.eval.prefix import Prefix, PrefixCache
+from polyalign.eval.prefix import Prefix, PrefixCache, call, reserve
 from polyalign.models import end_of_turn_ids
 
 QUESTIONS = [
@@ -123,3 +123,29 @@ def test_prefix_cache_keeps_the_last_ones():
     cache.put((9, 9, 9, 9, 9, 9), c)
     assert cache.get((1, 2, 3, 4, 5)) is None and cache.get((1, 2, 3, 4)) is a and cache.get((9,) * 6) is c
     assert len(cache) == 2 and cache.hits == 3
+
+
+@torch.inference_mode()
+def test_a_reserved_cache_steps_to_the_same_logits_and_grows_past_its_room(tiny):
+    """Decoding steps on a reserved cache (room for 2 columns, then growth; a row dropped midway)
+    give the logits and keys the dynamic cache gives."""
+    from transformers import DynamicCache
+
+    torch.manual_seed(0)
+    ids = torch.randint(5, tiny.config.vocab_size, (3, 7))
+    plain = call(tiny, input_ids=ids, past_key_values=DynamicCache(), use_cache=True)
+    mine = call(tiny, input_ids=ids, past_key_values=DynamicCache(), use_cache=True)
+    caches = [plain.past_key_values, reserve(mine.past_key_values, 2)]
+    assert type(caches[1].layers[0]).__name__ == "ReservedLayer"
+    nxt = plain.logits[:, -1].argmax(-1)
+    for step in range(5):
+        if step == 3:
+            for cache in caches:
+                cache.batch_select_indices(torch.tensor([0, 2]))
+            nxt = nxt[[0, 2]]
+        a, b = (call(tiny, input_ids=nxt[:, None], past_key_values=c, use_cache=True).logits[:, -1] for c in caches)
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+        nxt = a.argmax(-1)
+    want, got = caches[0].layers, caches[1].layers
+    assert got[0].keys.shape == want[0].keys.shape and want[0].keys.shape[0] == 2 and want[0].keys.shape[2] == 12
+    assert all(torch.equal(g.keys, w.keys) and torch.equal(g.values, w.values) for g, w in zip(got, want))
