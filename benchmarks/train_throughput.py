@@ -19,7 +19,8 @@ rank 16 on every linear layer, on the same CoIT examples, for one pass, seed 0:
   column), ``packing=True`` with its best-fit-decreasing strategy, which trains padding-free (one
   flattened row per batch, positions restarting per example); its batch is packed rows of
   ``MAX_LEN`` tokens, as many per step as carry the same tokens as polyalign's step, so both take
-  about the same number of optimizer steps over one pass.
+  about the same number of optimizer steps over one pass; float32 like the other sides
+  (``bf16=False``: ``SFTConfig`` defaults to bf16 autocast, emulated on a CPU without native bf16).
 
 Each side runs in its own process; its peak resident memory (``ru_maxrss``, model loading
 included for both) is reported. Supervised tokens/s = supervised tokens ÷ the seconds the
