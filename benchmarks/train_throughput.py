@@ -22,6 +22,11 @@ rank 16 on every linear layer, on the same CoIT examples, for one pass, seed 0:
   about the same number of optimizer steps over one pass; float32 like the other sides
   (``bf16=False``: ``SFTConfig`` defaults to bf16 autocast, emulated on a CPU without native bf16).
 
+After training, each side's tuned model is scored on the same ``HELDOUT`` examples none of them
+trained on (mean cross-entropy over each example's supervised tokens): the held-out losses are
+compared item by item, polyalign − TRL with a 95% interval, so "the same final loss" is read on the
+same items rather than on each side's last batch (the sides pack their batches differently).
+
 Each side runs in its own process; its peak resident memory (``ru_maxrss``, model loading
 included for both) is reported. Supervised tokens/s = supervised tokens ÷ the seconds the
 training call took.
@@ -170,11 +175,44 @@ def matmul_peak(n: int = 2048, repeats: int = 8) -> float:
     return best
 
 
+HELDOUT = 32  # examples none of the sides trains on: every side's tuned model is scored on the same ones
+
+
+def heldout_losses(model, tok, examples: list[dict]) -> list[float]:
+    """Each held-out example's mean cross-entropy over its supervised tokens, from the tuned ``model``
+    (the same tokens and prompt masks as training: ``encode_all``)."""
+    import torch
+
+    from polyalign.train.batching import encode_all
+
+    encoded, _ = encode_all(tok, examples, MAX_LEN)
+    device = next(model.parameters()).device
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for e in encoded:
+            ids = torch.tensor([e.input_ids], device=device)
+            labels = torch.tensor(e.labels[1:], device=device)
+            logits = model(input_ids=ids).logits[0, :-1].float()
+            keep = labels != -100
+            out.append(float(torch.nn.functional.cross_entropy(logits[keep], labels[keep])))
+    return out
+
+
+def paired_interval(a: list[float], b: list[float]) -> tuple[float, float, float]:
+    """Mean of ``a - b`` item by item and its 95% normal interval."""
+    d = [x - y for x, y in zip(a, b)]
+    m = sum(d) / len(d)
+    sd = (sum((x - m) ** 2 for x in d) / max(1, len(d) - 1)) ** 0.5
+    half = 1.96 * sd / len(d) ** 0.5
+    return m, m - half, m + half
+
+
 # ---------------------------------------------------------------------------------------------
-# The two sides (each in its own process)
+# The sides (each in its own process)
 
 
-def side_polyalign(examples: list[dict], work: Path) -> dict:
+def side_polyalign(examples: list[dict], work: Path, heldout: list[dict]) -> dict:
     from polyalign.config import TrainConfig
     from polyalign.models import load_model
     from polyalign.train.batching import encode_all
@@ -204,10 +242,11 @@ def side_polyalign(examples: list[dict], work: Path) -> dict:
         "flops": train_flops(model, encoded),
         "first_loss": result.losses[0],
         "last_loss": result.losses[-1],
+        "heldout": heldout_losses(model, tok, heldout),
     }
 
 
-def side_trainer(examples: list[dict], work: Path) -> dict:
+def side_trainer(examples: list[dict], work: Path, heldout: list[dict]) -> dict:
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import (
@@ -263,10 +302,11 @@ def side_trainer(examples: list[dict], work: Path) -> dict:
         "first_loss": losses[0],
         "last_loss": losses[-1],
         "train_loss": out.training_loss,
+        "heldout": heldout_losses(trainer.model, tok, heldout),
     }
 
 
-def side_trl(examples: list[dict], work: Path) -> dict:
+def side_trl(examples: list[dict], work: Path, heldout: list[dict]) -> dict:
     import torch
     from datasets import Dataset
     from peft import LoraConfig
@@ -326,6 +366,7 @@ def side_trl(examples: list[dict], work: Path) -> dict:
         "last_loss": losses[-1],
         "train_loss": out.training_loss,
         "steps": trainer.state.global_step,
+        "heldout": heldout_losses(trainer.model, tok, heldout),
     }
 
 
@@ -359,8 +400,9 @@ def main() -> None:
 
     if args.side:  # a child: train one side, print one JSON line
         examples = [json.loads(line) for line in Path(args.data).read_text().splitlines()]
+        heldout = [json.loads(line) for line in (Path(args.data).parent / "heldout.jsonl").read_text().splitlines()]
         side = {"polyalign": side_polyalign, "trainer": side_trainer, "trl": side_trl}[args.side]
-        out = side(examples, Path(args.work))
+        out = side(examples, Path(args.work), heldout)
         out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(out))
         return
@@ -372,9 +414,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         examples = build_examples(work)
-        chosen = random.Random(0).sample(examples, args.examples)
+        drawn = random.Random(0).sample(examples, args.examples + HELDOUT)
+        chosen, heldout = drawn[: args.examples], drawn[args.examples :]
         data = work / "bench.jsonl"
         data.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in chosen))
+        (work / "heldout.jsonl").write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in heldout))
         print(
             f"data: {len(examples)} CoIT examples (translation + instructions); training on a seeded sample "
             f"of {len(chosen)}"
@@ -391,7 +435,8 @@ def main() -> None:
         print(
             f"{name:13s} {r['supervised_tokens'] / r['seconds']:7.1f} supervised tok/s  "
             f"({r['supervised_tokens']} supervised of {r['tokens']} tokens in {r['seconds']:.1f} s)  "
-            f"peak memory {r['peak_rss_mb']:.0f} MB  loss {r['first_loss']:.3f} -> {r['last_loss']:.3f}"
+            f"peak memory {r['peak_rss_mb']:.0f} MB  loss {r['first_loss']:.3f} -> {r['last_loss']:.3f}  "
+            f"held-out loss {sum(r['heldout']) / len(r['heldout']):.3f}"
         )
     assert mine["supervised_tokens"] == theirs["supervised_tokens"], "both sides must learn from the same tokens"
     achieved = mine["flops"] / mine["seconds"] / 1e9
@@ -406,10 +451,13 @@ def main() -> None:
     else:
         assert trl["supervised_tokens"] == mine["supervised_tokens"], "TRL must learn from the same tokens"
         vs_trl = (mine["supervised_tokens"] / mine["seconds"]) / (trl["supervised_tokens"] / trl["seconds"])
+        d, lo, hi = paired_interval(mine["heldout"], trl["heldout"])
         print(
             f"vs TRL: ratio {vs_trl:.2f} (target >= 1.5), peak memory "
             f"{'no higher' if mine['peak_rss_mb'] <= trl['peak_rss_mb'] else 'HIGHER'} than TRL's, "
-            f"final loss {mine['last_loss']:.3f} vs {trl['last_loss']:.3f} ({trl['steps']} TRL steps)"
+            f"held-out loss polyalign − TRL {d:+.3f} [{lo:+.3f}, {hi:+.3f}] over {len(mine['heldout'])} examples "
+            f"({'same within noise' if lo <= 0 <= hi else 'polyalign lower' if hi < 0 else 'polyalign HIGHER'}; "
+            f"{trl['steps']} TRL steps)"
         )
     ratio = (mine["supervised_tokens"] / mine["seconds"]) / (theirs["supervised_tokens"] / theirs["seconds"])
     print(f"ratio {ratio:.2f}")

@@ -42,10 +42,15 @@ def test_train_throughput_benchmark_trains_both_sides_on_the_same_examples(tiny_
     sides = re.findall(r"^(polyalign|Trainer\+peft)\s+[\d.]+ supervised tok/s\s+\((\d+) supervised of", out, flags=re.M)
     assert {s for s, _ in sides} == {"polyalign", "Trainer+peft"}, out
     assert len({n for _, n in sides}) == 1, sides  # both sides learn from the same supervised tokens
+    losses = [float(x) for x in re.findall(r"held-out loss ([\d.]+)$", out, flags=re.M)]
+    assert len(losses) >= 2 and all(0 < x < 20 for x in losses), out  # each tuned model scored on the held-out set
     if importlib.util.find_spec("trl") is not None:  # the stronger peer, with the [bench] extra
         trl = re.search(r"^TRL SFTTrainer\s+[\d.]+ supervised tok/s\s+\((\d+) supervised of", out, flags=re.M)
         assert trl and trl.group(1) == sides[0][1], out
         assert re.search(r"^vs TRL: ratio [\d.]+ \(target >= 1.5\)", out, flags=re.M), out
+        # the losses are compared on the same held-out examples, with an interval
+        held = r"held-out loss polyalign − TRL [+-][\d.]+ \[[+-][\d.]+, [+-][\d.]+\] over 32 examples"
+        assert re.search(held, out), out
     else:
         assert "TRL: not installed" in out
 
