@@ -254,7 +254,8 @@ class EvalConfig:
     batch_size: int = 16
     """Prompts per generation batch."""
     max_new_tokens: int = 96
-    """Longest generated answer, in tokens."""
+    """Longest generated answer, in tokens; for a translation the floor: a sentence may run to 1.5 × its
+    source's tokens × the language pair's token ratio (measured on polymt's dev split) where that is more."""
     limit: int | None = None
     """Evaluate at most this many examples per task and language: a seeded sample stratified over the
     set's topics, labels or domains, the same for every model of the run (recorded in results.json)."""

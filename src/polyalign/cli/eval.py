@@ -81,7 +81,11 @@ def add_commands(sub) -> None:
         "topics, labels or domains, the same for every model (the ids are recorded in results.json)",
     )
     e.add_argument("--batch-size", type=checks.whole(1), help="prompts per batch")
-    e.add_argument("--max-new-tokens", type=checks.whole(1), help="longest generated answer")
+    e.add_argument(
+        "--max-new-tokens",
+        type=checks.whole(1),
+        help="longest generated answer (for a translation the floor: room for 1.5× its expected length where more)",
+    )
     e.add_argument("--backend", choices=["auto", "hf", "vllm"], help="generation backend (vllm: installed and a GPU)")
     e.add_argument(
         "--label-scoring",

@@ -75,7 +75,7 @@ def generate(
     tokenizer: Any,
     prompts: Sequence[str],
     batch_size: int = 16,
-    max_new_tokens: int = 128,
+    max_new_tokens: int | Sequence[int] = 128,
     desc: str = "generate",
     stop: Sequence[str] = (),
     share_prefix: bool = True,
@@ -84,9 +84,13 @@ def generate(
 ) -> list[str]:
     """Greedy continuations of ``prompts`` (already formatted), decoded without special tokens.
 
+    ``max_new_tokens``: the longest continuation, for every prompt or one per prompt.
     ``first_line``: stop each row at the end of its first non-empty line and return that line (the
     same line the full continuation starts with), for answers of which only that line is read.
     ``prefix_cache``: shared prefixes run before for this model (see :class:`PrefixCache`)."""
+    caps = [max_new_tokens] * len(prompts) if isinstance(max_new_tokens, int) else list(max_new_tokens)
+    if len(caps) != len(prompts):
+        raise ValueError(f"{len(caps)} max_new_tokens for {len(prompts)} prompts")
     eot = end_of_turn_ids(tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eot[0]
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
@@ -101,7 +105,15 @@ def generate(
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             texts = _decode_batch(
-                model, tokenizer, [suffixes[i] for i in idx], prefix, pad_id, eot_t, max_new_tokens, stop, first_line
+                model,
+                tokenizer,
+                [suffixes[i] for i in idx],
+                prefix,
+                pad_id,
+                eot_t,
+                [caps[i] for i in idx],
+                stop,
+                first_line,
             )
             for i, t in zip(idx, texts):
                 outputs[i] = t
@@ -109,10 +121,10 @@ def generate(
     return outputs
 
 
-def _decode_batch(
-    model, tokenizer, suffixes, prefix, pad_id, eot_t, max_new_tokens, stop, first_line=False
-) -> list[str]:
+def _decode_batch(model, tokenizer, suffixes, prefix, pad_id, eot_t, caps, stop, first_line=False) -> list[str]:
+    """Greedy decoding of one batch; row ``i`` stops after ``caps[i]`` tokens at most."""
     logits, cache, mask, pos = forward(model, suffixes, prefix, pad_id, logits_to_keep=1, use_cache=True)
+    max_new_tokens = max(caps)
     cache = reserve(cache, max_new_tokens)
     n = len(suffixes)
     generated: list[list[int]] = [[] for _ in range(n)]
@@ -138,7 +150,8 @@ def _decode_batch(
                 if line is not None:
                     texts[row] = line
                     continue
-            keep.append(j)
+            if len(generated[row]) < caps[row]:
+                keep.append(j)
         if not keep or step == max_new_tokens - 1:
             break
         if len(keep) < len(alive):
@@ -177,7 +190,7 @@ def generate_vllm(
     model_path: str,
     tokenizer: Any,
     prompts: Sequence[str],
-    max_new_tokens: int = 128,
+    max_new_tokens: int | Sequence[int] = 128,
     stop: Sequence[str] = (),
     seed: int = 0,
     adapter: str | None = None,
@@ -199,7 +212,8 @@ def generate_vllm(
         trust_remote_code=trust_remote_code,
         enable_prefix_caching=True,
     )
-    params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, stop=list(stop) or None)
+    caps = [max_new_tokens] * len(prompts) if isinstance(max_new_tokens, int) else list(max_new_tokens)
+    params = [SamplingParams(temperature=0.0, max_tokens=c, stop=list(stop) or None) for c in caps]
     kwargs: dict[str, Any] = {}
     if adapter is not None:
         from vllm.lora.request import LoRARequest

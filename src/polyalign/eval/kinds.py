@@ -7,6 +7,7 @@ The functions take the model as an :class:`Answerer` (the runner), so this modul
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,6 +20,22 @@ from polyalign.io import InputError
 # Longest answer per kind of task when the request sets none.
 MAX_NEW_TOKENS = {"qa": 32, "translation": 160, "math": 256, "instruct": 256}
 
+LENGTH_ROOM = 1.5
+"""A translation is cut only past this many times its expected length: its source's tokens times
+the language pair's token ratio (:meth:`Answerer.token_ratio`). A fixed cap cut translations into
+languages the tokenizer splits finely: with 48 new tokens, every English→Russian polymt reference
+(89 tokens on average in SmolLM2's tokenizer) was longer than any output could be."""
+
+
+def translation_caps(source_tokens: Sequence[int], ratio: float | None, floor: int) -> list[int]:
+    """Each source's longest translation: ``floor`` tokens, or room for ``LENGTH_ROOM`` times its expected
+    length (source tokens × ``ratio``) where that is more (``ratio`` ``None``: ``floor`` for every one).
+
+    >>> translation_caps([10, 30], 3.0, 48)
+    [48, 135]
+    """
+    return [max(floor, math.ceil(LENGTH_ROOM * ratio * n)) if ratio else floor for n in source_tokens]
+
 
 class Answerer(Protocol):
     """The model behind an evaluation (:class:`polyalign.eval.runner.Runner`)."""
@@ -26,8 +43,17 @@ class Answerer(Protocol):
     backend: str
 
     def generate(
-        self, prompts_: list[str], max_new_tokens: int, stop: list[str], desc: str, first_line: bool = False
+        self,
+        prompts_: list[str],
+        max_new_tokens: int | list[int],
+        stop: list[str],
+        desc: str,
+        first_line: bool = False,
     ) -> list[str]: ...
+
+    def token_counts(self, texts: list[str]) -> list[int]: ...
+
+    def token_ratio(self, src: str, tgt: str) -> tuple[float | None, str]: ...
 
     def classify(
         self, prompts_: list[str], labels: list[str], method: str, desc: str
@@ -77,8 +103,19 @@ def _generate(model: Answerer, prep: Prepared, texts: list[str], req: Any) -> tu
     stop = prompts.RAW_STOP.get(kind, []) if req.prompt_format == "raw" else []
     # Only the first line of a short answer is read: the model may stop there (same answer, sooner).
     first_line = kind == "qa"
-    outputs = model.generate(texts, max_new, stop, desc=f"{prep.task.name}/{prep.spec.spec}", first_line=first_line)
-    return outputs, {"max_new_tokens": max_new, "stop": stop, "backend": model.backend, "decoding": "greedy"}
+    cfg: dict[str, Any] = {"max_new_tokens": max_new, "stop": stop, "backend": model.backend, "decoding": "greedy"}
+    caps: int | list[int] = max_new
+    if kind == "translation":
+        ratio, how = model.token_ratio(prep.spec.src, prep.spec.tgt)
+        caps = translation_caps(model.token_counts([r["src"] for r in prep.rows]), ratio, max_new)
+        cfg["length_cap"] = {
+            "rule": f"max(max_new_tokens, ceil({LENGTH_ROOM:g} × source tokens × token ratio))",
+            "token_ratio": round(ratio, 4) if ratio else None,
+            "token_ratio_from": how,
+            "largest": max(caps),
+        }
+    outputs = model.generate(texts, caps, stop, desc=f"{prep.task.name}/{prep.spec.spec}", first_line=first_line)
+    return outputs, cfg
 
 
 def _first_line(text: str) -> str:

@@ -22,6 +22,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from polyalign import langs
+from polyalign.data.resources import POLYMT_LANGUAGES, polymt_pairs
 from polyalign.eval import kinds, loaders, prompts
 from polyalign.eval import tasks as T
 from polyalign.eval.generate import generate
@@ -85,8 +87,29 @@ class Runner:
         assert self._pair is not None
         return self._pair
 
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Tokens of each text in this model's tokenizer (no special tokens)."""
+        return [len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+
+    def token_ratio(self, src: str, tgt: str) -> tuple[float | None, str]:
+        """Tokens of a ``tgt`` sentence per token of its ``src`` original in this tokenizer, measured on
+        polymt's dev split (60 parallel sentences, never scored), and where it comes from; ``None``
+        when polymt lacks either language."""
+        a, b = langs.base(langs.normalize(src)), langs.base(langs.normalize(tgt))
+        if a == b or not {a, b} <= set(POLYMT_LANGUAGES):
+            return None, f"not measured: polymt has no {src}–{tgt} pair"
+        rows = polymt_pairs(a, b, "dev")
+        n_src = sum(self.token_counts([r["src"] for r in rows]))
+        n_tgt = sum(self.token_counts([r["tgt"] for r in rows]))
+        return n_tgt / n_src, f"polymt_v1 dev, {len(rows)} sentences"
+
     def generate(
-        self, prompts_: list[str], max_new_tokens: int, stop: list[str], desc: str, first_line: bool = False
+        self,
+        prompts_: list[str],
+        max_new_tokens: int | list[int],
+        stop: list[str],
+        desc: str,
+        first_line: bool = False,
     ) -> list[str]:
         if self.backend == "vllm":
             from polyalign.eval.generate import generate_vllm

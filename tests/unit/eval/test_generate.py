@@ -149,3 +149,15 @@ def test_a_reserved_cache_steps_to_the_same_logits_and_grows_past_its_room(tiny)
     want, got = caches[0].layers, caches[1].layers
     assert got[0].keys.shape == want[0].keys.shape and want[0].keys.shape[0] == 2 and want[0].keys.shape[2] == 12
     assert all(torch.equal(g.keys, w.keys) and torch.equal(g.values, w.values) for g, w in zip(got, want))
+
+
+def test_each_prompt_stops_at_its_own_cap(tiny, default_tokenizer):
+    tok = default_tokenizer
+    prompts = [chat_prompt(tok, q) for q in QUESTIONS]
+    full = generate(tiny, tok, prompts, batch_size=5, max_new_tokens=12)
+    caps = [2, 12, 5, 1, 12]
+    got = generate(tiny, tok, prompts, batch_size=5, max_new_tokens=caps)
+    want = [reference(tiny, tok, p, c).strip() for p, c in zip(prompts, caps)]
+    assert got == want and got[1] == full[1] and got[4] == full[4]
+    with pytest.raises(ValueError, match="2 max_new_tokens for 5 prompts"):
+        generate(tiny, tok, prompts, max_new_tokens=[1, 2])

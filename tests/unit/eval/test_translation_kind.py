@@ -25,7 +25,14 @@ class Echo:
         self.outputs = outputs
 
     def generate(self, prompts_, max_new_tokens, stop, desc, first_line=False):
+        self.caps = max_new_tokens
         return list(self.outputs)
+
+    def token_counts(self, texts):
+        return [len(t.split()) for t in texts]  # a word a token: the test is about the rule
+
+    def token_ratio(self, src, tgt):
+        return 3.0, "fixed"
 
 
 def _req(**kw):
@@ -69,3 +76,30 @@ def test_comet_without_the_package_is_an_input_error():
         pytest.skip("unbabel-comet is installed here")
     with pytest.raises(InputError, match=r"COMET needs unbabel-comet: pip install 'polyalign\[comet\]'"):
         mt.comet_score(["a"], ["b"], ["c"], "/m/comet.ckpt")
+
+
+def test_each_translation_gets_room_for_its_expected_length():
+    """A translation is cut at max(max_new_tokens, 1.5 × source tokens × the pair's token ratio)."""
+    task = T.get("polymt")
+    prep = loaders.prepare(task, task.parse("en-fr"), str(POLYMT_FIXTURE), limit=3, seed=0)
+    echo = Echo(["x"] * 3)
+    scored = kinds.evaluate_translation(echo, prep, ["p"] * 3, _req(max_new_tokens=8))
+    words = [len(r["src"].split()) for r in prep.rows]
+    assert echo.caps == [max(8, -(-9 * n // 2)) for n in words] and max(echo.caps) > 8
+    cap = scored.config["length_cap"]
+    assert (cap["token_ratio"], cap["token_ratio_from"], cap["largest"]) == (3.0, "fixed", max(echo.caps))
+    assert kinds.translation_caps([4, 40], None, 48) == [48, 48]  # a pair polymt cannot measure: the floor
+
+
+def test_the_token_ratio_is_measured_on_polymt_dev_in_the_model_tokenizer(default_tokenizer):
+    from polyalign.config import DEFAULT_MODEL
+    from polyalign.eval.request import EvalRequest
+    from polyalign.eval.runner import Runner
+
+    runner = Runner(EvalRequest(model=DEFAULT_MODEL, tasks=["polymt"]), tokenizer=default_tokenizer)
+    ru, how = runner.token_ratio("en", "ru")
+    back, _ = runner.token_ratio("ru", "en")
+    assert how == "polymt_v1 dev, 60 sentences"
+    assert ru > 3 and back == pytest.approx(1 / ru)  # Cyrillic: over three tokens per English token here
+    assert 1 < runner.token_ratio("en", "es")[0] < ru
+    assert runner.token_ratio("en", "xx")[0] is None and runner.token_ratio("pt", "en")[0] is None
