@@ -35,38 +35,54 @@ from polyalign.io import InputError, cache_dir
 from polyalign.run_config import ArmConfig, RunConfig
 
 # The rates `make demo` recorded on 2 CPU cores (2026-12-07, the bundled SmolLM2-135M, the default
-# recipe: the base on 60 polyqa, 80 polysent and 240 polymt items, raw 2-shot prompts, batches of 32;
-# each arm on what its claims read; a 12-point En→X pilot scored on 40 held-out pairs a point; six arms
-# of 12 steps): its 40 min are what these give (BENCHMARKS.md, issue 22). A machine's own run replaces
-# them (``rates.json``).
+# recipe: the base on 60 polyqa, 80 polysent and 240 polymt items, raw 2-shot prompts, batches of 64,
+# each translation with room for its expected length; each arm on what its claims read; a 12-point
+# En→X pilot scored on 40 held-out pairs a point; six arms of 12 steps): its 40 min are what these give
+# (BENCHMARKS.md, issue 22). A machine's own run replaces them (``rates.json``).
 DEFAULT_RATES: dict[str, Any] = {
-    "train_tokens_per_second": 101.0,  # training throughput, tokens read per second (model load included)
+    "train_tokens_per_second": 97.3,  # training throughput, tokens read per second (model load included)
     # tokens per example read, per builder ("pilot": the scaling pilot's points) and per arm's name
-    "train_tokens_per_example": {"coit": 81.0, "muit": 85.0, "qalign": 76.0, "pilot": 74.0},
-    "arm_tokens_per_example": {},
-    "train_overhead_seconds": 3.2,  # a training stage beyond its tokens: tokenising, saving
+    "train_tokens_per_example": {"coit": 81.4, "muit": 87.0, "qalign": 76.2, "pilot": 74.1},
+    "arm_tokens_per_example": {
+        "coit-es": 74.5,
+        "coit-fr": 76.2,
+        "coit-ru": 93.6,
+        "muit-uniform": 86.9,
+        "muit-planned": 87.0,
+        "qalign-zh-de": 76.2,
+    },
+    "train_overhead_seconds": 2.4,  # a training stage beyond its tokens: tokenising, saving
     # evaluation seconds per item, per task and per task kind (a task the last run did not score uses its kind's)
     "eval_seconds_per_item": {
-        "translation": 0.81,
-        "polymt": 0.81,
-        "polyqa": 1.73,
+        "translation": 0.90,
+        "polymt": 0.90,
+        "polyqa": 1.69,
         "polysent": 0.48,
         "polyinstruct": 2.5,
-        "qa": 1.73,
+        "qa": 1.69,
         "classification": 0.48,
         "instruct": 2.5,
         "math": 2.5,
     },
-    # per model ("base", an arm's name): its evaluation's item time over the pooled per-item rates'
-    "model_eval_factor": {},
-    "model_load_seconds": 3.4,  # an evaluation stage beyond its items: the load (and merge), writing results
-    "conversion_seconds": 33.0,  # converting the bundled GGUF on first use (inside the first evaluation)
-    "data_seconds": 18.0,  # the shared data stage (the pool frozen)
-    "arm_data_seconds": 3.5,  # an arm's own data build
-    "analysis_seconds_per_pair": 0.52,  # the look inside, per pair read, per model
+    # per model ("base", an arm's name): its evaluation's item time over the pooled per-item rates' (an
+    # arm scored into Russian writes 3.7 tokens per English token; one scored into Spanish, 1.9)
+    "model_eval_factor": {
+        "base": 1.0,
+        "coit-es": 0.75,
+        "coit-fr": 0.79,
+        "coit-ru": 1.31,
+        "muit-uniform": 0.99,
+        "muit-planned": 1.13,
+        "qalign-zh-de": 0.92,
+    },
+    "model_load_seconds": 8.6,  # an evaluation stage beyond its items: the load (and merge), writing results
+    "conversion_seconds": 27.1,  # converting the bundled GGUF on first use (inside the first evaluation)
+    "data_seconds": 17.2,  # the shared data stage (the pool frozen)
+    "arm_data_seconds": 3.55,  # an arm's own data build
+    "analysis_seconds_per_pair": 0.59,  # the look inside, per pair read, per model
     # a pilot point beyond training and evaluation: a residual, here < 0 because a point's short 0-shot
     # held-out pairs go faster than the pooled translation rate (2-shot polymt sentences) says
-    "pilot_point_overhead_seconds": -10.4,
+    "pilot_point_overhead_seconds": -21.3,
     "judge_seconds_per_item": 3.0,  # the judge endpoint, per comparison (not measured: a guess)
     "source": "uncalibrated defaults from make demo on 2 CPU cores (no run has recorded this machine's rates yet)",
 }

@@ -187,12 +187,12 @@ def test_an_arm_that_answers_slower_and_reads_longer_examples_keeps_its_own_time
 def test_uncalibrated_defaults_give_the_stated_estimate_and_its_error(tmp_path):
     _, run, t = synthetic_run(tmp_path)
     rows = {stage: (e, m) for stage, e, m in calibrate.compare(run, estimate.DEFAULT_RATES, converted=True)}
-    # 33 conversion + 3.4 load + 12 × 0.81 + 24 × 1.73 + 32 × 0.48
-    base = 33 + 3.4 + 12 * 0.81 + 24 * 1.73 + 32 * 0.48
-    assert calibrate.compare(run, estimate.DEFAULT_RATES, converted=False)[1][1] == pytest.approx(base - 33)
+    # 27.1 conversion + 8.6 load + 12 × 0.90 + 24 × 1.69 + 32 × 0.48 (the base's factor is 1)
+    base = 27.1 + 8.6 + 12 * 0.90 + 24 * 1.69 + 32 * 0.48
+    assert calibrate.compare(run, estimate.DEFAULT_RATES, converted=False)[1][1] == pytest.approx(base - 27.1)
     assert rows["eval/base"] == (pytest.approx(base), t["eval/base"])
-    # 3.2 overhead + 96 examples × 81 tokens / 101 tokens/s
-    assert rows["train/coit-es"][0] == pytest.approx(3.2 + 96 * 81 / 101)
+    # 2.4 overhead + 96 examples × coit-es's 74.5 tokens / 97.3 tokens/s
+    assert rows["train/coit-es"][0] == pytest.approx(2.4 + 96 * 74.5 / 97.3)
     text = calibrate.compare_text(run, estimate.DEFAULT_RATES, converted=True)
     assert text.splitlines()[0].split() == ["stage", "estimate", "measured", "error"]
     assert "eval/base" in text and f"{round(100 * (base - t['eval/base']) / t['eval/base']):+d}%" in text
@@ -255,8 +255,9 @@ def test_calibrate_cli_defaults_and_a_missing_run(tmp_path):
     proc = subprocess.run([*cmd, str(run), "--defaults"], capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
     row = next(x for x in proc.stdout.splitlines() if x.startswith("train/coit-es "))
-    err = round(100 * (3.2 + 96 * 81 / 101 - t["train/coit-es"]) / t["train/coit-es"])
-    assert row.split() == ["train/coit-es", f"{3.2 + 96 * 81 / 101:.1f}s", f"{t['train/coit-es']:.1f}s", f"{err:+d}%"]
+    want = 2.4 + 96 * 74.5 / 97.3  # the defaults' overhead + 96 examples × coit-es's tokens per example / tokens/s
+    err = round(100 * (want - t["train/coit-es"]) / t["train/coit-es"])
+    assert row.split() == ["train/coit-es", f"{want:.1f}s", f"{t['train/coit-es']:.1f}s", f"{err:+d}%"]
     write_json(tmp_path / "rates.json", calibrate.record_rates(run))
     proc = subprocess.run(
         [*cmd, str(run), "--rates", str(tmp_path / "rates.json")], capture_output=True, text=True, timeout=120, env=env
@@ -299,9 +300,9 @@ def test_a_plain_recipe_is_estimated_per_stage_of_its_timings(monkeypatch):
     monkeypatch.setattr(estimate, "needs_conversion", lambda cfg: False)
     cfg = load_recipe(Path(__file__).resolve().parents[2] / "recipes" / "muit_offline.yaml")
     est = estimate.estimate_plain(cfg, estimate.DEFAULT_RATES)
-    evaluation = 3.4 + 300 * 0.81
+    evaluation = 8.6 + 300 * 0.90
     assert est == pytest.approx(
-        {"data": 18.0, "eval/before": evaluation, "train": 3.2 + 960 * 85 / 101, "eval/after": evaluation}
+        {"data": 17.2, "eval/before": evaluation, "train": 2.4 + 960 * 87.0 / 97.3, "eval/after": evaluation}
     )
-    line = "  time per stage (min): data 0.3, eval/before 4.1, train 13.5, eval/after 4.1"
+    line = "  time per stage (min): data 0.3, eval/before 4.6, train 14.3, eval/after 4.6"
     assert dry_run.stage_lines(cfg, est) == [line]
