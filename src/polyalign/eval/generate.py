@@ -69,6 +69,14 @@ def line_safe(stop: Sequence[str]) -> bool:
     return all(len(s) < 2 or s[1:].splitlines() == [s[1:]] for s in stop)
 
 
+def per_prompt(max_new_tokens: int | Sequence[int], n: int) -> list[int]:
+    """``max_new_tokens`` as one cap per prompt of ``n`` (one number: the same for all)."""
+    caps = [max_new_tokens] * n if isinstance(max_new_tokens, int) else list(max_new_tokens)
+    if len(caps) != n:
+        raise ValueError(f"{len(caps)} max_new_tokens for {n} prompts")
+    return caps
+
+
 @torch.inference_mode()
 def generate(
     model: Any,
@@ -88,9 +96,7 @@ def generate(
     ``first_line``: stop each row at the end of its first non-empty line and return that line (the
     same line the full continuation starts with), for answers of which only that line is read.
     ``prefix_cache``: shared prefixes run before for this model (see :class:`PrefixCache`)."""
-    caps = [max_new_tokens] * len(prompts) if isinstance(max_new_tokens, int) else list(max_new_tokens)
-    if len(caps) != len(prompts):
-        raise ValueError(f"{len(caps)} max_new_tokens for {len(prompts)} prompts")
+    caps = per_prompt(max_new_tokens, len(prompts))
     eot = end_of_turn_ids(tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eot[0]
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
@@ -212,7 +218,7 @@ def generate_vllm(
         trust_remote_code=trust_remote_code,
         enable_prefix_caching=True,
     )
-    caps = [max_new_tokens] * len(prompts) if isinstance(max_new_tokens, int) else list(max_new_tokens)
+    caps = per_prompt(max_new_tokens, len(prompts))
     params = [SamplingParams(temperature=0.0, max_tokens=c, stop=list(stop) or None) for c in caps]
     kwargs: dict[str, Any] = {}
     if adapter is not None:
