@@ -24,7 +24,7 @@ from polyalign.data.corpora import available  # offline corpora only: the hub is
 from polyalign.data.filters import cover
 from polyalign.eval.tasks import TASKS, parse_limits
 from polyalign.io import InputError, read_json
-from polyalign.run_config import ArmConfig, RunConfig
+from polyalign.run_config import ArmConfig, RunConfig, claim_arms
 from polyalign.scaling.laws import PARAMS
 
 CHECKS = {DataConfig: DataConfig.check_pool}
@@ -106,14 +106,14 @@ def arm_eval(cfg: RunConfig, arm: ArmConfig) -> EvalConfig:
 
 
 def planned_beside_uniform(cfg: RunConfig, arm: ArmConfig) -> bool:
-    """Whether ``arm`` is a planned MuIT arm whose languages a uniform MuIT arm of the run shares: the
-    claims read it En→X only (planned against uniform), never X→En (the MuIT claim reads the uniform
-    arm, as :func:`polyalign.report.claims.muit_matches_coit` picks it)."""
+    """Whether ``arm`` is a planned MuIT arm the claims read En→X only: the plan claim compares it with a
+    uniform MuIT arm sharing its languages, and the MuIT claim reads another arm (:func:`claim_arms`)."""
     if arm.builder != "muit" or arm.allocation != "plan":
         return False
-    return any(
-        a.builder == "muit" and a.allocation == "uniform" and set(arm.languages) & set(a.languages) for a in cfg.arms
-    )
+    records = {a.name: {"builder": a.builder, "allocation": a.allocation, "languages": a.languages} for a in cfg.arms}
+    muit, _ = claim_arms(records)
+    uniform = [a for a in cfg.arms if a.builder == "muit" and a.allocation == "uniform"]
+    return muit != arm.name and any(set(arm.languages) & set(a.languages) for a in uniform)
 
 
 def suite_protocol(cfg: RunConfig) -> RunConfig:
@@ -271,6 +271,12 @@ def quick_note(before: RunConfig, after: RunConfig) -> str:
 def analysis_pairs_limit(cfg: RunConfig) -> int:
     """Pairs (and lens words) the look inside reads: the recipe's ``analysis_pairs``."""
     return cfg.analysis_pairs
+
+
+def lens_reads(cfg: RunConfig, arm: ArmConfig) -> bool:
+    """Does the logit lens read ``arm`` (it always reads the base)? ``analysis_lens``: every arm, or
+    the question-alignment arms only."""
+    return cfg.analysis_lens == "all" or arm.builder == "qalign"
 
 
 # ---------------------------------------------------------------------------------------------

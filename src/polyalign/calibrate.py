@@ -76,6 +76,26 @@ def _mean(xs: list[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
 
+def analysis_rates(cfg: RunConfig, timings: dict[str, float]) -> dict[str, float]:
+    """The look inside's two rates from its stage times: alignment seconds per pair (every model) and
+    lens seconds per item (the base and the arms :func:`polyalign.arms.lens_reads`). With models of
+    both kinds the two are solved for; with one kind, their sum is split as the defaults split it."""
+    n = A.analysis_pairs_limit(cfg)
+    stages = [("analysis/base", True)] + [(f"analysis/{a.name}", A.lens_reads(cfg, a)) for a in cfg.arms]
+    with_lens = [timings[k] / n for k, lens in stages if lens and k in timings]
+    without = [timings[k] / n for k, lens in stages if not lens and k in timings]
+    if with_lens and without:
+        align = _mean(without)
+        return {"analysis_seconds_per_pair": align, "lens_seconds_per_item": max(0.0, _mean(with_lens) - align)}
+    a, lens = DEFAULT_RATES["analysis_seconds_per_pair"], DEFAULT_RATES["lens_seconds_per_item"]
+    if with_lens:  # alignment + lens per item, split as the defaults split it
+        both = _mean(with_lens)
+        return {"analysis_seconds_per_pair": both * a / (a + lens), "lens_seconds_per_item": both * lens / (a + lens)}
+    if without:
+        return {"analysis_seconds_per_pair": _mean(without)}
+    return {}
+
+
 def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
     """The rates an experiment run in ``run_dir`` measured (only those it measured), derived so that
     :func:`polyalign.estimate.estimate_stages` of the same recipe gives back its stage times.
@@ -160,9 +180,8 @@ def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
     arm_data = [timings[f"data/{a.name}"] for a in cfg.arms if f"data/{a.name}" in timings]
     if arm_data:
         rates["arm_data_seconds"] = _mean(arm_data)
-    looks = [timings[k] for k in ["analysis/base"] + [f"analysis/{a.name}" for a in cfg.arms] if k in timings]
-    if looks and cfg.analysis_language:
-        rates["analysis_seconds_per_pair"] = sum(looks) / (len(looks) * A.analysis_pairs_limit(cfg))
+    if cfg.analysis_language:
+        rates |= analysis_rates(cfg, timings)
     if "scaling pilot" in timings and A.planned_arms(cfg) and not cfg.plan:
         n, core = pilot_core(cfg, merge_rates(rates))
         rates["pilot_point_overhead_seconds"] = (timings["scaling pilot"] - core) / n

@@ -24,6 +24,7 @@ from polyalign.arms import (
     arm_eval,
     arm_train,
     eval_languages,
+    lens_reads,
     pilot_recipe,
     pilot_recipes,
     planned_arms,
@@ -79,7 +80,8 @@ DEFAULT_RATES: dict[str, Any] = {
     "conversion_seconds": 27.1,  # converting the bundled GGUF on first use (inside the first evaluation)
     "data_seconds": 17.2,  # the shared data stage (the pool frozen)
     "arm_data_seconds": 3.55,  # an arm's own data build
-    "analysis_seconds_per_pair": 0.59,  # the look inside, per pair read, per model
+    "analysis_seconds_per_pair": 0.24,  # the look inside: alignment by layer, per pair read, per model
+    "lens_seconds_per_item": 0.35,  # the logit lens, per word item, per model it reads
     # a pilot point beyond training and evaluation: a residual, here < 0 because a point's short 0-shot
     # held-out pairs go faster than the pooled translation rate (2-shot polymt sentences) says
     "pilot_point_overhead_seconds": -21.3,
@@ -95,7 +97,16 @@ def rates_path() -> Path:
 
 
 def merge_rates(known: dict[str, Any]) -> dict[str, Any]:
-    """:data:`DEFAULT_RATES` with ``known`` on top (its per-task and per-builder tables merged key by key)."""
+    """:data:`DEFAULT_RATES` with ``known`` on top (its per-task and per-builder tables merged key by key).
+
+    A ``rates.json`` from before the lens had its own rate holds the alignment and the lens together in
+    ``analysis_seconds_per_pair``: it is split as the defaults split them."""
+    if "analysis_seconds_per_pair" in known and "lens_seconds_per_item" not in known:
+        both = known["analysis_seconds_per_pair"]
+        share = DEFAULT_RATES["lens_seconds_per_item"] / (
+            DEFAULT_RATES["lens_seconds_per_item"] + DEFAULT_RATES["analysis_seconds_per_pair"]
+        )
+        known = {**known, "analysis_seconds_per_pair": both * (1 - share), "lens_seconds_per_item": both * share}
     out = {**DEFAULT_RATES, **known}
     for k in RATE_DICTS:
         out[k] = {**DEFAULT_RATES[k], **(known.get(k) if isinstance(known.get(k), dict) else {})}
@@ -266,11 +277,15 @@ def estimate_stages(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
         out["model conversion"] = rates["conversion_seconds"]
     n_eval = len(eval_languages(cfg))
     items = eval_items(cfg, n_eval)
-    analysis = analysis_pairs_limit(cfg) * rates["analysis_seconds_per_pair"] if cfg.analysis_language else None
+    pairs = analysis_pairs_limit(cfg)
+
+    def analysis(lens: bool) -> float:  # alignment by layer, and the logit lens where it reads the model
+        return pairs * (rates["analysis_seconds_per_pair"] + (rates["lens_seconds_per_item"] if lens else 0.0))
+
     out["data"] = rates["data_seconds"]
     out["eval/base"] = eval_seconds(items, rates, "base")
-    if analysis is not None:
-        out["analysis/base"] = analysis
+    if cfg.analysis_language:
+        out["analysis/base"] = analysis(True)
     if planned_arms(cfg) and not cfg.plan:
         n, core = pilot_core(cfg, rates)
         out["scaling pilot"] = core + n * rates["pilot_point_overhead_seconds"]
@@ -280,8 +295,8 @@ def estimate_stages(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
         out[f"train/{arm.name}"] = train_seconds(arm_train(cfg, arm), examples, arm.builder, rates, arm.name)
         mine = eval_items(replace(cfg, eval=arm_eval(cfg, arm)), n_eval)  # an arm's own translation directions
         out[f"eval/{arm.name}"] = eval_seconds(mine, rates, arm.name)
-        if analysis is not None:
-            out[f"analysis/{arm.name}"] = analysis
+        if cfg.analysis_language:
+            out[f"analysis/{arm.name}"] = analysis(lens_reads(cfg, arm))
     if cfg.judge.endpoint:
         out["judge"] = len(cfg.arms) * len(cfg.judge.languages) * cfg.judge.limit * rates["judge_seconds_per_item"]
     return out

@@ -72,9 +72,12 @@ def _fresh_base(cfg: RunConfig) -> tuple[Any, Any]:
     return load_model(cfg.model.model_name_or_path, cfg.model.dtype, cfg.model.trust_remote_code)
 
 
-def stage_analysis(cfg: RunConfig, out: Path, load: Callable[[], tuple[Any, Any]], pairs_dir: Path) -> bool:
+def stage_analysis(
+    cfg: RunConfig, out: Path, load: Callable[[], tuple[Any, Any]], pairs_dir: Path, lens: bool = True
+) -> bool:
     """The look inside for ``cfg.analysis_language``: ``alignment.json`` (alignment by layer of the
-    run's held-out En–X pairs) and ``lens.json`` (the logit lens) in ``out``; ``False`` when not asked."""
+    run's held-out En–X pairs) and, when ``lens``, ``lens.json`` (the logit lens) in ``out``;
+    ``False`` when not asked."""
     if not cfg.analysis_language:
         return False
     from polyalign.analysis.align import align_report, read_pairs
@@ -94,7 +97,7 @@ def stage_analysis(cfg: RunConfig, out: Path, load: Callable[[], tuple[Any, Any]
                 **align_report(model, tok, pairs, "mean", cfg.eval.batch_size, cfg.seed, 4),
             },
         )
-    if not (out / "lens.json").is_file():
+    if lens and not (out / "lens.json").is_file():
         model, tok = load()
         write_json(
             out / "lens.json",
@@ -207,7 +210,8 @@ def run_arm(cfg: RunConfig, name: str, nproc: int = 1) -> dict[str, Any]:
         doc = stage_eval(acfg, arm_dir, ".", load_tuned, tests, tuned=arm_dir / "model", tests_dir=run_dir)
     if cfg.analysis_language:
         with stage(f"analysis/{name}", run_dir):
-            stage_analysis(cfg, arm_dir / "analysis", load_tuned, analysis_pairs(run_dir, cfg.analysis_language))
+            pairs = analysis_pairs(run_dir, cfg.analysis_language)
+            stage_analysis(cfg, arm_dir / "analysis", load_tuned, pairs, arms_mod.lens_reads(cfg, arm))
     summary = {
         "arm": name,
         "results": doc["results"],

@@ -9,9 +9,10 @@ class's ``__post_init__``. This module imports neither torch nor transformers.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from polyalign.config import DataConfig, EvalConfig, ModelConfig, TrainConfig, TranslateConfig, check_langs
 
@@ -161,8 +162,12 @@ class RunConfig:
     """Budget plan file (``{"allocation": {LANG: PAIRS}}``) for arms with ``allocation: plan``;
     ``null``: the run's own ``scaling/plan.json`` (written by the scaling pilot)."""
     analysis_language: str | None = None
-    """The look inside (alignment by layer, logit lens), base against every tuned arm, for this
-    language; ``null``: not run."""
+    """The look inside for this language: alignment by layer (the base and every tuned arm) and the
+    logit lens (the base and the arms ``analysis_lens`` names); ``null``: not run."""
+    analysis_lens: Literal["qalign", "all"] = "qalign"
+    """Which arms the logit lens reads beside the base: ``qalign``, the question-alignment arms (the
+    paper the lens comes from reads it there, and no claim reads it elsewhere: on 2 CPU cores it is
+    14 s a model); ``all``, every arm."""
     analysis_pairs: int = 64
     """Held-out En-X pairs the look inside reads (the first ones of ``data/test_en-X.jsonl``, the
     same for the base and every arm, so its claim is paired by pair), and words the logit lens
@@ -199,3 +204,29 @@ class RunConfig:
 @dataclass
 class PilotConfig(RunConfig):
     """What ``polyalign scaling pilot`` reads: a run recipe whose ``scaling`` section it runs."""
+
+
+def claim_arms(arms: Mapping[str, Mapping[str, Any]]) -> tuple[str | None, tuple[str, str] | None]:
+    """The arms the MuIT claim and the plan claim read, from each arm's ``builder``, ``allocation`` and
+    ``languages`` (``{name: {...}}`` in recipe order): one rule for what an arm is scored on
+    (:func:`polyalign.arms.planned_beside_uniform`) and for the report (:mod:`polyalign.report.claims`).
+
+    * MuIT claim: the first uniform MuIT arm sharing a language with a CoIT arm, else the first MuIT
+      arm sharing one; ``None`` when no MuIT arm shares a language with a CoIT arm.
+    * plan claim: ``(planned, uniform)``, the first planned MuIT arm and the first uniform MuIT arm
+      sharing a language with it; ``None`` without such a pair.
+    """
+
+    def of(kind: str, allocation: str | None = None) -> list[str]:
+        return [n for n, a in arms.items() if a.get("builder") == kind and allocation in (None, a.get("allocation"))]
+
+    def shares(name: str, others: list[str]) -> bool:
+        mine = set(arms[name].get("languages") or [])
+        return any(mine & set(arms[o].get("languages") or []) for o in others)
+
+    coit = of("coit")
+    with_coit = [n for n in of("muit") if shares(n, coit)]
+    muit = next((n for n in with_coit if arms[n].get("allocation") == "uniform"), with_coit[0] if with_coit else None)
+    planned = of("muit", "plan")
+    uniform = [u for u in of("muit", "uniform") if planned and shares(u, planned[:1])]
+    return muit, (planned[0], uniform[0]) if uniform else None

@@ -228,3 +228,7 @@ def test_a_runs_look_inside_reads_analysis_pairs_the_same_for_base_and_arm(
         arm[0]["pairs_cos_centred"], abs=1e-5
     )  # LoRA leaves embeddings
     assert base[-1]["pairs_cos_centred"] != pytest.approx(arm[-1]["pairs_cos_centred"], abs=1e-4)
+    assert (tmp_path / "base" / "lens.json").is_file() and (tmp_path / "arm" / "lens.json").is_file()
+    # an arm the lens does not read (analysis_lens: qalign, a CoIT arm): its alignment, no lens
+    assert stage_analysis(cfg, tmp_path / "coit", lambda: load_model(str(tiny_model_dir)), pairs_tsv, lens=False)
+    assert (tmp_path / "coit" / "alignment.json").is_file() and not (tmp_path / "coit" / "lens.json").exists()

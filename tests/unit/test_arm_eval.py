@@ -12,7 +12,7 @@ from polyalign.arms import arm_eval, pilot_recipe, pilot_recipes
 from polyalign.io import InputError
 from polyalign.recipe import load_recipe
 
-ALL = ["polymt/en-es", "polymt/es-en", "polymt/en-fr", "polymt/fr-en", "polymt/en-ru", "polymt/ru-en"]
+ALL = ["polymt/en-es", "polymt/es-en", "polymt/en-ru", "polymt/ru-en"]
 
 
 def test_each_arm_of_the_default_recipe_is_scored_where_its_claims_compare_it():
@@ -24,7 +24,7 @@ def test_each_arm_of_the_default_recipe_is_scored_where_its_claims_compare_it():
     assert got["coit-ru"].suite_langs == ["polymt/en-ru", "polymt/ru-en"]
     assert got["muit-uniform"].suite_langs == ALL
     # the planned arm is read En→X only (planned − uniform); the MuIT claim reads the uniform arm
-    assert got["muit-planned"].suite_langs == ["polymt/en-es", "polymt/en-fr", "polymt/en-ru"]
+    assert got["muit-planned"].suite_langs == ["polymt/en-es", "polymt/en-ru"]
     assert got["muit-uniform"].suite == ["polymt"]
     assert (got["qalign-zh-de"].suite, got["qalign-zh-de"].suite_langs) == (["polyqa", "polysent"], [])
     assert got["coit-es"].task_limits == cfg.eval.task_limits  # the same items, so the comparison is paired
@@ -58,7 +58,7 @@ def test_pilot_points_are_scored_on_what_the_law_reads():
     """The default pilot trains and scores En→X only, on all 40 held-out pairs of its language."""
     cfg = load_recipe(None, [])
     points = pilot_recipes(pilot_recipe(cfg))
-    assert len(points) == 12
+    assert len(points) == 8  # es and ru × 4 sizes
     for p in points:
         e = p.eval
         assert (e.heldout, e.limit, e.suite, e.baseline) == ("from_en", 40, [], False)
@@ -70,3 +70,29 @@ def test_pilot_points_are_scored_on_what_the_law_reads():
 def test_an_unknown_pilot_eval_setting_is_refused_in_one_line():
     with pytest.raises((InputError, ValueError), match="scaling.eval.limt"):
         pilot_recipes(pilot_recipe(load_recipe(None, ["scaling.eval={limt: 8}"])))
+
+
+def test_one_rule_picks_the_arms_the_muit_and_plan_claims_read():
+    """Two uniform MuIT arms over disjoint languages: the MuIT claim reads the one that shares a language
+    with a CoIT arm, the plan claim the one that shares the planned arm's, and a planned arm keeps X→En
+    exactly when the MuIT claim reads it."""
+    from polyalign.arms import planned_beside_uniform
+    from polyalign.run_config import ArmConfig, claim_arms
+
+    def arm(name, builder, languages, allocation="uniform"):
+        return ArmConfig(name=name, builder=builder, languages=languages, allocation=allocation, pair_budget=100)
+
+    arms = [
+        arm("muit-esfr", "muit", ["es", "fr"]),
+        arm("muit-dezh", "muit", ["de", "zh"]),
+        arm("coit-de", "coit", ["de"]),
+        arm("planned-dezh", "muit", ["de", "zh"], "plan"),
+    ]
+    records = {a.name: {"builder": a.builder, "allocation": a.allocation, "languages": a.languages} for a in arms}
+    assert claim_arms(records) == ("muit-dezh", ("planned-dezh", "muit-dezh"))
+    cfg = replace(load_recipe(None, []), arms=arms)
+    assert planned_beside_uniform(cfg, arms[3])  # the MuIT claim reads muit-dezh: the planned arm En→X only
+    alone = replace(cfg, arms=[a for a in arms if a.name != "muit-dezh"])
+    assert claim_arms({a.name: records[a.name] for a in alone.arms}) == ("planned-dezh", None)
+    assert not planned_beside_uniform(alone, arms[3])  # now the MuIT claim reads the planned arm: both ways
+    assert claim_arms({"coit-es": records["coit-de"] | {"languages": ["es"]}}) == (None, None)

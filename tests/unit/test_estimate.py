@@ -26,9 +26,9 @@ PER_ITEM = {"translation": 0.5, "polyqa": 0.75, "polysent": 0.25}
 KIND = {"translation": "translation", "polyqa": "qa", "polysent": "classification"}
 TPS, OVERHEAD = 200.0, 3.0  # training tokens/s; training's fixed cost
 TPE = {"coit": 50, "muit": 60, "qalign": 80, "pilot": 20}  # tokens per example read
-PER_PAIR = 0.1  # look inside, per pair
+PER_PAIR, PER_LENS = 0.1, 0.05  # look inside: alignment per pair (every model), lens per item (base, qalign)
 FIT = 1.0  # the pilot's fit and plan, after its points
-LANGS = ["es", "fr", "ru"]
+LANGS = ["es", "ru"]  # the default recipe's CoIT/MuIT languages
 
 
 def overrides(tmp_path: Path) -> list[str]:
@@ -102,7 +102,7 @@ def synthetic_run(tmp_path: Path):
     (run / "config.yaml").write_text(dump_recipe(cfg))
     t: dict[str, float] = {"data": 7.0}
     t["eval/base"] = eval_docs(run / "eval" / "base", True, LOAD + CONVERT) + WRITE
-    t["analysis/base"] = 16 * PER_PAIR  # analysis_pairs
+    t["analysis/base"] = 16 * (PER_PAIR + PER_LENS)  # analysis_pairs
     pilot = FIT
     for lang in LANGS:
         for size in (8, 24):
@@ -117,7 +117,7 @@ def synthetic_run(tmp_path: Path):
         t[f"data/{arm.name}"] = 1.5
         t[f"train/{arm.name}"] = train_summary(folder, 12 * 8, arm.builder)  # max_steps × batch
         t[f"eval/{arm.name}"] = eval_docs(folder / "eval", True, LOAD) + WRITE
-        t[f"analysis/{arm.name}"] = 16 * PER_PAIR
+        t[f"analysis/{arm.name}"] = 16 * (PER_PAIR + (PER_LENS if arm.builder == "qalign" else 0.0))
     t["judge"] = 0.02
     write_json(run / "timings.json", t)
     return cfg, run, t
@@ -136,8 +136,9 @@ def test_recorded_rates_are_the_ones_the_run_was_made_from(tmp_path):
     assert rates["train_overhead_seconds"] == pytest.approx(OVERHEAD)
     assert rates["data_seconds"] == 7.0 and rates["arm_data_seconds"] == 1.5
     assert rates["analysis_seconds_per_pair"] == pytest.approx(PER_PAIR)
-    # per point: its data build 0.3 is not in the core (its write is, with the load); 6 points share the fit's 1.0
-    assert rates["pilot_point_overhead_seconds"] == pytest.approx(0.3 + FIT / 6)
+    assert rates["lens_seconds_per_item"] == pytest.approx(PER_LENS)
+    # per point: its data build 0.3 is not in the core (its write is, with the load); 4 points share the fit's 1.0
+    assert rates["pilot_point_overhead_seconds"] == pytest.approx(0.3 + FIT / 4)
     assert rates["model_eval_factor"] == pytest.approx({"base": 1.0} | {a.name: 1.0 for a in recipe(tmp_path).arms})
     assert rates["arm_tokens_per_example"] == {a.name: float(TPE[a.builder]) for a in recipe(tmp_path).arms}
     assert rates["measured_run"] == str(run) and rates["model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -153,9 +154,9 @@ def test_the_estimate_from_recorded_rates_gives_every_stage_time_back(tmp_path):
         want = 0.0 if stage == "judge" else measured  # no endpoint: the judge is not estimated
         assert rows[stage] == (pytest.approx(want), measured), stage
     assert rows["total"] == (pytest.approx(sum(t.values()) - 0.02), pytest.approx(sum(t.values())))
-    # eval/base by hand: conversion 30 + load and write 4.5 + 12 translation × 0.5 + 24 polyqa × 0.75
+    # eval/base by hand: conversion 30 + load and write 4.5 + 8 translation × 0.5 + 24 polyqa × 0.75
     # + 32 polysent × 0.25
-    assert rows["eval/base"][0] == pytest.approx(30 + 4.5 + 6 + 18 + 8)
+    assert rows["eval/base"][0] == pytest.approx(30 + 4.5 + 4 + 18 + 8)
 
 
 def test_an_arm_that_answers_slower_and_reads_longer_examples_keeps_its_own_time(tmp_path):
@@ -181,14 +182,14 @@ def test_an_arm_that_answers_slower_and_reads_longer_examples_keeps_its_own_time
     assert rates["conversion_seconds"] == pytest.approx(CONVERT)
     assert factor["coit-es"] == pytest.approx(factor["base"])
     assert factor["coit-ru"] == pytest.approx(1.2 * factor["base"])
-    assert rates["arm_tokens_per_example"]["coit-ru"] == 60.0 and rates["train_tokens_per_example"]["coit"] == 160 / 3
+    assert rates["arm_tokens_per_example"]["coit-ru"] == 60.0 and rates["train_tokens_per_example"]["coit"] == 110 / 2
 
 
 def test_uncalibrated_defaults_give_the_stated_estimate_and_its_error(tmp_path):
     _, run, t = synthetic_run(tmp_path)
     rows = {stage: (e, m) for stage, e, m in calibrate.compare(run, estimate.DEFAULT_RATES, converted=True)}
-    # 27.1 conversion + 8.6 load + 12 × 0.90 + 24 × 1.69 + 32 × 0.48 (the base's factor is 1)
-    base = 27.1 + 8.6 + 12 * 0.90 + 24 * 1.69 + 32 * 0.48
+    # 27.1 conversion + 8.6 load + 8 × 0.90 + 24 × 1.69 + 32 × 0.48 (the base's factor is 1)
+    base = 27.1 + 8.6 + 8 * 0.90 + 24 * 1.69 + 32 * 0.48
     assert calibrate.compare(run, estimate.DEFAULT_RATES, converted=False)[1][1] == pytest.approx(base - 27.1)
     assert rows["eval/base"] == (pytest.approx(base), t["eval/base"])
     # 2.4 overhead + 96 examples × coit-es's 74.5 tokens / 97.3 tokens/s
@@ -196,6 +197,28 @@ def test_uncalibrated_defaults_give_the_stated_estimate_and_its_error(tmp_path):
     text = calibrate.compare_text(run, estimate.DEFAULT_RATES, converted=True)
     assert text.splitlines()[0].split() == ["stage", "estimate", "measured", "error"]
     assert "eval/base" in text and f"{round(100 * (base - t['eval/base']) / t['eval/base']):+d}%" in text
+
+
+def test_the_lens_reads_the_base_and_the_question_alignment_arms_unless_asked_for_all(tmp_path):
+    cfg = recipe(tmp_path)
+    assert [a.name for a in cfg.arms if arms.lens_reads(cfg, a)] == ["qalign-zh-de"]
+    every = replace(cfg, analysis_lens="all")
+    assert all(arms.lens_reads(every, a) for a in every.arms)
+    stages = estimate.estimate_stages(cfg, estimate.DEFAULT_RATES)
+    n, r = cfg.analysis_pairs, estimate.DEFAULT_RATES
+    assert (
+        stages["analysis/base"]
+        == stages["analysis/qalign-zh-de"]
+        == pytest.approx(n * (r["analysis_seconds_per_pair"] + r["lens_seconds_per_item"]))
+    )
+    assert stages["analysis/coit-es"] == pytest.approx(n * r["analysis_seconds_per_pair"])
+    # a run where every model had the lens: their sum, split as the defaults split it
+    t = {"analysis/base": 16 * 0.5} | {f"analysis/{a.name}": 16 * 0.5 for a in cfg.arms}
+    got = calibrate.analysis_rates(every, t)
+    assert got["analysis_seconds_per_pair"] + got["lens_seconds_per_item"] == pytest.approx(0.5)
+    assert got["lens_seconds_per_item"] / 0.5 == pytest.approx(
+        r["lens_seconds_per_item"] / (r["lens_seconds_per_item"] + r["analysis_seconds_per_pair"])
+    )
 
 
 def test_old_rates_files_still_load(tmp_path, monkeypatch):
@@ -206,6 +229,10 @@ def test_old_rates_files_still_load(tmp_path, monkeypatch):
     assert rates["train_tokens_per_second"] == 123.0
     assert rates["eval_seconds_per_item"] == estimate.DEFAULT_RATES["eval_seconds_per_item"]
     assert rates["source"] == f"measured on this machine ({tmp_path / 'rates.json'})"
+    # before the lens had its own rate, analysis_seconds_per_pair held alignment and lens together
+    (tmp_path / "rates.json").write_text(json.dumps({"analysis_seconds_per_pair": 1.0}))
+    rates = estimate.measured_rates()
+    assert rates["analysis_seconds_per_pair"] + rates["lens_seconds_per_item"] == pytest.approx(1.0)
 
 
 def test_the_dry_run_prints_the_stages_from_the_recorded_rates(tmp_path):

@@ -20,6 +20,7 @@ import numpy as np
 from polyalign.io import InputError
 from polyalign.report import evidence as ev
 from polyalign.report.collect import collect
+from polyalign.run_config import claim_arms
 from polyalign.scaling import laws
 from polyalign.scaling.fit import fit_one
 from polyalign.stats import decide
@@ -136,12 +137,10 @@ def muit_matches_coit(
     """A uniform MuIT arm equivalent (±``tolerance`` chrF++) to the CoIT arm of each of its languages."""
     claim, cid = f"MuIT within {tolerance:g} chrF++ of per-language CoIT", "muit"
     arms = doc.get("arms", {})
-    muit = [n for n, a in arms.items() if a.get("builder") == "muit"]
-    muit = [n for n in muit if arms[n].get("allocation") == "uniform"] or muit
     coit = {lang: n for n, a in arms.items() if a.get("builder") == "coit" for lang in a.get("languages", [])}
-    if not muit or not set(arms[muit[0]].get("languages", [])) & set(coit):
+    m, _ = claim_arms(arms)
+    if m is None:
         return ev.record(cid, claim, "not measured", "(no MuIT arm sharing a language with a CoIT arm)")
-    m = muit[0]
     langs = [x for x in arms[m].get("languages", []) if x in coit]
     wanted = [(f"{x} {_arrow(s, g)}", m, coit[x], s, g) for x in langs for s, g in (("en", x), (x, "en"))]
     parts, tasks, _, points = _translation_parts(doc, wanted, allow_comet=False)
@@ -259,11 +258,12 @@ def planned_beats_uniform(doc: dict[str, Any], resamples: int = RESAMPLES) -> di
     """The planned MuIT arm above the uniform one, En→X, over the union of the shared languages' items."""
     claim, cid = "The planned budget beats uniform", "plan"
     arms = doc.get("arms", {})
-    planned = [n for n, a in arms.items() if a.get("builder") == "muit" and a.get("allocation") == "plan"]
-    uniform = [n for n, a in arms.items() if a.get("builder") == "muit" and a.get("allocation") == "uniform"]
-    if not planned or not uniform:
-        return ev.record(cid, claim, "not measured", "(needs a planned and a uniform MuIT arm)")
-    p, u = planned[0], uniform[0]
+    _, pair = claim_arms(arms)
+    if pair is None:
+        kinds = {a.get("allocation") for a in arms.values() if a.get("builder") == "muit"}
+        why = "no uniform MuIT arm shares a language with the planned one" if {"plan", "uniform"} <= kinds else ""
+        return ev.record(cid, claim, "not measured", f"({why or 'needs a planned and a uniform MuIT arm'})")
+    p, u = pair
     langs = [x for x in arms[p].get("languages", []) if x in arms[u].get("languages", [])]
     parts, tasks, metric, points = _translation_parts(doc, [(x, p, u, "en", x) for x in langs])
     missing = [x for x in langs if x not in parts]
