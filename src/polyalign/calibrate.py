@@ -180,6 +180,10 @@ def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
     arm_data = [timings[f"data/{a.name}"] for a in cfg.arms if f"data/{a.name}" in timings]
     if arm_data:
         rates["arm_data_seconds"] = _mean(arm_data)
+        rates["arm_data_seconds_by_builder"] = {
+            b: _mean([timings[f"data/{a.name}"] for a in cfg.arms if a.builder == b and f"data/{a.name}" in timings])
+            for b in {a.builder for a in cfg.arms if f"data/{a.name}" in timings}
+        }
     if cfg.analysis_language:
         rates |= analysis_rates(cfg, timings)
     if "scaling pilot" in timings and A.planned_arms(cfg) and not cfg.plan:

@@ -36,59 +36,65 @@ from polyalign.io import InputError, cache_dir
 from polyalign.run_config import ArmConfig, RunConfig
 
 # The rates `make demo` recorded on 2 CPU cores (2026-12-07, the bundled SmolLM2-135M, the default
-# recipe: the base on 60 polyqa, 80 polysent and 240 polymt items, raw 2-shot prompts, batches of 64,
-# each translation with room for its expected length; each arm on what its claims read; a 12-point
-# En→X pilot scored on 40 held-out pairs a point; six arms of 12 steps): its 40 min are what these give
-# (BENCHMARKS.md, issue 22). A machine's own run replaces them (``rates.json``).
+# recipe: the base on 60 polyqa, 80 polysent and 160 polymt items, raw 2-shot prompts, batches of 64,
+# each translation with room for its expected length; each arm on what its claims read; an 8-point
+# En→X pilot scored on 40 held-out pairs a point; five arms of 12 steps; the lens on the base and the
+# question-alignment arm): its 32 min 44 s are what these give (BENCHMARKS.md, issue 22). A machine's
+# own run replaces them (``rates.json``).
 DEFAULT_RATES: dict[str, Any] = {
-    "train_tokens_per_second": 97.3,  # training throughput, tokens read per second (model load included)
+    "train_tokens_per_second": 93.6,  # training throughput, tokens read per second (model load included)
     # tokens per example read, per builder ("pilot": the scaling pilot's points) and per arm's name
-    "train_tokens_per_example": {"coit": 81.4, "muit": 87.0, "qalign": 76.2, "pilot": 74.1},
+    "train_tokens_per_example": {"coit": 84.1, "muit": 83.4, "qalign": 76.2, "pilot": 76.7},
     "arm_tokens_per_example": {
         "coit-es": 74.5,
-        "coit-fr": 76.2,
         "coit-ru": 93.6,
-        "muit-uniform": 86.9,
-        "muit-planned": 87.0,
+        "muit-uniform": 83.3,
+        "muit-planned": 83.4,
         "qalign-zh-de": 76.2,
     },
-    "train_overhead_seconds": 2.4,  # a training stage beyond its tokens: tokenising, saving
+    "train_overhead_seconds": 2.7,  # a training stage beyond its tokens: tokenising, saving
     # evaluation seconds per item, per task and per task kind (a task the last run did not score uses its kind's)
     "eval_seconds_per_item": {
-        "translation": 0.90,
-        "polymt": 0.90,
-        "polyqa": 1.69,
-        "polysent": 0.48,
+        "translation": 1.08,
+        "polymt": 1.08,
+        "polyqa": 1.83,
+        "polysent": 0.55,
         "polyinstruct": 2.5,
-        "qa": 1.69,
-        "classification": 0.48,
+        "qa": 1.83,
+        "classification": 0.55,
         "instruct": 2.5,
         "math": 2.5,
     },
     # per model ("base", an arm's name): its evaluation's item time over the pooled per-item rates' (an
     # arm scored into Russian writes 3.7 tokens per English token; one scored into Spanish, 1.9)
     "model_eval_factor": {
-        "base": 1.0,
-        "coit-es": 0.75,
-        "coit-fr": 0.79,
-        "coit-ru": 1.31,
-        "muit-uniform": 0.99,
-        "muit-planned": 1.13,
-        "qalign-zh-de": 0.92,
+        "base": 1.04,
+        "coit-es": 0.71,
+        "coit-ru": 1.20,
+        "muit-uniform": 1.00,
+        "muit-planned": 1.05,
+        "qalign-zh-de": 0.89,
     },
-    "model_load_seconds": 8.6,  # an evaluation stage beyond its items: the load (and merge), writing results
-    "conversion_seconds": 27.1,  # converting the bundled GGUF on first use (inside the first evaluation)
-    "data_seconds": 17.2,  # the shared data stage (the pool frozen)
-    "arm_data_seconds": 3.55,  # an arm's own data build
+    "model_load_seconds": 4.7,  # an evaluation stage beyond its items: the load (and merge), writing results
+    "conversion_seconds": 38.0,  # converting the bundled GGUF on first use (inside the first evaluation)
+    "data_seconds": 14.1,  # the shared data stage (the pool frozen)
+    "arm_data_seconds": 3.2,  # an arm's own data build, for a builder the next table does not hold
+    "arm_data_seconds_by_builder": {"coit": 2.7, "muit": 5.25, "qalign": 0.1},  # a MuIT build mixes languages
     "analysis_seconds_per_pair": 0.24,  # the look inside: alignment by layer, per pair read, per model
     "lens_seconds_per_item": 0.35,  # the logit lens, per word item, per model it reads
     # a pilot point beyond training and evaluation: a residual, here < 0 because a point's short 0-shot
     # held-out pairs go faster than the pooled translation rate (2-shot polymt sentences) says
-    "pilot_point_overhead_seconds": -21.3,
+    "pilot_point_overhead_seconds": -20.8,
     "judge_seconds_per_item": 3.0,  # the judge endpoint, per comparison (not measured: a guess)
     "source": "uncalibrated defaults from make demo on 2 CPU cores (no run has recorded this machine's rates yet)",
 }
-RATE_DICTS = ("train_tokens_per_example", "eval_seconds_per_item", "model_eval_factor", "arm_tokens_per_example")
+RATE_DICTS = (
+    "train_tokens_per_example",
+    "eval_seconds_per_item",
+    "model_eval_factor",
+    "arm_tokens_per_example",
+    "arm_data_seconds_by_builder",
+)
 
 
 def rates_path() -> Path:
@@ -290,7 +296,7 @@ def estimate_stages(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:
         n, core = pilot_core(cfg, rates)
         out["scaling pilot"] = core + n * rates["pilot_point_overhead_seconds"]
     for arm in cfg.arms:
-        out[f"data/{arm.name}"] = rates["arm_data_seconds"]
+        out[f"data/{arm.name}"] = rates["arm_data_seconds_by_builder"].get(arm.builder, rates["arm_data_seconds"])
         examples = arm_examples(cfg, arm)
         out[f"train/{arm.name}"] = train_seconds(arm_train(cfg, arm), examples, arm.builder, rates, arm.name)
         mine = eval_items(replace(cfg, eval=arm_eval(cfg, arm)), n_eval)  # an arm's own translation directions

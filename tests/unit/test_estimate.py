@@ -135,6 +135,7 @@ def test_recorded_rates_are_the_ones_the_run_was_made_from(tmp_path):
     assert rates["train_tokens_per_example"] == pytest.approx({k: float(v) for k, v in TPE.items()})
     assert rates["train_overhead_seconds"] == pytest.approx(OVERHEAD)
     assert rates["data_seconds"] == 7.0 and rates["arm_data_seconds"] == 1.5
+    assert rates["arm_data_seconds_by_builder"] == {"coit": 1.5, "muit": 1.5, "qalign": 1.5}
     assert rates["analysis_seconds_per_pair"] == pytest.approx(PER_PAIR)
     assert rates["lens_seconds_per_item"] == pytest.approx(PER_LENS)
     # per point: its data build 0.3 is not in the core (its write is, with the load); 4 points share the fit's 1.0
@@ -188,12 +189,12 @@ def test_an_arm_that_answers_slower_and_reads_longer_examples_keeps_its_own_time
 def test_uncalibrated_defaults_give_the_stated_estimate_and_its_error(tmp_path):
     _, run, t = synthetic_run(tmp_path)
     rows = {stage: (e, m) for stage, e, m in calibrate.compare(run, estimate.DEFAULT_RATES, converted=True)}
-    # 27.1 conversion + 8.6 load + 8 × 0.90 + 24 × 1.69 + 32 × 0.48 (the base's factor is 1)
-    base = 27.1 + 8.6 + 8 * 0.90 + 24 * 1.69 + 32 * 0.48
-    assert calibrate.compare(run, estimate.DEFAULT_RATES, converted=False)[1][1] == pytest.approx(base - 27.1)
+    # 38.0 conversion + 4.7 load + the base's factor 1.04 × (8 × 1.08 + 24 × 1.83 + 32 × 0.55)
+    base = 38.0 + 4.7 + 1.04 * (8 * 1.08 + 24 * 1.83 + 32 * 0.55)
+    assert calibrate.compare(run, estimate.DEFAULT_RATES, converted=False)[1][1] == pytest.approx(base - 38.0)
     assert rows["eval/base"] == (pytest.approx(base), t["eval/base"])
-    # 2.4 overhead + 96 examples × coit-es's 74.5 tokens / 97.3 tokens/s
-    assert rows["train/coit-es"][0] == pytest.approx(2.4 + 96 * 74.5 / 97.3)
+    # 2.7 overhead + 96 examples × coit-es's 74.5 tokens / 93.6 tokens/s
+    assert rows["train/coit-es"][0] == pytest.approx(2.7 + 96 * 74.5 / 93.6)
     text = calibrate.compare_text(run, estimate.DEFAULT_RATES, converted=True)
     assert text.splitlines()[0].split() == ["stage", "estimate", "measured", "error"]
     assert "eval/base" in text and f"{round(100 * (base - t['eval/base']) / t['eval/base']):+d}%" in text
@@ -282,7 +283,7 @@ def test_calibrate_cli_defaults_and_a_missing_run(tmp_path):
     proc = subprocess.run([*cmd, str(run), "--defaults"], capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
     row = next(x for x in proc.stdout.splitlines() if x.startswith("train/coit-es "))
-    want = 2.4 + 96 * 74.5 / 97.3  # the defaults' overhead + 96 examples × coit-es's tokens per example / tokens/s
+    want = 2.7 + 96 * 74.5 / 93.6  # the defaults' overhead + 96 examples × coit-es's tokens per example / tokens/s
     err = round(100 * (want - t["train/coit-es"]) / t["train/coit-es"])
     assert row.split() == ["train/coit-es", f"{want:.1f}s", f"{t['train/coit-es']:.1f}s", f"{err:+d}%"]
     write_json(tmp_path / "rates.json", calibrate.record_rates(run))
@@ -327,9 +328,9 @@ def test_a_plain_recipe_is_estimated_per_stage_of_its_timings(monkeypatch):
     monkeypatch.setattr(estimate, "needs_conversion", lambda cfg: False)
     cfg = load_recipe(Path(__file__).resolve().parents[2] / "recipes" / "muit_offline.yaml")
     est = estimate.estimate_plain(cfg, estimate.DEFAULT_RATES)
-    evaluation = 8.6 + 300 * 0.90
+    evaluation = 4.7 + 300 * 1.08
     assert est == pytest.approx(
-        {"data": 17.2, "eval/before": evaluation, "train": 2.4 + 960 * 87.0 / 97.3, "eval/after": evaluation}
+        {"data": 14.1, "eval/before": evaluation, "train": 2.7 + 960 * 83.4 / 93.6, "eval/after": evaluation}
     )
-    line = "  time per stage (min): data 0.3, eval/before 4.6, train 14.3, eval/after 4.6"
+    line = "  time per stage (min): data 0.2, eval/before 5.5, train 14.3, eval/after 5.5"
     assert dry_run.stage_lines(cfg, est) == [line]
