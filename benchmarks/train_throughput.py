@@ -25,7 +25,10 @@ rank 16 on every linear layer, on the same CoIT examples, for one pass, seed 0:
 After training, each side's tuned model is scored on the same ``HELDOUT`` examples none of them
 trained on (mean cross-entropy over each example's supervised tokens): the held-out losses are
 compared item by item, polyalign − TRL with a 95% interval, so "the same final loss" is read on the
-same items rather than on each side's last batch (the sides pack their batches differently).
+same items rather than on each side's last batch (the sides pack their batches differently). That
+interval holds the items' noise, not the training's: the order of the batches alone moves a tuned
+model's held-out loss too, so polyalign trains again on the same examples in ``--orders`` other
+seeded orders, and TRL's held-out loss is read against the range of polyalign's over the orders.
 
 Each side runs in its own process; its peak resident memory (``ru_maxrss``, model loading
 included for both) is reported. Supervised tokens/s = supervised tokens ÷ the seconds the
@@ -389,6 +392,13 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=192, help="examples trained on (one pass), sampled from the 2,000+")
     ap.add_argument("--threads", type=int, help="torch threads for both sides and the peak (default: torch's)")
     ap.add_argument(
+        "--orders",
+        type=int,
+        default=2,
+        help="polyalign trained again on the same examples in this many other seeded orders: the noise the "
+        "held-out loss has from the batch order alone, against which polyalign − TRL is read (0: not measured)",
+    )
+    ap.add_argument(
         "--model", default=MODEL, help="the model both sides tune (default: the bundled one; the tests pass a tiny one)"
     )
     ap.add_argument("--side", choices=["polyalign", "trainer", "trl"], help=argparse.SUPPRESS)
@@ -429,6 +439,13 @@ def main() -> None:
         theirs = run_side("trainer", data, work, args.threads)
         trl = run_side("trl", data, work, args.threads) if importlib.util.find_spec("trl") else None
         peak = max(peak, matmul_peak())
+        reordered = []  # the same examples in other orders: the held-out loss's noise from the order alone
+        for seed in range(1, (args.orders if trl else 0) + 1):  # read against TRL's loss
+            again = list(chosen)
+            random.Random(seed).shuffle(again)
+            path = work / f"bench_order{seed}.jsonl"
+            path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in again))
+            reordered.append(run_side("polyalign", path, work, args.threads))
 
     sides = [("polyalign", mine), ("Trainer+peft", theirs)] + ([("TRL SFTTrainer", trl)] if trl else [])
     for name, r in sides:
@@ -459,6 +476,16 @@ def main() -> None:
             f"({'same within noise' if lo <= 0 <= hi else 'polyalign lower' if hi < 0 else 'polyalign HIGHER'}; "
             f"{trl['steps']} TRL steps)"
         )
+        if reordered:
+            means = [sum(r["heldout"]) / len(r["heldout"]) for r in [mine, *reordered]]
+            theirs_mean = sum(trl["heldout"]) / len(trl["heldout"])
+            inside = min(means) <= theirs_mean <= max(means)
+            print(
+                f"held-out loss of polyalign over {len(means)} orders of the same examples: "
+                + ", ".join(f"{m:.3f}" for m in means)
+                + f" (range {max(means) - min(means):.3f}); TRL's {theirs_mean:.3f} "
+                + ("lies inside it: the same within the order's noise" if inside else "lies OUTSIDE it")
+            )
     ratio = (mine["supervised_tokens"] / mine["seconds"]) / (theirs["supervised_tokens"] / theirs["seconds"])
     print(f"ratio {ratio:.2f}")
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign import langs
+from polyalign.claim_arms import claim_arms
 from polyalign.coerce import build
 from polyalign.config import DataConfig, EvalConfig, TrainConfig
 from polyalign.data import resources
@@ -24,7 +25,7 @@ from polyalign.data.corpora import available  # offline corpora only: the hub is
 from polyalign.data.filters import cover
 from polyalign.eval.tasks import TASKS, parse_limits
 from polyalign.io import InputError, read_json
-from polyalign.run_config import ArmConfig, RunConfig, claim_arms
+from polyalign.run_config import ArmConfig, RunConfig
 from polyalign.scaling.laws import PARAMS
 
 CHECKS = {DataConfig: DataConfig.check_pool}

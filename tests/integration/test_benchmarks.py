@@ -36,7 +36,9 @@ def test_data_build_benchmark_selects_the_same_pairs_on_both_sides():
 
 
 def test_train_throughput_benchmark_trains_both_sides_on_the_same_examples(tiny_model_dir):
-    out = run_benchmark("train_throughput.py", "--examples", "6", "--threads", "1", "--model", str(tiny_model_dir))
+    out = run_benchmark(
+        "train_throughput.py", "--examples", "6", "--threads", "1", "--model", str(tiny_model_dir), "--orders", "1"
+    )
     m = re.search(r"data: (\d+) CoIT examples", out)
     assert m and int(m.group(1)) >= 2000, out[:500]
     sides = re.findall(r"^(polyalign|Trainer\+peft)\s+[\d.]+ supervised tok/s\s+\((\d+) supervised of", out, flags=re.M)
@@ -51,6 +53,10 @@ def test_train_throughput_benchmark_trains_both_sides_on_the_same_examples(tiny_
         # the losses are compared on the same held-out examples, with an interval
         held = r"held-out loss polyalign − TRL [+-][\d.]+ \[[+-][\d.]+, [+-][\d.]+\] over 32 examples"
         assert re.search(held, out), out
+        # and against the noise of the batch order: polyalign again on the same examples in another order
+        orders = r"^held-out loss of polyalign over 2 orders of the same examples: ([\d.]+), ([\d.]+) "
+        order = re.search(orders, out, flags=re.M)
+        assert order and all(0 < float(x) < 20 for x in order.groups()), out
     else:
         assert "TRL: not installed" in out
 

@@ -77,7 +77,8 @@ def test_one_rule_picks_the_arms_the_muit_and_plan_claims_read():
     with a CoIT arm, the plan claim the one that shares the planned arm's, and a planned arm keeps X→En
     exactly when the MuIT claim reads it."""
     from polyalign.arms import planned_beside_uniform
-    from polyalign.run_config import ArmConfig, claim_arms
+    from polyalign.claim_arms import claim_arms
+    from polyalign.run_config import ArmConfig
 
     def arm(name, builder, languages, allocation="uniform"):
         return ArmConfig(name=name, builder=builder, languages=languages, allocation=allocation, pair_budget=100)

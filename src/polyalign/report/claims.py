@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from polyalign.claim_arms import claim_arms
 from polyalign.io import InputError
 from polyalign.report import evidence as ev
 from polyalign.report.collect import collect
-from polyalign.run_config import claim_arms
 from polyalign.scaling import laws
 from polyalign.scaling.fit import fit_one
 from polyalign.stats import decide
