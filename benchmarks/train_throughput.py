@@ -445,7 +445,7 @@ def main() -> None:
             random.Random(seed).shuffle(again)
             path = work / f"bench_order{seed}.jsonl"
             path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in again))
-            reordered.append(run_side("polyalign", path, work, args.threads))
+            reordered.append(run_side("polyalign", path, work / f"order{seed}", args.threads))  # its own output
 
     sides = [("polyalign", mine), ("Trainer+peft", theirs)] + ([("TRL SFTTrainer", trl)] if trl else [])
     for name, r in sides:
