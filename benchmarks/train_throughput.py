@@ -245,6 +245,7 @@ def side_polyalign(examples: list[dict], work: Path, heldout: list[dict]) -> dic
         "flops": train_flops(model, encoded),
         "first_loss": result.losses[0],
         "last_loss": result.losses[-1],
+        "steps": len(result.losses),  # logging_steps=1: one loss an optimizer step
         "heldout": heldout_losses(model, tok, heldout),
     }
 
@@ -373,10 +374,11 @@ def side_trl(examples: list[dict], work: Path, heldout: list[dict]) -> dict:
     }
 
 
-def run_side(name: str, data: Path, work: Path, threads: int | None) -> dict:
+def run_side(name: str, data: Path, work: Path, threads: int | None, batch: int | None = None) -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
     proc = subprocess.run(
-        [sys.executable, __file__, "--side", name, "--data", str(data), "--work", str(work), "--model", MODEL],
+        [sys.executable, __file__, "--side", name, "--data", str(data), "--work", str(work), "--model", MODEL]
+        + (["--batch", str(batch)] if batch else []),
         capture_output=True,
         text=True,
         env=env,
@@ -387,7 +389,7 @@ def run_side(name: str, data: Path, work: Path, threads: int | None) -> dict:
 
 
 def main() -> None:
-    global MODEL
+    global MODEL, BATCH
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--examples", type=int, default=192, help="examples trained on (one pass), sampled from the 2,000+")
     ap.add_argument("--threads", type=int, help="torch threads for both sides and the peak (default: torch's)")
@@ -404,8 +406,11 @@ def main() -> None:
     ap.add_argument("--side", choices=["polyalign", "trainer", "trl"], help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     ap.add_argument("--work", help=argparse.SUPPRESS)
+    ap.add_argument("--batch", type=int, help=argparse.SUPPRESS)  # a child: examples a step, instead of BATCH
     args = ap.parse_args()
     MODEL = args.model
+    if args.batch:
+        BATCH = args.batch
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     if args.side:  # a child: train one side, print one JSON line
@@ -439,6 +444,9 @@ def main() -> None:
         theirs = run_side("trainer", data, work, args.threads)
         trl = run_side("trl", data, work, args.threads) if importlib.util.find_spec("trl") else None
         peak = max(peak, matmul_peak())
+        matched = None  # polyalign at TRL's number of optimizer steps: the loss compared update for update
+        if trl and trl["steps"] != mine["steps"]:
+            matched = run_side("polyalign", data, work / "matched", args.threads, math.ceil(len(chosen) / trl["steps"]))
         reordered = []  # the same examples in other orders: the held-out loss's noise from the order alone
         for seed in range(1, (args.orders if trl else 0) + 1):  # read against TRL's loss
             again = list(chosen)
@@ -476,6 +484,14 @@ def main() -> None:
             f"({'same within noise' if lo <= 0 <= hi else 'polyalign lower' if hi < 0 else 'polyalign HIGHER'}; "
             f"{trl['steps']} TRL steps)"
         )
+        if matched is not None:
+            d, lo, hi = paired_interval(matched["heldout"], trl["heldout"])
+            print(
+                f"polyalign in {matched['steps']} steps (TRL's {trl['steps']}): held-out loss "
+                f"{sum(matched['heldout']) / len(matched['heldout']):.3f}, "
+                f"polyalign − TRL {d:+.3f} [{lo:+.3f}, {hi:+.3f}] "
+                f"({'same within noise' if lo <= 0 <= hi else 'polyalign lower' if hi < 0 else 'polyalign HIGHER'})"
+            )
         if reordered:
             means = [sum(r["heldout"]) / len(r["heldout"]) for r in [mine, *reordered]]
             theirs_mean = sum(trl["heldout"]) / len(trl["heldout"])

@@ -57,6 +57,11 @@ def test_train_throughput_benchmark_trains_both_sides_on_the_same_examples(tiny_
         orders = r"^held-out loss of polyalign over 2 orders of the same examples: ([\d.]+), ([\d.]+) "
         order = re.search(orders, out, flags=re.M)
         assert order and all(0 < float(x) < 20 for x in order.groups()), out
+        # where TRL's packing gives it another number of optimizer steps, polyalign is trained again to that number
+        matched = re.search(r"^polyalign in (\d+) steps \(TRL's (\d+)\)", out, flags=re.M)
+        steps = re.search(r"; (\d+) TRL steps\)$", out, flags=re.M)
+        assert steps, out
+        assert matched is None or matched.group(1) == matched.group(2) == steps.group(1), out
     else:
         assert "TRL: not installed" in out
 
