@@ -202,6 +202,16 @@ def heldout_losses(model, tok, examples: list[dict]) -> list[float]:
     return out
 
 
+def held(side: dict) -> float:
+    """A side's mean held-out loss."""
+    return sum(side["heldout"]) / len(side["heldout"])
+
+
+def reading(lo: float, hi: float) -> str:
+    """What a polyalign − TRL interval says."""
+    return "same within noise" if lo <= 0 <= hi else "polyalign lower" if hi < 0 else "polyalign HIGHER"
+
+
 def paired_interval(a: list[float], b: list[float]) -> tuple[float, float, float]:
     """Mean of ``a - b`` item by item and its 95% normal interval."""
     d = [x - y for x, y in zip(a, b)]
@@ -461,7 +471,7 @@ def main() -> None:
             f"{name:13s} {r['supervised_tokens'] / r['seconds']:7.1f} supervised tok/s  "
             f"({r['supervised_tokens']} supervised of {r['tokens']} tokens in {r['seconds']:.1f} s)  "
             f"peak memory {r['peak_rss_mb']:.0f} MB  loss {r['first_loss']:.3f} -> {r['last_loss']:.3f}  "
-            f"held-out loss {sum(r['heldout']) / len(r['heldout']):.3f}"
+            f"held-out loss {held(r):.3f}"
         )
     assert mine["supervised_tokens"] == theirs["supervised_tokens"], "both sides must learn from the same tokens"
     achieved = mine["flops"] / mine["seconds"] / 1e9
@@ -481,20 +491,17 @@ def main() -> None:
             f"vs TRL: ratio {vs_trl:.2f} (target >= 1.5), peak memory "
             f"{'no higher' if mine['peak_rss_mb'] <= trl['peak_rss_mb'] else 'HIGHER'} than TRL's, "
             f"held-out loss polyalign − TRL {d:+.3f} [{lo:+.3f}, {hi:+.3f}] over {len(mine['heldout'])} examples "
-            f"({'same within noise' if lo <= 0 <= hi else 'polyalign lower' if hi < 0 else 'polyalign HIGHER'}; "
-            f"{trl['steps']} TRL steps)"
+            f"({reading(lo, hi)}; {trl['steps']} TRL steps)"
         )
         if matched is not None:
             d, lo, hi = paired_interval(matched["heldout"], trl["heldout"])
             print(
-                f"polyalign in {matched['steps']} steps (TRL's {trl['steps']}): held-out loss "
-                f"{sum(matched['heldout']) / len(matched['heldout']):.3f}, "
-                f"polyalign − TRL {d:+.3f} [{lo:+.3f}, {hi:+.3f}] "
-                f"({'same within noise' if lo <= 0 <= hi else 'polyalign lower' if hi < 0 else 'polyalign HIGHER'})"
+                f"polyalign in {matched['steps']} steps (TRL's {trl['steps']}): held-out loss {held(matched):.3f}, "
+                f"polyalign − TRL {d:+.3f} [{lo:+.3f}, {hi:+.3f}] ({reading(lo, hi)})"
             )
         if reordered:
-            means = [sum(r["heldout"]) / len(r["heldout"]) for r in [mine, *reordered]]
-            theirs_mean = sum(trl["heldout"]) / len(trl["heldout"])
+            means = [held(r) for r in [mine, *reordered]]
+            theirs_mean = held(trl)
             inside = min(means) <= theirs_mean <= max(means)
             print(
                 f"held-out loss of polyalign over {len(means)} orders of the same examples: "

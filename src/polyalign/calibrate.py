@@ -29,6 +29,7 @@ from polyalign.estimate import (
     merge_rates,
     pilot_core,
     rates_path,
+    split_analysis,
     train_seconds,
 )
 from polyalign.hub import DEFAULT_MODEL
@@ -87,10 +88,8 @@ def analysis_rates(cfg: RunConfig, timings: dict[str, float]) -> dict[str, float
     if with_lens and without:
         align = _mean(without)
         return {"analysis_seconds_per_pair": align, "lens_seconds_per_item": max(0.0, _mean(with_lens) - align)}
-    a, lens = DEFAULT_RATES["analysis_seconds_per_pair"], DEFAULT_RATES["lens_seconds_per_item"]
-    if with_lens:  # alignment + lens per item, split as the defaults split it
-        both = _mean(with_lens)
-        return {"analysis_seconds_per_pair": both * a / (a + lens), "lens_seconds_per_item": both * lens / (a + lens)}
+    if with_lens:  # alignment + lens per item
+        return split_analysis(_mean(with_lens))
     if without:
         return {"analysis_seconds_per_pair": _mean(without)}
     return {}

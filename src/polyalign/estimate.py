@@ -102,17 +102,22 @@ def rates_path() -> Path:
     return cache_dir() / "rates.json"
 
 
+def split_analysis(both: float) -> dict[str, float]:
+    """A look-inside rate that holds alignment and lens together (per pair), split as the defaults split it."""
+    align, lens = DEFAULT_RATES["analysis_seconds_per_pair"], DEFAULT_RATES["lens_seconds_per_item"]
+    return {
+        "analysis_seconds_per_pair": both * align / (align + lens),
+        "lens_seconds_per_item": both * lens / (align + lens),
+    }
+
+
 def merge_rates(known: dict[str, Any]) -> dict[str, Any]:
     """:data:`DEFAULT_RATES` with ``known`` on top (its per-task and per-builder tables merged key by key).
 
     A ``rates.json`` from before the lens had its own rate holds the alignment and the lens together in
     ``analysis_seconds_per_pair``: it is split as the defaults split them."""
     if "analysis_seconds_per_pair" in known and "lens_seconds_per_item" not in known:
-        both = known["analysis_seconds_per_pair"]
-        share = DEFAULT_RATES["lens_seconds_per_item"] / (
-            DEFAULT_RATES["lens_seconds_per_item"] + DEFAULT_RATES["analysis_seconds_per_pair"]
-        )
-        known = {**known, "analysis_seconds_per_pair": both * (1 - share), "lens_seconds_per_item": both * share}
+        known = {**known, **split_analysis(known["analysis_seconds_per_pair"])}
     out = {**DEFAULT_RATES, **known}
     for k in RATE_DICTS:
         out[k] = {**DEFAULT_RATES[k], **(known.get(k) if isinstance(known.get(k), dict) else {})}
