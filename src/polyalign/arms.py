@@ -4,7 +4,8 @@ An arm is a data + training variant of the run's base model (``coit-es``, ``muit
 ``qalign-zh-de``); :func:`arm_recipe` turns each into a complete :class:`RunConfig` whose run
 directory is ``runs/<run>/arms/<arm>``, so the ordinary stages (data, train, eval) serve it
 unchanged. The scaling pilot's points are run recipes too (:func:`pilot_recipes`: one plain run
-per language and size), which :func:`polyalign.stages.pilot_points` hands to the grid.
+per language and size, or one per language kept at every size), which
+:func:`polyalign.stages.pilot_points` hands to the grid.
 ``--dry-run``'s plan is :mod:`polyalign.dry_run`'s, its time per stage :mod:`polyalign.estimate`'s.
 This module imports neither torch nor transformers.
 """
@@ -231,7 +232,12 @@ def quick(cfg: RunConfig) -> RunConfig:
         sizes=[4, 8, 12],
         bootstrap=min(cfg.scaling.bootstrap, 20),
         budget=None,
-        train={**cfg.scaling.train, "max_steps": 2, "save_steps": 0, "per_device_train_batch_size": 4},
+        train={  # snapshots: one epoch over 12 pairs, 3 steps, kept at each size
+            **cfg.scaling.train,
+            "max_steps": -1 if cfg.scaling.points == "snapshots" else 2,
+            "save_steps": 0,
+            "per_device_train_batch_size": 4,
+        },
         eval={**cfg.scaling.eval, "limit": 2} if "limit" in cfg.scaling.eval else cfg.scaling.eval,
     )
     judge = replace(cfg.judge, limit=min(cfg.judge.limit, 2), max_new_tokens=min(cfg.judge.max_new_tokens, 12))
@@ -259,7 +265,11 @@ def quick_note(before: RunConfig, after: RunConfig) -> str:
     """What ``--quick`` changed, in one line (it changes settings the user may have chosen)."""
     steps = f"{after.train.max_steps} training steps per arm"
     if any(a.allocation == "plan" for a in after.arms):
-        steps += f", {after.scaling.train.get('max_steps')} per scaling-pilot point"
+        steps += (
+            f", {after.scaling.train.get('max_steps')} per scaling-pilot point"
+            if after.scaling.points == "runs"
+            else f", one epoch over {max(after.scaling.sizes)} pairs per scaling-pilot language"
+        )
     saves = [before.train.save_steps, *(a.train.get("save_steps") for a in before.arms)]
     was = sorted({s for s in saves if s}) if any(saves) else []
     ckpt = "no checkpoints (save_steps 0" + (f", was {', '.join(map(str, was))})" if was else ")")
@@ -293,25 +303,31 @@ def _overridden(cls: type, section: Any, extra: dict[str, Any], where: str) -> A
 
 
 def pilot_recipes(cfg: RunConfig, pool: Path | None = None) -> list[RunConfig]:
-    """The grid's run recipes: one per language and size, languages outer, sizes ascending.
+    """The grid's run recipes, languages outer: one per language and size, sizes ascending
+    (``scaling.points: runs``), or one per language whose model is kept at every size (``snapshots``).
 
     A point is an ordinary plain run: CoIT on one language, ``max_train_pairs`` = its size, the
     recipe's ``train`` and ``data`` with ``scaling.train`` / ``scaling.data`` on top, scored on
     its held-out English→X pairs only, with ``scaling.eval`` on top (no baseline, no suite, no judge, no
-    look inside).
+    look inside). A snapshot run trains over the largest size at a constant learning rate for one epoch
+    and keeps its model as it has seen each size (``train.keep_at_examples``), each scored the same way.
     ``pool``: the run's frozen pool, which every point then reads (``data.pool``) instead of the
     sources (without it, each point freezes its own).
     """
     s = cfg.scaling
     codes = [langs.normalize(c) for c in (s.languages or cfg.data.languages)]
-    train = _overridden(TrainConfig, cfg.train, s.train, "scaling.train")
+    snapshots = s.points == "snapshots"
+    train0 = replace(cfg.train, lr_scheduler_type="constant", warmup_steps=0) if snapshots else cfg.train
+    train = _overridden(TrainConfig, train0, s.train, "scaling.train")
+    if snapshots:
+        train = replace(train, keep_at_examples=sorted(s.sizes))
     data0 = _overridden(DataConfig, cfg.data, s.data, "scaling.data")
     point_eval = _overridden(EvalConfig, replace(cfg.eval, heldout="from_en"), s.eval, "scaling.eval")
     point_eval = replace(point_eval, baseline=False, suite=[])
     base = {"seed": cfg.seed, "model": cfg.model, "train": train, "translate": cfg.translate}
     out = []
     for code in codes:
-        for size in sorted(s.sizes):
+        for size in [max(s.sizes)] if snapshots else sorted(s.sizes):
             data = replace(
                 data0,
                 builder="coit",
@@ -323,7 +339,7 @@ def pilot_recipes(cfg: RunConfig, pool: Path | None = None) -> list[RunConfig]:
             )
             out.append(
                 RunConfig(
-                    name=f"{code}-{size}",
+                    name=code if snapshots else f"{code}-{size}",
                     runs_dir=str(cfg.run_dir / "points"),
                     data=data,
                     eval=point_eval,
@@ -334,8 +350,10 @@ def pilot_recipes(cfg: RunConfig, pool: Path | None = None) -> list[RunConfig]:
 
 
 def point_labels(recipe: RunConfig) -> dict[str, Any]:
-    """What a pilot point stands for: ``{"lang": "es", "size": 100}``."""
-    return {"lang": recipe.data.languages[0], "size": recipe.data.max_train_pairs}
+    """What a pilot point stands for: ``{"lang": "es", "size": 100}``; a snapshot run's also
+    ``"sizes"``, the sizes it keeps its model at."""
+    labels = {"lang": recipe.data.languages[0], "size": recipe.data.max_train_pairs}
+    return labels | ({"sizes": list(recipe.train.keep_at_examples)} if recipe.train.keep_at_examples else {})
 
 
 def check_pilot(cfg: RunConfig, recipes: list[RunConfig]) -> None:
@@ -348,6 +366,28 @@ def check_pilot(cfg: RunConfig, recipes: list[RunConfig]) -> None:
         raise InputError(f"scaling.similarity names {', '.join(unknown)}, which the grid does not have")
     if s.fit == "shared" and s.form not in ("auto", "xllama"):
         raise InputError(f"scaling.fit: shared fits the xllama form; scaling.form is {s.form}")
+    if s.points == "snapshots":
+        check_snapshots(s, recipes[0])
     k_min = min(len(v) for v in PARAMS.values()) if s.form == "auto" else len(PARAMS[s.form])
     if len(s.sizes) < k_min:
         raise InputError(f"scaling.sizes has {len(s.sizes)} sizes; the {s.form} form needs at least {k_min}")
+
+
+def check_snapshots(s: Any, recipe: RunConfig) -> None:
+    """Refuse a snapshot pilot whose kept models would not be runs of their sizes: a decaying schedule,
+    more or less than one epoch, both directions or instructions in the data (then N examples are not N
+    pairs), a size that is not a multiple of the global batch."""
+    t, d = recipe.train, recipe.data
+    batch = t.per_device_train_batch_size * t.gradient_accumulation_steps * s.nproc
+    why = []
+    if t.lr_scheduler_type != "constant" or t.warmup_steps:
+        why.append(f"a constant rate, no warmup (scaling.train: {t.lr_scheduler_type}, warmup {t.warmup_steps})")
+    if t.max_steps > 0 or t.num_train_epochs != 1:
+        why.append("one epoch (scaling.train: max_steps -1, num_train_epochs 1)")
+    if d.direction == "both" or d.instructions:
+        why.append("one direction and no instructions (scaling.data: direction en-x, instructions [])")
+    off = [n for n in s.sizes if n % batch]
+    if off:
+        why.append(f"sizes that are multiples of the global batch {batch} ({', '.join(map(str, off))} are not)")
+    if why:
+        raise InputError("scaling.points: snapshots needs " + "; ".join(why))

@@ -202,6 +202,9 @@ class TrainConfig:
     """Write a checkpoint every this many optimizer steps; 0 writes only the final one."""
     save_total_limit: int = 2
     """Keep this many most recent checkpoints."""
+    keep_at_examples: list[int] = field(default_factory=list)
+    """Also keep the model as it was once it had seen each of these numbers of training examples (each a
+    multiple of the global batch), in ``model-at/<N>/``: the scaling pilot's points as snapshots of one run."""
     resume_from_checkpoint: str | None = None
     """``latest`` (the newest checkpoint under ``output_dir``, if any) or a checkpoint folder.
     ``polyalign run`` always resumes from the latest."""
@@ -233,6 +236,8 @@ class TrainConfig:
             raise ValueError("max_seq_length must be at least 2")
         if self.save_steps < 0 or self.save_total_limit < 1 or self.logging_steps < 1:
             raise ValueError("need save_steps >= 0, save_total_limit >= 1, logging_steps >= 1")
+        if any(n < 1 for n in self.keep_at_examples) or len(set(self.keep_at_examples)) != len(self.keep_at_examples):
+            raise ValueError("keep_at_examples must be distinct numbers of examples, each at least 1")
 
     def trainable(self) -> dict[str, Any]:
         """What :func:`polyalign.models.set_trainable` needs of these settings, as its arguments."""

@@ -42,6 +42,16 @@ def _point_steps(train: TrainConfig) -> str:
     return f"{train.max_steps} steps" if train.max_steps > 0 else f"{train.num_train_epochs:g} epoch(s)"
 
 
+def _point_runs(point: RunConfig) -> str:
+    """How the pilot's points are trained: plain runs, or one run per language kept at every size."""
+    if point.train.keep_at_examples:
+        return (
+            f"snapshots: one run per language over {point.data.max_train_pairs} pairs, one epoch at a constant "
+            "rate, its model kept at each size"
+        )
+    return f"plain runs: tune {_point_steps(point.train)}"
+
+
 def dry_run(cfg: RunConfig) -> str:
     """The plan of a run as text: arms, data counts, steps, tokens, evaluations and an estimated time
     per stage on this machine (:func:`estimate_stages`, from the rates this machine's last run
@@ -91,8 +101,8 @@ def dry_run(cfg: RunConfig) -> str:
         psecs = est["scaling pilot"]
         lines.append(
             f"  scaling pilot: {len(pcfg.scaling.languages)} languages × sizes {pcfg.scaling.sizes} = "
-            f"{len(points)} points (plain runs: tune {_point_steps(points[0].train)}, score "
-            f"{eval_items(points[0], 1, suite=False)['translation']} held-out pairs), ~{psecs / 60:.1f} min; "
+            f"{len(pcfg.scaling.languages) * len(pcfg.scaling.sizes)} points ({_point_runs(points[0])}, score "
+            f"{eval_items(points[0], 1, suite=False)['translation']} held-out pairs a point), ~{psecs / 60:.1f} min; "
             f"then plan {planned_arms(cfg)[0].pair_budget} pairs over {', '.join(pcfg.scaling.languages)}"
         )
     for arm in arms:

@@ -273,11 +273,13 @@ def needs_conversion(cfg: RunConfig) -> bool:
 def pilot_core(cfg: RunConfig, rates: dict[str, Any]) -> tuple[int, float]:
     """The pilot's points and their seconds without the per-point overhead: training, load, held-out items."""
     points = pilot_recipes(pilot_recipe(cfg))
-    secs = 0.0
-    for p in points:
+    secs, n = 0.0, 0
+    for p in points:  # a plain run scores one model; a snapshot run one per size it keeps
+        scored = len(p.train.keep_at_examples) or 1
         secs += train_seconds(p.train, point_examples(p), "pilot", rates)
-        secs += eval_seconds(eval_items(p, 1, suite=False), rates)
-    return len(points), secs
+        secs += scored * eval_seconds(eval_items(p, 1, suite=False), rates)
+        n += scored
+    return n, secs
 
 
 def estimate_stages(cfg: RunConfig, rates: dict[str, Any]) -> dict[str, float]:

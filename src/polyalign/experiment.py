@@ -203,7 +203,7 @@ def run_arm(cfg: RunConfig, name: str, nproc: int = 1) -> dict[str, Any]:
     def load_tuned() -> tuple[Any, Any]:
         if not tuned:
             model, tok = _fresh_base(cfg)
-            tuned["m"] = (tuned_model(acfg, arm_dir, model), tok)
+            tuned["m"] = (tuned_model(acfg, arm_dir / "model", model), tok)
         return tuned["m"]
 
     with stage(f"eval/{name}", run_dir):

@@ -2,7 +2,9 @@
 
 Each point (:func:`polyalign.arms.pilot_recipes`, run by :func:`polyalign.stages.pilot_points`) is
 the recipe's run with one language (CoIT) and ``max_train_pairs`` set to its size, under
-``runs/<name>/points/<lang>-<size>/``. The pair selection ranks pairs by a seeded hash and takes the
+``runs/<name>/points/<lang>-<size>/``; with ``scaling.points: snapshots`` a language's points are the
+models one run over the largest size kept as it had seen each size (``runs/<name>/points/<lang>/``).
+The pair selection ranks pairs by a seeded hash and takes the
 held-out test first, then training pairs in rank order, so every size's training pairs are a prefix
 of the larger sizes' (nested) and the test set is the same for every size. The untuned baseline is
 not evaluated at each point (``eval.baseline: false``). Points run through :mod:`polyalign.grid`
@@ -33,14 +35,34 @@ from polyalign.scaling.fits import fit_points
 from polyalign.scaling.laws import Points
 
 
-def point_row(point: GridPoint, summary: dict[str, Any], similarity: dict[str, float]) -> dict[str, Any]:
+def finished_points(
+    points: list[GridPoint], summaries: dict[str, dict[str, Any]]
+) -> list[tuple[str, dict[str, Any], dict[str, Any], Path]]:
+    """``(name, {"lang", "size"}, summary, summary path)`` of every pilot point, languages outer, sizes
+    ascending: a plain run is one point, a snapshot run (``{"points": {"<N>": summary}}``) one per size."""
+    out = []
+    for p in points:
+        s = summaries[p.name]
+        if "points" not in s:
+            out.append((p.name, p.labels, s, p.summary_path))
+            continue
+        for size in sorted(s["points"], key=int):
+            out.append(
+                (f"{p.name}@{size}", {"lang": p.labels["lang"], "size": int(size)}, s["points"][size], p.summary_path)
+            )
+    return out
+
+
+def point_row(
+    name: str, labels: dict[str, Any], summary: dict[str, Any], similarity: dict[str, float], where: Path | None = None
+) -> dict[str, Any]:
     """A ``points.csv`` row: chrF++ of En→X after tuning as the score, its BLEU, the reverse if measured."""
-    lang, after = point.labels["lang"], summary["after"]
+    lang, after = labels["lang"], summary["after"]
     fwd, back = after.get(f"translation/en-{lang}"), after.get(f"translation/{lang}-en")
     main = fwd or back
     if main is None:
-        raise InputError(f"point {point.name} has no translation result for {lang}", point.summary_path)
-    row = {"lang": lang, "size": point.labels["size"], "score": main["chrf"], "bleu": main["bleu"]}
+        raise InputError(f"point {name} has no translation result for {lang}", where)
+    row = {"lang": lang, "size": labels["size"], "score": main["chrf"], "bleu": main["bleu"]}
     if fwd and back:
         row |= {"chrf_x_en": back["chrf"], "bleu_x_en": back["bleu"]}
     if lang in similarity:
@@ -77,7 +99,9 @@ def fit_and_plan(
     s = cfg.scaling
     similarity = {langs.normalize(k): v for k, v in s.similarity_map().items()}
     codes = list(dict.fromkeys(p.labels["lang"] for p in points))
-    rows = [point_row(p, summaries[p.name], similarity) for p in points]
+    rows = [
+        point_row(name, lab, summ, similarity, where) for name, lab, summ, where in finished_points(points, summaries)
+    ]
     write_points(out / "points.csv", rows)
 
     # --- fit, plan, plot ------------------------------------------------------------------------

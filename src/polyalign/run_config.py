@@ -51,6 +51,10 @@ class ScalingConfig:
     """Languages of the grid; empty: ``data.languages``."""
     sizes: list[int] = field(default_factory=lambda: [100, 200, 400, 800])
     """Parallel training pairs per point (nested: each smaller set is inside the larger)."""
+    points: Literal["runs", "snapshots"] = "runs"
+    """``runs``: each (language, size) point is its own run over its nested pairs; ``snapshots``: one run per
+    language over the largest size, one epoch at a constant learning rate, its model kept as it has seen each
+    size's pairs (each size a multiple of the pilot's global batch; one direction, no instructions)."""
     form: Literal["auto", "xllama", "power", "log"] = "auto"
     """Law to fit; ``auto`` picks per language by AICc where it is defined (n ≥ k + 3), else says what it took."""
     fit: Literal["per_language", "shared"] = "per_language"

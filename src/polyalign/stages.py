@@ -5,7 +5,8 @@ is already there, so an interrupted run, started again with the same recipe, res
 stopped (training resumes from its latest checkpoint). ``polyalign run``
 (:func:`polyalign.experiment.run`), the experiment's arms and the grid's points all go through
 these functions; the scaling pilot's points (:func:`pilot_points`) are plain runs of one language
-and size, each carrying :func:`run_plain` for the grid.
+and size, each carrying :func:`run_plain` for the grid, or one run per language kept at every size
+(:func:`run_snapshots`).
 """
 
 from __future__ import annotations
@@ -276,15 +277,16 @@ def stage_train(cfg: RunConfig, run_dir: Path, nproc: int = 1) -> dict[str, Any]
     return launch_or_train(job, nproc)
 
 
-def tuned_model(cfg: RunConfig, run_dir: Path, base: Any) -> Any:
-    """The tuned model for evaluation: the base with the adapter folded in, or the full model."""
+def tuned_model(cfg: RunConfig, model_dir: Path, base: Any) -> Any:
+    """The tuned model in ``model_dir`` for evaluation: the base with the adapter folded in (``base``
+    changes), or the full model."""
     if cfg.train.finetuning_type == "lora":
         from polyalign.models import load_adapter
 
-        return load_adapter(base, run_dir / "model").merge_and_unload()  # faster generation
+        return load_adapter(base, model_dir).merge_and_unload()  # faster generation
     from polyalign.models import load_model
 
-    return load_model(str(run_dir / "model"), cfg.model.dtype)[0]
+    return load_model(str(model_dir), cfg.model.dtype)[0]
 
 
 SUMMARY_METRICS = ("chrf", "bleu", "accuracy", "exact_match", "f1", "fidelity")
@@ -346,7 +348,7 @@ def run_plain(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dic
             cfg,
             run_dir,
             "after",
-            lambda: (tuned_model(cfg, run_dir, base()[0]), base()[1]),
+            lambda: (tuned_model(cfg, run_dir / "model", base()[0]), base()[1]),
             manifest,
             tuned=run_dir / "model",
         )
@@ -400,10 +402,48 @@ def track_results(run_dir: str | Path, report_to: list[str] | tuple[str, ...]) -
 
 
 # ---------------------------------------------------------------------------------------------
-# The scaling pilot's points: plain runs of one language and size, for the grid
+# The scaling pilot's points: plain runs of one language and size, or snapshots of one run, for the grid
 
 
 def pilot_points(cfg: RunConfig, pool: Path | None = None) -> list[GridPoint]:
     """The scaling pilot's grid: each of :func:`polyalign.arms.pilot_recipes` as a plain run
-    (:func:`run_plain`), labelled with its language and size."""
-    return [GridPoint(r, run_plain, (r,), point_labels(r)) for r in pilot_recipes(cfg, pool)]
+    (:func:`run_plain`) or, with ``scaling.points: snapshots``, a snapshot run (:func:`run_snapshots`),
+    labelled with its language and size(s)."""
+    return [
+        GridPoint(r, run_snapshots if r.train.keep_at_examples else run_plain, (r,), point_labels(r))
+        for r in pilot_recipes(cfg, pool)
+    ]
+
+
+def run_snapshots(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
+    """A language's pilot points as snapshots of one run (``scaling.points: snapshots``): the data of
+    the largest size, one training run that keeps its model as it has seen each size
+    (``train.keep_at_examples``), and each kept model scored as a plain run's tuned model is, into
+    ``eval/after-<N>/``. Returns (and writes to ``summary.json``) ``{"points": {"<N>": summary}}``,
+    one before/after summary (:func:`before_after_summary`, no baseline) per size."""
+    import torch
+
+    from polyalign.models import load_model
+    from polyalign.train.loop import kept_model_dir
+
+    run_dir = prepare_run_dir(cfg)
+    log(f"run: {run_dir}")
+    with stage("data", run_dir):
+        manifest = stage_data(cfg, run_dir)
+    with stage("train", run_dir):
+        stage_train(cfg, run_dir, nproc)
+    points = {}
+    for n in cfg.train.keep_at_examples:
+        kept = kept_model_dir(run_dir, n)
+
+        def load(kept: Path = kept) -> tuple[Any, Any]:  # a fresh base each time: folding an adapter in changes it
+            torch.manual_seed(cfg.seed)
+            model, tok = load_model(cfg.model.model_name_or_path, cfg.model.dtype, cfg.model.trust_remote_code)
+            return tuned_model(cfg, kept, model), tok
+
+        with stage(f"eval/after-{n}", run_dir):
+            after = stage_eval(cfg, run_dir, f"after-{n}", load, manifest, tuned=kept)
+        points[str(n)] = before_after_summary({"results": {}}, after)
+    summary = {"points": points}
+    write_json(run_dir / "summary.json", summary)
+    return summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -361,3 +362,50 @@ def test_sigterm_to_the_pilot_cancels_the_submitit_jobs_it_started(tmp_path, tin
         time.sleep(0.2)
     assert not _processes_naming(folder)
     assert not (tmp_path / "runs" / "pilot" / ".lock").exists()
+
+
+def test_a_snapshot_pilot_is_one_run_per_language_kept_at_every_size_and_resumes_exactly(tmp_path, tiny_model_dir):
+    """``scaling.points: snapshots``: one run per language over the largest size, its model kept as it
+    has seen each size and each kept model scored; a run stopped after its second step resumes from
+    that checkpoint and keeps the same last model, weight for weight."""
+    from safetensors.torch import load_file
+
+    recipe = tmp_path / "pilot.yaml"
+    extra = "  points: snapshots\n  train: {num_train_epochs: 1, save_steps: 1, save_total_limit: 4}\n"
+    recipe.write_text(recipe_text(tmp_path, tiny_model_dir, sizes="[8, 16, 32]", extra=extra))
+    first = cli("scaling", "pilot", str(recipe), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    root = tmp_path / "runs" / "pilot"
+    assert sorted(p.name for p in (root / "points").iterdir()) == ["es", "fr"]
+    rows = list(csv.DictReader((root / "scaling" / "points.csv").open()))
+    assert [(r["lang"], int(r["size"])) for r in rows] == [(lang, n) for lang in ("es", "fr") for n in (8, 16, 32)]
+    for r in rows:
+        run = root / "points" / r["lang"]
+        assert len((run / "data" / "train.jsonl").read_text().splitlines()) == 32
+        assert json.loads((run / "train_summary.json").read_text())["steps"] == 4  # 32 pairs, 8 a step, once
+        point = json.loads((run / "summary.json").read_text())["points"][r["size"]]
+        assert float(r["score"]) == pytest.approx(point["after"][f"translation/en-{r['lang']}"]["chrf"])
+        assert (run / "eval" / f"after-{r['size']}" / "results.json").is_file()
+        assert (run / "model-at" / r["size"] / "adapter_model.safetensors").is_file()
+    es = root / "points" / "es"
+    kept = load_file(str(es / "model-at" / "32" / "adapter_model.safetensors"))
+    assert not all(
+        kept[k].equal(v) for k, v in load_file(str(es / "model-at" / "8" / "adapter_model.safetensors")).items()
+    )
+
+    for gone in (
+        "summary.json",
+        "train_summary.json",
+        "model",
+        "model-at/32",
+        "checkpoints/step-3",
+        "checkpoints/step-4",
+    ):
+        path = es / gone
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    again = cli("scaling", "pilot", str(recipe), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads((es / "train_summary.json").read_text())["resumed_from"] == 2
+    resumed = load_file(str(es / "model-at" / "32" / "adapter_model.safetensors"))
+    assert resumed.keys() == kept.keys() and all(resumed[k].equal(kept[k]) for k in kept)
+    assert "point 2/2: fr: done" in again.stderr

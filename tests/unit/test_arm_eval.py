@@ -4,6 +4,7 @@ classification only; the base on all. ``eval.arm_tasks: all`` scores every arm o
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -58,7 +59,7 @@ def test_pilot_points_are_scored_on_what_the_law_reads():
     """The default pilot trains and scores En→X only, on all 40 held-out pairs of its language."""
     cfg = load_recipe(None, [])
     points = pilot_recipes(pilot_recipe(cfg))
-    assert len(points) == 8  # es and ru × 4 sizes
+    assert len(points) == 2  # es and ru, each one run kept at 4 sizes
     for p in points:
         e = p.eval
         assert (e.heldout, e.limit, e.suite, e.baseline) == ("from_en", 40, [], False)
@@ -97,3 +98,38 @@ def test_one_rule_picks_the_arms_the_muit_and_plan_claims_read():
     assert claim_arms({a.name: records[a.name] for a in alone.arms}) == ("planned-dezh", None)
     assert not planned_beside_uniform(alone, arms[3])  # now the MuIT claim reads the planned arm: both ways
     assert claim_arms({"coit-es": records["coit-de"] | {"languages": ["es"]}}) == (None, None)
+
+
+def test_the_default_pilot_is_one_snapshot_run_per_language():
+    """``scaling.points: snapshots``: one run per language over the largest size, one epoch at a constant
+    rate, kept at every size; ``runs`` gives the four plain runs per language again."""
+    cfg = load_recipe(None, [])
+    points = pilot_recipes(pilot_recipe(cfg))
+    assert [(p.name, p.data.max_train_pairs) for p in points] == [("es", 64), ("ru", 64)]
+    for p in points:
+        t = p.train
+        assert (t.lr_scheduler_type, t.warmup_steps, t.max_steps, t.num_train_epochs) == ("constant", 0, -1, 1)
+        assert t.keep_at_examples == [8, 16, 32, 64]
+    runs = pilot_recipes(pilot_recipe(load_recipe(None, ["scaling.points=runs"])))
+    assert [p.name for p in runs][:4] == ["es-8", "es-16", "es-32", "es-64"]
+    assert {p.train.keep_at_examples == [] and p.train.lr_scheduler_type == "cosine" for p in runs} == {True}
+
+
+@pytest.mark.parametrize(
+    ("override", "why"),
+    [
+        (
+            "scaling.train={max_steps: -1, per_device_train_batch_size: 4, lr_scheduler_type: cosine}",
+            "a constant rate, no warmup",
+        ),
+        ("scaling.train={max_steps: 10, per_device_train_batch_size: 4}", "one epoch"),
+        ("scaling.data={instructions: [], direction: both}", "one direction and no instructions"),
+        ("scaling.sizes=8,18,32,64", "multiples of the global batch 4 (18 are not)"),
+    ],
+)
+def test_a_snapshot_pilot_that_would_not_be_runs_of_its_sizes_is_refused(override, why):
+    from polyalign.arms import check_pilot
+
+    cfg = pilot_recipe(load_recipe(None, [override]))
+    with pytest.raises(InputError, match=r"^scaling.points: snapshots needs .*" + re.escape(why)):
+        check_pilot(cfg, pilot_recipes(cfg))

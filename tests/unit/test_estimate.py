@@ -37,6 +37,7 @@ def overrides(tmp_path: Path) -> list[str]:
         "eval.limit=2",
         "data.test_size=4",
         "scaling.sizes=[8, 24]",
+        "scaling.points=runs",  # each point its own run (the snapshot pilot: test_the_snapshot_pilot_is_timed_...)
         "eval.suite=polyqa,polysent",  # the suite this synthetic run times (polymt's own limits aside)
         "eval.suite_langs=",
         "eval.task_limits=",
@@ -334,3 +335,21 @@ def test_a_plain_recipe_is_estimated_per_stage_of_its_timings(monkeypatch):
     )
     line = "  time per stage (min): data 0.2, eval/before 5.5, train 14.3, eval/after 5.5"
     assert dry_run.stage_lines(cfg, est) == [line]
+
+
+def test_the_snapshot_pilot_is_timed_as_one_training_per_language_and_a_scoring_per_size():
+    """``scaling.points: snapshots`` (the default): the same eight scored points as four runs per language,
+    but one training over the largest size per language instead of one per size."""
+    from polyalign.arms import pilot_recipe, pilot_recipes
+    from polyalign.estimate import DEFAULT_RATES, eval_items, eval_seconds, pilot_core, point_examples, train_seconds
+
+    snap, runs = load_recipe(None, []), load_recipe(None, ["scaling.points=runs"])
+    (n_snap, s_snap), (n_runs, s_runs) = pilot_core(snap, DEFAULT_RATES), pilot_core(runs, DEFAULT_RATES)
+    assert n_snap == n_runs == 8
+    recipes = pilot_recipes(pilot_recipe(runs))
+    train_runs = sum(train_seconds(p.train, point_examples(p), "pilot", DEFAULT_RATES) for p in recipes)
+    largest = [p for p in pilot_recipes(pilot_recipe(snap))]
+    train_snap = sum(train_seconds(p.train, point_examples(p), "pilot", DEFAULT_RATES) for p in largest)
+    scoring = 8 * eval_seconds(eval_items(recipes[0], 1, suite=False), DEFAULT_RATES)
+    assert s_runs == pytest.approx(train_runs + scoring) and s_snap == pytest.approx(train_snap + scoring)
+    assert train_snap < train_runs

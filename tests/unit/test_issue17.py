@@ -186,8 +186,11 @@ def test_report_names_a_truncated_summary_and_missing_base_results(tmp_path, cap
 def test_quick_says_what_it_changed(capsys):
     code, out, err = run(capsys, "run", "--quick", "--dry-run")
     assert code == 0
-    assert "3 training steps per arm, 2 per scaling-pilot point, no checkpoints (save_steps 0, was 6)" in err
-    assert "plain runs: tune 2 steps" in out
+    assert (
+        "3 training steps per arm, one epoch over 12 pairs per scaling-pilot language, no checkpoints (save_steps 0, "
+        "was 6)" in err
+    )
+    assert "snapshots: one run per language over 12 pairs" in out
 
 
 def test_export_of_an_experiment_points_at_its_arms(tmp_path, capsys):

@@ -169,6 +169,37 @@ def total_steps(n_examples: int, per_step: int, cfg: TrainConfig) -> tuple[int, 
     return per_epoch, total
 
 
+def kept_steps(keep_at: list[int], n_examples: int, per_step: int, total: int) -> dict[int, list[int]]:
+    """``{step: [N, ...]}``: after which optimizer step the model is kept for each ``keep_at_examples`` N.
+
+    N must be a multiple of the global batch (step N / batch has seen exactly N examples); an N past
+    the data is kept at the last step of the first epoch (it has seen every example once).
+    """
+    bad = [n for n in keep_at if n % per_step]
+    if bad:
+        raise InputError(
+            f"keep_at_examples {', '.join(map(str, bad))}: each must be a multiple of the global batch {per_step} "
+            "(per_device_train_batch_size × gradient_accumulation_steps × processes)"
+        )
+    out: dict[int, list[int]] = {}
+    for n in sorted(keep_at):
+        step = n // per_step if n <= n_examples else math.ceil(n_examples / per_step)
+        if step > total:
+            raise InputError(f"keep_at_examples {n}: the run ends after {total} steps ({total * per_step} examples)")
+        out.setdefault(step, []).append(n)
+    return out
+
+
+def kept_model_dir(output_dir: str | os.PathLike, n: int) -> Path:
+    """Where ``keep_at_examples`` N's model is kept: ``OUTPUT_DIR/model-at/N``."""
+    return Path(output_dir) / "model-at" / str(n)
+
+
+def _tok(tokenizer: Any, cfg: TrainConfig) -> Any:
+    """The tokenizer a saved model carries: a full model's, none beside a LoRA adapter."""
+    return tokenizer if cfg.finetuning_type == "full" else None
+
+
 def prepare_model(model: Any, cfg: TrainConfig, attn_implementation: str, d: Dist) -> tuple[Any, Any, str]:
     """Make ``model`` trainable (LoRA or full), pick its training attention kernel, move it to
     this process's device and wrap it for one process, DDP or FSDP2.
@@ -264,6 +295,7 @@ def fit(
     row_length = None if attn.startswith("flash_attention") or attn == "polyalign_varlen" else cfg.max_seq_length
     autocast = torch.autocast(d.device.type, dtype=torch.bfloat16) if cfg.bf16 else contextlib.nullcontext()
 
+    keep = kept_steps(cfg.keep_at_examples, len(data), per_step, total)
     result = TrainResult(steps=total)
     found = ckpt.find_checkpoint(output_dir, resume)
     start = restore(found, net, optimizer, scheduler, result, len(data), per_step, d) if found else 0
@@ -332,6 +364,8 @@ def fit(
             }
         )
         progress.step(step + 1, loss_value, lr, tok_s)
+        for n in keep.get(step + 1, []):  # before the step's checkpoint: a resumed run never misses one
+            ckpt.save_model(kept_model_dir(output_dir, n), net, model, "lm.", _tok(tokenizer, cfg), d)
         if cfg.save_steps > 0 and (step + 1) % cfg.save_steps == 0 and step + 1 < total:
             ckpt.save_checkpoint(
                 output_dir, step + 1, net, optimizer, scheduler, position(step + 1), cfg.save_total_limit, d
@@ -341,7 +375,7 @@ def fit(
 
     # --- save -----------------------------------------------------------------------------------
     ckpt.save_checkpoint(output_dir, total, net, optimizer, scheduler, position(total), cfg.save_total_limit, d)
-    ckpt.save_model(output_dir / "model", net, model, "lm.", tokenizer if cfg.finetuning_type == "full" else None, d)
+    ckpt.save_model(output_dir / "model", net, model, "lm.", _tok(tokenizer, cfg), d)
     if attn != attn_before:
         (model.get_base_model() if hasattr(model, "get_base_model") else model).set_attn_implementation(attn_before)
     model.eval()

@@ -289,3 +289,35 @@ def test_bf16_autocast_trains_close_to_float32(tmp_path):
     _, b16 = fit(tiny(), Tok(), data(), cfg(bf16=True), tmp_path / "b", seed=0)
     assert f32.losses != b16.losses  # bf16 really was used
     assert max(abs(x - y) / x for x, y in zip(f32.losses, b16.losses)) <= 2e-2
+
+
+def _adapter(folder):
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "adapter_model.safetensors"))
+
+
+def test_a_kept_model_is_the_run_stopped_there_and_the_last_is_the_final_model(tmp_path):
+    """``keep_at_examples``: at a constant rate, the model kept once 8 of 24 examples were seen is the
+    model of the same run stopped after its second step, weight for weight (the scaling pilot's
+    snapshots are runs of their sizes); the one kept at 24 is the run's final model."""
+    lora = dict(finetuning_type="lora", lora_rank=4, learning_rate=1e-2, lr_scheduler_type="constant", max_steps=-1)
+    fit(tiny(), Tok(), data(), cfg(**lora, num_train_epochs=1, keep_at_examples=[8, 24]), tmp_path / "a", seed=0)
+    fit(tiny(), Tok(), data(), cfg(**{**lora, "max_steps": 2}), tmp_path / "b", seed=0)
+    kept8, kept24 = (_adapter(tmp_path / "a" / "model-at" / n) for n in ("8", "24"))
+    stopped, final = _adapter(tmp_path / "b" / "model"), _adapter(tmp_path / "a" / "model")
+    assert kept8.keys() == stopped.keys() == final.keys()
+    assert all(torch.equal(kept8[k], stopped[k]) for k in kept8)
+    assert all(torch.equal(kept24[k], final[k]) for k in final)
+    assert not all(torch.equal(kept8[k], kept24[k]) for k in kept8)
+
+
+def test_kept_steps_need_multiples_of_the_batch_and_stop_at_the_data():
+    from polyalign.train.loop import kept_steps
+
+    assert kept_steps([8, 4, 16], 16, 4, 4) == {1: [4], 2: [8], 4: [16]}
+    assert kept_steps([20], 14, 4, 4) == {4: [20]}  # past the data: kept once every example was seen
+    with pytest.raises(InputError, match="multiple of the global batch 4"):
+        kept_steps([6], 16, 4, 4)
+    with pytest.raises(InputError, match="ends after 2 steps"):
+        kept_steps([16], 16, 4, 2)
