@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from polyalign.io import InputError, atomic_dir, cache_dir, first_line
+from polyalign.io import InputError, atomic_dir, cache_dir, first_line, log
 
 DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 """The model a recipe tunes when it names none: small, English-centric, instruction-tuned, and bundled."""
@@ -87,11 +87,20 @@ def bundled_default() -> Path:
     if (out / "polyalign_source.json").is_file():
         return out
 
+    import contextlib
+    import io
+
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    quant = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    from polyalign.models import no_loading_bar
+
+    log(f"model: converting the bundled {gguf.name} to safetensors, once, into {out} (~40 s on 2 cores)")
+    # transformers draws its own bars for the GGUF's tensors (a bare tqdm no switch turns off) and the save:
+    # polyalign's line above says what happens; an error still raises
+    with contextlib.redirect_stderr(io.StringIO()), no_loading_bar():
+        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        quant = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     cfg = quant.config
     if hasattr(cfg, "quantization_config"):
         del cfg.quantization_config
@@ -99,7 +108,7 @@ def bundled_default() -> Path:
     model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
     model.load_state_dict(quant.state_dict())
     model.generation_config = quant.generation_config
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out) as tmp, no_loading_bar():
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
         (tmp / "polyalign_source.json").write_text(

@@ -289,3 +289,17 @@ def test_a_model_loads_by_hub_id_safetensors_only(tmp_path, model_hub):
         "error: acme/pickle-only: no safetensors weights in this model (polyalign does not load pickled weights)"
     )
     assert not any(r.endswith("pytorch_model.bin") for r in model_hub.requests if r.startswith("GET"))
+
+
+def test_the_bundled_model_converts_once_with_one_line_of_polyalign_and_no_library_bars(tmp_path):
+    """First use of the bundled default (a fresh cache): the GGUF becomes a safetensors folder, and the
+    terminal shows polyalign's one line about it, not transformers' tensor and shard bars."""
+    env = {**os.environ, "POLYALIGN_CACHE": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
+    code = "from polyalign.models import load_model; load_model('HuggingFaceTB/SmolLM2-135M-Instruct'); print('loaded')"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout == "loaded\n"
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("[polyalign] model: converting the bundled "), proc.stderr[-2000:]
+    folder = next((tmp_path / "cache" / "models").iterdir())
+    assert (folder / "model.safetensors").is_file() and (folder / "polyalign_source.json").is_file()
