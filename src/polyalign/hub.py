@@ -9,9 +9,11 @@ converted once to a safetensors folder under ``$POLYALIGN_CACHE``. Light at impo
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from polyalign.io import InputError, atomic_dir, cache_dir, first_line, log
@@ -87,13 +89,10 @@ def bundled_default() -> Path:
     if (out / "polyalign_source.json").is_file():
         return out
 
-    import contextlib
     import io
 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from polyalign.models import no_loading_bar
 
     log(f"model: converting the bundled {gguf.name} to safetensors, once, into {out} (~40 s on 2 cores)")
     # transformers draws its own bars for the GGUF's tensors (a bare tqdm no switch turns off) and the save:
@@ -115,3 +114,18 @@ def bundled_default() -> Path:
             json.dumps({"model": DEFAULT_MODEL, "gguf": str(gguf), "gguf_bytes": gguf.stat().st_size}, indent=2)
         )
     return out
+
+
+@contextlib.contextmanager
+def no_loading_bar() -> Iterator[None]:
+    """Turn off transformers' own ``Loading weights`` bar (its progress-bar switch) for one load: a
+    local load takes seconds, and polyalign says which model it loads in its own line."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()

@@ -8,15 +8,13 @@ Weights are read with safetensors only; remote code runs only when the user asks
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from polyalign.hub import resolve
+from polyalign.hub import no_loading_bar, resolve
 from polyalign.io import InputError
 
 _DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
@@ -38,21 +36,6 @@ def load_tokenizer(name_or_path: str, trust_remote_code: bool = False) -> Any:
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok
-
-
-@contextlib.contextmanager
-def no_loading_bar() -> Iterator[None]:
-    """Turn off transformers' own ``Loading weights`` bar (its progress-bar switch) for one load: a
-    local load takes seconds, and polyalign says which model it loads in its own line."""
-    from transformers.utils import logging as hf_logging
-
-    was = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was:
-            hf_logging.enable_progress_bar()
 
 
 def load_model(
