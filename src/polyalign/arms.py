@@ -350,10 +350,9 @@ def pilot_recipes(cfg: RunConfig, pool: Path | None = None) -> list[RunConfig]:
 
 
 def point_labels(recipe: RunConfig) -> dict[str, Any]:
-    """What a pilot point stands for: ``{"lang": "es", "size": 100}``; a snapshot run's also
-    ``"sizes"``, the sizes it keeps its model at."""
-    labels = {"lang": recipe.data.languages[0], "size": recipe.data.max_train_pairs}
-    return labels | ({"sizes": list(recipe.train.keep_at_examples)} if recipe.train.keep_at_examples else {})
+    """What a pilot point stands for: ``{"lang": "es", "size": 100}`` (a snapshot run: its largest size;
+    its sizes are ``train.keep_at_examples``)."""
+    return {"lang": recipe.data.languages[0], "size": recipe.data.max_train_pairs}
 
 
 def check_pilot(cfg: RunConfig, recipes: list[RunConfig]) -> None:

@@ -29,6 +29,7 @@ from polyalign.pilot import fit_and_plan
 from polyalign.run_config import PilotConfig, RunConfig
 from polyalign.run_dir import check_refresh, prepare_run_dir
 from polyalign.stages import (
+    fresh_base,
     pilot_points,
     run_plain,
     stage,
@@ -59,17 +60,6 @@ def _differing_test(arm_manifest: dict[str, Any], arm_dir: Path, shared: dict[st
 def _same_tests(arm: str, arm_manifest: dict[str, Any], arm_dir: Path, shared: dict[str, Any], run_dir: Path) -> bool:
     """Whether a run's held-out tests are the shared ones."""
     return _differing_test(arm_manifest, arm_dir, shared, run_dir) is None
-
-
-def _fresh_base(cfg: RunConfig) -> tuple[Any, Any]:
-    """A freshly loaded base (each arm's LoRA is merged into its own copy)."""
-    import torch
-
-    from polyalign.models import load_model
-
-    torch.manual_seed(cfg.seed)
-    _log(f"model: loading {cfg.model.model_name_or_path}")
-    return load_model(cfg.model.model_name_or_path, cfg.model.dtype, cfg.model.trust_remote_code)
 
 
 def stage_analysis(
@@ -202,7 +192,7 @@ def run_arm(cfg: RunConfig, name: str, nproc: int = 1) -> dict[str, Any]:
 
     def load_tuned() -> tuple[Any, Any]:
         if not tuned:
-            model, tok = _fresh_base(cfg)
+            model, tok = fresh_base(cfg)
             tuned["m"] = (tuned_model(acfg, arm_dir / "model", model), tok)
         return tuned["m"]
 
@@ -290,7 +280,7 @@ def run_arms(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict
 
     def base() -> tuple[Any, Any]:
         if not loaded:
-            loaded["m"] = _fresh_base(cfg)
+            loaded["m"] = fresh_base(cfg)
         return loaded["m"]
 
     with stage("eval/base", run_dir):

@@ -277,6 +277,18 @@ def stage_train(cfg: RunConfig, run_dir: Path, nproc: int = 1) -> dict[str, Any]
     return launch_or_train(job, nproc)
 
 
+def fresh_base(cfg: RunConfig) -> tuple[Any, Any]:
+    """A freshly loaded base ``(model, tokenizer)``, seeded: folding an adapter in changes the model, so
+    each tuned model gets its own copy."""
+    import torch
+
+    from polyalign.models import load_model
+
+    torch.manual_seed(cfg.seed)
+    log(f"model: loading {cfg.model.model_name_or_path}")
+    return load_model(cfg.model.model_name_or_path, cfg.model.dtype, cfg.model.trust_remote_code)
+
+
 def tuned_model(cfg: RunConfig, model_dir: Path, base: Any) -> Any:
     """The tuned model in ``model_dir`` for evaluation: the base with the adapter folded in (``base``
     changes), or the full model."""
@@ -314,10 +326,6 @@ def run_plain(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dic
     """Every stage of a recipe without arms; return the summary (also written to ``summary.json``).
 
     ``refresh_data``: freeze the sources again (refused once anything was built on the old data)."""
-    import torch
-
-    from polyalign.models import load_model
-
     # --- setup ------------------------------------------------------------------------------
     if refresh_data:
         check_refresh(cfg.run_dir)
@@ -332,11 +340,7 @@ def run_plain(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dic
 
     def base() -> tuple[Any, Any]:  # loaded on first need: nothing to load when every stage is done
         if not loaded:
-            torch.manual_seed(cfg.seed)
-            log(f"model: loading {cfg.model.model_name_or_path}")
-            loaded["model"], loaded["tokenizer"] = load_model(
-                cfg.model.model_name_or_path, cfg.model.dtype, cfg.model.trust_remote_code
-            )
+            loaded["model"], loaded["tokenizer"] = fresh_base(cfg)
         return loaded["model"], loaded["tokenizer"]
 
     with stage("eval/before", run_dir):
@@ -421,9 +425,6 @@ def run_snapshots(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
     (``train.keep_at_examples``), and each kept model scored as a plain run's tuned model is, into
     ``eval/after-<N>/``. Returns (and writes to ``summary.json``) ``{"points": {"<N>": summary}}``,
     one before/after summary (:func:`before_after_summary`, no baseline) per size."""
-    import torch
-
-    from polyalign.models import load_model
     from polyalign.train.loop import kept_model_dir
 
     run_dir = prepare_run_dir(cfg)
@@ -436,9 +437,8 @@ def run_snapshots(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
     for n in cfg.train.keep_at_examples:
         kept = kept_model_dir(run_dir, n)
 
-        def load(kept: Path = kept) -> tuple[Any, Any]:  # a fresh base each time: folding an adapter in changes it
-            torch.manual_seed(cfg.seed)
-            model, tok = load_model(cfg.model.model_name_or_path, cfg.model.dtype, cfg.model.trust_remote_code)
+        def load(kept: Path = kept) -> tuple[Any, Any]:
+            model, tok = fresh_base(cfg)
             return tuned_model(cfg, kept, model), tok
 
         with stage(f"eval/after-{n}", run_dir):
