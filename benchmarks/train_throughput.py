@@ -164,18 +164,12 @@ def train_flops(model, encoded) -> float:
     return total
 
 
-def matmul_peak(n: int = 2048, repeats: int = 8) -> float:
-    """Best fp32 matmul GFLOP/s of ``n x n`` products on this machine, with torch's threads."""
-    import torch
+def matmul_peak() -> float:
+    """Best fp32 matmul GFLOP/s of 2048 x 2048 products on this machine, with torch's threads (the
+    probe ``polyalign run --dry-run`` scales its uncalibrated rates by, with more repeats)."""
+    from polyalign.estimate import matmul_gflops
 
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    best = 0.0
-    for _ in range(repeats):
-        t = time.perf_counter()
-        a @ b
-        best = max(best, 2 * n**3 / (time.perf_counter() - t) / 1e9)
-    return best
+    return matmul_gflops(2048, repeats=8)
 
 
 HELDOUT = 32  # examples none of the sides trains on: every side's tuned model is scored on the same ones

@@ -265,7 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_dir", type=Path)
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--rates", type=Path, help="a rates.json to estimate with (default: this machine's)")
-    which.add_argument("--defaults", action="store_true", help="estimate with the uncalibrated default rates")
+    which.add_argument(
+        "--defaults",
+        action="store_true",
+        help="estimate with the default rates as shipped (the machine that measured them; not scaled to this one)",
+    )
     args = parser.parse_args(argv)
     try:
         rates = DEFAULT_RATES if args.defaults else (read_json(args.rates) if args.rates else None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,59 +36,83 @@ from polyalign.hub import DEFAULT_MODEL, bundled_gguf
 from polyalign.io import InputError, cache_dir
 from polyalign.run_config import ArmConfig, RunConfig
 
-# The rates `make demo` recorded on 2 CPU cores (2026-12-07, the bundled SmolLM2-135M, the default
-# recipe: the base on 60 polyqa, 80 polysent and 160 polymt items, raw 2-shot prompts, batches of 64,
-# each translation with room for its expected length; each arm on what its claims read; an 8-point
-# En→X pilot scored on 40 held-out pairs a point; five arms of 12 steps; the lens on the base and the
-# question-alignment arm): its 32 min 44 s are what these give (BENCHMARKS.md, issue 22). A machine's
-# own run replaces them (``rates.json``).
+# The rates `make demo` recorded on 2 CPU cores of an AMD EPYC with AVX-512 (fresh clone at 9ad1bfe,
+# 2026-12-07, the bundled SmolLM2-135M, the default recipe: the base on 60 polyqa, 80 polysent and 160
+# polymt items, raw 2-shot prompts, batches of 64; each arm on what its claims read; the snapshot
+# pilot, 2 languages × 4 sizes scored on 40 held-out pairs a point; five arms of 12 steps; the lens on
+# the base and the question-alignment arm): its 12 min 54 s are what these give (BENCHMARKS.md,
+# issue 22). On another machine they are scaled by its matmul probe (:func:`scaled_rates`) until
+# its own run replaces them (``rates.json``).
 DEFAULT_RATES: dict[str, Any] = {
-    "train_tokens_per_second": 93.6,  # training throughput, tokens read per second (model load included)
+    "train_tokens_per_second": 237.5,  # training throughput, tokens read per second (model load included)
     # tokens per example read, per builder ("pilot": the scaling pilot's points) and per arm's name
-    "train_tokens_per_example": {"coit": 84.1, "muit": 83.4, "qalign": 76.2, "pilot": 76.7},
+    "train_tokens_per_example": {"coit": 83.9, "muit": 90.1, "qalign": 76.2, "pilot": 75.6},
     "arm_tokens_per_example": {
-        "coit-es": 74.5,
-        "coit-ru": 93.6,
-        "muit-uniform": 83.3,
-        "muit-planned": 83.4,
+        "coit-es": 74.0,
+        "coit-ru": 93.9,
+        "muit-uniform": 86.5,
+        "muit-planned": 93.6,
         "qalign-zh-de": 76.2,
     },
-    "train_overhead_seconds": 2.7,  # a training stage beyond its tokens: tokenising, saving
-    # evaluation seconds per item, per task and per task kind (a task the last run did not score uses its kind's)
+    "train_overhead_seconds": 0.62,  # a training stage beyond its tokens: tokenising, saving
+    # evaluation seconds per item, per task and per task kind (a task the last run did not score uses its
+    # kind's); instructions and maths were not in the run: the AVX2 machine's guess of 2.5 s scaled as the
+    # measured tasks scaled between the two machines (2.3-2.6x)
     "eval_seconds_per_item": {
-        "translation": 1.08,
-        "polymt": 1.08,
-        "polyqa": 1.83,
-        "polysent": 0.55,
-        "polyinstruct": 2.5,
-        "qa": 1.83,
-        "classification": 0.55,
-        "instruct": 2.5,
-        "math": 2.5,
+        "translation": 0.463,
+        "polymt": 0.463,
+        "polyqa": 0.745,
+        "polysent": 0.213,
+        "polyinstruct": 1.0,
+        "qa": 0.745,
+        "classification": 0.213,
+        "instruct": 1.0,
+        "math": 1.0,
     },
     # per model ("base", an arm's name): its evaluation's item time over the pooled per-item rates' (an
     # arm scored into Russian writes 3.7 tokens per English token; one scored into Spanish, 1.9)
     "model_eval_factor": {
-        "base": 1.04,
-        "coit-es": 0.71,
-        "coit-ru": 1.20,
-        "muit-uniform": 1.00,
-        "muit-planned": 1.05,
-        "qalign-zh-de": 0.89,
+        "base": 1.05,
+        "coit-es": 0.70,
+        "coit-ru": 1.15,
+        "muit-uniform": 0.97,
+        "muit-planned": 1.12,
+        "qalign-zh-de": 0.90,
     },
-    "model_load_seconds": 4.7,  # an evaluation stage beyond its items: the load (and merge), writing results
-    "conversion_seconds": 38.0,  # converting the bundled GGUF on first use (inside the first evaluation)
-    "data_seconds": 14.1,  # the shared data stage (the pool frozen)
-    "arm_data_seconds": 3.2,  # an arm's own data build, for a builder the next table does not hold
-    "arm_data_seconds_by_builder": {"coit": 2.7, "muit": 5.25, "qalign": 0.1},  # a MuIT build mixes languages
-    "analysis_seconds_per_pair": 0.24,  # the look inside: alignment by layer, per pair read, per model
-    "lens_seconds_per_item": 0.35,  # the logit lens, per word item, per model it reads
+    "model_load_seconds": 1.81,  # an evaluation stage beyond its items: the load (and merge), writing results
+    "conversion_seconds": 16.7,  # converting the bundled GGUF on first use (inside the first evaluation)
+    "data_seconds": 4.7,  # the shared data stage (the pool frozen)
+    "arm_data_seconds": 0.94,  # an arm's own data build, for a builder the next table does not hold
+    "arm_data_seconds_by_builder": {"coit": 0.83, "muit": 1.5, "qalign": 0.04},  # a MuIT build mixes languages
+    "analysis_seconds_per_pair": 0.083,  # the look inside: alignment by layer, per pair read, per model
+    "lens_seconds_per_item": 0.147,  # the logit lens, per word item, per model it reads
     # a pilot point beyond training and evaluation: a residual, here < 0 because a point's short 0-shot
     # held-out pairs go faster than the pooled translation rate (2-shot polymt sentences) says
-    "pilot_point_overhead_seconds": -20.8,
-    "judge_seconds_per_item": 3.0,  # the judge endpoint, per comparison (not measured: a guess)
+    "pilot_point_overhead_seconds": -7.4,
+    "judge_seconds_per_item": 3.0,  # the judge endpoint, per comparison (not measured: a guess; not scaled)
+    "probe_gflops": 195.0,  # :func:`matmul_gflops` on the machine that measured these, quiet
     "source": "uncalibrated defaults from make demo on 2 CPU cores (no run has recorded this machine's rates yet)",
 }
+SPEED_EXPONENT = 0.91
+"""Stage times between machines go as (probe ratio) ** -0.91. The default was measured on two 2-core
+machines: AVX2 (its rates in ``tests/fixtures/rates_avx2.json``; the probe read 67 and 79.6 GFLOP/s on
+two days, 73 their mean) and AVX-512 (probe 195, :data:`DEFAULT_RATES`). The probe says 2.67x; the
+rates that carry the time moved 2.28x (the conversion) to 2.58x (classification), 2.45x weighted by
+time, and 2.45 = 2.67 ** 0.91: decoding is small matmuls and Python, which follow a large matmul's
+speed less than one for one. The day-to-day spread of the probe (±9% on the AVX2 machine) is the
+first estimate's error on a machine that is not the default's."""
+SECONDS_KEYS = (
+    "train_overhead_seconds",
+    "model_load_seconds",
+    "conversion_seconds",
+    "data_seconds",
+    "arm_data_seconds",
+    "analysis_seconds_per_pair",
+    "lens_seconds_per_item",
+    "pilot_point_overhead_seconds",
+)
+"""Rates in seconds that a machine's speed scales (besides the per-item and per-builder tables); the
+judge's are an endpoint's, the tokens per example and evaluation factors do not depend on the machine."""
 RATE_DICTS = (
     "train_tokens_per_example",
     "eval_seconds_per_item",
@@ -124,8 +149,41 @@ def merge_rates(known: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def measured_rates() -> dict[str, Any]:
-    """The rates this machine's last run recorded (``rates.json``, older files included), else the defaults."""
+def matmul_gflops(n: int = 2048, repeats: int = 4) -> float:
+    """This machine's speed: the best fp32 GFLOP/s of ``repeats`` ``n``×``n`` products, with torch's threads
+    (about 0.5 s on 2 cores; the training benchmark's peak too)."""
+    import time
+
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b  # warm-up: thread pool, caches
+    best = 0.0
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        best = max(best, 2 * n**3 / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def scaled_rates(rates: dict[str, Any], gflops: float) -> dict[str, Any]:
+    """``rates`` (measured where the probe read ``rates["probe_gflops"]``) for a machine whose probe reads
+    ``gflops``: every time divided, the training throughput multiplied, by ``(gflops / probe) **``
+    :data:`SPEED_EXPONENT`."""
+    speed = (gflops / rates["probe_gflops"]) ** SPEED_EXPONENT
+    out = dict(rates)
+    for k in SECONDS_KEYS:
+        out[k] = rates[k] / speed
+    for k in ("eval_seconds_per_item", "arm_data_seconds_by_builder"):
+        out[k] = {t: v / speed for t, v in rates[k].items()}
+    out["train_tokens_per_second"] = rates["train_tokens_per_second"] * speed
+    out["probe_gflops"] = gflops
+    return out
+
+
+def measured_rates(probe: Callable[[], float] | None = matmul_gflops) -> dict[str, Any]:
+    """The rates this machine's last run recorded (``rates.json``, older files included), else the defaults
+    scaled to this machine by ``probe`` (:func:`matmul_gflops`; ``None``: the defaults as they are)."""
     path = rates_path()
     if path.is_file():
         try:
@@ -136,7 +194,17 @@ def measured_rates() -> dict[str, Any]:
             when = f" at {known['measured_at']}" if known.get("measured_at") else ""
             run = f" from {known['measured_run']}" if known.get("measured_run") else ""
             return {**merge_rates(known), "source": f"measured on this machine{when}{run} ({path})"}
-    return dict(DEFAULT_RATES)
+    if probe is None:
+        return dict(DEFAULT_RATES)
+    here = probe()
+    return {
+        **scaled_rates(DEFAULT_RATES, here),
+        "source": (
+            f"uncalibrated defaults from make demo on 2 CPU cores at a matmul probe of "
+            f"{DEFAULT_RATES['probe_gflops']:.0f} GFLOP/s, scaled to this machine's {here:.0f} (no run has "
+            "recorded this machine's rates yet)"
+        ),
+    }
 
 
 # --- the arithmetic -------------------------------------------------------------------------------
