@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import zlib
 from pathlib import Path
 
 import yaml
@@ -65,8 +66,10 @@ def _write_samples(folder: Path, results: dict, who: str) -> None:
             spread, own = _centred(ITEMS, 8.0, task), _centred(ITEMS, 2.0, who + task)
             rows = [{"id": i, "chrf": m["chrf"] + a + b} for i, (a, b) in enumerate(zip(spread, own))]
         else:
-            right = round(m["accuracy"] * m["n"] / 100)
-            rows = [{"id": i, "correct": i < right} for i in range(m["n"])]
+            # the items a model gets right start at a place of the task's own (the same for every model):
+            # a parallel set's items are the same ids in every language, and what tuning flips differs by language
+            right, start = round(m["accuracy"] * m["n"] / 100), zlib.crc32(task.encode()) % m["n"]
+            rows = [{"id": i, "correct": (i - start) % m["n"] < right} for i in range(m["n"])]
         path = folder / f"samples_{task.replace('/', '_', 1)}.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 

@@ -24,7 +24,7 @@ from polyalign.report.collect import collect
 from polyalign.scaling import laws
 from polyalign.scaling.fit import fit_one
 from polyalign.stats import decide
-from polyalign.stats.bootstrap import RESAMPLES, Comparison, Effect, Measure, mean_measure, paired_bootstrap
+from polyalign.stats.bootstrap import RESAMPLES, Comparison, Effect, Measure, mean_measure, paired_bootstrap, union
 
 MUIT_TOLERANCE = 1.0  # chrF++ points: "MuIT within 1 chrF++ of per-language CoIT"
 R2_THRESHOLD = 0.9
@@ -84,7 +84,15 @@ def _decided(tasks: list[str], parts: dict[str, tuple[Measure, Measure]], comp: 
     names = sorted({m.name for pair in parts.values() for m in pair})
     n = sorted({e.n for e in comp.parts.values()})
     items = f"{n[0]}" if len(n) == 1 else f"{n[0]}–{n[-1]}"
-    return f"{'/'.join(tasks)} {'/'.join(names)}, {items} items per part, {comp.resamples} paired resamples"
+    together = _together(comp)
+    return f"{'/'.join(tasks)} {'/'.join(names)}, {items} items per part{together}, {comp.resamples} paired resamples"
+
+
+def _together(comp: Comparison) -> str:
+    """What a cluster bootstrap resampled (:func:`polyalign.stats.bootstrap.paired_bootstrap`), else nothing."""
+    if not comp.clustered:
+        return ""
+    return f" (the same items in several parts resampled together: {comp.pooled.n} distinct)"
 
 
 def _no_items(cid: str, claim: str, points: list[str]) -> dict[str, Any]:
@@ -249,11 +257,6 @@ def quality_follows_law(doc: dict[str, Any], threshold: float = R2_THRESHOLD) ->
     )
 
 
-def _union(measures: list[Measure]) -> Measure:
-    """The items of several parts as one set, scored by the first part's metric."""
-    return Measure(np.vstack([m.stats for m in measures]), measures[0].score, measures[0].name)
-
-
 def planned_beats_uniform(doc: dict[str, Any], resamples: int = RESAMPLES) -> dict[str, Any]:
     """The planned MuIT arm above the uniform one, En→X, over the union of the shared languages' items."""
     claim, cid = "The planned budget beats uniform", "plan"
@@ -272,26 +275,28 @@ def planned_beats_uniform(doc: dict[str, Any], resamples: int = RESAMPLES) -> di
             return _no_items(cid, claim, points)
         return ev.record(cid, claim, "not measured", "(no En→X items for both MuIT arms)")
     comp = paired_bootstrap(parts, resamples, _seed(doc))
-    union = paired_bootstrap(
-        {"all": (_union([a for a, _ in parts.values()]), _union([b for _, b in parts.values()]))},
+    whole = paired_bootstrap(
+        {"all": (union([a for a, _ in parts.values()]), union([b for _, b in parts.values()]))},
         resamples,
         _seed(doc),
-    ).parts["all"]
-    verdict = _partial(decide.above(union), missing)
+    )
+    pooled, distinct = whole.parts["all"], " distinct" if whole.clustered else ""
+    verdict = _partial(decide.above(pooled), missing)
     unit = "COMET" if metric == "comet" else "chrF++"
     plan = (doc.get("scaling") or {}).get("plan") or {}
     predicted = (
         f"; predicted gain {plan['gain_over_uniform']:+.2f}" if plan.get("gain_over_uniform") is not None else ""
     )
     text = (
-        f"{p} − {u} En→X over the union of {', '.join(parts)} items ({union.n}): {ev.interval(union)} {unit}; "
+        f"{p} − {u} En→X over the union of {', '.join(parts)} items ({pooled.n}{distinct}): "
+        f"{ev.interval(pooled)} {unit}; "
         + ", ".join(f"{n} {ev.interval(e)}" for n, e in comp.parts.items())
         + f"{predicted}; decided on {_decided(tasks, parts, comp)}{_coverage(list(parts), missing)}"
-        + _detect(verdict, [union], unit)
+        + _detect(verdict, [pooled], unit)
     )
     decided = _decided(tasks, parts, comp)
     extra = {"pooled_label": "union of items"}
-    return ev.record(cid, claim, verdict, text, comp, decided, unit, missing, pooled=union, extra=extra)
+    return ev.record(cid, claim, verdict, text, comp, decided, unit, missing, pooled=pooled, extra=extra)
 
 
 def _middle_rows(al: dict[str, Any]) -> list[dict[str, Any]]:
@@ -378,9 +383,10 @@ def qalign_transfers(doc: dict[str, Any], resamples: int = RESAMPLES) -> dict[st
             if rows and metric:
                 key, label, scale = metric
                 metrics.add(label)
+                ids = ev.item_ids(rows[0])
                 parts[f"{name} {task}"] = (
-                    mean_measure([scale * float(r[key]) for r in rows[0]], label),
-                    mean_measure([scale * float(r[key]) for r in rows[1]], label),
+                    mean_measure([scale * float(r[key]) for r in rows[0]], label, ids),
+                    mean_measure([scale * float(r[key]) for r in rows[1]], label, ids),
                 )
             elif task in (doc.get("base") or {}):
                 points.append(f"{name} {task}")
@@ -393,7 +399,10 @@ def qalign_transfers(doc: dict[str, Any], resamples: int = RESAMPLES) -> dict[st
     comp = paired_bootstrap(parts, resamples, _seed(doc))
     verdict = _partial(decide.above(comp.pooled), missing)
     unit = "/".join(sorted(metrics)) + " points"
-    decided = f"{len(parts)} unseen tasks, {'/'.join(sorted(metrics))} per item, {comp.resamples} paired resamples"
+    decided = (
+        f"{len(parts)} unseen tasks, {'/'.join(sorted(metrics))} per item{_together(comp)}, "
+        f"{comp.resamples} paired resamples"
+    )
     text = (
         f"pooled over unseen languages {ev.interval(comp.pooled)} {unit}: "
         + ", ".join(f"{n} {ev.interval(e)}" for n, e in comp.parts.items())

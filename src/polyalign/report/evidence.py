@@ -78,17 +78,24 @@ def translation_measures(
     recomputed from the outputs with the signature the results carry (sentence chrF++ means when the
     samples hold no text)."""
     ra, rb = pair(items(doc, a, task), items(doc, b, task)) or ([], [])
+    ids = item_ids(ra)
     if metric == "comet":
-        return mean_measure([r["comet"] for r in ra], "COMET"), mean_measure([r["comet"] for r in rb], "COMET")
+        comet = [mean_measure([r["comet"] for r in rows], "COMET", ids) for rows in (ra, rb)]
+        return comet[0], comet[1]
     if all("output" in r and isinstance(r.get("reference"), str) for r in ra + rb):
         sig = results(doc, a).get(task, {}).get("chrf_signature") or results(doc, b).get(task, {}).get("chrf_signature")
         return (
-            corpus_measure([r["output"] for r in ra], [r["reference"] for r in ra], "chrf", sig),
-            corpus_measure([r["output"] for r in rb], [r["reference"] for r in rb], "chrf", sig),
+            corpus_measure([r["output"] for r in ra], [r["reference"] for r in ra], "chrf", sig, ids),
+            corpus_measure([r["output"] for r in rb], [r["reference"] for r in rb], "chrf", sig, ids),
         )
-    return mean_measure([r["chrf"] for r in ra], "sentence chrF++"), mean_measure(
-        [r["chrf"] for r in rb], "sentence chrF++"
+    return mean_measure([r["chrf"] for r in ra], "sentence chrF++", ids), mean_measure(
+        [r["chrf"] for r in rb], "sentence chrF++", ids
     )
+
+
+def item_ids(rows: list[dict[str, Any]]) -> list[str] | None:
+    """The rows' item ids (paired rows: the same on both sides), when every row has one."""
+    return [str(r["id"]) for r in rows] if rows and all("id" in r for r in rows) else None
 
 
 def item_metric(rows: list[dict[str, Any]]) -> tuple[str, str, float] | None:

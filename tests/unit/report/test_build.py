@@ -36,7 +36,7 @@ def test_report_from_a_finished_run(tmp_path):
         "needs ≥ 5); zh inconclusive (log, k=2, 3 sizes, R² 0.930, rises 11.00→14.00 over 50–200 pairs, "
         "leave-one-size-out RMSE 0.87; 3 sizes, the log form needs ≥ 4)"
     ) in md
-    assert "| CoIT raises translation | supported | +5.00 [+4.34, +5.63] chrF++ |" in md
+    assert "| CoIT raises translation | supported | +5.00 [+4.25, +5.77] chrF++ |" in md
     assert "![each claim's parts with their 95% paired intervals](forest.png)" in md
     assert "Not run: the recipe names no judge endpoint." in md
     page = (run / "report.html").read_text()

@@ -43,7 +43,12 @@ def test_a_clear_gain_is_supported_with_its_interval_and_what_decided():
     assert c["line"].startswith(
         "CoIT raises translation: supported — every part above the base (Holm): coit-es en→es +"
     )
-    assert "decided on translation sentence chrF++, 40 items per part, 1000 paired resamples" in c["line"]
+    # en→es and es→en score the same 40 sentences (a parallel set: the same ids): resampled together
+    assert (
+        "decided on translation sentence chrF++, 40 items per part (the same items in several parts resampled "
+        "together: 40 distinct), 1000 paired resamples" in c["line"]
+    )
+    assert c["method"]["pooled"].startswith("mean of the parts' differences; items resampled by id")
     assert [p["name"] for p in c["parts"]] == ["coit-es en→es", "coit-es es→en"]
     assert all(p["low"] > 0 for p in c["parts"]) and c["method"]["resamples"] == 1000 and c["method"]["seed"] == 0
     assert c["low"] <= c["effect"] <= c["high"]
@@ -56,7 +61,7 @@ def test_a_clear_loss_is_contradicted():
 def test_a_tiny_effect_with_a_wide_interval_is_inconclusive_and_says_what_it_could_detect():
     c = claims.coit_raises_translation(coit_doc(0.01, 15.0, n=12))
     assert c["verdict"] == "inconclusive"
-    assert c["low"] < 0 < c["high"]
+    assert all(p["low"] < 0 < p["high"] for p in c["parts"])  # every part straddles 0: Holm decides nothing
     detect = max(p["detectable"] for p in c["parts"])
     assert c["line"].endswith(f"; this run could detect ≥ {detect:.2f} chrF++ per part (80% power)")
 
@@ -202,10 +207,10 @@ def test_planned_against_uniform_over_the_union_of_items():
     assert c["verdict"] == "supported"
     assert c["line"].startswith(
         "The planned budget beats uniform: supported — muit-planned − muit-uniform En→X over the union of "
-        "es, zh items (60): +"
+        "es, zh items (30 distinct): +"
     )
     assert "; predicted gain +0.75; decided on translation sentence chrF++, 30 items per part" in c["line"]
-    assert c["pooled"]["n"] == 60
+    assert c["pooled"]["n"] == 30  # es and zh score the same 30 sentences: 30 units, not 60 independent items
     assert claims.planned_beats_uniform(plan_doc(-2.0))["verdict"] == "contradicted"
     assert claims.planned_beats_uniform(plan_doc(0.0))["verdict"] == "inconclusive"
     d = plan_doc(2.0)
@@ -294,7 +299,10 @@ def test_qalign_transfer_pooled_over_unseen_languages():
     assert c["line"].startswith(
         "Question alignment transfers to languages it never saw: supported — pooled over unseen"
     )
-    assert "decided on 3 unseen tasks, F1/accuracy per item, 1000 paired resamples" in c["line"]
+    assert (
+        "decided on 3 unseen tasks, F1/accuracy per item (the same items in several parts resampled together: "
+        "70 distinct), 1000 paired resamples" in c["line"]
+    )
     same = doc_of(base, {"qalign-zh-de": base}, {"qalign-zh-de": arm("qalign", ["zh", "de"])})
     assert claims.qalign_transfers(same)["verdict"] == "inconclusive"
     assert claims.qalign_transfers(doc_of({}, {}, {}))["verdict"] == "not measured"
