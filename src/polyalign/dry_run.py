@@ -213,9 +213,10 @@ def detectable_lines(cfg: RunConfig, arms: list[ArmConfig]) -> list[str]:
     d, e = cfg.data, cfg.eval
     per = min(d.test_size, e.limit or d.test_size)  # the held-out pairs, unless a shipped set decides
     limits = parse_limits(e.task_limits)
+    parallel = False  # a parallel set: the same sentences in every language, one resampling unit each
     for family in ("flores", "polymt"):  # the translation claims' order of preference
         if family in e.suite:
-            per = limits.get(family, e.limit or 100)
+            per, parallel = limits.get(family, e.limit or 100), True
             break
     builders = {a.builder for a in arms}
 
@@ -238,15 +239,18 @@ def detectable_lines(cfg: RunConfig, arms: list[ArmConfig]) -> list[str]:
     uniform = [a for a in arms if a.builder == "muit" and a.allocation == "uniform"]
     if planned and uniform:
         shared = [x for x in planned[0].languages if x in uniform[0].languages]
-        out.append(line("plan", "planned vs uniform", per * len(shared), "En→X items (union)", "chrF++"))
+        n, unit = (per, "distinct En→X items (union)") if parallel else (per * len(shared), "En→X items (union)")
+        out.append(line("plan", "planned vs uniform", n, unit, "chrF++"))
     if cfg.analysis_language and cfg.arms:
         out.append(line("alignment", "middle-layer alignment", analysis_pairs_limit(cfg), "pairs", "cosine"))
     if "qalign" in builders and e.suite:
         seen = {x for a in arms if a.builder == "qalign" for x in a.languages} | {"en"}
+        # the transfer claim reads QA and classification only; their sets are parallel (the same items in every
+        # language, drawn by id), so each task's items count once however many unseen languages score them
         n = sum(
-            limits.get(t, e.limit or 100) * len([x for x in specs_for(TASKS[t], e.suite_langs) if x not in seen])
+            limits.get(t, e.limit or 100)
             for t in e.suite
-            if TASKS[t].kind != "translation"  # the transfer claim reads QA and classification only
+            if TASKS[t].kind != "translation" and any(x not in seen for x in specs_for(TASKS[t], e.suite_langs))
         )
-        out.append(line("qalign", "question-alignment transfer", n, "unseen items", "accuracy"))
+        out.append(line("qalign", "question-alignment transfer", n, "distinct unseen items", "accuracy"))
     return out

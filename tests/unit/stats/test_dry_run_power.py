@@ -17,6 +17,10 @@ def test_default_recipe_states_a_default_sigma(tmp_path):
         "per-item σ 10.0 from stated default)"
     )
     assert any(x.startswith("  detectable: middle-layer alignment: ") for x in lines)
+    # polymt and the suite's QA/classification sets are parallel: the same items in every language are one
+    # resampling unit each, so the union over es and ru is 40 items, and transfer 40 polyqa + 40 polysent
+    assert any(x.startswith("  detectable: planned vs uniform: 40 distinct En→X items (union), ") for x in lines)
+    assert any(x.startswith("  detectable: question-alignment transfer: 80 distinct unseen items, ") for x in lines)
 
 
 def test_an_earlier_run_of_the_same_model_gives_sigma(tmp_path):
