@@ -73,6 +73,12 @@ def _load(rows: list[tuple[str, str, int, float, bool]], stage: float) -> float 
     return first[3] - first[2] * rate + stage - sum(r[3] for r in rows)
 
 
+def _scored(point: RunConfig, folder: Path) -> list[Path]:
+    """A pilot point's evaluation folders: ``eval/after``, or a snapshot run's ``eval/after-<N>`` per size."""
+    sizes = point.train.keep_at_examples
+    return [folder / "eval" / f"after-{n}" for n in sizes] if sizes else [folder / "eval" / "after"]
+
+
 def _mean(xs: list[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
@@ -105,8 +111,9 @@ def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
     tasks, averaged over the arms (the base's, with no arm). Each model's factor: the rest of its
     stage over its items at the pooled rates. ``converted_here``: the run converted the bundled
     model, so the base's load beyond the arms' is the conversion. Training: tokens/s over every
-    training, tokens per example per builder and per arm, the fixed cost as the mean rest; the
-    data builds, the look inside, the pilot's per-point overhead and the judge as what is left.
+    training, tokens per example per builder and per arm, the fixed cost as the mean rest; the pilot's
+    held-out items at their own rate (every point's scoring, its load in it); the data builds, the look
+    inside, the pilot's per-point overhead and the judge as what is left.
     """
     run_dir = Path(run_dir)
     cfg = load_recipe(run_dir / "config.yaml")
@@ -118,7 +125,6 @@ def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
         points = [(p, d) for p, d in points if (d / "timings.json").is_file()]
     docs = {name: _eval_docs(folder) for name, folder in models.items()}
     rows = [r for d in docs.values() for r in _items(d)]
-    rows += [r for _, d in points for r in _items(_eval_docs(d / "eval" / "after"))]
     rates: dict[str, Any] = {k: {} for k in RATE_DICTS}
     for key in sorted({r[0] for r in rows} | {r[1] for r in rows if r[1]}):
         got = [r for r in rows if key in (r[0], r[1]) and not r[4]]
@@ -185,6 +191,9 @@ def record_rates(run_dir: Path, converted_here: bool = False) -> dict[str, Any]:
         }
     if cfg.analysis_language:
         rates |= analysis_rates(cfg, timings)
+    scored = [r for p, d in points for folder in _scored(p, d) for r in _items(_eval_docs(folder))]
+    if sum(r[2] for r in scored):
+        rates["pilot_seconds_per_item"] = sum(r[3] for r in scored) / sum(r[2] for r in scored)
     if "scaling pilot" in timings and A.planned_arms(cfg) and not cfg.plan:
         n, core = pilot_core(cfg, merge_rates(rates))
         rates["pilot_point_overhead_seconds"] = (timings["scaling pilot"] - core) / n

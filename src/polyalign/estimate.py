@@ -86,9 +86,11 @@ DEFAULT_RATES: dict[str, Any] = {
     "arm_data_seconds_by_builder": {"coit": 0.83, "muit": 1.5, "qalign": 0.04},  # a MuIT build mixes languages
     "analysis_seconds_per_pair": 0.083,  # the look inside: alignment by layer, per pair read, per model
     "lens_seconds_per_item": 0.147,  # the logit lens, per word item, per model it reads
-    # a pilot point beyond training and evaluation: a residual, here < 0 because a point's short 0-shot
-    # held-out pairs go faster than the pooled translation rate (2-shot polymt sentences) says
-    "pilot_point_overhead_seconds": -7.4,
+    # a pilot point's held-out En→X pair (short 0-shot gettext strings, its model's load spread over them),
+    # es and ru pooled: not the suite's 2-shot polymt sentences
+    "pilot_seconds_per_item": 0.296,
+    # a pilot point beyond its training and its items: a residual (writing its results, the fit and plan)
+    "pilot_point_overhead_seconds": 1.1,
     "judge_seconds_per_item": 3.0,  # the judge endpoint, per comparison (not measured: a guess; not scaled)
     "probe_gflops": 195.0,  # :func:`matmul_gflops` on the machine that measured these, quiet
     "source": "uncalibrated defaults from make demo on 2 CPU cores (no run has recorded this machine's rates yet)",
@@ -109,6 +111,7 @@ SECONDS_KEYS = (
     "arm_data_seconds",
     "analysis_seconds_per_pair",
     "lens_seconds_per_item",
+    "pilot_seconds_per_item",
     "pilot_point_overhead_seconds",
 )
 """Rates in seconds that a machine's speed scales (besides the per-item and per-builder tables); the
@@ -345,7 +348,7 @@ def pilot_core(cfg: RunConfig, rates: dict[str, Any]) -> tuple[int, float]:
     for p in points:  # a plain run scores one model; a snapshot run one per size it keeps
         scored = len(p.train.keep_at_examples) or 1
         secs += train_seconds(p.train, point_examples(p), "pilot", rates)
-        secs += scored * eval_seconds(eval_items(p, 1, suite=False), rates)
+        secs += scored * sum(eval_items(p, 1, suite=False).values()) * rates["pilot_seconds_per_item"]
         n += scored
     return n, secs
 

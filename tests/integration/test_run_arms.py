@@ -255,8 +255,8 @@ def test_default_dry_run_plans_the_pilot_and_fits_the_budget(tmp_path, monkeypat
         "polyqa 60 items (12 languages), polysent 80 items (16 languages), polymt 160 items (4 directions)" in lines[1]
     )
     assert lines[2].startswith(
-        "  scaling pilot: 2 languages × sizes [8, 16, 32, 64] = 8 points (snapshots: one run per language over 64 "
-        "pairs, one epoch at a constant rate, its model kept at each size, score 40 held-out pairs a point)"
+        "  scaling pilot: 2 languages × sizes [16, 32, 64, 128, 256] = 10 points (snapshots: one run per language "
+        "over 256 pairs, one epoch at a constant rate, its model kept at each size, score 120 held-out pairs a point)"
     )
     assert "no held-out translation items (eval.heldout: none)" in lines[1]
     assert sum(x.startswith("  arm ") for x in lines) == 5

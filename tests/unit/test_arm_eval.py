@@ -56,13 +56,14 @@ def test_arm_tasks_all_scores_every_arm_on_the_whole_suite():
 
 
 def test_pilot_points_are_scored_on_what_the_law_reads():
-    """The default pilot trains and scores En→X only, on all 40 held-out pairs of its language."""
+    """The default pilot trains and scores En→X only, on all 120 held-out pairs of its language."""
     cfg = load_recipe(None, [])
     points = pilot_recipes(pilot_recipe(cfg))
-    assert len(points) == 2  # es and ru, each one run kept at 4 sizes
+    assert len(points) == 2  # es and ru, each one run kept at 5 sizes
     for p in points:
         e = p.eval
-        assert (e.heldout, e.limit, e.suite, e.baseline) == ("from_en", 40, [], False)
+        assert (e.heldout, e.limit, e.suite, e.baseline) == ("from_en", 120, [], False)
+        assert p.data.test_size == 120
         assert p.data.direction == "en-x" and p.data.instructions == []
     both = pilot_recipes(pilot_recipe(load_recipe(None, ["scaling.eval={heldout: both, limit: 8}"])))
     assert {(p.eval.heldout, p.eval.limit) for p in both} == {("both", 8)}
@@ -102,16 +103,17 @@ def test_one_rule_picks_the_arms_the_muit_and_plan_claims_read():
 
 def test_the_default_pilot_is_one_snapshot_run_per_language():
     """``scaling.points: snapshots``: one run per language over the largest size, one epoch at a constant
-    rate, kept at every size; ``runs`` gives the four plain runs per language again."""
+    rate, kept at every size; ``runs`` gives the five plain runs per language again."""
     cfg = load_recipe(None, [])
     points = pilot_recipes(pilot_recipe(cfg))
-    assert [(p.name, p.data.max_train_pairs) for p in points] == [("es", 64), ("ru", 64)]
+    assert [(p.name, p.data.max_train_pairs) for p in points] == [("es", 256), ("ru", 256)]
     for p in points:
         t = p.train
         assert (t.lr_scheduler_type, t.warmup_steps, t.max_steps, t.num_train_epochs) == ("constant", 0, -1, 1)
-        assert t.keep_at_examples == [8, 16, 32, 64]
+        assert t.keep_at_examples == [16, 32, 64, 128, 256]
+        assert (t.per_device_train_batch_size, t.learning_rate) == (8, 5.0e-4)
     runs = pilot_recipes(pilot_recipe(load_recipe(None, ["scaling.points=runs"])))
-    assert [p.name for p in runs][:4] == ["es-8", "es-16", "es-32", "es-64"]
+    assert [p.name for p in runs][:5] == ["es-16", "es-32", "es-64", "es-128", "es-256"]
     assert {p.train.keep_at_examples == [] and p.train.lr_scheduler_type == "cosine" for p in runs} == {True}
 
 
@@ -124,7 +126,7 @@ def test_the_default_pilot_is_one_snapshot_run_per_language():
         ),
         ("scaling.train={max_steps: 10, per_device_train_batch_size: 4}", "one epoch"),
         ("scaling.data={instructions: [], direction: both}", "one direction and no instructions"),
-        ("scaling.sizes=8,18,32,64", "multiples of the global batch 4 (18 are not)"),
+        ("scaling.sizes=8,18,32,64", "multiples of the global batch 8 (18 are not)"),
     ],
 )
 def test_a_snapshot_pilot_that_would_not_be_runs_of_its_sizes_is_refused(override, why):

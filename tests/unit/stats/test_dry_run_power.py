@@ -11,7 +11,9 @@ from polyalign.recipe import load_recipe
 def test_default_recipe_states_a_default_sigma(tmp_path):
     cfg = load_recipe(None, [f"runs_dir={tmp_path}", "eval.limit=40", "data.test_size=40"])
     lines = dry_run.detectable_lines(cfg, cfg.arms)
-    assert lines[0].startswith("  detectable: scaling law: 4 pilot sizes [8, 16, 32, 64]; a verdict needs a rising fit")
+    assert lines[0].startswith(
+        "  detectable: scaling law: 5 pilot sizes [16, 32, 64, 128, 256]; a verdict needs a rising fit"
+    )
     assert lines[1] == (
         "  detectable: CoIT: 40 items per direction, detectable ≥ 4.4 chrF++ (80% power, 95% two-sided; "
         "per-item σ 10.0 from stated default)"
