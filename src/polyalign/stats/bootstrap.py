@@ -237,7 +237,7 @@ class Comparison:
             else "mean of the parts' differences, items resampled within each part"
         )
         return {
-            "test": "paired bootstrap over items (percentile interval)",
+            "test": "paired bootstrap over items (expanded percentile interval)",
             "level": LEVEL,
             "resamples": self.resamples,
             "seed": self.seed,
