@@ -156,6 +156,8 @@ def dry_run(cfg: RunConfig) -> str:
     total = sum(est.values())
     per_item = rates["eval_seconds_per_item"]
     used = ", ".join(f"{t} {per_item[t]:.2f}" for t in ["translation", *cfg.eval.suite] if t in per_item)
+    if "scaling pilot" in est:
+        used += f", pilot held-out pair {rates['pilot_seconds_per_item']:.2f}"
     other = (
         f", measured with {rates['model']}"
         if rates.get("model", cfg.model.model_name_or_path) != cfg.model.model_name_or_path

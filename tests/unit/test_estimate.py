@@ -270,7 +270,8 @@ def test_the_dry_run_prints_the_stages_from_the_recorded_rates(tmp_path):
     )
     assert out[-1].endswith(
         f"rates: measured on this machine at {rates['measured_at']} from {run} ({cache / 'rates.json'}): training "
-        "200 tokens/s, model load 4.5 s, s/item translation 0.50, polyqa 0.75, polysent 0.25)"
+        "200 tokens/s, model load 4.5 s, s/item translation 0.50, polyqa 0.75, polysent 0.25, pilot held-out pair "
+        "1.50)"  # (4 items × 0.5 + the point's load 4.0) / 4 items
     )
 
     proc = subprocess.run(
