@@ -18,9 +18,12 @@ With ``nproc`` > 1 a point's training runs under torchrun, through the same trai
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -163,7 +166,8 @@ def _submit(
     with _stop_on_sigterm():
         try:
             for i, p in todo:
-                job = ex.submit(execute_point, p, nproc)
+                with _child_stderr(folder / "local_controllers.log") if ex.cluster == "local" else nullcontext():
+                    job = ex.submit(execute_point, p, nproc)
                 log(f"{what} {i}/{n}: {p.name}: submitted as {job_word} {job.job_id}")
                 jobs.append((i, p, job))
             for i, p, job in jobs:
@@ -205,6 +209,23 @@ def _cancel(jobs: list[Any]) -> list[str]:
                 process.kill()
                 process.wait(timeout=15)
     return cancelled
+
+
+@contextlib.contextmanager
+def _child_stderr(path: Path) -> Iterator[None]:
+    """Processes started inside write their stderr to ``path``, not to this terminal: a local submitit
+    job's controller inherits it, and a cancel (SIGINT) made it print a ``KeyboardInterrupt`` traceback
+    there. The job's own output goes to its log files as before."""
+    sys.stderr.flush()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    saved = os.dup(2)
+    try:
+        with open(path, "ab") as f:
+            os.dup2(f.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 @contextlib.contextmanager
