@@ -368,7 +368,7 @@ def qalign_transfers(doc: dict[str, Any], resamples: int = RESAMPLES) -> dict[st
     unseen task its own interval, the pooled effect decides."""
     claim, cid = "Question alignment transfers to languages it never saw", "qalign"
     arms = doc.get("arms", {})
-    parts, points, metrics, missing = {}, [], set(), []
+    parts, points, metrics, missing, frozen = {}, [], set(), [], []
     for name in _expected_arms(doc, "qalign"):
         if name not in arms:
             missing.append(f"{name} (not run)")
@@ -384,6 +384,9 @@ def qalign_transfers(doc: dict[str, Any], resamples: int = RESAMPLES) -> dict[st
                 key, label, scale = metric
                 metrics.add(label)
                 ids = ev.item_ids(rows[0])
+                label = ev.results(doc, name).get(task, {}).get("constant_prediction")
+                if label is not None and label == ev.results(doc, None).get(task, {}).get("constant_prediction"):
+                    frozen.append(f"{name} {task}")
                 parts[f"{name} {task}"] = (
                     mean_measure([scale * float(r[key]) for r in rows[0]], label, ids),
                     mean_measure([scale * float(r[key]) for r in rows[1]], label, ids),
@@ -407,9 +410,21 @@ def qalign_transfers(doc: dict[str, Any], resamples: int = RESAMPLES) -> dict[st
         f"pooled over unseen languages {ev.interval(comp.pooled)} {unit}: "
         + ", ".join(f"{n} {ev.interval(e)}" for n, e in comp.parts.items())
         + f"; decided on {decided}{_coverage(sorted(parts), missing)}"
+        + _frozen(frozen, len(parts))
         + _detect(verdict, [comp.pooled], unit)
     )
     return ev.record(cid, claim, verdict, text, comp, decided, unit, missing)
+
+
+def _frozen(frozen: list[str], n: int) -> str:
+    """Which parts could not move: base and arm gave every item the same one label (a classification task
+    read at its majority rate). They stay in the pool, where they count as no change."""
+    if not frozen:
+        return ""
+    return (
+        f"; in {len(frozen)} of {n} parts base and arm gave every item one and the same label (a measurement "
+        "that did not move)"
+    )
 
 
 CLAIMS = (

@@ -360,3 +360,24 @@ def test_the_claim_interval_covers_the_true_gain():
         c = claims.coit_raises_translation(d, resamples=300)
         covered += c["low"] <= 2.0 <= c["high"]
     assert covered >= 180, covered
+
+
+def test_transfer_says_which_parts_could_not_move():
+    """A classification part where base and arm gave every item the same one label (polysent at its majority
+    rate) stays in the pool as no change, and the claim says how many such parts it holds."""
+    fixed = [{"id": f"s{i}", "correct": i < 3} for i in range(5)]  # "negative" for all five: 3 of 5 right
+    moving_base = [{"id": f"q{i}", "f1": 0.2} for i in range(12)]
+    moving_arm = [{"id": f"q{i}", "f1": 0.6} for i in range(12)]
+    base = {"polysent/fr": fixed, "polysent/ja": fixed, "polyqa/ru": moving_base}
+    tuned = {"polysent/fr": fixed, "polysent/ja": fixed, "polyqa/ru": moving_arm}
+    const = {"accuracy": 60.0, "constant_prediction": "negative"}
+    d = doc_of(base, {"qalign-zh-de": tuned}, {"qalign-zh-de": arm("qalign", ["zh", "de"])})
+    d["base"] = {"polysent/fr": const, "polysent/ja": const, "polyqa/ru": {"f1": 20.0}}
+    d["arms"]["qalign-zh-de"]["results"] = {"polysent/fr": const, "polysent/ja": {**const, "constant_prediction": None}}
+    line = claims.qalign_transfers(d)["line"]
+    assert (
+        "; in 1 of 3 parts base and arm gave every item one and the same label (a measurement that did not move)"
+        in line
+    )
+    d["arms"]["qalign-zh-de"]["results"]["polysent/ja"] = const
+    assert "; in 2 of 3 parts base and arm" in claims.qalign_transfers(d)["line"]
