@@ -262,7 +262,9 @@ def paired_bootstrap(
 
     Each resample draws every part's items with replacement (multinomial counts, one seeded
     generator, parts in the given order), sums A's and B's statistics with the same counts and
-    scores both: the difference is the resample's effect.
+    scores both: the difference is the resample's effect. When the measures carry ids and an id
+    repeats (:func:`shared_units`), each resample instead draws the distinct ids once, and every
+    part's rows take their id's count: the effects' item counts are then distinct ids.
     """
     if not parts:
         raise ValueError("nothing to compare")
