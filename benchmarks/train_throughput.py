@@ -164,14 +164,6 @@ def train_flops(model, encoded) -> float:
     return total
 
 
-def matmul_peak() -> float:
-    """Best fp32 matmul GFLOP/s of 2048 x 2048 products on this machine, with torch's threads (the
-    probe ``polyalign run --dry-run`` scales its uncalibrated rates by, with more repeats)."""
-    from polyalign.estimate import matmul_gflops
-
-    return matmul_gflops(2048, repeats=8)
-
-
 HELDOUT = 32  # examples none of the sides trains on: every side's tuned model is scored on the same ones
 
 
@@ -428,6 +420,8 @@ def main() -> None:
 
     import torch
 
+    from polyalign.estimate import matmul_gflops
+
     if args.threads:
         torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -443,11 +437,12 @@ def main() -> None:
             f"of {len(chosen)}"
         )
         print(f"threads: {torch.get_num_threads()} per side (one side at a time)")
-        peak = matmul_peak()
+        # the peak: the best fp32 2048² product, before and after the sides (the dry run's probe, more repeats)
+        peak = matmul_gflops(2048, repeats=8)
         mine = run_side("polyalign", data, work, args.threads)
         theirs = run_side("trainer", data, work, args.threads)
         trl = run_side("trl", data, work, args.threads) if importlib.util.find_spec("trl") else None
-        peak = max(peak, matmul_peak())
+        peak = max(peak, matmul_gflops(2048, repeats=8))
         matched = None  # polyalign at TRL's number of optimizer steps: the loss compared update for update
         if trl and trl["steps"] != mine["steps"]:
             matched = run_side("polyalign", data, work / "matched", args.threads, math.ceil(len(chosen) / trl["steps"]))

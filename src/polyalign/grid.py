@@ -23,7 +23,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -165,8 +164,9 @@ def _submit(
     failed = []
     with _stop_on_sigterm():
         try:
+            quiet = ex.cluster == "local"  # a local job's controller would write on this terminal
             for i, p in todo:
-                with _child_stderr(folder / "local_controllers.log") if ex.cluster == "local" else nullcontext():
+                with _child_stderr(folder / "local_controllers.log") if quiet else contextlib.nullcontext():
                     job = ex.submit(execute_point, p, nproc)
                 log(f"{what} {i}/{n}: {p.name}: submitted as {job_word} {job.job_id}")
                 jobs.append((i, p, job))
