@@ -243,6 +243,25 @@ def load(task: Task, spec: LangSpec, split: str, source: str | None) -> list[Row
     return LOADERS[task.name](spec, split, source)
 
 
+def _balanced_demos(pool: list[Row], k: int, seed: int, rng: random.Random) -> list[Row]:
+    """``k`` demonstrations of a classification task, the labels as even as ``k`` allows (the
+    stratified draw of :func:`polyalign.eval.sampling.sample`, by label), in a seeded order.
+
+    Drawn uniformly, two demonstrations share a label half the time, and a small model then answers
+    that label for everything: polysent's two ``dev`` draws in the default run were both negative,
+    and every non-English language read ``negative`` for every review.
+
+    >>> pool = [{"id": f"d{i}", "label": i // 10} for i in range(20)]
+    >>> sorted(d["label"] for d in _balanced_demos(pool, 2, 0, random.Random(0)))
+    [0, 1]
+    """
+    by_label = [{"id": r.get("id", i), "label": r["label"], "at": i} for i, r in enumerate(pool)]
+    drawn, _ = sampling.sample(by_label, min(k, len(pool)), seed)
+    demos = [pool[d["at"]] for d in drawn]
+    rng.shuffle(demos)
+    return demos
+
+
 def prepare(
     task: Task,
     spec: LangSpec,
@@ -259,7 +278,8 @@ def prepare(
     Demonstrations come from the task's demonstration split when it has one, otherwise from the
     evaluated split; in that case (and whenever English demonstrations share ids with the
     evaluated examples, as parallel datasets do) those examples are not evaluated. The same seed
-    picks the same demonstrations for every language.
+    picks the same demonstrations for every language; a classification task's are balanced by label
+    (:func:`_balanced_demos`).
     """
     missing = [c for c in dict.fromkeys((spec.src, spec.tgt, spec.lang)) if c and c not in task.languages]
     if task.languages and missing and source is None:
@@ -289,7 +309,10 @@ def prepare(
                 "demonstrations"
             )
         rng = random.Random(seed * 1_000_003 + zlib.crc32(task.name.encode()))
-        demos = rng.sample(pool, min(num_fewshot, len(pool)))
+        if task.kind == "classification" and all("label" in r for r in pool):
+            demos = _balanced_demos(pool, num_fewshot, seed, rng)
+        else:
+            demos = rng.sample(pool, min(num_fewshot, len(pool)))
         if same_split:  # the demonstrations (or their parallel versions) are not evaluated
             ids = {d["id"] for d in demos}
             rows = [r for r in rows if r["id"] not in ids]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
@@ -291,6 +292,27 @@ def test_polysent_from_a_file_of_the_same_format_labels_en_or_target(tmp_path):
         InputError, match="polysent/es: the data has no label words in this language; use --label-lang en"
     ):
         kinds.label_names(bare, Target())
+
+
+def test_classification_demonstrations_are_balanced_by_label():
+    # Drawn uniformly, polysent's two demonstrations were both negative for the default seed, and
+    # the untuned model answered "negative" for every review outside English.
+    sent = T.get("polysent")
+    for seed in range(6):
+        for k in (2, 3, 4):
+            prep = loaders.prepare(sent, sent.parse("es"), None, num_fewshot=k, seed=seed)
+            counts = sorted(Counter(d["label"] for d in prep.demos).values())
+            assert len(prep.demos) == k and counts[-1] - counts[0] <= 1 and len(counts) == 2
+            again = loaders.prepare(sent, sent.parse("ja"), None, num_fewshot=k, seed=seed)
+            assert [d["id"] for d in again.demos] == [d["id"] for d in prep.demos]  # the same in every language
+    orders = {
+        tuple(d["label"] for d in loaders.prepare(sent, sent.parse("es"), None, 2, seed=s).demos) for s in range(8)
+    }
+    assert orders == {(0, 1), (1, 0)}  # which label comes last is seeded, not fixed
+    # Other kinds draw as before: a seeded uniform sample of the demonstration split.
+    qa = T.get("polyqa")
+    prep = loaders.prepare(qa, qa.parse("es"), None, num_fewshot=2, seed=0)
+    assert [d["id"] for d in prep.demos] == ["pq090-1", "pq130-2"]
 
 
 def test_polyqa_and_polysent_default_to_the_shipped_sets():
