@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import polyalign.cli.checks as checks
 from polyalign.arms import check_arms, quick, quick_note
 from polyalign.calibrate import remember_rates
 from polyalign.dry_run import dry_run
+from polyalign.io import read_json, write_json
 from polyalign.outputs import check_apart, run_lock
 
 
@@ -35,6 +37,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from polyalign.report.build import build_report
 
     out = build_report(args.run_dir, finished=True)
+    summary = Path(args.run_dir) / "summary.json"
+    if summary.is_file():  # its claims are the report's: recomputed by this polyalign, never left stale
+        write_json(summary, {**read_json(summary), "claims": out["judged"]})
     print("\n".join(out["claims"]))
     print(f"\nreport: {out['html']}\n        {out['markdown']}")
     return 0
@@ -82,7 +87,9 @@ def add_commands(sub) -> None:
     )
     r.set_defaults(func=cmd_run)
 
-    rp = sub.add_parser("report", help="rebuild a run's report.html, report.md and figures from its JSON files")
+    rp = sub.add_parser(
+        "report", help="rebuild a run's report.html, report.md, figures and summary.json's claims from its JSON files"
+    )
     rp.add_argument("run_dir", help="a run directory (runs/<name>)")
     rp.set_defaults(func=cmd_report)
 

@@ -1,5 +1,6 @@
 """The report rebuilt from a run's JSON files alone: every section, figure and table; bad folders refused."""
 
+import json
 import re
 import subprocess
 import sys
@@ -110,3 +111,15 @@ def test_report_command_prints_every_verdict(tmp_path):
         "Question alignment transfers to languages it never saw: supported",
     ]
     assert (run / "forest.png").read_bytes()[:4] == b"\x89PNG"
+    # summary.json's claims are the report's after a rebuild (a newer polyalign's intervals), the rest kept
+    stale = {"name": "cli", "claims": [{"id": "coit", "verdict": "supported", "line": "from an older polyalign"}]}
+    (run / "summary.json").write_text(json.dumps(stale))
+    again = subprocess.run(
+        [sys.executable, "-m", "polyalign", "report", str(run)], capture_output=True, text=True, timeout=120
+    )
+    assert again.returncode == 0, again.stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert (
+        summary["name"] == "cli"
+        and [c["line"] for c in summary["claims"]] == again.stdout.split("\n\nreport:")[0].splitlines()
+    )
