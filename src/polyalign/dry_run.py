@@ -9,6 +9,7 @@ loaded or run. This module imports neither torch nor transformers.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from polyalign.arms import (
     analysis_pairs_limit,
@@ -187,9 +188,32 @@ def stage_lines(cfg: RunConfig, est: dict[str, float]) -> list[str]:
     return out
 
 
+def claim_spread(claim: dict[str, Any]) -> float | None:
+    """The per-item σ that decided a recorded claim: its pooled effect's when the pooled effect
+    decides, else its widest part's (every part must hold, so the noisiest one sets what the claim
+    can detect); the parts' median for a summary written before claims recorded ``decided_on``.
+
+    >>> parts = [{"sd_item": 4.0}, {"sd_item": 7.0}, {"sd_item": 5.0}]
+    >>> claim_spread({"decided_on": "parts", "parts": parts, "pooled": {"sd_item": 9.0}})
+    7.0
+    >>> claim_spread({"decided_on": "pooled", "parts": parts, "pooled": {"sd_item": 9.0}})
+    9.0
+    >>> claim_spread({"parts": parts})
+    5.0
+    """
+    pooled = (claim.get("pooled") or {}).get("sd_item")
+    if claim.get("decided_on") == "pooled":
+        return pooled or None
+    x = [p["sd_item"] for p in claim.get("parts") or [] if isinstance(p, dict) and p.get("sd_item")]
+    if not x:
+        return None
+    return max(x) if claim.get("decided_on") == "parts" else sorted(x)[len(x) // 2]
+
+
 def earlier_spread(cfg: RunConfig) -> dict[str, tuple[float, str]]:
     """``{claim id: (per-item σ of the paired difference, summary.json it came from)}`` from the newest
-    finished run of the same model under ``runs_dir`` (the claims record ``sd_item`` per part)."""
+    finished run of the same model under ``runs_dir`` (the claims record ``sd_item`` per part and
+    pooled; :func:`claim_spread` picks the one that decided)."""
     found: list[tuple[float, dict[str, tuple[float, str]]]] = []
     for path in Path(cfg.runs_dir).glob("*/summary.json"):
         try:
@@ -199,9 +223,7 @@ def earlier_spread(cfg: RunConfig) -> dict[str, tuple[float, str]]:
         if not isinstance(doc, dict) or doc.get("model") != cfg.model.model_name_or_path:
             continue
         sds = {
-            c["id"]: (sorted(x)[len(x) // 2], str(path))
-            for c in doc.get("claims") or []
-            if isinstance(c, dict) and (x := [p["sd_item"] for p in c.get("parts") or [] if p.get("sd_item")])
+            c["id"]: (sd, str(path)) for c in doc.get("claims") or [] if isinstance(c, dict) and (sd := claim_spread(c))
         }
         if sds:
             found.append((path.stat().st_mtime, sds))

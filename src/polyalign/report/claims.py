@@ -136,7 +136,8 @@ def coit_raises_translation(doc: dict[str, Any], resamples: int = RESAMPLES) -> 
         f"{_coverage(measured, missing)}"
         f"{_detect(verdict, list(comp.parts.values()), unit, per_part=True)}"
     )
-    return ev.record(cid, claim, verdict, text, comp, _decided(tasks, parts, comp), unit, missing)
+    decided = _decided(tasks, parts, comp)
+    return ev.record(cid, claim, verdict, text, comp, decided, unit, missing, extra={"decided_on": "parts"})
 
 
 def muit_matches_coit(
@@ -172,7 +173,8 @@ def muit_matches_coit(
         f"{_detect(verdict, list(comp.parts.values()), 'chrF++', per_part=True)}"
     )
     decided = _decided(tasks, parts, comp)
-    return ev.record(cid, claim, verdict, text, comp, decided, "chrF++", missing, extra={"margin": tolerance})
+    extra = {"margin": tolerance, "decided_on": "parts"}
+    return ev.record(cid, claim, verdict, text, comp, decided, "chrF++", missing, extra=extra)
 
 
 def _law_facts(f: dict[str, Any]) -> dict[str, Any]:
@@ -295,7 +297,7 @@ def planned_beats_uniform(doc: dict[str, Any], resamples: int = RESAMPLES) -> di
         + _detect(verdict, [pooled], unit)
     )
     decided = _decided(tasks, parts, comp)
-    extra = {"pooled_label": "union of items"}
+    extra = {"pooled_label": "union of items", "decided_on": "pooled"}
     return ev.record(cid, claim, verdict, text, comp, decided, unit, missing, pooled=pooled, extra=extra)
 
 
@@ -354,7 +356,7 @@ def tuning_raises_middle_alignment(doc: dict[str, Any], resamples: int = RESAMPL
         + f"; decided on {decided}{_coverage(list(parts), missing)}"
         + _detect(verdict, list(comp.parts.values()), "cosine", 3, per_part=len(parts) > 1)
     )
-    return ev.record(cid, claim, verdict, text, comp, decided, "centred cosine", missing)
+    return ev.record(cid, claim, verdict, text, comp, decided, "centred cosine", missing, extra={"decided_on": "parts"})
 
 
 def unseen(task: str, seen: set[str]) -> bool:
@@ -413,7 +415,7 @@ def qalign_transfers(doc: dict[str, Any], resamples: int = RESAMPLES) -> dict[st
         + _frozen(frozen, len(parts))
         + _detect(verdict, [comp.pooled], unit)
     )
-    return ev.record(cid, claim, verdict, text, comp, decided, unit, missing)
+    return ev.record(cid, claim, verdict, text, comp, decided, unit, missing, extra={"decided_on": "pooled"})
 
 
 def _frozen(frozen: list[str], n: int) -> str:

@@ -132,7 +132,9 @@ def record(
     pooled: Effect | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One judged claim: its line and everything summary.json records about it."""
+    """One judged claim: its line and everything summary.json records about it (``extra``: a claim's
+    own fields, e.g. ``decided_on``: ``parts`` when every part must hold, ``pooled`` when the pooled
+    effect decides)."""
     sep = " " if evidence.startswith("(") else " — "
     out: dict[str, Any] = {
         "id": cid,

@@ -67,3 +67,34 @@ def test_the_dry_run_prints_them(tmp_path):
     )
     assert out[-1].startswith("  evaluations: ")
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_dry_run_plans_what_the_run_reported_it_could_detect(tmp_path):
+    # A claim decided part by part is as weak as its noisiest part; one decided pooled, as its pooled
+    # effect: with the same items, the dry run prints the run's own "could detect" (the 17-minute default
+    # run: CoIT 2.97 per part, transfer 7.99 over 10 distinct items; the parts' median said 2.1 and 39.4).
+    cfg = load_recipe(None, [f"runs_dir={tmp_path}"])
+    claims = [
+        {
+            "id": "coit",
+            "decided_on": "parts",
+            "parts": [{"sd_item": 4.798462}, {"sd_item": 6.696061}, {"sd_item": 4.212147}, {"sd_item": 4.851251}],
+            "pooled": {"sd_item": 2.6},
+        },
+        {
+            "id": "qalign",
+            "decided_on": "pooled",
+            "parts": [{"sd_item": 44.422979}, {"sd_item": 44.422979}, {"sd_item": 12.095153}],
+            "pooled": {"sd_item": 9.020463, "n": 10, "detectable": 7.99158},
+        },
+    ]
+    run = tmp_path / "default" / "summary.json"
+    run.parent.mkdir()
+    run.write_text(json.dumps({"model": cfg.model.model_name_or_path, "claims": claims}))
+    lines = dry_run.detectable_lines(cfg, cfg.arms)
+    assert any(x.startswith("  detectable: CoIT: 40 items per direction, detectable ≥ 3.0 chrF++ ") for x in lines)
+    transfer = [x for x in lines if "question-alignment transfer" in x]
+    assert transfer == [
+        "  detectable: question-alignment transfer: 10 distinct unseen items, detectable ≥ 8.0 accuracy "
+        f"(80% power, 95% two-sided; per-item σ 9.0 from {run})"
+    ]
