@@ -247,9 +247,8 @@ def _balanced_demos(pool: list[Row], k: int, seed: int, rng: random.Random) -> l
     """``k`` demonstrations of a classification task, the labels as even as ``k`` allows (the
     stratified draw of :func:`polyalign.eval.sampling.sample`, by label), in a seeded order.
 
-    Drawn uniformly, two demonstrations share a label half the time, and a small model then answers
-    that label for everything: polysent's two ``dev`` draws in the default run were both negative,
-    and every non-English language read ``negative`` for every review.
+    Drawn uniformly, two demonstrations share a label half the time: polysent's two ``dev`` draws for
+    seed 0 were both negative, a prompt that shows the model one answer only.
 
     >>> pool = [{"id": f"d{i}", "label": i // 10} for i in range(20)]
     >>> sorted(d["label"] for d in _balanced_demos(pool, 2, 0, random.Random(0)))
