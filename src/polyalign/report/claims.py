@@ -370,7 +370,7 @@ def qalign_transfers(doc: dict[str, Any], resamples: int = RESAMPLES) -> dict[st
     unseen task its own interval, the pooled effect decides."""
     claim, cid = "Question alignment transfers to languages it never saw", "qalign"
     arms = doc.get("arms", {})
-    parts, points, metrics, missing, frozen = {}, [], set(), [], []
+    parts, points, metrics, missing, frozen, units = {}, [], set(), [], [], {}
     for name in _expected_arms(doc, "qalign"):
         if name not in arms:
             missing.append(f"{name} (not run)")
@@ -386,8 +386,9 @@ def qalign_transfers(doc: dict[str, Any], resamples: int = RESAMPLES) -> dict[st
                 key, label, scale = metric
                 metrics.add(label)
                 ids = ev.item_ids(rows[0])
-                label = ev.results(doc, name).get(task, {}).get("constant_prediction")
-                if label is not None and label == ev.results(doc, None).get(task, {}).get("constant_prediction"):
+                units[task.partition("/")[0]] = label
+                constant = ev.results(doc, name).get(task, {}).get("constant_prediction")
+                if constant is not None and constant == ev.results(doc, None).get(task, {}).get("constant_prediction"):
                     frozen.append(f"{name} {task}")
                 parts[f"{name} {task}"] = (
                     mean_measure([scale * float(r[key]) for r in rows[0]], label, ids),
@@ -408,14 +409,33 @@ def qalign_transfers(doc: dict[str, Any], resamples: int = RESAMPLES) -> dict[st
         f"{len(parts)} unseen tasks, {'/'.join(sorted(metrics))} per item{_together(comp)}, "
         f"{comp.resamples} paired resamples"
     )
+    by_task = _by_task(parts, resamples, _seed(doc)) if len(units) > 1 else {}
+    shown = (
+        "; by task, not deciding: " + ", ".join(f"{t} {ev.interval(e)} {units[t]}" for t, e in by_task.items())
+        if by_task
+        else ""
+    )
     text = (
         f"pooled over unseen languages {ev.interval(comp.pooled)} {unit}: "
         + ", ".join(f"{n} {ev.interval(e)}" for n, e in comp.parts.items())
-        + f"; decided on {decided}{_coverage(sorted(parts), missing)}"
+        + f"{shown}; decided on {decided}{_coverage(sorted(parts), missing)}"
         + _frozen(frozen, len(parts))
         + _detect(verdict, [comp.pooled], unit)
     )
-    return ev.record(cid, claim, verdict, text, comp, decided, unit, missing, extra={"decided_on": "pooled"})
+    extra = {"decided_on": "pooled"} | ({"by_task": {t: e.to_json() for t, e in by_task.items()}} if by_task else {})
+    return ev.record(cid, claim, verdict, text, comp, decided, unit, missing, extra=extra)
+
+
+def _by_task(parts: dict[str, tuple[Measure, Measure]], resamples: int, seed: int) -> dict[str, Effect]:
+    """Each task's own pooled effect over its unseen languages (parts named ``<arm> <task>/<lang>``):
+    which task moved, beside the pooled effect over all that decides."""
+    tasks = sorted({n.split(" ", 1)[1].partition("/")[0] for n in parts})
+    return {
+        t: paired_bootstrap(
+            {n: m for n, m in parts.items() if n.split(" ", 1)[1].partition("/")[0] == t}, resamples, seed
+        ).pooled
+        for t in tasks
+    }
 
 
 def _frozen(frozen: list[str], n: int) -> str:

@@ -303,6 +303,18 @@ def test_qalign_transfer_pooled_over_unseen_languages():
         "decided on 3 unseen tasks, F1/accuracy per item (the same items in several parts resampled together: "
         "70 distinct), 1000 paired resamples" in c["line"]
     )
+    # each task's own pooled effect beside the deciding one: which task moved (F1 +10 on mlqa, by construction)
+    assert c["by_task"]["mlqa"]["effect"] == pytest.approx(10.0) and c["by_task"]["mlqa"]["n"] == 10
+    assert c["by_task"]["polysent"]["n"] == 60 and c["by_task"]["polysent"]["low"] > 0
+    assert "; by task, not deciding: mlqa +10.00 [+10.00, +10.00] F1, polysent +" in c["line"]
+    one = claims.qalign_transfers(
+        doc_of(
+            {k: v for k, v in base.items() if k.startswith("polysent")},
+            {"qalign-zh-de": {k: v for k, v in tuned.items() if k.startswith("polysent")}},
+            {"qalign-zh-de": arm("qalign", ["zh", "de"])},
+        )
+    )
+    assert "by_task" not in one and "by task" not in one["line"]  # one task: its pooled effect is the claim's
     same = doc_of(base, {"qalign-zh-de": base}, {"qalign-zh-de": arm("qalign", ["zh", "de"])})
     assert claims.qalign_transfers(same)["verdict"] == "inconclusive"
     assert claims.qalign_transfers(doc_of({}, {}, {}))["verdict"] == "not measured"
