@@ -2,8 +2,10 @@
 
 The plan names every arm, its data, steps, tokens and evaluations, the scaling pilot, the launcher,
 the smallest effect each claim can detect and the time per stage as ``timings.json`` will name it,
-estimated from the rates this machine's last run measured (:mod:`polyalign.estimate`). Nothing is
-loaded or run. This module imports neither torch nor transformers.
+estimated from the rates this machine's last run measured (:mod:`polyalign.estimate`; before any run,
+the shipped rates scaled by a half-second matmul probe of this machine). No model or data is loaded
+and nothing is trained or scored. This module imports neither torch nor transformers (the probe
+imports torch when it runs).
 """
 
 from __future__ import annotations

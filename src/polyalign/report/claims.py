@@ -370,7 +370,9 @@ def qalign_transfers(doc: dict[str, Any], resamples: int = RESAMPLES) -> dict[st
     unseen task its own interval, the pooled effect decides."""
     claim, cid = "Question alignment transfers to languages it never saw", "qalign"
     arms = doc.get("arms", {})
-    parts, points, metrics, missing, frozen, units = {}, [], set(), [], [], {}
+    parts, points, metrics, missing, frozen = {}, [], set(), [], []
+    family: dict[str, str] = {}  # part label -> its task (polyqa, polysent, mlqa)
+    units: dict[str, str] = {}  # task -> its per-item metric
     for name in _expected_arms(doc, "qalign"):
         if name not in arms:
             missing.append(f"{name} (not run)")
@@ -386,7 +388,8 @@ def qalign_transfers(doc: dict[str, Any], resamples: int = RESAMPLES) -> dict[st
                 key, label, scale = metric
                 metrics.add(label)
                 ids = ev.item_ids(rows[0])
-                units[task.partition("/")[0]] = label
+                family[f"{name} {task}"] = task.partition("/")[0]
+                units[family[f"{name} {task}"]] = label
                 constant = ev.results(doc, name).get(task, {}).get("constant_prediction")
                 if constant is not None and constant == ev.results(doc, None).get(task, {}).get("constant_prediction"):
                     frozen.append(f"{name} {task}")
@@ -409,7 +412,7 @@ def qalign_transfers(doc: dict[str, Any], resamples: int = RESAMPLES) -> dict[st
         f"{len(parts)} unseen tasks, {'/'.join(sorted(metrics))} per item{_together(comp)}, "
         f"{comp.resamples} paired resamples"
     )
-    by_task = _by_task(parts, resamples, _seed(doc)) if len(units) > 1 else {}
+    by_task = _by_task(parts, family, resamples, _seed(doc)) if len(units) > 1 else {}
     shown = (
         "; by task, not deciding: " + ", ".join(f"{t} {ev.interval(e)} {units[t]}" for t, e in by_task.items())
         if by_task
@@ -426,16 +429,15 @@ def qalign_transfers(doc: dict[str, Any], resamples: int = RESAMPLES) -> dict[st
     return ev.record(cid, claim, verdict, text, comp, decided, unit, missing, extra=extra)
 
 
-def _by_task(parts: dict[str, tuple[Measure, Measure]], resamples: int, seed: int) -> dict[str, Effect]:
-    """Each task's own pooled effect over its unseen languages (parts named ``<arm> <task>/<lang>``):
-    which task moved, beside the pooled effect over all that decides."""
-    tasks = sorted({n.split(" ", 1)[1].partition("/")[0] for n in parts})
-    return {
-        t: paired_bootstrap(
-            {n: m for n, m in parts.items() if n.split(" ", 1)[1].partition("/")[0] == t}, resamples, seed
-        ).pooled
-        for t in tasks
-    }
+def _by_task(
+    parts: dict[str, tuple[Measure, Measure]], family: dict[str, str], resamples: int, seed: int
+) -> dict[str, Effect]:
+    """Each task's own pooled effect over its unseen languages (``family``: each part's task): which task
+    moved, beside the pooled effect over all that decides."""
+    groups: dict[str, dict[str, tuple[Measure, Measure]]] = {}
+    for n, m in parts.items():
+        groups.setdefault(family[n], {})[n] = m
+    return {t: paired_bootstrap(g, resamples, seed).pooled for t, g in sorted(groups.items())}
 
 
 def _frozen(frozen: list[str], n: int) -> str:
