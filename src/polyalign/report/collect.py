@@ -145,6 +145,8 @@ def _analysis(folder: Path) -> dict[str, Any] | None:
 def collect(run_dir: str | Path) -> dict[str, Any]:
     """The report document of ``run_dir``; :class:`InputError` when it is not a run."""
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError("is a file, expected a run directory", run_dir)
     if not run_dir.is_dir():
         raise InputError("no such run directory", run_dir)
     if not is_run(run_dir):

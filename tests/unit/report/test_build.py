@@ -123,3 +123,13 @@ def test_report_command_prints_every_verdict(tmp_path):
         summary["name"] == "cli"
         and [c["line"] for c in summary["claims"]] == again.stdout.split("\n\nreport:")[0].splitlines()
     )
+
+
+def test_a_file_or_a_missing_folder_for_the_run(tmp_path):
+    """The wrong thing for the run directory says what it is: a file is not 'no such run directory'."""
+    (tmp_path / "summary.csv").write_text("mine\n")
+    with pytest.raises(InputError, match="is a file, expected a run directory"):
+        build_report(tmp_path / "summary.csv")
+    with pytest.raises(InputError, match="no such run directory"):
+        build_report(tmp_path / "gone")
+    assert (tmp_path / "summary.csv").read_text() == "mine\n"
