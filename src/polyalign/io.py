@@ -57,6 +57,16 @@ def require_file(path: str | os.PathLike) -> Path:
     return p
 
 
+def require_folder(path: str | os.PathLike) -> Path:
+    """``path`` as a ``Path`` when it is a folder; else the :class:`InputError` saying what it is."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError("is a file, expected a folder", p)
+    if not p.is_dir():
+        raise InputError("no such folder", p)
+    return p
+
+
 def cache_dir() -> Path:
     """polyalign's one cache root: ``$POLYALIGN_CACHE``, else ``$XDG_CACHE_HOME/polyalign``, else
     ``~/.cache/polyalign`` (converted models, extracted corpora, measured rates)."""

@@ -103,6 +103,7 @@ def test_push_publishes_files_card_and_marker_and_never_shows_the_token(tmp_path
         ),
         (["arms/coit-zh", "acme/x"], TOKEN, "holds no trained model"),
         (["nowhere", "acme/x"], TOKEN, "error: nowhere: no such folder"),
+        (["config.yaml", "acme/x"], TOKEN, "error: config.yaml: is a file, expected a folder"),
     ],
 )
 def test_push_mistakes_are_one_line_and_exit_2(tmp_path, run_with_adapter, args, token, line):

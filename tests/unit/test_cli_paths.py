@@ -160,6 +160,25 @@ def test_a_bad_path_is_one_line_and_exit_2(ws, capsys, monkeypatch, argv, kind):
     assert (ws / "afile").read_text() == "x\n"
 
 
+# (command line with {P} where a folder goes): a file there says it is a file, not "no such folder"
+FOLDER_INPUTS = [
+    ["export", "{P}", "out"],
+    ["report", "{P}"],
+    ["eval", "--tasks", "flores", "--langs", "en-es", "--adapter", "{P}"],
+    ["data", "sources", "--gettext-dir", "{P}"],
+]
+
+
+@pytest.mark.parametrize("argv", FOLDER_INPUTS, ids=[" ".join(a[:2]) for a in FOLDER_INPUTS])
+def test_a_file_where_a_folder_goes_says_it_is_a_file(ws, capsys, argv):
+    (ws / "afile").write_text("x\n")
+    code = main([a.replace("{P}", str(ws / "afile")) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith(f"error: {ws / 'afile'}: is a file, expected ") and err.count("\n") == 1, err
+    assert (ws / "afile").read_text() == "x\n"
+
+
 # --- numbers and language codes (issue 17): checked where they are parsed, before any work ----------
 
 # (command line, what the one line must say)

@@ -162,12 +162,3 @@ def check_lang(code: str, flag: str) -> str:
     if msg is not None:
         raise InputError(f"{flag}: {msg}")
     return langs.normalize(code)
-
-
-def check_folder(path: str) -> None:
-    import os
-
-    if not os.path.exists(path):
-        raise InputError("no such folder", path)
-    if not os.path.isdir(path):
-        raise InputError("is a file, expected a folder", path)

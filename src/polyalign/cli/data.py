@@ -11,6 +11,7 @@ from polyalign.config import DataConfig
 from polyalign.data.corpora import available
 from polyalign.data.records import validate_file
 from polyalign.data.translate import run_translation_job
+from polyalign.io import require_folder
 from polyalign.outputs import check_apart, check_new_output_dir, run_lock
 from polyalign.run_dir import prepare_run_dir
 
@@ -51,7 +52,7 @@ def cmd_data_sources(args: argparse.Namespace) -> int:
     if args.lang:
         checks.check_lang(args.lang, "--lang")
     for folder in args.gettext_dir or ():
-        checks.check_folder(folder)
+        require_folder(folder)
     rows = available(args.lang, args.gettext_dir or ())
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -104,7 +105,7 @@ def cmd_data_snapshot(args: argparse.Namespace) -> int:
     if args.languages:
         codes = [checks.check_lang(c.strip(), "--languages") for c in args.languages.split(",") if c.strip()]
         for folder in args.gettext_dir or ():
-            checks.check_folder(folder)
+            require_folder(folder)
         data = DataConfig(languages=codes, gettext_dirs=list(args.gettext_dir or []))
         if args.sources:
             data.sources = [x.strip() for x in args.sources.split(",") if x.strip()]

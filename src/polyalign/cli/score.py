@@ -63,6 +63,8 @@ def cmd_score_qa(args: argparse.Namespace) -> int:
 def cmd_score_fidelity(args: argparse.Namespace) -> int:
     checks.check_lang(args.lang, "--lang")
     lines = read_lines(args.outputs)
+    if not any(line.strip() for line in lines):
+        raise InputError("is empty: no outputs to score", args.outputs)
     result = fidelity(lines, args.lang, None if args.candidates == "all" else split_list(args.candidates))
     result.pop("detected")
     print(json.dumps({"lang": args.lang, **result}, ensure_ascii=False, indent=2))

@@ -27,7 +27,7 @@ import yaml
 
 from polyalign.config import TrainJobConfig
 from polyalign.hub import resolve
-from polyalign.io import InputError, atomic_dir, write_json
+from polyalign.io import InputError, atomic_dir, require_folder, write_json
 from polyalign.models import load_model, set_trainable
 from polyalign.outputs import check_output_dir
 from polyalign.recipe import load_recipe
@@ -41,9 +41,7 @@ MARKER = "polyalign_export.json"  # in every export: what it is, so a later expo
 
 def find_model_folder(source: str | Path) -> Path:
     """The adapter or model folder inside ``source`` (``source/model``, or ``source`` itself)."""
-    src = Path(source).expanduser()
-    if not src.is_dir():
-        raise InputError("no such folder", src)
+    src = require_folder(Path(source).expanduser())
     for folder in (src / "model", src):
         if (folder / "adapter_config.json").is_file() or (folder / "config.json").is_file():
             return folder
@@ -73,8 +71,7 @@ def base_model_of(source: Path, adapter: Path) -> str:
 
 def check_destination(src: Path, out: Path, mode: Mode, overwrite: bool = False) -> None:
     """Refuse an ``out`` that is not polyalign's to write (see the module docstring)."""
-    if not src.exists():
-        raise InputError("no such folder", src)
+    require_folder(src)
     s, o = src.resolve(), out.resolve()
     if o == s:
         raise InputError("is the source itself: export into a new folder", out)

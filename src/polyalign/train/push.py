@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from polyalign.io import InputError, log
+from polyalign.io import InputError, log, require_folder
 from polyalign.report.claims import run_claims
 from polyalign.report.model_card import CARD, base_of, library_of, locate, model_card
 from polyalign.train.export import MARKER, find_model_folder
@@ -69,9 +69,7 @@ def push(
     from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
-    src = Path(source).expanduser()
-    if not src.is_dir():
-        raise InputError("no such folder", src)
+    src = require_folder(Path(source).expanduser())
     check_repo_id(repo_id)
     folder, marker = files_to_push(src)
     token = token_from_env()

@@ -103,3 +103,7 @@ def test_score_fidelity(tmp_path, capsys):
     assert code == 2 and err == "error: --lang: unknown language code 'xx'\n"
     code, _, err = run(capsys, "score", "fidelity", str(outputs), "--lang", "ast")
     assert code == 2 and err == "error: the language identifier (langid) does not know 'ast'\n"
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n\n", encoding="utf-8")  # nothing to score is one line, not a rate of 0 over 0 lines
+    code, out, err = run(capsys, "score", "fidelity", str(blank), "--lang", "es")
+    assert (code, out, err) == (2, "", f"error: {blank}: is empty: no outputs to score\n")
