@@ -85,15 +85,22 @@ def fidelity_metrics(
         f = metrics.fidelity(texts, lang, candidates)
     except InputError as e:
         return {"fidelity": None, "fidelity_note": e.message}, [None] * len(texts)
+    rate = f["on_target_rate"]
     out = {
-        "fidelity": 100.0 * f["on_target_rate"],
+        "fidelity": None if rate is None else 100.0 * rate,
         "fidelity_stderr": 100.0 * f["on_target_stderr"],
         "fidelity_counts": f["counts"],
         "fidelity_empty": f["empty"],
+        "fidelity_neutral": f["neutral"],
         "fidelity_signature": f["signature"],
     }
+    if rate is None:
+        out["fidelity_note"] = (
+            f"no output has a letter to identify ({f['empty']} empty, {f['neutral']} without letters)"
+        )
     if references is not None:
-        out["fidelity_reference"] = 100.0 * metrics.fidelity(references, lang, candidates)["on_target_rate"]
+        ref_rate = metrics.fidelity(references, lang, candidates)["on_target_rate"]
+        out["fidelity_reference"] = None if ref_rate is None else 100.0 * ref_rate
     return out, f["detected"]
 
 

@@ -409,11 +409,13 @@ def identify(texts: Iterable[str], candidates: Iterable[str] | None = None) -> l
 
 
 def fidelity_counts(
-    detected: Sequence[str | None], lang: str, candidates: Iterable[str] | None = None
+    detected: Sequence[str | None], lang: str, candidates: Iterable[str] | None = None, neutral: int = 0
 ) -> dict[str, Any]:
-    """Fidelity from detected codes (``None`` for an empty output): on-target share and counts.
+    """Fidelity from detected codes (``None`` for an output not identified): on-target share and counts.
 
-    ``candidates`` is the set the codes were chosen among; the signature records it.
+    ``candidates`` is the set the codes were chosen among; the signature records it. ``neutral`` of the
+    ``None`` codes were outputs without a letter (``"40"``, ``"3.5 %"``), the rest empty. With nothing
+    identified the rate is ``None``: no text, no language.
 
     >>> fidelity_counts(["es", "en", "es", None], "es")["on_target_rate"]
     0.6666666666666666
@@ -426,10 +428,11 @@ def fidelity_counts(
     s = MeanStats.of(float(d in accept) for d in found)
     among = "all" if candidates is None else ",".join(sorted(candidates))
     return {
-        "on_target_rate": on / len(found) if found else 0.0,
+        "on_target_rate": on / len(found) if found else None,
         "on_target_stderr": s.stderr() / 100.0,
         "n": len(found),
-        "empty": len(detected) - len(found),
+        "empty": len(detected) - len(found) - neutral,
+        "neutral": neutral,
         "counts": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
         "signature": signature("fidelity", lang=target, identifier=langs.LANGID_VERSION, candidates=among),
     }
@@ -438,19 +441,23 @@ def fidelity_counts(
 def fidelity(
     outputs: Sequence[str], lang: str, candidates: Iterable[str] | None = langs.COMMON_LANGUAGES
 ) -> dict[str, Any]:
-    """Language fidelity of ``outputs``: the share of non-empty ones identified as ``lang``.
+    """Language fidelity of ``outputs``: the share of those with letters identified as ``lang``.
 
     The identifier chooses among :func:`fidelity_candidates` (``candidates`` plus ``lang``): a
     free choice among 97 languages calls short Spanish strings Galician or Catalan. Empty
-    (whitespace-only) outputs are not identified; they are counted apart in ``empty``.
+    (whitespace-only) outputs are not identified, nor are outputs without a letter, which are in no
+    language (a QA answer ``"40"``: langid calls it English, and a right answer read as off-target);
+    they are counted apart in ``empty`` and ``neutral``.
     """
     target = langs.base(lang)
     if target not in langs.langid_languages():
         raise InputError(f"the language identifier (langid) does not know {lang!r}")
     among = fidelity_candidates(lang, candidates)
     stripped = [o.strip() for o in outputs]
-    ids = iter(identify([o for o in stripped if o], among))
-    detected = [next(ids) if o else None for o in stripped]
-    out = fidelity_counts(detected, lang, among)
+    worded = [any(ch.isalpha() for ch in o) for o in stripped]
+    ids = iter(identify([o for o, w in zip(stripped, worded) if w], among))
+    detected = [next(ids) if w else None for w in worded]
+    neutral = sum(1 for o, w in zip(stripped, worded) if o and not w)
+    out = fidelity_counts(detected, lang, among, neutral)
     out["detected"] = detected
     return out

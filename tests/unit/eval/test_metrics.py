@@ -117,6 +117,28 @@ def test_fidelity_with_langid():
     assert r["counts"] == {"es": 2, "en": 1}
 
 
+def test_fidelity_does_not_identify_outputs_without_letters():
+    """A QA answer "40" is in no language: langid called it English, so a right answer in Spanish read
+    as off-target (polyqa/es: EM 100, fidelity 0). Such outputs are counted apart, not identified."""
+    r = fidelity(["40", "3.5 %", "", "Las escuelas permanecerán cerradas toda la semana."], "es")
+    assert r["detected"] == [None, None, None, "es"]
+    assert (r["on_target_rate"], r["n"], r["empty"], r["neutral"]) == (1.0, 1, 1, 2)
+    none = fidelity(["40", " 1912 ", ""], "es")  # nothing to identify: no rate, not 0%
+    assert (none["on_target_rate"], none["n"], none["empty"], none["neutral"]) == (None, 0, 1, 2)
+    assert fidelity(["东京", "Москва"], "zh")["detected"][0] == "zh"  # letters of any script count
+
+
+def test_fidelity_metrics_say_why_there_is_no_rate():
+    from polyalign.eval.kinds import fidelity_metrics
+
+    out, detected = fidelity_metrics(["40", "3"], "es", ["en", "es"], references=["40", "3"])
+    assert out["fidelity"] is None and out["fidelity_reference"] is None
+    assert out["fidelity_note"] == "no output has a letter to identify (0 empty, 2 without letters)"
+    assert detected == [None, None]
+    out, _ = fidelity_metrics(["40", "cuarenta colmenas"], "es", ["en", "es"])
+    assert (out["fidelity"], out["fidelity_neutral"], "fidelity_note" in out) == (100.0, 1, False)
+
+
 def test_majority_baseline_and_constant_prediction():
     from polyalign.eval.metrics import constant_prediction, majority_baseline
 
