@@ -192,8 +192,7 @@ def run_arm(cfg: RunConfig, name: str, nproc: int = 1) -> dict[str, Any]:
 
     def load_tuned() -> tuple[Any, Any]:
         if not tuned:
-            model, tok = fresh_base(cfg)
-            tuned["m"] = (tuned_model(acfg, arm_dir / "model", model), tok)
+            tuned["m"] = tuned_model(acfg, arm_dir / "model", lambda: fresh_base(cfg))
         return tuned["m"]
 
     with stage(f"eval/{name}", run_dir):

@@ -289,16 +289,24 @@ def fresh_base(cfg: RunConfig) -> tuple[Any, Any]:
     return load_model(cfg.model.model_name_or_path, cfg.model.dtype, cfg.model.trust_remote_code)
 
 
-def tuned_model(cfg: RunConfig, model_dir: Path, base: Any) -> Any:
-    """The tuned model in ``model_dir`` for evaluation: the base with the adapter folded in (``base``
-    changes), or the full model."""
+def tuned_model(cfg: RunConfig, model_dir: Path, base: Callable[[], tuple[Any, Any]]) -> tuple[Any, Any]:
+    """The tuned model in ``model_dir`` and the base's tokenizer, for evaluation: with LoRA, ``base()``'s
+    model with the adapter folded in (that model changes); a fully tuned model is loaded alone, never
+    the base's weights beside it (twice the memory and load time for a 7B)."""
     if cfg.train.finetuning_type == "lora":
         from polyalign.models import load_adapter
 
-        return load_adapter(base, model_dir).merge_and_unload()  # faster generation
-    from polyalign.models import load_model
+        model, tok = base()
+        log(f"model: folding in the adapter {model_dir}")
+        return load_adapter(model, model_dir).merge_and_unload(), tok  # merged: faster generation
+    import torch
 
-    return load_model(str(model_dir), cfg.model.dtype)[0]
+    from polyalign.models import load_model, load_tokenizer
+
+    torch.manual_seed(cfg.seed)
+    log(f"model: loading the tuned model {model_dir}")
+    tok = load_tokenizer(cfg.model.model_name_or_path, cfg.model.trust_remote_code)
+    return load_model(str(model_dir), cfg.model.dtype)[0], tok
 
 
 SUMMARY_METRICS = ("chrf", "bleu", "accuracy", "exact_match", "f1", "fidelity")
@@ -352,7 +360,7 @@ def run_plain(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dic
             cfg,
             run_dir,
             "after",
-            lambda: (tuned_model(cfg, run_dir / "model", base()[0]), base()[1]),
+            lambda: tuned_model(cfg, run_dir / "model", base),
             manifest,
             tuned=run_dir / "model",
         )
@@ -438,8 +446,7 @@ def run_snapshots(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
         kept = kept_model_dir(run_dir, n)
 
         def load(kept: Path = kept) -> tuple[Any, Any]:
-            model, tok = fresh_base(cfg)
-            return tuned_model(cfg, kept, model), tok
+            return tuned_model(cfg, kept, lambda: fresh_base(cfg))
 
         with stage(f"eval/after-{n}", run_dir):
             after = stage_eval(cfg, run_dir, f"after-{n}", load, manifest, tuned=kept)

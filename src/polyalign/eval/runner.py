@@ -66,7 +66,9 @@ class Runner:
     @property
     def model(self) -> Any:
         if self._pair is None:
-            log(f"model: loading {self.req.model}" + (f" with adapter {self.req.adapter}" if self.req.adapter else ""))
+            if not self._given:  # a caller's loader says what it loads
+                adapter = f" with adapter {self.req.adapter}" if self.req.adapter else ""
+                log(f"model: loading {self.req.model}{adapter}")
             self._pair = self._load()
         return self._pair[0]
 
