@@ -63,6 +63,9 @@ def load_model(
             use_safetensors=True,
             **({"attn_implementation": attn_implementation} if attn_implementation else {}),
         )
+    # What a saved adapter or model names as its base is the name given, not where it resolved to
+    # (a hub id offline resolves to a converted copy in this machine's cache, which no one else has).
+    model.name_or_path = model.config._name_or_path = str(name_or_path)
     if adapter is not None:
         model = load_adapter(model, adapter).merge_and_unload()
     model.eval()

@@ -332,3 +332,53 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny_model_dir, train_file, 
     proc = cli("train", *cases[1][0], f"output_dir={tmp_path / 'out'}", cwd=tmp_path, check=False)
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1] == cases[1][1]
     assert "Traceback" not in proc.stderr
+
+
+def test_a_hub_id_is_named_as_the_base_not_the_folder_it_resolved_to(tmp_path, tiny_model_dir, train_file):
+    """A hub id resolves to a folder of this machine (the hub cache; the bundled default's converted
+    copy). The adapter, its card, an export and a push must name the hub id: peft had recorded the
+    folder, which no one else has, and `polyalign train` left peft's "[More Information Needed]" card."""
+    cache = tmp_path / "hub"
+    snapshot = cache / "models--acme--tiny-llama" / "snapshots" / ("0" * 40)
+    shutil.copytree(tiny_model_dir, snapshot)
+    (cache / "models--acme--tiny-llama" / "refs").mkdir()
+    (cache / "models--acme--tiny-llama" / "refs" / "main").write_text("0" * 40)
+    out = tmp_path / "out"
+    env = {**ENV, "HF_HUB_CACHE": str(cache)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "polyalign", "train", "model_name_or_path=acme/tiny-llama", f"train_file={train_file}"]
+        + [f"output_dir={out}", "max_steps=1", "per_device_train_batch_size=4"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    config = json.loads((out / "model" / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == "acme/tiny-llama"
+    card = (out / "model" / "README.md").read_text()
+    assert card.startswith("---\nbase_model: acme/tiny-llama\n") and "More Information Needed" not in card
+    assert "| steps | 1 |" in card and "no numbers are claimed" in card
+
+    # an adapter trained before the base was named as given: its recorded settings name the hub id
+    config["base_model_name_or_path"] = str(snapshot)
+    (out / "model" / "adapter_config.json").write_text(json.dumps(config))
+    from polyalign.train.push import _content, files_to_push
+
+    folder, marker = files_to_push(out)
+    assert marker["base_model"] == "acme/tiny-llama"
+    uploaded = json.loads(_content(folder / "adapter_config.json", marker["base_model"]))
+    assert uploaded["base_model_name_or_path"] == "acme/tiny-llama"
+    assert json.loads((out / "model" / "adapter_config.json").read_text())["base_model_name_or_path"] == str(snapshot)
+    exported = tmp_path / "exported"
+    subprocess.run(
+        [sys.executable, "-m", "polyalign", "export", str(out), str(exported), "--mode", "adapter"],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+    )
+    assert json.loads((exported / "adapter_config.json").read_text())["base_model_name_or_path"] == "acme/tiny-llama"
+    assert (exported / "README.md").read_text().startswith("---\nbase_model: acme/tiny-llama\n")

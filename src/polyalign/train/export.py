@@ -56,17 +56,22 @@ def find_model_folder(source: str | Path) -> Path:
 
 
 def base_model_of(source: Path, adapter: Path) -> str:
-    """The base model an adapter was trained on: the run's recorded settings, else peft's note."""
-    for config in (source / "config.yaml", source.parent / "config.yaml"):
+    """The base model an adapter (or a fully tuned model) was trained on: the recorded settings of its
+    run or training job, else what the folder's own config names, else ``"unknown"``. The folder's own
+    note can be the path a hub id resolved to on the training machine (before polyalign recorded the
+    name as given), which no one else has."""
+    configs = [d / name for d in (source, source.parent) for name in ("config.yaml", "train_config.yaml")]
+    for config in configs:
         if config.is_file():
-            recorded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-            name = (recorded.get("model") or {}).get("model_name_or_path")
-            if name:
-                return str(name)
-    name = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8")).get("base_model_name_or_path")
-    if not name:
-        raise InputError("cannot tell the base model: pass --base", adapter)
-    return str(name)
+            try:
+                recorded = yaml.safe_load(config.read_text(encoding="utf-8"))
+            except (yaml.YAMLError, UnicodeDecodeError):  # someone else's file beside the model: not ours
+                continue
+            model = recorded.get("model") if isinstance(recorded, dict) else None
+            name = model.get("model_name_or_path") if isinstance(model, dict) else None
+            if isinstance(name, str) and name:
+                return name
+    return base_of(adapter)  # "unknown" when nothing names it
 
 
 def check_destination(src: Path, out: Path, mode: Mode, overwrite: bool = False) -> None:
@@ -132,10 +137,12 @@ def export(
             raise InputError("a full fine-tune has no adapter to export: use --mode merged", folder)
         with atomic_dir(out) as tmp:
             shutil.copytree(folder, tmp, dirs_exist_ok=True)
-            _mark(tmp, mode, src, None)
+            _mark(tmp, mode, src, base or base_model_of(src, folder))
         return out
 
     base_name = base or base_model_of(src, folder)
+    if base_name == "unknown":
+        raise InputError("cannot tell the base model: pass --base", folder)
     if mode == "adapter":
         with atomic_dir(out) as tmp:
             for f in folder.iterdir():

@@ -20,6 +20,7 @@ from polyalign.data.records import read_train_file, resolve_train_file
 from polyalign.hub import resolve
 from polyalign.io import InputError, atomic_write, log, provenance, read_json, write_json
 from polyalign.outputs import check_new_output_dir, check_output_dir
+from polyalign.report.model_card import CARD, library_of, model_card
 
 
 def check_inputs(job: TrainJobConfig) -> None:
@@ -169,6 +170,7 @@ def train(job: TrainJobConfig) -> dict[str, Any]:
         summary = training_summary(job.train, result, counts, d.world)
         if d.is_main:
             write_json(out / "train_summary.json", {**summary, "provenance": provenance()})
+            write_card(out, m.model_name_or_path)
             log(
                 f"train: {result.steps} steps, loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}; "
                 f"model saved to {out / 'model'}"
@@ -176,3 +178,12 @@ def train(job: TrainJobConfig) -> dict[str, Any]:
         return summary
     finally:
         distributed.teardown(d)
+
+
+def write_card(out: Path, base: str) -> None:
+    """polyalign's model card in ``out/model`` (what was trained; no evaluation, none claimed) in place
+    of peft's template of "[More Information Needed]"; a run's report replaces it with the measured one."""
+    folder = out / "model"
+    if (folder / "adapter_config.json").is_file() or (folder / "config.json").is_file():
+        with atomic_write(folder / CARD) as f:
+            f.write(model_card(out, base, library_of(folder)))

@@ -18,7 +18,7 @@ from typing import Any
 from polyalign.io import InputError, log, require_folder
 from polyalign.report.claims import run_claims
 from polyalign.report.model_card import CARD, base_of, library_of, locate, model_card
-from polyalign.train.export import MARKER, find_model_folder
+from polyalign.train.export import MARKER, base_model_of, find_model_folder
 
 REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
 SKIP = {".gitattributes"}
@@ -49,7 +49,21 @@ def files_to_push(source: Path) -> tuple[Path, dict[str, Any]]:
         return source, marker if isinstance(marker, dict) else {}
     folder = find_model_folder(source)
     mode = "adapter" if (folder / "adapter_config.json").is_file() else "merged"
-    return folder, {"mode": mode, "source": str(source), "base_model": base_of(folder)}
+    return folder, {"mode": mode, "source": str(source), "base_model": base_model_of(source, folder)}
+
+
+def _content(path: Path, base: str) -> str | bytes:
+    """What is uploaded for ``path``: the file, except an ``adapter_config.json`` naming another base than
+    ``base`` (a path the hub id resolved to on the training machine), uploaded naming ``base``."""
+    if path.name != "adapter_config.json":
+        return str(path)
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return str(path)
+    if not isinstance(config, dict) or config.get("base_model_name_or_path") == base:
+        return str(path)
+    return (json.dumps({**config, "base_model_name_or_path": base}, indent=2) + "\n").encode("utf-8")
 
 
 def _client_errors(hub_error: type) -> tuple[type, ...]:
@@ -80,7 +94,7 @@ def push(
         else model_card(src, base, library_of(folder), license=license, claims=run_claims(locate(src)[0]))
     )
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in SKIP and p.name not in (CARD, MARKER))
-    ops = [CommitOperationAdd(p.relative_to(folder).as_posix(), str(p)) for p in files]
+    ops = [CommitOperationAdd(p.relative_to(folder).as_posix(), _content(p, base)) for p in files]
     ops += [
         CommitOperationAdd(CARD, card.encode("utf-8")),
         CommitOperationAdd(MARKER, (json.dumps(marker, indent=2) + "\n").encode("utf-8")),
