@@ -27,7 +27,7 @@ from polyalign.io import InputError, atomic_write, iter_jsonl, read_json, sha256
 from polyalign.io import log as _log
 from polyalign.pilot import fit_and_plan
 from polyalign.run_config import PilotConfig, RunConfig
-from polyalign.run_dir import check_refresh, prepare_run_dir
+from polyalign.run_dir import check_refresh, freeze_model, prepare_run_dir
 from polyalign.stages import (
     fresh_base,
     pilot_points,
@@ -142,6 +142,7 @@ def run_pilot(cfg: PilotConfig, log=_log) -> dict[str, Any]:
     (:func:`polyalign.pilot.fit_and_plan`); return ``{"fits": ..., "plan": ...}``."""
     # --- setup ------------------------------------------------------------------------------
     run_dir = prepare_run_dir(cfg)
+    freeze_model(cfg, run_dir)
     points = pilot_points(cfg)
     arms_mod.check_pilot(cfg, [p.config for p in points])
     pool = stage_pool(cfg, run_dir, cover([p.config.data for p in points]))
@@ -270,6 +271,7 @@ def run_arms(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict
     run_dir = prepare_run_dir(cfg)
     track_into(run_dir, cfg.train.report_to)
     _log(f"run: {run_dir}: {len(cfg.arms)} arms ({', '.join(a.name for a in cfg.arms)}) and the base")
+    freeze_model(cfg, run_dir)
     with stage("data", run_dir):
         shared = stage_data(arms_mod.eval_recipe(cfg), run_dir, arms_mod.pool_cover(cfg), refresh_data)
     tests = {"tasks": {t: str((run_dir / "data" / f).resolve()) for t, f in shared["tasks"].items()}}

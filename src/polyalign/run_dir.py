@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from polyalign.coerce import config_to_dict, dump_recipe
+from polyalign.frozen_model import freeze
 from polyalign.io import InputError, atomic_write, log
 from polyalign.old_keys import drop_retired
 from polyalign.outputs import check_new_output_dir
@@ -116,3 +117,10 @@ def check_refresh(run_dir: Path) -> None:
             f"--refresh-data: {run_dir} already has results built on its frozen data ({', '.join(used)}), which "
             "new data would not match: start a new run (name=...) to read the sources again (nothing was changed)"
         )
+
+
+def freeze_model(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    """The run's base model resolved once and held (:func:`polyalign.frozen_model.freeze`); a model that
+    resolves to other files than the run started on is refused once anything was built on it."""
+    started = any((run_dir / x).exists() for x in BUILT_ON_DATA)
+    return freeze(cfg.model.model_name_or_path, run_dir, started)

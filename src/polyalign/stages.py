@@ -33,7 +33,7 @@ from polyalign.io import InputError, log, read_json, write_json
 from polyalign.report import markdown
 from polyalign.report.collect import collect
 from polyalign.run_config import RunConfig
-from polyalign.run_dir import check_refresh, prepare_run_dir
+from polyalign.run_dir import check_refresh, freeze_model, prepare_run_dir
 from polyalign.tracking import Tracker, track_into
 from polyalign.train.job import launch_or_train
 
@@ -340,6 +340,7 @@ def run_plain(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dic
     run_dir = prepare_run_dir(cfg)
     track_into(run_dir, cfg.train.report_to)
     log(f"run: {run_dir}")
+    freeze_model(cfg, run_dir)
     with stage("data", run_dir):
         manifest = stage_data(cfg, run_dir, refresh=refresh_data)
 
@@ -437,6 +438,7 @@ def run_snapshots(cfg: RunConfig, nproc: int = 1) -> dict[str, Any]:
 
     run_dir = prepare_run_dir(cfg)
     log(f"run: {run_dir}")
+    freeze_model(cfg, run_dir)
     with stage("data", run_dir):
         manifest = stage_data(cfg, run_dir)
     with stage("train", run_dir):

@@ -148,9 +148,11 @@ def _claims_section(judged: list[dict[str, Any]], run_dir: Path) -> Section:
 def sections(doc: dict[str, Any], run_dir: Path) -> list[Section]:
     """Every section of the report, in reading order (figures are written to ``run_dir`` on the way)."""
     out = [_claims_section(claims.judge_claims(doc), run_dir)]
+    frozen = doc.get("model_files") or {}
+    which = f" ({frozen['source']}; files sha256 {str(frozen['sha256'])[:12]}, model.json)" if frozen else ""
     ran = [
-        f"Model {doc.get('model')}, seed {doc['recipe'].get('seed')}, recipe config.yaml ({len(doc['arms'])} "
-        "tuned arms and the untuned base)."
+        f"Model {doc.get('model')}{which}, seed {doc['recipe'].get('seed')}, recipe config.yaml "
+        f"({len(doc['arms'])} tuned arms and the untuned base)."
     ]
     ran += [
         f"Arm {n}: not run ({why})." if why != "not run" else f"Arm {n}: not run (arms/{n}/ holds no results yet)."

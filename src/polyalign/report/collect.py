@@ -142,6 +142,20 @@ def _analysis(folder: Path) -> dict[str, Any] | None:
     return found or None
 
 
+def _model_files(run_dir: Path) -> dict[str, Any] | None:
+    """What the run's model resolved to, as ``model.json`` recorded it: where from, and the sha256 of its
+    files and of each (not this machine's folder or file times); ``None`` when not recorded."""
+    found = _optional(run_dir / "model.json")
+    if not (isinstance(found, dict) and found.get("source") and found.get("sha256")):
+        return None
+    files = found.get("files") if isinstance(found.get("files"), dict) else {}
+    return {
+        "source": found["source"],
+        "sha256": found["sha256"],
+        "files": {n: f.get("sha256") for n, f in sorted(files.items()) if isinstance(f, dict)},
+    }
+
+
 def collect(run_dir: str | Path) -> dict[str, Any]:
     """The report document of ``run_dir``; :class:`InputError` when it is not a run."""
     run_dir = Path(run_dir)
@@ -160,6 +174,7 @@ def collect(run_dir: str | Path) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "name": recipe.get("name", run_dir.name),
         "model": recipe.get("model", {}).get("model_name_or_path"),
+        "model_files": _model_files(run_dir),
         "recipe": recipe,
         "timings": _optional(run_dir / "timings.json") or {},
         "base": None,

@@ -133,3 +133,29 @@ def test_a_file_or_a_missing_folder_for_the_run(tmp_path):
     with pytest.raises(InputError, match="no such run directory"):
         build_report(tmp_path / "gone")
     assert (tmp_path / "summary.csv").read_text() == "mine\n"
+
+
+def test_what_was_run_names_the_files_the_model_resolved_to(tmp_path):
+    """model.json (the model frozen when the run started) is in the report and in summary.json, without
+    this machine's folder or file times."""
+    import json
+
+    run = write_finished_run(tmp_path / "frozen")
+    record = {
+        "name": "HuggingFaceTB/SmolLM2-135M-Instruct",
+        "path": "/home/someone/.cache/polyalign/models/SmolLM2-135M-Instruct-5dce440",
+        "source": "the bundled SmolLM2-135M-Instruct.Q4_1.gguf copy, dequantised",
+        "files": {"model.safetensors": {"bytes": 9, "mtime": 1.5, "sha256": "ab" * 32}},
+        "sha256": "cd" * 32,
+    }
+    (run / "model.json").write_text(json.dumps(record))
+    built = build_report(run)
+    md = (run / "report.md").read_text()
+    assert (
+        "(the bundled SmolLM2-135M-Instruct.Q4_1.gguf copy, dequantised; files sha256 cdcdcdcdcdcd, model.json)" in md
+    )
+    assert built["summary"]["model_files"] == {
+        "source": record["source"],
+        "sha256": "cd" * 32,
+        "files": {"model.safetensors": "ab" * 32},
+    }
