@@ -138,6 +138,8 @@ class DataConfig:
     def check_pool(self) -> None:
         """``data.pool`` names a frozen pool (a folder with ``pool.json``): checked when a recipe is
         read, not in ``__post_init__``, since a run fills ``pool`` in before its pool is frozen."""
+        if self.pool and not Path(self.pool).exists():
+            raise ValueError(f"data.pool: {self.pool}: no such folder (make a pool with polyalign data snapshot)")
         if self.pool and not (Path(self.pool) / "pool.json").is_file():
             raise ValueError(f"data.pool: {self.pool} is not a frozen pool (make one with polyalign data snapshot)")
 

@@ -150,6 +150,10 @@ def test_one_snapshot_gives_two_machines_the_same_data(tmp_path):
     # bad input: one line, exit 2, nothing written
     missing = run_cli("data", "build", str(recipe), f"data.pool={tmp_path / 'nope'}", "name=x", cwd=tmp_path)
     assert one_error_line(missing) and "data.pool" in missing.stderr and "polyalign data snapshot" in missing.stderr
+    assert f"data.pool: {tmp_path / 'nope'}: no such folder" in missing.stderr
+    (tmp_path / "notapool").mkdir()
+    other = run_cli("data", "build", str(recipe), f"data.pool={tmp_path / 'notapool'}", "name=y", cwd=tmp_path)
+    assert one_error_line(other) and f"data.pool: {tmp_path / 'notapool'} is not a frozen pool" in other.stderr
     taken = run_cli("data", "snapshot", "--languages", "es", "-o", str(snap), cwd=tmp_path)
     assert one_error_line(taken) and "choose another -o" in taken.stderr
     gz = snap / "es.jsonl.gz"
