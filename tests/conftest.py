@@ -12,6 +12,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).parent))
 
 
+@pytest.fixture(autouse=True)
+def _no_model_pinned_by_an_earlier_test(monkeypatch):
+    """A run pins its hub-id model to a folder in the environment (polyalign.frozen_model) for the
+    processes it starts; a run made in-process by one test must not pin the next test's model."""
+    monkeypatch.delenv("POLYALIGN_PINNED_MODELS", raising=False)
+
+
 @pytest.fixture(scope="session")
 def default_tokenizer():
     """The default model's real tokenizer (bundled SmolLM2, converted once into the cache)."""
