@@ -103,8 +103,8 @@ def freeze(name: str, run_dir: Path, started: bool) -> dict[str, Any]:
             raise InputError(
                 f"{name} now loads {now['source']} ({now['path']}, files sha256 {now['sha256'][:12]}), but this run "
                 f"started on {old.get('source')} (files sha256 {str(old['sha256'])[:12]}): its arms would be "
-                "tuned or scored on other weights; start a new run (name=...) or give the recorded folder as "
-                "model.model_name_or_path",
+                "tuned or scored on other weights; start a new run (name=...), or put the recorded files back at "
+                f"{old.get('path')}",
                 path,
             )
     else:

@@ -83,6 +83,7 @@ def test_other_files_under_a_started_run_are_refused_in_one_line(tmp_path, hub, 
         frozen_model.freeze(NAME, run, started=True)
     assert str(e.value).startswith(f"{run / 'model.json'}: {NAME} now loads the hub, revision {'a' * 12}")
     assert f"this run started on the hub, revision {'a' * 12} (files sha256 {first['sha256'][:12]})" in str(e.value)
+    assert str(e.value).endswith(f"start a new run (name=...), or put the recorded files back at {a.resolve()}")
     assert json.loads((run / "model.json").read_text()) == first  # the record is kept
     # not started yet: nothing was built on the old files, so the run takes the new ones
     again = frozen_model.freeze(NAME, run, started=False)
