@@ -28,20 +28,26 @@ RECORD = "model.json"
 # the files that decide a model's numbers (what resolve() fetches from the hub, less code)
 PATTERNS = ("*.safetensors", "*.json", "*.model", "*.txt", "*.jinja")
 SKIP = {"polyalign_source.json"}  # the bundled copy's note of where its GGUF was on this machine
+SAY_ABOVE = 1 << 30  # bytes still to checksum above which a line says why the run pauses (a 7B: ~30 s)
 _SHA: dict[tuple[str, int, float], str] = {}  # (file, bytes, mtime) -> sha256, hashed once a process
 
 
 def files_of(folder: Path, known: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """``{file: {bytes, mtime, sha256}}`` for the files of ``folder`` that decide its numbers; a file whose
     size and mtime match ``known`` (an earlier record of the same folder) keeps its recorded sha256."""
-    out = {}
     names = sorted({p.name for pattern in PATTERNS for p in folder.glob(pattern) if p.is_file()} - SKIP)
-    for name in names:
-        st = (folder / name).stat()
-        key = (str(folder / name), st.st_size, st.st_mtime)
+    stats = {n: (folder / n).stat() for n in names}
+    for name, st in stats.items():
         old = (known or {}).get(name) or {}
-        if old.get("bytes") == st.st_size and old.get("mtime") == st.st_mtime and old.get("sha256"):
-            _SHA[key] = old["sha256"]
+        if (old.get("bytes"), old.get("mtime")) == (st.st_size, st.st_mtime) and old.get("sha256"):
+            _SHA[(str(folder / name), st.st_size, st.st_mtime)] = old["sha256"]
+    todo = [n for n, st in stats.items() if (str(folder / n), st.st_size, st.st_mtime) not in _SHA]
+    size = sum(stats[n].st_size for n in todo)
+    if size > SAY_ABOVE:
+        log(f"run: checksumming the model's {size / (1 << 30):.1f} GiB once ({folder})")
+    out = {}
+    for name, st in stats.items():
+        key = (str(folder / name), st.st_size, st.st_mtime)
         if key not in _SHA:
             _SHA[key] = sha256_file(folder / name)
         out[name] = {"bytes": st.st_size, "mtime": st.st_mtime, "sha256": _SHA[key]}

@@ -127,3 +127,14 @@ def test_the_bundled_copy_says_so_and_its_machine_note_is_not_hashed(tmp_path):
     (folder / "polyalign_source.json").write_text(json.dumps({"gguf": "/somewhere/SmolLM2-135M-Instruct.Q4_1.gguf"}))
     assert frozen_model.describe(NAME, folder) == "the bundled SmolLM2-135M-Instruct.Q4_1.gguf copy, dequantised"
     assert list(frozen_model.files_of(folder)) == ["config.json"]
+
+
+def test_a_long_checksum_says_so_once(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(frozen_model, "SAY_ABOVE", 10)
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"x" * 100)
+    first = frozen_model.files_of(folder)
+    assert capsys.readouterr().err == f"[polyalign] run: checksumming the model's 0.0 GiB once ({folder})\n"
+    assert frozen_model.files_of(folder) == first and capsys.readouterr().err == ""  # hashed once a process
