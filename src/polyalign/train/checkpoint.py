@@ -180,7 +180,9 @@ def save_model(folder: Path, net: torch.nn.Module, model: Any, prefix: str, toke
         state = {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
         with atomic_dir(folder) as tmp:
             if hasattr(model, "peft_config"):
-                model.save_pretrained(tmp, safe_serialization=True, state_dict=state)
+                # polyalign never resizes the vocabulary: no base embeddings to save, and peft's "auto" would
+                # look the base up on the hub (a DNS lookup and two warnings per save when offline)
+                model.save_pretrained(tmp, safe_serialization=True, state_dict=state, save_embedding_layers=False)
             else:
                 model.save_pretrained(tmp, state_dict=state, safe_serialization=True)
                 if hasattr(tokenizer, "save_pretrained"):

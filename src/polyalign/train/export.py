@@ -165,7 +165,7 @@ def _export_checkpoint(src: Path, out: Path, mode: Mode, base: str | None, dtype
         raise InputError("a full fine-tune has no adapter to export: use --mode merged", src)
     if mode == "adapter":
         with atomic_dir(out) as tmp:
-            model.save_pretrained(tmp, safe_serialization=True)
+            model.save_pretrained(tmp, safe_serialization=True, save_embedding_layers=False)  # see save_model
             _name_base(tmp, base_name)
             _mark(tmp, mode, src, base_name)
         return out
