@@ -22,7 +22,7 @@ from typing import Any
 from polyalign.hub import PIN_ENV, is_hub_id, pin, pinned, resolve
 from polyalign.io import InputError, atomic_write, log, read_json, sha256_file
 
-__all__ = ["PIN_ENV", "RECORD", "describe", "digest", "files_of", "freeze", "identify"]
+__all__ = ["PIN_ENV", "RECORD", "describe", "digest", "files_of", "freeze", "identify", "what_loaded"]
 
 RECORD = "model.json"
 # the files that decide a model's numbers (what resolve() fetches from the hub, less code)
@@ -123,3 +123,17 @@ def freeze(name: str, run_dir: Path, started: bool) -> dict[str, Any]:
     if before is None or str(before) != now["path"]:
         log(f"run: model {name}: {now['source']} (files sha256 {now['sha256'][:12]})")
     return now
+
+
+def what_loaded(model: str, adapter: str | None = None) -> dict[str, Any]:
+    """For a result file: where ``model`` resolved from and one sha256 of its files (and of ``adapter``'s
+    files, when one was applied), without this machine's folders or file times. A name that does not
+    resolve here (a model object handed in under a label) is recorded as such, not refused."""
+    try:
+        found = identify(model)
+    except InputError as e:
+        return {"source": f"not resolved here ({e.message})"}
+    out: dict[str, Any] = {"source": found["source"], "sha256": found["sha256"]}
+    if adapter and Path(adapter).is_dir():
+        out["adapter_sha256"] = digest(files_of(Path(adapter)))
+    return out

@@ -138,3 +138,22 @@ def test_a_long_checksum_says_so_once(tmp_path, monkeypatch, capsys):
     first = frozen_model.files_of(folder)
     assert capsys.readouterr().err == f"[polyalign] run: checksumming the model's 0.0 GiB once ({folder})\n"
     assert frozen_model.files_of(folder) == first and capsys.readouterr().err == ""  # hashed once a process
+
+
+def test_what_an_evaluation_loaded_is_recorded_without_this_machines_folders(tmp_path, hub):
+    a = snapshot(hub, "a" * 40, b"weights A")
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("{}")
+    (adapter / "adapter_model.safetensors").write_bytes(b"lora")
+    got = frozen_model.what_loaded(NAME, str(adapter))
+    files = frozen_model.files_of(a)
+    assert got == {
+        "source": f"the hub, revision {'a' * 12}",
+        "sha256": frozen_model.digest(files),
+        "adapter_sha256": frozen_model.digest(frozen_model.files_of(adapter)),
+    }
+    assert str(tmp_path) not in json.dumps(got)
+    assert frozen_model.what_loaded("a label, not a model") == {
+        "source": "not resolved here (no such model folder, and not a hub id (ORG/NAME))"
+    }

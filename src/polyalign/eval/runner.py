@@ -29,6 +29,7 @@ from polyalign.eval import tasks as T
 from polyalign.eval.generate import generate
 from polyalign.eval.prefix import PrefixCache
 from polyalign.eval.request import NO_EFFECT, EvalRequest
+from polyalign.frozen_model import what_loaded
 from polyalign.hub import resolve
 from polyalign.io import InputError, log, provenance, read_json, write_json, write_jsonl
 from polyalign.outputs import check_output_dir
@@ -234,6 +235,7 @@ def run_eval(
         raise InputError("no task has any of the languages asked for")
     check_request(req, plan, doc_path.is_file())
     runner = Runner(req, model, tokenizer, load)
+    loaded: dict[str, Any] = {}  # what the model and adapter resolved to, checksummed once
 
     # --- evaluate ---------------------------------------------------------------------------
     for task, spec in plan:
@@ -257,6 +259,7 @@ def run_eval(
         doc["n-samples"][key] = {"original": prep.original_n, "effective": len(prep.rows)}
         doc.setdefault("seconds", {})[key] = round(seconds, 2)  # model loading (on first use) included
         doc["versions"][name] = prompts.PROMPT_VERSION
+        loaded = loaded or what_loaded(req.model, req.adapter)
         doc["config"] = {
             "model": req.model,
             "adapter": req.adapter,
@@ -265,6 +268,7 @@ def run_eval(
             "limit": req.limit,
             "dtype": req.dtype,
             "backend": runner.backend,
+            "model_files": loaded,
         }
         doc["provenance"] = provenance()
         write_json(doc_path, doc)
