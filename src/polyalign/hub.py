@@ -29,23 +29,24 @@ PIN_ENV = "POLYALIGN_PINNED_MODELS"
 which :func:`resolve` answers for those ids in this process and the processes it starts."""
 
 
-def pinned(name: str) -> Path | None:
-    """The folder ``name`` is pinned to in this process (see :func:`pin`), if any."""
+def _pins() -> dict[str, object]:
+    """The pins in this process's environment (none when the variable is unset or not a JSON object)."""
     try:
         pins = json.loads(os.environ.get(PIN_ENV) or "{}")
     except ValueError:
-        return None
-    found = pins.get(name) if isinstance(pins, dict) else None
+        return {}
+    return pins if isinstance(pins, dict) else {}
+
+
+def pinned(name: str) -> Path | None:
+    """The folder ``name`` is pinned to in this process (see :func:`pin`), if any."""
+    found = _pins().get(name)
     return Path(found) if isinstance(found, str) and Path(found, "config.json").is_file() else None
 
 
 def pin(name: str, folder: Path) -> None:
     """From now on, in this process and those it starts, hub id ``name`` loads ``folder``."""
-    try:
-        pins = json.loads(os.environ.get(PIN_ENV) or "{}")
-    except ValueError:
-        pins = {}
-    os.environ[PIN_ENV] = json.dumps({**(pins if isinstance(pins, dict) else {}), name: str(folder)})
+    os.environ[PIN_ENV] = json.dumps({**_pins(), name: str(folder)})
 
 
 def is_hub_id(name: str) -> bool:
@@ -69,7 +70,7 @@ def resolve(name_or_path: str) -> Path:
         if not (local / "config.json").is_file():
             raise InputError("not a model folder (no config.json)", local)
         return local
-    if name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") != 1:
+    if not is_hub_id(name_or_path):
         raise InputError("no such model folder, and not a hub id (ORG/NAME)", name_or_path)
     frozen = pinned(name_or_path)
     if frozen is not None:

@@ -172,11 +172,16 @@ def _export_checkpoint(src: Path, out: Path, mode: Mode, base: str | None, dtype
     return _save_merged(model.merge_and_unload() if is_adapter else model, tokenizer, base_name, out, src)
 
 
+def naming_base(config: dict[str, Any], base_name: str) -> str:
+    """The text of adapter config ``config`` with ``base_name`` as its base model (what an export writes
+    and a push uploads)."""
+    return json.dumps({**config, "base_model_name_or_path": base_name}, indent=2) + "\n"
+
+
 def _name_base(adapter: Path, base_name: str) -> None:
     """Name ``base_name`` as the base model in the adapter folder's ``adapter_config.json``."""
     config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
-    config["base_model_name_or_path"] = base_name
-    (adapter / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    (adapter / "adapter_config.json").write_text(naming_base(config, base_name), encoding="utf-8")
 
 
 def _save_merged(model: Any, tokenizer: Any, base_name: str, out: Path, src: Path) -> Path:

@@ -18,7 +18,7 @@ from typing import Any
 from polyalign.io import InputError, log, require_folder
 from polyalign.report.claims import run_claims
 from polyalign.report.model_card import CARD, base_of, library_of, locate, model_card
-from polyalign.train.export import MARKER, base_model_of, find_model_folder
+from polyalign.train.export import MARKER, base_model_of, find_model_folder, naming_base
 
 REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
 SKIP = {".gitattributes"}
@@ -63,7 +63,7 @@ def _content(path: Path, base: str) -> str | bytes:
         return str(path)
     if not isinstance(config, dict) or config.get("base_model_name_or_path") == base:
         return str(path)
-    return (json.dumps({**config, "base_model_name_or_path": base}, indent=2) + "\n").encode("utf-8")
+    return naming_base(config, base).encode("utf-8")
 
 
 def _client_errors(hub_error: type) -> tuple[type, ...]:
