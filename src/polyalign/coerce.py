@@ -58,7 +58,7 @@ def build(
     retired = retired or {}
     where = lines.get(prefix.rstrip(".")) if prefix else None
     if not isinstance(data, dict):
-        raise InputError(f"'{prefix.rstrip('.')}' must be a mapping, got {_describe(data)}", path, where)
+        raise InputError(_not_a_mapping(cls, prefix.rstrip("."), data, where), *_where(path, where))
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs = {}
@@ -78,7 +78,7 @@ def build(
             kwargs[key] = build(tp, value if value is not None else {}, lines, path, dotted + ".", checks, retired)
         elif typing.get_origin(tp) is list and dataclasses.is_dataclass(typing.get_args(tp)[0]):
             if not isinstance(value, list):
-                raise InputError(f"'{dotted}' must be a list of mappings, got {_describe(value)}", path, line)
+                raise InputError(f"'{dotted}' must be a list of mappings, got {_describe(value)}", *_where(path, line))
             kwargs[key] = [
                 build(typing.get_args(tp)[0], v, lines, path, f"{dotted}.{i}.", checks, retired)
                 for i, v in enumerate(value)
@@ -104,6 +104,16 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
 def dump_recipe(cfg: Any) -> str:
     """The resolved recipe as YAML (what ``runs/<name>/config.yaml`` holds)."""
     return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True)
+
+
+def _not_a_mapping(cls: type, name: str, value: Any, line: int | None) -> str:
+    """What to say of a section given a single value: on the command line (``model=acme/x``), which
+    dotted key to write instead; in a file, that the section holds keys."""
+    keys = [f.name for f in dataclasses.fields(cls)]
+    if line == FROM_COMMAND_LINE:
+        got = _describe(value)
+        return f"'{name}' is a section, not a key, got {got}: set one of its keys, e.g. {name}.{keys[0]}=..."
+    return f"'{name}' must be a mapping of its keys ({', '.join(keys[:3])}, ...), got {_describe(value)}"
 
 
 def _describe(value: Any) -> str:

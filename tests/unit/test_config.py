@@ -89,6 +89,26 @@ def test_bad_override_is_input_error(tmp_path):
         load_recipe(p, ["justaword"])
 
 
+def test_a_section_given_one_value_names_where_and_the_key_to_write(tmp_path):
+    # `model=acme/x` named the embedded default recipe at line 0 ("'model' must be a mapping")
+    with pytest.raises(InputError) as e:
+        load_recipe(None, ["model=acme/other"])
+    assert str(e.value) == (
+        "<command line>: 'model' is a section, not a key, got str 'acme/other': set one of its keys, "
+        "e.g. model.model_name_or_path=..."
+    )
+    with pytest.raises(InputError, match=r"^<command line>: 'arms' must be a list of mappings, got int 3$"):
+        load_recipe(None, ["arms=3"])
+    p = tmp_path / "r.yaml"
+    p.write_text("name: x\nmodel: acme/other\n")
+    with pytest.raises(InputError) as e:
+        load_recipe(p)
+    assert str(e.value) == (
+        f"{p}:2: 'model' must be a mapping of its keys (model_name_or_path, dtype, trust_remote_code, ...), "
+        "got str 'acme/other'"
+    )
+
+
 def test_invalid_yaml_reports_line(tmp_path):
     p = write(tmp_path, "name: t\ntrain: [1, 2\n")
     with pytest.raises(InputError) as e:
