@@ -36,8 +36,10 @@ from polyalign.estimate import (
 )
 from polyalign.eval.tasks import TASKS, parse_limits, specs_for
 from polyalign.grid import choose_executor
+from polyalign.hub import DEFAULT_MODEL
 from polyalign.io import InputError, read_json
 from polyalign.run_config import ArmConfig, RunConfig
+from polyalign.stats.decide import MIN_ITEMS
 from polyalign.stats.power import plan_line
 
 
@@ -190,52 +192,78 @@ def stage_lines(cfg: RunConfig, est: dict[str, float]) -> list[str]:
     return out
 
 
-def claim_spread(claim: dict[str, Any]) -> float | None:
-    """The per-item σ that decided a recorded claim: its pooled effect's when the pooled effect
-    decides, else its widest part's (every part must hold, so the noisiest one sets what the claim
-    can detect); the parts' median for a summary written before claims recorded ``decided_on``.
+# Per-item σ of each claim's deciding difference as the default recipe measured it on the bundled model
+# (`make demo`, 2026-12-07, 40 polymt sentences a direction, 40 pairs, 10 distinct unseen items; the
+# report's "could detect" 2.97, 3.15, 1.61, 0.008 and 7.99): the plan of a first run of that model, before
+# this machine has run one. Other models start from :data:`polyalign.stats.power.DEFAULT_SD`.
+DEFAULT_MODEL_SD = {"coit": 6.70, "muit": 7.10, "plan": 3.62, "alignment": 0.0185, "qalign": 9.02}
+DEFAULT_MODEL_SD_SOURCE = "the default run of this model, measured 2026-12-07"
 
-    >>> parts = [{"sd_item": 4.0}, {"sd_item": 7.0}, {"sd_item": 5.0}]
-    >>> claim_spread({"decided_on": "parts", "parts": parts, "pooled": {"sd_item": 9.0}})
-    7.0
-    >>> claim_spread({"decided_on": "pooled", "parts": parts, "pooled": {"sd_item": 9.0}})
-    9.0
-    >>> claim_spread({"parts": parts})
-    5.0
+
+def _enough(effect: Any) -> bool:
+    """An effect's σ is worth planning with when it rests on at least :data:`~polyalign.stats.decide.MIN_ITEMS`
+    items (a summary written before effects recorded ``n`` is taken as it is)."""
+    n = effect.get("n") if isinstance(effect, dict) else None
+    return n is None or n >= MIN_ITEMS
+
+
+def claim_spread(claim: dict[str, Any]) -> tuple[float, int | None] | None:
+    """The per-item σ that decided a recorded claim, and the items it rests on: its pooled effect's
+    when the pooled effect decides, else its widest part's (every part must hold, so the noisiest one
+    sets what the claim can detect); the parts' median for a summary written before claims recorded
+    ``decided_on``. None when the claim rests on fewer than :data:`~polyalign.stats.decide.MIN_ITEMS`
+    items (a ``--quick`` run's two): a σ from so few says nothing of a run with forty.
+
+    >>> parts = [{"sd_item": 4.0, "n": 40}, {"sd_item": 7.0, "n": 40}, {"sd_item": 5.0, "n": 40}]
+    >>> claim_spread({"decided_on": "parts", "parts": parts, "pooled": {"sd_item": 9.0, "n": 40}})
+    (7.0, 40)
+    >>> claim_spread({"decided_on": "pooled", "parts": parts, "pooled": {"sd_item": 9.0, "n": 40}})
+    (9.0, 40)
+    >>> claim_spread({"parts": [{"sd_item": 4.0}, {"sd_item": 7.0}, {"sd_item": 5.0}]})
+    (5.0, None)
+    >>> claim_spread({"decided_on": "parts", "parts": [{"sd_item": 2.4, "n": 2}]}) is None
+    True
     """
-    pooled = (claim.get("pooled") or {}).get("sd_item")
     if claim.get("decided_on") == "pooled":
-        return pooled or None
-    x = [p["sd_item"] for p in claim.get("parts") or [] if isinstance(p, dict) and p.get("sd_item")]
-    if not x:
+        pooled = claim.get("pooled") or {}
+        return (pooled["sd_item"], pooled.get("n")) if pooled.get("sd_item") and _enough(pooled) else None
+    parts = [p for p in claim.get("parts") or [] if isinstance(p, dict) and p.get("sd_item")]
+    if not parts or not all(_enough(p) for p in parts):
         return None
-    return max(x) if claim.get("decided_on") == "parts" else sorted(x)[len(x) // 2]
+    parts.sort(key=lambda p: p["sd_item"])
+    chosen = parts[-1] if claim.get("decided_on") == "parts" else parts[len(parts) // 2]
+    return chosen["sd_item"], chosen.get("n")
 
 
 def earlier_spread(cfg: RunConfig) -> dict[str, tuple[float, str]]:
-    """``{claim id: (per-item σ of the paired difference, summary.json it came from)}`` from the newest
-    finished run of the same model under ``runs_dir`` (the claims record ``sd_item`` per part and
-    pooled; :func:`claim_spread` picks the one that decided)."""
-    found: list[tuple[float, dict[str, tuple[float, str]]]] = []
+    """``{claim id: (per-item σ of the paired difference, where it came from)}``, each claim's from the
+    newest finished run of the same model under ``runs_dir`` that measured it on enough items (the
+    claims record ``sd_item`` and ``n`` per part and pooled; :func:`claim_spread` picks the one that
+    decided). A ``--quick`` run, newer but with two items a part, does not set the default run's plan."""
+    found: dict[str, tuple[float, float, str]] = {}
     for path in Path(cfg.runs_dir).glob("*/summary.json"):
         try:
             doc = read_json(path)
+            when = path.stat().st_mtime
         except (InputError, OSError):
             continue
         if not isinstance(doc, dict) or doc.get("model") != cfg.model.model_name_or_path:
             continue
-        sds = {
-            c["id"]: (sd, str(path)) for c in doc.get("claims") or [] if isinstance(c, dict) and (sd := claim_spread(c))
-        }
-        if sds:
-            found.append((path.stat().st_mtime, sds))
-    return max(found, key=lambda f: f[0])[1] if found else {}
+        for c in doc.get("claims") or []:
+            if not isinstance(c, dict) or not (spread := claim_spread(c)):
+                continue
+            sd, n = spread
+            if c["id"] not in found or when > found[c["id"]][0]:
+                found[c["id"]] = (when, sd, f"{path}" + (f", {n} items" if n else ""))
+    return {cid: (sd, src) for cid, (_, sd, src) in found.items()}
 
 
 def detectable_lines(cfg: RunConfig, arms: list[ArmConfig]) -> list[str]:
     """Per claim the run can decide, the smallest effect its planned items detect (80% power, 95%
     two-sided), from the per-item σ of an earlier run of the same model, else a stated default."""
     known = earlier_spread(cfg)
+    if cfg.model.model_name_or_path == DEFAULT_MODEL:
+        known = {cid: (sd, DEFAULT_MODEL_SD_SOURCE) for cid, sd in DEFAULT_MODEL_SD.items()} | known
     d, e = cfg.data, cfg.eval
     per = min(d.test_size, e.limit or d.test_size)  # the held-out pairs, unless a shipped set decides
     limits = parse_limits(e.task_limits)
