@@ -139,10 +139,17 @@ def stage_pilot(cfg: RunConfig, run_dir: Path, shared: dict[str, Any]) -> dict[s
 
 def run_pilot(cfg: PilotConfig, log=_log) -> dict[str, Any]:
     """``polyalign scaling pilot``: run (or resume) the pilot's grid on its own, then fit, plan and plot
-    (:func:`polyalign.pilot.fit_and_plan`); return ``{"fits": ..., "plan": ...}``."""
+    (:func:`polyalign.pilot.fit_and_plan`); return ``{"fits": ..., "plan": ...}``.
+
+    A recipe with planned arms (a run's own ``config.yaml``) runs the pilot ``polyalign run`` runs for
+    it, its languages and budget those of the planned arms, so that it resumes that run's points and
+    writes the fits and plan its arms were planned by (it had fitted ``data.languages`` alone over them)."""
     # --- setup ------------------------------------------------------------------------------
     run_dir = prepare_run_dir(cfg)
     freeze_model(cfg, run_dir)
+    planned = arms_mod.planned_arms(cfg)
+    budget = cfg.scaling.budget if cfg.scaling.budget is not None or not planned else planned[0].pair_budget
+    cfg = arms_mod.pilot_recipe(cfg)
     points = pilot_points(cfg)
     arms_mod.check_pilot(cfg, [p.config for p in points])
     pool = stage_pool(cfg, run_dir, cover([p.config.data for p in points]))
@@ -163,7 +170,7 @@ def run_pilot(cfg: PilotConfig, log=_log) -> dict[str, Any]:
         cluster=cfg.scaling.cluster,
         log=log,
     )
-    return fit_and_plan(cfg, points, summaries, out, log)
+    return fit_and_plan(cfg, points, summaries, out, log, budget)
 
 
 def run_arm(cfg: RunConfig, name: str, nproc: int = 1) -> dict[str, Any]:

@@ -283,6 +283,24 @@ def test_a_killed_submitit_job_resubmitted_resumes_from_its_checkpoint(tmp_path,
     assert summaries["es-80"]["after"] == reference["es-80"]["after"]
 
 
+def test_the_pilot_of_a_run_recipe_is_the_one_its_run_plans_its_arms_by(tmp_path, tiny_model_dir):
+    """`scaling pilot runs/<run>/config.yaml` piloted data.languages (es) alone with its own budget, and
+    wrote that plan over the one the run's planned arm was built from; it now pilots what `polyalign run`
+    pilots: the planned arms' languages, split by their budget."""
+    text = recipe_text(tmp_path, tiny_model_dir, sizes="[8, 16]").replace("languages: [es, fr]", "languages: [es]")
+    text = text.replace("  budget: 200\n", "")
+    text += "arms:\n  - {name: planned, builder: muit, languages: [es, fr], allocation: plan, pair_budget: 24}\n"
+    recipe = tmp_path / "run.yaml"
+    recipe.write_text(text)
+    out = cli("scaling", "pilot", str(recipe), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    root = tmp_path / "runs" / "pilot"
+    rows = list(csv.DictReader((root / "scaling" / "points.csv").open()))
+    assert sorted({r["lang"] for r in rows}) == ["es", "fr"]
+    plan = json.loads((root / "scaling" / "plan.json").read_text())
+    assert sorted(plan["allocation"]) == ["es", "fr"] and sum(plan["allocation"].values()) == 24
+
+
 def test_shared_fit_plans_a_language_from_its_similarity_alone_on_the_command_line(tmp_path):
     """`scaling fit --shared` then `allocate`, through `python -m polyalign`: one α, β; de has no points."""
     points = tmp_path / "points.csv"
