@@ -25,7 +25,7 @@ import yaml
 
 from polyalign import coerce
 from polyalign.coerce import FROM_COMMAND_LINE
-from polyalign.config import DataConfig, EvalConfig
+from polyalign.config import DataConfig, EvalConfig, TrainJobConfig
 from polyalign.eval.tasks import TASKS
 from polyalign.io import InputError
 from polyalign.old_keys import RENAMED, RETIRED, rename_old_keys
@@ -66,6 +66,7 @@ def load_recipe(
         data, lines = _parse_yaml(text, path)
         if not data:
             raise InputError("the recipe is empty: give it sections (for the embedded default, name no recipe)", path)
+        _check_kind(data, lines, cls, path)
     if issubclass(cls, RunConfig):
         rename_old_keys(data, lines, path)
     for item in overrides:
@@ -76,6 +77,34 @@ def load_recipe(
             key = new
         _set_dotted(data, lines, _resolve_key(key, cls), value, where=None)
     return build(cls, data, lines, path)
+
+
+def _fields(cls: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def _check_kind(data: dict, lines: dict[str, int], cls: type, path: Path) -> None:
+    """A run recipe handed to ``polyalign train``, or a training job's to ``run``/``data build``, is named
+    as what it is, with the command that reads it (not "unknown key 'name'")."""
+    if cls is TrainJobConfig:
+        first = ("name", "data", "eval", "arms", "runs_dir", "scaling")  # what a reader knows a run recipe by
+        theirs = sorted(
+            (k for k in data if k in _fields(RunConfig) - _fields(TrainJobConfig)),
+            key=lambda k: (first.index(k) if k in first else len(first), k),
+        )
+        if theirs:
+            raise InputError(
+                f"a run recipe ({', '.join(theirs[:3])}), not a training job: `polyalign run {path}` runs it; "
+                f"polyalign train reads {', '.join(sorted(_fields(TrainJobConfig)))}",
+                path,
+                lines.get(theirs[0]),
+            )
+    elif issubclass(cls, RunConfig) and "train_file" in data and not data.keys() & {"name", "arms", "data", "eval"}:
+        raise InputError(
+            f"a training job (train_file), not a run recipe: `polyalign train {path}` trains it",
+            path,
+            lines.get("train_file"),
+        )
 
 
 def _parse_yaml(text: str, path: Path) -> tuple[dict, dict[str, int]]:

@@ -109,6 +109,25 @@ def test_a_section_given_one_value_names_where_and_the_key_to_write(tmp_path):
     )
 
 
+def test_a_run_recipe_to_train_and_a_training_job_to_run_are_named_with_their_command(tmp_path):
+    from polyalign.config import TrainJobConfig
+
+    run = tmp_path / "config.yaml"
+    run.write_text("seed: 0\nname: x\narms: []\ndata:\n  languages: [es]\n")
+    with pytest.raises(InputError) as e:
+        load_recipe(run, cls=TrainJobConfig)
+    assert str(e.value) == (
+        f"{run}:2: a run recipe (name, data, arms), not a training job: `polyalign run {run}` runs it; "
+        "polyalign train reads model, output_dir, seed, train, train_file"
+    )
+    job = tmp_path / "train_config.yaml"
+    job.write_text("train_file: data/train.jsonl\noutput_dir: runs/x\n")
+    with pytest.raises(InputError) as e:
+        load_recipe(job)  # it had said "unknown key 'train_file' (did you mean 'train'?)" after a rename warning
+    assert str(e.value) == f"{job}:1: a training job (train_file), not a run recipe: `polyalign train {job}` trains it"
+    assert load_recipe(job, cls=TrainJobConfig).train_file == "data/train.jsonl"
+
+
 def test_invalid_yaml_reports_line(tmp_path):
     p = write(tmp_path, "name: t\ntrain: [1, 2\n")
     with pytest.raises(InputError) as e:
