@@ -120,6 +120,7 @@ def fit_and_plan(
     write_json(out / "fits.json", fits)
     budget = budget if budget is not None else s.budget if s.budget is not None else max(s.sizes) * len(codes)
     the_plan = make_plan(fits["fits"], budget, s.min_per_lang)
+    the_plan["source"] = {"fits": str(out / "fits.json")}  # what produced this plan, written beside it
     write_json(out / "plan.json", the_plan)
     plots.scaling_plot(fits, out / "fits.png")
     plots.allocation_plot(the_plan, out / "plan.png")

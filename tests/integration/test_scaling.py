@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -299,6 +300,7 @@ def test_the_pilot_of_a_run_recipe_is_the_one_its_run_plans_its_arms_by(tmp_path
     assert sorted({r["lang"] for r in rows}) == ["es", "fr"]
     plan = json.loads((root / "scaling" / "plan.json").read_text())
     assert sorted(plan["allocation"]) == ["es", "fr"] and sum(plan["allocation"].values()) == 24
+    assert plan["source"] == {"fits": str(root / "scaling" / "fits.json")}
 
 
 def test_shared_fit_plans_a_language_from_its_similarity_alone_on_the_command_line(tmp_path):
@@ -321,6 +323,7 @@ def test_shared_fit_plans_a_language_from_its_similarity_alone_on_the_command_li
     assert out.returncode == 0, out.stderr
     plan = json.loads(out.stdout)
     assert plan == json.loads(plan_path.read_text()) and sum(plan["allocation"].values()) == 3000
+    assert plan["source"] == {"fits": str(fits), "sha256": hashlib.sha256(fits.read_bytes()).hexdigest()}
     assert plan["allocation"]["de"] > plan["allocation"]["fr"] > plan["allocation"]["es"]  # further from English: more
     assert plan["extrapolated"] == {"es": True, "fr": True, "de": True}
     assert plan["extrapolated_note"]["de"] == "extrapolated: no measured points (planned from its similarity alone)"

@@ -9,7 +9,7 @@ import sys
 import polyalign.cli.checks as checks
 from polyalign import langs
 from polyalign.grid import choose_executor
-from polyalign.io import InputError, write_json
+from polyalign.io import InputError, sha256_file, write_json
 from polyalign.outputs import check_apart, check_output_file, run_lock
 from polyalign.run_config import PilotConfig
 
@@ -65,6 +65,7 @@ def cmd_scaling_allocate(args: argparse.Namespace) -> int:
         dict(args.available or []),
         dict(args.weight or []),
     )
+    doc["source"] = {"fits": str(args.fits), "sha256": sha256_file(args.fits)}  # what produced this plan
     if args.out:
         write_json(args.out, doc)
     print(json.dumps(doc, indent=2))
