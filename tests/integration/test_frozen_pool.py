@@ -156,6 +156,8 @@ def test_one_snapshot_gives_two_machines_the_same_data(tmp_path):
     assert one_error_line(other) and f"data.pool: {tmp_path / 'notapool'} is not a frozen pool" in other.stderr
     taken = run_cli("data", "snapshot", "--languages", "es", "-o", str(snap), cwd=tmp_path)
     assert one_error_line(taken) and "choose another -o" in taken.stderr
+    # it had said the folder "is not a frozen pool polyalign made", of the pool polyalign had just made
+    assert f"error: {snap}: already holds a frozen pool (es), which is never changed" in taken.stderr
     gz = snap / "es.jsonl.gz"
     gz.write_bytes(gz.read_bytes()[:100])
     damaged = run_cli(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import polyalign.cli.checks as checks
 from polyalign.arms import pool_cover
@@ -11,7 +12,7 @@ from polyalign.config import DataConfig
 from polyalign.data.corpora import available
 from polyalign.data.records import validate_file
 from polyalign.data.translate import run_translation_job
-from polyalign.io import require_folder
+from polyalign.io import InputError, read_json, require_folder
 from polyalign.outputs import check_apart, check_new_output_dir, run_lock
 from polyalign.run_dir import prepare_run_dir
 
@@ -113,6 +114,17 @@ def cmd_data_snapshot(args: argparse.Namespace) -> int:
     else:
         cfg = checks.args_recipe(args)
         want = pool_cover(cfg) if cfg.arms else cover([cfg.data])
+    held = Path(args.output) / "pool.json"
+    if held.is_file():  # a pool polyalign made: it is frozen, so it is never written again
+        try:
+            codes_held = ", ".join(sorted(read_json(held).get("languages") or {})) or "no languages"
+        except (InputError, AttributeError):
+            codes_held = "an unreadable pool.json"
+        raise InputError(
+            f"already holds a frozen pool ({codes_held}), which is never changed: choose another -o "
+            "(nothing was changed)",
+            args.output,
+        )
     check_new_output_dir(args.output, "a frozen pool", "choose another -o")
     doc = freeze(args.output, want)
     pairs = {c: v["pairs"] for c, v in doc["languages"].items()}
