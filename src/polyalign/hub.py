@@ -58,6 +58,15 @@ def _hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _adapter_base(path: Path) -> str | None:
+    """The base model an adapter's ``adapter_config.json`` names, when it can be read."""
+    try:
+        base = json.loads(path.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return base if isinstance(base, str) and base else None
+
+
 def resolve(name_or_path: str) -> Path:
     """A local folder holding the model ``name_or_path`` (a hub id or a folder).
 
@@ -68,6 +77,12 @@ def resolve(name_or_path: str) -> Path:
     local = Path(name_or_path).expanduser()
     if local.is_dir():
         if not (local / "config.json").is_file():
+            if (local / "adapter_config.json").is_file():  # a LoRA adapter: it loads on top of its base
+                base = _adapter_base(local / "adapter_config.json")
+                raise InputError(
+                    f"holds a LoRA adapter, not a model: give it as --adapter{f' (its base: {base})' if base else ''}",
+                    local,
+                )
             raise InputError("not a model folder (no config.json)", local)
         return local
     if not is_hub_id(name_or_path):

@@ -157,3 +157,21 @@ def test_what_an_evaluation_loaded_is_recorded_without_this_machines_folders(tmp
     assert frozen_model.what_loaded("a label, not a model") == {
         "source": "not resolved here (no such model folder, and not a hub id (ORG/NAME))"
     }
+
+
+def test_an_adapter_folder_given_as_the_model_says_to_give_it_as_adapter(tmp_path):
+    adapter = tmp_path / "model"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "acme/tiny-llama"}))
+    with pytest.raises(InputError) as e:
+        resolve(str(adapter))
+    assert (
+        str(e.value)
+        == f"{adapter}: holds a LoRA adapter, not a model: give it as --adapter (its base: acme/tiny-llama)"
+    )
+    (adapter / "adapter_config.json").write_text("{")
+    with pytest.raises(InputError, match=r"holds a LoRA adapter, not a model: give it as --adapter$"):
+        resolve(str(adapter))
+    (adapter / "adapter_config.json").unlink()
+    with pytest.raises(InputError, match=r"not a model folder \(no config.json\)$"):
+        resolve(str(adapter))
