@@ -91,7 +91,8 @@ def build(
             checks[cls](obj)
         return obj
     except ValueError as e:  # a check in __post_init__: name the key's origin when the message names the key
-        named = [k for k in data if re.search(rf"(?<![\w.])({re.escape(prefix)})?{re.escape(str(k))}(?![\w])", str(e))]
+        found = {k: re.search(rf"(?<![\w.])({re.escape(prefix)})?{re.escape(str(k))}(?![\w])", str(e)) for k in data}
+        named = sorted((k for k, m in found.items() if m), key=lambda k: found[k].start())  # the first one named
         origin = _where(path, lines.get(f"{prefix}{named[0]}", where)) if named else _where(path, where)
         raise InputError(str(e), *origin) from None
 

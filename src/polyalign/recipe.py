@@ -195,7 +195,18 @@ def _set_dotted(data: dict, lines: dict, dotted: str, value: Any, where: int | N
             d[p] = {}
         d = d[p]
     d[parts[-1]] = value
-    lines[dotted] = FROM_COMMAND_LINE  # an override has no line in the file: errors name the command line
+    # an override has no line in the file: errors about it, and about anything inside it (``arms=[...]``'s
+    # arms.0.builder), name the command line, not the line of what it replaced
+    for key in [k for k in lines if k.startswith(dotted + ".")]:
+        del lines[key]
+    _mark(lines, dotted, value)
+
+
+def _mark(lines: dict, dotted: str, value: Any) -> None:
+    lines[dotted] = FROM_COMMAND_LINE
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        _mark(lines, f"{dotted}.{k}", v)
 
 
 def _check_eval(e: EvalConfig) -> None:

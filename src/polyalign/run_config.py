@@ -188,7 +188,7 @@ class RunConfig:
         names = [a.name for a in self.arms]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
-            raise ValueError(f"two arms share the name {', '.join(twice)}")
+            raise ValueError(f"arms: two arms share the name {', '.join(twice)}")
         if self.analysis_language:
             check_langs([self.analysis_language], "analysis_language")
         if self.analysis_pairs < 2:

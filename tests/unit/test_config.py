@@ -128,6 +128,25 @@ def test_a_run_recipe_to_train_and_a_training_job_to_run_are_named_with_their_co
     assert load_recipe(job, cls=TrainJobConfig).train_file == "data/train.jsonl"
 
 
+def test_errors_inside_an_overridden_list_name_the_command_line(tmp_path):
+    # `arms=[...]` replaced the default recipe's arms, but errors inside it named default.yaml's lines
+    bad = "arms=[{name: x, builder: cot, languages: [fr]}]"
+    with pytest.raises(InputError, match=r"^<command line>: 'arms.0.builder' must be one of 'coit', 'muit', "):
+        load_recipe(None, [bad])
+    with pytest.raises(InputError, match=r"^<command line>: arms.x.languages: unknown language code 'french'"):
+        load_recipe(None, ["arms=[{name: x, builder: coit, languages: [french]}]"])
+    twice = "arms=[{name: x, builder: coit, languages: [fr]}, {name: x, builder: coit, languages: [es]}]"
+    with pytest.raises(InputError, match=r"^<command line>: arms: two arms share the name x$"):
+        load_recipe(None, [twice])
+    p = tmp_path / "r.yaml"
+    p.write_text(
+        "name: r\narms:\n  - {name: x, builder: coit, languages: [es]}\n  - {name: x, builder: coit, languages: [fr]}\n"
+    )
+    with pytest.raises(InputError) as e:  # the key the message names first (arms), not 'name' further on
+        load_recipe(p)
+    assert str(e.value) == f"{p}:2: arms: two arms share the name x"
+
+
 def test_invalid_yaml_reports_line(tmp_path):
     p = write(tmp_path, "name: t\ntrain: [1, 2\n")
     with pytest.raises(InputError) as e:
