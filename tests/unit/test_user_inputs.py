@@ -44,7 +44,7 @@ def test_unknown_language_codes_are_named_with_a_suggestion_when_close():
             "error: <command line>: data.languages: unknown language code 'french' (did you mean 'fr'?)\n",
         ),
         (["data", "sources", "--lang", "xx"], "error: --lang: unknown language code 'xx'\n"),
-        (["eval", "--tasks", "flores", "--langs", "en-xx"], "error: unknown language code 'xx'\n"),
+        (["eval", "--tasks", "flores", "--langs", "en-xx"], "error: --langs en-xx: unknown language code 'xx'\n"),
         (
             ["score", "mt", "h.txt", "h.txt", "--lang", "jp"],
             "error: --lang: unknown language code 'jp' (did you mean 'ja'?)\n",

@@ -225,7 +225,12 @@ def run_eval(
     for name in req.tasks:
         task = T.get(name)
         for raw in T.specs_for(task, req.langs):
-            spec = task.parse(raw)
+            try:
+                spec = task.parse(raw)
+            except InputError as e:  # say which of the asked languages it is about
+                if e.path is not None:
+                    raise
+                raise InputError(f"--langs {raw}: {e.message}") from None
             missing = [c for c in (spec.src, spec.tgt, spec.lang) if c and c not in task.languages]
             if task.languages and missing and name not in req.data:
                 log(f"{name}: skipping {spec.spec} (not in the dataset; it has {', '.join(task.languages)})")
