@@ -146,7 +146,7 @@ def bundled_default() -> Path:
     log(f"model: converting the bundled {gguf.name} to safetensors, once, into {out} (~40 s on 2 cores)")
     # transformers draws its own bars for the GGUF's tensors (a bare tqdm no switch turns off) and the save:
     # polyalign's line above says what happens; an error still raises
-    with contextlib.redirect_stderr(io.StringIO()), no_loading_bar():
+    with contextlib.redirect_stderr(io.StringIO()), no_transformers_bar():
         tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         quant = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     cfg = quant.config
@@ -156,7 +156,7 @@ def bundled_default() -> Path:
     model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
     model.load_state_dict(quant.state_dict())
     model.generation_config = quant.generation_config
-    with atomic_dir(out) as tmp, no_loading_bar():
+    with atomic_dir(out) as tmp, no_transformers_bar():
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
         (tmp / "polyalign_source.json").write_text(
@@ -166,9 +166,9 @@ def bundled_default() -> Path:
 
 
 @contextlib.contextmanager
-def no_loading_bar() -> Iterator[None]:
-    """Turn off transformers' own ``Loading weights`` bar (its progress-bar switch) for one load: a
-    local load takes seconds, and polyalign says which model it loads in its own line."""
+def no_transformers_bar() -> Iterator[None]:
+    """Turn off transformers' own progress bars (``Loading weights``, ``Writing model shards``) for one
+    load or save: they take seconds, and polyalign says which model it loads or writes in its own line."""
     from transformers.utils import logging as hf_logging
 
     was = hf_logging.is_progress_bar_enabled()

@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from polyalign.hub import no_loading_bar, resolve
+from polyalign.hub import no_transformers_bar, resolve
 from polyalign.io import InputError
 
 _DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
@@ -55,7 +55,7 @@ def load_model(
 
     path = require_safetensors(resolve(name_or_path), name_or_path)
     tok = load_tokenizer(str(path), trust_remote_code)
-    with no_loading_bar():
+    with no_transformers_bar():
         model = AutoModelForCausalLM.from_pretrained(
             path,
             dtype=getattr(torch, _DTYPES[dtype]),

@@ -91,7 +91,8 @@ def test_train_saves_adapter_and_export_merged_and_adapter_give_the_same_logits(
     assert summary["last_loss"] < summary["first_loss"]
 
     merged, adapter = tmp_path / "merged", tmp_path / "adapter"
-    cli("export", out, merged, cwd=tmp_path)
+    exported = cli("export", out, merged, cwd=tmp_path)
+    assert "Writing model shards" not in exported.stderr, exported.stderr  # transformers' bar: polyalign prints
     cli("export", out, adapter, "--mode", "adapter", cwd=tmp_path)
     assert json.loads((adapter / "adapter_config.json").read_text())["base_model_name_or_path"] == str(tiny_model_dir)
 
@@ -144,7 +145,7 @@ def test_full_fine_tune_checkpoint_exports_as_a_transformers_model(tmp_path, tin
     from transformers import AutoModelForCausalLM
 
     out = tmp_path / "full"
-    cli(
+    trained = cli(
         "train",
         f"model_name_or_path={tiny_model_dir}",
         f"train_file={train_file}",
@@ -156,6 +157,7 @@ def test_full_fine_tune_checkpoint_exports_as_a_transformers_model(tmp_path, tin
         f"output_dir={out}",
         cwd=tmp_path,
     )
+    assert "Writing model shards" not in trained.stderr, trained.stderr  # a full checkpoint's save, every step
     cli("export", out / "checkpoints" / "step-2", tmp_path / "exported", cwd=tmp_path)
     refused = cli(
         "export", out / "checkpoints" / "step-2", tmp_path / "nope", "--mode", "adapter", cwd=tmp_path, check=False

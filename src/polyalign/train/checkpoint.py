@@ -32,6 +32,7 @@ from torch.distributed.checkpoint.state_dict import (
     set_optimizer_state_dict,
 )
 
+from polyalign.hub import no_transformers_bar
 from polyalign.io import InputError, atomic_dir, write_json
 from polyalign.train.distributed import Dist, barrier, gather_objects
 
@@ -178,7 +179,7 @@ def save_model(folder: Path, net: torch.nn.Module, model: Any, prefix: str, toke
     weights = trainable_state(net)
     if d.is_main:
         state = {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
-        with atomic_dir(folder) as tmp:
+        with atomic_dir(folder) as tmp, no_transformers_bar():
             if hasattr(model, "peft_config"):
                 # polyalign never resizes the vocabulary: no base embeddings to save, and peft's "auto" would
                 # look the base up on the hub (a DNS lookup and two warnings per save when offline)

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import yaml
 
 from polyalign.config import TrainJobConfig
-from polyalign.hub import resolve
+from polyalign.hub import no_transformers_bar, resolve
 from polyalign.io import InputError, atomic_dir, require_folder, write_json
 from polyalign.models import load_model, set_trainable
 from polyalign.outputs import check_output_dir
@@ -187,7 +187,7 @@ def _name_base(adapter: Path, base_name: str) -> None:
 def _save_merged(model: Any, tokenizer: Any, base_name: str, out: Path, src: Path) -> Path:
     """Save a model with its weights final (LoRA merged) as a plain ``transformers`` folder."""
     model.config.name_or_path = base_name
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out) as tmp, no_transformers_bar():
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         _mark(tmp, "merged", src, base_name)
