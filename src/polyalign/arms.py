@@ -24,6 +24,7 @@ from polyalign.config import DataConfig, EvalConfig, TrainConfig
 from polyalign.data import resources
 from polyalign.data.corpora import available  # offline corpora only: the hub is not asked here
 from polyalign.data.filters import cover
+from polyalign.data.mixture_spec import MixtureSpec
 from polyalign.eval.tasks import TASKS, parse_limits
 from polyalign.io import InputError, read_json
 from polyalign.run_config import ArmConfig, RunConfig
@@ -168,24 +169,46 @@ def pilot_recipe(cfg: RunConfig) -> RunConfig:
     return replace(cfg, scaling=replace(cfg.scaling, languages=list(cfg.scaling.languages or codes)))
 
 
+def _needing_pairs(cfg: RunConfig) -> list[tuple[str, str]]:
+    """``(language, who names it)`` for every language the run builds parallel data for: each
+    CoIT/MuIT arm's, or a plain run's ``data.languages`` (question alignment reads questions, not pairs)."""
+    if not cfg.arms:
+        return [] if cfg.data.builder == "qalign" else [(x, "data.languages") for x in cfg.data.languages]
+    out: list[tuple[str, str]] = []
+    for arm in cfg.arms:
+        if arm.builder != "qalign":
+            out += [(x, f"arm {arm.name!r}") for x in arm.languages if x not in {c for c, _ in out}]
+    return out
+
+
 def check_arms(cfg: RunConfig, offline_sources: bool = True) -> None:
-    """Refuse, before any work, an arm naming a language no source has and a plan that does not match."""
+    """Refuse, before any work, a language no source has, a plan that does not match and, for a run
+    without arms, data no builder can make (``builder: coit`` over two languages: a pilot recipe's)."""
+    if not cfg.arms:
+        MixtureSpec.from_config(cfg.data)  # what the data stage would refuse after the run directory is made
     pool_json = cfg.pool_path / "pool.json"
     if pool_json.is_file():  # a frozen pool: what it holds, not what the machine has now
         held = read_json(pool_json).get("languages", {})
-        for code in eval_languages(cfg):
+        for code, who in _needing_pairs(cfg):
             if not held.get(code, {}).get("pairs"):
-                arm = next(a.name for a in cfg.arms if code in a.languages)
-                raise InputError(f"arm {arm!r} names {code}, for which the frozen pool has no pairs", pool_json)
+                raise InputError(f"{who} names {code}, for which the frozen pool has no pairs", pool_json)
     elif offline_sources and not any(s.startswith("hf:") or "/" in s or "." in s for s in cfg.data.sources):
-        for code in eval_languages(cfg):
+        for code, who in _needing_pairs(cfg):
             rows = [r for r in available(code, cfg.data.gettext_dirs) if r["source"] in cfg.data.sources]
             if not rows:
-                arm = next(a.name for a in cfg.arms if code in a.languages)
                 raise InputError(
-                    f"arm {arm!r} names {code}, for which no source in data.sources "
+                    f"{who} names {code}, for which no source in data.sources "
                     f"({', '.join(cfg.data.sources)}) has parallel pairs (see polyalign data sources --lang {code})"
                 )
+    if not cfg.arms:
+        return
+    held_out = eval_languages(cfg)
+    if cfg.analysis_language and langs.normalize(cfg.analysis_language) not in {langs.normalize(x) for x in held_out}:
+        # the look inside reads the shared held-out En–X pairs, built for these languages only
+        raise InputError(
+            f"analysis_language: {cfg.analysis_language} has no held-out pairs in this run (it holds En–X pairs "
+            f"for {', '.join(held_out)}, the CoIT/MuIT arms' languages): name one of them"
+        )
     for arm in cfg.arms:
         if arm.builder == "qalign" and "polyinstruct" in cfg.data.instructions:
             missing = [x for x in arm.languages if x not in resources.POLYINSTRUCT_LANGUAGES]

@@ -101,9 +101,13 @@ def stage_analysis(
 
 
 def analysis_pairs(run_dir: Path, lang: str) -> Path:
-    """The shared held-out pairs of ``lang`` (``data/test_en-<lang>.jsonl``), else the run directory."""
+    """The shared held-out pairs of ``lang`` (``data/test_en-<lang>.jsonl``). Missing, it is an error:
+    the run directory in its place had the look inside silently read the first language's pairs instead
+    (:func:`polyalign.arms.check_arms` refuses such a recipe before any work)."""
     path = run_dir / "data" / f"test_en-{lang}.jsonl"
-    return path if path.is_file() else run_dir
+    if not path.is_file():
+        raise InputError(f"no held-out En–{lang} pairs for analysis_language {lang}", path)
+    return path
 
 
 def stage_pilot(cfg: RunConfig, run_dir: Path, shared: dict[str, Any]) -> dict[str, Any] | None:
@@ -352,4 +356,5 @@ def run(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict[str,
     cfg = arms_mod.suite_protocol(cfg)
     if cfg.arms:
         return run_arms(cfg, nproc, refresh_data)
+    arms_mod.check_arms(cfg)  # before the run directory is made
     return run_plain(cfg, nproc, refresh_data)

@@ -54,6 +54,11 @@ def test_unknown_language_codes_are_named_with_a_suggestion_when_close():
             ["data", "validate", "h.txt", "--format", "parallel", "--src-lang", "en", "--tgt-lang", "zz"],
             "error: --tgt-lang: unknown language code 'zz'\n",
         ),
+        (  # a known code the run holds no held-out pairs for: the look inside had silently read es's pairs
+            ["run", "--dry-run", "analysis_language=fr"],
+            "error: analysis_language: fr has no held-out pairs in this run (it holds En–X pairs for es, ru, the "
+            "CoIT/MuIT arms' languages): name one of them\n",
+        ),
     ],
 )
 def test_every_language_code_is_checked_before_any_work(tmp_path, monkeypatch, capsys, argv, line):

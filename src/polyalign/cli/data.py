@@ -10,6 +10,7 @@ import polyalign.cli.checks as checks
 from polyalign.arms import pool_cover
 from polyalign.config import DataConfig
 from polyalign.data.corpora import available
+from polyalign.data.mixture_spec import MixtureSpec
 from polyalign.data.records import validate_file
 from polyalign.data.translate import run_translation_job
 from polyalign.io import InputError, read_json, require_folder
@@ -22,6 +23,7 @@ def cmd_data_build(args: argparse.Namespace) -> int:
 
     cfg = checks.args_recipe(args)
     checks.run_inputs_apart(cfg)
+    MixtureSpec.from_config(cfg.data)  # a recipe no builder can make stops before its run directory is made
     with run_lock(cfg.run_dir):
         if cfg.arms:  # the run's frozen pool serves its arms too
             manifest = stage_data(cfg, prepare_run_dir(cfg), pool_cover(cfg))
