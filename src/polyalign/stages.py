@@ -104,6 +104,28 @@ def _freeze(path: Path, want: dict[str, Any]) -> None:
         log(f"data: pool: {code}: {info['pairs']} pairs from {len(info['sources'])} sources")
 
 
+def _check_built_as(manifest_path: Path, manifest: dict[str, Any], wanted: MixtureSpec) -> None:
+    """A build found in place is the one asked for: same builder, languages, direction, held-out size and
+    split (a folder built from another data section, say, is not taken as this one's)."""
+    built = MixtureSpec.from_manifest(manifest, manifest_path)
+    if built is None:  # written before manifests recorded their spec
+        return
+
+    def key(s: MixtureSpec) -> tuple[Any, ...]:
+        return s.builder, sorted(s.languages), s.direction, s.test_size, s.seed
+
+    if key(built) != key(wanted):
+        where = manifest_path.parent
+        raise InputError(
+            f"holds {built.builder} data for {', '.join(built.languages)} ({built.direction}, {built.test_size} "
+            f"held out), but this stage builds {wanted.builder} data for {', '.join(wanted.languages)} "
+            f"({wanted.direction}, {wanted.test_size} held out; a recipe with arms builds its shared data over their "
+            f"languages, `data build` the data section alone): remove {where} to build it again, or use another "
+            "name=...",
+            manifest_path,
+        )
+
+
 def _check_built_from(manifest_path: Path, manifest: dict[str, Any], pool: Pool) -> None:
     """A build records the pool it read; the pool there now must be that one."""
     rec = manifest.get("pool")
@@ -129,9 +151,10 @@ def stage_data(
     """
     manifest_path = run_dir / "data" / "manifest.json"
     if manifest_path.is_file() and not refresh:
-        log("data: already built")
         manifest = read_json(manifest_path)
+        _check_built_as(manifest_path, manifest, MixtureSpec.from_config(cfg.data))
         _check_built_from(manifest_path, manifest, stage_pool(cfg, run_dir, want))
+        log("data: already built")
         return manifest
     d = cfg.data
     spec = MixtureSpec.from_config(d)  # before anything is frozen: a recipe no builder can make stops here

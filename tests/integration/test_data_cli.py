@@ -144,3 +144,29 @@ def test_translate_needs_its_key_variable(tmp_path):
         proc.stderr.strip()
         == "error: the environment variable POLYALIGN_TEST_NO_SUCH_KEY (named by translate.api_key_env) is not set"
     )
+
+
+def test_a_built_data_folder_is_not_taken_for_other_data(tmp_path):
+    # `polyalign data build` builds the recipe's data section (CoIT es for the default recipe); `polyalign run`
+    # of the same recipe builds its arms' shared data (MuIT over es, ru) there, and had taken the CoIT build
+    # as "already built"
+    from dataclasses import replace
+
+    from polyalign.io import InputError
+    from polyalign.recipe import load_recipe
+    from polyalign.stages import stage_data
+
+    locale = spanish_locale(tmp_path / "locale")
+    overrides = [f"runs_dir={tmp_path / 'runs'}", "name=x", f"gettext_dirs=[{locale}]", "language_id=false"]
+    cfg = load_recipe(None, [*overrides, "test_size=5", "instructions=[]", "arms=[]"])
+    run_dir = tmp_path / "runs" / "x"
+    run_dir.mkdir(parents=True)
+    built = stage_data(cfg, run_dir)
+    other = replace(cfg, data=replace(cfg.data, builder="muit"))
+    with pytest.raises(InputError) as e:
+        stage_data(other, run_dir)
+    assert str(e.value).startswith(
+        f"{run_dir / 'data' / 'manifest.json'}: holds coit data for es (both, 5 held out), but this stage builds "
+        "muit data for es (both, 5 held out;"
+    )
+    assert stage_data(cfg, run_dir) == built  # the same data: already built

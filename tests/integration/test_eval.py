@@ -184,7 +184,7 @@ def test_eval_errors_are_one_line(tmp_path, tiny_model_dir, data, capsys):
             ["--tasks", "xquad", "--langs", "es", "--data", "xquad=/no/such/dir"],
             "error: /no/such/dir: no such file or folder",
         ),
-        (["--tasks", "local_qa"], "error: local_qa: name the languages with --langs"),
+        (["--tasks", "local_qa"], "error: local_qa: name the languages with --langs (eval.suite_langs in a recipe)"),
         (
             ["--tasks", "mgsm", "--langs", "es", "--data", f"mgsm={data['mgsm']}", "--num-fewshot", "5"],
             "error: mgsm/es: 3 examples leave none to evaluate after 5 demonstrations",

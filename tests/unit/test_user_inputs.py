@@ -338,3 +338,17 @@ def test_eval_checks_its_adapter_and_data_before_loading(tmp_path, capsys):
         f"error: {tmp_path / 'emptydir'}: is a folder: name the local_translation file itself "
         "(the path may hold {lang})\n",
     )
+
+
+def test_every_command_settles_the_suite_protocol_as_run_does(tmp_path, capsys):
+    # `data build` and `scaling pilot` wrote config.yaml with the recipe's 0 shots, `run` with the protocol's 2
+    # (a question-alignment arm's few-shot suite), so a run after either refused its own recipe
+    import argparse
+
+    import polyalign.cli.checks as checks
+
+    cfg = checks.args_recipe(argparse.Namespace(recipe=None, overrides=[f"runs_dir={tmp_path}"]))
+    assert cfg.eval.num_fewshot == 2 and cfg.eval.qalign_fewshot == 2
+    code, _, err = run(capsys, "data", "build", f"runs_dir={tmp_path}", "test_size=5")
+    assert code == 0, err
+    assert "  num_fewshot: 2\n" in (tmp_path / "default" / "config.yaml").read_text()  # what run writes

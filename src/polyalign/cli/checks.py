@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from polyalign import langs
+from polyalign.arms import suite_protocol
 from polyalign.io import InputError
 from polyalign.outputs import check_apart, check_output_dir
 from polyalign.recipe import load_recipe
@@ -152,7 +153,10 @@ def args_recipe(args: argparse.Namespace, cls: type | None = None):
     recipe, overrides = args.recipe, list(args.overrides)
     if recipe is not None and "=" in recipe and not os.path.exists(recipe):
         recipe, overrides = None, [recipe, *overrides]
-    return load_recipe(recipe, overrides, cls=cls or RunConfig)
+    cfg = load_recipe(recipe, overrides, cls=cls or RunConfig)
+    # the suite's protocol settled at once, as polyalign run settles it: every command that makes the run
+    # directory (data build, scaling pilot) writes the same config.yaml, so a later run finds its own recipe
+    return suite_protocol(cfg) if isinstance(cfg, RunConfig) else cfg
 
 
 def check_lang(code: str, flag: str) -> str:

@@ -24,11 +24,8 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     cfg = checks.args_recipe(args)
     checks.run_inputs_apart(cfg)
     MixtureSpec.from_config(cfg.data)  # a recipe no builder can make stops before its run directory is made
-    with run_lock(cfg.run_dir):
-        if cfg.arms:  # the run's frozen pool serves its arms too
-            manifest = stage_data(cfg, prepare_run_dir(cfg), pool_cover(cfg))
-        else:
-            manifest = stage_data(cfg, prepare_run_dir(cfg))
+    with run_lock(cfg.run_dir):  # with arms, the run's frozen pool serves them too
+        manifest = stage_data(cfg, prepare_run_dir(cfg), pool_cover(cfg) if cfg.arms else None)
     print(
         json.dumps(
             {

@@ -70,7 +70,8 @@ class Pool:
         missing = [s for s in sources if s not in d["sources"]]
         if missing:
             raise InputError(
-                f"the frozen pool holds {', '.join(d['sources'])}, not {', '.join(missing)} (named in data.sources); "
+                f"the frozen pool holds {', '.join(d['sources']) or 'no parallel pairs'}, not {', '.join(missing)} "
+                "(named in data.sources); "
                 "freeze a pool with these sources (a new run, or polyalign data snapshot)",
                 self.path / "pool.json",
             )

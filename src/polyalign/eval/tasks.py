@@ -299,7 +299,7 @@ def default_specs(task: Task) -> list[str]:
     """Language specs evaluated when none are named: every language of the dataset (a shipped
     translation set: English into every other language)."""
     if not task.languages:
-        raise InputError(f"{task.name}: name the languages with --langs")
+        raise InputError(f"{task.name}: name the languages with --langs (eval.suite_langs in a recipe)")
     if task.kind == "translation":
         return [f"en-{code}" for code in task.languages if code != "en"]
     return list(task.languages)

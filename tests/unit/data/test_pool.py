@@ -257,3 +257,14 @@ def test_a_damaged_pool_file_is_one_error_naming_it(tmp_path):
         open_pool(tmp_path / "pool")
     with pytest.raises(InputError, match="no frozen pool here"):
         open_pool(tmp_path)
+
+
+def test_a_pool_frozen_for_question_alignment_says_it_holds_no_pairs(tmp_path):
+    # a question-alignment run freezes an empty pool; a CoIT build from it said "the frozen pool holds , not ..."
+    freeze(tmp_path / "pool", {"languages": [], "sources": [], "gettext_dirs": [], "filter": dict(CHEAP)})
+    with pytest.raises(InputError) as e:
+        open_pool(tmp_path / "pool").view(["gettext"], PairFilter())
+    assert str(e.value).startswith(
+        f"{tmp_path / 'pool' / 'pool.json'}: the frozen pool holds no parallel pairs, not gettext "
+        "(named in data.sources)"
+    )
