@@ -210,16 +210,18 @@ def _answers(path: str | Path) -> dict[str, dict[str, Any]]:
 def judge_files(
     a_path: str | Path, b_path: str | Path, endpoint: Endpoint, out_path: str | Path | None = None
 ) -> dict[str, Any]:
-    """Judge two answer files (JSONL: ``id``, ``instruction`` [, ``input``], ``output``) by id."""
+    """Judge two answer files (JSONL: ``id``, ``instruction`` [, ``input``], ``output``) by id. Two
+    ``polyalign eval`` sample files of one task work as they are: without an ``instruction`` the judge is
+    shown the ``prompt`` the models were given."""
     a, b = _answers(a_path), _answers(b_path)
     common = [k for k in a if k in b]
     if not common:
         raise InputError(f"no id in common with {b_path}", a_path)
     items = []
     for k in common:
-        instruction = a[k].get("instruction") or b[k].get("instruction")
+        instruction = a[k].get("instruction") or b[k].get("instruction") or a[k].get("prompt") or b[k].get("prompt")
         if instruction is None:
-            raise InputError(f"id {k!r} has no 'instruction'", a_path)
+            raise InputError(f"id {k!r} has no 'instruction' (nor an evaluation sample's 'prompt')", a_path)
         extra = a[k].get("input") or ""
         items.append(
             {

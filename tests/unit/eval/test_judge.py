@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from polyalign.cli import main
-from polyalign.eval.judge import Endpoint, compare, parse_scores
+from polyalign.eval.judge import Endpoint, compare, judge_files, parse_scores
 from polyalign.io import InputError
 
 KEY = "sk-test-0123456789"
@@ -171,3 +171,29 @@ def test_parse_scores_variants():
     assert parse_scores("Scores -> A=6.5, B=7") == (6.5, 7.0)
     assert parse_scores("a: 3 b: 8") == (3.0, 8.0)
     assert parse_scores("") is None and parse_scores("A: 0 B: 5") is None
+
+
+def test_two_evaluation_sample_files_are_judged_on_the_prompt_the_models_saw(server, monkeypatch, tmp_path, capsys):
+    # `polyalign eval` writes samples with `prompt`, not `instruction`: score judge refused them by id
+    monkeypatch.setenv("JUDGE_KEY", KEY)
+    a, b = tmp_path / "samples_a.jsonl", tmp_path / "samples_b.jsonl"
+    rows = [("pm1", "Translate: good day", "good good", "bad"), ("pm2", "Translate: bye", "bad", "good")]
+    a.write_text(
+        "".join(json.dumps({"id": i, "prompt": p, "output": x, "reference": "r"}) + "\n" for i, p, x, _ in rows)
+    )
+    b.write_text(
+        "".join(json.dumps({"id": i, "prompt": p, "output": y, "reference": "r"}) + "\n" for i, p, _, y in rows)
+    )
+    argv = ["score", "judge", str(a), str(b), "--endpoint", server, "--judge-model", "j", "--api-key-env", "JUDGE_KEY"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["wins"], result["losses"], result["failed_requests"]) == (1, 1, 0)
+    shown = {
+        c["body"]["messages"][-1]["content"].split("[Instruction]\n", 1)[1].split("\n\n", 1)[0]
+        for c in JudgeHandler.calls
+    }
+    assert shown == {"Translate: good day", "Translate: bye"}
+    for f in (a, b):
+        f.write_text(json.dumps({"id": "pm1", "output": "x"}) + "\n")
+    with pytest.raises(InputError, match=r"id 'pm1' has no 'instruction' \(nor an evaluation sample's 'prompt'\)"):
+        judge_files(a, b, Endpoint(server, "j", api_key_env="JUDGE_KEY"))
