@@ -174,6 +174,19 @@ def align_report(
     }
 
 
+def check_same_pairs(mine: dict[str, Any], other: dict[str, Any], other_dir: str | Path) -> None:
+    """``other`` (an ``alignment.json``) aligned as many pairs of the same languages as ``mine`` (a report,
+    or :func:`read_pairs`' result): a difference is read layer by layer over the same pairs."""
+    here = (mine.get("en_lang"), mine.get("lang"), mine.get("pairs", len(mine.get("x") or [])))
+    there = (other.get("en_lang"), other.get("lang"), other.get("pairs"))
+    if None not in there and here != there:
+        raise InputError(
+            f"aligns {there[2]} {there[0]}–{there[1]} pairs there but {here[2]} {here[0]}–{here[1]} here: "
+            "compare two models on the same pairs (--pairs, --limit)",
+            Path(other_dir) / "alignment.json",
+        )
+
+
 def add_comparison(doc: dict[str, Any], other: dict[str, Any], other_dir: str) -> dict[str, Any]:
     """``doc`` with ``diff`` (this minus ``other``) in every layer and a ``compare`` header.
 
@@ -185,6 +198,20 @@ def add_comparison(doc: dict[str, Any], other: dict[str, Any], other_dir: str) -
         raise InputError(
             f"pooled by another rule ({other.get('pool')}: {their_rule or 'not recorded'}) than this run "
             f"({doc.get('pool')}): run analyze align there again, or here with the same --pool",
+            Path(other_dir) / "alignment.json",
+        )
+    mine, theirs = (
+        (doc.get("en_lang"), doc.get("lang"), doc.get("pairs")),
+        (
+            other.get("en_lang"),
+            other.get("lang"),
+            other.get("pairs"),
+        ),
+    )
+    if None not in theirs and mine != theirs:  # a difference is read layer by layer over the same pairs
+        raise InputError(
+            f"aligns {theirs[2]} {theirs[0]}–{theirs[1]} pairs there but {mine[2]} {mine[0]}–{mine[1]} here: "
+            "compare two models on the same pairs (--pairs, --limit)",
             Path(other_dir) / "alignment.json",
         )
     if len(doc["layers"]) != len(other.get("layers", [])):

@@ -26,7 +26,7 @@ def _analysis_header(args: argparse.Namespace) -> dict:
 def cmd_analyze_align(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from polyalign.analysis.align import add_comparison, align_report, read_pairs
+    from polyalign.analysis.align import add_comparison, align_report, check_same_pairs, read_pairs
 
     checks.analysis_checks(args, **{"--pairs": args.pairs, "--compare": args.compare})
     out = check_output_dir(args.out)
@@ -37,6 +37,7 @@ def cmd_analyze_align(args: argparse.Namespace) -> int:
         if not other_file.is_file():
             raise InputError("no alignment.json to compare with", args.compare)
         other = read_json(other_file)
+        check_same_pairs(pairs, other, args.compare)
     model, tok = _analysis_model(args)
     doc = {
         **_analysis_header(args),
