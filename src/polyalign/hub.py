@@ -67,6 +67,22 @@ def _adapter_base(path: Path) -> str | None:
     return base if isinstance(base, str) and base else None
 
 
+def require_adapter(path: str | os.PathLike) -> Path:
+    """``path`` as a LoRA adapter folder (``adapter_config.json``), checked before a model loads; else the
+    one line saying what it is: missing, a file, a full model (give it as ``--model``), or neither."""
+    adapter = Path(path)
+    if not adapter.is_dir():
+        raise InputError("no such folder" if not adapter.exists() else "is a file, expected an adapter folder", adapter)
+    if not (adapter / "adapter_config.json").is_file():
+        if (adapter / "config.json").is_file():
+            raise InputError("holds a full model (config.json), not a LoRA adapter: give it as --model", adapter)
+        raise InputError(
+            "holds no LoRA adapter (no adapter_config.json): give the folder training saved (OUTPUT_DIR/model)",
+            adapter,
+        )
+    return adapter
+
+
 def resolve(name_or_path: str) -> Path:
     """A local folder holding the model ``name_or_path`` (a hub id or a folder).
 

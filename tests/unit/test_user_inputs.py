@@ -321,6 +321,17 @@ def test_eval_checks_its_adapter_and_data_before_loading(tmp_path, capsys):
         f"error: {tmp_path / 'emptydir'}: holds no LoRA adapter (no adapter_config.json): "
         "give the folder training saved (OUTPUT_DIR/model)\n",
     )
+    merged = tmp_path / "merged"  # an export --mode merged: a whole model, given where an adapter goes
+    merged.mkdir()
+    (merged / "config.json").write_text("{}")
+    for command in (["eval", "--tasks", "flores", "--langs", "en-es"], ["analyze", "lens", "--lang", "es"]):
+        code, _, err = run(
+            capsys, *command, "--adapter", merged, "-o" if command[0] == "eval" else "--out", tmp_path / "o"
+        )
+        assert (code, err) == (
+            2,
+            f"error: {merged}: holds a full model (config.json), not a LoRA adapter: give it as --model\n",
+        )
     code, _, err = run(
         capsys,
         "eval",

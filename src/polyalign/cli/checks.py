@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from polyalign import langs
 from polyalign.arms import suite_protocol
+from polyalign.hub import require_adapter
 from polyalign.io import InputError
 from polyalign.outputs import check_apart, check_output_dir
 from polyalign.recipe import load_recipe
@@ -127,19 +128,10 @@ def point_langs(path: str, codes: Sequence[str]) -> None:
 
 def analysis_checks(args: argparse.Namespace, **inputs: str | None) -> None:
     """What an analyze command can check without a model, checked before one loads."""
-    from pathlib import Path
-
     check_apart({"--model": args.model, "--adapter": args.adapter, **inputs}, {"--out": args.out})
     check_output_dir(args.out)
     if args.adapter:
-        adapter = Path(args.adapter)
-        if not adapter.is_dir():
-            raise InputError("no such folder" if not adapter.exists() else "is a file, expected a folder", adapter)
-        if not (adapter / "adapter_config.json").is_file():
-            raise InputError(
-                "holds no LoRA adapter (no adapter_config.json): give the folder training saved (OUTPUT_DIR/model)",
-                adapter,
-            )
+        require_adapter(args.adapter)
 
 
 def args_recipe(args: argparse.Namespace, cls: type | None = None):

@@ -30,7 +30,7 @@ from polyalign.eval.generate import generate
 from polyalign.eval.prefix import PrefixCache
 from polyalign.eval.request import NO_EFFECT, EvalRequest
 from polyalign.frozen_model import what_loaded
-from polyalign.hub import resolve
+from polyalign.hub import require_adapter, resolve
 from polyalign.io import InputError, log, provenance, read_json, write_json, write_jsonl
 from polyalign.outputs import check_output_dir
 
@@ -304,16 +304,7 @@ def check_request(req: EvalRequest, plan: list[tuple[Any, Any]], resuming: bool)
         if importlib.util.find_spec("comet") is None:
             raise InputError("COMET needs unbabel-comet: pip install 'polyalign[comet]'")
     if req.adapter:
-        adapter = Path(req.adapter)
-        if not adapter.is_dir():
-            raise InputError(
-                "no such folder" if not adapter.exists() else "is a file, expected an adapter folder", adapter
-            )
-        if not (adapter / "adapter_config.json").is_file():
-            raise InputError(
-                "holds no LoRA adapter (no adapter_config.json): give the folder training saved (OUTPUT_DIR/model)",
-                adapter,
-            )
+        require_adapter(req.adapter)
     for task, spec in plan:
         source = req.data.get(task.name)
         if source is None or source.startswith("hf:"):
