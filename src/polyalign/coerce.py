@@ -18,7 +18,7 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -70,7 +70,7 @@ def build(
             print(f"warning: {where_}'{dotted}' is gone: {retired[dotted]}; ignored", file=sys.stderr)
             continue
         if key not in hints:
-            close = difflib.get_close_matches(str(key), names, n=1)
+            close = similar_key(str(key), names)
             hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(names)})"
             raise InputError(f"unknown key '{dotted}'{hint}", *_where(path, line))
         tp = hints[key]
@@ -105,6 +105,27 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
 def dump_recipe(cfg: Any) -> str:
     """The resolved recipe as YAML (what ``runs/<name>/config.yaml`` holds)."""
     return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True)
+
+
+# What other tools (and polyalign's other sections) call a key: a name no spelling distance finds.
+SYNONYMS = {
+    "endpoint": ("base_url",),
+    "base_url": ("endpoint",),
+    "url": ("base_url", "endpoint"),
+    "lr": ("learning_rate",),
+    "epochs": ("num_train_epochs",),
+    "batch_size": ("per_device_train_batch_size",),
+    "steps": ("max_steps",),
+    "model": ("model_name_or_path",),
+    "rank": ("lora_rank",),
+    "r": ("lora_rank",),
+}
+
+
+def similar_key(key: str, names: Sequence[str]) -> list[str]:
+    """The known key ``key`` most likely means: one spelled alike, else one it is another name for."""
+    close = difflib.get_close_matches(key, list(names), n=1)
+    return close or [s for s in SYNONYMS.get(key, ()) if s in names][:1]
 
 
 def _not_a_mapping(cls: type, name: str, value: Any, line: int | None) -> str:

@@ -14,7 +14,6 @@ This module imports neither torch nor transformers.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 import sys
 from importlib import resources
@@ -181,7 +180,7 @@ def _resolve_key(key: str, cls: type) -> str:
         if dataclasses.is_dataclass(coerce.field_type(cls, f.name))
         for g in dataclasses.fields(coerce.field_type(cls, f.name))
     }
-    close = difflib.get_close_matches(key, sorted(known), n=1)
+    close = coerce.similar_key(key, sorted(known))
     if close:
         raise InputError(f"unknown key '{key}' (did you mean '{close[0]}'?)", "<command line>")
     return key  # unknown; build() reports it with the known keys

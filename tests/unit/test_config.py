@@ -147,6 +147,21 @@ def test_errors_inside_an_overridden_list_name_the_command_line(tmp_path):
     assert str(e.value) == f"{p}:2: arms: two arms share the name x"
 
 
+@pytest.mark.parametrize(
+    ("override", "meant"),
+    [
+        ("lr=1e-4", "learning_rate"),
+        ("epochs=2", "num_train_epochs"),
+        ("translate.endpoint=http://127.0.0.1:1/v1", "base_url"),  # the judge's name for it
+        ("judge.base_url=http://127.0.0.1:1/v1", "endpoint"),  # the translator's
+        ("lerning_rate=1e-4", "learning_rate"),  # spelled alike first
+    ],
+)
+def test_an_unknown_key_suggests_what_other_tools_call_it(override, meant):
+    with pytest.raises(InputError, match=rf"unknown key '[\w.]+' \(did you mean '{meant}'\?\)$"):
+        load_recipe(None, [override])
+
+
 def test_invalid_yaml_reports_line(tmp_path):
     p = write(tmp_path, "name: t\ntrain: [1, 2\n")
     with pytest.raises(InputError) as e:
