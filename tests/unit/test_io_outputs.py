@@ -89,3 +89,25 @@ def test_describe_os_error(tmp_path):
     for e, line in cases:
         assert str(describe_os_error(e)) == line
     assert describe_os_error(ConnectionResetError(errno.ECONNRESET, "reset")) is None
+
+
+def test_sigterm_ends_a_command_as_ctrl_c_does(tmp_path, monkeypatch, capsys):
+    # `kill PID` during `data snapshot` killed it where it stood: a hidden .pool.*.tmp folder stayed behind
+    import signal
+    import time
+
+    import polyalign.cli.data as data_cli
+    from polyalign.cli import main
+
+    def snapshot(args):
+        with atomic_dir(tmp_path / "pool") as tmp:
+            (tmp / "es.jsonl.gz").write_text("half written")
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(10)  # the signal arrives here
+
+    monkeypatch.setattr(data_cli, "cmd_data_snapshot", snapshot)
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["data", "snapshot", "--languages", "es", "-o", str(tmp_path / "pool")]) == 130
+    assert capsys.readouterr().err == "interrupted; run the same command again to resume\n"
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary folder beside it
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is this command's only

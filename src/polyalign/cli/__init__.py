@@ -8,7 +8,9 @@ Bad input of any kind ends as one line, ``error: PATH:LINE: what is wrong``, and
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from polyalign import __version__
@@ -42,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.overrides = [*args.overrides, *extra]
         else:
             p.error("unrecognized arguments: " + " ".join(extra))
+    old_term = _term_as_interrupt()
     try:
         code = args.func(args)
         sys.stdout.flush()  # a closed pipe is found here, inside the handlers below, not at exit
@@ -64,3 +67,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _term_as_interrupt():
+    """SIGTERM (``kill``, a scheduler's stop) ends a command as Ctrl-C does: what it was writing is
+    removed (a half-made folder beside the output), the line says how to resume, exit status 130. Its
+    default killed the process where it stood. Returns the handler it replaced (None off the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
