@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -379,3 +380,52 @@ def test_a_hub_id_is_named_as_the_base_not_the_folder_it_resolved_to(tmp_path, t
     cli("export", out, exported, "--mode", "adapter", cwd=tmp_path, env=env)
     assert json.loads((exported / "adapter_config.json").read_text())["base_model_name_or_path"] == "acme/tiny-llama"
     assert (exported / "README.md").read_text().startswith("---\nbase_model: acme/tiny-llama\n")
+
+
+@pytest.mark.serial
+def test_sigterm_to_a_two_process_train_stops_torchrun_and_its_workers(tmp_path, tiny_model_dir, train_file):
+    # SIGTERM to `polyalign train --nproc 2` killed the parent alone: torchrun and its two workers trained on
+    out = tmp_path / "out"
+    args = [*common(tiny_model_dir, train_file), "max_steps=100000", "save_steps=0", f"output_dir={out}"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "polyalign", "train", "--nproc", "2", *args],
+        cwd=tmp_path,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = []
+        while not any("train: step " in line for line in lines):  # both workers are in the training loop
+            line = proc.stderr.readline()
+            assert line, "".join(lines)[-3000:]
+            lines.append(line)
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=120)[1]
+        assert proc.returncode == 130, rest[-3000:]
+        assert rest.strip().splitlines()[-1] == "interrupted; run the same command again to resume"
+        deadline = time.time() + 30
+        while any(str(out) in _cmdline(pid) for pid in _pids()) and time.time() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in _pids() if str(out) in _cmdline(pid)]  # no torchrun, no worker left
+    finally:  # a failure leaves nothing training on the CI box
+        proc.kill()
+        for pid in [pid for pid in _pids() if str(out) in _cmdline(pid)]:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            text = f.read().replace(b"\0", b" ").decode(errors="replace")
+        with open(f"/proc/{pid}/stat") as f:
+            zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return ""
+    return "" if zombie else text

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -147,4 +148,14 @@ def launch(nproc: int, argv: Sequence[str]) -> int:
     if not torch.cuda.is_available():
         # one thread per process on a CPU box, as torchrun would, without its warning
         env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
-    return subprocess.run(cmd, env=env).returncode
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:  # Ctrl-C reached the whole group; a SIGTERM to this process only reached it
+        proc.send_signal(signal.SIGTERM)  # torchrun stops its workers and ends (subprocess.run would SIGKILL it,
+        try:  # leaving the workers behind)
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
