@@ -303,8 +303,9 @@ def quick_note(before: RunConfig, after: RunConfig) -> str:
 
 
 def analysis_pairs_limit(cfg: RunConfig) -> int:
-    """Pairs (and lens words) the look inside reads: the recipe's ``analysis_pairs``."""
-    return cfg.analysis_pairs
+    """Pairs (and lens words) the look inside reads: the recipe's ``analysis_pairs``, at most the
+    ``data.test_size`` held-out pairs it reads them from (what the estimate and the power line count)."""
+    return min(cfg.analysis_pairs, cfg.data.test_size)
 
 
 def lens_reads(cfg: RunConfig, arm: ArmConfig) -> bool:

@@ -77,8 +77,11 @@ def stage_analysis(
     if not (out / "alignment.json").is_file():
         model, tok = load()
         pairs = read_pairs(pairs_dir, "en", lang, limit)
-        if len(pairs["x"]) < limit:
-            _log(f"analysis: {len(pairs['x'])} held-out pairs in {pairs['file']}, fewer than analysis_pairs ({limit})")
+        if len(pairs["x"]) < cfg.analysis_pairs:
+            _log(
+                f"analysis: {len(pairs['x'])} held-out pairs in {pairs['file']}, fewer than analysis_pairs "
+                f"({cfg.analysis_pairs})"
+            )
         write_json(
             out / "alignment.json",
             {

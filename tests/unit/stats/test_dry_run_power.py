@@ -146,3 +146,11 @@ def test_a_newer_quick_run_does_not_set_the_plan_of_a_run_with_forty_items(tmp_p
     )
     alignment = [x for x in lines if "middle-layer alignment" in x]
     assert len(alignment) == 1 and alignment[0].endswith("from the default run of this model, measured 2026-12-07)")
+
+
+def test_the_look_inside_is_planned_on_the_pairs_it_can_read(tmp_path):
+    # analysis_pairs=1000 over 120 held-out pairs: the plan counted 1000 (30.9 min where the run takes 18.7)
+    cfg = load_recipe(None, [f"runs_dir={tmp_path}", "analysis_pairs=1000"])
+    assert cfg.data.test_size == 120
+    lines = dry_run.detectable_lines(cfg, cfg.arms)
+    assert any(x.startswith("  detectable: middle-layer alignment: 120 pairs, ") for x in lines)
