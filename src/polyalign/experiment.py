@@ -14,6 +14,7 @@ is never run again, a killed one resumes from its checkpoint. Light at import: n
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -357,6 +358,9 @@ def run(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict[str,
     anything was built on it; see :func:`polyalign.run_dir.check_refresh`).
     """
     cfg = arms_mod.suite_protocol(cfg)
+    j = cfg.judge
+    if j.endpoint and j.api_key_env and not os.environ.get(j.api_key_env):  # the judge runs last: said first
+        raise InputError(f"the environment variable {j.api_key_env} (named by judge.api_key_env) is not set")
     if cfg.arms:
         return run_arms(cfg, nproc, refresh_data)
     arms_mod.check_arms(cfg)  # before the run directory is made

@@ -363,3 +363,15 @@ def test_every_command_settles_the_suite_protocol_as_run_does(tmp_path, capsys):
     code, _, err = run(capsys, "data", "build", f"runs_dir={tmp_path}", "test_size=5")
     assert code == 0, err
     assert "  num_fewshot: 2\n" in (tmp_path / "default" / "config.yaml").read_text()  # what run writes
+
+
+def test_a_judge_key_that_is_not_set_stops_the_run_before_any_work(tmp_path, capsys, monkeypatch):
+    # the judge runs last: a missing key variable had ended a whole run at its last stage
+    monkeypatch.delenv("POLYALIGN_TEST_NO_KEY", raising=False)
+    judge = ["judge.endpoint=http://127.0.0.1:9/v1", "judge.model=m", "judge.api_key_env=POLYALIGN_TEST_NO_KEY"]
+    code, _, err = run(capsys, "run", *judge, f"runs_dir={tmp_path}")
+    assert (code, err) == (
+        2,
+        "error: the environment variable POLYALIGN_TEST_NO_KEY (named by judge.api_key_env) is not set\n",
+    )
+    assert list(tmp_path.iterdir()) == []
