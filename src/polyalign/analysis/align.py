@@ -200,20 +200,7 @@ def add_comparison(doc: dict[str, Any], other: dict[str, Any], other_dir: str) -
             f"({doc.get('pool')}): run analyze align there again, or here with the same --pool",
             Path(other_dir) / "alignment.json",
         )
-    mine, theirs = (
-        (doc.get("en_lang"), doc.get("lang"), doc.get("pairs")),
-        (
-            other.get("en_lang"),
-            other.get("lang"),
-            other.get("pairs"),
-        ),
-    )
-    if None not in theirs and mine != theirs:  # a difference is read layer by layer over the same pairs
-        raise InputError(
-            f"aligns {theirs[2]} {theirs[0]}–{theirs[1]} pairs there but {mine[2]} {mine[0]}–{mine[1]} here: "
-            "compare two models on the same pairs (--pairs, --limit)",
-            Path(other_dir) / "alignment.json",
-        )
+    check_same_pairs(doc, other, other_dir)
     if len(doc["layers"]) != len(other.get("layers", [])):
         raise InputError(
             f"{len(other.get('layers', []))} layers there but {len(doc['layers'])} here: "
