@@ -14,7 +14,6 @@ is never run again, a killed one resumes from its checkpoint. Light at import: n
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from polyalign.coerce import dump_recipe
 from polyalign.data.filters import cover
 from polyalign.eval.judge import Endpoint, compare
 from polyalign.grid import GridPoint, choose_executor, executor_params, run_grid
+from polyalign.http import require_key
 from polyalign.io import InputError, atomic_write, iter_jsonl, read_json, sha256_file, write_json, write_jsonl
 from polyalign.io import log as _log
 from polyalign.pilot import fit_and_plan
@@ -358,9 +358,8 @@ def run(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dict[str,
     anything was built on it; see :func:`polyalign.run_dir.check_refresh`).
     """
     cfg = arms_mod.suite_protocol(cfg)
-    j = cfg.judge
-    if j.endpoint and j.api_key_env and not os.environ.get(j.api_key_env):  # the judge runs last: said first
-        raise InputError(f"the environment variable {j.api_key_env} (named by judge.api_key_env) is not set")
+    if cfg.judge.endpoint:  # the judge runs last: its key is checked first
+        require_key(cfg.judge.api_key_env, "judge.api_key_env")
     if cfg.arms:
         return run_arms(cfg, nproc, refresh_data)
     arms_mod.check_arms(cfg)  # before the run directory is made

@@ -36,6 +36,13 @@ class EndpointError(InputError):
     refuses). The message names the endpoint and the reason, never the key."""
 
 
+def require_key(api_key_env: str | None, key_setting: str) -> None:
+    """The variable ``api_key_env`` (named by ``key_setting``) is set, when one is named; its value is
+    never read here."""
+    if api_key_env and not os.environ.get(api_key_env):
+        raise InputError(f"the environment variable {api_key_env} (named by {key_setting}) is not set")
+
+
 class ChatClient:
     """Chat completions at ``{base_url}/chat/completions`` with polyalign's retry policy."""
 
@@ -54,8 +61,7 @@ class ChatClient:
     ):
         import httpx
 
-        if api_key_env and not os.environ.get(api_key_env):
-            raise InputError(f"the environment variable {api_key_env} (named by {key_setting}) is not set")
+        require_key(api_key_env, key_setting)
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
         self.api_key_env = api_key_env
