@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import struct
 import sys
 from pathlib import Path
@@ -106,3 +107,22 @@ def spanish_locale(root: Path) -> Path:
     """A locale folder ``root/es/LC_MESSAGES/demo.mo`` with :func:`spanish_ui_pairs`."""
     write_mo(root / "es" / "LC_MESSAGES" / "demo.mo", spanish_ui_pairs())
     return root
+
+
+def processes_naming(text: str) -> list[int]:
+    """Ids of the live processes (zombies aside) whose command line holds ``text``, this one excepted:
+    what a signalled command left behind (submitit's jobs and torchrun's workers name their folder)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{entry}/stat") as f:
+                zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            continue
+        if text in cmdline and not zombie:
+            found.append(int(entry))
+    return found

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import spanish_locale, write_mo
+from helpers import processes_naming, spanish_locale, write_mo
 
 pytestmark = pytest.mark.slow
 
@@ -335,24 +335,6 @@ def test_shared_fit_plans_a_language_from_its_similarity_alone_on_the_command_li
     )
 
 
-def _processes_naming(text: str) -> list[int]:
-    """Ids of the live processes whose command line holds ``text`` (submitit's jobs name their folder)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
-            with open(f"/proc/{entry}/stat") as f:
-                zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
-        except OSError:
-            continue
-        if text in cmdline and not zombie:
-            found.append(int(entry))
-    return found
-
-
 @pytest.mark.serial
 def test_sigterm_to_the_pilot_cancels_the_submitit_jobs_it_started(tmp_path, tiny_model_dir):
     """Issue 17: stopping the parent stopped nothing: two submitit jobs ran on, ignoring SIGTERM."""
@@ -401,9 +383,9 @@ def test_sigterm_to_the_pilot_cancels_the_submitit_jobs_it_started(tmp_path, tin
     # the cancelled jobs' controllers (submitit's, SIGINT) print their KeyboardInterrupt into the grid's folder
     assert "Traceback" not in rest, rest[-3000:]
     deadline = time.time() + 30
-    while _processes_naming(folder) and time.time() < deadline:
+    while processes_naming(folder) and time.time() < deadline:
         time.sleep(0.2)
-    assert not _processes_naming(folder)
+    assert not processes_naming(folder)
     assert not (tmp_path / "runs" / "pilot" / ".lock").exists()
 
 

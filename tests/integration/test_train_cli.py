@@ -16,7 +16,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from helpers import spanish_ui_pairs
+from helpers import processes_naming, spanish_ui_pairs
 
 pytestmark = pytest.mark.slow
 
@@ -406,26 +406,11 @@ def test_sigterm_to_a_two_process_train_stops_torchrun_and_its_workers(tmp_path,
         assert proc.returncode == 130, rest[-3000:]
         assert rest.strip().splitlines()[-1] == "interrupted; run the same command again to resume"
         deadline = time.time() + 30
-        while any(str(out) in _cmdline(pid) for pid in _pids()) and time.time() < deadline:
+        while processes_naming(str(out)) and time.time() < deadline:
             time.sleep(0.2)
-        assert not [pid for pid in _pids() if str(out) in _cmdline(pid)]  # no torchrun, no worker left
+        assert not processes_naming(str(out))  # no torchrun, no worker left
     finally:  # a failure leaves nothing training on the CI box
         proc.kill()
-        for pid in [pid for pid in _pids() if str(out) in _cmdline(pid)]:
+        for pid in processes_naming(str(out)):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-
-
-def _pids() -> list[int]:
-    return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            text = f.read().replace(b"\0", b" ").decode(errors="replace")
-        with open(f"/proc/{pid}/stat") as f:
-            zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return ""
-    return "" if zombie else text
