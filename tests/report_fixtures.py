@@ -137,8 +137,9 @@ def write_finished_run(run_dir: Path, scaling: bool = True, analysis: bool = Tru
                 },
             },
         )
-        if analysis and name in ("coit-es", "muit-uniform"):
+        if analysis:  # the look inside reads every arm's alignment; the logit lens two of them
             _w(arm / "analysis" / "alignment.json", {"lang": "es", "layers": _layers(0.03)})
+        if analysis and name in ("coit-es", "muit-uniform"):
             _w(arm / "analysis" / "lens.json", {"lang": "es", "layers": _lens(0.3)})
     if analysis:
         _w(run_dir / "analysis" / "base" / "alignment.json", {"lang": "es", "layers": _layers(0.0)})

@@ -314,34 +314,7 @@ LANGID_VERSION = "langid-1.1.6"
 # languages a model is assumed to drift into in a run. Regional close relatives of these (gl, ca,
 # oc, an, ast, lb, ...) are left out on purpose: on short strings a free choice confuses them with
 # their big neighbour (Spanish interface strings called Galician), so they count only when named.
-COMMON_LANGUAGES = (
-    "ar",
-    "bn",
-    "de",
-    "el",
-    "en",
-    "es",
-    "fa",
-    "fr",
-    "he",
-    "hi",
-    "id",
-    "it",
-    "ja",
-    "ko",
-    "nl",
-    "pl",
-    "pt",
-    "ru",
-    "sv",
-    "sw",
-    "th",
-    "tr",
-    "uk",
-    "ur",
-    "vi",
-    "zh",
-)
+COMMON_LANGUAGES = tuple("ar bn de el en es fa fr he hi id it ja ko nl pl pt ru sv sw th tr uk ur vi zh".split())
 
 
 @functools.lru_cache(maxsize=1)
@@ -457,6 +430,20 @@ LANGID_CODES = frozenset(
         "zu",
     )
 )
+
+
+# Codes langid gives for one written language: Norwegian text may come back as nb, nn or no.
+_LANGID_EQUIVALENT = {"nb": {"nb", "no", "nn"}, "nn": {"nn", "no", "nb"}, "no": {"no", "nb", "nn"}}
+
+
+def langid_codes_for(lang: str) -> frozenset[str]:
+    """The identifier's codes that count as ``lang`` (its base code, and its equivalents).
+
+    >>> sorted(langid_codes_for("es_MX")), sorted(langid_codes_for("nb"))
+    (['es'], ['nb', 'nn', 'no'])
+    """
+    target = base(lang)
+    return frozenset(_LANGID_EQUIVALENT.get(target, {target}))
 
 
 def langid_languages() -> frozenset[str]:

@@ -394,7 +394,9 @@ def run_plain(cfg: RunConfig, nproc: int = 1, refresh_data: bool = False) -> dic
     write_json(run_dir / "summary.json", summary)
     from polyalign.report.build import build_report
 
-    summary["claims"] = build_report(run_dir)["judged"]  # each claim's effect, interval, verdict, method
+    report = build_report(run_dir)
+    summary["claims"] = report["judged"]  # each claim's effect, interval, verdict, method
+    summary["deltas"] = report["summary"]["deltas"]  # each tuned number's delta with its paired interval
     write_json(run_dir / "summary.json", summary)
     track_results(run_dir, cfg.train.report_to)
     print(markdown.table_text(summary))

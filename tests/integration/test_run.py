@@ -70,7 +70,13 @@ eval:
         assert (run_dir / rel).is_file(), rel
 
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert set(summary) == {"before", "after", "claims"}
+    assert set(summary) == {"before", "after", "claims", "deltas"}
+    (tuned,) = summary["deltas"]  # the one tuned model: each delta of the before/after table with its interval
+    for task in ("translation/en-es", "translation/es-en"):
+        for metric in ("chrf", "bleu", "fidelity"):
+            d = summary["deltas"][tuned][task][metric]
+            gap = summary["after"][task][metric] - summary["before"][task][metric]
+            assert d["effect"] == pytest.approx(gap, abs=1e-4) and d["low"] <= d["effect"] <= d["high"]
     coit = summary["claims"][0]  # paired on the same 12 items per direction, with its method
     assert coit["id"] == "coit" and coit["verdict"] in ("supported", "contradicted", "inconclusive")
     assert [p["n"] for p in coit["parts"]] == [12, 12] and coit["method"]["resamples"] == 1000

@@ -38,8 +38,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     out = build_report(args.run_dir, finished=True)
     summary = Path(args.run_dir) / "summary.json"
-    if summary.is_file():  # its claims are the report's: recomputed by this polyalign, never left stale
-        write_json(summary, {**read_json(summary), "claims": out["judged"]})
+    if summary.is_file():  # its claims and deltas are the report's: recomputed by this polyalign, never left stale
+        write_json(summary, {**read_json(summary), "claims": out["judged"], "deltas": out["summary"]["deltas"]})
     print("\n".join(out["claims"]))
     print(f"\nreport: {out['html']}\n        {out['markdown']}")
     return 0

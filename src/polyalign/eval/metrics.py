@@ -384,9 +384,6 @@ def numbers_equal(prediction: float | None, gold: float, tol: float = 1e-6) -> b
 # ---------------------------------------------------------------------------------------------
 # Language fidelity
 
-# Codes that langid splits where a user names one language.
-_LANGID_EQUIVALENT = {"nb": {"nb", "no", "nn"}, "nn": {"nn", "no", "nb"}, "no": {"no", "nb", "nn"}}
-
 
 def fidelity_candidates(lang: str, candidates: Iterable[str] | None = langs.COMMON_LANGUAGES) -> frozenset[str] | None:
     """The languages the identifier chooses among when judging text expected in ``lang``:
@@ -398,7 +395,7 @@ def fidelity_candidates(lang: str, candidates: Iterable[str] | None = langs.COMM
     if candidates is None:
         return None
     target = langs.base(lang)
-    return frozenset(langs.base(c) for c in candidates) | _LANGID_EQUIVALENT.get(target, {target})
+    return frozenset(langs.base(c) for c in candidates) | langs.langid_codes_for(target)
 
 
 def identify(texts: Iterable[str], candidates: Iterable[str] | None = None) -> list[str]:
@@ -421,7 +418,7 @@ def fidelity_counts(
     0.6666666666666666
     """
     target = langs.base(lang)
-    accept = _LANGID_EQUIVALENT.get(target, {target})
+    accept = langs.langid_codes_for(target)
     found = [d for d in detected if d is not None]
     counts = Counter(found)
     on = sum(counts[c] for c in accept)

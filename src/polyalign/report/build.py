@@ -13,7 +13,9 @@ from typing import Any
 from polyalign.io import read_json
 from polyalign.report import claims, html, markdown, plots, tables
 from polyalign.report.collect import collect
+from polyalign.report.deltas import delta_effects, deltas_json, with_interval
 from polyalign.report.model_card import write_model_cards
+from polyalign.stats.bootstrap import RESAMPLES
 
 Section = dict[str, Any]
 
@@ -28,18 +30,30 @@ def _section(
     return {"title": title, "text": text or [], "tables": tabs or [], "figures": figures or [], "missing": missing}
 
 
-def _results_sections(doc: dict[str, Any], run_dir: Path) -> list[Section]:
+def _results_sections(doc: dict[str, Any], run_dir: Path, effects: tables.Effects) -> list[Section]:
     out = []
     fams = tables.families(doc)
+    tabs = [tables.results_table(doc, f, effects) for f in fams]
+    text = [
+        "Each tuned number is followed by its delta against the untuned base model on the same items, "
+        f"with the delta's 95% interval (paired bootstrap over the items, {RESAMPLES} resamples, "
+        "seeded; chrF++ and BLEU recomputed on each resample)."
+    ]
+    unpaired = sum(t["unpaired"] for t in tabs)
+    if unpaired:
+        text.append(
+            f"{unpaired} deltas are shown without an interval: the samples hold no per-item scores "
+            "that give their numbers (e.g. BLEU without the output texts)."
+        )
     out.append(
         _section(
             "Results by arm and language",
-            ["Each tuned number is followed by its delta against the untuned base model, on the same held-out data."],
-            [tables.results_table(doc, f) for f in fams],
+            text,
+            tabs,
             missing=None if fams else "No evaluation results: not run.",
         )
     )
-    tm = tables.transfer_matrix(doc)
+    tm = tables.transfer_matrix(doc, effects)
     if tm and plots.transfer_heatmap(
         tm["values"],
         tm["rows"],
@@ -49,14 +63,14 @@ def _results_sections(doc: dict[str, Any], run_dir: Path) -> list[Section]:
         run_dir / "transfer.png",
     ):
         rows = [
-            [arm, *["—" if v is None else f"{v:+.2f}" + (" *" if c else "") for v, c in zip(vals, flags)]]
-            for arm, vals, flags in zip(tm["rows"], tm["values"], tm["constant"])
+            [arm, *["—" if v is None else with_interval(e, v) + (" *" if c else "") for v, e, c in zip(*cells)]]
+            for arm, *cells in zip(tm["rows"], tm["values"], tm["effects"], tm["constant"])
         ]
         out.append(
             _section(
                 "Transfer matrix",
                 [
-                    f"{tm['family']} {tm['metric']}, delta against the base, per arm "
+                    f"{tm['family']} {tm['metric']}, delta against the base with its 95% paired interval, per arm "
                     "and language; a box marks the languages the arm was tuned on"
                     + (
                         "; * marks a cell where the arm or the base gave every item one label "
@@ -145,8 +159,10 @@ def _claims_section(judged: list[dict[str, Any]], run_dir: Path) -> Section:
     return sec
 
 
-def sections(doc: dict[str, Any], run_dir: Path) -> list[Section]:
-    """Every section of the report, in reading order (figures are written to ``run_dir`` on the way)."""
+def sections(doc: dict[str, Any], run_dir: Path, effects: tables.Effects | None = None) -> list[Section]:
+    """Every section of the report, in reading order (figures are written to ``run_dir`` on the way);
+    ``effects``: the deltas' intervals (:func:`polyalign.report.deltas.delta_effects`), computed when not given."""
+    effects = delta_effects(doc) if effects is None else effects
     out = [_claims_section(claims.judge_claims(doc), run_dir)]
     frozen = doc.get("model_files") or {}
     which = f" ({frozen['source']}; files sha256 {str(frozen['sha256'])[:12]}, model.json)" if frozen else ""
@@ -160,7 +176,7 @@ def sections(doc: dict[str, Any], run_dir: Path) -> list[Section]:
     ]
     tabs = [tables.what_ran(doc)] + [t for t in [tables.timings_table(doc)] if t]
     out.append(_section("What was run", ran, tabs))
-    out += _results_sections(doc, run_dir)
+    out += _results_sections(doc, run_dir, effects)
     out.append(_losses_section(doc, run_dir))
     out.append(_analysis_section(doc, run_dir))
     out.append(_scaling_section(doc, run_dir))
@@ -213,13 +229,51 @@ def gaps(run_dir: Path, doc: dict[str, Any], finished: bool = True) -> list[tupl
     if summary.is_file():
         read_json(summary)  # a truncated summary: `error: PATH:LINE: invalid JSON ...`
     elif finished:
-        out.append((summary, "the run has not finished (or the file was deleted); rerun the same command to finish it"))
-    base = run_dir / "eval" / ("base" if doc["recipe"].get("arms") else "before") / "results.json"
+        out.append(
+            (
+                summary,
+                "the run has not finished (or the file was deleted); rerun the polyalign run command "
+                "that made it to finish it",
+            )
+        )
+    with_arms = bool(doc["recipe"].get("arms"))
+    base = run_dir / "eval" / ("base" if with_arms else "before")
     if doc["base"] is None and (doc["recipe"].get("eval") or {}).get("baseline", True):  # pilot points skip it
-        out.append((base, "no untuned-base numbers: no deltas, and no claim against the base is judged"))
+        out.append(
+            (
+                base,
+                "no results.json here or in suite/: no untuned-base numbers, no deltas, and no claim "
+                "against the base is judged",
+            )
+        )
+    elif doc["base"] is not None:
+        out += _missing_samples(base, "the base")
     for name, arm in doc["arms"].items():
-        if arm["results"] is None and doc["recipe"].get("arms"):
-            out.append((run_dir / "arms" / name / "eval" / "results.json", f"no evaluation of arm {name}"))
+        folder = run_dir / "arms" / name / "eval" if with_arms else run_dir / "eval" / "after"
+        if arm["results"] is None and with_arms:
+            out.append((folder, f"no results.json here or in suite/: no evaluation of arm {name}"))
+        elif arm["results"] is not None:
+            out += _missing_samples(folder, name)
+    return out
+
+
+def _missing_samples(folder: Path, who: str) -> list[tuple[Path, str]]:
+    """A task an evaluation folder has results for but no samples file: its claims and deltas cannot
+    pair it (they leave it out and say so)."""
+    out = []
+    for sub in (folder, folder / "suite"):
+        results = sub / "results.json"
+        if not results.is_file():
+            continue
+        for task in read_json(results).get("results") or {}:
+            samples = sub / f"samples_{task.replace('/', '_', 1)}.jsonl"
+            if not samples.is_file():
+                out.append(
+                    (
+                        samples,
+                        f"no per-item scores of {who} on {task}: its delta has no interval and the claims leave it out",
+                    )
+                )
     return out
 
 
@@ -236,7 +290,8 @@ def build_report(run_dir: str | Path, finished: bool = False) -> dict[str, Any]:
     missing = gaps(run_dir, doc, finished)
     for path, lack in missing:
         print(f"warning: {path}: missing: {lack}", file=sys.stderr)
-    secs = sections(doc, run_dir)
+    effects = delta_effects(doc)
+    secs = sections(doc, run_dir, effects)
     secs[1]["text"] += [f"Missing: {path.relative_to(run_dir)} — {lack}." for path, lack in missing]
     title = f"polyalign run {doc['name']}"
     markdown.write_report(run_dir / "report.md", title, secs)
@@ -247,13 +302,14 @@ def build_report(run_dir: str | Path, finished: bool = False) -> dict[str, Any]:
         "doc": doc,
         "claims": secs[0]["text"],
         "judged": secs[0]["judged"],
-        "summary": summary_document(doc, secs[0]["judged"]),
+        "summary": summary_document(doc, secs[0]["judged"], effects),
         "markdown": run_dir / "report.md",
         "html": run_dir / "report.html",
     }
 
 
-def summary_document(doc: dict[str, Any], judged: list[dict[str, Any]]) -> dict[str, Any]:
+def summary_document(doc: dict[str, Any], judged: list[dict[str, Any]], effects: tables.Effects) -> dict[str, Any]:
     """What ``summary.json`` records: the report document without the per-item rows (they stay in
-    the samples), and every claim with its effect, interval, verdict and method."""
-    return {**{k: v for k, v in doc.items() if k != "items"}, "claims": judged}
+    the samples), every claim with its effect, interval, verdict and method, and every delta of the
+    results tables with its paired interval (``deltas``: arm → task → metric)."""
+    return {**{k: v for k, v in doc.items() if k != "items"}, "claims": judged, "deltas": deltas_json(effects)}

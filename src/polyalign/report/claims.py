@@ -88,6 +88,13 @@ def _decided(tasks: list[str], parts: dict[str, tuple[Measure, Measure]], comp: 
     return f"{'/'.join(tasks)} {'/'.join(names)}, {items} items per part{together}, {comp.resamples} paired resamples"
 
 
+def _missing_parts(labels: list[str], parts: dict[str, Any], points: list[str]) -> list[str]:
+    """The parts of a measured whole (an arm's directions) that were scored but did not pair: their
+    per-item samples are missing. A part never evaluated (a recipe that scores En→X only) is not
+    part of what the run measured, and is not counted."""
+    return [f"{lab} (no per-item samples)" for lab in labels if lab not in parts and lab in points]
+
+
 def _together(comp: Comparison) -> str:
     """What a cluster bootstrap resampled (:func:`polyalign.stats.bootstrap.paired_bootstrap`), else nothing."""
     if not comp.clustered:
@@ -119,6 +126,7 @@ def coit_raises_translation(doc: dict[str, Any], resamples: int = RESAMPLES) -> 
     for name in [n for n in _expected_arms(doc, "coit") if n in arms]:
         if any(lab.startswith(name + " ") for lab in parts):
             measured.append(name)
+            missing += _missing_parts([w[0] for w in wanted if w[1] == name], parts, points)
         else:
             corpus_only = any(lab.startswith(name + " ") for lab in points)
             missing.append(f"{name} (no per-item samples)" if corpus_only else name)
@@ -155,6 +163,8 @@ def muit_matches_coit(
     parts, tasks, _, points = _translation_parts(doc, wanted, allow_comet=False)
     measured = [x for x in langs if any(lab.startswith(x + " ") for lab in parts)]
     missing = [x for x in langs if x not in measured]
+    for x in measured:
+        missing += _missing_parts([w[0] for w in wanted if w[0].startswith(x + " ")], parts, points)
     named = {
         x
         for a in (doc.get("recipe") or {}).get("arms") or []
@@ -345,7 +355,8 @@ def tuning_raises_middle_alignment(doc: dict[str, Any], resamples: int = RESAMPL
             "inconclusive",
             f"no per-pair values to pair ({head}: base {point:.3f}; point differences {shown})",
         )
-    missing = [n for n in tuned if n not in parts]
+    missing = [f"{n} (no per-pair values)" for n in tuned if n not in parts]
+    missing += [f"{n} (no alignment.json)" for n in doc.get("arms", {}) if n not in tuned]
     comp = paired_bootstrap(parts, resamples, _seed(doc))
     verdict = _partial(decide.every_above(list(comp.parts.values())), missing)
     n_pairs = len(base_pairs or [])
@@ -405,6 +416,7 @@ def qalign_transfers(doc: dict[str, Any], resamples: int = RESAMPLES) -> dict[st
         return ev.record(
             cid, claim, "not measured", "(no question-alignment arm evaluated on languages outside its training)"
         )
+    missing += [f"{lab} (no per-item samples)" for lab in points]
     comp = paired_bootstrap(parts, resamples, _seed(doc))
     verdict = _partial(decide.above(comp.pooled), missing)
     unit = "/".join(sorted(metrics)) + " points"

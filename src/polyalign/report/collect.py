@@ -13,7 +13,7 @@ directory) and a plain run (one tuned model in the run directory root: ``eval/be
      "items": {"base": {TASK: [ITEM]}, "arms": {ARM: {TASK: [ITEM]}}}}
 
 ``items`` are the per-item rows of each evaluation's ``samples_<task>_<lang>.jsonl`` (id, output,
-reference and the per-item scores), so every claim compares the base and the arms *paired*, on
+reference, the detected language and the per-item scores), so every claim compares the base and the arms *paired*, on
 the same items; the metrics keep their intervals (``*_ci``) and standard errors (``*_stderr``).
 
 Nothing here loads a model: JSON and YAML only.
@@ -30,8 +30,9 @@ from polyalign.io import InputError, iter_jsonl, read_json
 
 METRIC_KEYS = ("chrf", "bleu", "comet", "accuracy", "exact_match", "f1", "fidelity")
 SIGNATURE_KEYS = ("chrf_signature", "bleu_signature", "comet_signature", "n", "num_fewshot", "template")
-# Per-item fields kept from the samples: the text a corpus metric is recomputed from, and the scores.
-ITEM_TEXT = ("id", "output", "reference")
+# Per-item fields kept from the samples: the text a corpus metric is recomputed from, the language the
+# output was identified as (fidelity), and the scores.
+ITEM_TEXT = ("id", "output", "reference", "detected_lang")
 ITEM_SCORES = ("chrf", "comet", "f1", "exact_match", "correct")
 CLASSIFICATION_KEYS = ("majority_baseline", "majority_label", "constant_prediction")
 """What tells whether a classification accuracy could move: the majority-label baseline of the

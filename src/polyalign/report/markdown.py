@@ -44,9 +44,15 @@ def _delta(b: float | None, a: float | None) -> str:
 
 
 def table_text(summary: dict[str, Any]) -> str:
-    """The before/after table as aligned plain text, for the terminal."""
-    rows = [("task", "metric", "before", "after", "delta")]
-    rows += [(t, m, _fmt(b), _fmt(a), _delta(b, a)) for t, m, b, a in comparison_rows(summary)]
+    """The before/after table as aligned plain text, for the terminal; each delta with its 95% paired
+    interval where ``summary["deltas"]`` (the one tuned model's) holds one."""
+    found = next(iter((summary.get("deltas") or {}).values()), {})
+    keys = {label: key for key, label in METRICS}
+    rows = [("task", "metric", "before", "after", "delta [95% paired interval]")]
+    for t, m, b, a in comparison_rows(summary):
+        e = (found.get(t) or {}).get(keys[m])
+        interval = f" [{e['low']:+.2f}, {e['high']:+.2f}]" if e and a is not None and b is not None else ""
+        rows.append((t, m, _fmt(b), _fmt(a), _delta(b, a) + interval))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = []
     for n, r in enumerate(rows):

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from polyalign.report.deltas import with_interval
+from polyalign.stats.bootstrap import Effect
+
+Effects = dict[str, dict[str, dict[str, Effect]]]
+
 LABELS = {
     "chrf": "chrF++",
     "bleu": "BLEU",
@@ -20,11 +25,12 @@ def fmt(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f}"
 
 
-def cell(value: float | None, base: float | None) -> str:
-    """``25.30 (+5.20)``: a tuned number with its delta against the base."""
+def cell(value: float | None, base: float | None, effect: Effect | None = None) -> str:
+    """``25.30 (+5.20 [+2.10, +8.30])``: a tuned number with its delta against the base and the delta's
+    95% paired interval (:mod:`polyalign.report.deltas`; the delta alone where the samples give none)."""
     if value is None:
         return "—"
-    return f"{value:.2f} ({value - base:+.2f})" if base is not None else f"{value:.2f}"
+    return f"{value:.2f} ({with_interval(effect, value - base)})" if base is not None else f"{value:.2f}"
 
 
 def families(doc: dict[str, Any]) -> list[str]:
@@ -43,8 +49,10 @@ def constant_mark(result: dict[str, Any] | None) -> str:
     return f" [constant: {label}]" if label is not None else ""
 
 
-def results_table(doc: dict[str, Any], family: str) -> dict[str, Any]:
-    """One table for a task family: a row per task and metric, the base, then every arm with its delta.
+def results_table(doc: dict[str, Any], family: str, effects: Effects | None = None) -> dict[str, Any]:
+    """One table for a task family: a row per task and metric, the base, then every arm with its delta
+    and the delta's interval from ``effects`` (:func:`polyalign.report.deltas.delta_effects`); ``unpaired``
+    counts the deltas shown without one (the samples could not give it).
 
     Classification shows the majority-label baseline of the items in the row under accuracy, and
     marks an accuracy cell whose model predicted one label for every item (:func:`constant_mark`).
@@ -54,7 +62,7 @@ def results_table(doc: dict[str, Any], family: str) -> dict[str, Any]:
     tasks = set(t for t in base if t.startswith(family + "/"))
     for a in arms:
         tasks |= {t for t in (doc["arms"][a].get("results") or {}) if t.startswith(family + "/")}
-    rows = []
+    rows, unpaired = [], 0
     for task in sorted(tasks):
         for key, label in LABELS.items():
             b = base.get(task, {}).get(key)
@@ -62,22 +70,31 @@ def results_table(doc: dict[str, Any], family: str) -> dict[str, Any]:
             if b is None and all(v is None for v in vals):
                 continue
             same_items = key == "majority_baseline"  # a property of the items, not of the model: no delta
-            row = [task.partition("/")[2], label, fmt(b), *[fmt(v) if same_items else cell(v, b) for v in vals]]
+            found = [((effects or {}).get(a) or {}).get(task, {}).get(key) for a in arms]
+            if not same_items:
+                unpaired += sum(1 for v, e in zip(vals, found) if v is not None and b is not None and e is None)
+            row = [
+                task.partition("/")[2],
+                label,
+                fmt(b),
+                *[fmt(v) if same_items else cell(v, b, e) for v, e in zip(vals, found)],
+            ]
             if key == "accuracy":
                 results = [base.get(task), *[(doc["arms"][a].get("results") or {}).get(task) for a in arms]]
                 row[2:] = [c + constant_mark(r) if c != "—" else c for c, r in zip(row[2:], results)]
             rows.append(row)
-    return {"title": family, "header": ["language", "metric", "base", *arms], "rows": rows}
+    return {"title": family, "header": ["language", "metric", "base", *arms], "rows": rows, "unpaired": unpaired}
 
 
 def _main(m: dict[str, Any]) -> tuple[str, float] | None:
     return next(((k, float(m[k])) for k in ("accuracy", "f1", "exact_match", "chrf") if m.get(k) is not None), None)
 
 
-def transfer_matrix(doc: dict[str, Any]) -> dict[str, Any] | None:
+def transfer_matrix(doc: dict[str, Any], effects: Effects | None = None) -> dict[str, Any] | None:
     """Arms × languages of the transfer task (``polysent``, else ``polyqa``, else any suite task with the
-    most languages, else En→X chrF++): values are deltas against the base; ``None`` with no arms.
-    ``constant`` marks the cells where the arm or the base predicted one label for every item."""
+    most languages, else En→X chrF++): values are deltas against the base, ``effects`` their intervals
+    where ``effects`` holds one (else ``None``); ``None`` with no arms. ``constant`` marks the cells
+    where the arm or the base predicted one label for every item."""
     arms = doc.get("arms", {})
     base = doc.get("base") or {}
     if not arms or not base:
@@ -98,22 +115,26 @@ def transfer_matrix(doc: dict[str, Any]) -> dict[str, Any] | None:
         return None
     cols = [t.partition("/")[2].removeprefix("en-") if family == "translation" else t.partition("/")[2] for t in tasks]
     metric = None
-    values, constant = [], []
-    for arm in arms.values():
-        row, flags = [], []
+    values, constant, intervals = [], [], []
+    for name, arm in arms.items():
+        row, flags, found = [], [], []
         for task in tasks:
             a, b = _main((arm.get("results") or {}).get(task, {})), _main(base.get(task, {}))
             metric = metric or (b[0] if b else None)
             row.append(a[1] - b[1] if a and b and a[0] == b[0] else None)
+            mine = ((effects or {}).get(name) or {}).get(task, {})
+            found.append(mine.get(a[0]) if a and row[-1] is not None else None)
             flags.append(bool(constant_mark((arm.get("results") or {}).get(task)) or constant_mark(base.get(task))))
         values.append(row)
         constant.append(flags)
+        intervals.append(found)
     return {
         "family": family,
         "metric": LABELS.get(metric or "", metric),
         "rows": list(arms),
         "cols": cols,
         "values": values,
+        "effects": intervals,
         "constant": constant,
         "tuned": [set(a.get("languages", [])) for a in arms.values()],
     }

@@ -26,11 +26,16 @@ def test_report_from_a_finished_run(tmp_path):
         assert (run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
     md = (run / "report.md").read_text()
     assert "| polysent |" not in md and "| language | metric | base | coit-es | coit-zh | muit-uniform |" in md
+    # every delta with its paired interval (the fixture's samples hold per-item chrF++ and correctness)
     assert (
-        "| en-es | chrF++ | 25.00 | 30.00 (+5.00) | 24.00 (-1.00) | 29.50 (+4.50) | 29.00 (+4.00) | 25.00 (+0.00) |"
-        in md
+        "| en-es | chrF++ | 25.00 | 30.00 (+5.00 [+3.64, +6.32]) | 24.00 (-1.00 [-2.16, +0.26]) "
+        "| 29.50 (+4.50 [+3.35, +5.61]) | 29.00 (+4.00 [+2.76, +5.48]) | 25.00 (+0.00 [-1.07, +1.08]) |" in md
     )
-    assert "| qalign-zh-de | +6.00 | +2.00 | +2.00 | +2.00 | +2.00 | +6.00 |" in md  # transfer row: de es fr ja ru zh
+    assert (  # transfer row: de es fr ja ru zh
+        "| qalign-zh-de | +6.00 [+0.00, +12.00] | +2.00 [+0.00, +6.00] | +2.00 [+0.00, +6.00] | +2.00 [+0.00, +6.00] "
+        "| +2.00 [+0.00, +7.68] | +6.00 [+0.00, +14.00] |" in md
+    )
+    assert out["summary"]["deltas"]["coit-es"]["translation/en-es"]["chrf"]["low"] == pytest.approx(3.64, abs=0.005)
     assert (
         "- Quality follows the fitted scaling law: inconclusive — es inconclusive (power, k=3, 3 sizes, R² 0.970, "
         "rises 26.00→29.50 over 50–200 pairs, leave-one-size-out RMSE n/a (too few sizes); 3 sizes, the power form "
@@ -159,3 +164,36 @@ def test_what_was_run_names_the_files_the_model_resolved_to(tmp_path):
         "sha256": "cd" * 32,
         "files": {"model.safetensors": "ab" * 32},
     }
+
+
+def test_a_deleted_samples_file_or_alignment_is_warned_and_named_by_the_claims(tmp_path, capsys):
+    """Never a silently smaller claim: a part that lost its per-item rows, or an arm that lost its look
+    inside, is named as missing and keeps a verdict from being "supported"."""
+    run = write_finished_run(tmp_path / "demo")
+    (run / "arms" / "coit-es" / "eval" / "samples_translation_es-en.jsonl").unlink()
+    (run / "arms" / "coit-zh" / "analysis" / "alignment.json").unlink()
+    out = build_report(run, finished=False)
+    err = capsys.readouterr().err
+    assert (
+        f"warning: {run / 'arms' / 'coit-es' / 'eval' / 'samples_translation_es-en.jsonl'}: missing: no per-item "
+        "scores of coit-es on translation/es-en" in err
+    )
+    coit, alignment = out["judged"][0], out["judged"][4]
+    assert "coit-es es→en (no per-item samples)" in coit["missing"] and coit["verdict"] == "inconclusive"
+    assert "coit-es es→en (no per-item samples) missing" in coit["line"]
+    assert alignment["missing"] == ["coit-zh (no alignment.json)"] and alignment["verdict"] == "inconclusive"
+    assert (
+        "measured for coit-es, muit-uniform, muit-planned, qalign-zh-de; coit-zh (no alignment.json) missing"
+        in (alignment["line"])
+    )
+
+
+def test_missing_results_are_named_where_they_would_be(tmp_path, capsys):
+    run = write_finished_run(tmp_path / "demo")
+    (run / "arms" / "coit-zh" / "eval" / "results.json").unlink()
+    build_report(run, finished=False)
+    err = capsys.readouterr().err
+    assert (
+        f"warning: {run / 'arms' / 'coit-zh' / 'eval'}: missing: no results.json here or in suite/: "
+        "no evaluation of arm coit-zh" in err
+    )

@@ -52,3 +52,11 @@ def test_results_table_shows_the_baseline_under_accuracy_and_marks_constant_cell
 def test_transfer_matrix_flags_cells_where_either_side_is_constant():
     tm = tables.transfer_matrix(doc())
     assert (tm["cols"], tm["values"], tm["constant"]) == (["es", "sw"], [[20.0, 0.0]], [[True, False]])
+
+
+def test_only_deltas_are_counted_as_shown_without_an_interval():
+    # no per-item rows here: the two accuracy deltas have no interval; the majority-label baseline rows
+    # carry no delta at all and are not counted
+    t = tables.results_table(doc(), "polysent", {})
+    assert t["unpaired"] == 2
+    assert [r[1] for r in t["rows"]] == ["accuracy %", "majority baseline %", "accuracy %", "majority baseline %"]
