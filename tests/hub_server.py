@@ -76,6 +76,8 @@ class Hub:
         self.private: dict[str, bool] = {}
         self.commits: list[dict[str, Any]] = []
         self.write_headers: list[dict[str, str]] = []
+        self.fail_commits = 0
+        """How many of the next commits to answer 500 (a hub that fails once, as hubs do)."""
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -203,11 +205,17 @@ class Hub:
                 False,
             )
             return True
+        if self.fail_commits > 0:
+            self.fail_commits -= 1
+            self.send(h, 500, {"error": "Internal Error"}, False)
+            return True
         lines = [json.loads(line) for line in body.splitlines() if line.strip()]
         header = next(x["value"] for x in lines if x["key"] == "header")
         for x in lines:
             if x["key"] == "file":
                 self.repos["models"][repo][x["value"]["path"]] = base64.b64decode(x["value"]["content"])
+            elif x["key"] == "deletedFile":
+                self.repos["models"][repo].pop(x["value"]["path"], None)
         oid = hashlib.sha1(body).hexdigest()
         self.commits.append({"repo": repo, "summary": header.get("summary"), "oid": oid})
         self.send(h, 200, {"commitUrl": f"{self.url}/{repo}/commit/{oid}", "commitOid": oid}, False)

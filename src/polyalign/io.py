@@ -147,7 +147,9 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     An existing folder at ``path`` is replaced (it is moved aside first, then removed), so readers
     see the old folder or the new one, never a mixture: callers decide beforehand that it is theirs
     to replace. A file at ``path`` is never turned into a folder. The folder gets the permissions a
-    plain ``mkdir`` would give it (the user's umask).
+    plain ``mkdir`` would give it (the user's umask), and so do the files written into it by a
+    library that makes them private (safetensors writes ``0600`` through a temporary file), so that a
+    saved model is as readable as the rest of the folder.
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
@@ -160,6 +162,9 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     try:
         tmp.chmod(0o777 & ~umask())
         yield tmp
+        for f in tmp.rglob("*"):
+            if f.is_file() and not f.is_symlink() and f.stat().st_mode & 0o777 == 0o600:
+                f.chmod(0o666 & ~umask())
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
             os.replace(path, old)

@@ -4,6 +4,7 @@ from the environment and is never printed or written; a repository polyalign did
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -59,7 +60,7 @@ def test_push_publishes_files_card_and_marker_and_never_shows_the_token(tmp_path
         assert files["adapter_config.json"] == (model / "adapter_config.json").read_bytes()
         meta = card_metadata(files["README.md"].decode())
         assert meta["library_name"] == "peft" and meta["language"] == ["en", "es"]
-        assert "| translation/en-es | chrf | 25.00 | 30.00 | +5.00 |" in files["README.md"].decode()
+        assert "| translation/en-es | chrf | 25.00 | 30.00 | +5.00 [" in files["README.md"].decode()
         assert b'"mode": "adapter"' in files["polyalign_export.json"]
         assert hub.private["acme/coit-es"] is True and len(hub.commits) == 1
         assert done.stdout.strip() == f"{hub.url}/acme/coit-es/commit/{hub.commits[0]['oid']}"
@@ -75,7 +76,7 @@ def test_push_publishes_files_card_and_marker_and_never_shows_the_token(tmp_path
         foreign = push(run_with_adapter / "arms" / "coit-es", "acme/not-ours", cwd=tmp_path, hub=hub)
         assert foreign.returncode == 2 and "Traceback" not in foreign.stderr
         assert foreign.stderr.strip().splitlines()[-1] == (
-            "error: acme/not-ours: the repository exists and was not made by polyalign push; "
+            "error: acme/not-ours: the repository exists, holds files and was not made by polyalign push; "
             "pass --allow-existing to push into it"
         )
         assert set(hub.repos["models"]["acme/not-ours"]) == {"README.md"}
@@ -113,5 +114,50 @@ def test_push_mistakes_are_one_line_and_exit_2(tmp_path, run_with_adapter, args,
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
         assert line in proc.stderr.strip().splitlines()[-1]
         assert hub.commits == [] and (token is None or token not in proc.stderr)
+    finally:
+        hub.close()
+
+
+def test_a_failed_push_is_retried_by_the_same_command(tmp_path, run_with_adapter):
+    """The hub fails the commit once: the repository it had just created is empty, and the same command
+    then pushes into it (an empty repository holds nothing anyone could lose)."""
+    hub = Hub(token=TOKEN)
+    try:
+        hub.fail_commits = 1
+        first = push(run_with_adapter / "arms" / "coit-es", "acme/flaky", cwd=tmp_path, hub=hub)
+        assert first.returncode == 2 and "the hub answered 500" in first.stderr.strip().splitlines()[-1]
+        assert hub.repos["models"]["acme/flaky"] == {}
+        again = push(run_with_adapter / "arms" / "coit-es", "acme/flaky", cwd=tmp_path, hub=hub)
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert "adapter_model.safetensors" in hub.repos["models"]["acme/flaky"]
+    finally:
+        hub.close()
+
+
+def test_a_merged_model_pushed_over_an_adapter_leaves_no_adapter_files(tmp_path, run_with_adapter, tiny_model_dir):
+    """Into polyalign's own repository the commit deletes what the new model does not have: an adapter
+    left beside merged weights would load as a different model."""
+    hub = Hub(token=TOKEN)
+    merged = tmp_path / "merged-export"
+    merged.mkdir()
+    for f in Path(tiny_model_dir).iterdir():
+        if f.is_file():
+            (merged / f.name).write_bytes(f.read_bytes())
+    (merged / "polyalign_export.json").write_text(
+        '{"mode": "merged", "base_model": "tiny", "files": '
+        + json.dumps(sorted(p.name for p in merged.iterdir() if p.name != "polyalign_export.json"))
+        + "}"
+    )
+    (merged / "MY_NOTES.txt").write_text("private")  # added after the export: stays behind
+    try:
+        assert push(run_with_adapter / "arms" / "coit-es", "acme/m", cwd=tmp_path, hub=hub).returncode == 0
+        assert "adapter_config.json" in hub.repos["models"]["acme/m"]
+        done = push(merged, "acme/m", "--license", "apache-2.0", cwd=tmp_path, hub=hub)
+        assert done.returncode == 0, done.stderr[-3000:]
+        files = set(hub.repos["models"]["acme/m"])
+        assert not files & {"adapter_config.json", "adapter_model.safetensors", "MY_NOTES.txt"}
+        assert "config.json" in files and "model.safetensors" in files
+        assert "left out MY_NOTES.txt" in done.stderr and "deletes adapter_config.json" in done.stderr
+        assert card_metadata(hub.repos["models"]["acme/m"]["README.md"].decode())["license"] == "apache-2.0"
     finally:
         hub.close()

@@ -114,7 +114,10 @@ def add_publish_commands(sub) -> None:
     )
     e.add_argument("--base", help="base model (default: the one the run recorded)")
     e.add_argument(
-        "--dtype", choices=["float32", "bfloat16", "float16"], default="float32", help="dtype of the merged weights"
+        "--dtype",
+        choices=["float32", "bfloat16", "float16"],
+        default="float32",
+        help="dtype of the merged weights (--mode merged only)",
     )
     e.set_defaults(func=cmd_export)
 
@@ -130,5 +133,7 @@ def add_publish_commands(sub) -> None:
     p.add_argument(
         "--allow-existing", action="store_true", help="push into an existing repository not made by polyalign"
     )
-    p.add_argument("--license", default="other", help="the card's license field (default: other; see the base model's)")
+    p.add_argument(
+        "--license", help="the card's license field (default: an export's card's own, else other; see the base model's)"
+    )
     p.set_defaults(func=cmd_push)

@@ -4,8 +4,9 @@ The card holds YAML metadata the hub reads (``base_model``, ``language``, ``libr
 ``pipeline_tag``, ``license``, ``tags``, ``datasets``), what was trained (builder, languages, data
 counts per language, steps, tokens, the training settings) and what the run measured for this model:
 the before/after table against the untuned base, with each number's interval where the evaluation
-recorded one, and the experiment's claims with their verdicts. Nothing that was not measured is
-written: a model trained by ``polyalign train`` alone has no evaluation section, and says so.
+recorded one and each delta's paired interval, and the experiment's claims with their verdicts.
+Nothing that was not measured is written: a model trained by ``polyalign train`` alone has no
+evaluation section, and says so.
 
 Pure: JSON and YAML in, text out (no torch). ``export`` and ``push`` write it; ``polyalign run``
 writes one into every tuned model's folder when it builds the report.
@@ -22,6 +23,8 @@ import yaml
 
 from polyalign.io import InputError, atomic_write, read_json
 from polyalign.report.collect import collect
+from polyalign.report.deltas import delta_effects, with_interval
+from polyalign.stats.bootstrap import RESAMPLES, Effect
 
 CARD = "README.md"
 NUMBERS = ("chrf", "bleu", "comet", "f1", "exact_match", "accuracy", "fidelity")
@@ -69,16 +72,23 @@ def _number(v: Any) -> str:
 
 
 def _interval(m: dict[str, Any], metric: str) -> str:
-    """`` [lo, hi]`` from a result's recorded interval (``<metric>_ci``), else ``± stderr``, else nothing."""
+    """`` [lo, hi]`` or `` ± half-width`` from a result's recorded 95% interval (``<metric>_ci``: a pair,
+    or the half-width sacrebleu's bootstrap gives corpus chrF++ and BLEU), else ``± 1.96 × stderr``,
+    else nothing."""
     ci = m.get(f"{metric}_ci")
     if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(isinstance(x, (int, float)) for x in ci):
         return f" [{ci[0]:.2f}, {ci[1]:.2f}]"
+    if isinstance(ci, (int, float)) and not isinstance(ci, bool):
+        return f" ± {ci:.2f}"
     se = m.get(f"{metric}_stderr")
     return f" ± {1.96 * se:.2f}" if isinstance(se, (int, float)) else ""
 
 
-def evaluation_rows(base: dict[str, Any] | None, tuned: dict[str, Any] | None) -> list[str]:
-    """Markdown rows ``| task | metric | base | tuned | Δ |`` for every metric measured on the tuned model."""
+def evaluation_rows(
+    base: dict[str, Any] | None, tuned: dict[str, Any] | None, effects: dict[str, dict[str, Effect]] | None = None
+) -> list[str]:
+    """Markdown rows ``| task | metric | base | tuned | Δ |`` for every metric measured on the tuned model;
+    Δ with its paired interval from ``effects`` (task → metric, :func:`polyalign.report.deltas.delta_effects`)."""
     rows = []
     for task in sorted(tuned or {}):
         m, b = tuned[task], (base or {}).get(task) or {}
@@ -86,7 +96,8 @@ def evaluation_rows(base: dict[str, Any] | None, tuned: dict[str, Any] | None) -
             if not isinstance(m.get(metric), (int, float)):
                 continue
             after, before = m[metric], b.get(metric)
-            delta = f"{after - before:+.2f}" if isinstance(before, (int, float)) else "—"
+            found = ((effects or {}).get(task) or {}).get(metric)
+            delta = with_interval(found, after - before) if isinstance(before, (int, float)) else "—"
             rows.append(
                 f"| {task} | {metric} | {_number(before)}{_interval(b, metric) if before is not None else ''} "
                 f"| {_number(after)}{_interval(m, metric)} | {delta} |"
@@ -104,6 +115,77 @@ def _data_lines(manifest: dict[str, Any]) -> list[str]:
     return lines
 
 
+def checkpoint_step(source: Path) -> int | None:
+    """The step of a training checkpoint folder (``checkpoints/step-N``), else ``None``."""
+    s = source.resolve()
+    if s.parent.name != "checkpoints":
+        return None
+    step = _json(s / "trainer_state.json").get("step")
+    if isinstance(step, int):
+        return step
+    tail = s.name.removeprefix("step-")
+    return int(tail) if tail.isdigit() else None
+
+
+def _lora_shape(train: dict[str, Any], model_folder: Path) -> str:
+    """``rank / alpha`` from the training settings, else from the adapter's own config."""
+    adapter = _json(model_folder / "adapter_config.json")
+    rank = train.get("lora_rank", adapter.get("r"))
+    alpha = train.get("lora_alpha", adapter.get("lora_alpha"))
+    return f"{rank} / {alpha}" if rank is not None and alpha is not None else "—"
+
+
+def _evaluation(run_dir: Path | None, arm: str | None, step: int | None) -> list[str]:
+    """The card's evaluation section: the run's before/after rows of this model with their intervals,
+    or one line saying why no number is claimed."""
+    if step is not None:
+        return [
+            f"This is the checkpoint at step {step}; the run evaluated its final model, not this checkpoint: "
+            "no numbers are claimed."
+        ]
+    rows: list[str] = []
+    if run_dir is not None:
+        try:
+            doc = collect(run_dir)
+        except (InputError, ValueError, OSError):
+            doc = {}
+        arms = doc.get("arms") or {}
+        name = arm if arm else next(iter(arms), None)
+        mine = arms.get(name) if name else None
+        effects = delta_effects(doc, arms=[name]).get(name) if mine and doc.get("base") else None
+        rows = evaluation_rows(doc.get("base"), (mine or {}).get("results"), effects)
+    if not rows:
+        return ["This model was not evaluated by the run that trained it: no numbers are claimed."]
+    return [
+        "Measured by the run that trained this model, on the same items for the untuned base and this model. "
+        "Beside each score, its 95% interval as the evaluation recorded it; Δ is this model − the base with "
+        f"its 95% interval from a paired bootstrap over the items ({RESAMPLES} resamples, seeded).",
+        "",
+        "| task | metric | base | this model | Δ |",
+        "|---|---|---|---|---|",
+        *rows,
+    ]
+
+
+def _use(library: str, base_model: str) -> list[str]:
+    if library == "peft":
+        code = [
+            "from peft import AutoPeftModelForCausalLM",
+            "from transformers import AutoTokenizer",
+            "",
+            'model = AutoPeftModelForCausalLM.from_pretrained("REPO_OR_FOLDER")',
+            f'tokenizer = AutoTokenizer.from_pretrained("{base_model}")',
+        ]
+    else:
+        code = [
+            "from transformers import AutoModelForCausalLM, AutoTokenizer",
+            "",
+            'model = AutoModelForCausalLM.from_pretrained("REPO_OR_FOLDER")',
+            'tokenizer = AutoTokenizer.from_pretrained("REPO_OR_FOLDER")',
+        ]
+    return ["", "## Use", "", "```python", *code, "```", ""]
+
+
 def model_card(
     source: str | Path,
     base_model: str,
@@ -114,12 +196,20 @@ def model_card(
 ) -> str:
     """The card's text for the model trained in ``source`` (see :func:`locate`); ``claims``: the
     experiment's claims with their verdicts, one line each, as its report judged them
-    (:func:`polyalign.report.claims.run_claims`)."""
-    run_dir, arm, folder = locate(Path(source))
+    (:func:`polyalign.report.claims.run_claims`).
+
+    A checkpoint's card gives its own step and claims none of the final model's numbers; a folder
+    with no polyalign training record beside it (no run, no ``train_summary.json``) gets a card
+    that says so and claims nothing about how the model was trained or how it scores.
+    """
+    source = Path(source)
+    run_dir, arm, folder = locate(source)
+    step = checkpoint_step(source)
     recipe = _yaml(run_dir / "config.yaml") if run_dir else {}
     train_cfg = _yaml(folder / "train_config.yaml") or recipe
     train_summary = _json(folder / "train_summary.json")
     manifest = _json(folder / "data" / "manifest.json")
+    trained = run_dir is not None or bool(train_summary)
     arm_spec = next((a for a in recipe.get("arms") or [] if isinstance(a, dict) and a.get("name") == arm), {})
     data_cfg = recipe.get("data") or {}
     builder = arm_spec.get("builder") or manifest.get("builder") or data_cfg.get("builder")
@@ -127,10 +217,11 @@ def model_card(
     sources = [str(s) for s in arm_spec.get("sources") or data_cfg.get("sources") or []]
     instructions = list(data_cfg.get("instructions") or [])
     train = train_cfg.get("train") or {}
-    lora = train.get("finetuning_type", "lora") == "lora"
+    lora = library == "peft" or (trained and train.get("finetuning_type", "lora") == "lora")
+    known_base = base_model if base_model and base_model != "unknown" else None
 
     meta = {
-        "base_model": base_model,
+        "base_model": known_base,
         "language": ["en", *[x for x in languages if x != "en"]],
         "library_name": library,
         "pipeline_tag": "text-generation",
@@ -140,9 +231,18 @@ def model_card(
     }
     head = yaml.safe_dump({k: v for k, v in meta.items() if v}, sort_keys=False, allow_unicode=True)
     name = title or (arm or recipe.get("name") or folder.name)
+    if step is not None:
+        name = f"{name}, checkpoint at step {step}"
     out = ["---", head.rstrip(), "---", "", f"# {name}", ""]
+    if not trained:
+        out += [
+            f"Exported with polyalign{f' (base model `{known_base}`)' if known_base else ''}. No polyalign "
+            "training record was found with this model (no run folder, no train_summary.json), so nothing "
+            "about how it was trained or how it scores is claimed here."
+        ]
+        return "\n".join([*out, *_use(library, known_base or "REPO_OR_FOLDER")])
     out += [
-        f"`{base_model}` tuned with polyalign "
+        f"`{known_base or 'the base model'}` tuned with polyalign "
         f"({builder or 'instruction tuning'}{' on ' + ', '.join(languages) if languages else ''}; "
         f"{'LoRA' if lora else 'full fine-tuning'}).",
         "",
@@ -151,19 +251,24 @@ def model_card(
         "| setting | value |",
         "|---|---|",
     ]
+    adapter_dir = next(
+        (d for d in (source, source / "model", folder / "model") if (d / "adapter_config.json").is_file()), source
+    )
+    final = step is None  # a checkpoint saw part of the run: the run's totals and losses are not its own
     facts = {
-        "steps": train_summary.get("steps"),
+        "steps": train_summary.get("steps") if final else step,
         "training examples": train_summary.get("examples"),
-        "tokens": train_summary.get("tokens"),
-        "supervised tokens": train_summary.get("supervised_tokens"),
+        "tokens": train_summary.get("tokens") if final else None,
+        "supervised tokens": train_summary.get("supervised_tokens") if final else None,
         "first → last loss": (
             f"{train_summary['first_loss']:.3f} → {train_summary['last_loss']:.3f}"
-            if isinstance(train_summary.get("first_loss"), (int, float))
+            if final
+            and isinstance(train_summary.get("first_loss"), (int, float))
             and isinstance(train_summary.get("last_loss"), (int, float))
             else None
         ),
         "finetuning": train.get("finetuning_type"),
-        "LoRA rank / alpha": f"{train.get('lora_rank')} / {train.get('lora_alpha')}" if lora else None,
+        "LoRA rank / alpha": _lora_shape(train, adapter_dir) if lora else None,
         "learning rate": train.get("learning_rate"),
         "batch × accumulation": (
             f"{train.get('per_device_train_batch_size')} × {train.get('gradient_accumulation_steps')}"
@@ -185,49 +290,25 @@ def model_card(
         ]
         out += data_rows
 
-    out += ["", "## Evaluation", ""]
-    rows: list[str] = []
-    if run_dir is not None:
-        try:
-            doc = collect(run_dir)
-        except (InputError, ValueError, OSError):
-            doc = {}
-        arms = doc.get("arms") or {}
-        mine = arms.get(arm) if arm else next(iter(arms.values()), None)
-        rows = evaluation_rows(doc.get("base"), (mine or {}).get("results"))
-    if rows:
-        out += [
-            "Measured by the run that trained this model, on the same items for the untuned base and this model "
-            "(intervals: 95%, as the evaluation recorded them).",
-            "",
-            "| task | metric | base | this model | Δ |",
-            "|---|---|---|---|---|",
-            *rows,
-        ]
-    else:
-        out += ["This model was not evaluated by the run that trained it: no numbers are claimed."]
-    if claims:
+    out += ["", "## Evaluation", "", *_evaluation(run_dir, arm, step)]
+    if claims and step is None:
         out += ["", "## The experiment's claims", ""]
         out += [f"- {line}" for line in claims]
+    return "\n".join([*out, *_use(library, known_base or "REPO_OR_FOLDER")])
 
-    out += ["", "## Use", "", "```python"]
-    if library == "peft":
-        out += [
-            "from peft import AutoPeftModelForCausalLM",
-            "from transformers import AutoTokenizer",
-            "",
-            'model = AutoPeftModelForCausalLM.from_pretrained("REPO_OR_FOLDER")',
-            f'tokenizer = AutoTokenizer.from_pretrained("{base_model}")',
-        ]
-    else:
-        out += [
-            "from transformers import AutoModelForCausalLM, AutoTokenizer",
-            "",
-            'model = AutoModelForCausalLM.from_pretrained("REPO_OR_FOLDER")',
-            'tokenizer = AutoTokenizer.from_pretrained("REPO_OR_FOLDER")',
-        ]
-    out += ["```", ""]
-    return "\n".join(out)
+
+def with_license(text: str, license: str) -> str:
+    """The card ``text`` with ``license`` as its metadata's license field (added when it has none).
+
+    >>> with_license("---\nbase_model: x\nlicense: other\n---\n# m\n", "apache-2.0").splitlines()[2]
+    'license: apache-2.0'
+    """
+    meta = card_metadata(text)
+    if not meta:
+        return text
+    end = text.find("\n---\n", 4)
+    head = yaml.safe_dump({**meta, "license": license}, sort_keys=False, allow_unicode=True)
+    return "---\n" + head + text[end + 1 :]
 
 
 def card_metadata(text: str) -> dict[str, Any]:

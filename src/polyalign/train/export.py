@@ -12,8 +12,11 @@ run`` directory, whose ``model/`` is used), an adapter / model folder itself, or
 ``adapter`` is refused.
 
 ``OUT`` is written only where nothing of the user's is: a new path, an empty folder, or (with
-``overwrite``) an earlier export of the same kind, which polyalign recognises by the marker file
-it leaves in every export (:data:`MARKER`). ``OUT`` is never the source, inside it, or above it.
+``overwrite``) an earlier export of the same kind holding only the files it wrote, which polyalign
+recognises by the marker file it leaves in every export (:data:`MARKER`: the mode, the base model,
+where the model came from, and every file the export wrote). A file added to an export afterwards
+stops ``--overwrite`` (it would be lost) and stays behind at ``push``. ``OUT`` is never the source,
+inside it, or above it.
 """
 
 from __future__ import annotations
@@ -39,8 +42,9 @@ Mode = Literal["merged", "adapter"]
 MARKER = "polyalign_export.json"  # in every export: what it is, so a later export may replace it
 
 
-def find_model_folder(source: str | Path) -> Path:
-    """The adapter or model folder inside ``source`` (``source/model``, or ``source`` itself)."""
+def find_model_folder(source: str | Path, command: str = "export") -> Path:
+    """The adapter or model folder inside ``source`` (``source/model``, or ``source`` itself); ``command``
+    names the command an error suggests (``export``, ``push``)."""
     src = require_folder(Path(source).expanduser())
     for folder in (src / "model", src):
         if (folder / "adapter_config.json").is_file() or (folder / "config.json").is_file():
@@ -48,8 +52,8 @@ def find_model_folder(source: str | Path) -> Path:
     arms = sorted(p.name for p in (src / "arms").glob("*") if (p / "model").is_dir()) if (src / "arms").is_dir() else []
     if arms:  # an experiment: one tuned model per arm
         raise InputError(
-            f"is an experiment: its tuned models are in arms/<arm>/ ({', '.join(arms)}); export one, e.g. "
-            f"polyalign export {src / 'arms' / arms[0]} OUT",
+            f"is an experiment: its tuned models are in arms/<arm>/ ({', '.join(arms)}); {command} one, e.g. "
+            f"polyalign {command} {src / 'arms' / arms[0]} {'OUT' if command == 'export' else 'OWNER/NAME'}",
             src,
         )
     raise InputError("holds no trained model (no model/adapter_config.json or model/config.json)", src)
@@ -100,16 +104,58 @@ def check_destination(src: Path, out: Path, mode: Mode, overwrite: bool = False)
             raise InputError(f"holds an earlier {kind} export, not {mode}: choose another folder", out)
         if not overwrite:
             raise InputError(f"holds an earlier {kind} export: pass --overwrite to replace it", out)
+        extra = files_not_exported(out)
+        if extra is None:
+            raise InputError(
+                "holds an export by an older polyalign, which did not record the files it wrote: "
+                "remove it yourself or choose a new folder (nothing was changed)",
+                out,
+            )
+        if extra:
+            shown = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+            raise InputError(
+                f"holds files the earlier export did not write ({shown}): move them out or choose a new folder "
+                "(nothing was changed)",
+                out,
+            )
     check_output_dir(out)
+
+
+def exported_files(folder: Path) -> list[str]:
+    """Every file under ``folder``, as paths relative to it (``/``-separated), sorted."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def files_not_exported(folder: Path) -> list[str] | None:
+    """The files in an export folder that its marker does not list (added after the export); ``None``
+    for an export whose marker lists no files (an older polyalign's: what it wrote is not known)."""
+    try:
+        listed = json.loads((folder / MARKER).read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError):
+        listed = None
+    if not isinstance(listed, list):
+        return None
+    return [f for f in exported_files(folder) if f != MARKER and f not in set(listed)]
+
+
+def source_name(src: Path) -> str:
+    """Where an exported model came from, without the machine's folders (the marker travels with
+    ``push``): ``<run>/arms/<arm>`` inside a run, else the source folder's own name."""
+    run_dir, _, _ = locate(src)
+    s = src.resolve()
+    if run_dir is not None and (s == run_dir or run_dir in s.parents):
+        return (Path(run_dir.name) / s.relative_to(run_dir)).as_posix()
+    return s.name
 
 
 def _mark(folder: Path, mode: Mode, src: Path, base_name: str | None) -> None:
     """The marker (what this export is) and the model card (what was trained and measured)."""
 
-    write_json(folder / MARKER, {"mode": mode, "source": str(src), "base_model": base_name})
     base = base_name or base_of(folder)
     card = model_card(src, base, library_of(folder), claims=run_claims(locate(src)[0]))
     (folder / CARD).write_text(card, encoding="utf-8")
+    files = [f for f in exported_files(folder) if f != MARKER]
+    write_json(folder / MARKER, {"mode": mode, "source": source_name(src), "base_model": base_name, "files": files})
 
 
 def export(
@@ -127,6 +173,8 @@ def export(
     """
     src = Path(source).expanduser()
     out = Path(out).expanduser()
+    if mode == "adapter" and dtype != "float32":
+        raise InputError(f"--dtype {dtype} applies to --mode merged: an adapter is exported as it was trained")
     check_destination(src, out, mode, overwrite)
     if (src / "trainer_state.json").is_file() and (src / "weights.safetensors").is_file():  # a checkpoint
         return _export_checkpoint(src, out, mode, base, dtype)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+from polyalign.report.build import build_report
 from polyalign.report.claims import run_claims
+from polyalign.report.collect import collect
+from polyalign.report.deltas import delta_effect
 from polyalign.report.model_card import card_metadata, locate, model_card, write_model_cards
 from report_fixtures import write_finished_run
 
@@ -26,9 +29,18 @@ def test_an_arm_card_carries_metadata_training_and_the_measured_before_after(tmp
     assert meta["language"] == ["en", "es"] and meta["library_name"] == "peft"
     assert meta["pipeline_tag"] == "text-generation" and meta["license"] == "other"
     assert meta["tags"] == ["polyalign", "coit", "lora", "multilingual"]
-    # The fixture's numbers, as measured: base 25.00 → coit-es 30.00 on en→es chrF++; 20 steps.
-    assert "| translation/en-es | chrf | 25.00 | 30.00 | +5.00 |" in text
-    assert "| polysent/es | accuracy | 40.00 | 46.00 | +6.00 |" in text
+    # The fixture's numbers, as measured: base 25.00 → coit-es 30.00 on en→es chrF++; 20 steps. Each Δ
+    # carries its paired interval, the one the report's table shows for the same cell.
+    doc = collect(run)
+    chrf, acc = (
+        delta_effect(doc, "coit-es", t, m) for t, m in (("translation/en-es", "chrf"), ("polysent/es", "accuracy"))
+    )
+    assert chrf.low < 5.0 < chrf.high and acc.low <= 6.0 <= acc.high
+    assert f"| translation/en-es | chrf | 25.00 | 30.00 | +5.00 [{chrf.low:+.2f}, {chrf.high:+.2f}] |" in text
+    assert f"| polysent/es | accuracy | 40.00 | 46.00 | +6.00 [{acc.low:+.2f}, {acc.high:+.2f}] |" in text
+    assert f"30.00 (+5.00 [{chrf.low:+.2f}, {chrf.high:+.2f}])" in (build_report(run)["markdown"]).read_text()
+    # the fixture's BLEU has no per-item texts to recompute it from: its Δ stands alone, with no interval
+    assert "| translation/en-es | bleu | 8.33 | 10.00 | +1.67 |" in text
     assert "| steps | 20 |" in text and "| supervised tokens | 9000 |" in text
     assert "| es | 100 | 40 | 0 |" in text
     assert "## The experiment's claims" in text and "CoIT raises translation" in text
@@ -41,7 +53,7 @@ def test_an_interval_the_evaluation_recorded_is_shown_beside_its_number(tmp_path
     doc["results"]["translation/en-zh"]["chrf_ci"] = [12.5, 17.25]
     res.write_text(json.dumps(doc))
     text = model_card(_adapter(run / "arms" / "coit-zh" / "model"), "base/x", "peft")
-    assert "| translation/en-zh | chrf | 10.00 | 15.00 [12.50, 17.25] | +5.00 |" in text
+    assert "| translation/en-zh | chrf | 10.00 | 15.00 [12.50, 17.25] | +5.00 [" in text
 
 
 def test_a_model_no_run_evaluated_claims_no_numbers(tmp_path):
@@ -68,3 +80,40 @@ def test_the_report_writes_a_card_into_every_tuned_model_folder(tmp_path):
         run / "arms" / "muit-uniform" / "model" / "README.md",
     ]
     assert card_metadata(written[1].read_text())["language"] == ["en", "es", "zh", "ru"]
+
+
+def test_a_checkpoints_card_gives_its_step_and_claims_none_of_the_final_models_numbers(tmp_path):
+    run = write_finished_run(tmp_path / "demo")
+    _adapter(run / "arms" / "coit-es" / "model")
+    ckpt = run / "arms" / "coit-es" / "checkpoints" / "step-6"
+    ckpt.mkdir(parents=True)
+    (ckpt / "trainer_state.json").write_text(json.dumps({"step": 6}))
+    text = model_card(ckpt, "HuggingFaceTB/SmolLM2-135M-Instruct", "peft", claims=run_claims(run))
+    assert "# coit-es, checkpoint at step 6" in text and "| steps | 6 |" in text
+    assert "| steps | 20 |" not in text and "first → last loss" not in text  # the final model's
+    assert "the run evaluated its final model, not this checkpoint: no numbers are claimed" in text
+    assert "| task |" not in text and "## The experiment's claims" not in text
+    assert "| LoRA rank / alpha | — |" in text  # the adapter names r 16 but no alpha: neither is guessed
+
+
+def test_a_folder_polyalign_did_not_train_gets_a_card_that_claims_nothing(tmp_path):
+    folder = _adapter(tmp_path / "someones-adapter", base="unknown")
+    text = model_card(folder, "unknown", "peft")
+    meta = card_metadata(text)
+    assert "base_model" not in meta and meta["library_name"] == "peft"
+    assert "tuned with polyalign" not in text and "## Training" not in text and "## Evaluation" not in text
+    assert "No polyalign training record was found" in text
+
+
+def test_a_corpus_metrics_recorded_half_width_and_the_adapters_own_lora_shape_are_shown(tmp_path):
+    run = write_finished_run(tmp_path / "demo")
+    res = run / "arms" / "coit-es" / "eval" / "results.json"
+    doc = json.loads(res.read_text())
+    doc["results"]["translation/en-es"]["chrf_ci"] = 1.0987  # sacrebleu's bootstrap half-width
+    res.write_text(json.dumps(doc))
+    model = _adapter(run / "arms" / "coit-es" / "model")  # r 16 in its adapter_config.json; the recipe names none
+    cfg = json.loads((model / "adapter_config.json").read_text())
+    (model / "adapter_config.json").write_text(json.dumps({**cfg, "lora_alpha": 32}))
+    text = model_card(model, "HuggingFaceTB/SmolLM2-135M-Instruct", "peft")
+    assert "| translation/en-es | chrf | 25.00 | 30.00 ± 1.10 | +5.00 [" in text
+    assert "| LoRA rank / alpha | 16 / 32 |" in text

@@ -80,7 +80,12 @@ def test_an_earlier_export_is_replaced_only_with_overwrite_and_only_by_the_same_
     assert main(["export", str(run), str(out), "--mode", "adapter"]) == 0
     capsys.readouterr()
     marker = json.loads((out / MARKER).read_text())
-    assert marker == {"mode": "adapter", "source": str(run), "base_model": "base-x"}
+    assert marker == {  # no folder of this machine's: the marker goes up with `push`
+        "mode": "adapter",
+        "source": "out_fr",
+        "base_model": "base-x",
+        "files": ["README.md", "adapter_config.json", "adapter_model.safetensors"],
+    }
     assert sorted(p.name for p in out.iterdir()) == [
         "README.md",
         "adapter_config.json",
@@ -101,6 +106,40 @@ def test_an_earlier_export_is_replaced_only_with_overwrite_and_only_by_the_same_
     assert main(["export", str(full), str(out), "--overwrite"]) == 2
     assert _err(capsys) == f"error: {out}: holds an earlier adapter export, not merged: choose another folder"
     assert (out / "adapter_model.safetensors").read_bytes() == b"new weights"
+
+
+def test_overwrite_never_loses_a_file_added_to_an_export(tmp_path, capsys):
+    run = _adapter_run(tmp_path / "out_fr")
+    out = tmp_path / "adapter"
+    assert main(["export", str(run), str(out), "--mode", "adapter"]) == 0
+    (out / "MYNOTES.txt").write_text("mine")
+    (out / "sub").mkdir()
+    (out / "sub" / "z.txt").write_text("also mine")
+    capsys.readouterr()
+    assert main(["export", str(run), str(out), "--mode", "adapter", "--overwrite"]) == 2
+    assert _err(capsys) == (
+        f"error: {out}: holds files the earlier export did not write (MYNOTES.txt, sub/z.txt): "
+        "move them out or choose a new folder (nothing was changed)"
+    )
+    assert (out / "MYNOTES.txt").read_text() == "mine" and (out / "sub" / "z.txt").read_text() == "also mine"
+    # an export by an older polyalign recorded no files: what is in it is not known, so it is not replaced
+    marker = json.loads((out / MARKER).read_text())
+    (out / "MYNOTES.txt").unlink()
+    (out / "sub" / "z.txt").unlink()
+    (out / MARKER).write_text(json.dumps({k: v for k, v in marker.items() if k != "files"}))
+    assert main(["export", str(run), str(out), "--mode", "adapter", "--overwrite"]) == 2
+    assert "holds an export by an older polyalign" in _err(capsys)
+
+
+def test_an_adapter_export_refuses_a_dtype_and_is_as_readable_as_its_folder(tmp_path, capsys):
+    run = _adapter_run(tmp_path / "out_fr")
+    assert main(["export", str(run), str(tmp_path / "a16"), "--mode", "adapter", "--dtype", "float16"]) == 2
+    assert _err(capsys) == ("error: --dtype float16 applies to --mode merged: an adapter is exported as it was trained")
+    assert not (tmp_path / "a16").exists()
+    (run / "model" / "adapter_model.safetensors").chmod(0o600)  # as safetensors writes it
+    assert main(["export", str(run), str(tmp_path / "a"), "--mode", "adapter"]) == 0
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "a").iterdir()}
+    assert len(set(modes.values())) == 1 and modes["adapter_model.safetensors"] != 0o600, modes
 
 
 def test_an_empty_folder_or_a_new_path_is_written(tmp_path, capsys):
