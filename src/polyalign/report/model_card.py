@@ -198,7 +198,8 @@ def model_card(
     experiment's claims with their verdicts, one line each, as its report judged them
     (:func:`polyalign.report.claims.run_claims`).
 
-    A checkpoint's card gives its own step and claims none of the final model's numbers; a folder
+    A checkpoint's card gives its own step and claims none of the final model's numbers (the last
+    checkpoint, which holds the final model's weights, carries them); a folder
     with no polyalign training record beside it (no run, no ``train_summary.json``) gets a card
     that says so and claims nothing about how the model was trained or how it scores.
     """
@@ -210,6 +211,9 @@ def model_card(
     train_summary = _json(folder / "train_summary.json")
     manifest = _json(folder / "data" / "manifest.json")
     trained = run_dir is not None or bool(train_summary)
+    last = step is not None and step == train_summary.get("steps")
+    if last:  # the last checkpoint holds the final model's weights: the run's numbers are its own
+        step = None
     arm_spec = next((a for a in recipe.get("arms") or [] if isinstance(a, dict) and a.get("name") == arm), {})
     data_cfg = recipe.get("data") or {}
     builder = arm_spec.get("builder") or manifest.get("builder") or data_cfg.get("builder")
@@ -231,8 +235,8 @@ def model_card(
     }
     head = yaml.safe_dump({k: v for k, v in meta.items() if v}, sort_keys=False, allow_unicode=True)
     name = title or (arm or recipe.get("name") or folder.name)
-    if step is not None:
-        name = f"{name}, checkpoint at step {step}"
+    if step is not None or last:
+        name = f"{name}, checkpoint at step {step or train_summary.get('steps')}{' (the final step)' if last else ''}"
     out = ["---", head.rstrip(), "---", "", f"# {name}", ""]
     if not trained:
         out += [

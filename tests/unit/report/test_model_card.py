@@ -94,6 +94,12 @@ def test_a_checkpoints_card_gives_its_step_and_claims_none_of_the_final_models_n
     assert "the run evaluated its final model, not this checkpoint: no numbers are claimed" in text
     assert "| task |" not in text and "## The experiment's claims" not in text
     assert "| LoRA rank / alpha | — |" in text  # the adapter names r 16 but no alpha: neither is guessed
+    final = ckpt.parent / "step-20"  # the fixture's arm trained 20 steps: its last checkpoint is the final model
+    final.mkdir()
+    (final / "trainer_state.json").write_text(json.dumps({"step": 20}))
+    text = model_card(final, "HuggingFaceTB/SmolLM2-135M-Instruct", "peft", claims=run_claims(run))
+    assert "# coit-es, checkpoint at step 20 (the final step)" in text and "| steps | 20 |" in text
+    assert "| translation/en-es | chrf | 25.00 | 30.00 | +5.00 [" in text and "## The experiment's claims" in text
 
 
 def test_a_folder_polyalign_did_not_train_gets_a_card_that_claims_nothing(tmp_path):
