@@ -371,7 +371,7 @@ def test_a_hub_id_is_named_as_the_base_not_the_folder_it_resolved_to(tmp_path, t
     (out / "model" / "adapter_config.json").write_text(json.dumps(config))
     from polyalign.train.push import _content, files_to_push
 
-    folder, marker = files_to_push(out)
+    folder, marker, _, _ = files_to_push(out)
     assert marker["base_model"] == "acme/tiny-llama"
     uploaded = json.loads(_content(folder / "adapter_config.json", marker["base_model"]))
     assert uploaded["base_model_name_or_path"] == "acme/tiny-llama"

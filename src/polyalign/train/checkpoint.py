@@ -184,6 +184,9 @@ def save_model(folder: Path, net: torch.nn.Module, model: Any, prefix: str, toke
                 # polyalign never resizes the vocabulary: no base embeddings to save, and peft's "auto" would
                 # look the base up on the hub (a DNS lookup and two warnings per save when offline)
                 model.save_pretrained(tmp, safe_serialization=True, state_dict=state, save_embedding_layers=False)
+                # peft's template card ("[More Information Needed]") claims nothing true of this model:
+                # polyalign's own card takes its place where one is written (train's model/, a run's report)
+                (tmp / "README.md").unlink(missing_ok=True)
             else:
                 model.save_pretrained(tmp, state_dict=state, safe_serialization=True)
                 if hasattr(tokenizer, "save_pretrained"):

@@ -310,6 +310,8 @@ def test_a_kept_model_is_the_run_stopped_there_and_the_last_is_the_final_model(t
     assert all(torch.equal(kept8[k], stopped[k]) for k in kept8)
     assert all(torch.equal(kept24[k], final[k]) for k in final)
     assert not all(torch.equal(kept8[k], kept24[k]) for k in kept8)
+    # no peft template card ("[More Information Needed]") left in a kept or final model folder
+    assert not [p for p in (tmp_path / "a").rglob("README.md")]
 
 
 def test_kept_steps_need_multiples_of_the_batch_and_stop_at_the_data():
