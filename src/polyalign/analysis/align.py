@@ -8,6 +8,8 @@ when a model is run.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -41,44 +43,98 @@ METRICS = (
 )
 
 
-def pairs_file(path: str | Path) -> Path:
-    """The pairs file itself, or a built run's held-out English pairs (``RUN/data/test_en-*.jsonl``)."""
+def pairs_file(path: str | Path, tgt_lang: str | None = None) -> Path:
+    """The pairs file itself, or a built run's held-out English pairs (``RUN/data/test_en-<tgt_lang>.jsonl``).
+
+    In a run, ``tgt_lang`` picks the language; without it the run must hold one language only (the
+    first of several in name order was read before, whatever the user meant).
+    """
     p = Path(path)
     if p.is_dir():
         found = sorted(p.glob("data/test_en-*.jsonl")) or sorted(p.glob("test_en-*.jsonl"))
         if not found:
             raise InputError("no held-out pairs here (expected data/test_en-XX.jsonl of a built run)", p)
-        return found[0]
+        held = {f.name.removeprefix("test_en-").removesuffix(".jsonl"): f for f in found}
+        if tgt_lang is None:
+            if len(held) > 1:
+                raise InputError(f"held-out pairs in {len(held)} languages ({', '.join(held)}): give --tgt-lang", p)
+            return found[0]
+        want = langs.normalize(tgt_lang)
+        for code, f in held.items():
+            if code == want:
+                return f
+        for code, f in held.items():
+            if langs.base(langs.normalize(code)) == langs.base(want):
+                return f
+        raise InputError(f"no en-{tgt_lang} held-out pairs (has {', '.join(held)})", p)
     if not p.is_file():
         raise InputError("no such file", p)
     return p
 
 
+def pairs_fingerprint(en: list[str], x: list[str]) -> str:
+    """sha256 of the pairs' texts in order (the JSON list of ``[English, X]``): two alignments
+    compare only when they read the same sentences, not just as many of the same languages."""
+    text = json.dumps([[e, t] for e, t in zip(en, x, strict=True)], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _refuse_one_json_object(f: Path) -> None:
+    """A ``.json`` file holding one object (a ``results.json``) is not pairs: say so, instead of the
+    JSONL reader's ``line 1: invalid JSON``."""
+    if f.suffix.lower() != ".json":
+        return
+    try:
+        doc = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # not one JSON document (JSONL named .json, or broken): the reader says where
+    if isinstance(doc, dict) and not {"src", "tgt"} <= set(doc):
+        raise InputError(
+            "is one JSON object, not parallel pairs: expected JSONL (one {src, tgt} object a line), "
+            "a JSON array of them, or TSV",
+            f,
+        )
+
+
 def read_pairs(
-    path: str | Path, src_lang: str = "en", tgt_lang: str = "es", limit: int | None = None
+    path: str | Path, src_lang: str = "en", tgt_lang: str | None = None, limit: int | None = None
 ) -> dict[str, Any]:
-    """``{"x": [...], "en": [...], "lang", "en_lang", "file"}`` from TSV, JSONL (``src``, ``tgt``) or a run.
+    """``{"x": [...], "en": [...], "lang", "en_lang", "file", "sha256"}`` from TSV, JSONL (``src``,
+    ``tgt``) or a run (its ``data/test_en-<tgt_lang>.jsonl``).
 
     The English side goes to ``en`` whichever side it is on; with no English side the source
-    takes its place. Fewer than 2 pairs is an error (nothing to mismatch).
+    takes its place. Pairs that do not say their target language (a TSV, records without
+    ``tgt_lang``) need ``tgt_lang``: no language is assumed. A ``tgt_lang`` that the pairs
+    contradict is an error. Fewer than 2 pairs is an error (nothing to mismatch). ``sha256`` is
+    :func:`pairs_fingerprint` of the pairs read.
     """
 
-    f = pairs_file(path)
+    f = pairs_file(path, tgt_lang)
+    _refuse_one_json_object(f)
+    if tgt_lang is None and f.suffix.lower() in (".tsv", ".tab"):
+        raise InputError("a TSV file does not say its languages: give the target language (--tgt-lang)", f)
     x, en, lang, en_lang = [], [], None, None
-    for p in read_parallel(f, src_lang, tgt_lang):
-        if langs.base(p.tgt_lang) == "en" and langs.base(p.src_lang) != "en":
-            p = p.flipped()
-        if lang is None:
-            lang, en_lang = p.tgt_lang, p.src_lang
-        elif (p.tgt_lang, p.src_lang) != (lang, en_lang):
-            raise InputError(f"mixed language pairs: {en_lang}-{lang} and {p.src_lang}-{p.tgt_lang}", f)
-        x.append(p.tgt)
-        en.append(p.src)
-        if limit is not None and len(x) >= limit:
-            break
+    try:
+        for p in read_parallel(f, src_lang, tgt_lang):
+            if langs.base(p.tgt_lang) == "en" and langs.base(p.src_lang) != "en":
+                p = p.flipped()
+            if lang is None:
+                lang, en_lang = p.tgt_lang, p.src_lang
+            elif (p.tgt_lang, p.src_lang) != (lang, en_lang):
+                raise InputError(f"mixed language pairs: {en_lang}-{lang} and {p.src_lang}-{p.tgt_lang}", f)
+            x.append(p.tgt)
+            en.append(p.src)
+            if limit is not None and len(x) >= limit:
+                break
+    except InputError as e:
+        if tgt_lang is None and e.message.startswith("missing field 'tgt_lang'"):
+            raise InputError("no tgt_lang field: give the target language (--tgt-lang)", e.path, e.line) from None
+        raise
     if len(x) < 2:
         raise InputError(f"{len(x)} parallel pairs: need at least 2", f)
-    return {"x": x, "en": en, "lang": lang, "en_lang": en_lang, "file": str(f)}
+    if tgt_lang is not None and langs.base(langs.normalize(tgt_lang)) not in (langs.base(lang), langs.base(en_lang)):
+        raise InputError(f"holds {en_lang}-{lang} pairs, not {src_lang}-{tgt_lang} (--tgt-lang {tgt_lang})", f)
+    return {"x": x, "en": en, "lang": lang, "en_lang": en_lang, "file": str(f), "sha256": pairs_fingerprint(en, x)}
 
 
 def capture_stores(
@@ -137,9 +193,11 @@ def align_report(
     """Every per-layer alignment number for ``pairs`` (from :func:`read_pairs`): ``alignment.json``
     without its header.
 
-    Each layer also carries ``pairs_cos_centred``, the centred cosine of every pair in pair order
-    (what a paired bootstrap over pairs resamples), and with ``mean`` pooling ``massive_dropped``,
-    the positions the massive-activation rule left out there; ``pooling`` records the rule.
+    ``pairs_sha256`` fingerprints the pairs (what ``--compare`` checks), ``settings.margin_k`` is the
+    ``k`` the margin used (at most the number of pairs). Each layer also carries ``pairs_cos_centred``,
+    the centred cosine of every pair in pair order (what a paired bootstrap over pairs resamples),
+    and with ``mean`` pooling ``massive_dropped``, the positions the massive-activation rule left out
+    there; ``pooling`` records the rule.
     """
     (xs, ens), dtype, pooling = capture_stores(model, tokenizer, [pairs["x"], pairs["en"]], pool, batch_size)
     layers = []
@@ -153,6 +211,7 @@ def align_report(
     best = max(layers, key=lambda r: (r["retrieval_x2en"] + r["retrieval_en2x"]) / 2)
     return {
         "pairs": len(pairs["x"]),
+        "pairs_sha256": pairs_fingerprint(pairs["en"], pairs["x"]),
         "lang": pairs["lang"],
         "en_lang": pairs["en_lang"],
         "pool": pool,
@@ -160,7 +219,7 @@ def align_report(
         "settings": {
             "batch_size": batch_size,
             "seed": seed,
-            "margin_k": k,
+            "margin_k": min(k, len(pairs["x"])),  # what the retrieval used
             "storage": dtype,
             "mismatched": "seeded derangement of the English side",
         },
@@ -175,15 +234,28 @@ def align_report(
 
 
 def check_same_pairs(mine: dict[str, Any], other: dict[str, Any], other_dir: str | Path) -> None:
-    """``other`` (an ``alignment.json``) aligned as many pairs of the same languages as ``mine`` (a report,
-    or :func:`read_pairs`' result): a difference is read layer by layer over the same pairs."""
+    """``other`` (an ``alignment.json``) aligned the same pairs as ``mine`` (a report, or
+    :func:`read_pairs`' result): a difference is read layer by layer over the same pairs.
+
+    The pairs' fingerprint (``pairs_sha256``, :func:`pairs_fingerprint`) decides; an older
+    ``alignment.json`` without one is checked by count and languages only.
+    """
+    where = Path(other_dir) / "alignment.json"
     here = (mine.get("en_lang"), mine.get("lang"), mine.get("pairs", len(mine.get("x") or [])))
     there = (other.get("en_lang"), other.get("lang"), other.get("pairs"))
     if None not in there and here != there:
         raise InputError(
             f"aligns {there[2]} {there[0]}–{there[1]} pairs there but {here[2]} {here[0]}–{here[1]} here: "
             "compare two models on the same pairs (--pairs, --limit)",
-            Path(other_dir) / "alignment.json",
+            where,
+        )
+    theirs = other.get("pairs_sha256")
+    ours = mine.get("pairs_sha256") or (pairs_fingerprint(mine["en"], mine["x"]) if "x" in mine else None)
+    if theirs and ours and theirs != ours:
+        raise InputError(
+            f"aligns other sentences there than here (pairs sha256 {theirs[:12]}… there, {ours[:12]}… here): "
+            "compare two models on the same pairs (--pairs, --limit)",
+            where,
         )
 
 
@@ -215,6 +287,7 @@ def add_comparison(doc: dict[str, Any], other: dict[str, Any], other_dir: str) -
         "adapter": other.get("adapter"),
         "pool": other.get("pool"),
         "pairs": other.get("pairs"),
+        "pairs_sha256": other.get("pairs_sha256"),
         "diff": "this run minus the other",
     }
     return doc

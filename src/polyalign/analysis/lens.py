@@ -184,11 +184,27 @@ def layer_probabilities(
     return np.stack(out)
 
 
-def mean_interval(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and its 95% normal interval (mean ± 1.96 standard errors) over the first axis."""
+def mean_interval(
+    values: np.ndarray, lower: float | None = None, upper: float | None = None
+) -> tuple[float, float, float]:
+    """Mean and its 95% normal interval (mean ± 1.96 standard errors) over the first axis, the
+    interval clipped to ``[lower, upper]``.
+
+    A mean of probabilities cannot leave ``[0, 1]``, but the normal interval of a few items near 0
+    does (``p_lang_lo`` -0.052 over 4 items): the lens clips probabilities to ``[0, 1]`` and
+    entropy at 0, so a bound is never one no value could take.
+
+    >>> [round(v, 3) for v in mean_interval(np.array([0.0, 0.0, 0.0, 0.4]), 0.0, 1.0)]
+    [0.1, 0.0, 0.296]
+    """
     m = float(values.mean())
     half = 1.96 * float(values.std(ddof=1)) / np.sqrt(len(values)) if len(values) > 1 else 0.0
-    return m, m - half, m + half
+    lo, hi = m - half, m + half
+    if lower is not None:
+        lo = max(lo, lower)
+    if upper is not None:
+        hi = min(hi, upper)
+    return m, float(lo), float(hi)
 
 
 def run_lens(
@@ -234,7 +250,7 @@ def run_lens(
     for layer in range(probs.shape[1]):
         row: dict[str, Any] = {"layer": layer}
         for k, name in enumerate(("p_en", "p_lang", "entropy")):
-            m, lo, hi = mean_interval(probs[:, layer, k])
+            m, lo, hi = mean_interval(probs[:, layer, k], 0.0, 1.0 if name != "entropy" else None)
             row |= {name: m, f"{name}_lo": lo, f"{name}_hi": hi}
         layers.append(row)
     return {
@@ -247,7 +263,7 @@ def run_lens(
         "seed": seed,
         "layers": layers,
         "dropped": "items whose English and target token sets overlap (first letter in either case)",
-        "interval": "95% normal interval of the mean over items",
+        "interval": "95% normal interval of the mean over items, clipped to [0, 1] (entropy: at 0)",
         "entropy_unit": "bits",
         "last_layer": "the model's real logits",
         "data": "CLDR display names (babel)",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import polyalign.cli.checks as checks
 from polyalign import langs
 from polyalign.hub import DEFAULT_MODEL
 from polyalign.io import InputError, provenance, read_json, write_json
-from polyalign.outputs import check_output_dir
+from polyalign.outputs import check_output_dir, check_output_file
 from polyalign.report.plots import alignment_plot, lens_plot, pca_plot
 
 
@@ -23,14 +24,65 @@ def _analysis_header(args: argparse.Namespace) -> dict:
     return {"model": args.model, "adapter": args.adapter, "dtype": args.dtype, "provenance": provenance()}
 
 
-def cmd_analyze_align(args: argparse.Namespace) -> int:
-    from pathlib import Path
+# what each analyze command's JSON holds beside its ``provenance``: how a file polyalign wrote is told
+# from a file of the same name the user keeps in the output folder
+WRITTEN_KEYS = {
+    "alignment.json": ("layers", "best_layer", "pooling"),
+    "lens.json": ("layers", "shots", "source_lang"),
+    "pca.json": ("layers", "langs"),
+}
+DEFAULT_MARGIN_K = 4
 
+
+def check_own_outputs(out: Path, doc_name: str, plot_name: str) -> None:
+    """Refuse, before any work, to replace ``out/doc_name`` or ``out/plot_name`` unless polyalign
+    wrote them: the JSON parses to an object with ``provenance`` and the command's own keys
+    (:data:`WRITTEN_KEYS`), and the plot sits beside such a JSON. Running the same command into
+    its own earlier output replaces both; anything else is one line and nothing changes."""
+    doc, plot = out / doc_name, out / plot_name
+    check_output_file(doc)
+    check_output_file(plot)
+    command = doc_name.removesuffix(".json").replace("alignment", "align")
+    advice = f"exists and was not written by polyalign analyze {command}: choose another --out (nothing was changed)"
+    ours = False
+    if doc.exists():
+        try:
+            old = json.loads(doc.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+        ours = (
+            isinstance(old, dict)
+            and isinstance(old.get("provenance"), dict)
+            and all(k in old for k in WRITTEN_KEYS[doc_name])
+        )
+        if not ours:
+            raise InputError(advice, doc)
+    if plot.exists() and not ours:
+        raise InputError(advice, plot)
+
+
+def margin_k(asked: int | None, n: int) -> int:
+    """The ratio margin's ``k`` for ``n`` pairs: ``--margin-k`` when below ``n``, else an error;
+    not given, :data:`DEFAULT_MARGIN_K` or ``n - 1`` when that is fewer."""
+    if asked is None:
+        return min(DEFAULT_MARGIN_K, n - 1)
+    if asked >= n:
+        raise InputError(
+            f"--margin-k {asked}: needs fewer neighbours than the {n} pairs (at most {n - 1}), or more pairs (--limit)"
+        )
+    return asked
+
+
+def cmd_analyze_align(args: argparse.Namespace) -> int:
     from polyalign.analysis.align import add_comparison, align_report, check_same_pairs, read_pairs
 
     checks.analysis_checks(args, **{"--pairs": args.pairs, "--compare": args.compare})
     out = check_output_dir(args.out)
+    check_own_outputs(out, "alignment.json", "alignment.png")
+    if args.tgt_lang is not None:
+        checks.check_lang(args.tgt_lang, "--tgt-lang")
     pairs = read_pairs(args.pairs, args.src_lang, args.tgt_lang, args.limit)
+    k = margin_k(args.margin_k, len(pairs["x"]))
     other = None
     if args.compare:  # read it before the long part: a bad path fails at once
         other_file = Path(args.compare) / "alignment.json"
@@ -42,7 +94,7 @@ def cmd_analyze_align(args: argparse.Namespace) -> int:
     doc = {
         **_analysis_header(args),
         "pairs_file": pairs["file"],
-        **align_report(model, tok, pairs, args.pool, args.batch_size, args.seed, args.margin_k),
+        **align_report(model, tok, pairs, args.pool, args.batch_size, args.seed, k),
     }
     if other is not None:
         add_comparison(doc, other, args.compare)
@@ -66,8 +118,6 @@ def cmd_analyze_align(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze_lens(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     lang = langs.base(langs.check_all([args.lang], "--lang")[0])
     default = "de" if lang == "fr" else "fr"
     source = langs.base(langs.check_all([args.source_lang], "--source-lang")[0]) if args.source_lang else default
@@ -78,7 +128,7 @@ def cmd_analyze_lens(args: argparse.Namespace) -> int:
             "(English is what the lens looks for in the middle layers)"
         )
     checks.analysis_checks(args)  # all before the model loads
-    check_output_dir(args.out)
+    check_own_outputs(check_output_dir(args.out), "lens.json", "lens.png")
     model, tok = _analysis_model(args)
     from polyalign.analysis.lens import run_lens
 
@@ -108,8 +158,6 @@ def cmd_analyze_lens(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze_pca(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from polyalign.analysis.align import multiway_texts, pca_report
 
     codes = [langs.base(c) for c in langs.check_all([c.strip() for c in args.langs.split(",") if c.strip()], "--langs")]
@@ -118,7 +166,7 @@ def cmd_analyze_pca(args: argparse.Namespace) -> int:
         raise InputError(f"--langs: {', '.join(twice)} named twice (pca compares different languages)")
     texts = multiway_texts(codes, args.limit)
     checks.analysis_checks(args)  # all before the model loads
-    check_output_dir(args.out)
+    check_own_outputs(check_output_dir(args.out), "pca.json", "pca.png")
     model, tok = _analysis_model(args)
     doc = {**_analysis_header(args), **pca_report(model, tok, texts, args.pool, args.batch_size)}
     out = Path(args.out)
@@ -166,10 +214,21 @@ def add_commands(sub) -> None:
         "alignment.json), mean over every real token, or the last one",
     )
     al.add_argument("--compare", metavar="OTHER_DIR", help="another analyze align output to overlay and subtract")
-    al.add_argument("--src-lang", default="en", help="language of the first column when the file does not say")
-    al.add_argument("--tgt-lang", default="es", help="language of the second column when the file does not say")
+    al.add_argument(
+        "--src-lang", default="en", help="language of the first column when the file does not say (default: en)"
+    )
+    al.add_argument(
+        "--tgt-lang",
+        help="language of the second column: required when the file does not say (a TSV, records without "
+        "tgt_lang); with a run directory, whose held-out pairs to read (required when it has several)",
+    )
     al.add_argument("--limit", type=checks.whole(2, " (pairs to tell apart)"), help="use the first N pairs")
-    al.add_argument("--margin-k", type=checks.whole(1), default=4, help="neighbours in the ratio margin")
+    al.add_argument(
+        "--margin-k",
+        type=checks.whole(1),
+        help=f"neighbours in the ratio margin (default {DEFAULT_MARGIN_K}, or one fewer than the pairs when "
+        "there are fewer; a k of the pairs or more is refused); alignment.json records the k used",
+    )
     al.set_defaults(func=cmd_analyze_align)
 
     le = asub.add_parser("lens", help="logit lens on few-shot word translation into a language")

@@ -124,3 +124,11 @@ def test_a_head_the_lens_cannot_reproduce_is_refused(default_tokenizer, monkeypa
     monkeypatch.setattr(lens, "output_head", lambda m: (*found(m)[:2], None))  # a lens that forgets the soft-cap
     with pytest.raises(InputError, match="does not reproduce"):
         lens.layer_probabilities(model, default_tokenizer, ['French: "mars" - Spanish: "'], [([1], [2])])
+
+
+def test_probability_intervals_stay_inside_zero_and_one():
+    # p_lang_lo was -0.052 over 4 items: a normal interval of a mean near 0 crosses it
+    m, lo, hi = lens.mean_interval(np.array([0.0, 0.0, 0.0, 0.4]), 0.0, 1.0)
+    assert (m, lo) == (pytest.approx(0.1), 0.0) and hi == pytest.approx(0.1 + 1.96 * 0.2 / 2)
+    assert lens.mean_interval(np.array([1.0, 1.0, 0.6]), 0.0, 1.0)[2] == 1.0
+    assert lens.mean_interval(np.array([0.0, 0.0, 0.0, 0.4]))[1] < 0  # no bounds: the plain interval
