@@ -43,6 +43,25 @@ def require_key(api_key_env: str | None, key_setting: str) -> None:
         raise InputError(f"the environment variable {api_key_env} (named by {key_setting}) is not set")
 
 
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be an endpoint's base URL, or ``None`` when it can: ``http``/``https`` with
+    a host (and, if any, a valid port), no spaces. Checked before any request, so a typo is one
+    line rather than every request failing.
+
+    >>> url_problem("http://127.0.0.1:8000/v1") is None, url_problem("notaurl")
+    (True, "'notaurl' is not an http:// or https:// URL with a host (e.g. http://127.0.0.1:8000/v1)")
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in url)
+        _ = parts.port  # a port that is not a number raises
+    except ValueError:
+        ok = False
+    return None if ok else f"{url!r} is not an http:// or https:// URL with a host (e.g. http://127.0.0.1:8000/v1)"
+
+
 class ChatClient:
     """Chat completions at ``{base_url}/chat/completions`` with polyalign's retry policy."""
 
@@ -62,6 +81,9 @@ class ChatClient:
         import httpx
 
         require_key(api_key_env, key_setting)
+        problem = url_problem(base_url)
+        if problem is not None:
+            raise InputError(f"{what}: {problem}")
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
         self.api_key_env = api_key_env

@@ -251,9 +251,13 @@ def read_json(path: str | os.PathLike) -> Any:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 (byte {e.start})", path, _line_of_offset(path, e.start)) from None
+    if not text.strip():
+        raise InputError("is empty: expected a JSON document", path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
+        if e.msg == "Extra data" and _is_json_lines(text):
+            raise InputError("is JSON Lines (one JSON value a line), not a JSON document", path) from None
         raise InputError(f"invalid JSON: {e.msg}", path, e.lineno) from None
 
 
@@ -265,6 +269,7 @@ def iter_jsonl(path: str | os.PathLike, objects_only: bool = True) -> Iterator[t
     the file and line.
     """
     path = require_file(path)
+    first = True
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, start=1):
             try:
@@ -276,10 +281,53 @@ def iter_jsonl(path: str | os.PathLike, objects_only: bool = True) -> Iterator[t
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
+                if first and json_document(path):  # a results.json where JSON Lines belong
+                    raise InputError("is a JSON document, not JSON Lines (one record a line)", path) from None
                 raise InputError(f"invalid JSON: {e.msg} (column {e.colno})", path, lineno) from None
             if objects_only and not isinstance(obj, dict):
+                if first and json_document(path):
+                    raise InputError("is a JSON document, not JSON Lines (one record a line)", path)
                 raise InputError(f"expected a JSON object, got {type(obj).__name__}", path, lineno)
+            first = False
             yield lineno, obj
+
+
+def json_document(path: str | os.PathLike) -> str | None:
+    """``"an object"`` or ``"an array"`` when the whole file is one JSON document rather than JSON
+    Lines or text: an array, or an object spread over several lines (a pretty-printed
+    ``results.json``); ``None`` otherwise (a one-line object is a JSON Lines file of one record).
+    Reads the whole file: for an error's wording, or for inputs read whole anyway.
+
+    >>> import tempfile
+    >>> f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+    >>> _ = f.write('{\\n  "results": {}\\n}\\n'); f.close()
+    >>> json_document(f.name)
+    'an object'
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip().lstrip("\ufeff")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not text.startswith(("{", "[")):
+        return None
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(doc, list):
+        return "an array"
+    return "an object" if isinstance(doc, dict) and "\n" in text else None
+
+
+def _is_json_lines(text: str) -> bool:
+    """Every non-blank line of ``text`` is a JSON value of its own."""
+    try:
+        for line in text.splitlines():
+            if line.strip():
+                json.loads(line)
+    except ValueError:
+        return False
+    return True
 
 
 def read_lines(path: str | os.PathLike) -> list[str]:

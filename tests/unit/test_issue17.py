@@ -176,8 +176,14 @@ def test_report_names_a_truncated_summary_and_missing_base_results(tmp_path, cap
     code, _, err = run(capsys, "report", run_dir)
     assert code == 0
     assert f"warning: {run_dir / 'summary.json'}: missing: the run has not finished" in err
-    assert f"warning: {run_dir / 'eval' / 'base' / 'results.json'}: missing: no untuned-base numbers" in err
-    assert "Missing: eval/base/results.json — no untuned-base numbers" in (run_dir / "report.md").read_text()
+    assert (
+        f"warning: {run_dir / 'eval' / 'base'}: missing: no results.json here or in suite/: no untuned-base numbers"
+        in err
+    )
+    assert (
+        "Missing: eval/base — no results.json here or in suite/: no untuned-base numbers"
+        in (run_dir / "report.md").read_text()
+    )
 
 
 # --- messages ------------------------------------------------------------------------------------
@@ -277,7 +283,7 @@ def test_a_run_without_a_baseline_by_design_is_not_warned_about(tmp_path, capsys
     doc = {"recipe": {"eval": {"baseline": False}}, "base": None, "arms": {}}
     (tmp_path / "summary.json").write_text("{}")
     assert gaps(tmp_path, doc) == []
-    assert [p.name for p, _ in gaps(tmp_path, {**doc, "recipe": {}})] == ["results.json"]
+    assert [p.name for p, _ in gaps(tmp_path, {**doc, "recipe": {}})] == ["before"]  # eval/before/: no results
 
 
 def test_a_grid_point_runs_the_function_it_carries(tmp_path):

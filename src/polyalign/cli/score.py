@@ -12,13 +12,41 @@ from polyalign.eval.judge import Endpoint, judge_files
 from polyalign.eval.metrics import evaluate_qa, fidelity
 from polyalign.eval.mt import comet_score, read_segments, score_corpus
 from polyalign.eval.request import split_list
-from polyalign.io import InputError, read_lines
+from polyalign.http import url_problem
+from polyalign.io import InputError, json_document, read_lines
 from polyalign.langs import COMMON_LANGUAGES
 from polyalign.outputs import check_apart
+
+LINES_OR_SAMPLES = "plain text (one segment a line), a TSV column, or JSON Lines (a samples_*.jsonl)"
+
+
+def refuse_json_document(path: str, expected: str) -> None:
+    """A pretty-printed ``results.json`` or a JSON array read line by line scores its own syntax
+    (``score mt results.json results.json``: BLEU 100 over 2178 "segments"): refuse it instead."""
+    if json_document(path) is not None:
+        raise InputError(f"is a JSON document, not {expected}", path)
+
+
+def read_outputs(path: str) -> list[str]:
+    """The outputs ``score fidelity`` judges: plain text, one a line, or the ``output`` field of JSON
+    lines (``samples_*.jsonl``), as ``score mt`` reads hypotheses; never a JSON line's raw text."""
+    refuse_json_document(path, "plain text (one output a line) or JSON Lines (a samples_*.jsonl)")
+    lines = read_lines(path)
+    first = next((line for line in lines if line.strip()), None)
+    if first is None:
+        raise InputError("is empty: no outputs to score", path)
+    try:
+        record = isinstance(json.loads(first), dict)
+    except ValueError:
+        record = False
+    return read_segments(path, "output") if record else lines
 
 
 def cmd_score_mt(args: argparse.Namespace) -> int:
     checks.check_lang(args.lang, "--lang")
+    for path in (args.hyp, args.ref, args.src if args.comet else None):
+        if path is not None:
+            refuse_json_document(path, LINES_OR_SAMPLES)
     hyps = read_segments(args.hyp, args.hyp_field, args.hyp_column)
     refs = read_segments(args.ref, args.ref_field, args.ref_column)
     if len(hyps) != len(refs):
@@ -62,9 +90,7 @@ def cmd_score_qa(args: argparse.Namespace) -> int:
 
 def cmd_score_fidelity(args: argparse.Namespace) -> int:
     checks.check_lang(args.lang, "--lang")
-    lines = read_lines(args.outputs)
-    if not any(line.strip() for line in lines):
-        raise InputError("is empty: no outputs to score", args.outputs)
+    lines = read_outputs(args.outputs)
     result = fidelity(lines, args.lang, None if args.candidates == "all" else split_list(args.candidates))
     result.pop("detected")
     print(json.dumps({"lang": args.lang, **result}, ensure_ascii=False, indent=2))
@@ -73,6 +99,9 @@ def cmd_score_fidelity(args: argparse.Namespace) -> int:
 
 def cmd_score_judge(args: argparse.Namespace) -> int:
     check_apart({"A": args.a, "B": args.b}, {"--out": args.out})
+    problem = url_problem(args.endpoint)
+    if problem is not None:
+        raise InputError(f"argument --endpoint: {problem}", "<command line>")
     endpoint = Endpoint(url=args.endpoint, model=args.judge_model, api_key_env=args.api_key_env, timeout=args.timeout)
     result = judge_files(args.a, args.b, endpoint, out_path=args.out)
     print(json.dumps(result, ensure_ascii=False, indent=2))
@@ -134,7 +163,7 @@ def add_commands(sub) -> None:
     sq.set_defaults(func=cmd_score_qa)
 
     sf = ssub.add_parser("fidelity", help="share of non-empty lines written in the expected language (offline langid)")
-    sf.add_argument("outputs", help="model outputs, one a line")
+    sf.add_argument("outputs", help="model outputs, one a line, or the samples_*.jsonl `polyalign eval` writes")
     sf.add_argument("--lang", required=True, help="the language the outputs should be in")
     sf.add_argument(
         "--candidates",
@@ -153,5 +182,7 @@ def add_commands(sub) -> None:
     sj.add_argument("--judge-model", required=True, help="model name the endpoint serves")
     sj.add_argument("--api-key-env", help="name of the environment variable holding the API key (never logged)")
     sj.add_argument("--timeout", type=checks.positive, default=60.0, help="seconds per request")
-    sj.add_argument("--out", help="write each verdict to this JSONL file")
+    sj.add_argument(
+        "--out", help="write each verdict to this JSONL file (new, or this command's earlier verdicts: replaced)"
+    )
     sj.set_defaults(func=cmd_score_judge)

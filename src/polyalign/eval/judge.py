@@ -23,6 +23,7 @@ from typing import Any
 
 from polyalign.http import ChatClient, EndpointError
 from polyalign.io import InputError, iter_jsonl, write_jsonl
+from polyalign.outputs import check_output_file
 
 JUDGE_TEMPLATE_VERSION = "judge_pairwise_v1"
 
@@ -204,7 +205,34 @@ def _answers(path: str | Path) -> dict[str, dict[str, Any]]:
         if "id" not in r or "output" not in r:
             raise InputError("each line needs 'id' and 'output'", path, n)
         out[str(r["id"])] = r
+    if not out:
+        raise InputError("is empty: no answers to judge", path)
     return out
+
+
+VERDICT_FIELDS = ("id", "replies", "errors", "junk", "winner")
+"""What every row of a verdict file (``score judge --out``) holds: how an earlier one is recognised."""
+
+
+def check_verdicts_out(path: str | Path) -> None:
+    """Refuse, before any work, an output file that exists and is not verdicts polyalign wrote.
+
+    Re-running the same command replaces its own earlier verdicts (every row has
+    :data:`VERDICT_FIELDS`); anything else there (the user's notes, an empty file) is left as it is.
+    """
+    p = check_output_file(path)
+    if p is None or not p.exists():
+        return
+    try:
+        rows = [r for _, r in iter_jsonl(p)]
+    except InputError:
+        rows = []
+    if not rows or not all(all(k in r for k in VERDICT_FIELDS) for r in rows):
+        raise InputError(
+            "exists and is not a verdict file polyalign wrote: choose another output file, or move this one "
+            "away (nothing was changed)",
+            p,
+        )
 
 
 def judge_files(
@@ -212,7 +240,13 @@ def judge_files(
 ) -> dict[str, Any]:
     """Judge two answer files (JSONL: ``id``, ``instruction`` [, ``input``], ``output``) by id. Two
     ``polyalign eval`` sample files of one task work as they are: without an ``instruction`` the judge is
-    shown the ``prompt`` the models were given."""
+    shown the ``prompt`` the models were given.
+
+    An ``out_path`` that holds something other than earlier verdicts is refused before any request;
+    when every request fails the endpoint is the error (:class:`EndpointError`) and nothing is
+    written. Once any request succeeds, failures are counted in the summary instead."""
+    if out_path is not None:
+        check_verdicts_out(out_path)
     a, b = _answers(a_path), _answers(b_path)
     common = [k for k in a if k in b]
     if not common:
@@ -232,6 +266,9 @@ def judge_files(
             }
         )
     summary, verdicts = compare(endpoint, items)
+    if summary["failed_requests"] == 2 * len(items):  # nothing judged: an error, not a result of zeros
+        first = next(e for v in verdicts for e in v["errors"] if e is not None)
+        raise EndpointError(f"no request succeeded ({summary['failed_requests']} failed: {first})", endpoint.url)
     summary.update(
         a=str(a_path),
         b=str(b_path),
