@@ -314,7 +314,12 @@ LANGID_VERSION = "langid-1.1.6"
 # languages a model is assumed to drift into in a run. Regional close relatives of these (gl, ca,
 # oc, an, ast, lb, ...) are left out on purpose: on short strings a free choice confuses them with
 # their big neighbour (Spanish interface strings called Galician), so they count only when named.
-COMMON_LANGUAGES = tuple("ar bn de el en es fa fr he hi id it ja ko nl pl pt ru sv sw th tr uk ur vi zh".split())
+# fmt: off
+COMMON_LANGUAGES = (
+    "ar", "bn", "de", "el", "en", "es", "fa", "fr", "he", "hi", "id", "it", "ja",
+    "ko", "nl", "pl", "pt", "ru", "sv", "sw", "th", "tr", "uk", "ur", "vi", "zh",
+)
+# fmt: on
 
 
 @functools.lru_cache(maxsize=1)

@@ -17,6 +17,9 @@ Where the records go, unless the standard environment variables say otherwise:
 
 A resumed job continues the tracked runs it started (their ids are kept in ``<folder>/tracking.json``).
 Light at import: each backend is imported when asked for, and a missing one is one line naming its extra.
+:func:`check_trackers` finds, before any work, what would stop a backend from starting (a missing
+package, an unreachable tracking server, a store MLflow refuses); an error a backend raises when it
+starts anyway is one line too, never a traceback.
 """
 
 from __future__ import annotations
@@ -26,11 +29,15 @@ import logging
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from polyalign.io import InputError, log, read_json, write_json
 
 BACKENDS = ("tensorboard", "mlflow", "wandb")
 IDS = "tracking.json"
+ENV = "<environment>"  # where a bad tracking variable is reported: ``error: <environment>: VAR=value: ...``
+TIMEOUT = 5  # seconds a check waits for a tracking server before calling it unreachable
+WANDB_MODES = {"online": True, "run": True, "shared": True, "offline": False, "dryrun": False, "disabled": False}
 
 
 def _need(module: str, backend: str, extra: str) -> Any:
@@ -40,6 +47,138 @@ def _need(module: str, backend: str, extra: str) -> Any:
         return importlib.import_module(module)
     except ImportError:
         raise InputError(f"report_to={backend} needs {extra}: pip install 'polyalign[{backend}]'") from None
+
+
+def check_trackers(report_to: list[str] | tuple[str, ...]) -> None:
+    """Before any work: every backend of ``report_to`` imports, and the store it will write to answers.
+
+    Raises the one-line :class:`InputError` a user sees (``error: <environment>:
+    MLFLOW_TRACKING_URI=http://...: nothing answers there ...``, exit 2) for a missing package, a
+    tracking server that does not answer within ``TIMEOUT`` seconds, or a store MLflow refuses (its
+    file store, in maintenance mode since MLflow 3). Writes nothing of polyalign's; an MLflow store
+    named by ``MLFLOW_TRACKING_URI`` may be created, as the run would create it. Run it where the
+    tracking will happen (rank 0).
+    """
+    for backend in dict.fromkeys(b for b in report_to if b != "none"):
+        CHECK[backend]()
+
+
+def _check_tensorboard() -> None:
+    _need("torch.utils.tensorboard", "tensorboard", "TensorBoard")
+
+
+def _check_mlflow() -> None:
+    mlflow = _need("mlflow", "mlflow", "MLflow")
+    from mlflow.exceptions import MlflowException
+
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:  # the run folder's own SQLite store, made when tracking starts
+        return
+    if urlsplit(uri).scheme in ("http", "https"):
+        what = f"MLFLOW_TRACKING_URI={_shown(uri)}"
+        _reach(uri, what, "start the server (mlflow server --port N), or unset MLFLOW_TRACKING_URI")
+    # One try with a short timeout: the client's own retries would wait minutes on a server that went away.
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT")}
+    os.environ.update(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT=str(TIMEOUT))
+    try:
+        mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+    except MlflowException as e:
+        raise _mlflow_error(e) from None
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _check_wandb() -> None:
+    _need("wandb", "wandb", "Weights & Biases")
+    mode = os.environ.get("WANDB_MODE")
+    if mode and mode not in WANDB_MODES:
+        raise InputError(f"WANDB_MODE={mode}: expected one of {', '.join(WANDB_MODES)}", ENV)
+    if WANDB_MODES.get(mode or "", bool(os.environ.get("WANDB_API_KEY"))):
+        base = os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai"
+        what = f"WANDB_BASE_URL={_shown(base)}" if os.environ.get("WANDB_BASE_URL") else f"wandb online ({base})"
+        _reach(base, what, "check the network, or set WANDB_MODE=offline (`wandb sync` uploads the run later)")
+
+
+CHECK = {"tensorboard": _check_tensorboard, "mlflow": _check_mlflow, "wandb": _check_wandb}
+
+
+def _reach(url: str, what: str, advice: str) -> None:
+    """A server answers at ``url`` (any HTTP status, or a TLS handshake the backend's client judges itself)."""
+    import http.client
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    parts = urlsplit(url)  # urllib takes no user:password@ in a URL; reaching the host needs none
+    try:
+        urllib.request.urlopen(parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl(), timeout=TIMEOUT).close()
+    except urllib.error.HTTPError:  # it answered: the backend's own call says whether it is the right server
+        return
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as e:
+        reason = getattr(e, "reason", e)
+        if isinstance(reason, ssl.SSLError):  # something listens; certificates are the backend's business
+            return
+        if isinstance(reason, TimeoutError):
+            why = f"no answer within {TIMEOUT} s"
+        else:
+            why = f"nothing answers there ({getattr(reason, 'strerror', None) or reason or type(reason).__name__})"
+        raise InputError(f"{what}: {why}: {advice}", ENV) from None
+
+
+def _shown(url: str) -> str:
+    """``url`` without a password it may carry (``http://me:***@host``): error lines get copied into issues.
+
+    >>> _shown("https://me:s3cret@mlflow.example.org/x")
+    'https://me:***@mlflow.example.org/x'
+    """
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=f"{parts.username}:***@{parts.netloc.rpartition('@')[2]}").geturl()
+
+
+def _oneline(err: BaseException, limit: int = 300) -> str:
+    """A library's message, as one line of at most ``limit`` characters."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _mlflow_error(err: Exception, store: str | None = None) -> InputError:
+    """The one line for an error MLflow raised on the store ``MLFLOW_TRACKING_URI`` names (or ``store``)."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if "MLFLOW_ALLOW_FILE_STORE" in str(err):
+        why = (
+            "MLflow refuses a file store (in maintenance mode since MLflow 3): set "
+            "MLFLOW_TRACKING_URI=sqlite:///PATH/mlflow.db, or unset it (a SQLite store in the run folder), "
+            "or set MLFLOW_ALLOW_FILE_STORE=true"
+        )
+    else:
+        why = f"MLflow cannot use it: {_oneline(err)}"
+        if uri:
+            why = why.replace(uri, _shown(uri))
+    if uri:
+        return InputError(f"MLFLOW_TRACKING_URI={_shown(uri)}: {why}", ENV)
+    return InputError(f"report_to=mlflow: {why}", store)
+
+
+def _start_error(backend: str, err: Exception, folder: Path) -> InputError | None:
+    """The one line for a backend's own error when it starts; ``None`` for any other (a bug: its traceback)."""
+    if backend == "mlflow":
+        from mlflow.exceptions import MlflowException
+
+        if isinstance(err, MlflowException):
+            root = Path(os.environ.get("POLYALIGN_TRACKING_DIR") or folder)
+            return _mlflow_error(err, str(root / "mlflow.db"))
+    if backend == "wandb":
+        import wandb
+
+        if isinstance(err, (wandb.errors.Error, ValueError)):  # ValueError: a setting its pydantic refused
+            return InputError(f"report_to=wandb: wandb did not start: {_oneline(err)}")
+    return None
 
 
 def flat_params(d: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -184,7 +323,16 @@ class Tracker:
         ids_path = self.folder / IDS
         resume = read_json(ids_path) if start and ids_path.is_file() else {}
         flat = flat_params(params or {})
-        self.backends = {b: OPEN[b](self.folder, name, group, flat, resume, start) for b in wanted}
+        self.backends: dict[str, Any] = {}
+        for b in wanted:
+            try:
+                self.backends[b] = OPEN[b](self.folder, name, group, flat, resume, start)
+            except Exception as e:
+                failed = e if isinstance(e, InputError) else _start_error(b, e, self.folder)
+                if failed is None:
+                    raise
+                self.close()  # the ones already started
+                raise failed from None
         ids = {b: t.id for b, t in self.backends.items() if t.id}
         if ids:
             write_json(ids_path, ids)

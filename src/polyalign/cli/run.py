@@ -26,7 +26,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(dry_run(cfg))
         return 0
     from polyalign.experiment import run
+    from polyalign.tracking import check_trackers
 
+    check_trackers(cfg.train.report_to)  # a tracker that cannot start stops the run before any work
     with run_lock(cfg.run_dir):
         run(cfg, nproc=args.nproc, refresh_data=args.refresh_data)
         remember_rates(cfg, cfg.run_dir)  # this machine's rates, for the next --dry-run

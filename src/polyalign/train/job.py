@@ -21,13 +21,16 @@ from polyalign.hub import resolve
 from polyalign.io import InputError, atomic_write, log, provenance, read_json, write_json
 from polyalign.outputs import check_new_output_dir, check_output_dir
 from polyalign.report.model_card import CARD, library_of, model_card
+from polyalign.tracking import check_trackers
 
 
 def check_inputs(job: TrainJobConfig) -> None:
-    """Fail early, with one line, on a missing or malformed train file or an unknown model."""
+    """Fail early, with one line, on a missing or malformed train file, an unknown model, or a
+    tracker of ``report_to`` that could not start."""
     if not read_train_file(job.train_file):
         raise InputError("no training examples in the file", job.train_file)
     check_output(job)
+    check_trackers(job.train.report_to)
     resolve(job.model.model_name_or_path)
 
 
@@ -129,6 +132,8 @@ def launch_or_train(job: TrainJobConfig, nproc: int = 1) -> dict[str, Any]:
 
 def train(job: TrainJobConfig) -> dict[str, Any]:
     """Run ``polyalign train`` in this process (alone, or as one rank under torchrun)."""
+    import os
+
     import torch
 
     from polyalign.models import load_model, pick_attention
@@ -137,6 +142,8 @@ def train(job: TrainJobConfig) -> dict[str, Any]:
 
     # --- setup ------------------------------------------------------------------------------
     check_output(job)  # before the model loads
+    if os.environ.get("RANK", "0") == "0":  # the process that tracks: a tracker that cannot start, said now
+        check_trackers(job.train.report_to)
     d = distributed.setup()
     try:
         out = Path(job.output_dir)
