@@ -12,6 +12,7 @@ from polyalign.calibrate import remember_rates
 from polyalign.dry_run import dry_run
 from polyalign.io import read_json, write_json
 from polyalign.outputs import check_apart, run_lock
+from polyalign.tracking import check_trackers
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -26,7 +27,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(dry_run(cfg))
         return 0
     from polyalign.experiment import run
-    from polyalign.tracking import check_trackers
 
     check_trackers(cfg.train.report_to)  # a tracker that cannot start stops the run before any work
     with run_lock(cfg.run_dir):

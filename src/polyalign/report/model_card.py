@@ -304,7 +304,7 @@ def model_card(
 def with_license(text: str, license: str) -> str:
     """The card ``text`` with ``license`` as its metadata's license field (added when it has none).
 
-    >>> with_license("---\nbase_model: x\nlicense: other\n---\n# m\n", "apache-2.0").splitlines()[2]
+    >>> with_license("---\\nbase_model: x\\nlicense: other\\n---\\n# m\\n", "apache-2.0").splitlines()[2]
     'license: apache-2.0'
     """
     meta = card_metadata(text)
