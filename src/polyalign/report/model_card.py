@@ -115,6 +115,23 @@ def _data_lines(manifest: dict[str, Any]) -> list[str]:
     return lines
 
 
+def hub_datasets(names: Sequence[str]) -> list[str]:
+    """The recipe's data sources that are Hugging Face Hub datasets, as the hub's ``datasets`` field
+    names them (``hf:ORG/NAME[:CONFIG][@SPLIT]`` → ``ORG/NAME``); offline sources (``gettext``, the
+    shipped ``polyinstruct``, local files) are no hub id and are named in the card's text instead.
+
+    >>> hub_datasets(["gettext", "hf:facebook/flores:spa_Latn@devtest", "polyinstruct"])
+    ['facebook/flores']
+    """
+    out = []
+    for name in names:
+        if name.startswith("hf:"):
+            repo = name[3:].split("@")[0].split(":")[0]
+            if "/" in repo and repo not in out:
+                out.append(repo)
+    return out
+
+
 def checkpoint_step(source: Path) -> int | None:
     """The step of a training checkpoint folder (``checkpoints/step-N``), else ``None``."""
     s = source.resolve()
@@ -231,7 +248,7 @@ def model_card(
         "pipeline_tag": "text-generation",
         "license": license,
         "tags": ["polyalign", *([builder] if builder else []), *(["lora"] if lora else []), "multilingual"],
-        "datasets": [*sources, *instructions] or None,
+        "datasets": hub_datasets([*sources, *instructions]) or None,
     }
     head = yaml.safe_dump({k: v for k, v in meta.items() if v}, sort_keys=False, allow_unicode=True)
     name = title or (arm or recipe.get("name") or folder.name)
@@ -283,6 +300,8 @@ def model_card(
         "seed": train_cfg.get("seed", recipe.get("seed")),
     }
     out += [f"| {k} | {v} |" for k, v in facts.items() if v is not None]
+    if sources or instructions:
+        out += ["", f"Data: {', '.join(f'`{x}`' for x in [*sources, *instructions])} (as the recipe names them)."]
     data_rows = _data_lines(manifest)
     if data_rows:
         out += [

@@ -123,3 +123,15 @@ def test_a_corpus_metrics_recorded_half_width_and_the_adapters_own_lora_shape_ar
     text = model_card(model, "HuggingFaceTB/SmolLM2-135M-Instruct", "peft")
     assert "| translation/en-es | chrf | 25.00 | 30.00 ± 1.10 | +5.00 [" in text
     assert "| LoRA rank / alpha | 16 / 32 |" in text
+
+
+def test_only_hub_datasets_go_in_the_metadata_and_every_source_is_named_in_the_text(tmp_path):
+    import yaml
+
+    run = write_finished_run(tmp_path / "demo")
+    recipe = yaml.safe_load((run / "config.yaml").read_text())
+    recipe["data"] = {"sources": ["gettext", "hf:acme/para@train"], "instructions": ["polyinstruct"]}
+    (run / "config.yaml").write_text(yaml.safe_dump(recipe))
+    text = model_card(_adapter(run / "arms" / "coit-es" / "model"), "HuggingFaceTB/SmolLM2-135M-Instruct", "peft")
+    assert card_metadata(text)["datasets"] == ["acme/para"]  # gettext and polyinstruct are no hub dataset ids
+    assert "Data: `gettext`, `hf:acme/para@train`, `polyinstruct` (as the recipe names them)." in text
