@@ -261,3 +261,14 @@ def test_json_vs_json_lines_and_empty_files_say_what_is_wrong(tmp_path, capsys):
     bad.write_text('{"id": 1}\n{"id": \n')
     with pytest.raises(InputError, match=rf"^{bad}:2: invalid JSON"):
         list(iter_jsonl(bad))
+
+
+def test_score_mt_on_qa_samples_says_their_references_are_lists(tmp_path, capsys):
+    qa = tmp_path / "samples_polyqa_es.jsonl"
+    qa.write_text(json.dumps({"id": "q1", "output": "40", "reference": ["40", "cuarenta"]}) + "\n", encoding="utf-8")
+    code, out, err = run(capsys, "score", "mt", qa, qa, "--lang", "es")
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: {qa}:1: 'reference' holds a list, not one text a segment: translation metrics score one "
+        "reference a segment (QA answers: polyalign score qa)\n"
+    )

@@ -62,6 +62,13 @@ def read_segments(path: str, field: str, column: int | None = None) -> list[str]
         out = []
         for n, rec in iter_jsonl(path):
             value = rec.get(field)
+            if isinstance(value, list):  # a QA sample's several gold answers
+                raise InputError(
+                    f"'{field}' holds a list, not one text a segment: translation metrics "
+                    "score one reference a segment (QA answers: polyalign score qa)",
+                    path,
+                    n,
+                )
             if not isinstance(value, str):
                 found = ", ".join(sorted(rec)) or "none"
                 raise InputError(f"a JSON record without a string '{field}' field (fields: {found})", path, n)
