@@ -20,6 +20,7 @@ from typing import Any
 from polyalign.io import InputError, log, os_reason
 
 LOCK_NAME = ".lock"  # a run's lock file, in the run folder
+CONFIG_NAME = "config.yaml"  # the resolved recipe a run writes first (run_dir.prepare_run_dir)
 
 
 def check_output_file(path: str | os.PathLike | None) -> Path | None:
@@ -104,6 +105,8 @@ def check_apart(inputs: Mapping[str, Any], outputs: Mapping[str, Any], replaced:
 def run_lock(folder: str | os.PathLike) -> Iterator[Path]:
     """Hold ``folder/.lock`` (process id, host, since when) while a run works in ``folder``.
 
+    A folder this call made is removed again when the run fails before any work (it holds nothing but
+    the ``config.yaml`` the run wrote), so a refused recipe leaves nothing behind.
     A second run in the same folder is an :class:`InputError` naming the holder. A lock left by a
     process that no longer exists on this host (a killed run) is taken over, with a log line. The
     lock is written whole to a temporary name, then linked into place, so it is never half-read.
@@ -148,12 +151,18 @@ def run_lock(folder: str | os.PathLike) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+    failed = False
     try:
         yield path
+    except BaseException:
+        failed = True
+        raise
     finally:
         if (_read_lock(path) or {}).get("pid") == mine["pid"]:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
+        if failed and created and sorted(p.name for p in folder.iterdir()) == [CONFIG_NAME]:
+            (folder / CONFIG_NAME).unlink()  # the recipe of a run this call made, which failed before any work
         for p in created:  # a run refused before any work leaves no folder behind
             with contextlib.suppress(OSError):
                 p.rmdir()

@@ -195,5 +195,10 @@ def _check(s: MixtureSpec) -> None:
         raise InputError("mixture spec: builder 'coit' builds one language: no allocation or pair_budget")
     if not s.sources:
         raise InputError(f"mixture spec: builder {s.builder!r} needs at least one source of parallel pairs")
+    if s.pair_budget is not None and s.pair_budget < len(s.languages):
+        raise InputError(
+            f"mixture spec: pair_budget {s.pair_budget} is below one parallel pair for each of the "
+            f"{len(s.languages)} languages ({', '.join(s.languages)})"
+        )
     if s.eval_languages:
         raise InputError("mixture spec: eval_languages is question alignment's (builder 'qalign')")

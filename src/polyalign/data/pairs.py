@@ -147,8 +147,8 @@ def select_pairs(
         train: list[ParallelPair] = []
         index = filters.SimilarTexts(similarity) if similarity is not None else None
         for p in ordered:
-            if n_train is not None and len(train) >= n_train:
-                break
+            if n_train is not None and len(test) >= n_test and len(train) >= n_train:
+                break  # (test fills first: with n_train 0 a language still gets its held-out pairs)
             if langid is not None:
                 counts["language_checked"] += 1
                 x = p.tgt if p.src_lang == "en" else p.src

@@ -286,7 +286,8 @@ def read_parallel(
 def read_tsv(
     path: str | os.PathLike, src_lang: str, tgt_lang: str, src_col: int = 0, tgt_col: int = 1, origin: str | None = None
 ) -> Iterator[ParallelPair]:
-    """Pairs from a tab-separated file, one pair a line; a line without enough tabs is an error.
+    """Pairs from a tab-separated file, one pair a line; a line without enough tabs is an error, and so
+    is a third non-empty column when the first two are read (its columns would be a guess).
 
     ``src_col`` and ``tgt_col`` pick the columns (WikiMatrix puts a score first: use 1 and 2).
     """
@@ -307,6 +308,13 @@ def read_tsv(
             if len(cols) < need:
                 what = "no tab" if len(cols) == 1 else f"{len(cols)} columns"
                 raise InputError(f"expected {need} tab-separated columns, found {what}", path, lineno)
+            if (src_col, tgt_col) == (0, 1) and any(c.strip() for c in cols[need:]):  # not a trailing tab
+                raise InputError(
+                    f"expected 2 tab-separated columns (source, target), found {len(cols)}: a file with more "
+                    "(a WikiMatrix score first, say) would be read from its first two; keep the two you mean",
+                    path,
+                    lineno,
+                )
             if first and is_header(cols[src_col], cols[tgt_col], s, t):
                 print(
                     f"[polyalign] {path}:{lineno}: skipped a header row ({cols[src_col]!r}, {cols[tgt_col]!r})",

@@ -173,3 +173,9 @@ def test_from_config_takes_each_builder_s_settings():
 def test_bad_settings_are_refused_naming_the_setting(settings, message):
     with pytest.raises(InputError, match=message):
         MixtureSpec(**{"sources": ["gettext"], **settings})
+
+
+def test_a_budget_below_one_pair_a_language_is_refused_by_name():
+    with pytest.raises(InputError) as e:
+        MixtureSpec(builder="muit", languages=["es", "fr"], sources=["gettext"], pair_budget=1)
+    assert str(e.value) == "mixture spec: pair_budget 1 is below one parallel pair for each of the 2 languages (es, fr)"

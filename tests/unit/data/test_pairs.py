@@ -130,6 +130,8 @@ def test_select_pairs_is_order_independent_and_splits_like_split_by_source():
     assert set(test) == set(ref_test)
     few, _, _ = select_pairs(lambda: iter(GOOD), 3, 4, 7, F)
     assert few == train[:3]
+    none, held_out, _ = select_pairs(lambda: iter(GOOD), 0, 4, 7, F)  # a plan giving a language no pairs
+    assert none == [] and held_out == test  # it keeps its held-out pairs (they were cut to nothing)
 
 
 def test_select_pairs_drops_wrong_language_with_langid():

@@ -118,6 +118,10 @@ def test_parallel_jsonl_tsv_and_two_files(tmp_path):
     with pytest.raises(InputError) as e:
         list(records.read_parallel(notab, "en", "es"))
     assert str(e.value) == f"{notab}:2: expected 2 tab-separated columns, found no tab"
+    three = write(tmp_path / "three.tsv", "Open\tAbrir\t\n1.07\tHello\tHola\n")  # a trailing tab is no column
+    with pytest.raises(InputError) as e:
+        list(records.read_parallel(three, "en", "es"))
+    assert str(e.value).startswith(f"{three}:2: expected 2 tab-separated columns (source, target), found 3")
     a, b = write(tmp_path / "a.en", "One\nTwo\nThree\n"), write(tmp_path / "a.es", "Uno\nDos\n")
     with pytest.raises(InputError) as e:
         list(records.read_two_files(a, b, "en", "es"))
