@@ -9,6 +9,7 @@ Weights are read with safetensors only; remote code runs only when the user asks
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import warnings
 from pathlib import Path
@@ -97,7 +98,27 @@ def load_adapter(model: Any, adapter: str | Path) -> Any:
     require_safetensors(Path(adapter), adapter)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", _PEFT_NOISE, FutureWarning)
-        return PeftModel.from_pretrained(model, str(adapter))
+        try:
+            return PeftModel.from_pretrained(model, str(adapter))
+        except RuntimeError as e:
+            if "size mismatch" not in str(e):
+                raise
+            trained_on = _adapter_base(Path(adapter))
+            raise InputError(
+                f"does not fit the model it was given ({getattr(model.config, 'name_or_path', '?')}): its weights' "
+                f"shapes differ{f'; it was trained on {trained_on}' if trained_on else ''} — give that model "
+                "as --model",
+                adapter,
+            ) from None
+
+
+def _adapter_base(adapter: Path) -> str | None:
+    """The base model an adapter's ``adapter_config.json`` names, if it names one."""
+    try:
+        found = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found.get("base_model_name_or_path") if isinstance(found, dict) else None
 
 
 def end_of_turn_ids(tokenizer: Any) -> list[int]:
