@@ -37,14 +37,18 @@ def default_recipe_path() -> Path:
 
 
 def load_recipe(
-    path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (), cls: type = RunConfig
+    path: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    cls: type = RunConfig,
+    embedded: bool = True,
 ) -> Any:
     """Read a recipe, apply ``key=value`` overrides, validate; return a ``cls``.
 
-    With no ``path``, a :class:`RunConfig` starts from the embedded default recipe and any other
-    ``cls`` from its defaults.
+    With no ``path``, a :class:`RunConfig` starts from the embedded default recipe (``embedded``:
+    ``polyalign run max_steps=80``) or, with ``embedded=False``, from its fields' defaults, as any other
+    ``cls`` does (``polyalign eval seed=1``: overrides of a plain evaluation, not of the experiment's).
     """
-    if path is None and cls is RunConfig:
+    if path is None and cls is RunConfig and embedded:
         path = default_recipe_path()
     if path is None:
         data, lines, path = {}, {}, Path("<command line>")
@@ -52,6 +56,8 @@ def load_recipe(
         path = Path(path)
         if path.is_dir():
             raise InputError("is a folder, expected a recipe file (YAML)", path)
+        if path.is_file():
+            _check_not_data(path, cls)
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
@@ -60,6 +66,8 @@ def load_recipe(
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text = None
+        if path.suffix.lower() == ".json" and (text or "").lstrip().startswith("["):
+            _check_not_data(path, cls, ".json")  # a JSON array: records, not a recipe's sections
         if text is None or "\x00" in text:
             raise InputError("not a text recipe: the file holds binary data (a recipe is YAML text)", path)
         data, lines = _parse_yaml(text, path)
@@ -80,6 +88,24 @@ def load_recipe(
 
 def _fields(cls: type) -> set[str]:
     return {f.name for f in dataclasses.fields(cls)}
+
+
+# Data files a user may hand where a recipe goes, by suffix, named as what they are. A ``.json`` file
+# is refused only when it holds an array: JSON is YAML, and a recipe may be written as a JSON object.
+DATA_SUFFIXES = {".jsonl": "JSON Lines", ".parquet": "Parquet", ".tsv": "TSV", ".csv": "CSV", ".json": "JSON"}
+
+
+def _check_not_data(path: Path, cls: type, suffix: str | None = None) -> None:
+    """``polyalign train alpaca.jsonl``: a data file given as the recipe is named as one, with where it goes
+    (``train_file=`` for ``polyalign train``, the recipe's data settings for the other commands), not
+    reported as invalid YAML."""
+    kind = DATA_SUFFIXES.get(suffix or path.suffix.lower())
+    if kind is None or (suffix is None and path.suffix.lower() == ".json"):
+        return
+    where = (
+        f"give it as train_file={path}" if cls is TrainJobConfig else "give it in the recipe's data/train_file setting"
+    )
+    raise InputError(f"is a data file ({kind}), not a recipe: {where}", path)
 
 
 def _check_kind(data: dict, lines: dict[str, int], cls: type, path: Path) -> None:

@@ -134,18 +134,19 @@ def analysis_checks(args: argparse.Namespace, **inputs: str | None) -> None:
         require_adapter(args.adapter)
 
 
-def args_recipe(args: argparse.Namespace, cls: type | None = None):
+def args_recipe(args: argparse.Namespace, cls: type | None = None, embedded: bool = True):
     """The recipe named on the command line (or the default), with its overrides applied.
 
     ``polyalign run max_steps=5`` has no recipe file: a first argument holding ``=`` is an
-    override when no file of that name exists.
+    override when no file of that name exists. ``embedded=False``: overrides without a recipe file
+    start from the fields' defaults, not from the embedded default experiment (``polyalign eval``).
     """
     import os
 
     recipe, overrides = args.recipe, list(args.overrides)
     if recipe is not None and "=" in recipe and not os.path.exists(recipe):
         recipe, overrides = None, [recipe, *overrides]
-    cfg = load_recipe(recipe, overrides, cls=cls or RunConfig)
+    cfg = load_recipe(recipe, overrides, cls=cls or RunConfig, embedded=embedded)
     # the suite's protocol settled at once, as polyalign run settles it: every command that makes the run
     # directory (data build, scaling pilot) writes the same config.yaml, so a later run finds its own recipe
     return suite_protocol(cfg) if isinstance(cfg, RunConfig) else cfg

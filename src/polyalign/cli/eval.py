@@ -12,7 +12,9 @@ from polyalign.outputs import check_apart
 def cmd_eval(args: argparse.Namespace) -> int:
     from polyalign.eval.runner import run_eval
 
-    recipe = checks.args_recipe(args) if args.recipe or args.overrides else None
+    # overrides alone adjust a plain evaluation: the embedded experiment's suite protocol (2-shot raw prompts,
+    # 40 polymt items) is the default run's, not what `polyalign eval` does without a recipe
+    recipe = checks.args_recipe(args, embedded=False) if args.recipe or args.overrides else None
     request = build_request(
         recipe,
         model=args.model,
