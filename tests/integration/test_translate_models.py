@@ -109,11 +109,14 @@ def test_seq2seq_codes_batching_order_and_journal(tiny_m2m, tmp_path):
     records = [{"id": str(i), "instruction": t, "input": "", "output": "open the file"} for i, t in enumerate(texts)]
     out, counts = translate_records(records, big, "en", "es", tmp_path / "j.jsonl")
     assert counts["sent"] == 5 and counts["segments"] == 10  # "open the file" appears twice: sent once
+    lines = (tmp_path / "j.jsonl").read_text(encoding="utf-8").splitlines()
+    assert all(set(json.loads(x)) == {"k", "t"} for x in lines)
+    kept = len(lines)  # a random model answers some texts blank or without their marker: never journaled
+    assert len(out) + counts["rejected"] == 5 and (counts["rejected"] > 0) == (kept < 5)
     runs = big.batches_run
     again, counts2 = translate_records(records, big, "en", "es", tmp_path / "j.jsonl")
-    assert again == out and counts2["sent"] == 0 and big.batches_run == runs
-    lines = (tmp_path / "j.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 5 and all(set(json.loads(x)) == {"k", "t"} for x in lines)
+    assert again == out and counts2["sent"] == 5 - kept
+    assert big.batches_run == runs + (kept < 5)  # only what the journal lacks is generated again
 
 
 def test_self_translator_is_few_shot_and_journaled(tiny_model_dir, tmp_path):

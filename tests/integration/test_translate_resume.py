@@ -70,16 +70,18 @@ def test_sigkill_then_resume_sends_only_missing_and_matches_uninterrupted_run(tm
         proc = subprocess.Popen(_cli(recipe, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
         deadline = time.time() + 120
         while time.time() < deadline:
-            if journal.is_file() and journal.read_bytes().count(b"\n") >= 30:
+            if journal.is_file() and journal.read_bytes().count(b"\n") >= 31:  # its first line names the input
                 break
             time.sleep(0.01)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL
         assert not (tmp_path / "job" / "alpaca.es.jsonl").exists()  # no half-written output
-        journaled = {
-            json.loads(line)["k"] for line in journal.read_text(encoding="utf-8").splitlines() if line.endswith("}")
-        }
+        header, *entries = [
+            json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines() if line.endswith("}")
+        ]
+        assert header["input"] == str((tmp_path / "alpaca.jsonl").resolve())
+        journaled = {e["k"] for e in entries}
         assert 30 <= len(journaled) < 120
         time.sleep(0.5)  # requests the killed job had already sent reach the server and count as its own
         first_pass = dict(server.texts)

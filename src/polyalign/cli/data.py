@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
+import sys
 from pathlib import Path
 
 import polyalign.cli.checks as checks
@@ -12,7 +15,7 @@ from polyalign.config import DataConfig
 from polyalign.data.corpora import available
 from polyalign.data.mixture_spec import MixtureSpec
 from polyalign.data.records import validate_file
-from polyalign.data.translate import run_translation_job
+from polyalign.data.translate import check_settings, output_paths, run_translation_job
 from polyalign.io import InputError, read_json, require_folder
 from polyalign.outputs import check_apart, check_new_output_dir, run_lock
 from polyalign.run_dir import prepare_run_dir
@@ -81,19 +84,40 @@ def cmd_data_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_data_translate(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     cfg = checks.args_recipe(args)
     t = cfg.translate
-    stem = Path(t.input).name.rsplit(".", 1)[0] if t.input else ""
-    outputs = {"translate.output_dir": t.output_dir}
+    try:  # settings no job can run with, before any request
+        check_settings(t)
+    except ValueError as e:
+        raise InputError(str(e), _origin(args, str(e))) from None
+    outputs: dict[str, str | Path] = {"translate.output_dir": t.output_dir}
     for lang in t.target_languages:
-        for kind in ("jsonl", "journal.jsonl"):
-            outputs[f"translate.output_dir {stem}.{lang}.{kind}"] = Path(t.output_dir) / f"{stem}.{lang}.{kind}"
+        for path in output_paths(t.input, t.output_dir, lang) if t.input else ():
+            outputs[f"translate.output_dir {path.name}"] = path
     check_apart({"translate.input": t.input or None}, outputs)
     report = run_translation_job(t, model_fallback=cfg.model.model_name_or_path)
     print(json.dumps(report, ensure_ascii=False, indent=2))
+    for info in report["languages"].values():
+        if info["rejected"]:
+            print(
+                f"warning: {info['output']}: {info['rejected']} of {info['records']} records left out: a "
+                "translation came back empty or without its protected markers (⟦0⟧); those were not "
+                "journaled, so running the same command again retries them",
+                file=sys.stderr,
+            )
     return 0
+
+
+def _origin(args: argparse.Namespace, message: str) -> str:
+    """Where the settings a message names came from: the command line when an override sets one
+    of them (or no recipe file was named), else the recipe file."""
+    recipe, overrides = args.recipe, list(args.overrides)
+    if recipe is not None and "=" in recipe and not os.path.exists(recipe):  # as checks.args_recipe reads them
+        recipe, overrides = None, [recipe, *overrides]
+    named = set(re.findall(r"translate\.\w+", message)) | {"translate"}
+    if recipe is None or any(item.partition("=")[0].strip() in named for item in overrides):
+        return "<command line>"
+    return recipe
 
 
 def cmd_data_snapshot(args: argparse.Namespace) -> int:
@@ -102,6 +126,10 @@ def cmd_data_snapshot(args: argparse.Namespace) -> int:
 
     inputs = {f"--gettext-dir {d}": d for d in args.gettext_dir or ()} | {"recipe": args.recipe}
     check_apart(inputs, {"-o": args.output}, replaced=["-o"])
+    if args.languages and (args.recipe or args.overrides):
+        raise InputError("<command line>: give a recipe (its languages, sources and filters) or --languages, not both")
+    if not args.languages and (args.sources or args.gettext_dir):
+        raise InputError("<command line>: --sources and --gettext-dir go with --languages; a recipe names its own")
     if args.languages:
         codes = [checks.check_lang(c.strip(), "--languages") for c in args.languages.split(",") if c.strip()]
         for folder in args.gettext_dir or ():

@@ -12,12 +12,15 @@ A :class:`Translator` turns strings of one language into another. Three backends
 
 What gets translated is protected: fenced code blocks are never sent; inline code, URLs, numbers
 and format placeholders are replaced by markers (``⟦0⟧``) that must come back unchanged, or the
-translation is rejected and counted.
+translation is rejected and counted; so is a blank one. A rejected translation is never journaled,
+so the next run sends it again.
 
 Every translated segment is appended to a *journal* as soon as it arrives, keyed by a hash of
-(backend signature, languages, text). A rerun, after any crash or ``kill -9``, reads the journal
-and sends only the segments missing from it; the output file is assembled from the journal
-alone and written atomically, so it is byte-identical to that of an uninterrupted run.
+(backend signature, languages, text); its first line names the input it belongs to, so a job for
+another input whose output would have the same name is refused. A rerun, after any crash or
+``kill -9``, reads the journal and sends only the segments missing from it; the output file is
+assembled from the journal alone and written atomically, so it is byte-identical to that of an
+uninterrupted run.
 
 This module imports neither torch nor transformers (the model backends do, inside).
 """
@@ -36,7 +39,7 @@ from typing import Any, Protocol
 from polyalign import langs
 from polyalign.data.records import detect_format, read_instructions_as_written
 from polyalign.http import ChatClient, EndpointError
-from polyalign.io import InputError, write_jsonl
+from polyalign.io import InputError, atomic_write, write_jsonl
 from polyalign.outputs import check_output_dir
 
 
@@ -132,38 +135,110 @@ def segment_key(signature: str, src: str, tgt: str, text: str) -> str:
 class Journal:
     """Append-only JSONL of ``{"k": key, "t": translation}``; survives being killed mid-write.
 
-    A torn last line (the process died while writing it) is dropped and cut off on open, so the
-    next append starts on a clean line.
+    Its first line may name the input it translates (``{"input": PATH, "sha256": HASH}``, see
+    :func:`input_identity`), so that a job for another input sharing the output name is refused.
+    The file is created at the first :meth:`add` (or :meth:`create`): a job that failed before any
+    translation leaves none behind. A torn last line (the process died while writing it) is
+    dropped and cut off on open, so the next append starts on a clean line.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, owner: dict[str, Any] | None = None):
         self.path = Path(path)
+        self.owner = owner
+        self.header: dict[str, Any] | None = None
         self.done: dict[str, str] = {}
+        self._f: Any = None
+        if not self.path.is_file():
+            return
         good = 0
-        if self.path.is_file():
-            with open(self.path, "rb") as f:
-                for raw in f:
-                    if not raw.endswith(b"\n"):
-                        break
-                    try:
-                        rec = json.loads(raw)
+        with open(self.path, "rb") as f:
+            for n, raw in enumerate(f):
+                if not raw.endswith(b"\n"):
+                    break
+                try:
+                    rec = json.loads(raw)
+                    if n == 0 and _is_header(rec):
+                        self.header = rec
+                    elif isinstance(rec["t"], str):
                         self.done[rec["k"]] = rec["t"]
-                    except (ValueError, KeyError, TypeError):
+                    else:
                         break
-                    good += len(raw)
-            if good < self.path.stat().st_size:
-                with open(self.path, "r+b") as f:
-                    f.truncate(good)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (kept open for appends; closed by close())
+                except (ValueError, KeyError, TypeError):
+                    break
+                good += len(raw)
+        if good < self.path.stat().st_size:
+            with open(self.path, "r+b") as f:
+                f.truncate(good)
+        if owner is not None and self.header is None and good:  # a journal from before headers: adopt it
+            body = self.path.read_bytes()
+            with atomic_write(self.path, "wb") as f:
+                f.write(_header_line(owner).encode() + body)
+            self.header = owner
+
+    def _open(self) -> Any:
+        if self._f is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (kept open for appends; closed by close())
+            if self.owner is not None and self.header is None and self._f.tell() == 0:
+                self._f.write(_header_line(self.owner))
+                self._f.flush()
+                self.header = self.owner
+        return self._f
+
+    def create(self) -> None:
+        """Make sure the file exists (an output is only ever written beside its journal)."""
+        self._open()
 
     def add(self, key: str, translation: str) -> None:
-        self._f.write(json.dumps({"k": key, "t": translation}, ensure_ascii=False) + "\n")
-        self._f.flush()
+        f = self._open()
+        f.write(json.dumps({"k": key, "t": translation}, ensure_ascii=False) + "\n")
+        f.flush()
         self.done[key] = translation
 
     def close(self) -> None:
-        self._f.close()
+        if self._f is not None:
+            self._f.close()
+
+
+def _is_header(rec: Any) -> bool:
+    return isinstance(rec, dict) and "k" not in rec and isinstance(rec.get("input"), str)
+
+
+def _header_line(owner: dict[str, Any]) -> str:
+    return json.dumps(owner, ensure_ascii=False) + "\n"
+
+
+def read_journal_header(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The input a journal says it translates; ``None`` when it names none (one from before headers)."""
+    try:
+        with open(path, "rb") as f:
+            first = f.readline()
+        rec = json.loads(first)
+    except (OSError, ValueError):
+        return None
+    return rec if _is_header(rec) else None
+
+
+def input_identity(source: str) -> dict[str, Any]:
+    """What a journal records of its input: the resolved path and the sha256 of its bytes (an
+    ``hf:`` dataset: its name, and no hash). A journal serves an input that matches either, so an
+    input edited in place, or moved unchanged, keeps its journal."""
+    if source.startswith("hf:"):
+        return {"input": source, "sha256": None}
+    digest = hashlib.sha256()
+    with open(source, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"input": str(Path(source).resolve()), "sha256": digest.hexdigest()}
+
+
+def usable(translation: str, spans: list[str]) -> bool:
+    """A translation the journal may keep: not blank, and every protected marker back exactly once.
+
+    >>> usable("Ejecuta ⟦0⟧", ["`ls`"]), usable("Ejecuta", ["`ls`"]), usable("  ", [])
+    (True, False, False)
+    """
+    return bool(translation.strip()) and restore(translation, spans) is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,17 +275,20 @@ def translate_records(
     tgt: str,
     journal_path: str | os.PathLike,
     chunk: int = 256,
+    owner: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Translate every record's text fields into ``tgt``; return the records and the job's counts.
 
     Segments already in the journal are not sent again; identical segments are sent once. A
-    record whose translation lost a protected marker is left out and counted under ``rejected``.
+    translation that came back blank or without its protected markers is never journaled (see
+    :func:`usable`), so the next run sends it again; its record is left out this time and counted
+    under ``rejected``. ``owner``: the input the journal records as its own (:func:`input_identity`).
     """
     records = list(records)
     src_name, tgt_name = langs.name(src), langs.name(tgt)
     plans: list[list[tuple[str, Any, list[tuple[str, Any]]]]] = []
-    pending: dict[str, str] = {}
-    journal = Journal(journal_path)
+    pending: dict[str, _Slot] = {}
+    journal = Journal(journal_path, owner)
     counts = {"records": len(records), "segments": 0, "reused": 0, "sent": 0, "rejected": 0}
     try:
         for rec in records:
@@ -226,10 +304,10 @@ def translate_records(
                     key = segment_key(translator.signature, src, tgt, masked)
                     parts += [("keep", lead), ("slot", _Slot(key, masked, spans)), ("keep", trail)]
                     counts["segments"] += 1
-                    if key in journal.done:
+                    if key in journal.done and usable(journal.done[key], spans):
                         counts["reused"] += 1
-                    else:
-                        pending.setdefault(key, masked)
+                    else:  # new, or kept unusable by an older version: sent (again)
+                        pending.setdefault(key, parts[-2][1])
                 plan.append((path, idx, parts))
             plans.append(plan)
 
@@ -237,8 +315,10 @@ def translate_records(
         counts["sent"] = len(keys)
         for start in range(0, len(keys), chunk):
             batch = keys[start : start + chunk]
-            for i, out in translator.translate([pending[k] for k in batch], src_name, tgt_name):
-                journal.add(batch[i], out)
+            for i, out in translator.translate([pending[k].masked for k in batch], src_name, tgt_name):
+                if usable(out, pending[batch[i]].spans):
+                    journal.add(batch[i], out)
+        journal.create()
     finally:
         journal.close()
 
@@ -252,7 +332,8 @@ def translate_records(
                 if kind == "keep":
                     pieces.append(value)
                     continue
-                restored = restore(journal.done[value.key], value.spans)
+                done = journal.done.get(value.key)
+                restored = restore(done, value.spans) if done is not None and usable(done, value.spans) else None
                 if restored is None:
                     ok = False
                     break
@@ -410,11 +491,39 @@ def make_translator(t: Any, model_fallback: str) -> Translator:
     return translate_models.SelfTranslator(t.model or model_fallback, t.batch_size, t.max_new_tokens, t.shots)
 
 
+def check_settings(t: Any) -> None:
+    """The ``translate`` settings no job can run with, refused before any request: a ``ValueError``
+    that names the key (as a config's own checks do)."""
+    if t.max_batch < 1:
+        raise ValueError(f"translate.max_batch must be at least 1 (1 sends one text a request), got {t.max_batch}")
+    src = langs.normalize(t.source_language)
+    if any(langs.normalize(lang) == src for lang in t.target_languages):
+        raise ValueError(
+            f"translate.target_languages names the source language {src!r} (translate.source_language): "
+            "there is nothing to translate into it"
+        )
+
+
+def output_paths(source: str, out_dir: str | os.PathLike, tgt: str) -> tuple[Path, Path]:
+    """The output and the journal of ``source`` translated into ``tgt``: the input's name less its
+    last suffix, then the language, so inputs that differ before it never share an output.
+
+    >>> [p.name for p in output_paths("data/tips.v1.jsonl", "translated", "es")]
+    ['tips.v1.es.jsonl', 'tips.v1.es.journal.jsonl']
+    """
+    stem = "dataset" if source.startswith("hf:") else Path(source).stem
+    return Path(out_dir) / f"{stem}.{tgt}.jsonl", Path(out_dir) / f"{stem}.{tgt}.journal.jsonl"
+
+
 def run_translation_job(t: Any, model_fallback: str) -> dict[str, Any]:
     """Translate ``t.input`` into every target language; write outputs; return a report."""
 
     if not t.input:
         raise InputError("translate.input names no file to translate")
+    try:
+        check_settings(t)
+    except ValueError as e:
+        raise InputError(str(e)) from None
     fmt = t.format
     if fmt == "auto":
         fmt = detect_format(t.input)
@@ -424,15 +533,14 @@ def run_translation_job(t: Any, model_fallback: str) -> dict[str, Any]:
     if not records:
         raise InputError("holds no records to translate (an empty file)", t.input)
     out_dir = check_output_dir(t.output_dir)
-    stem = Path(t.input).name.split(".")[0] if not t.input.startswith("hf:") else "dataset"
+    owner = input_identity(t.input)
     for tgt in targets:
-        _check_translation_output(out_dir / f"{stem}.{tgt}.jsonl", out_dir / f"{stem}.{tgt}.journal.jsonl", t.input)
+        _check_translation_output(*output_paths(t.input, out_dir, tgt), t.input, owner)
     translator = make_translator(t, model_fallback)
     report: dict[str, Any] = {"input": t.input, "format": fmt, "backend": translator.signature, "languages": {}}
     for tgt in targets:
-        out_path = out_dir / f"{stem}.{tgt}.jsonl"
-        journal = out_dir / f"{stem}.{tgt}.journal.jsonl"
-        rows, counts = translate_records(records, translator, src, tgt, journal)
+        out_path, journal = output_paths(t.input, out_dir, tgt)
+        rows, counts = translate_records(records, translator, src, tgt, journal, owner=owner)
         write_jsonl(out_path, rows)
         report["languages"][tgt] = {**counts, "output": str(out_path), "journal": str(journal)}
     if isinstance(translator, HttpTranslator):
@@ -440,9 +548,9 @@ def run_translation_job(t: Any, model_fallback: str) -> dict[str, Any]:
     return report
 
 
-def _check_translation_output(out_path: Path, journal: Path, source: str) -> None:
-    """An output is written only where this job wrote before (its journal is beside it), never over
-    the input or a file of the user's."""
+def _check_translation_output(out_path: Path, journal: Path, source: str, owner: dict[str, Any]) -> None:
+    """An output is written only where this job wrote before (its journal is beside it and names
+    this input, or none), never over the input, a file of the user's or another input's translation."""
     if not source.startswith("hf:") and out_path.resolve() == Path(source).resolve():
         raise InputError("would be overwritten by its own translation: choose another translate.output_dir", source)
     if out_path.is_dir():
@@ -452,4 +560,14 @@ def _check_translation_output(out_path: Path, journal: Path, source: str) -> Non
             f"exists and was not written by a translation job (no {journal.name} beside it): "
             "move it, or choose another translate.output_dir",
             out_path,
+        )
+    theirs = read_journal_header(journal) if journal.is_file() else None
+    if theirs is None:  # no journal, or one from before journals named their input
+        return
+    same_bytes = owner["sha256"] is not None and theirs.get("sha256") == owner["sha256"]
+    if theirs["input"] != owner["input"] and not same_bytes:
+        raise InputError(
+            f"is the translation of another input, {theirs['input']} (its journal {journal.name} says so), "
+            f"not of {owner['input']}: choose another translate.output_dir (nothing was changed)",
+            out_path if out_path.exists() else journal,
         )

@@ -268,3 +268,30 @@ def test_a_pool_frozen_for_question_alignment_says_it_holds_no_pairs(tmp_path):
         f"{tmp_path / 'pool' / 'pool.json'}: the frozen pool holds no parallel pairs, not gettext "
         "(named in data.sources)"
     )
+
+
+def test_snapshot_takes_a_recipe_or_languages_not_both(tmp_path, capsys):
+    from polyalign.cli import main
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("data:\n  languages: [fr]\n")
+    assert main(["data", "snapshot", str(recipe), "--languages", "es", "-o", str(tmp_path / "p")]) == 2
+    assert capsys.readouterr().err == (
+        "error: <command line>: give a recipe (its languages, sources and filters) or --languages, not both\n"
+    )
+    assert main(["data", "snapshot", str(recipe), "--sources", "babel", "-o", str(tmp_path / "p")]) == 2
+    assert "--sources and --gettext-dir go with --languages" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
+
+
+def test_a_build_that_fails_before_any_work_leaves_no_run_folder(tmp_path, capsys):
+    from polyalign.cli import main
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        f"name: b\nruns_dir: {tmp_path / 'runs'}\ndata:\n  languages: [es]\n  sources: [{tmp_path / 'nope.jsonl'}]\n"
+    )
+    assert main(["data", "build", str(recipe)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == f"error: {tmp_path / 'nope.jsonl'}: no such file (named in data.sources)"
+    assert not (tmp_path / "runs").exists()  # not even the config.yaml of a run that did nothing
