@@ -8,13 +8,13 @@ import pytest
 from chat_server import ChatServer, fake_translate
 from polyalign.data.translate import (
     HttpTranslator,
-    Journal,
     TranslateError,
     protect,
     restore,
     segments,
     translate_records,
 )
+from polyalign.data.translate_journal import Journal
 
 RECORDS = [
     {"id": "1", "instruction": "Open the file 3 times.", "input": "", "output": "Use `open()` with {name}."},

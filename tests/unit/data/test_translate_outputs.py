@@ -8,7 +8,8 @@ import json
 import chat_server
 from chat_server import ChatServer, fake_translate
 from polyalign.cli import main
-from polyalign.data.translate import Journal, output_paths
+from polyalign.data.translate import output_paths
+from polyalign.data.translate_journal import Journal
 
 ROWS = [
     {"id": "a1", "instruction": "Give three tips for staying healthy.", "input": "", "output": "Eat well."},
