@@ -331,7 +331,7 @@ def test_shared_fit_plans_a_language_from_its_similarity_alone_on_the_command_li
     assert bad.returncode == 2
     assert (
         bad.stderr.strip()
-        == "error: the shared fit uses the xllama form (its γ is what languages share); got --form log"
+        == "error: <command line>: the shared fit uses the xllama form (its γ is what languages share); got --form log"
     )
 
 

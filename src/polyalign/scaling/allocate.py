@@ -30,9 +30,11 @@ from typing import Any
 import numpy as np
 
 from polyalign.io import InputError
-from polyalign.scaling.laws import concave_increasing, derivative, inverse_derivative, predict
+from polyalign.scaling.laws import concave_increasing, derivative, extrapolation, inverse_derivative, predict
 
 DP_UNITS = 1000  # the discrete search splits the free budget into at most this many steps
+MAX_BUDGET = 10**15  # pairs; beyond it sizes are no longer exact in the floating-point search
+MAX_WEIGHT = 1e6  # weights are relative: any ratio between languages fits below this
 
 
 @dataclass
@@ -188,23 +190,8 @@ def _describe(curves: dict[str, Curve], alloc: dict[str, int]) -> dict[str, Any]
 
 def _extrapolated(fits: dict[str, Any], alloc: dict[str, int]) -> tuple[dict, dict, dict]:
     """Per language: whether ``alloc`` leaves the measured sizes, a note saying how, the measured range."""
-    flags: dict[str, bool | None] = {}
-    notes: dict[str, str | None] = {}
-    ranges: dict[str, list[float] | None] = {}
-    for lang, f in fits.items():
-        sizes, n = f.get("sizes"), alloc[lang]
-        if sizes is None:
-            flags[lang], notes[lang], ranges[lang] = None, "measured range unknown (the fit has no sizes)", None
-        elif not sizes:
-            flags[lang], ranges[lang] = True, None
-            notes[lang] = "extrapolated: no measured points (planned from its similarity alone)"
-        else:
-            lo, hi = min(sizes), max(sizes)
-            ranges[lang] = [lo, hi]
-            flags[lang] = not lo <= n <= hi
-            where = "above" if n > hi else "below"
-            notes[lang] = f"extrapolated: {n} pairs, {where} the measured {lo:g}–{hi:g}" if flags[lang] else None
-    return flags, notes, ranges
+    each = {lang: extrapolation(f, [alloc[lang]]) for lang, f in fits.items()}
+    return ({k: v[0] for k, v in each.items()}, {k: v[1] for k, v in each.items()}, {k: v[2] for k, v in each.items()})
 
 
 def plan(
@@ -224,6 +211,8 @@ def plan(
             )
     if budget < 1:
         raise InputError(f"budget must be > 0 pairs (the laws are defined for sizes > 0), got {budget}")
+    if budget > MAX_BUDGET:
+        raise InputError(f"budget must be at most {MAX_BUDGET:.0e} pairs, got {budget}")
     if min_per_lang < 1:
         raise InputError(f"--min-per-lang must be at least 1 (the laws are defined for sizes > 0), got {min_per_lang}")
     if budget < min_per_lang * len(fits):
@@ -236,8 +225,10 @@ def plan(
     if len(available) == len(fits) and budget > sum(available.values()):
         raise InputError(f"budget {budget} is above the {sum(available.values())} pairs available in all")
     for k, w in weights.items():
-        if w < 0:
-            raise InputError(f"weight of {k} must be >= 0, got {w}")
+        if not 0 <= w <= MAX_WEIGHT:
+            raise InputError(f"weight of {k} must be within 0–{MAX_WEIGHT:g} (weights are relative), got {w}")
+    if len(weights) == len(fits) and not any(weights.values()):
+        raise InputError("every language's --weight is 0: there is nothing to maximise (give one a weight > 0)")
     curves = {
         k: Curve(f["form"], f["params"], f.get("gamma", 1.0), weights.get(k, 1.0), min_per_lang, available.get(k))
         for k, f in fits.items()

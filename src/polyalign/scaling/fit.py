@@ -38,7 +38,8 @@ from polyalign.scaling.laws import EXPONENT, FORMS, PARAMS, check_sizes
 HUBER_K, MAD_K = 1.345, 1.4826
 GRID, STARTS, GOLDEN_STEPS, IRLS_STEPS = 48, 3, 48, 15
 RISING_TOL = 0.01
-"""``rising``: the curve at the largest measured size is above it at the smallest by more than this (score points)."""
+"""``rising``: the curve at the largest measured size is above it at the smallest by more than this (score points),
+and, for a fit on an exponent bound, so is the data's own trend (:func:`is_rising`)."""
 
 # ---------------------------------------------------------------------------------------------
 # The vectorised fitter: rows are datasets (the data, bootstrap draws, leave-one-size-out sets).
@@ -263,8 +264,55 @@ def percentiles(boot: np.ndarray, names, level: float) -> dict[str, list[float]]
     return {name: [float(a), float(b)] for name, a, b in zip(names, lo_q, hi_q)}
 
 
-def is_rising(yhat_lo: float, yhat_hi: float) -> bool:
+def data_rise(x: Any, y: Any) -> float:
+    """How much the data's own trend rises over their sizes: the least-squares line of score against
+    ln(size), from the smallest size to the largest (0 with fewer than 2 distinct sizes).
+
+    >>> round(data_rise([50, 100, 200, 400], [30, 25, 20, 15]), 6)
+    -15.0
+    """
+    lx, y = np.log(np.asarray(x, dtype=float)), np.asarray(y, dtype=float)
+    span = float(lx.max() - lx.min()) if len(lx) else 0.0
+    if span <= 0:
+        return 0.0
+    slope = float(((lx - lx.mean()) * (y - y.mean())).sum() / ((lx - lx.mean()) ** 2).sum())
+    return slope * span
+
+
+def is_rising(yhat_lo: float, yhat_hi: float, at_bound: bool = False, trend: float | None = None) -> bool:
+    """Whether a fitted curve rises over the measured sizes: its value at the largest size is above its
+    value at the smallest by more than :data:`RISING_TOL`.
+
+    A fit whose exponent sits on its bound does not take its shape from the data but from the bound:
+    an xllama or power curve cannot fall, so on falling data it pins β at its flattest and still
+    rises a little. There the data's own trend (``trend``, :func:`data_rise`) must rise by more than
+    :data:`RISING_TOL` too; without it, such a fit is not called rising.
+    """
+    if at_bound and not (trend is not None and trend > RISING_TOL):
+        return False
     return bool(yhat_hi - yhat_lo > RISING_TOL)
+
+
+def fit_warning(
+    what: str, form: str, params: dict[str, float], at_bound: bool, rising: bool | None, sizes: Any
+) -> str | None:
+    """One line for a fit to distrust, else None: its exponent on its bound (the data cannot pin it),
+    a curve that does not rise over the measured sizes (quality should grow with data), or both.
+
+    >>> fit_warning("es", "log", {"a": 40.0, "b": -1.0}, False, False, [50, 400])
+    'warning: es: the log curve does not rise over the measured 50–400 pairs: check the points'
+    """
+    said = []
+    if at_bound:
+        name = "b" if form == "power" else "beta"
+        said.append(f"the {form} fit's {name} = {params[name]:.4g} sits on its bound (the data cannot pin it)")
+    if rising is False:
+        said.append(
+            f"the {form} curve does not rise over the measured {min(sizes):g}–{max(sizes):g} pairs"
+            if len(sizes)
+            else f"the {form} curve does not rise"
+        )
+    return f"warning: {what}: {'; '.join(said)}: check the points" if said else None
 
 
 def fit_one(
@@ -304,7 +352,7 @@ def fit_one(
         err = np.where(w == 0, y[None, :] - pred, 0.0)
         loo = float(math.sqrt((err**2).sum() / n))
     small, large = x == sizes[0], x == sizes[-1]
-    rising = is_rising(float(yhat[small][0]), float(yhat[large][0]))
+    rising = is_rising(float(yhat[small][0]), float(yhat[large][0]), at_bound, data_rise(x, y))
     ci, draws = None, []
     refused = interval_gate(len(sizes), k, bootstrap)
     if refused is None:

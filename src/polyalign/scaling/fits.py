@@ -26,8 +26,10 @@ from polyalign.io import InputError
 from polyalign.scaling.fit import (
     bootstrap_rows,
     choose,
+    data_rise,
     fit_one,
     fit_rows,
+    fit_warning,
     interval_gate,
     is_rising,
     percentiles,
@@ -49,9 +51,13 @@ def fit_points(
 
     ``shared``: one α, β for all languages (:func:`fit_shared`); else a law per language, where
     ``similarity`` gives γ where the points do not (the points win; 1 otherwise) — absorbed into α.
-    ``notes`` are the lines to show the user (form choices, refused intervals).
-    Raises ``InputError`` when a language has fewer sizes than its form has parameters.
+    ``notes`` are the lines to show the user (form choices, refused intervals, and a ``warning:`` for
+    a fit whose exponent sits on its bound or whose curve does not rise).
+    Raises ``InputError`` when a language has fewer sizes than its form has parameters, or for a
+    seed below 0.
     """
+    if seed < 0:
+        raise InputError(f"the bootstrap seed must be at least 0, got {seed}", source)
     if shared:
         if form not in ("auto", "xllama"):
             raise InputError(f"the shared fit uses the xllama form (its γ is what languages share); got --form {form}")
@@ -87,12 +93,21 @@ def fit_points(
             fits[lang]["aicc_by_form"] = {f: c.aicc for f, c in cands.items()}
         if best.ci_refused and bootstrap > 0:
             notes.append(f"{lang}: {best.ci_refused}")
+        warning = fit_warning(lang, best.form, best.params, best.at_bound, best.rising, pts.sizes)
+        if warning:
+            notes.append(warning)
     return {"fits": fits, "settings": settings_doc(form, bootstrap, seed, source, "per_language"), "notes": notes}
 
 
 def _r2(y: np.ndarray, yhat: np.ndarray) -> float:
     rss, tss = float(((y - yhat) ** 2).sum()), float(((y - y.mean()) ** 2).sum())
     return 1.0 - rss / tss if tss > 0 else (1.0 if rss == 0 else 0.0)
+
+
+def _rising(yhat: np.ndarray, x: np.ndarray, y: np.ndarray, at_bound: bool) -> bool:
+    """:func:`~polyalign.scaling.fit.is_rising` for one language's points of the shared fit."""
+    lo, hi = x.min(), x.max()
+    return is_rising(float(yhat[x == lo][0]), float(yhat[x == hi][0]), at_bound, data_rise(x, y))
 
 
 def fit_shared(
@@ -203,7 +218,7 @@ def fit_shared(
             "n": int(len(idx)),
             "n_sizes": len(sizes),
             "loo_rmse": float(math.sqrt(np.mean(errs**2))) if len(idx) and not np.isnan(errs).any() else None,
-            "rising": is_rising(*(float(yhat[idx][x[idx] == s][0]) for s in (sizes[0], sizes[-1]))) if sizes else None,
+            "rising": _rising(yhat[idx], x[idx], y[idx], at_bound) if sizes else None,
             "at_bound": at_bound,
             "form_choice": f"xllama: the shared fit (one α, β for every language; γ {lang_how})",
             "bootstrap_draws": draws,
@@ -228,5 +243,10 @@ def fit_shared(
     ]
     if refused and bootstrap > 0:
         notes.append(f"shared fit: {refused}")
+    if at_bound:
+        notes.append(fit_warning("shared fit", "xllama", {"alpha": alpha, "beta": beta}, True, None, []))
+    for lang in langs:
+        if fits[lang]["rising"] is False:
+            notes.append(fit_warning(lang, "xllama", fits[lang]["params"], False, False, points[lang].sizes))
     settings = settings_doc("xllama", bootstrap, seed, source, "shared")
     return {"fits": fits, "shared": shared, "settings": settings, "notes": notes}

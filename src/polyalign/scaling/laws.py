@@ -33,6 +33,7 @@ FORMS: tuple[Form, ...] = ("xllama", "power", "log")
 PARAMS: dict[str, tuple[str, ...]] = {"xllama": ("alpha", "beta"), "power": ("a", "b", "c"), "log": ("a", "b")}
 # The exponent's search range, as ln|exponent|; None: the form has no exponent.
 EXPONENT = {"xllama": (math.log(1e-3), math.log(3.0)), "power": (math.log(1e-3), math.log(3.0)), "log": None}
+SCORE_RANGE = (0.0, 100.0)  # scores are percentages; the xllama form saturates at 100
 
 
 def check_sizes(x: Any, what: str = "size") -> np.ndarray:
@@ -116,7 +117,9 @@ class Points:
 def read_points(path: str) -> tuple[dict[str, Points], list[str]]:
     """Read ``lang,size,score[,similarity]`` rows (other columns ignored); return points and notes.
 
-    Duplicate ``(lang, size)`` rows are averaged, and a note says so when their scores differ.
+    Scores are percentages (chrF++, BLEU, accuracy): one outside 0–100 is refused at its line (the
+    xllama form saturates at 100). Duplicate ``(lang, size)`` rows are averaged, and a note says so
+    when their scores differ.
     """
     import csv
 
@@ -145,6 +148,12 @@ def read_points(path: str) -> tuple[dict[str, Points], list[str]]:
         size, score = (_number(row[col[c]], c, path, line) for c in ("size", "score"))
         if size <= 0:
             raise InputError(f"size must be > 0, got {row[col['size']].strip()}", path, line)
+        if not SCORE_RANGE[0] <= score <= SCORE_RANGE[1]:
+            raise InputError(
+                f"score must be within 0–100 (chrF++, BLEU, accuracy in percent), got {row[col['score']].strip()}",
+                path,
+                line,
+            )
         if "similarity" in col and row[col["similarity"]].strip():
             sim = _number(row[col["similarity"]], "similarity", path, line)
             if sim <= 0:
@@ -201,6 +210,34 @@ def load_fits(path: str) -> dict[str, Any]:
     return doc
 
 
+def _pairs(n: float) -> str:
+    """A size as people write it: 541, 1000000000, 0.5."""
+    return str(int(n)) if float(n).is_integer() and abs(n) < 1e16 else f"{n:g}"
+
+
+def extrapolation(fit: dict[str, Any], sizes: list[float]) -> tuple[bool | None, str | None, list[float] | None]:
+    """Whether ``sizes`` leave the sizes a fit measured: ``(extrapolated, note, [lo, hi] measured)``.
+
+    A fit with an empty ``sizes`` (a language planned from its similarity alone) is always
+    extrapolated; one without ``sizes`` (written by hand) has an unknown range: ``None``.
+
+    >>> extrapolation({"sizes": [50, 100, 400]}, [541])
+    (True, 'extrapolated: 541 pairs, above the measured 50–400', [50, 400])
+    """
+    measured = fit.get("sizes")
+    if measured is None:
+        return None, "measured range unknown (the fit has no sizes)", None
+    if not measured:
+        return True, "extrapolated: no measured points (planned from its similarity alone)", None
+    lo, hi = min(measured), max(measured)
+    out = [
+        f"{_pairs(n)} pairs, {'above' if n > hi else 'below'} the measured {lo:g}–{hi:g}"
+        for n in sizes
+        if not lo <= n <= hi
+    ]
+    return (True, f"extrapolated: {'; '.join(out)}", [lo, hi]) if out else (False, None, [lo, hi])
+
+
 def predict_sizes(fits: dict[str, Any], sizes: list[float], ci: bool = False, level: float = 0.95) -> dict[str, Any]:
     """``{LANG: score}`` for one size, ``{LANG: {SIZE: score}}`` for several; with ``ci`` each score
     becomes ``{"score", "ci": [lo, hi]}`` (percentiles of the bootstrap draws' predictions)."""
@@ -209,7 +246,11 @@ def predict_sizes(fits: dict[str, Any], sizes: list[float], ci: bool = False, le
     out: dict[str, Any] = {}
     for lang, f in fits.items():
         gamma = f.get("gamma", 1.0)
-        vals = predict(f["form"], f["params"], sizes, gamma)
+        with np.errstate(over="ignore"):  # an overflow is refused just below, in one line
+            vals = predict(f["form"], f["params"], sizes, gamma)
+        for s, v in zip(sizes, vals):
+            if not math.isfinite(v):
+                raise InputError(f"--size {s:g}: the {f['form']} fit of {lang} gives no finite score there")
         entries: list[Any] = [float(v) for v in vals]
         if ci:
             draws = predict_draws(f["form"], f.get("bootstrap_draws") or [], sizes, gamma)

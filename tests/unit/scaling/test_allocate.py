@@ -69,14 +69,14 @@ def test_large_budget_is_exact_to_the_pair():
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["--budget", "5", "--min-per-lang", "2"], "budget 5 is below the minimum 2 × 3 languages = 6"),
+        (["--budget", "5", "--min-per-lang", "2"], "<command line>: budget 5 is below the minimum 2 × 3 languages = 6"),
         (
             ["--budget", "100", "--available", "es=10", "--available", "fr=10", "--available", "de=10"],
-            "budget 100 is above the 30 pairs available in all",
+            "<command line>: budget 100 is above the 30 pairs available in all",
         ),
         (
             ["--budget", "100", "--available", "it=10"],
-            "--available names it, which the fits do not have (fitted: es, fr, de)",
+            "<command line>: --available names it, which the fits do not have (fitted: es, fr, de)",
         ),
         (  # issue 17: checked where the flag is parsed
             ["--budget", "100", "--weight", "es"],

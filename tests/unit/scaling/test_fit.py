@@ -77,7 +77,7 @@ def test_two_sizes_fit_but_refuse_intervals_with_one_line(tmp_path, capsys):
     assert es["ci"] is None and es["ci_refused"].startswith("no intervals: 2 distinct sizes")
     assert main(["scaling", "predict", str(out), "--size", "300", "--ci"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "error: the fit of es has no bootstrap draws: no intervals: 2 distinct sizes, "
+        f"error: {out}: the fit of es has no bootstrap draws: no intervals: 2 distinct sizes, "
         "intervals need at least k + 2 = 4 (2 parameters)"
     )
 
