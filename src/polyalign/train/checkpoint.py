@@ -3,7 +3,8 @@
 ``output_dir/checkpoints/step-N/`` holds:
 
 * ``weights.safetensors``: the trainable parameters (LoRA adapters, or every weight), by their
-  names in the training module, gathered whole from every process;
+  names in the training module, gathered whole from every process; a frozen weight is never
+  stored, not even under a second name (the output projection tied to the frozen embedding);
 * ``optimizer.pt``, ``scheduler.pt``: their states (``torch.load(weights_only=True)``);
 * ``rng.pt``: every process's random-number states (Python, torch CPU, CUDA);
 * ``trainer_state.json``: step, losses so far, token counts, and the data position (epoch,
@@ -16,6 +17,7 @@ never exists; only the last ``save_total_limit`` are kept. State dicts go throug
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -31,6 +33,7 @@ from torch.distributed.checkpoint.state_dict import (
     set_model_state_dict,
     set_optimizer_state_dict,
 )
+from torch.nn.parallel import DistributedDataParallel
 
 from polyalign.hub import no_transformers_bar
 from polyalign.io import InputError, atomic_dir, write_json
@@ -66,8 +69,49 @@ def find_checkpoint(output_dir: Path, resume: str | None) -> Path | None:
 
 
 def trainable_state(net: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """Every trainable parameter, whole and on CPU, by name (collective: all processes call)."""
-    return get_model_state_dict(net, options=_FULL)
+    """Every trainable parameter, whole and on CPU, by name (collective: all processes call).
+
+    ``ignore_frozen_params`` alone keeps a frozen weight that has a second name (``named_parameters``
+    reports a tied weight once): a LoRA checkpoint would carry the whole frozen tied embedding as
+    ``lm_head.weight``. Every name of a frozen weight goes.
+    """
+    frozen = {name for name, (trained, _) in _parameters(net).items() if not trained}
+    return {k: v for k, v in get_model_state_dict(net, options=_FULL).items() if k not in frozen}
+
+
+def _parameters(net: torch.nn.Module) -> dict[str, tuple[bool, tuple[int, ...]]]:
+    """``{name: (trainable, whole shape)}`` of every parameter of ``net`` by every name it has (tied
+    weights under each), named as the state dicts of :mod:`torch.distributed.checkpoint` name them
+    (no DDP ``module.``; FSDP2 keeps the names and reports whole shapes)."""
+    inner = net.module if isinstance(net, DistributedDataParallel) else net
+    return {name: (p.requires_grad, tuple(p.shape)) for name, p in inner.named_parameters(remove_duplicate=False)}
+
+
+def _checked(path: Path, weights: dict[str, torch.Tensor], net: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """``weights`` less any frozen weight (older checkpoints stored the frozen tied embedding), after
+    checking they are this model's trainable weights, each with its shape; one clear line if not."""
+    params = _parameters(net)
+    weights = {k: v for k, v in weights.items() if params.get(k, (True,))[0]}
+    trainable = {name for name, (trained, _) in params.items() if trained}
+    missing, unknown = sorted(trainable - weights.keys()), sorted(weights.keys() - trainable)
+    shapes = sorted(k for k in trainable & weights.keys() if tuple(weights[k].shape) != params[k][1])
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} trainable weights missing (e.g. {missing[0]})")
+    if unknown:
+        problems.append(f"{len(unknown)} weights this model does not have (e.g. {unknown[0]})")
+    if shapes:
+        k = shapes[0]
+        problems.append(
+            f"{len(shapes)} weights of another shape (e.g. {k}: {tuple(weights[k].shape)}, here {params[k][1]})"
+        )
+    if problems:
+        raise InputError(
+            f"checkpoint does not match this run's model and settings (finetuning_type, lora_rank, lora_target): "
+            f"{'; '.join(problems)}",
+            path,
+        )
+    return weights
 
 
 def _rng_state() -> dict[str, Any]:
@@ -127,9 +171,11 @@ def load_checkpoint(
     process r mod (the old number), which matters only for dropout.
     """
     st = json.loads((path / STATE).read_text(encoding="utf-8"))
-    weights = read_weights(path)
+    weights = _checked(path, read_weights(path), net)
+    # strict=False: the checkpoint holds the trainable weights only (checked above), and under DDP a strict
+    # load wants the frozen ones too ("Missing key: ...embed_tokens.weight")
     options = StateDictOptions(full_state_dict=True, ignore_frozen_params=True)
-    set_model_state_dict(net, weights, options=options)
+    set_model_state_dict(net, weights, options=dataclasses.replace(options, strict=False))
     set_optimizer_state_dict(net, optimizer, torch.load(path / "optimizer.pt", weights_only=True), options=options)
     scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=True))
     ranks = torch.load(path / "rng.pt", weights_only=True)["ranks"]

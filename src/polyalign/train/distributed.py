@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -128,18 +130,52 @@ def gradient_sync(net: torch.nn.Module, sync: bool) -> Iterator[None]:
         yield
 
 
+# torchrun, less its own noise. Rank 0 prints what the user reads (progress, `error: ...`, `interrupted; ...`);
+# the other ranks' stderr goes to files (argv[1]), shown only when one of them failed for a reason of its own
+# (not bad input, 2, or a stop, 130, which rank 0 reports too). torchrun's warnings ("Received 15 death
+# signal"), its SignalException traceback and its ChildFailedError banner go; its exit status is the failed
+# worker's own (2 for bad input, not 1), 130 when it was stopped.
+_TORCHRUN = """
+import glob, logging, os, sys
+from torch.distributed.elastic.multiprocessing.api import SignalException
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+from torch.distributed.run import parse_args, run
+
+for name in list(logging.root.manager.loggerDict):
+    if name.startswith("torch.distributed"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+logs = sys.argv[1]
+try:
+    run(parse_args(sys.argv[2:]))
+except ChildFailedError as e:
+    for f in e.failures.values():
+        if f.local_rank > 0 and f.exitcode not in (2, 130, -2, -15):
+            for path in glob.glob(os.path.join(logs, "*", "attempt_*", str(f.local_rank), "stderr.log")):
+                with open(path, encoding="utf-8", errors="replace") as log:
+                    sys.stderr.write("".join(log.readlines()[-40:]))
+    codes = [f.exitcode for f in e.failures.values()]
+    sys.exit(next((c for c in codes if c > 0), 1))
+except (SignalException, KeyboardInterrupt):
+    sys.exit(130)
+"""
+
+
 def launch(nproc: int, argv: Sequence[str]) -> int:
     """Run ``polyalign <argv>`` in ``nproc`` processes on this host under torchrun.
 
     torchrun's own rendezvous (``--standalone``) picks a free port; for several hosts, run
     ``torchrun`` yourself (README, "Many GPUs and many nodes").
     """
+    logs = tempfile.mkdtemp(prefix="polyalign-torchrun-")
     cmd = [
         sys.executable,
-        "-m",
-        "torch.distributed.run",
+        "-c",
+        _TORCHRUN,
+        logs,
         "--standalone",
         f"--nproc_per_node={nproc}",
+        f"--log-dir={logs}",
+        *([f"--redirects={','.join(f'{r}:2' for r in range(1, nproc))}"] if nproc > 1 else []),
         "-m",
         "polyalign",
         *argv,
@@ -159,3 +195,5 @@ def launch(nproc: int, argv: Sequence[str]) -> int:
             proc.kill()
             proc.wait()
         raise
+    finally:
+        shutil.rmtree(logs, ignore_errors=True)
