@@ -232,6 +232,10 @@ class TrainConfig:
             raise ValueError("warmup_steps must be a whole number of steps (>= 1) or a ratio in [0, 1)")
         if self.learning_rate <= 0:
             raise ValueError("learning_rate must be positive")
+        if self.max_steps < -1:  # transformers' -1 (train by epochs) is the one value below 1 with a meaning
+            raise ValueError(
+                f"max_steps must be a positive number of steps, or -1 to train num_train_epochs, got {self.max_steps}"
+            )
         if self.max_steps == 0 or (self.max_steps < 0 and self.num_train_epochs <= 0):
             raise ValueError("set max_steps > 0 or num_train_epochs > 0")
         if self.max_seq_length < 2:

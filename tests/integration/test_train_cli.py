@@ -279,7 +279,8 @@ def test_two_processes_ddp_and_fsdp2_reproduce_one_process_loss_curve(tmp_path, 
         cwd=tmp_path,
         check=False,
     )
-    assert wrong.returncode == 2 and "global batch 16, this run has 120 and 8" in wrong.stderr, wrong.stderr[-2000:]
+    assert wrong.returncode == 2, wrong.stderr[-2000:]
+    assert "trained with global batch 16; this command asks 8:" in wrong.stderr, wrong.stderr[-2000:]
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, tiny_model_dir, train_file, capsys, monkeypatch):
@@ -404,7 +405,9 @@ def test_sigterm_to_a_two_process_train_stops_torchrun_and_its_workers(tmp_path,
         proc.send_signal(signal.SIGTERM)
         rest = proc.communicate(timeout=120)[1]
         assert proc.returncode == 130, rest[-3000:]
-        assert rest.strip().splitlines()[-1] == "interrupted; run the same command again to resume"
+        assert rest.strip().splitlines()[-1] == (
+            "interrupted; to resume, run the same command with resume_from_checkpoint=latest"
+        )
         deadline = time.time() + 30
         while processes_naming(str(out)) and time.time() < deadline:
             time.sleep(0.2)

@@ -11,8 +11,11 @@ process, or under ``torchrun`` with several processes (DDP or FSDP2).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from polyalign.coerce import config_to_dict
 from polyalign.config import TrainConfig, TrainJobConfig
@@ -24,28 +27,151 @@ from polyalign.report.model_card import CARD, library_of, model_card
 from polyalign.tracking import check_trackers
 
 
-def check_inputs(job: TrainJobConfig) -> None:
-    """Fail early, with one line, on a missing or malformed train file, an unknown model, or a
-    tracker of ``report_to`` that could not start."""
+def check_inputs(job: TrainJobConfig, world: int = 1) -> None:
+    """Fail early, with one line, on a missing or malformed train file, an unknown model, an output
+    that is not polyalign's or a resume with other settings (on ``world`` processes), or a tracker of
+    ``report_to`` that could not start."""
     if not read_train_file(job.train_file):
         raise InputError("no training examples in the file", job.train_file)
-    check_output(job)
+    check_output(job, world)
     check_trackers(job.train.report_to)
     resolve(job.model.model_name_or_path)
 
 
 # What `polyalign train` leaves in output_dir: a folder holding one of these is an earlier training output.
-OUTPUT_FILES = ("train_config.yaml", "config.yaml", "train_log.jsonl", "train_summary.json", "checkpoints")
+# train_config.yaml counts only when polyalign wrote it (RECORD_HEADER): a user's own file of that name
+# does not make a folder of theirs polyalign's to write into.
+OUTPUT_FILES = ("config.yaml", "train_log.jsonl", "train_summary.json", "checkpoints")
+JOB_CONFIG = "train_config.yaml"
+RECORD_HEADER = "# polyalign train: the resolved settings of this training output (a resume checks against them)\n"
+
+# Settings a resume may change: where and how often it saves and logs, what it reports to, and how it
+# computes the same numbers (memory for compute, the attention kernel). Any other setting defines the
+# run (model, data, LoRA shape, optimizer, schedule, steps or epochs, batch sizes, sequence length,
+# packing, precision, seed, ...): a checkpoint continued under another would follow the old schedule
+# and optimizer state while train_config.yaml claimed the new one, so it is refused.
+MAY_CHANGE_ON_RESUME = frozenset(
+    {
+        "output_dir",
+        "train.resume_from_checkpoint",
+        "train.save_steps",
+        "train.save_total_limit",
+        "train.logging_steps",
+        "train.report_to",
+        "train.gradient_checkpointing",
+        "model.attn_implementation",
+    }
+)
+# How the global batch is split over processes: a checkpoint resumes on any number of processes, DDP or
+# FSDP2, at the same global batch (per_device_train_batch_size × gradient_accumulation_steps × processes,
+# which the checkpoint stores), so that product is compared, not each of them.
+BATCH_SPLIT = frozenset({"train.per_device_train_batch_size", "train.gradient_accumulation_steps", "train.strategy"})
 
 
-def check_output(job: TrainJobConfig) -> None:
+def is_record(path: Path) -> bool:
+    """``path`` is a ``train_config.yaml`` polyalign wrote (not a user's file of that name)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.readline() == RECORD_HEADER
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def check_output(job: TrainJobConfig, world: int = 1) -> Path | None:
     """``output_dir`` is new, empty, or an earlier training output (to resume); never a folder of
-    the user's, whose ``model/`` training would replace."""
+    the user's, whose ``model/`` training would replace. An earlier output with checkpoints is resumed
+    only when asked, and only with the settings it was trained with (:func:`check_resume`).
+    ``world``: the processes the run will have. Returns the checkpoint the run resumes from, if any."""
     out = Path(job.output_dir)
-    if out.is_dir() and any((out / name).exists() for name in OUTPUT_FILES):
-        check_output_dir(out)
-        return
-    check_new_output_dir(out, "a training output", "choose another output_dir=...")
+    ours = out.is_dir() and (any((out / name).exists() for name in OUTPUT_FILES) or is_record(out / JOB_CONFIG))
+    if not ours:
+        check_new_output_dir(out, "a training output", "choose another output_dir=...")
+        return None
+    check_output_dir(out)
+    return check_resume(job, world)
+
+
+def check_resume(job: TrainJobConfig, world: int = 1) -> Path | None:
+    """The checkpoint ``resume_from_checkpoint`` names, checked before anything loads or is written:
+    a fresh run into an output with checkpoints is refused (it would mix two runs), and so is a resume
+    whose settings differ from those recorded with the checkpoints (``train_config.yaml`` of the
+    output the checkpoint is in) in anything outside :data:`MAY_CHANGE_ON_RESUME`, naming each change;
+    the batch is compared as the global batch the checkpoint stores (:data:`BATCH_SPLIT`), on ``world``
+    processes.
+    A checkpoint without a record (an older output) is resumed as before: the loop checks what the
+    checkpoint stores itself (examples and global batch)."""
+    from polyalign.train import checkpoint as ckpt  # torch: here, to keep `polyalign --help` fast
+
+    out = Path(job.output_dir)
+    resume = job.train.resume_from_checkpoint
+    if resume is None:
+        if ckpt.list_checkpoints(out):
+            raise InputError(
+                "has checkpoints of an earlier run: pass resume_from_checkpoint=latest, or use another output_dir",
+                out,
+            )
+        return None
+    found = ckpt.find_checkpoint(out, resume)
+    if found is None:
+        return None
+    where = found.parent.parent
+    record = where / JOB_CONFIG
+    if not record.is_file():
+        return found
+    try:  # written by polyalign from the job's settings, as config_to_dict gives them
+        recorded = yaml.safe_load(record.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        recorded = None
+    if not isinstance(recorded, dict):
+        return found
+    before = _flat(recorded)
+    now = _flat(config_to_dict(job))
+    state = json.loads((found / ckpt.STATE).read_text(encoding="utf-8"))
+    fixed = MAY_CHANGE_ON_RESUME | (BATCH_SPLIT if "global_batch" in state else frozenset())
+    # a setting an older record does not hold is not compared (it was not recorded, not changed)
+    changed = {k.rpartition(".")[2]: (before.get(k), now[k]) for k in now if k not in fixed and k in before}
+    if "global_batch" in state:
+        t = job.train
+        changed["global batch"] = (
+            state["global_batch"],
+            t.per_device_train_batch_size * t.gradient_accumulation_steps * world,
+        )
+    changed = {k: (b, n) for k, (b, n) in changed.items() if not _same(k, b, n)}
+    if changed:
+        names = ", ".join(f"{k} {_show(b)}" for k, (b, _) in changed.items())
+        asked = ", ".join(_show(n) for _, n in changed.values())
+        raise InputError(
+            f"resume_from_checkpoint: the checkpoints were trained with {names}; this command asks {asked}: "
+            "resume with the same settings, or train into another output_dir",
+            where,
+        )
+    return found
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            flat |= _flat(v, f"{prefix}{k}.")
+        else:
+            flat[f"{prefix}{k}"] = v
+    return flat
+
+
+def _same(key: str, before: Any, now: Any) -> bool:
+    """Equal settings; a path (the data, a local model) also when both name the same file."""
+    if before == now:
+        return True
+    if key in {"train_file", "model_name_or_path"} and isinstance(before, str) and isinstance(now, str):
+        try:
+            return Path(before).exists() and Path(now).exists() and Path(before).samefile(now)
+        except OSError:
+            return False
+    return False
+
+
+def _show(value: Any) -> str:
+    return "null" if value is None else str(value)
 
 
 def encode_examples(
@@ -100,15 +226,13 @@ def training_summary(cfg: TrainConfig, result: Any, counts: dict[str, int], worl
     }
 
 
-JOB_CONFIG = "train_config.yaml"
-
-
 def write_job_config(job: TrainJobConfig, path: Path) -> None:
-    """The resolved settings, as a recipe ``polyalign train`` reads back."""
+    """The resolved settings, as a recipe ``polyalign train`` reads back, under :data:`RECORD_HEADER`
+    (what tells polyalign's record from a user's file of the same name)."""
     import yaml
 
     with atomic_write(path) as f:
-        f.write(yaml.safe_dump(config_to_dict(job), sort_keys=False, allow_unicode=True))
+        f.write(RECORD_HEADER + yaml.safe_dump(config_to_dict(job), sort_keys=False, allow_unicode=True))
 
 
 def launch_or_train(job: TrainJobConfig, nproc: int = 1) -> dict[str, Any]:
@@ -120,7 +244,7 @@ def launch_or_train(job: TrainJobConfig, nproc: int = 1) -> dict[str, Any]:
         return train(job)
     from polyalign.train.distributed import launch
 
-    check_inputs(job)  # one clear line here rather than one per process
+    check_inputs(job, nproc)  # one clear line here rather than one per process
     path = Path(job.output_dir) / JOB_CONFIG
     path.parent.mkdir(parents=True, exist_ok=True)
     write_job_config(job, path)
@@ -141,7 +265,8 @@ def train(job: TrainJobConfig) -> dict[str, Any]:
     from polyalign.train.loop import fit
 
     # --- setup ------------------------------------------------------------------------------
-    check_output(job)  # before the model loads
+    # before the model loads, and before train_config.yaml is written
+    found = check_output(job, int(os.environ.get("WORLD_SIZE", "1")))
     if os.environ.get("RANK", "0") == "0":  # the process that tracks: a tracker that cannot start, said now
         check_trackers(job.train.report_to)
     d = distributed.setup()
@@ -161,6 +286,9 @@ def train(job: TrainJobConfig) -> dict[str, Any]:
                 f"{d.world} process(es) on {d.device.type}" + (f", {job.train.strategy}" if d.world > 1 else "")
             )
             write_job_config(job, out / JOB_CONFIG)
+            if found is not None:
+                shown = found.relative_to(out) if found.is_relative_to(out) else found
+                log(f"train: resuming from {shown}" + (f" (in {out})" if shown != found else ""))
 
         # --- main -----------------------------------------------------------------------------
         model, result = fit(
