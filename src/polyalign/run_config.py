@@ -102,6 +102,8 @@ class ScalingConfig:
             raise ValueError("scaling.sizes has a size twice")
         if self.nproc < 1 or self.min_per_lang < 1 or self.bootstrap < 0:
             raise ValueError("need scaling.nproc >= 1, scaling.min_per_lang >= 1 and scaling.bootstrap >= 0")
+        if self.budget is not None and not 1 <= self.budget <= 10**15:  # checked before the pilot trains
+            raise ValueError(f"scaling.budget must be between 1 and 10^15 parallel pairs, got {self.budget}")
         for item in self.similarity:
             lang, sep, value = item.partition("=")
             try:
@@ -193,6 +195,10 @@ class RunConfig:
             check_langs([self.analysis_language], "analysis_language")
         if self.analysis_pairs < 2:
             raise ValueError("analysis_pairs must be at least 2 (a mismatched pair needs two)")
+        if self.seed < 0:
+            raise ValueError(
+                f"seed must be at least 0 (numpy's and torch's generators take no negative seed), got {self.seed}"
+            )
 
     @property
     def run_dir(self) -> Path:

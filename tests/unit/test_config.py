@@ -332,3 +332,17 @@ def test_analysis_pairs_is_a_recipe_field_sized_per_recipe(tmp_path):
     assert load_recipe(write(tmp_path, "analysis_pairs: 500\n")).analysis_pairs == 500
     with pytest.raises(InputError, match="analysis_pairs must be at least 2"):
         load_recipe(write(tmp_path, "analysis_pairs: 1\n"))
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("seed=-1", "seed must be at least 0 (numpy's and torch's generators take no negative seed), got -1"),
+        ("scaling.budget=0", "scaling.budget must be between 1 and 10^15 parallel pairs, got 0"),
+        ("scaling.budget=100000000000000000000", "scaling.budget must be between 1 and 10^15 parallel pairs"),
+    ],
+)
+def test_a_pilot_setting_that_could_only_fail_after_training_is_refused_at_load(override, message):
+    with pytest.raises(InputError) as e:
+        load_recipe(None, [override])
+    assert message in str(e.value)
