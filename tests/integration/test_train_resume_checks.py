@@ -31,12 +31,17 @@ def test_an_interrupted_train_names_resume_from_checkpoint_and_the_resume_says_w
         "max_seq_length=128", "lora_rank=4",
     ]  # fmt: skip
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=ENV, cwd=tmp_path)
-    deadline = time.time() + 300
-    while not (out / "checkpoints" / "step-1" / "trainer_state.json").is_file():
-        assert proc.poll() is None and time.time() < deadline, proc.stderr.read() if proc.stderr else ""
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
-    err = proc.communicate(timeout=120)[1]
+    try:  # any checkpoint: with save_steps=1 the first ones are rotated out (save_total_limit) within moments
+        deadline = time.time() + 300
+        while not any((out / "checkpoints").glob("step-*/trainer_state.json")):
+            assert proc.poll() is None and time.time() < deadline, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        err = proc.communicate(timeout=120)[1]
+    finally:
+        if proc.poll() is None:  # never leave a training process behind a failed assertion
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 130, err
     assert (
         err.strip().splitlines()[-1]
@@ -53,12 +58,17 @@ def test_an_interrupted_train_names_resume_from_checkpoint_and_the_resume_says_w
     proc = subprocess.Popen(
         [*argv, "resume_from_checkpoint=latest", "logging_steps=5"], stderr=subprocess.PIPE, text=True, env=ENV
     )
-    lines = []
-    for line in proc.stderr:  # type: ignore[union-attr]
-        lines.append(line)
-        if "resuming from" in line:
-            break
-    proc.send_signal(signal.SIGTERM)
-    err = "".join(lines) + proc.communicate(timeout=120)[1]
+    try:
+        lines = []
+        for line in proc.stderr:  # type: ignore[union-attr]
+            lines.append(line)
+            if "resuming from" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        err = "".join(lines) + proc.communicate(timeout=120)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert any(line.startswith("[polyalign] train: resuming from checkpoints/step-") for line in err.splitlines()), err
     assert err.strip().splitlines()[-1] == "interrupted; run the same command again to resume"
