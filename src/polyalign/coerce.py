@@ -97,6 +97,21 @@ def build(
         raise InputError(str(e), *origin) from None
 
 
+def flat_dict(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested settings mapping as dotted keys, for comparing two of them key by key.
+
+    >>> flat_dict({"train": {"learning_rate": 0.1}, "seed": 0})
+    {'train.learning_rate': 0.1, 'seed': 0}
+    """
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out |= flat_dict(v, f"{prefix}{k}.")
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 def config_to_dict(cfg: Any) -> dict[str, Any]:
     """A config dataclass as plain data (what :func:`build` reads back)."""
     return dataclasses.asdict(cfg)

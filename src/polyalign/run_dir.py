@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from polyalign.coerce import config_to_dict, dump_recipe
+from polyalign.coerce import config_to_dict, dump_recipe, flat_dict
 from polyalign.frozen_model import freeze
 from polyalign.io import InputError, atomic_write, log
 from polyalign.old_keys import drop_retired
@@ -32,23 +32,13 @@ UNFINISHED_KEYS = {
 }
 
 
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def recipe_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     """``{dotted key: (old, new)}`` for every setting that differs between two resolved recipes.
 
     >>> recipe_changes({"eval": {"batch_size": 8}, "seed": 0}, {"eval": {"batch_size": 16}, "seed": 0})
     {'eval.batch_size': (8, 16)}
     """
-    a, b = _flat(old), _flat(new)
+    a, b = flat_dict(old), flat_dict(new)
     return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from polyalign.coerce import config_to_dict
+from polyalign.coerce import config_to_dict, flat_dict
 from polyalign.config import TrainConfig, TrainJobConfig
 from polyalign.data.records import read_train_file, resolve_train_file
 from polyalign.hub import resolve
@@ -124,8 +124,8 @@ def check_resume(job: TrainJobConfig, world: int = 1) -> Path | None:
         recorded = None
     if not isinstance(recorded, dict):
         return found
-    before = _flat(recorded)
-    now = _flat(config_to_dict(job))
+    before = flat_dict(recorded)
+    now = flat_dict(config_to_dict(job))
     state = json.loads((found / ckpt.STATE).read_text(encoding="utf-8"))
     fixed = MAY_CHANGE_ON_RESUME | (BATCH_SPLIT if "global_batch" in state else frozenset())
     # a setting an older record does not hold is not compared (it was not recorded, not changed)
@@ -146,16 +146,6 @@ def check_resume(job: TrainJobConfig, world: int = 1) -> Path | None:
             where,
         )
     return found
-
-
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            flat |= _flat(v, f"{prefix}{k}.")
-        else:
-            flat[f"{prefix}{k}"] = v
-    return flat
 
 
 def _same(key: str, before: Any, now: Any) -> bool:
